@@ -1,0 +1,27 @@
+"""The chassis every Mercato service stands on.
+
+Public API:
+- ``Settings``, ``load_settings`` — configuration from ``MERCATO_*`` variables
+- ``Runtime``, ``create_service`` — a service process's infrastructure and web app
+- ``serve_service`` — run one instance on a free port
+- ``Problem`` — an error the client sees as RFC 9457 problem+json
+- ``require_user``, ``require_admin``, ``require_service``, ``Principal`` — authorization
+- ``ServiceClient``, ``Unavailable``, ``Reply`` — calls to other services by name
+- ``Database``, ``SqliteDatabase`` — the database seam
+"""
+
+from mercato.chassis.app import create_service, problem_response
+from mercato.chassis.client import Reply, ServiceClient, Unavailable
+from mercato.chassis.db import Database, SqliteDatabase
+from mercato.chassis.deps import require_admin, require_service, require_user
+from mercato.chassis.errors import Problem, not_found
+from mercato.chassis.runtime import Runtime
+from mercato.chassis.security import Principal
+from mercato.chassis.serve import serve_service
+from mercato.chassis.settings import Settings, load_settings
+
+__all__ = [
+    "Database", "Principal", "Problem", "Reply", "Runtime", "ServiceClient", "Settings",
+    "SqliteDatabase", "Unavailable", "create_service", "load_settings", "not_found",
+    "problem_response", "require_admin", "require_service", "require_user", "serve_service",
+]

@@ -1,0 +1,141 @@
+"""``create_service``: one call gives a service its web app, database, broker connection,
+registry entry, health checks, metrics, problem+json errors and authentication."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mercato.chassis.context import request_id_var
+from mercato.chassis.errors import (
+    PROBLEM_CONTENT_TYPE,
+    Problem,
+    describe_validation_errors,
+    problem_body,
+)
+from mercato.chassis.logging import get_logger
+from mercato.chassis.middleware import BodyTooLarge, RequestContextMiddleware
+from mercato.chassis.runtime import Runtime
+from mercato.chassis.security import AuthError
+
+log = get_logger(__name__)
+Hook = Callable[[Runtime, FastAPI], Awaitable[None]]
+
+
+def create_service(
+    runtime: Runtime,
+    *,
+    routers: Sequence[APIRouter],
+    migrations_dir: Path | None,
+    on_start: Hook | None = None,
+    on_stop: Hook | None = None,
+) -> FastAPI:
+    """The web app of one service process, with the chassis around ``routers``.
+
+    ``on_start`` runs after the database, broker and registry view are open and before
+    the instance registers as ready; it wires the service's own dependencies into
+    ``app.state``. ``on_stop`` runs first on shutdown.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await runtime.open(migrations_dir)
+        if on_start:
+            await on_start(runtime, app)
+        runtime.started = True
+        await runtime.registration.start(runtime.is_ready)
+        log.info("service_started", instance=runtime.instance.instance_id,
+                 address=runtime.instance.address)
+        try:
+            yield
+        finally:
+            log.info("service_stopping", instance=runtime.instance.instance_id)
+            if runtime.registration:
+                await runtime.registration.stop()
+            if on_stop:
+                await on_stop(runtime, app)
+            await runtime.close()
+
+    app = FastAPI(title=f"mercato {runtime.service}", lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
+    app.state.runtime = runtime
+    _install_error_handlers(app)
+    app.include_router(_health_router(runtime))
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(
+        RequestContextMiddleware, service=runtime.service,
+        max_body_bytes=runtime.settings.max_body_bytes,
+    )
+    return app
+
+
+def problem_response(status: int, detail: str, *, title: str | None = None,
+                     kind: str | None = None, headers: dict | None = None,
+                     **extra) -> Response:
+    p = Problem(status, detail, title=title, kind=kind)
+    body = problem_body(status, p.title, detail, request_id_var.get(), p.kind, **extra)
+    return Response(body, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers=headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(_req: Request, exc: Problem) -> Response:
+        return problem_response(exc.status, exc.detail, title=exc.title, kind=exc.kind,
+                                headers=exc.headers, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_req: Request, exc: RequestValidationError) -> Response:
+        status, detail, fields = describe_validation_errors(list(exc.errors()))
+        return problem_response(status, detail, kind="invalid-request", errors=fields)
+
+    @app.exception_handler(AuthError)
+    async def _auth(_req: Request, exc: AuthError) -> Response:
+        return problem_response(401, str(exc), headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(_req: Request, exc: BodyTooLarge) -> Response:
+        return problem_response(413, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_req: Request, exc: StarletteHTTPException) -> Response:
+        return problem_response(exc.status_code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _crash(req: Request, exc: Exception) -> Response:
+        log.exception("unhandled_error", path=req.url.path)
+        return problem_response(500, "an internal error occurred; see the service log")
+
+
+def _health_router(runtime: Runtime) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/health/live")
+    async def live() -> dict:
+        return {"status": "live", "instance": runtime.instance.instance_id}
+
+    @router.get("/health/startup")
+    async def startup() -> Response:
+        if runtime.started:
+            return Response(b'{"status":"started"}', media_type="application/json")
+        return problem_response(503, "the service is still starting")
+
+    @router.get("/health/ready")
+    async def ready() -> Response:
+        if await runtime.is_ready():
+            return Response(b'{"status":"ready"}', media_type="application/json")
+        return problem_response(503, "database or broker unavailable",
+                                headers={"Retry-After": "1"})
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router

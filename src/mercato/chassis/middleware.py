@@ -1,0 +1,95 @@
+"""Pure ASGI middleware shared by every service: request id, trace context, body limit,
+and request metrics. Pure ASGI (not BaseHTTPMiddleware) because it sits on every request.
+"""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import Counter, Histogram
+
+from mercato.chassis.context import (
+    continue_trace,
+    new_request_id,
+    request_id_var,
+    traceparent_var,
+    valid_request_id,
+)
+from mercato.chassis.errors import PROBLEM_CONTENT_TYPE, problem_body
+
+REQUESTS = Counter(
+    "mercato_http_requests_total", "HTTP requests served", ["service", "method", "route", "status"]
+)
+LATENCY = Histogram(
+    "mercato_http_request_seconds", "HTTP request latency", ["service", "method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+
+class RequestContextMiddleware:
+    """Sets and echoes ``X-Request-ID`` and ``traceparent``, refuses bodies over the limit
+    with 413, and records a count and a latency per route template."""
+
+    def __init__(self, app, *, service: str, max_body_bytes: int) -> None:
+        self.app = app
+        self.service = service
+        self.max_body = max_body_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
+        rid = incoming if valid_request_id(incoming) else new_request_id()
+        trace = continue_trace(headers.get(b"traceparent", b"").decode("latin-1") or None)
+        request_id_var.set(rid)
+        traceparent_var.set(trace)
+        extra = [(b"x-request-id", rid.encode()), (b"traceparent", trace.encode())]
+        started = time.perf_counter()
+        status_holder = [500]
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+                message["headers"] = list(message.get("headers", [])) + extra
+            await send(message)
+
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            await _too_large(send_with_headers, rid, self.max_body)
+        else:
+            await self.app(scope, _limited(receive, self.max_body), send_with_headers)
+        route = scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        REQUESTS.labels(self.service, scope["method"], template, str(status_holder[0])).inc()
+        LATENCY.labels(self.service, scope["method"], template).observe(
+            time.perf_counter() - started
+        )
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def _limited(receive, limit: int):
+    seen = 0
+
+    async def wrapped():
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge(f"the request body exceeds {limit} bytes")
+        return message
+
+    return wrapped
+
+
+async def _too_large(send, rid: str, limit: int) -> None:
+    body = problem_body(413, "Content Too Large", f"the request body exceeds {limit} bytes", rid)
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", PROBLEM_CONTENT_TYPE.encode()),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

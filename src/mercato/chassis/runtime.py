@@ -1,0 +1,105 @@
+"""The infrastructure one service process stands on, opened and closed in order."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nats
+from nats.aio.client import Client as Nats
+
+from mercato.chassis.client import ServiceClient
+from mercato.chassis.db import SqliteDatabase
+from mercato.chassis.logging import get_logger
+from mercato.chassis.migrations import migrate, sqlite_url
+from mercato.chassis.registry import Instance, Registration, RegistryView, open_bucket
+from mercato.chassis.security import ServiceTokens, TokenVerifier
+from mercato.chassis.settings import Settings
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Runtime:
+    """Handles to this process's database, broker, registry and clients."""
+
+    service: str
+    settings: Settings
+    instance: Instance
+    db: SqliteDatabase | None = None
+    nc: Nats | None = None
+    view: RegistryView | None = None
+    registration: Registration | None = None
+    client: ServiceClient | None = None
+    tokens: ServiceTokens | None = None
+    verifier: TokenVerifier | None = None
+    started: bool = False
+    extras: dict = field(default_factory=dict)
+
+    async def open(self, migrations_dir: Path | None) -> None:
+        s = self.settings
+        if migrations_dir is not None:
+            folder = s.service_dir(self.service)
+            path = folder / f"{self.service}.db"
+            migrate(migrations_dir, sqlite_url(path), folder / ".migrate.lock")
+            self.db = SqliteDatabase(path)
+        self.nc = await nats.connect(
+            s.nats_url, name=f"{self.service}/{self.instance.instance_id}",
+            max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+            error_cb=_log_nats_error, disconnected_cb=_log_disconnect,
+        )
+        js = self.nc.jetstream()
+        kv = await open_bucket(js, s.registry_ttl)
+        self.view = RegistryView(kv, s.registry_ttl)
+        await self.view.start()
+        self.tokens = ServiceTokens(s.service_secret, self.service)
+        self.client = ServiceClient(self.view, self.tokens, timeout=s.call_timeout)
+        await self.client.start()
+        self.verifier = TokenVerifier(self._fetch_jwks, s.token_issuer, s.token_audience)
+        self.registration = Registration(kv, self.instance, s.heartbeat_interval)
+
+    async def _fetch_jwks(self) -> dict:
+        reply = await self.client.call("identity", "GET", "/.well-known/jwks.json", timeout=2)
+        if not reply.ok:
+            raise RuntimeError(f"identity answered {reply.status} for the JWKS")
+        return reply.json()
+
+    async def is_ready(self) -> bool:
+        """Ready when the database answers and the broker connection is up."""
+        try:
+            if self.db is not None:
+                await self.db.ping()
+        except Exception:
+            return False
+        return bool(self.started and self.nc is not None and self.nc.is_connected)
+
+    async def close(self) -> None:
+        if self.registration:
+            await self.registration.stop()
+        if self.view:
+            await self.view.stop()
+        if self.client:
+            await self.client.close()
+        if self.nc:
+            try:
+                await self.nc.drain()
+            except Exception:
+                await self.nc.close()
+        if self.db:
+            await self.db.close()
+
+
+def make_instance(service: str, number: int, address: str, version: str) -> Instance:
+    return Instance(
+        service=service, instance_id=f"{service}-{number}-{os.urandom(3).hex()}",
+        address=address, version=version, pid=os.getpid(),
+    )
+
+
+async def _log_nats_error(exc: Exception) -> None:
+    log.warning("nats_error", error=str(exc))
+
+
+async def _log_disconnect() -> None:
+    log.warning("nats_disconnected")

@@ -1,0 +1,134 @@
+"""Tokens: user access tokens (EdDSA, verified against identity's JWKS) and
+service-to-service tokens (HS256 with the platform's shared service secret).
+
+Verification always pins one algorithm and requires ``exp``, ``iss`` and ``aud``: a token
+signed with another algorithm, by another key, for another audience or expired is refused.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import jwt
+from jwt import PyJWK
+
+SERVICE_AUDIENCE = "mercato-internal"
+USER_ALGORITHM = "EdDSA"
+SERVICE_ALGORITHM = "HS256"
+
+
+class AuthError(Exception):
+    """The caller could not be authenticated (missing, malformed or invalid token)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a user (``kind='user'``) or another service (``kind='service'``)."""
+
+    subject: str
+    roles: frozenset[str]
+    kind: str = "user"
+    email: str = ""
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+    @property
+    def is_service(self) -> bool:
+        return self.kind == "service"
+
+
+class ServiceTokens:
+    """Mints and checks the short-lived tokens services present to one another."""
+
+    def __init__(self, secret: str, service: str, ttl: int = 300) -> None:
+        self._secret = secret
+        self._service = service
+        self._ttl = ttl
+        self._cached = ("", 0.0)
+
+    def token(self) -> str:
+        value, expires = self._cached
+        now = time.time()
+        if now > expires - 60:
+            claims = {"sub": self._service, "aud": SERVICE_AUDIENCE, "iat": int(now),
+                      "exp": int(now + self._ttl), "kind": "service"}
+            value = jwt.encode(claims, self._secret, algorithm=SERVICE_ALGORITHM)
+            self._cached = (value, now + self._ttl)
+        return value
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token, self._secret, algorithms=[SERVICE_ALGORITHM], audience=SERVICE_AUDIENCE,
+                options={"require": ["exp", "sub", "aud"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"invalid service token: {exc}") from exc
+        return Principal(subject=claims["sub"], roles=frozenset({"service"}), kind="service")
+
+
+JwksFetcher = Callable[[], Awaitable[dict]]
+
+
+class TokenVerifier:
+    """Verifies user access tokens against a JWKS, refetched when an unknown key id shows up."""
+
+    def __init__(self, fetch_jwks: JwksFetcher, issuer: str, audience: str) -> None:
+        self._fetch = fetch_jwks
+        self._issuer = issuer
+        self._audience = audience
+        self._keys: dict[str, PyJWK] = {}
+        self._last_fetch = 0.0
+
+    def load_jwks(self, jwks: dict) -> None:
+        keys = {}
+        for entry in jwks.get("keys", []):
+            if entry.get("kid") and entry.get("kty") == "OKP":
+                keys[entry["kid"]] = PyJWK(entry, algorithm=USER_ALGORITHM)
+        self._keys = keys
+
+    async def _key_for(self, kid: str) -> PyJWK:
+        if kid not in self._keys and time.monotonic() - self._last_fetch > 1.0:
+            self._last_fetch = time.monotonic()
+            try:
+                self.load_jwks(await self._fetch())
+            except Exception as exc:
+                raise AuthError(f"signing keys unavailable: {exc}") from exc
+        try:
+            return self._keys[kid]
+        except KeyError:
+            raise AuthError("token signed by an unknown key") from None
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"malformed token: {exc}") from exc
+        if header.get("alg") != USER_ALGORITHM:
+            raise AuthError(f"token algorithm {header.get('alg')!r} is not accepted")
+        key = await self._key_for(str(header.get("kid", "")))
+        try:
+            claims = jwt.decode(
+                token, key, algorithms=[USER_ALGORITHM], audience=self._audience,
+                issuer=self._issuer, options={"require": ["exp", "iss", "aud", "sub"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"invalid token: {exc}") from exc
+        if claims.get("typ") != "access":
+            raise AuthError("not an access token")
+        return Principal(subject=claims["sub"], roles=frozenset(claims.get("roles", [])),
+                         email=claims.get("email", ""))
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer ...`` header, or AuthError."""
+    if not authorization:
+        raise AuthError("missing Authorization header")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("Authorization must be 'Bearer <token>'")
+    return token.strip()

@@ -1,0 +1,40 @@
+"""Run one service instance: bind a port (0 = any free one), build its app, serve it."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+
+import uvicorn
+from fastapi import FastAPI
+
+from mercato.chassis.logging import configure_logging
+from mercato.chassis.runtime import Runtime, make_instance
+from mercato.chassis.settings import Settings
+
+AppBuilder = Callable[[Runtime], FastAPI]
+
+
+def bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve_service(service: str, build: AppBuilder, settings: Settings, *,
+                  instance: int = 1, port: int = 0) -> None:
+    """Serve one instance until SIGINT/SIGTERM; a graceful stop deregisters it first."""
+    configure_logging(f"{service}-{instance}", settings.log_level)
+    sock = bind(settings.host, port)
+    address = f"http://{settings.host}:{sock.getsockname()[1]}"
+    runtime = Runtime(service, settings, make_instance(service, instance, address,
+                                                       settings.version))
+    app = build(runtime)
+    config = uvicorn.Config(app, loop="uvloop", http="httptools", lifespan="on",
+                            access_log=False, log_config=None, timeout_graceful_shutdown=10)
+    server = uvicorn.Server(config)
+    asyncio.run(server.serve(sockets=[sock]))

@@ -1,0 +1,76 @@
+"""Settings: one object per process, read from ``MERCATO_*`` environment variables.
+
+Nothing is read at import time; ``load_settings()`` is called by the composition root
+and the object is passed explicitly from there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_ADMIN_EMAIL = "admin@mercato.local"
+DEV_ADMIN_PASSWORD = "mercato-admin"  # noqa: S105 - development default, refused in production
+DEV_SERVICE_SECRET = "mercato-dev-service-secret"  # noqa: S105 - same
+
+
+class Settings(BaseSettings):
+    """Everything a Mercato process needs to know about its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="MERCATO_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    data_dir: Path = Path(".mercato")
+    gateway_port: int = Field(default=8000, ge=0, le=65535)
+    host: str = "127.0.0.1"
+    nats_url: str = "nats://127.0.0.1:4333"
+    version: str = "1"
+    log_level: str = "info"
+
+    admin_email: str = DEV_ADMIN_EMAIL
+    admin_password: str = DEV_ADMIN_PASSWORD
+    # Shared secret for service-to-service tokens on /internal routes.
+    service_secret: str = DEV_SERVICE_SECRET
+    # PEM file of the Ed25519 key that signs access tokens; generated in development.
+    signing_key_file: Path | None = None
+    token_issuer: str = "mercato-identity"
+    token_audience: str = "mercato"
+    access_token_ttl: int = Field(default=900, gt=0)
+    refresh_token_ttl: int = Field(default=14 * 24 * 3600, gt=0)
+
+    registry_ttl: float = Field(default=10.0, gt=0)
+    heartbeat_interval: float = Field(default=2.0, gt=0)
+    call_timeout: float = Field(default=5.0, gt=0)
+    max_body_bytes: int = Field(default=1_000_000, gt=0)
+
+    # Simulated payment provider.
+    provider_latency: float = Field(default=0.0, ge=0)
+    provider_timeout: float = Field(default=2.0, gt=0)
+    # Checkout saga: attempts for a step that fails transiently, and the first backoff.
+    saga_step_attempts: int = Field(default=3, ge=1)
+    saga_backoff: float = Field(default=0.2, ge=0)
+
+    @model_validator(mode="after")
+    def _refuse_development_secrets(self) -> Settings:
+        if self.env == "production":
+            if self.admin_password == DEV_ADMIN_PASSWORD:
+                raise ValueError("MERCATO_ADMIN_PASSWORD must be set outside development")
+            if self.service_secret == DEV_SERVICE_SECRET:
+                raise ValueError("MERCATO_SERVICE_SECRET must be set outside development")
+            if self.signing_key_file is None:
+                raise ValueError("MERCATO_SIGNING_KEY_FILE must be set outside development")
+        return self
+
+    def service_dir(self, service: str) -> Path:
+        """The folder that holds one service's own files (its database, keys)."""
+        path = self.data_dir / service
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; ``overrides`` win (used by tests and the CLI)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,161 @@
+"""``mercato up``: NATS, every service and the gateway, supervised until Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import signal
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import nats
+from rich.console import Console
+from rich.table import Table
+
+from mercato.chassis.registry import RegistryView, open_bucket
+from mercato.chassis.settings import Settings
+from mercato.cli.catalog import GATEWAY, SERVICES
+from mercato.cli.demo import seed_demo
+from mercato.cli.nats_server import free_port, nats_command, port_is_free
+from mercato.cli.supervisor import ProcessSpec, Supervisor
+
+console = Console(stderr=False)
+
+
+class UpError(Exception):
+    pass
+
+
+def _secret(settings: Settings, run_dir: Path) -> str:
+    """The service-to-service secret: from settings, else one kept in the data dir."""
+    if os.environ.get("MERCATO_SERVICE_SECRET"):
+        return settings.service_secret
+    path = run_dir.parent / "secrets" / "service_secret"
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _lock(run_dir: Path):
+    run_dir.mkdir(parents=True, exist_ok=True)
+    fh = (run_dir / "up.lock").open("w")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise UpError(f"another `mercato up` is running on {run_dir.parent}") from None
+    return fh
+
+
+async def _wait_tcp(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            _r, w = await asyncio.open_connection("127.0.0.1", port)
+            w.close()
+            return
+        await asyncio.sleep(0.05)
+    raise UpError(f"NATS did not listen on port {port} within {timeout:.0f}s")
+
+
+async def _wait_ready(view: RegistryView, gateway_url: str, sup: Supervisor,
+                      timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    missing = list(SERVICES)
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            missing = [s for s in SERVICES if not view.ready(s)]
+            gateway_ok = False
+            if not missing:
+                with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                    async with http.get(gateway_url + "/health/ready", timeout=1) as r:
+                        gateway_ok = r.status == 200
+            if not missing and gateway_ok:
+                return
+            await asyncio.sleep(0.1)
+    raise UpError(f"not ready within {timeout:.0f}s: waiting for {missing or ['gateway']}; "
+                  f"see the logs under {next(iter(sup.children.values())).spec.log_path.parent}")
+
+
+def _table(sup: Supervisor, view: RegistryView, gateway_url: str, nats_url: str) -> Table:
+    table = Table(title="Mercato is running")
+    for col in ("process", "pid", "address", "health"):
+        table.add_column(col)
+    table.add_row("nats", str(sup.children["nats"].pid), nats_url, "-")
+    for inst in sorted(view.all(), key=lambda i: (i.service, i.instance_id)):
+        table.add_row(inst.instance_id, str(inst.pid), inst.address, inst.health)
+    table.caption = f"gateway: {gateway_url}   logs: see data dir /logs   stop: Ctrl-C"
+    return table
+
+
+async def run_up(settings: Settings, *, seed: bool = True, ready_timeout: float = 90.0) -> int:
+    data_dir = settings.data_dir.resolve()
+    run_dir = data_dir / "run"
+    lock = _lock(run_dir)
+    sup = Supervisor(lambda msg: console.print(f"[yellow]supervisor:[/] {msg}"))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    nc = view = None
+    started = time.monotonic()
+    try:
+        if not port_is_free(settings.gateway_port, settings.host):
+            raise UpError(f"port {settings.gateway_port} is taken: set MERCATO_GATEWAY_PORT")
+        nats_port = int(os.environ.get("MERCATO_NATS_PORT") or free_port())
+        nats_url = f"nats://127.0.0.1:{nats_port}"
+        env = dict(os.environ, MERCATO_DATA_DIR=str(data_dir), MERCATO_NATS_URL=nats_url,
+                   MERCATO_SERVICE_SECRET=_secret(settings, run_dir), PYTHONUNBUFFERED="1")
+        logs = data_dir / "logs"
+        console.print(f"Starting NATS on {nats_url} (data in {data_dir / 'nats'})")
+        await sup.start(ProcessSpec("nats", nats_command(nats_port, data_dir / "nats"), env,
+                                    logs / "nats.log"))
+        await _wait_tcp(nats_port, 15)
+        for name in [*SERVICES, GATEWAY]:
+            argv = [sys.executable, "-m", "mercato", "serve", name, "--instance", "1"]
+            if name == GATEWAY:
+                argv += ["--port", str(settings.gateway_port)]
+            await sup.start(ProcessSpec(f"{name}-1", argv, env, logs / f"{name}-1.log"))
+        console.print(f"Started {len(SERVICES)} services and the gateway; waiting until ready")
+        nc = await nats.connect(nats_url, max_reconnect_attempts=-1)
+        view = RegistryView(await open_bucket(nc.jetstream(), settings.registry_ttl),
+                            settings.registry_ttl)
+        await view.start()
+        gateway_url = f"http://{settings.host}:{settings.gateway_port}"
+        await _wait_ready(view, gateway_url, sup, ready_timeout)
+        if seed:
+            created = await seed_demo(gateway_url, settings)
+            if created:
+                console.print(f"Seeded the demo catalog: {created} products with stock")
+        (run_dir / "state.json").write_text(json.dumps(
+            {"pid": os.getpid(), "nats_url": nats_url, "gateway_url": gateway_url}))
+        console.print(_table(sup, view, gateway_url, nats_url))
+        console.print(f"[green]Mercato is ready[/] in {time.monotonic() - started:.1f}s "
+                      f"at {gateway_url}", highlight=False)
+        await stop.wait()
+        return 0
+    except UpError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 1
+    finally:
+        console.print("Stopping: gateway, then services, then NATS")
+        if view:
+            await view.stop()
+        if nc:
+            with contextlib.suppress(Exception):
+                await nc.close()
+        await sup.stop_all([[f"{GATEWAY}-1"], [f"{s}-1" for s in SERVICES], ["nats"]])
+        with contextlib.suppress(FileNotFoundError):
+            (run_dir / "state.json").unlink()
+        with contextlib.suppress(FileNotFoundError):
+            (run_dir / "up.lock").unlink()
+        lock.close()
+        console.print("Stopped.")

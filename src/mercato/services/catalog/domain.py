@@ -1,0 +1,46 @@
+"""Catalog domain: a product and the rules for changing it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+class CatalogError(Exception):
+    """A rule of the catalog was broken; the message says which."""
+
+
+class DuplicateSku(CatalogError):
+    pass
+
+
+@dataclass(frozen=True)
+class Product:
+    id: str
+    sku: str
+    name: str
+    description: str
+    category: str
+    price: int
+    currency: str
+    created_at: str
+    updated_at: str
+
+    def __post_init__(self) -> None:
+        if self.price < 0:
+            raise CatalogError("price must not be negative")
+        if len(self.currency) != 3 or not self.currency.isalpha() or not self.currency.isupper():
+            raise CatalogError("currency must be a three-letter ISO code such as USD")
+        if not self.sku.strip() or not self.name.strip() or not self.category.strip():
+            raise CatalogError("sku, name and category must not be blank")
+
+    def changed(self, at: str, **fields: object) -> Product:
+        """A copy with ``fields`` changed (unknown names are refused by ``replace``)."""
+        return replace(self, updated_at=at, **fields)
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id, "sku": self.sku, "name": self.name,
+            "description": self.description, "category": self.category,
+            "price": self.price, "currency": self.currency,
+            "created_at": self.created_at, "updated_at": self.updated_at,
+        }

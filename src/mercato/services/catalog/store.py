@@ -1,0 +1,94 @@
+"""The catalog's own database: products, searched by text and category."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+
+from mercato.chassis import Database
+from mercato.services.catalog.domain import DuplicateSku, Product
+
+COLUMNS = "id, sku, name, description, category, price, currency, created_at, updated_at"
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def encode_cursor(product: Product) -> str:
+    raw = json.dumps([product.name, product.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        name, pid = json.loads(raw)
+        return str(name), str(pid)
+    except (ValueError, TypeError) as exc:
+        raise BadCursor("cursor is not one this API returned") from exc
+
+
+class SqlProductRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, product_id: str) -> Product | None:
+        row = await self.db.fetch_one(f"SELECT {COLUMNS} FROM products WHERE id = ?", product_id)
+        return Product(**row) if row else None
+
+    async def add(self, product: Product) -> None:
+        try:
+            async with self.db.transaction() as tx:
+                await tx.execute(
+                    f"INSERT INTO products ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    *_values(product),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateSku(f"sku {product.sku!r} already exists") from exc
+
+    async def save(self, product: Product) -> None:
+        try:
+            async with self.db.transaction() as tx:
+                await tx.execute(
+                    "UPDATE products SET sku=?, name=?, description=?, category=?, price=?,"
+                    " currency=?, updated_at=? WHERE id=?",
+                    product.sku, product.name, product.description, product.category,
+                    product.price, product.currency, product.updated_at, product.id,
+                )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateSku(f"sku {product.sku!r} already exists") from exc
+
+    async def count(self) -> int:
+        row = await self.db.fetch_one("SELECT COUNT(*) AS n FROM products")
+        return int(row["n"]) if row else 0
+
+    async def search(
+        self, *, text: str | None, category: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[Product], str | None]:
+        where, params = [], []
+        if text:
+            where.append("(lower(name) LIKE ? OR lower(description) LIKE ?)")
+            pattern = f"%{text.lower()}%"
+            params += [pattern, pattern]
+        if category:
+            where.append("category = ?")
+            params.append(category)
+        if cursor:
+            name, pid = decode_cursor(cursor)
+            where.append("(name > ? OR (name = ? AND id > ?))")
+            params += [name, name, pid]
+        sql = f"SELECT {COLUMNS} FROM products"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY name, id LIMIT ?"
+        rows = await self.db.fetch_all(sql, *params, limit + 1)
+        items = [Product(**r) for r in rows[:limit]]
+        next_cursor = encode_cursor(items[-1]) if len(rows) > limit else None
+        return items, next_cursor
+
+
+def _values(p: Product) -> tuple:
+    return (p.id, p.sku, p.name, p.description, p.category, p.price, p.currency,
+            p.created_at, p.updated_at)
