@@ -35,6 +35,7 @@ def serve_service(service: str, build: AppBuilder, settings: Settings, *,
                                                        settings.version))
     app = build(runtime)
     config = uvicorn.Config(app, loop="uvloop", http="httptools", lifespan="on",
-                            access_log=False, log_config=None, timeout_graceful_shutdown=10)
+                            access_log=False, log_config=None, timeout_graceful_shutdown=10,
+                            server_header=False)
     server = uvicorn.Server(config)
     asyncio.run(server.serve(sockets=[sock]))

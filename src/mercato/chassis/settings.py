@@ -13,8 +13,8 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_ADMIN_EMAIL = "admin@mercato.local"
-DEV_ADMIN_PASSWORD = "mercato-admin"  # noqa: S105 - development default, refused in production
-DEV_SERVICE_SECRET = "mercato-dev-service-secret"  # noqa: S105 - same
+DEV_ADMIN_PASSWORD = "mercato-admin"
+DEV_SERVICE_SECRET = "mercato-dev-service-secret"
 
 
 class Settings(BaseSettings):

@@ -1,0 +1,168 @@
+"""The gateway: a raw ASGI app (no framework on the hot path) in front of every service.
+
+Per request: request id and trace context, body limit (413), route lookup, access check
+(401/403), then a proxied call to a ready instance (503 problem+json when none answers).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+
+from mercato.chassis.context import continue_trace, new_request_id, valid_request_id
+from mercato.chassis.errors import PROBLEM_CONTENT_TYPE, problem_body
+from mercato.chassis.logging import get_logger
+from mercato.chassis.runtime import Runtime
+from mercato.chassis.security import AuthError
+from mercato.gateway.auth import EdgeAuth
+from mercato.gateway.ops import answer_ops
+from mercato.gateway.policy import Access, resolve
+from mercato.gateway.proxy import NoInstance, Upstreams
+
+log = get_logger(__name__)
+REQUESTS = Counter("mercato_gateway_requests_total", "Requests through the gateway",
+                   ["service", "status"])
+LATENCY = Histogram("mercato_gateway_request_seconds", "Gateway latency", ["service"],
+                    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5))
+JSON = b"application/json"
+
+
+class Reply(Exception):
+    """Ends a request early with a problem response."""
+
+    def __init__(self, status: int, detail: str, headers: dict | None = None) -> None:
+        self.status, self.detail, self.headers = status, detail, headers or {}
+
+
+class Gateway:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.max_body = runtime.settings.max_body_bytes
+        self.upstreams: Upstreams | None = None
+        self.auth: EdgeAuth | None = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            await self.handle(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self.lifespan(receive, send)
+
+    async def lifespan(self, receive, send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.runtime.open(None)
+                    self.upstreams = Upstreams(self.runtime.view,
+                                               self.runtime.settings.call_timeout)
+                    self.auth = EdgeAuth(self.runtime.verifier)
+                    await self.upstreams.start()
+                    self.runtime.started = True
+                    await self.runtime.registration.start(self.runtime.is_ready)
+                except Exception as exc:
+                    log.exception("gateway_start_failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.runtime.registration.stop()
+                await self.upstreams.close()
+                await self.runtime.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def handle(self, scope, receive, send) -> None:
+        started = time.perf_counter()
+        headers = scope["headers"]
+        hmap = {k: v for k, v in headers}
+        incoming = hmap.get(b"x-request-id", b"").decode("latin-1")
+        rid = incoming if valid_request_id(incoming) else new_request_id()
+        trace = continue_trace(hmap.get(b"traceparent", b"").decode("latin-1") or None)
+        extra = [(b"x-request-id", rid.encode()), (b"traceparent", trace.encode())]
+        method, path = scope["method"], scope["path"]
+        service = "-"
+        try:
+            status, out_headers, body, service = await self._route(
+                scope, receive, hmap, headers, method, path, extra)
+        except Reply as r:
+            status, out_headers = r.status, [(b"content-type", PROBLEM_CONTENT_TYPE.encode())]
+            out_headers += [(k.lower().encode(), str(v).encode()) for k, v in r.headers.items()]
+            body = problem_body(r.status, _title(r.status), r.detail, rid)
+        out_headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status,
+                    "headers": out_headers + extra})
+        await send({"type": "http.response.body", "body": body})
+        REQUESTS.labels(service, str(status)).inc()
+        LATENCY.labels(service).observe(time.perf_counter() - started)
+
+    async def _route(self, scope, receive, hmap, headers, method, path, extra):
+        if path.startswith("/health/") or path == "/metrics":
+            return (*await self._local(path), "gateway")
+        route = resolve(method, path)
+        if route is None:
+            raise Reply(404, f"no route for {method} {path}")
+        principal = None
+        if route.access is not Access.PUBLIC:
+            try:
+                principal = await self.auth.principal(hmap.get(b"authorization", b"").decode())
+            except AuthError as exc:
+                raise Reply(401, str(exc), {"WWW-Authenticate": "Bearer"}) from None
+            if route.access is Access.ADMIN and not principal.is_admin:
+                raise Reply(403, "this route needs the admin role")
+        body = await self._read_body(receive, hmap)
+        if route.service is None:
+            status, payload = await answer_ops(self.runtime, method, path)
+            return status, [(b"content-type", JSON)], payload, "gateway"
+        qs = scope["query_string"]
+        path_qs = scope["raw_path"].decode("latin-1") + ("?" + qs.decode("latin-1") if qs else "")
+        client = scope.get("client")
+        fwd = [*headers, *extra]
+        if client:
+            fwd.append((b"x-forwarded-for", client[0].encode()))
+        repeatable = method in ("GET", "HEAD", "OPTIONS") or b"idempotency-key" in hmap
+        try:
+            status, out, payload = await self.upstreams.forward(
+                route.service, method, path_qs, fwd, body, repeatable)
+        except NoInstance as exc:
+            raise Reply(503, str(exc), {"Retry-After": "1"}) from None
+        return status, out, payload, route.service
+
+    async def _read_body(self, receive, hmap) -> bytes:
+        length = hmap.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            raise Reply(413, f"the request body exceeds {self.max_body} bytes")
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise Reply(499, "client disconnected")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise Reply(413, f"the request body exceeds {self.max_body} bytes")
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return b"".join(chunks)
+
+    async def _local(self, path: str):
+        if path == "/metrics":
+            return 200, [(b"content-type", CONTENT_TYPE_LATEST.encode())], generate_latest()
+        if path == "/health/live":
+            return 200, [(b"content-type", JSON)], b'{"status":"live"}'
+        if path in ("/health/ready", "/health/startup"):
+            if await self.runtime.is_ready():
+                return 200, [(b"content-type", JSON)], json.dumps({"status": "ready"}).encode()
+            raise Reply(503, "the gateway is not connected to the registry",
+                        {"Retry-After": "1"})
+        raise Reply(404, f"no route for {path}")
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Client Closed Request" if status == 499 else "Error"

@@ -1,0 +1,29 @@
+"""The gateway's composition root."""
+
+from __future__ import annotations
+
+import asyncio
+
+import uvicorn
+
+from mercato.chassis.logging import configure_logging
+from mercato.chassis.runtime import Runtime, make_instance
+from mercato.chassis.serve import bind
+from mercato.chassis.settings import Settings
+from mercato.gateway.app import Gateway
+
+
+def build(runtime: Runtime) -> Gateway:
+    return Gateway(runtime)
+
+
+def serve_gateway(settings: Settings, *, instance: int, port: int) -> None:
+    configure_logging(f"gateway-{instance}", settings.log_level)
+    sock = bind(settings.host, port)
+    address = f"http://{settings.host}:{sock.getsockname()[1]}"
+    runtime = Runtime("gateway", settings, make_instance("gateway", instance, address,
+                                                         settings.version))
+    config = uvicorn.Config(build(runtime), loop="uvloop", http="httptools", lifespan="on",
+                            access_log=False, log_config=None, timeout_graceful_shutdown=10,
+                            backlog=2048, server_header=False)
+    asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
