@@ -110,6 +110,7 @@ class ServiceClient:
         retry_on_5xx = method.upper() in IDEMPOTENT or idempotency_key is not None
         limit = aiohttp.ClientTimeout(total=timeout or self._timeout)
         last_error = "no attempt made"
+        last_reply: Reply | None = None
         for instance in self._pick_order(service):
             try:
                 async with self._session.request(
@@ -123,7 +124,9 @@ class ServiceClient:
                     break
                 continue
             if reply.status in (502, 503, 504) and retry_on_5xx:
-                last_error = f"{instance.instance_id} answered {reply.status}"
+                last_reply = reply
                 continue
             return reply
+        if last_reply is not None:  # every instance answered, with a 5xx: that is the answer
+            return last_reply
         raise Unavailable(service, last_error)

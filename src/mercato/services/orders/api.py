@@ -1,0 +1,90 @@
+"""Orders HTTP routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+
+from mercato.chassis import Principal, require_user
+from mercato.services.orders.handlers import Orders
+
+router = APIRouter()
+Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+
+
+class Item(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    product_id: Annotated[str, Field(min_length=1, max_length=64)]
+    quantity: Annotated[StrictInt, Field(ge=1, le=99)]
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Text
+    line1: Text
+    city: Text
+    postal_code: Annotated[str, Field(min_length=1, max_length=20, pattern=r"\S")]
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+
+
+class Payment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    card_token: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class PlaceOrder(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: Annotated[list[Item], Field(min_length=1, max_length=50)] | None = None
+    from_cart: StrictBool = False
+    shipping_address: Address
+    payment: Payment
+
+    @model_validator(mode="after")
+    def _items_or_cart(self) -> PlaceOrder:
+        if self.from_cart == (self.items is not None):
+            raise ValueError("give either items or from_cart: true (exactly one)")
+        return self
+
+
+def orders(request: Request) -> Orders:
+    return request.app.state.orders
+
+
+@router.post("/api/v1/orders", status_code=202)
+async def place_order(
+    body: PlaceOrder,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    user: Principal = Depends(require_user),
+    handlers: Orders = Depends(orders),
+) -> dict:
+    order = await handlers.place_order(user, body.model_dump(exclude_none=True),
+                                       idempotency_key)
+    response.headers["Location"] = f"/api/v1/orders/{order.id}"
+    return {"id": order.id, "status": "pending", "total": order.total,
+            "currency": order.currency}
+
+
+@router.get("/api/v1/orders")
+async def list_orders(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    user: Principal = Depends(require_user),
+    handlers: Orders = Depends(orders),
+) -> dict:
+    found = await handlers.store.list_orders(user.subject, limit)
+    return {"items": [o.as_dict() for o in found]}
+
+
+@router.get("/api/v1/orders/{order_id}")
+async def get_order(order_id: str, user: Principal = Depends(require_user),
+                    handlers: Orders = Depends(orders)) -> dict:
+    return (await handlers.get_order(user, order_id)).as_dict()
+
+
+@router.post("/api/v1/orders/{order_id}/cancel", status_code=202)
+async def cancel_order(order_id: str, user: Principal = Depends(require_user),
+                       handlers: Orders = Depends(orders)) -> dict:
+    order = await handlers.cancel_order(user, order_id)
+    return {"id": order.id, "status": order.status.value, "cancellation": "requested"}

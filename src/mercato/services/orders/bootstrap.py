@@ -1,0 +1,43 @@
+"""The orders composition root: the only place that names concrete adapters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from mercato.chassis import Runtime, create_service
+from mercato.chassis.clock import new_id, utc_now
+from mercato.chassis.logging import get_logger
+from mercato.services.orders.api import router
+from mercato.services.orders.clients import HttpCart, HttpCatalog
+from mercato.services.orders.handlers import Orders
+from mercato.services.orders.saga.participants import HttpParticipants
+from mercato.services.orders.saga.runner import SagaRunner
+from mercato.services.orders.store import SqlOrderStore
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+log = get_logger(__name__)
+
+
+async def _start(runtime: Runtime, app: FastAPI) -> None:
+    s = runtime.settings
+    store = SqlOrderStore(runtime.db)
+    # A step's call may take as long as the payment provider's timeout, plus the hop.
+    participants = HttpParticipants(runtime.client, step_timeout=s.provider_timeout + 1.0)
+    runner = SagaRunner(store, participants, utc_now, max_attempts=s.saga_step_attempts,
+                        backoff=s.saga_backoff)
+    app.state.orders = Orders(store, runner, HttpCatalog(runtime.client),
+                              HttpCart(runtime.client), utc_now, new_id)
+    resumed = await runner.resume_all()
+    if resumed:
+        log.info("sagas_resumed", count=resumed)
+
+
+async def _stop(runtime: Runtime, app: FastAPI) -> None:
+    await app.state.orders.runner.stop()
+
+
+def build(runtime: Runtime) -> FastAPI:
+    return create_service(runtime, routers=[router], migrations_dir=MIGRATIONS,
+                          on_start=_start, on_stop=_stop)

@@ -1,0 +1,185 @@
+"""The checkout saga as a state machine: which step runs next, what a reply means, and
+which compensations undo what. The runner (saga/runner.py) does the I/O.
+
+Steps: reserve stock -> authorize payment -> schedule shipment -> capture -> confirm.
+A step whose outcome is unknown (a timeout, a 5xx) is compensated as if it had
+succeeded: every compensation is idempotent and leaves a tombstone, so undoing something
+that never happened is harmless and a late request cannot bring it back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+from mercato.services.orders.domain.order import Reason
+
+
+class Step(StrEnum):
+    RESERVE = "reserve_stock"
+    AUTHORIZE = "authorize_payment"
+    SCHEDULE = "schedule_shipment"
+    CAPTURE = "capture_payment"
+    CONFIRM = "confirm_order"
+
+
+FORWARD = [Step.RESERVE, Step.AUTHORIZE, Step.SCHEDULE, Step.CAPTURE, Step.CONFIRM]
+COMPENSATION = {
+    Step.RESERVE: "release_stock",
+    Step.AUTHORIZE: "void_payment",
+    Step.SCHEDULE: "cancel_shipment",
+    Step.CAPTURE: "refund_payment",
+}
+ON_REJECT = {
+    Step.RESERVE: Reason.OUT_OF_STOCK,
+    Step.AUTHORIZE: Reason.PAYMENT_DECLINED,
+    Step.SCHEDULE: Reason.SHIPPING_UNAVAILABLE,
+    Step.CAPTURE: Reason.PAYMENT_UNAVAILABLE,
+}
+ON_GIVE_UP = {
+    Step.RESERVE: Reason.EXPIRED,
+    Step.AUTHORIZE: Reason.PAYMENT_UNAVAILABLE,
+    Step.SCHEDULE: Reason.SHIPPING_UNAVAILABLE,
+    Step.CAPTURE: Reason.PAYMENT_UNAVAILABLE,
+}
+
+
+# Undoing a confirmed order, in this order, when its customer cancels it.
+REFUND_STEPS = ["refund_payment", "cancel_shipment", "return_stock"]
+
+
+class Phase(StrEnum):
+    FORWARD = "forward"
+    COMPENSATING = "compensating"
+    CONFIRMED = "confirmed"
+    REFUNDING = "refunding"  # a confirmed order being cancelled at the customer's request
+    CANCELLED = "cancelled"
+
+
+@dataclass
+class StepRecord:
+    name: str
+    state: str = "running"  # running | done | rejected | unknown | compensated
+    attempts: int = 0
+    failures: int = 0  # answers that were transient failures (5xx), not silence
+    started_at: str | None = None
+    finished_at: str | None = None
+    detail: str | None = None
+
+
+@dataclass
+class CheckoutSaga:
+    order_id: str
+    card_token: str
+    phase: Phase = Phase.FORWARD
+    step: Step = Step.RESERVE
+    reason: str | None = None
+    cancel_requested: bool = False
+    records: dict[str, StepRecord] = field(default_factory=dict)
+
+    @property
+    def finished(self) -> bool:
+        return self.phase in (Phase.CONFIRMED, Phase.CANCELLED)
+
+    def record(self, step: Step | str) -> StepRecord:
+        return self.records.setdefault(str(step), StepRecord(str(step)))
+
+    def next_compensation(self) -> Step | None:
+        """The latest forward step that may have acted and is not undone yet."""
+        for step in reversed(FORWARD[:-1]):
+            rec = self.records.get(str(step))
+            if rec and rec.state in ("done", "unknown", "running") and rec.attempts:
+                return step
+        return None
+
+    def begin(self, step: Step, at: str) -> None:
+        rec = self.record(step)
+        rec.attempts += 1
+        rec.started_at = rec.started_at or at
+        if rec.state != "unknown":
+            rec.state = "running"
+
+    def succeeded(self, step: Step, at: str, detail: str | None = None) -> None:
+        rec = self.record(step)
+        rec.state, rec.finished_at, rec.detail = "done", at, detail
+        if step is Step.CONFIRM:
+            self.phase = Phase.CONFIRMED
+        else:
+            self.step = FORWARD[FORWARD.index(step) + 1]
+        self.honour_cancel()
+
+    def rejected(self, step: Step, at: str, detail: str) -> None:
+        rec = self.record(step)
+        rec.state, rec.finished_at, rec.detail = "rejected", at, detail
+        self._compensate(ON_REJECT[step])
+
+    def failed(self, step: Step, at: str, detail: str, max_attempts: int, *,
+               answered: bool = True) -> bool:
+        """A transient failure; True when the step should be tried again.
+
+        A participant that answered with a failure is given ``max_attempts``; one that did
+        not answer at all (down, restarting) is waited for, since the order can still
+        succeed once it is back.
+        """
+        rec = self.record(step)
+        rec.state, rec.detail = "unknown", detail
+        if answered:
+            rec.failures += 1
+        if step is Step.CONFIRM or not answered or rec.failures < max_attempts:
+            return True
+        rec.finished_at = at
+        self._compensate(ON_GIVE_UP[step])
+        return False
+
+    def compensated(self, step: Step, at: str, detail: str | None = None) -> None:
+        rec = self.record(step)
+        rec.state, rec.detail = "compensated", detail or rec.detail
+        comp = self.record(COMPENSATION[step])
+        comp.state, comp.finished_at = "done", at
+        comp.started_at = comp.started_at or at
+        comp.attempts += 1
+        if self.next_compensation() is None:
+            self.phase = Phase.CANCELLED
+
+    def honour_cancel(self) -> None:
+        """Act on a customer's cancellation once it is safe to: before the capture it
+        compensates; after the confirmation it refunds; in between it waits."""
+        if not self.cancel_requested:
+            return
+        if self.phase is Phase.FORWARD and self.step is not Step.CONFIRM:
+            self._compensate(Reason.CUSTOMER_REQUEST)
+        elif self.phase is Phase.CONFIRMED:
+            self.reason = Reason.CUSTOMER_REQUEST.value
+            self.phase = Phase.REFUNDING
+
+    def next_refund_step(self) -> str | None:
+        for name in REFUND_STEPS:
+            rec = self.records.get(name)
+            if rec is None or rec.state != "done":
+                return name
+        return None
+
+    def refund_step_done(self, name: str, at: str, detail: str | None = None) -> None:
+        rec = self.record(name)
+        rec.state, rec.finished_at, rec.detail = "done", at, detail
+        rec.started_at = rec.started_at or at
+        rec.attempts += 1
+        if self.next_refund_step() is None:
+            self.phase = Phase.CANCELLED
+
+    def _compensate(self, reason: Reason) -> None:
+        self.reason = self.reason or reason.value
+        self.phase = Phase.COMPENSATING
+        if self.next_compensation() is None:
+            self.phase = Phase.CANCELLED
+
+    def to_state(self) -> dict:
+        return {"records": {k: asdict(v) for k, v in self.records.items()}}
+
+    @classmethod
+    def from_row(cls, row: dict, records: dict) -> CheckoutSaga:
+        saga = cls(order_id=row["order_id"], card_token=row["card_token"],
+                   phase=Phase(row["phase"]), step=Step(row["step"]), reason=row["reason"],
+                   cancel_requested=bool(row["cancel_requested"]))
+        saga.records = {k: StepRecord(**v) for k, v in records.items()}
+        return saga

@@ -1,0 +1,113 @@
+"""Orders commands and queries: place, read, list and cancel orders."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Protocol
+
+from mercato.chassis import Principal, Problem, Unavailable
+from mercato.chassis.clock import Clock, IdFactory, iso
+from mercato.services.orders.domain.order import Line, Order, OrderError, Status
+from mercato.services.orders.domain.saga import CheckoutSaga
+from mercato.services.orders.saga.runner import SagaRunner
+from mercato.services.orders.store import SqlOrderStore
+
+
+class CatalogPort(Protocol):
+    async def lookup(self, product_ids: list[str]) -> dict[str, dict]: ...
+
+
+class CartPort(Protocol):
+    async def items(self, user_id: str) -> list[dict]: ...
+
+
+@dataclass
+class Orders:
+    store: SqlOrderStore
+    runner: SagaRunner
+    catalog: CatalogPort
+    cart: CartPort
+    clock: Clock
+    new_id: IdFactory
+
+    async def place_order(self, customer: Principal, body: dict,
+                          idempotency_key: str | None) -> Order:
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        if idempotency_key:
+            async with self.store.db.transaction() as tx:
+                replay = await self._replay(tx, customer.subject, idempotency_key, digest)
+            if replay:
+                return replay
+        lines, currency = await self._price(customer, body)
+        now = iso(self.clock())
+        try:
+            order = Order.place(self.new_id(), customer.subject, lines, currency,
+                                body["shipping_address"], now)
+        except OrderError as exc:
+            raise Problem(422, str(exc)) from exc
+        async with self.store.db.transaction() as tx:
+            if idempotency_key:
+                replay = await self._replay(tx, customer.subject, idempotency_key, digest)
+                if replay:
+                    return replay
+                await self.store.remember_key(tx, customer.subject, idempotency_key, digest,
+                                              order.id, now)
+            await self.store.insert_order(tx, order)
+            await self.store.insert_saga(tx, CheckoutSaga(order.id, body["payment"]["card_token"]),
+                                         now)
+        self.runner.start(order.id)
+        return order
+
+    async def _replay(self, tx, customer_id: str, key: str, digest: str) -> Order | None:
+        seen = await self.store.find_key(tx, customer_id, key)
+        if seen is None:
+            return None
+        if seen["request_hash"] != digest:
+            raise Problem(422, "Idempotency-Key was already used with a different request body",
+                          kind="idempotency-key-reused")
+        return await self.store.get_order(seen["order_id"], tx)
+
+    async def _price(self, customer: Principal, body: dict) -> tuple[list[Line], str]:
+        try:
+            if body.get("from_cart"):
+                wanted = await self.cart.items(customer.subject)
+                if not wanted:
+                    raise Problem(422, "from_cart: the cart is empty")
+                where = "cart"
+            else:
+                wanted = body["items"]
+                where = "items"
+            products = await self.catalog.lookup([w["product_id"] for w in wanted])
+        except Unavailable as exc:
+            raise Problem(503, f"cannot price the order: {exc}",
+                          headers={"Retry-After": "1"}) from exc
+        lines, currencies = [], set()
+        for i, w in enumerate(wanted):
+            product = products.get(w["product_id"])
+            if product is None:
+                raise Problem(422, f"{where}[{i}].product_id: unknown product {w['product_id']}",
+                              kind="unknown-product", field=f"{where}[{i}].product_id")
+            currencies.add(product["currency"])
+            lines.append(Line(w["product_id"], int(w["quantity"]), int(product["price"]),
+                              product["name"]))
+        if len(currencies) > 1:
+            raise Problem(422, f"{where}: products in several currencies "
+                          f"({', '.join(sorted(currencies))}) cannot share one order")
+        return lines, currencies.pop()
+
+    async def get_order(self, caller: Principal, order_id: str) -> Order:
+        order = await self.store.get_order(order_id)
+        if order is None or not (caller.is_admin or order.customer_id == caller.subject):
+            raise Problem(404, f"order {order_id} was not found")
+        return order
+
+    async def cancel_order(self, caller: Principal, order_id: str) -> Order:
+        order = await self.get_order(caller, order_id)
+        if order.status is Status.CANCELLED:
+            raise Problem(409, f"order {order_id} is already cancelled",
+                          kind="already-cancelled")
+        await self.store.request_cancel(order_id)
+        self.runner.start(order_id)
+        return order

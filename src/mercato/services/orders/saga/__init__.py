@@ -1,0 +1,1 @@
+"""The checkout orchestration: participants (ports and HTTP adapters) and the runner."""

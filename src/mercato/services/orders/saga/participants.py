@@ -1,0 +1,161 @@
+"""What the saga asks of other services, as a port, and its HTTP adapter.
+
+Every id the saga sends is derived from the order id and the step, so a retried or
+duplicated call names the same reservation, payment or shipment and never acts twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+from mercato.chassis import Reply, ServiceClient, Unavailable
+from mercato.services.orders.domain.order import Order
+
+NAMESPACE = uuid.UUID("6f1d3c2e-6d0b-4f55-9a5e-2b8e0f4d7c11")
+
+
+def derived_id(order_id: str, what: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"{order_id}/{what}"))
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: str  # ok | rejected | transient (it answered 5xx) | unreachable (no answer)
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+
+OK = Result("ok")
+
+
+class Participants(Protocol):
+    async def reserve_stock(self, order: Order) -> Result: ...
+    async def authorize_payment(self, order: Order, card_token: str) -> Result: ...
+    async def schedule_shipment(self, order: Order) -> Result: ...
+    async def capture_payment(self, order: Order) -> Result: ...
+    async def confirm_order(self, order: Order) -> Result: ...
+    async def release_stock(self, order: Order) -> Result: ...
+    async def void_payment(self, order: Order) -> Result: ...
+    async def cancel_shipment(self, order: Order) -> Result: ...
+    async def refund_payment(self, order: Order) -> Result: ...
+    async def return_stock(self, order: Order) -> Result: ...
+    async def notify(self, order: Order) -> Result: ...
+
+
+def _interpret(reply: Reply, *, rejections: tuple[int, ...]) -> Result:
+    if reply.ok:
+        return OK
+    detail = f"{reply.status}: {_detail(reply)}"
+    if reply.status in rejections:
+        return Result("rejected", detail)
+    if reply.status >= 500 or reply.status in (404, 408, 429):
+        return Result("transient", detail)
+    return Result("rejected", detail)
+
+
+def _detail(reply: Reply) -> str:
+    try:
+        return str((reply.json() or {}).get("detail", ""))[:300]
+    except ValueError:
+        return reply.body[:200].decode("utf-8", "replace")
+
+
+class HttpParticipants:
+    """The participants reached over HTTP through the registry."""
+
+    def __init__(self, client: ServiceClient, step_timeout: float) -> None:
+        self._client = client
+        self._timeout = step_timeout
+
+    async def _call(self, service: str, path: str, body: dict | None, key: str,
+                    rejections: tuple[int, ...] = (402, 409, 422)) -> Result:
+        try:
+            reply = await self._client.call(service, "POST", path, json_body=body or {},
+                                            idempotency_key=key, timeout=self._timeout)
+        except Unavailable as exc:
+            return Result("unreachable", str(exc))
+        return _interpret(reply, rejections=rejections)
+
+    async def _compensate(self, service: str, path: str, key: str) -> Result:
+        result = await self._call(service, path, None, key, rejections=())
+        # 404/409 on an undo mean there is nothing (more) to undo: done.
+        if result.outcome == "rejected" or result.detail.startswith("404"):
+            return Result("ok", result.detail)
+        return result
+
+    async def reserve_stock(self, order: Order) -> Result:
+        rid = derived_id(order.id, "reservation")
+        items = [{"product_id": x.product_id, "quantity": x.quantity} for x in order.lines]
+        return await self._call("inventory", "/internal/reservations",
+                                {"reservation_id": rid, "order_id": order.id, "items": items}, rid)
+
+    async def authorize_payment(self, order: Order, card_token: str) -> Result:
+        pid = derived_id(order.id, "payment")
+        body = {"payment_id": pid, "order_id": order.id, "customer_id": order.customer_id,
+                "amount": order.total, "currency": order.currency, "card_token": card_token}
+        return await self._call("payments", "/internal/payments/authorize", body, pid)
+
+    async def schedule_shipment(self, order: Order) -> Result:
+        sid = derived_id(order.id, "shipment")
+        body = {"shipment_id": sid, "order_id": order.id, "customer_id": order.customer_id,
+                "address": order.shipping_address,
+                "items": [{"product_id": x.product_id, "quantity": x.quantity}
+                          for x in order.lines]}
+        return await self._call("shipping", "/internal/shipments", body, sid)
+
+    async def capture_payment(self, order: Order) -> Result:
+        pid = derived_id(order.id, "payment")
+        return await self._call("payments", f"/internal/payments/{pid}/capture", None,
+                                f"{pid}/capture")
+
+    async def confirm_order(self, order: Order) -> Result:
+        rid = derived_id(order.id, "reservation")
+        result = await self._call("inventory", f"/internal/reservations/{rid}/commit", None,
+                                  f"{rid}/commit", rejections=())
+        # A commit is never refused for good once payment is captured: keep trying.
+        return result if result.ok else Result("transient", result.detail)
+
+    async def release_stock(self, order: Order) -> Result:
+        rid = derived_id(order.id, "reservation")
+        return await self._compensate("inventory", f"/internal/reservations/{rid}/release",
+                                      f"{rid}/release")
+
+    async def void_payment(self, order: Order) -> Result:
+        pid = derived_id(order.id, "payment")
+        return await self._compensate("payments", f"/internal/payments/{pid}/void",
+                                      f"{pid}/void")
+
+    async def cancel_shipment(self, order: Order) -> Result:
+        sid = derived_id(order.id, "shipment")
+        return await self._compensate("shipping", f"/internal/shipments/{sid}/cancel",
+                                      f"{sid}/cancel")
+
+    async def refund_payment(self, order: Order) -> Result:
+        pid = derived_id(order.id, "payment")
+        return await self._compensate("payments", f"/internal/payments/{pid}/refund",
+                                      f"{pid}/refund")
+
+    async def return_stock(self, order: Order) -> Result:
+        rid = derived_id(order.id, "reservation")
+        result = await self._call("inventory", f"/internal/reservations/{rid}/return", None,
+                                  f"{rid}/return", rejections=())
+        return result if result.ok else Result("transient", result.detail)
+
+    async def notify(self, order: Order) -> Result:
+        nid = derived_id(order.id, f"notification/{order.status.value}")
+        if order.status.value == "confirmed":
+            subject = f"Your order {order.id[:8]} is confirmed"
+            body = f"Thank you! We received {order.total / 100:.2f} {order.currency}."
+        else:
+            subject = f"Your order {order.id[:8]} was cancelled"
+            body = f"Reason: {order.reason}. You have not been charged."
+        payload = {"notification_id": nid, "user_id": order.customer_id,
+                   "kind": f"order_{order.status.value}", "subject": subject, "body": body,
+                   "order_id": order.id}
+        return await self._call("notifications", "/internal/notifications", payload, nid,
+                                rejections=())

@@ -1,0 +1,172 @@
+"""Runs checkout sagas: one task per order, its state saved after every step.
+
+The runner is the only writer of a saga's progress. After a crash, ``resume_all`` picks
+up every saga with work left and repeats its current step, which is safe because every
+call the saga makes is idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Callable
+
+from mercato.chassis.clock import Clock, iso
+from mercato.chassis.logging import get_logger
+from mercato.services.orders.domain.order import Order, Reason, Status
+from mercato.services.orders.domain.saga import COMPENSATION, CheckoutSaga, Phase, Step
+from mercato.services.orders.saga.participants import Participants, Result
+from mercato.services.orders.store import SqlOrderStore
+
+log = get_logger(__name__)
+MAX_BACKOFF = 5.0
+
+
+class SagaRunner:
+    def __init__(self, store: SqlOrderStore, participants: Participants, clock: Clock, *,
+                 max_attempts: int, backoff: float,
+                 jitter: Callable[[float], float] = lambda cap: random.uniform(0, cap)) -> None:
+        self.store = store
+        self.participants = participants
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.jitter = jitter
+        self.tasks: dict[str, asyncio.Task] = {}
+
+    def start(self, order_id: str) -> None:
+        """Run (or keep running) the saga of ``order_id`` in the background."""
+        task = self.tasks.get(order_id)
+        if task is None or task.done():
+            self.tasks[order_id] = asyncio.create_task(self._guarded(order_id),
+                                                       name=f"saga-{order_id}")
+
+    async def resume_all(self) -> int:
+        order_ids = await self.store.unfinished_sagas()
+        for order_id in order_ids:
+            self.start(order_id)
+        return len(order_ids)
+
+    async def stop(self) -> None:
+        for task in self.tasks.values():
+            task.cancel()
+        for task in list(self.tasks.values()):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def run_until_settled(self, order_id: str) -> None:
+        """Run one saga to its end in the caller's task (used by tests)."""
+        await self._run(order_id)
+
+    async def _guarded(self, order_id: str) -> None:
+        try:
+            await self._run(order_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("saga_crashed", order_id=order_id)
+        finally:
+            if self.tasks.get(order_id) is asyncio.current_task():
+                del self.tasks[order_id]
+
+    async def _sleep(self, attempt: int) -> None:
+        await asyncio.sleep(self.jitter(min(MAX_BACKOFF, self.backoff * 2 ** max(0, attempt - 1))))
+
+    async def _run(self, order_id: str) -> None:
+        failures = 0
+        while True:
+            saga = await self.store.get_saga(order_id)
+            order = await self.store.get_order(order_id)
+            if saga is None or order is None:
+                log.error("saga_missing", order_id=order_id)
+                return
+            saga.honour_cancel()
+            if saga.phase is Phase.FORWARD:
+                retry = await self._forward(saga, order)
+            elif saga.phase is Phase.COMPENSATING:
+                retry = await self._undo(saga, order, saga.next_compensation())
+            elif saga.phase is Phase.REFUNDING:
+                retry = await self._undo(saga, order, saga.next_refund_step())
+            else:
+                if (known := self._settle(saga, order)) is not None:
+                    await self._save(saga, order, known)
+                if not await self._notify(order):
+                    failures += 1
+                    await self._sleep(failures)
+                    continue
+                return
+            if retry:
+                failures += 1
+                await self._sleep(failures)
+            else:
+                failures = 0
+
+    async def _forward(self, saga: CheckoutSaga, order: Order) -> bool:
+        step, now = saga.step, iso(self.clock())
+        saga.begin(step, now)
+        await self._save(saga, order, None)
+        result = await self._do(step, saga, order)
+        now = iso(self.clock())
+        retry = False
+        if result.ok:
+            saga.succeeded(step, now, result.detail or None)
+        elif result.outcome == "rejected":
+            saga.rejected(step, now, result.detail)
+        else:
+            retry = saga.failed(step, now, result.detail, self.max_attempts,
+                                answered=result.outcome == "transient")
+        log.info("saga_step", order_id=order.id, step=step.value, outcome=result.outcome,
+                 detail=result.detail, phase=saga.phase.value)
+        await self._save(saga, order, self._settle(saga, order))
+        return retry
+
+    async def _do(self, step: Step, saga: CheckoutSaga, order: Order) -> Result:
+        p = self.participants
+        if step is Step.AUTHORIZE:
+            return await p.authorize_payment(order, saga.card_token)
+        action = {Step.RESERVE: p.reserve_stock, Step.SCHEDULE: p.schedule_shipment,
+                  Step.CAPTURE: p.capture_payment, Step.CONFIRM: p.confirm_order}[step]
+        return await action(order)
+
+    async def _undo(self, saga: CheckoutSaga, order: Order, what: Step | str | None) -> bool:
+        if what is None:
+            return False
+        name = COMPENSATION[what] if isinstance(what, Step) else what
+        result = await getattr(self.participants, name)(order)
+        log.info("saga_compensation", order_id=order.id, action=name, outcome=result.outcome,
+                 detail=result.detail)
+        if not result.ok:
+            return True
+        now = iso(self.clock())
+        if isinstance(what, Step):
+            saga.compensated(what, now, result.detail or None)
+        else:
+            saga.refund_step_done(what, now, result.detail or None)
+        await self._save(saga, order, self._settle(saga, order))
+        return False
+
+    def _settle(self, saga: CheckoutSaga, order: Order) -> int | None:
+        """Bring the order in line with a finished saga, saved in the same transaction;
+        returns how many history entries were already stored, or None if unchanged."""
+        known = len(order.history)
+        now = iso(self.clock())
+        if saga.phase in (Phase.CONFIRMED, Phase.REFUNDING) and order.status is Status.PENDING:
+            order.confirm(now)
+        elif saga.phase is Phase.CANCELLED and order.status is not Status.CANCELLED:
+            order.cancel(Reason(saga.reason or Reason.EXPIRED.value), now)
+        return known if len(order.history) != known else None
+
+    async def _notify(self, order: Order) -> bool:
+        if await self.store.notified_status(order.id) == order.status.value:
+            return True
+        result = await self.participants.notify(order)
+        if result.ok:
+            await self.store.mark_notified(order.id, order.status.value)
+        return result.ok
+
+    async def _save(self, saga: CheckoutSaga, order: Order, known_changes: int | None) -> None:
+        async with self.store.db.transaction() as tx:
+            await self.store.save_saga(tx, saga, iso(self.clock()))
+            if known_changes is not None:
+                await self.store.update_order(tx, order, known_changes)
