@@ -1,0 +1,41 @@
+# Mercato: `make up` runs the platform, `make test` runs the tests.
+# Both create or update the local virtualenv first.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+ARGS   ?=
+
+.PHONY: up test lint unit system bench clean help
+
+help:
+	@echo "make up [ARGS=...]   install, then run the whole platform (mercato up)"
+	@echo "make test            install, then lint and run the whole test suite"
+	@echo "make unit            fast tests only (no processes started)"
+	@echo "make bench           run the benchmarks under benchmarks/"
+	@echo "make clean           remove the virtualenv and the default data dir"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+up: $(STAMP)
+	$(BIN)/mercato up $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/pytest -q $(ARGS)
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit $(ARGS)
+
+bench: $(STAMP)
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .mercato

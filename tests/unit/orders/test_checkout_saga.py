@@ -1,0 +1,237 @@
+"""The checkout saga driven through every failure point with fakes and a real database."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from mercato.chassis import Principal, Problem
+from mercato.services.orders.handlers import Orders
+from mercato.services.orders.saga.participants import Result
+from mercato.services.orders.saga.runner import SagaRunner
+from mercato.services.orders.store import SqlOrderStore
+from tests.unit.orders.fakes import FakeCart, FakeCatalog, FakeParticipants
+
+ALICE = Principal("alice", frozenset({"customer"}))
+BOB = Principal("bob", frozenset({"customer"}))
+ADMIN = Principal("root", frozenset({"customer", "admin"}))
+PRODUCTS = {
+    "p1": {"id": "p1", "name": "Mug", "price": 1299, "currency": "USD"},
+    "p2": {"id": "p2", "name": "Hat", "price": 1800, "currency": "USD"},
+    "eur": {"id": "eur", "name": "Euro mug", "price": 1000, "currency": "EUR"},
+}
+ADDRESS = {"name": "A", "line1": "1 Road", "city": "Town", "postal_code": "1", "country": "FR"}
+DECLINED = Result("rejected", "402: declined")
+DOWN = Result("transient", "503: provider unavailable")
+SILENT = Result("unreachable", "payments is unavailable")
+
+
+class Killed(BaseException):
+    """Stands for the process dying mid-step: not an Exception, so nothing catches it."""
+
+
+class StepClock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+@pytest.fixture
+async def world(service_db_for):
+    db = await service_db_for("orders")
+    store = SqlOrderStore(db)
+    fake = FakeParticipants()
+    runner = SagaRunner(store, fake, StepClock(), max_attempts=3, backoff=0.0,
+                        jitter=lambda cap: 0.0)
+    ids = (f"order-{n}" for n in itertools.count(1))
+    orders = Orders(store, runner, FakeCatalog(PRODUCTS), FakeCart(), StepClock(),
+                    lambda: next(ids))
+    yield orders, fake
+    await runner.stop()
+
+
+def body(items=None, card="tok_ok"):
+    return {"items": items or [{"product_id": "p1", "quantity": 2}],
+            "shipping_address": ADDRESS, "payment": {"card_token": card}}
+
+
+async def settle(orders: Orders, order_id: str):
+    task = orders.runner.tasks.get(order_id)
+    if task:
+        await task
+    return await orders.store.get_order(order_id)
+
+
+async def test_a_good_card_confirms_the_order_with_the_right_total(world):
+    orders, fake = world
+    order = await orders.place_order(ALICE, body(), None)
+    done = await settle(orders, order.id)
+    assert done.status.value == "confirmed"
+    assert done.total == 2 * 1299
+    assert fake.calls[:5] == ["reserve_stock", "authorize_payment", "schedule_shipment",
+                              "capture_payment", "confirm_order"]
+    assert [c.status.value for c in done.history] == ["pending", "confirmed"]
+    assert fake.notified == [(order.id, "confirmed")]
+
+
+async def test_out_of_stock_cancels_without_touching_payment(world):
+    orders, fake = world
+    fake.answer("reserve_stock", Result("rejected", "409: out of stock"))
+    order = await orders.place_order(ALICE, body(), None)
+    done = await settle(orders, order.id)
+    assert (done.status.value, done.reason) == ("cancelled", "out_of_stock")
+    assert "authorize_payment" not in fake.calls
+    assert "release_stock" not in fake.calls  # nothing was reserved
+
+
+async def test_a_declined_card_releases_the_reserved_stock(world):
+    orders, fake = world
+    fake.answer("authorize_payment", DECLINED)
+    order = await orders.place_order(ALICE, body(card="tok_decline"), None)
+    done = await settle(orders, order.id)
+    assert (done.status.value, done.reason) == ("cancelled", "payment_declined")
+    assert fake.calls.count("release_stock") == 1
+    assert "void_payment" not in fake.calls  # a decline authorized nothing
+
+
+async def test_a_failing_provider_is_retried_a_bounded_number_of_times(world):
+    orders, fake = world
+    fake.answer("authorize_payment", DOWN, DOWN, DOWN, DOWN)
+    order = await orders.place_order(ALICE, body(card="tok_error"), None)
+    done = await settle(orders, order.id)
+    assert (done.status.value, done.reason) == ("cancelled", "payment_unavailable")
+    assert fake.calls.count("authorize_payment") == 3
+    # the outcome of the last attempt is unknown, so it is voided, then stock released
+    assert fake.calls[-3:] == ["void_payment", "release_stock", "notify"]
+
+
+async def test_a_participant_that_does_not_answer_is_waited_for(world):
+    orders, fake = world
+    fake.answer("authorize_payment", SILENT, SILENT, SILENT, SILENT, SILENT)
+    order = await orders.place_order(ALICE, body(), None)
+    done = await settle(orders, order.id)
+    assert done.status.value == "confirmed"
+    assert fake.calls.count("authorize_payment") == 6
+
+
+async def test_a_shipping_refusal_voids_the_payment_and_releases_stock(world):
+    orders, fake = world
+    fake.answer("schedule_shipment", Result("rejected", "409: not deliverable"))
+    order = await orders.place_order(ALICE, body(), None)
+    done = await settle(orders, order.id)
+    assert (done.status.value, done.reason) == ("cancelled", "shipping_unavailable")
+    assert fake.calls[-3:] == ["void_payment", "release_stock", "notify"]
+
+
+async def test_a_failed_compensation_is_retried_until_it_succeeds(world):
+    orders, fake = world
+    fake.answer("authorize_payment", DECLINED)
+    fake.answer("release_stock", SILENT, DOWN)
+    order = await orders.place_order(ALICE, body(), None)
+    done = await settle(orders, order.id)
+    assert done.status.value == "cancelled"
+    assert fake.calls.count("release_stock") == 3
+
+
+async def test_a_commit_failure_after_capture_never_cancels_the_order(world):
+    orders, fake = world
+    fake.answer("confirm_order", DOWN, DOWN, DOWN, DOWN, DOWN)
+    order = await orders.place_order(ALICE, body(), None)
+    done = await settle(orders, order.id)
+    assert done.status.value == "confirmed"
+    assert "refund_payment" not in fake.calls
+
+
+async def test_a_saga_resumes_from_its_saved_step_after_a_crash(world):
+    orders, fake = world
+
+    async def crash():
+        raise Killed("process killed")
+
+    fake.hooks["schedule_shipment"] = crash
+    order = await orders.place_order(ALICE, body(), None)
+    with pytest.raises(Killed):
+        await orders.runner.tasks[order.id]
+    fake.hooks.clear()
+    assert await orders.store.unfinished_sagas() == [order.id]
+    assert await orders.runner.resume_all() == 1
+    done = await settle(orders, order.id)
+    assert done.status.value == "confirmed"
+    assert fake.calls.count("reserve_stock") == 1
+    assert fake.calls.count("schedule_shipment") == 2  # the interrupted step is repeated
+
+
+async def test_cancelling_a_pending_order_compensates_what_was_done(world):
+    orders, fake = world
+
+    async def customer_cancels():
+        await orders.cancel_order(ALICE, order_id)
+
+    fake.hooks["authorize_payment"] = customer_cancels
+    order_id = "order-1"
+    await orders.place_order(ALICE, body(), None)
+    done = await settle(orders, order_id)
+    assert (done.status.value, done.reason) == ("cancelled", "customer_request")
+    assert "schedule_shipment" not in fake.calls
+    assert fake.calls[-3:] == ["void_payment", "release_stock", "notify"]
+
+
+async def test_cancelling_a_confirmed_order_refunds_it_and_returns_stock(world):
+    orders, fake = world
+    order = await orders.place_order(ALICE, body(), None)
+    await settle(orders, order.id)
+    await orders.cancel_order(ALICE, order.id)
+    done = await settle(orders, order.id)
+    assert (done.status.value, done.reason) == ("cancelled", "customer_request")
+    assert [c.status.value for c in done.history] == ["pending", "confirmed", "cancelled"]
+    assert fake.calls[-4:] == ["refund_payment", "cancel_shipment", "return_stock", "notify"]
+    assert fake.notified == [(order.id, "confirmed"), (order.id, "cancelled")]
+    with pytest.raises(Problem) as again:
+        await orders.cancel_order(ALICE, order.id)
+    assert again.value.status == 409
+
+
+async def test_the_same_idempotency_key_gives_the_same_order(world):
+    orders, _ = world
+    first = await orders.place_order(ALICE, body(), "key-1")
+    second = await orders.place_order(ALICE, body(), "key-1")
+    assert first.id == second.id
+    other_user = await orders.place_order(BOB, body(), "key-1")
+    assert other_user.id != first.id
+
+
+async def test_the_same_idempotency_key_with_another_body_is_refused(world):
+    orders, _ = world
+    await orders.place_order(ALICE, body(), "key-1")
+    with pytest.raises(Problem) as refused:
+        await orders.place_order(ALICE, body([{"product_id": "p2", "quantity": 1}]), "key-1")
+    assert refused.value.status == 422
+
+
+async def test_unknown_products_and_mixed_currencies_are_refused_before_anything_is_written(
+    world,
+):
+    orders, _ = world
+    with pytest.raises(Problem) as unknown:
+        await orders.place_order(ALICE, body([{"product_id": "nope", "quantity": 1}]), None)
+    assert unknown.value.status == 422 and "items[0].product_id" in unknown.value.detail
+    with pytest.raises(Problem) as mixed:
+        await orders.place_order(
+            ALICE, body([{"product_id": "p1", "quantity": 1},
+                         {"product_id": "eur", "quantity": 1}]), None)
+    assert mixed.value.status == 422
+    assert await orders.store.list_orders("alice", 10) == []
+
+
+async def test_another_customers_order_is_not_found_but_an_admin_sees_it(world):
+    orders, _ = world
+    order = await orders.place_order(ALICE, body(), None)
+    with pytest.raises(Problem) as hidden:
+        await orders.get_order(BOB, order.id)
+    assert hidden.value.status == 404
+    assert (await orders.get_order(ADMIN, order.id)).id == order.id
