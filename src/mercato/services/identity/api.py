@@ -1,0 +1,74 @@
+"""Identity HTTP routes: parse, authorize, call a handler, shape the response."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
+
+from mercato.chassis import Principal, require_user
+from mercato.services.identity.domain import PASSWORD_MAX, PASSWORD_MIN, normalize_email
+from mercato.services.identity.handlers import Identity
+
+router = APIRouter()
+Email = Annotated[StrictStr, Field(min_length=3, max_length=254),
+                  AfterValidator(normalize_email)]
+Password = Annotated[StrictStr, Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
+# Signing in checks no format: any wrong address or password is the same 401.
+LoginEmail = Annotated[StrictStr, Field(min_length=1, max_length=254)]
+LoginPassword = Annotated[StrictStr, Field(min_length=1, max_length=PASSWORD_MAX)]
+# Tokens must never be cached by a browser or a proxy (RFC 6749, section 5.1).
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class NewUser(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: Email
+    password: Password
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200, pattern=r"\S")]
+
+
+class Credentials(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: LoginEmail
+    password: LoginPassword
+
+
+class RefreshRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    refresh_token: Annotated[StrictStr, Field(min_length=1, max_length=512)]
+
+
+def identity(request: Request) -> Identity:
+    return request.app.state.identity
+
+
+@router.post("/api/v1/identity/users", status_code=201)
+async def register(body: NewUser, handlers: Identity = Depends(identity)) -> dict:
+    user = await handlers.register_user(body.email, body.password, body.name)
+    return user.public()
+
+
+@router.post("/api/v1/identity/token")
+async def sign_in(body: Credentials, handlers: Identity = Depends(identity)) -> JSONResponse:
+    tokens = await handlers.sign_in(body.email, body.password)
+    return JSONResponse(tokens, headers=NO_STORE)
+
+
+@router.post("/api/v1/identity/token/refresh")
+async def refresh(body: RefreshRequest, handlers: Identity = Depends(identity)) -> JSONResponse:
+    tokens = await handlers.refresh(body.refresh_token)
+    return JSONResponse(tokens, headers=NO_STORE)
+
+
+@router.get("/api/v1/identity/users/me")
+async def me(principal: Principal = Depends(require_user),
+             handlers: Identity = Depends(identity)) -> dict:
+    return (await handlers.get_user(principal.subject)).public()
+
+
+@router.get("/.well-known/jwks.json")
+async def jwks(handlers: Identity = Depends(identity)) -> JSONResponse:
+    return JSONResponse(handlers.jwks(), headers={"Cache-Control": "public, max-age=300"})

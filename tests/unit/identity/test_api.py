@@ -1,0 +1,152 @@
+"""Identity's HTTP routes inside the real chassis app: shapes, status codes, bad input."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from mercato.chassis import create_service, load_settings
+from mercato.chassis.runtime import Runtime, make_instance
+from mercato.chassis.security import ServiceTokens, TokenVerifier
+from mercato.services.identity.api import router
+
+from .conftest import AUDIENCE, ISSUER, make_identity
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+async def client(service_db_for, tmp_path):
+    identity = make_identity(await service_db_for("identity"))
+    settings = load_settings(data_dir=tmp_path)
+    runtime = Runtime("identity", settings, make_instance("identity", 1, "http://t", "1"))
+    runtime.tokens = ServiceTokens(settings.service_secret, "identity")
+
+    async def no_fetch() -> dict:
+        raise RuntimeError("identity must not call itself for its own keys")
+
+    runtime.verifier = TokenVerifier(no_fetch, ISSUER, AUDIENCE)
+    runtime.verifier.load_jwks(identity.jwks())
+    # The lifespan (NATS, migrations) is not run here; wire what on_start would.
+    app = create_service(runtime, routers=[router], migrations_dir=None)
+    app.state.identity = identity
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://identity") as c:
+        yield c
+
+
+USER = {"email": "Ada@Example.com", "password": "correct horse", "name": "Ada"}
+
+
+async def register_and_sign_in(client) -> dict:
+    assert (await client.post("/api/v1/identity/users", json=USER)).status_code == 201
+    resp = await client.post("/api/v1/identity/token",
+                             json={"email": USER["email"], "password": USER["password"]})
+    assert resp.status_code == 200
+    return resp.json()
+
+
+async def test_registering_answers_201_with_the_public_user_only(client):
+    resp = await client.post("/api/v1/identity/users", json=USER)
+    assert resp.status_code == 201
+    body = resp.json()
+    assert set(body) == {"id", "email", "name", "roles"}
+    assert body["email"] == "ada@example.com" and body["roles"] == ["customer"]
+
+
+async def test_a_duplicate_email_answers_409_problem(client):
+    await client.post("/api/v1/identity/users", json=USER)
+    resp = await client.post("/api/v1/identity/users", json={**USER, "email": "ADA@example.com"})
+    assert resp.status_code == 409
+    assert resp.headers["content-type"] == PROBLEM
+    assert resp.json()["type"].endswith("duplicate-email")
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"password": "correct horse", "name": "Ada"}, "email"),
+    ({"email": "a@example.com", "name": "Ada"}, "password"),
+    ({"email": "a@example.com", "password": "correct horse"}, "name"),
+    ({**USER, "email": 42}, "email"),
+    ({**USER, "password": 12345678}, "password"),
+    ({**USER, "name": ["Ada"]}, "name"),
+    ({**USER, "email": "not-an-email"}, "email"),
+    ({**USER, "password": "short"}, "password"),
+    ({**USER, "password": "x" * 129}, "password"),
+    ({**USER, "name": "   "}, "name"),
+    ({**USER, "roles": ["admin"]}, "roles"),
+])
+async def test_bad_registration_input_answers_422_naming_the_field(client, body, field):
+    resp = await client.post("/api/v1/identity/users", json=body)
+    assert resp.status_code == 422
+    problem = resp.json()
+    assert [e["field"] for e in problem["errors"]] == [field]
+    assert field in problem["detail"]
+
+
+async def test_malformed_json_answers_400(client):
+    resp = await client.post("/api/v1/identity/users", content=b'{"email": ',
+                             headers={"content-type": "application/json"})
+    assert resp.status_code == 400
+    assert "JSON" in resp.json()["detail"]
+
+
+async def test_signing_in_answers_bearer_tokens_that_are_never_cached(client):
+    tokens = await register_and_sign_in(client)
+    assert set(tokens) == {"access_token", "refresh_token", "token_type", "expires_in"}
+    assert tokens["token_type"] == "bearer" and tokens["expires_in"] == 900
+    resp = await client.post("/api/v1/identity/token/refresh",
+                             json={"refresh_token": tokens["refresh_token"]})
+    assert resp.status_code == 200 and resp.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("credentials", [
+    {"email": "ada@example.com", "password": "wrong horse"},
+    {"email": "nobody@example.com", "password": "correct horse"},
+    {"email": "not even an email", "password": "correct horse"},
+])
+async def test_wrong_credentials_answer_the_same_401(client, credentials):
+    await register_and_sign_in(client)
+    resp = await client.post("/api/v1/identity/token", json=credentials)
+    assert resp.status_code == 401
+    assert resp.json()["detail"] == "the email or password is not correct"
+    assert resp.headers["www-authenticate"] == "Bearer"
+
+
+async def test_a_reused_refresh_token_answers_401(client):
+    tokens = await register_and_sign_in(client)
+    url = "/api/v1/identity/token/refresh"
+    assert (await client.post(url, json={"refresh_token": tokens["refresh_token"]})).is_success
+    resp = await client.post(url, json={"refresh_token": tokens["refresh_token"]})
+    assert resp.status_code == 401
+    assert (await client.post(url, json={"refresh_token": 7})).status_code == 422
+
+
+async def test_me_shows_the_caller_without_password_material(client):
+    tokens = await register_and_sign_in(client)
+    resp = await client.get("/api/v1/identity/users/me",
+                            headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert resp.status_code == 200
+    assert set(resp.json()) == {"id", "email", "name", "roles"}
+    assert "argon2" not in resp.text
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer garbage", "Basic abc"])
+async def test_me_without_a_valid_token_answers_401(client, authorization):
+    headers = {"Authorization": authorization} if authorization else {}
+    resp = await client.get("/api/v1/identity/users/me", headers=headers)
+    assert resp.status_code == 401
+
+
+async def test_me_refuses_a_service_token_with_403(client):
+    token = ServiceTokens(load_settings().service_secret, "orders").token()
+    resp = await client.get("/api/v1/identity/users/me",
+                            headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 403
+
+
+async def test_the_jwks_publishes_only_public_signing_keys(client):
+    resp = await client.get("/.well-known/jwks.json")
+    assert resp.status_code == 200
+    [key] = resp.json()["keys"]
+    assert {key["kty"], key["crv"], key["alg"], key["use"]} == {"OKP", "Ed25519", "EdDSA", "sig"}
+    assert key["kid"] and "d" not in key

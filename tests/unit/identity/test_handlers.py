@@ -1,0 +1,201 @@
+"""Identity handlers against a real migrated SQLite database."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from argon2 import PasswordHasher, Type
+
+from mercato.chassis import Problem
+from mercato.chassis.security import TokenVerifier
+from mercato.services.identity.domain import hash_refresh_secret
+from mercato.services.identity.passwords import Argon2Passwords
+
+from .conftest import AUDIENCE, ISSUER, REFRESH_TTL, make_identity
+
+
+class CountingPasswords(Argon2Passwords):
+    """Real argon2id that also counts real and dummy checks."""
+
+    def __init__(self) -> None:
+        super().__init__(Argon2Passwords.cheap_for_tests()._hasher)
+        self.checks = 0
+        self.dummy_checks = 0
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        self.checks += 1
+        return await super().verify(password_hash, password)
+
+    async def verify_dummy(self, password: str) -> None:
+        self.dummy_checks += 1
+        await super().verify_dummy(password)
+
+
+async def rows(identity, sql: str, *params):
+    return await identity.store.db.fetch_all(sql, *params)
+
+
+async def test_registering_gives_a_customer_with_a_lower_case_email(identity):
+    user = await identity.register_user("Ada@Example.com", "correct horse", " Ada ")
+    assert user.public() == {"id": user.id, "email": "ada@example.com", "name": "Ada",
+                             "roles": ["customer"]}
+    assert (await identity.get_user(user.id)).public() == user.public()
+
+
+async def test_passwords_are_stored_only_as_argon2id_hashes(identity):
+    user = await identity.register_user("ada@example.com", "correct horse", "Ada")
+    [row] = await rows(identity, "SELECT password_hash FROM users WHERE id = ?", user.id)
+    assert row["password_hash"].startswith("$argon2id$")
+    assert "correct horse" not in row["password_hash"]
+
+
+async def test_an_email_already_taken_in_any_case_is_a_conflict(identity):
+    await identity.register_user("ada@example.com", "correct horse", "Ada")
+    with pytest.raises(Problem) as caught:
+        await identity.register_user("ADA@example.COM", "another pass", "Imposter")
+    assert caught.value.status == 409
+    assert len(await rows(identity, "SELECT id FROM users")) == 1
+
+
+async def test_an_invalid_email_is_refused_by_the_handler_too(identity):
+    with pytest.raises(Problem) as caught:
+        await identity.register_user("not-an-email", "correct horse", "Ada")
+    assert caught.value.status == 422
+
+
+async def test_an_unknown_user_id_is_not_found(identity):
+    with pytest.raises(Problem) as caught:
+        await identity.get_user("00000000-0000-0000-0000-000000000000")
+    assert caught.value.status == 404
+
+
+async def test_signing_in_stores_only_the_hash_of_the_refresh_token(identity):
+    user = await identity.register_user("ada@example.com", "correct horse", "Ada")
+    tokens = await identity.sign_in("ADA@example.com ", "correct horse")
+    [row] = await rows(identity, "SELECT * FROM refresh_tokens WHERE user_id = ?", user.id)
+    assert row["token_hash"] == hash_refresh_secret(tokens["refresh_token"])
+    assert tokens["refresh_token"] not in str(row)
+    assert row["revoked_at"] is None
+
+
+async def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(service_db_for):
+    passwords = CountingPasswords()
+    identity = make_identity(await service_db_for("identity"), passwords=passwords)
+    await identity.register_user("ada@example.com", "correct horse", "Ada")
+    answers = []
+    for email, password in [("ada@example.com", "wrong horse"), ("bob@example.com", "x" * 9)]:
+        with pytest.raises(Problem) as caught:
+            await identity.sign_in(email, password)
+        answers.append((caught.value.status, caught.value.detail, caught.value.headers))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 401
+    # The unknown email still paid for one argon2 verification, like the wrong password.
+    assert (passwords.checks, passwords.dummy_checks) == (2, 1)
+    assert await rows(identity, "SELECT id FROM refresh_tokens") == []
+
+
+async def test_refreshing_rotates_the_token_and_revokes_the_old_one(identity, clock):
+    clock.advance(-120)  # so both tokens are issued in the past, as the verifier wants
+    user = await identity.register_user("ada@example.com", "correct horse", "Ada")
+    first = await identity.sign_in("ada@example.com", "correct horse")
+    clock.advance(60)
+    second = await identity.refresh(first["refresh_token"])
+    assert second["refresh_token"] != first["refresh_token"]
+    assert second["access_token"] != first["access_token"]
+    verifier = TokenVerifier(_const(identity.jwks()), ISSUER, AUDIENCE)
+    assert (await verifier.verify(second["access_token"])).subject == user.id
+    old, new = await rows(identity, "SELECT * FROM refresh_tokens ORDER BY created_at")
+    assert old["revoked_at"] is not None and old["replaced_by"] == new["id"]
+    assert new["family_id"] == old["family_id"] and new["revoked_at"] is None
+    third = await identity.refresh(second["refresh_token"])
+    assert third["refresh_token"] not in (first["refresh_token"], second["refresh_token"])
+
+
+async def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(identity):
+    await identity.register_user("ada@example.com", "correct horse", "Ada")
+    stolen = await identity.sign_in("ada@example.com", "correct horse")
+    elsewhere = await identity.sign_in("ada@example.com", "correct horse")
+    current = await identity.refresh(stolen["refresh_token"])
+    with pytest.raises(Problem) as caught:
+        await identity.refresh(stolen["refresh_token"])
+    assert caught.value.status == 401
+    with pytest.raises(Problem):
+        await identity.refresh(current["refresh_token"])
+    # Another sign-in is another family and goes on working.
+    assert (await identity.refresh(elsewhere["refresh_token"]))["token_type"] == "bearer"
+
+
+async def test_an_expired_refresh_token_is_refused(identity, clock):
+    await identity.register_user("ada@example.com", "correct horse", "Ada")
+    tokens = await identity.sign_in("ada@example.com", "correct horse")
+    clock.advance(REFRESH_TTL)
+    with pytest.raises(Problem) as caught:
+        await identity.refresh(tokens["refresh_token"])
+    assert caught.value.status == 401
+
+
+async def test_a_refresh_token_just_before_expiry_still_works(identity, clock):
+    await identity.register_user("ada@example.com", "correct horse", "Ada")
+    tokens = await identity.sign_in("ada@example.com", "correct horse")
+    clock.advance(REFRESH_TTL - 1)
+    assert (await identity.refresh(tokens["refresh_token"]))["refresh_token"]
+
+
+@pytest.mark.parametrize("presented", ["", "made-up", "refresh-secret-1x"])
+async def test_an_unknown_refresh_token_is_refused(identity, presented):
+    await identity.register_user("ada@example.com", "correct horse", "Ada")
+    await identity.sign_in("ada@example.com", "correct horse")
+    with pytest.raises(Problem) as caught:
+        await identity.refresh(presented)
+    assert caught.value.status == 401
+
+
+async def test_the_first_admin_is_created_once_across_restarts(identity):
+    assert await identity.ensure_admin("Admin@Mercato.local", "admin-password") is True
+    assert await identity.ensure_admin("admin@mercato.local", "other-password") is False
+    [row] = await rows(identity, "SELECT email, roles FROM users")
+    assert row["email"] == "admin@mercato.local"
+    assert set(await _roles(identity, "admin@mercato.local")) == {"customer", "admin"}
+    tokens = await identity.sign_in("admin@mercato.local", "admin-password")
+    claims = await TokenVerifier(_const(identity.jwks()), ISSUER, AUDIENCE).verify(
+        tokens["access_token"])
+    assert claims.is_admin
+
+
+async def test_two_instances_starting_at_once_create_one_admin(service_db_for, tmp_path):
+    db = await service_db_for("identity")
+    from mercato.chassis.db import SqliteDatabase
+
+    other_db = SqliteDatabase(db.path)
+    try:
+        first, second = make_identity(db), make_identity(other_db)
+        results = await asyncio.gather(first.ensure_admin("admin@m.io", "admin-password"),
+                                       second.ensure_admin("admin@m.io", "admin-password"))
+    finally:
+        await other_db.close()
+    assert sorted(results) == [False, True]
+    assert len(await rows(first, "SELECT id FROM users")) == 1
+
+
+async def test_an_outdated_password_hash_is_upgraded_at_sign_in(service_db_for):
+    db = await service_db_for("identity")
+    old = make_identity(db)
+    user = await old.register_user("ada@example.com", "correct horse", "Ada")
+    stronger = Argon2Passwords(PasswordHasher(time_cost=2, memory_cost=16, parallelism=1,
+                                              type=Type.ID))
+    await make_identity(db, passwords=stronger).sign_in("ada@example.com", "correct horse")
+    [row] = await rows(old, "SELECT password_hash FROM users WHERE id = ?", user.id)
+    assert "m=16,t=2,p=1" in row["password_hash"]
+    assert await stronger.verify(row["password_hash"], "correct horse")
+
+
+async def _roles(identity, email):
+    return (await identity.store.user_by_email(email)).roles
+
+
+def _const(value):
+    async def fetch():
+        return value
+
+    return fetch
