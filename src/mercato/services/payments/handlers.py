@@ -1,0 +1,205 @@
+"""Payments commands and queries: load, ask the provider, apply the domain, store.
+
+Idempotency is by payment id. A definitive provider answer (approved or declined) is
+stored and given back to every repeat; a transient one (error, timeout) is not stored, so
+a repeat asks the provider again. Provider calls happen outside database transactions
+and are bounded by the provider timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from weakref import WeakValueDictionary
+
+from mercato.chassis import Principal, Problem
+from mercato.chassis.clock import Clock, iso
+from mercato.chassis.logging import get_logger
+from mercato.services.payments.domain import (
+    Action,
+    CardProvider,
+    IllegalTransition,
+    Payment,
+    ProviderFailure,
+    ProviderResult,
+    ProviderTimeout,
+    Status,
+)
+from mercato.services.payments.store import SqlPaymentRepository, StaleStatus, Tombstoned
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Authorize:
+    payment_id: str
+    order_id: str
+    customer_id: str
+    amount: int
+    currency: str
+    card_token: str
+
+
+def already_cancelled(payment_id: str) -> Problem:
+    return Problem(409, f"payment {payment_id} was voided; it cannot be authorized or moved",
+                   kind="already-cancelled", payment_id=payment_id)
+
+
+@dataclass
+class Payments:
+    """The payments handlers, with their dependencies."""
+
+    store: SqlPaymentRepository
+    provider: CardProvider
+    provider_timeout: float
+    clock: Clock
+    # Serializes commands on one payment id within this process, so a duplicate request
+    # waits for the first one's answer instead of asking the provider twice.
+    _locks: WeakValueDictionary = field(default_factory=WeakValueDictionary, init=False)
+
+    def _lock(self, payment_id: str) -> asyncio.Lock:
+        lock = self._locks.get(payment_id)
+        if lock is None:
+            lock = self._locks[payment_id] = asyncio.Lock()
+        return lock
+
+    async def authorize(self, cmd: Authorize) -> Payment:
+        async with self._lock(cmd.payment_id):
+            if await self.store.is_tombstoned(cmd.payment_id):
+                raise already_cancelled(cmd.payment_id)
+            existing = await self.store.get(cmd.payment_id)
+            if existing:
+                return _repeat(existing, cmd)
+            result = await self._ask(self.provider.authorize(
+                cmd.card_token, cmd.amount, cmd.currency, cmd.payment_id))
+            now = iso(self.clock())
+            payment = Payment(
+                id=cmd.payment_id, order_id=cmd.order_id, customer_id=cmd.customer_id,
+                amount=cmd.amount, currency=cmd.currency,
+                status=Status.AUTHORIZED if result.approved else Status.FAILED,
+                provider_reference=result.reference if result.approved else None,
+                failure_reason=None if result.approved else (result.reason or "declined"),
+                created_at=now, updated_at=now,
+            )
+            try:
+                stored, created = await self.store.add(
+                    payment, "authorized" if result.approved else "declined")
+            except Tombstoned:
+                # Voided while the provider was thinking: never resurrect it.
+                await self._release(result)
+                raise already_cancelled(cmd.payment_id) from None
+            if not created:
+                # Another instance stored an answer first; keep the first one only.
+                if stored.provider_reference != payment.provider_reference:
+                    await self._release(result)
+                return _repeat(stored, cmd)
+            return _outcome(stored)
+
+    async def capture(self, payment_id: str) -> Payment:
+        return await self._move(payment_id, Action.CAPTURE)
+
+    async def refund(self, payment_id: str) -> Payment:
+        return await self._move(payment_id, Action.REFUND)
+
+    async def void(self, payment_id: str) -> Payment | None:
+        """The voided payment, or None when the id was unknown and is now a tombstone."""
+        async with self._lock(payment_id):
+            payment = await self.store.tombstone(payment_id, iso(self.clock()))
+            if payment is None:
+                return None
+            return await self._advance(payment, Action.VOID)
+
+    async def payments_of_order(self, order_id: str, caller: Principal) -> list[Payment]:
+        payments = await self.store.for_order(order_id)
+        if caller.is_admin:
+            return payments
+        own = [p for p in payments if p.customer_id == caller.subject]
+        if payments and not own:
+            raise Problem(404, f"order {order_id} was not found")
+        return own
+
+    async def _move(self, payment_id: str, action: Action) -> Payment:
+        async with self._lock(payment_id):
+            payment = await self.store.get(payment_id)
+            if payment is None:
+                if await self.store.is_tombstoned(payment_id):
+                    raise already_cancelled(payment_id)
+                raise Problem(404, f"payment {payment_id} was not found")
+            return await self._advance(payment, action)
+
+    async def _advance(self, payment: Payment, action: Action) -> Payment:
+        after = _apply(payment, action, iso(self.clock()))
+        if after is payment:
+            return payment
+        if payment.provider_reference:
+            result = await self._ask(self._provider_call(payment, action))
+            if not result.approved:
+                raise Problem(502, f"the card provider refused to {action} payment "
+                              f"{payment.id}: {result.reason}", kind="provider-refused")
+        try:
+            await self.store.move(payment, after, str(after.status))
+        except StaleStatus:
+            # Another instance moved it meanwhile: answer from what is stored now.
+            current = await self.store.get(payment.id)
+            assert current is not None
+            return _apply(current, action, after.updated_at, allow_change=False)
+        return after
+
+    def _provider_call(self, payment: Payment, action: Action) -> Awaitable[ProviderResult]:
+        ref = payment.provider_reference or ""
+        if action is Action.CAPTURE:
+            return self.provider.capture(ref, payment.amount)
+        if action is Action.VOID:
+            return self.provider.void(ref)
+        return self.provider.refund(ref, payment.amount)
+
+    async def _ask(self, call: Awaitable[ProviderResult]) -> ProviderResult:
+        try:
+            async with asyncio.timeout(self.provider_timeout):
+                return await call
+        except (TimeoutError, ProviderTimeout) as exc:
+            raise Problem(504, f"the card provider did not answer within "
+                          f"{self.provider_timeout}s", kind="provider-timeout") from exc
+        except ProviderFailure as exc:
+            raise Problem(503, f"the card provider is unavailable: {exc}",
+                          kind="provider-unavailable", headers={"Retry-After": "1"}) from exc
+
+    async def _release(self, result: ProviderResult) -> None:
+        """Best effort: give back an authorization we are not going to keep."""
+        if not (result.approved and result.reference):
+            return
+        try:
+            await self._ask(self.provider.void(result.reference))
+        except Problem as exc:
+            log.warning("orphan_authorization_not_voided", reference=result.reference,
+                        error=exc.detail)
+
+
+def _apply(payment: Payment, action: Action, at: str, *, allow_change: bool = True) -> Payment:
+    try:
+        after = payment.apply(action, at)
+    except IllegalTransition as exc:
+        raise Problem(409, str(exc), kind="invalid-transition", payment_id=payment.id,
+                      payment_status=str(payment.status)) from exc
+    if after is not payment and not allow_change:
+        raise Problem(409, f"payment {payment.id} changed meanwhile; try again",
+                      kind="invalid-transition", payment_id=payment.id)
+    return after
+
+
+def _outcome(payment: Payment) -> Payment:
+    if payment.status is Status.FAILED:
+        raise Problem(402, f"the card was declined: {payment.failure_reason}",
+                      kind="payment-declined", payment_id=payment.id,
+                      reason=payment.failure_reason)
+    if payment.status is Status.VOIDED:
+        raise already_cancelled(payment.id)
+    return payment
+
+
+def _repeat(existing: Payment, cmd: Authorize) -> Payment:
+    if not existing.same_request(cmd.order_id, cmd.customer_id, cmd.amount, cmd.currency):
+        raise Problem(422, f"payment {cmd.payment_id} was first authorized for another "
+                      "order, customer, amount or currency", kind="idempotency-mismatch")
+    return _outcome(existing)

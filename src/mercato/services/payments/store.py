@@ -1,0 +1,108 @@
+"""The payments database: payments, their ledger (payment_events) and tombstones.
+
+Every change to a payment and its ledger entry are written in one transaction, and a
+status change is a compare-and-set on the status it was decided from.
+"""
+
+from __future__ import annotations
+
+from mercato.chassis import Database
+from mercato.chassis.clock import IdFactory
+from mercato.chassis.db import Connection, Row
+from mercato.services.payments.domain import Payment, Status
+
+COLUMNS = ("id, order_id, customer_id, amount, currency, status, provider_reference,"
+           " failure_reason, created_at, updated_at")
+
+
+class Tombstoned(Exception):
+    """The payment id was voided before it was ever authorized."""
+
+
+class StaleStatus(Exception):
+    """The payment's status changed since it was read."""
+
+
+def _payment(row: Row) -> Payment:
+    return Payment(**{**row, "status": Status(row["status"])})
+
+
+class SqlPaymentRepository:
+    def __init__(self, db: Database, new_id: IdFactory) -> None:
+        self.db = db
+        self._new_id = new_id
+
+    async def get(self, payment_id: str) -> Payment | None:
+        row = await self.db.fetch_one(f"SELECT {COLUMNS} FROM payments WHERE id = ?", payment_id)
+        return _payment(row) if row else None
+
+    async def is_tombstoned(self, payment_id: str) -> bool:
+        row = await self.db.fetch_one(
+            "SELECT payment_id FROM payment_tombstones WHERE payment_id = ?", payment_id)
+        return row is not None
+
+    async def for_order(self, order_id: str) -> list[Payment]:
+        rows = await self.db.fetch_all(
+            f"SELECT {COLUMNS} FROM payments WHERE order_id = ? ORDER BY created_at, id",
+            order_id)
+        return [_payment(r) for r in rows]
+
+    async def add(self, payment: Payment, kind: str) -> tuple[Payment, bool]:
+        """Store a new payment and its first ledger entry.
+
+        Returns the payment already stored under that id (and False) when there is one;
+        raises ``Tombstoned`` when the id was voided first.
+        """
+        async with self.db.transaction() as tx:
+            if await tx.fetch_one(
+                "SELECT payment_id FROM payment_tombstones WHERE payment_id = ?", payment.id
+            ):
+                raise Tombstoned(payment.id)
+            row = await tx.fetch_one(f"SELECT {COLUMNS} FROM payments WHERE id = ?", payment.id)
+            if row:
+                return _payment(row), False
+            await tx.execute(
+                f"INSERT INTO payments ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                payment.id, payment.order_id, payment.customer_id, payment.amount,
+                payment.currency, str(payment.status), payment.provider_reference,
+                payment.failure_reason, payment.created_at, payment.updated_at,
+            )
+            await self._record(tx, payment, kind, payment.failure_reason)
+        return payment, True
+
+    async def move(self, before: Payment, after: Payment, kind: str) -> None:
+        """Write ``after`` if the stored status is still that of ``before``."""
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE payments SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
+                str(after.status), after.updated_at, after.id, str(before.status),
+            )
+            if changed != 1:
+                raise StaleStatus(after.id)
+            await self._record(tx, after, kind, None)
+
+    async def tombstone(self, payment_id: str, at: str) -> Payment | None:
+        """Record that ``payment_id`` is void before it exists; the payment if it does."""
+        async with self.db.transaction() as tx:
+            row = await tx.fetch_one(f"SELECT {COLUMNS} FROM payments WHERE id = ?", payment_id)
+            if row:
+                return _payment(row)
+            await tx.execute(
+                "INSERT INTO payment_tombstones (payment_id, created_at) VALUES (?, ?)"
+                " ON CONFLICT (payment_id) DO NOTHING", payment_id, at,
+            )
+        return None
+
+    async def ledger(self, payment_id: str) -> list[Row]:
+        return await self.db.fetch_all(
+            "SELECT kind, amount, currency, provider_reference, detail, created_at"
+            " FROM payment_events WHERE payment_id = ? ORDER BY seq", payment_id)
+
+    async def _record(self, tx: Connection, payment: Payment, kind: str,
+                      detail: str | None) -> None:
+        await tx.execute(
+            "INSERT INTO payment_events (id, payment_id, kind, amount, currency,"
+            " provider_reference, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            self._new_id(), payment.id, kind, payment.amount, payment.currency,
+            payment.provider_reference, detail, payment.updated_at,
+        )

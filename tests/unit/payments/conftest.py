@@ -1,0 +1,18 @@
+"""Fixtures for the payments tests."""
+
+from __future__ import annotations
+
+import pytest
+from payment_doubles import StepClock, ids
+
+from mercato.services.payments.handlers import Payments
+from mercato.services.payments.store import SqlPaymentRepository
+
+
+@pytest.fixture
+def make_payments(service_db_for):
+    async def make(provider, *, timeout: float = 1.0) -> Payments:
+        db = await service_db_for("payments")
+        return Payments(store=SqlPaymentRepository(db, ids()), provider=provider,
+                        provider_timeout=timeout, clock=StepClock())
+    return make
