@@ -1,0 +1,139 @@
+"""Start the whole platform the way a user does (`mercato up`) in a temporary data dir,
+and talk to it only over HTTP through the gateway."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ADMIN = {"email": "admin@mercato.local", "password": "mercato-admin"}
+ADDRESS = {"name": "Ada", "line1": "1 Analytical St", "city": "London",
+           "postal_code": "N1", "country": "GB"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Platform:
+    data_dir: Path
+    port: int
+    env: dict[str, str]
+    proc: subprocess.Popen | None = None
+    output: Path | None = None
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 120.0) -> None:
+        self.output = self.data_dir.parent / f"up-{self.port}.out"
+        out = self.output.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mercato", "up"], env=self.env, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.output.read_text(errors="replace")
+            if "Mercato is ready" in text:
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"mercato up exited {self.proc.returncode}:\n{text}")
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"not ready in {timeout}s:\n{self.output.read_text()}")
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 60.0) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+            raise
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    # -- helpers speaking the public API ------------------------------------
+    def login(self, email: str, password: str) -> str:
+        with self.client() as c:
+            r = c.post("/api/v1/identity/token", json={"email": email, "password": password})
+        assert r.status_code == 200, r.text
+        return r.json()["access_token"]
+
+    def admin_token(self) -> str:
+        if "admin" not in self.tokens:
+            self.tokens["admin"] = self.login(ADMIN["email"], ADMIN["password"])
+        return self.tokens["admin"]
+
+    def new_customer(self) -> tuple[str, dict]:
+        email = f"user-{uuid.uuid4().hex[:10]}@example.com"
+        with self.client() as c:
+            r = c.post("/api/v1/identity/users",
+                       json={"email": email, "password": "s3cret-pass", "name": "Test User"})
+        assert r.status_code == 201, r.text
+        return self.login(email, "s3cret-pass"), r.json()
+
+    def new_product(self, stock: int, price: int = 1000) -> dict:
+        sku = f"SKU-{uuid.uuid4().hex[:12]}"
+        with self.client(self.admin_token()) as c:
+            r = c.post("/api/v1/catalog/products", json={
+                "sku": sku, "name": f"Product {sku}", "description": "test",
+                "category": "tests", "price": price, "currency": "USD"})
+            assert r.status_code == 201, r.text
+            product = r.json()
+            if stock:
+                r = c.post(f"/api/v1/inventory/stock/{product['id']}/adjustments",
+                           json={"delta": stock, "reason": "test stock"})
+                assert r.status_code == 200, r.text
+        return product
+
+    def stock(self, product_id: str) -> dict:
+        with self.client() as c:
+            r = c.get(f"/api/v1/inventory/stock/{product_id}")
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def order_body(self, product_id: str, quantity: int = 1, card: str = "tok_ok") -> dict:
+        return {"items": [{"product_id": product_id, "quantity": quantity}],
+                "shipping_address": ADDRESS, "payment": {"card_token": card}}
+
+    def wait_terminal(self, token: str, order_id: str, timeout: float = 30.0) -> dict:
+        deadline = time.monotonic() + timeout
+        with self.client(token) as c:
+            while time.monotonic() < deadline:
+                r = c.get(f"/api/v1/orders/{order_id}")
+                assert r.status_code == 200, r.text
+                if r.json()["status"] != "pending":
+                    return r.json()
+                time.sleep(0.05)
+        raise AssertionError(f"order {order_id} still pending after {timeout}s")
+
+
+def make_platform(tmp: Path, **extra_env: str) -> Platform:
+    data_dir = tmp / "data"
+    port = free_port()
+    env = dict(os.environ, MERCATO_DATA_DIR=str(data_dir), MERCATO_GATEWAY_PORT=str(port),
+               MERCATO_ENV="development", MERCATO_PROVIDER_TIMEOUT="0.5",
+               MERCATO_SAGA_BACKOFF="0.05", MERCATO_LOG_LEVEL="info", **extra_env)
+    for key in ("MERCATO_SERVICE_SECRET", "MERCATO_SIGNING_KEY_FILE", "MERCATO_NATS_PORT"):
+        env.pop(key, None)
+    return Platform(data_dir, port, env)
