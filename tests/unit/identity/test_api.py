@@ -81,6 +81,7 @@ async def test_bad_registration_input_answers_422_naming_the_field(client, body,
     problem = resp.json()
     assert [e["field"] for e in problem["errors"]] == [field]
     assert field in problem["detail"]
+    assert "Value error" not in problem["detail"]
 
 
 async def test_malformed_json_answers_400(client):

@@ -199,3 +199,13 @@ def _const(value):
         return value
 
     return fetch
+
+
+async def test_the_dummy_hash_is_made_once_and_reused():
+    passwords = Argon2Passwords.cheap_for_tests()
+    await passwords.prepare()
+    prepared = passwords._dummy_hash
+    assert prepared.startswith("$argon2id$")
+    await passwords.verify_dummy("anything")
+    await passwords.prepare()
+    assert passwords._dummy_hash == prepared

@@ -7,14 +7,28 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
+from pydantic_core import PydanticCustomError
 
 from mercato.chassis import Principal, require_user
-from mercato.services.identity.domain import PASSWORD_MAX, PASSWORD_MIN, normalize_email
+from mercato.services.identity.domain import (
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    InvalidEmail,
+    normalize_email,
+)
 from mercato.services.identity.handlers import Identity
 
 router = APIRouter()
-Email = Annotated[StrictStr, Field(min_length=3, max_length=254),
-                  AfterValidator(normalize_email)]
+
+
+def _valid_email(value: str) -> str:
+    try:
+        return normalize_email(value)
+    except InvalidEmail as exc:
+        raise PydanticCustomError("email", "{reason}", {"reason": str(exc)}) from exc
+
+
+Email = Annotated[StrictStr, Field(min_length=3, max_length=254), AfterValidator(_valid_email)]
 Password = Annotated[StrictStr, Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
 # Signing in checks no format: any wrong address or password is the same 401.
 LoginEmail = Annotated[StrictStr, Field(min_length=1, max_length=254)]

@@ -23,9 +23,11 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
     key = await asyncio.to_thread(
         load_or_create_signing_key, s.signing_key_file, s.service_dir(runtime.service)
     )
+    passwords = Argon2Passwords()
+    await passwords.prepare()
     identity = Identity(
         store=SqlIdentityStore(runtime.db),
-        passwords=Argon2Passwords(),
+        passwords=passwords,
         key=key,
         tokens=TokenSettings(issuer=s.token_issuer, audience=s.token_audience,
                              access_ttl=s.access_token_ttl, refresh_ttl=s.refresh_token_ttl),

@@ -33,11 +33,16 @@ class Argon2Passwords:
     async def verify(self, password_hash: str, password: str) -> bool:
         return await asyncio.to_thread(self._verify, password_hash, password)
 
+    async def prepare(self) -> None:
+        """Make the dummy hash at start-up, so even the first unknown email takes the
+        time of one verification, not of a hash and a verification."""
+        if self._dummy_hash is None:
+            self._dummy_hash = await self.hash(secrets.token_urlsafe(24))
+
     async def verify_dummy(self, password: str) -> None:
         """Check ``password`` against a hash no one has, so an unknown email is not
         answered faster than a wrong password."""
-        if self._dummy_hash is None:
-            self._dummy_hash = await self.hash(secrets.token_urlsafe(24))
+        await self.prepare()
         await self.verify(self._dummy_hash, password)
 
     def needs_rehash(self, password_hash: str) -> bool:
