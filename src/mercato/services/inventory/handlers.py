@@ -1,0 +1,202 @@
+"""Inventory commands and queries: load, apply the domain rules, store in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from mercato.chassis import Problem
+from mercato.chassis.clock import Clock, IdFactory, iso
+from mercato.services.inventory.catalog_client import CatalogUnavailable, ProductCatalog
+from mercato.services.inventory.domain import (
+    RESERVATION_TTL,
+    Action,
+    AlreadyCancelled,
+    InvalidRequest,
+    Line,
+    OutOfStock,
+    RequestMismatch,
+    Reservation,
+    ReservationConflict,
+    Status,
+    Stock,
+    StockInvariantBroken,
+    WouldGoNegative,
+    check_adjustment,
+    commit_action,
+    fingerprint,
+    merge_lines,
+    release_action,
+)
+from mercato.services.inventory.store import InventoryTx, SqlInventoryStore, StoredAdjustment
+
+
+class _Short(Exception):
+    def __init__(self, lines: list[Line]) -> None:
+        self.lines = lines
+
+
+@dataclass
+class Inventory:
+    """The inventory's handlers, with their dependencies."""
+
+    store: SqlInventoryStore
+    catalog: ProductCatalog
+    clock: Clock
+    new_id: IdFactory
+    reservation_ttl: timedelta = RESERVATION_TTL
+
+    async def get_stock(self, product_id: str) -> Stock:
+        stock = await self.store.get_stock(product_id)
+        if stock is None:
+            raise Problem(404, f"product {product_id} has no stock record")
+        return stock
+
+    async def adjust_stock(self, product_id: str, delta: int, reason: str, *, actor: str,
+                           idempotency_key: str | None = None) -> Stock:
+        with _problems():
+            check_adjustment(delta, reason)
+            digest = fingerprint({"product_id": product_id, "delta": delta, "reason": reason})
+            if idempotency_key:
+                stored = await self.store.find_adjustment(idempotency_key)
+                if stored:
+                    return _replayed(stored, digest)
+            is_new = await self.store.get_stock(product_id) is None
+            if is_new:
+                await self._require_product(product_id)
+            at = iso(self.clock())
+            async with self.store.transaction() as tx:
+                if idempotency_key and (stored := await tx.adjustment(idempotency_key)):
+                    return _replayed(stored, digest)
+                if is_new:
+                    await tx.create_stock(product_id, at)
+                if not await tx.adjust(product_id, delta, at):
+                    current = await tx.stock(product_id)
+                    if current is None:
+                        raise StockInvariantBroken(f"stock of {product_id} vanished")
+                    current.adjusted(delta)  # raises WouldGoNegative with the amounts
+                    raise StockInvariantBroken(f"adjustment of {product_id} refused unexpectedly")
+                result = await tx.stock(product_id)
+                assert result is not None
+                await tx.record_adjustment(
+                    adjustment_id=self.new_id(), product_id=product_id, delta=delta,
+                    reason=reason, actor=actor, key=idempotency_key, fingerprint=digest,
+                    result=result, at=at)
+            return result
+
+    async def _require_product(self, product_id: str) -> None:
+        try:
+            known = await self.catalog.exists(product_id)
+        except CatalogUnavailable as exc:
+            raise Problem(503, f"cannot check product {product_id}: {exc}",
+                          kind="catalog-unavailable", headers={"Retry-After": "1"}) from exc
+        if not known:
+            raise Problem(404, f"product {product_id} is not in the catalog")
+
+    async def reserve(self, reservation_id: str, order_id: str,
+                      items: Iterable[tuple[str, int]]) -> tuple[dict, bool]:
+        """All items or none. Returns the answer and whether this call created it."""
+        with _problems():
+            lines = merge_lines(items)
+            now = self.clock()
+            at = iso(now)
+            async with self.store.transaction() as tx:
+                existing = await tx.reservation(reservation_id)
+                if existing:
+                    return existing.replay(order_id, lines), False
+                try:
+                    async with tx.savepoint():
+                        short = [li for li in lines
+                                 if not await tx.move("reserve", li.product_id, li.quantity, at)]
+                        if short:
+                            raise _Short(short)
+                except _Short as refused:
+                    reservation = Reservation(
+                        reservation_id, order_id, Status.REJECTED, lines, at, None,
+                        refusal=await _refusal(tx, refused.lines))
+                else:
+                    reservation = Reservation(
+                        reservation_id, order_id, Status.RESERVED, lines, at,
+                        iso(now + self.reservation_ttl))
+                await tx.add_reservation(reservation)
+            # Stored before refusing, so the same reservation_id gets the same 409 again.
+            return reservation.replay(order_id, lines), True
+
+    async def commit(self, reservation_id: str) -> Reservation:
+        with _problems():
+            at = iso(self.clock())
+            async with self.store.transaction() as tx:
+                r = await tx.reservation(reservation_id)
+                if r is None:
+                    raise Problem(404, f"reservation {reservation_id} was not found")
+                if commit_action(r) == Action.MOVE_STOCK:
+                    await _move_all(tx, "commit", r, at)
+                    await tx.set_status(reservation_id, Status.COMMITTED, at)
+            return replace(r, status=Status.COMMITTED)
+
+    async def release(self, reservation_id: str) -> Reservation:
+        with _problems():
+            at = iso(self.clock())
+            async with self.store.transaction() as tx:
+                r = await tx.reservation(reservation_id)
+                if r is None:
+                    # A tombstone: a late reserve with this id must not take stock.
+                    tomb = Reservation(reservation_id, None, Status.RELEASED, (), at, None,
+                                       tombstone=True)
+                    await tx.add_reservation(tomb)
+                    return tomb
+                action = release_action(r)
+                if action == Action.MOVE_STOCK:
+                    await _move_all(tx, "release", r, at)
+                if action != Action.NOTHING:
+                    await tx.set_status(reservation_id, Status.RELEASED, at)
+            return replace(r, status=Status.RELEASED)
+
+
+async def _move_all(tx: InventoryTx, step: str, r: Reservation, at: str) -> None:
+    for line in r.lines:
+        if not await tx.move(step, line.product_id, line.quantity, at):
+            raise StockInvariantBroken(
+                f"{step} of reservation {r.reservation_id}: product {line.product_id} does"
+                f" not hold {line.quantity} reserved units")
+
+
+async def _refusal(tx: InventoryTx, short: list[Line]) -> dict:
+    reasons = []
+    for line in short:
+        stock = await tx.stock(line.product_id)
+        if stock is None:
+            reasons.append(f"product {line.product_id} has no stock")
+        else:
+            reasons.append(f"product {line.product_id}: {line.quantity} requested,"
+                           f" {stock.available} available")
+    return {"detail": "not enough stock: " + "; ".join(reasons),
+            "product_ids": [li.product_id for li in short]}
+
+
+def _replayed(stored: StoredAdjustment, digest: str) -> Stock:
+    if stored.fingerprint != digest:
+        raise RequestMismatch("this Idempotency-Key was already used with another request")
+    return stored.result
+
+
+@contextmanager
+def _problems() -> Iterator[None]:
+    """Domain errors as the problems a client sees."""
+    try:
+        yield
+    except InvalidRequest as exc:
+        raise Problem(422, str(exc), kind="invalid-request") from exc
+    except RequestMismatch as exc:
+        raise Problem(422, str(exc), kind="idempotency-mismatch") from exc
+    except WouldGoNegative as exc:
+        raise Problem(409, str(exc), kind="insufficient-stock", product_id=exc.product_id,
+                      delta=exc.delta, available=exc.available) from exc
+    except OutOfStock as exc:
+        raise Problem(409, str(exc), kind="out-of-stock", product_ids=exc.product_ids) from exc
+    except AlreadyCancelled as exc:
+        raise Problem(409, str(exc), kind="already-cancelled") from exc
+    except ReservationConflict as exc:
+        raise Problem(409, str(exc), kind=exc.kind) from exc

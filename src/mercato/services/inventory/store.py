@@ -1,0 +1,156 @@
+"""The inventory's own database: stock rows, the adjustments ledger and reservations.
+
+Stock only ever changes through conditional UPDATEs (``... WHERE available >= ?``) inside
+one ``BEGIN IMMEDIATE`` transaction, so two requests can never both take the last unit,
+whether they race in one process or in several. The caller checks the row count.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from mercato.chassis import Database
+from mercato.services.inventory.domain import Line, Reservation, Status, Stock
+
+STOCK_COLUMNS = "product_id, on_hand, available, reserved, sold"
+# Which column a reservation step takes units from and which it gives them to.
+MOVES = {
+    "reserve": ("available", "reserved"),
+    "commit": ("reserved", "sold"),
+    "release": ("reserved", "available"),
+}
+
+
+@dataclass(frozen=True)
+class StoredAdjustment:
+    fingerprint: str
+    result: Stock
+
+
+class SqlInventoryStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get_stock(self, product_id: str) -> Stock | None:
+        row = await self.db.fetch_one(
+            f"SELECT {STOCK_COLUMNS} FROM stock WHERE product_id = ?", product_id)
+        return Stock(**row) if row else None
+
+    async def find_adjustment(self, key: str) -> StoredAdjustment | None:
+        row = await self.db.fetch_one(
+            "SELECT fingerprint, result FROM adjustments WHERE idempotency_key = ?", key)
+        return _adjustment(row)
+
+    async def all_stock(self) -> list[Stock]:
+        rows = await self.db.fetch_all(f"SELECT {STOCK_COLUMNS} FROM stock ORDER BY product_id")
+        return [Stock(**r) for r in rows]
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[InventoryTx]:
+        async with self.db.transaction() as tx:
+            yield InventoryTx(tx)
+
+
+class InventoryTx:
+    """The store inside one transaction; everything commits or nothing does."""
+
+    def __init__(self, tx: Any) -> None:
+        self._tx = tx
+
+    async def stock(self, product_id: str) -> Stock | None:
+        row = await self._tx.fetch_one(
+            f"SELECT {STOCK_COLUMNS} FROM stock WHERE product_id = ?", product_id)
+        return Stock(**row) if row else None
+
+    async def create_stock(self, product_id: str, at: str) -> None:
+        await self._tx.execute(
+            "INSERT INTO stock (product_id, on_hand, available, reserved, sold, updated_at)"
+            " VALUES (?, 0, 0, 0, 0, ?) ON CONFLICT (product_id) DO NOTHING", product_id, at)
+
+    async def adjust(self, product_id: str, delta: int, at: str) -> bool:
+        """Change on_hand and available by ``delta`` unless available would go negative."""
+        count = await self._tx.execute(
+            "UPDATE stock SET on_hand = on_hand + ?, available = available + ?, updated_at = ?"
+            " WHERE product_id = ? AND available + ? >= 0",
+            delta, delta, at, product_id, delta)
+        return count == 1
+
+    async def move(self, step: str, product_id: str, quantity: int, at: str) -> bool:
+        """Move units between columns for a reservation step, only if they are there."""
+        source, target = MOVES[step]
+        count = await self._tx.execute(
+            f"UPDATE stock SET {source} = {source} - ?, {target} = {target} + ?,"
+            f" updated_at = ? WHERE product_id = ? AND {source} >= ?",
+            quantity, quantity, at, product_id, quantity)
+        return count == 1
+
+    async def adjustment(self, key: str) -> StoredAdjustment | None:
+        row = await self._tx.fetch_one(
+            "SELECT fingerprint, result FROM adjustments WHERE idempotency_key = ?", key)
+        return _adjustment(row)
+
+    async def record_adjustment(self, *, adjustment_id: str, product_id: str, delta: int,
+                                reason: str, actor: str, key: str | None, fingerprint: str,
+                                result: Stock, at: str) -> None:
+        await self._tx.execute(
+            "INSERT INTO adjustments (id, product_id, delta, reason, actor, idempotency_key,"
+            " fingerprint, result, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            adjustment_id, product_id, delta, reason, actor, key, fingerprint,
+            json.dumps(result.as_dict()), at)
+
+    async def reservation(self, reservation_id: str) -> Reservation | None:
+        row = await self._tx.fetch_one(
+            "SELECT reservation_id, order_id, status, tombstone, refusal, created_at,"
+            " expires_at FROM reservations WHERE reservation_id = ?", reservation_id)
+        if row is None:
+            return None
+        items = await self._tx.fetch_all(
+            "SELECT product_id, quantity FROM reservation_items WHERE reservation_id = ?"
+            " ORDER BY position", reservation_id)
+        return Reservation(
+            reservation_id=row["reservation_id"], order_id=row["order_id"],
+            status=Status(row["status"]),
+            lines=tuple(Line(i["product_id"], i["quantity"]) for i in items),
+            created_at=row["created_at"], expires_at=row["expires_at"],
+            refusal=json.loads(row["refusal"]) if row["refusal"] else None,
+            tombstone=bool(row["tombstone"]),
+        )
+
+    async def add_reservation(self, r: Reservation) -> None:
+        await self._tx.execute(
+            "INSERT INTO reservations (reservation_id, order_id, status, tombstone, refusal,"
+            " created_at, updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            r.reservation_id, r.order_id, r.status.value, r.tombstone,
+            json.dumps(r.refusal) if r.refusal else None, r.created_at, r.created_at,
+            r.expires_at)
+        await self._tx.execute_many(
+            "INSERT INTO reservation_items (reservation_id, product_id, position, quantity)"
+            " VALUES (?, ?, ?, ?)",
+            [(r.reservation_id, li.product_id, n, li.quantity) for n, li in enumerate(r.lines)])
+
+    async def set_status(self, reservation_id: str, status: Status, at: str) -> None:
+        await self._tx.execute(
+            "UPDATE reservations SET status = ?, updated_at = ? WHERE reservation_id = ?",
+            status.value, at, reservation_id)
+
+    @asynccontextmanager
+    async def savepoint(self, name: str = "attempt") -> AsyncIterator[None]:
+        """Undo only this block's writes if it raises; the transaction goes on."""
+        await self._tx.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            await self._tx.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            await self._tx.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        await self._tx.execute(f"RELEASE SAVEPOINT {name}")
+
+
+def _adjustment(row: dict | None) -> StoredAdjustment | None:
+    if row is None:
+        return None
+    return StoredAdjustment(row["fingerprint"], Stock(**json.loads(row["result"])))

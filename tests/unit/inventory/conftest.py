@@ -1,0 +1,80 @@
+"""Fixtures for the inventory's unit tests: a real migrated database, a fake catalog."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from mercato.services.inventory.catalog_client import CatalogUnavailable
+from mercato.services.inventory.handlers import Inventory
+from mercato.services.inventory.store import SqlInventoryStore
+
+KNOWN = "11111111-1111-4111-8111-111111111111"
+OTHER = "22222222-2222-4222-8222-222222222222"
+THIRD = "33333333-3333-4333-8333-333333333333"
+UNKNOWN = "99999999-9999-4999-8999-999999999999"
+
+
+class FakeCatalog:
+    """``ProductCatalog`` with a fixed set of products; can be switched off."""
+
+    def __init__(self, known: set[str]) -> None:
+        self.known = set(known)
+        self.up = True
+        self.calls: list[str] = []
+
+    async def exists(self, product_id: str) -> bool:
+        self.calls.append(product_id)
+        if not self.up:
+            raise CatalogUnavailable("catalog is unavailable: no ready instance is registered")
+        return product_id in self.known
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+def sequential_ids():
+    counter = itertools.count(1)
+    return lambda: f"00000000-0000-4000-8000-{next(counter):012d}"
+
+
+@pytest.fixture
+def catalog() -> FakeCatalog:
+    return FakeCatalog({KNOWN, OTHER, THIRD})
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def store(service_db_for) -> SqlInventoryStore:
+    return SqlInventoryStore(await service_db_for("inventory"))
+
+
+@pytest.fixture
+def inventory(store, catalog, clock) -> Inventory:
+    return Inventory(store=store, catalog=catalog, clock=clock, new_id=sequential_ids())
+
+
+async def stock_rows(store: SqlInventoryStore) -> list[dict]:
+    """Every stock row straight from SQL, to check the invariant independently of Stock."""
+    return await store.db.fetch_all(
+        "SELECT product_id, on_hand, available, reserved, sold FROM stock")
+
+
+async def assert_stock_conserved(store: SqlInventoryStore) -> None:
+    for row in await stock_rows(store):
+        assert min(row["available"], row["reserved"], row["sold"]) >= 0, row
+        assert row["on_hand"] == row["available"] + row["reserved"] + row["sold"], row

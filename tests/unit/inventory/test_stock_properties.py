@@ -1,0 +1,127 @@
+"""Property: any sequence of adjust/reserve/commit/release keeps stock conserved and agrees
+with a plain model of the rules."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import mercato.services.inventory as inventory_package
+from mercato.chassis import Problem
+from mercato.chassis.clock import new_id
+from mercato.chassis.db import SqliteDatabase
+from mercato.chassis.migrations import migrate, sqlite_url
+from mercato.services.inventory.handlers import Inventory
+from mercato.services.inventory.store import SqlInventoryStore
+
+from .conftest import FakeCatalog, FakeClock
+
+MIGRATIONS = Path(inventory_package.__file__).parent / "migrations"
+
+PRODUCTS = 3
+RESERVATIONS = 4
+
+adjust = st.tuples(st.just("adjust"), st.integers(0, PRODUCTS - 1),
+                   st.integers(-6, 8).filter(bool))
+reserve = st.tuples(st.just("reserve"), st.integers(0, RESERVATIONS - 1),
+                    st.lists(st.tuples(st.integers(0, PRODUCTS - 1), st.integers(1, 4)),
+                             min_size=1, max_size=3))
+settle = st.tuples(st.sampled_from(["commit", "release"]), st.integers(0, RESERVATIONS - 1))
+operations = st.lists(st.one_of(adjust, reserve, settle), max_size=30)
+
+
+class Model:
+    """The rules, written the simplest way: what each operation should do."""
+
+    def __init__(self) -> None:
+        self.stock: dict[int, list[int]] = {}  # product -> [available, reserved, sold]
+        self.reservations: dict[int, tuple[str, dict[int, int]]] = {}
+
+    def adjust(self, p: int, delta: int) -> bool:
+        levels = self.stock.get(p, [0, 0, 0])
+        if levels[0] + delta < 0:
+            return False
+        levels[0] += delta
+        self.stock[p] = levels
+        return True
+
+    def reserve(self, r: int, items: list[tuple[int, int]]) -> bool:
+        wanted: dict[int, int] = {}
+        for p, q in items:
+            wanted[p] = wanted.get(p, 0) + q
+        if r in self.reservations:  # a replay: the first result, if it is the same request
+            status, first = self.reservations[r]
+            return status in ("reserved", "committed") and first == wanted
+        ok = all(p in self.stock and self.stock[p][0] >= q for p, q in wanted.items())
+        if ok:
+            for p, q in wanted.items():
+                self.stock[p][0] -= q
+                self.stock[p][1] += q
+        self.reservations[r] = ("reserved" if ok else "rejected", wanted)
+        return ok
+
+    def settle(self, step: str, r: int) -> bool:
+        status, wanted = self.reservations.get(r, ("unknown", {}))
+        target = "committed" if step == "commit" else "released"
+        if status == target or (step == "release" and status in ("unknown", "rejected")):
+            self.reservations[r] = (target, wanted if status != "unknown" else {})
+            return True
+        if status != "reserved":
+            return False
+        for p, q in wanted.items():
+            self.stock[p][1] -= q
+            self.stock[p][0 if step == "release" else 2] += q
+        self.reservations[r] = (target, wanted)
+        return True
+
+
+async def run(db_path, ops) -> None:
+    db = SqliteDatabase(db_path)
+    products = [str(uuid.uuid4()) for _ in range(PRODUCTS)]
+    handlers = Inventory(SqlInventoryStore(db), FakeCatalog(set(products)), FakeClock(), new_id)
+    run_id = uuid.uuid4().hex
+    model = Model()
+    try:
+        for op in ops:
+            if op[0] == "adjust":
+                call = handlers.adjust_stock(products[op[1]], op[2], "test", actor="a")
+                expected = model.adjust(op[1], op[2])
+            elif op[0] == "reserve":
+                call = handlers.reserve(f"{run_id}-{op[1]}", "o",
+                                        [(products[p], q) for p, q in op[2]])
+                expected = model.reserve(op[1], op[2])
+            else:
+                call = getattr(handlers, op[0])(f"{run_id}-{op[1]}")
+                expected = model.settle(op[0], op[1])
+            assert await succeeded(call) == expected, op
+            for p, (available, reserved, sold) in model.stock.items():
+                stock = await handlers.store.get_stock(products[p])
+                assert stock is not None
+                assert (stock.available, stock.reserved, stock.sold) == (available, reserved,
+                                                                         sold)
+                assert stock.on_hand == available + reserved + sold
+    finally:
+        await db.close()
+
+
+async def succeeded(call) -> bool:
+    try:
+        await call
+    except Problem as exc:
+        assert exc.status in (404, 409, 422), exc.detail
+        return False
+    return True
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=operations)
+def test_any_sequence_of_stock_operations_keeps_stock_conserved(tmp_path, ops):
+    db_path = tmp_path / "inventory.db"
+    if not db_path.exists():
+        migrate(MIGRATIONS, sqlite_url(db_path), tmp_path / ".lock")
+    asyncio.run(run(db_path, ops))
