@@ -1,0 +1,93 @@
+"""Shipping HTTP routes: the internal commands of the checkout, and the public listing."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from mercato.chassis import Principal, Problem, require_service, require_user
+from mercato.services.shipping.domain import Address, Item, ShippingError
+from mercato.services.shipping.handlers import Schedule, Shipping
+
+router = APIRouter()
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
+Ident = Annotated[StrictStr, Field(min_length=1, max_length=100, pattern=ID_PATTERN)]
+ShipmentId = Annotated[str, Path(min_length=1, max_length=100, pattern=ID_PATTERN)]
+Line = Annotated[StrictStr, Field(min_length=1, max_length=200, pattern=r"\S")]
+City = Annotated[StrictStr, Field(min_length=1, max_length=100, pattern=r"\S")]
+PostalCode = Annotated[StrictStr, Field(min_length=1, max_length=20, pattern=r"\S")]
+
+
+class AddressBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Line
+    line1: Line
+    city: City
+    postal_code: PostalCode
+    country: Annotated[StrictStr, Field(pattern=r"^[A-Za-z]{2}$")]
+
+
+class ItemBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    product_id: Ident
+    quantity: Annotated[StrictInt, Field(gt=0, le=100_000)]
+
+
+class ScheduleBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    shipment_id: Ident
+    order_id: Ident
+    customer_id: Ident
+    address: AddressBody
+    items: Annotated[list[ItemBody], Field(min_length=1, max_length=500)]
+
+
+def shipping(request: Request) -> Shipping:
+    return request.app.state.shipping
+
+
+@router.post("/internal/shipments", status_code=201)
+async def schedule(
+    body: ScheduleBody,
+    _caller: Principal = Depends(require_service),
+    handlers: Shipping = Depends(shipping),
+) -> dict:
+    fields = body.address.model_dump()
+    try:
+        address = Address(**{**fields, "country": fields["country"].upper()})
+        items = tuple(Item(**i.model_dump()) for i in body.items)
+    except ShippingError as exc:
+        raise Problem(422, str(exc)) from exc
+    cmd = Schedule(shipment_id=body.shipment_id, order_id=body.order_id,
+                   customer_id=body.customer_id, address=address, items=items)
+    return (await handlers.schedule(cmd)).as_dict()
+
+
+@router.post("/internal/shipments/{shipment_id}/cancel")
+async def cancel(
+    shipment_id: ShipmentId,
+    _caller: Principal = Depends(require_service),
+    handlers: Shipping = Depends(shipping),
+) -> dict:
+    shipment = await handlers.cancel(shipment_id)
+    if shipment is None:  # never seen: now a tombstone
+        return {"id": shipment_id, "order_id": None, "status": "cancelled",
+                "tracking_number": None}
+    return shipment.as_dict()
+
+
+@router.get("/api/v1/shipping/shipments")
+async def list_shipments(
+    order_id: Annotated[str, Query(min_length=1, max_length=100)],
+    caller: Principal = Depends(require_user),
+    handlers: Shipping = Depends(shipping),
+) -> dict:
+    found = await handlers.shipments_of_order(order_id, caller)
+    return {"items": [_public(s.as_dict()) for s in found]}
+
+
+def _public(shipment: dict) -> dict:
+    keep = ("id", "order_id", "status", "tracking_number", "address", "created_at")
+    return {k: shipment[k] for k in keep}

@@ -1,0 +1,100 @@
+"""Shipping commands and queries: load, apply the domain, store.
+
+Scheduling is idempotent by shipment id, and a cancel that arrives before its schedule
+leaves a tombstone so the late schedule is refused instead of shipping a cancelled order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mercato.chassis import Principal, Problem
+from mercato.chassis.clock import Clock, iso
+from mercato.services.shipping.domain import (
+    Address,
+    Item,
+    NotDeliverable,
+    Shipment,
+    ShippingError,
+    Status,
+    check_deliverable,
+)
+from mercato.services.shipping.store import SqlShipmentRepository, Tombstoned, TrackingNumberTaken
+
+TRACKING_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Schedule:
+    shipment_id: str
+    order_id: str
+    customer_id: str
+    address: Address
+    items: tuple[Item, ...]
+
+
+def already_cancelled(shipment_id: str) -> Problem:
+    return Problem(409, f"shipment {shipment_id} was cancelled; it cannot be scheduled",
+                   kind="already-cancelled", shipment_id=shipment_id)
+
+
+@dataclass
+class Shipping:
+    """The shipping handlers, with their dependencies."""
+
+    store: SqlShipmentRepository
+    blocked_countries: frozenset[str]
+    clock: Clock
+    new_tracking_number: Callable[[], str]
+
+    async def schedule(self, cmd: Schedule) -> Shipment:
+        if await self.store.is_tombstoned(cmd.shipment_id):
+            raise already_cancelled(cmd.shipment_id)
+        existing = await self.store.get(cmd.shipment_id)
+        if existing:
+            return _repeat(existing, cmd)
+        try:
+            check_deliverable(cmd.address, self.blocked_countries)
+        except NotDeliverable as exc:
+            raise Problem(409, str(exc), kind="not-deliverable", country=exc.country) from exc
+        for _ in range(TRACKING_ATTEMPTS):
+            now = iso(self.clock())
+            try:
+                shipment = Shipment(
+                    id=cmd.shipment_id, order_id=cmd.order_id, customer_id=cmd.customer_id,
+                    address=cmd.address, items=cmd.items, status=Status.SCHEDULED,
+                    tracking_number=self.new_tracking_number(), created_at=now, updated_at=now,
+                )
+                stored, created = await self.store.add(shipment)
+            except ShippingError as exc:
+                raise Problem(422, str(exc)) from exc
+            except Tombstoned:
+                raise already_cancelled(cmd.shipment_id) from None
+            except TrackingNumberTaken:
+                continue
+            return stored if created else _repeat(stored, cmd)
+        raise Problem(503, "could not allocate a unique tracking number; try again",
+                      headers={"Retry-After": "1"})
+
+    async def cancel(self, shipment_id: str) -> Shipment | None:
+        """The cancelled shipment, or None when the id was unknown and is now a tombstone."""
+        return await self.store.cancel(shipment_id, iso(self.clock()))
+
+    async def shipments_of_order(self, order_id: str, caller: Principal) -> list[Shipment]:
+        shipments = await self.store.for_order(order_id)
+        if caller.is_admin:
+            return shipments
+        own = [s for s in shipments if s.customer_id == caller.subject]
+        if shipments and not own:
+            raise Problem(404, f"order {order_id} was not found")
+        return own
+
+
+def _repeat(existing: Shipment, cmd: Schedule) -> Shipment:
+    if not existing.same_request(cmd.order_id, cmd.customer_id):
+        raise Problem(422, f"shipment {cmd.shipment_id} was first scheduled for another "
+                      "order or customer", kind="idempotency-mismatch")
+    if existing.status is Status.CANCELLED:
+        raise already_cancelled(existing.id)
+    return existing

@@ -1,0 +1,101 @@
+"""The shipping database: shipments and the tombstones of cancels that came first."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from mercato.chassis import Database
+from mercato.chassis.db import Row
+from mercato.services.shipping.domain import Address, Item, Shipment, Status
+
+COLUMNS = ("id, order_id, customer_id, status, tracking_number, address_name, address_line1,"
+           " address_city, address_postal_code, address_country, items, created_at, updated_at")
+SELECT = f"SELECT {COLUMNS} FROM shipments"
+
+
+class Tombstoned(Exception):
+    """The shipment id was cancelled before it was ever scheduled."""
+
+
+class TrackingNumberTaken(Exception):
+    """The generated tracking number is already in use (astronomically rare)."""
+
+
+def _shipment(row: Row) -> Shipment:
+    return Shipment(
+        id=row["id"], order_id=row["order_id"], customer_id=row["customer_id"],
+        address=Address(name=row["address_name"], line1=row["address_line1"],
+                        city=row["address_city"], postal_code=row["address_postal_code"],
+                        country=row["address_country"]),
+        items=tuple(Item(**i) for i in json.loads(row["items"])),
+        status=Status(row["status"]), tracking_number=row["tracking_number"],
+        created_at=row["created_at"], updated_at=row["updated_at"],
+    )
+
+
+class SqlShipmentRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, shipment_id: str) -> Shipment | None:
+        row = await self.db.fetch_one(f"{SELECT} WHERE id = ?", shipment_id)
+        return _shipment(row) if row else None
+
+    async def is_tombstoned(self, shipment_id: str) -> bool:
+        row = await self.db.fetch_one(
+            "SELECT shipment_id FROM shipment_tombstones WHERE shipment_id = ?", shipment_id)
+        return row is not None
+
+    async def for_order(self, order_id: str) -> list[Shipment]:
+        rows = await self.db.fetch_all(
+            f"{SELECT} WHERE order_id = ? ORDER BY created_at, id", order_id)
+        return [_shipment(r) for r in rows]
+
+    async def add(self, shipment: Shipment) -> tuple[Shipment, bool]:
+        """Store a new shipment; the one already stored under that id (and False) if any.
+
+        Raises ``Tombstoned`` when the id was cancelled first.
+        """
+        try:
+            async with self.db.transaction() as tx:
+                if await tx.fetch_one(
+                    "SELECT shipment_id FROM shipment_tombstones WHERE shipment_id = ?",
+                    shipment.id,
+                ):
+                    raise Tombstoned(shipment.id)
+                row = await tx.fetch_one(f"{SELECT} WHERE id = ?", shipment.id)
+                if row:
+                    return _shipment(row), False
+                a = shipment.address
+                await tx.execute(
+                    f"INSERT INTO shipments ({COLUMNS})"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    shipment.id, shipment.order_id, shipment.customer_id, str(shipment.status),
+                    shipment.tracking_number, a.name, a.line1, a.city, a.postal_code,
+                    a.country, json.dumps([{"product_id": i.product_id, "quantity": i.quantity}
+                                           for i in shipment.items]),
+                    shipment.created_at, shipment.updated_at,
+                )
+        except sqlite3.IntegrityError as exc:  # the id was checked above: the number clashed
+            raise TrackingNumberTaken(shipment.tracking_number) from exc
+        return shipment, True
+
+    async def cancel(self, shipment_id: str, at: str) -> Shipment | None:
+        """Cancel the shipment, or record a tombstone (and return None) if it is unknown."""
+        async with self.db.transaction() as tx:
+            row = await tx.fetch_one(f"{SELECT} WHERE id = ?", shipment_id)
+            if row is None:
+                await tx.execute(
+                    "INSERT INTO shipment_tombstones (shipment_id, created_at) VALUES (?, ?)"
+                    " ON CONFLICT (shipment_id) DO NOTHING", shipment_id, at,
+                )
+                return None
+            shipment = _shipment(row)
+            after = shipment.cancelled(at)
+            if after is not shipment:
+                await tx.execute(
+                    "UPDATE shipments SET status = ?, updated_at = ? WHERE id = ?",
+                    str(after.status), after.updated_at, after.id,
+                )
+            return after

@@ -1,0 +1,18 @@
+"""Fixtures for the shipping tests."""
+
+from __future__ import annotations
+
+import pytest
+from shipping_doubles import ScriptedNumbers, StepClock
+
+from mercato.services.shipping.handlers import Shipping
+from mercato.services.shipping.store import SqlShipmentRepository
+
+
+@pytest.fixture
+def make_shipping(service_db_for):
+    async def make(*numbers: str, blocked: frozenset[str] = frozenset({"AQ"})) -> Shipping:
+        db = await service_db_for("shipping")
+        return Shipping(store=SqlShipmentRepository(db), blocked_countries=blocked,
+                        clock=StepClock(), new_tracking_number=ScriptedNumbers(*numbers))
+    return make

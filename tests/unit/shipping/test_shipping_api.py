@@ -1,0 +1,99 @@
+"""The shipping routes over HTTP (in process): strict input, problem+json, authorization."""
+
+import httpx
+import pytest
+
+from mercato.chassis import Principal, require_user
+from mercato.chassis.runtime import Runtime, make_instance
+from mercato.chassis.security import ServiceTokens
+from mercato.chassis.settings import load_settings
+from mercato.services.shipping.bootstrap import build
+
+ADDRESS = {"name": "Ada", "line1": "1 Way", "city": "London", "postal_code": "N1",
+           "country": "GB"}
+BODY = {"shipment_id": "ship-1", "order_id": "order-1", "customer_id": "user-1",
+        "address": ADDRESS, "items": [{"product_id": "prod-1", "quantity": 2}]}
+
+
+@pytest.fixture
+async def client(tmp_path, make_shipping):
+    settings = load_settings(data_dir=tmp_path)
+    runtime = Runtime("shipping", settings, make_instance("shipping", 1, "http://x", "1"))
+    runtime.tokens = ServiceTokens(settings.service_secret, "shipping")
+    app = build(runtime)  # the lifespan is not run: no broker or registry needed here
+    app.state.shipping = await make_shipping()
+    caller = {"who": Principal(subject="user-1", roles=frozenset({"customer"}))}
+    app.dependency_overrides[require_user] = lambda: caller["who"]
+    service = ServiceTokens(settings.service_secret, "orders").token()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://shipping",
+                                 headers={"Authorization": f"Bearer {service}"}) as http:
+        http.caller = caller
+        yield http
+
+
+async def test_scheduling_answers_201_with_a_tracking_number(client):
+    reply = await client.post("/internal/shipments", json=BODY)
+    assert reply.status_code == 201
+    body = reply.json()
+    assert (body["id"], body["order_id"], body["status"]) == ("ship-1", "order-1", "scheduled")
+    assert body["tracking_number"].startswith("MRC")
+
+
+async def test_a_lower_case_country_is_accepted_and_stored_upper_case(client):
+    body = {**BODY, "address": {**ADDRESS, "country": "gb"}}
+    reply = await client.post("/internal/shipments", json=body)
+    assert reply.json()["address"]["country"] == "GB"
+
+
+async def test_a_blocked_country_is_a_409_not_deliverable(client):
+    body = {**BODY, "address": {**ADDRESS, "country": "AQ"}}
+    reply = await client.post("/internal/shipments", json=body)
+    assert reply.status_code == 409
+    assert reply.json()["type"].endswith("/not-deliverable")
+
+
+async def test_malformed_json_is_a_400(client):
+    reply = await client.post("/internal/shipments", content=b"[1,",
+                              headers={"Content-Type": "application/json"})
+    assert reply.status_code == 400
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({k: v for k, v in BODY.items() if k != "address"}, "address"),
+    ({**BODY, "address": {**ADDRESS, "city": " "}}, "address.city"),
+    ({**BODY, "address": {**ADDRESS, "country": "GBR"}}, "address.country"),
+    ({**BODY, "items": []}, "items"),
+    ({**BODY, "items": [{"product_id": "p", "quantity": 1.5}]}, "items.0.quantity"),
+    ({**BODY, "items": [{"product_id": "p", "quantity": -1}]}, "items.0.quantity"),
+    ({**BODY, "shipment_id": 5}, "shipment_id"),
+])
+async def test_a_bad_field_is_a_422_that_names_it(client, body, field):
+    reply = await client.post("/internal/shipments", json=body)
+    assert reply.status_code == 422
+    assert [e["field"] for e in reply.json()["errors"]] == [field]
+
+
+async def test_cancel_of_an_unknown_shipment_is_200_and_blocks_its_schedule(client):
+    reply = await client.post("/internal/shipments/ship-1/cancel")
+    assert (reply.status_code, reply.json()["status"]) == (200, "cancelled")
+    reply = await client.post("/internal/shipments", json=BODY)
+    assert reply.status_code == 409
+    assert reply.json()["type"].endswith("/already-cancelled")
+
+
+async def test_internal_routes_need_a_service_token(client):
+    reply = await client.post("/internal/shipments", json=BODY, headers={"Authorization": ""})
+    assert reply.status_code == 401
+
+
+async def test_listing_needs_an_order_id_and_shows_the_public_fields(client):
+    assert (await client.get("/api/v1/shipping/shipments")).status_code == 422
+    await client.post("/internal/shipments", json=BODY)
+    reply = await client.get("/api/v1/shipping/shipments", params={"order_id": "order-1"})
+    [item] = reply.json()["items"]
+    assert set(item) == {"id", "order_id", "status", "tracking_number", "address", "created_at"}
+    assert item["address"] == ADDRESS
+    client.caller["who"] = Principal(subject="user-2", roles=frozenset({"customer"}))
+    reply = await client.get("/api/v1/shipping/shipments", params={"order_id": "order-1"})
+    assert reply.status_code == 404

@@ -1,0 +1,122 @@
+"""Scheduling and cancelling shipments against a real migrated database."""
+
+import pytest
+from shipping_doubles import address, schedule_cmd
+
+from mercato.chassis import Principal, Problem
+from mercato.services.shipping.bootstrap import ShippingSettings
+from mercato.services.shipping.domain import Status
+
+
+async def test_scheduling_stores_a_shipment_with_its_tracking_number(make_shipping):
+    shipping = await make_shipping("MRCABCDEFGHIJ")
+    shipment = await shipping.schedule(schedule_cmd())
+    assert (shipment.status, shipment.tracking_number) == (Status.SCHEDULED, "MRCABCDEFGHIJ")
+    assert await shipping.store.get("ship-1") == shipment
+
+
+async def test_scheduling_the_same_id_again_returns_the_first_shipment(make_shipping):
+    shipping = await make_shipping("MRCAAAAAAAAAA", "MRCBBBBBBBBBB")
+    first = await shipping.schedule(schedule_cmd())
+    again = await shipping.schedule(schedule_cmd())
+    assert again == first
+    assert again.tracking_number == "MRCAAAAAAAAAA"
+    assert len(await shipping.store.for_order("order-1")) == 1
+
+
+async def test_the_same_shipment_id_for_another_order_is_refused(make_shipping):
+    shipping = await make_shipping()
+    await shipping.schedule(schedule_cmd())
+    with pytest.raises(Problem) as caught:
+        await shipping.schedule(schedule_cmd(order_id="order-2"))
+    assert (caught.value.status, caught.value.kind) == (422, "idempotency-mismatch")
+
+
+async def test_a_blocked_country_is_a_409_not_deliverable_and_stores_nothing(make_shipping):
+    shipping = await make_shipping(blocked=frozenset({"AQ", "KP"}))
+    with pytest.raises(Problem) as caught:
+        await shipping.schedule(schedule_cmd(address=address(country="KP")))
+    assert (caught.value.status, caught.value.kind) == (409, "not-deliverable")
+    assert caught.value.extra["country"] == "KP"
+    assert await shipping.store.get("ship-1") is None
+
+
+async def test_a_clashing_tracking_number_is_replaced_by_a_fresh_one(make_shipping):
+    shipping = await make_shipping("MRCSAMESAMESA", "MRCSAMESAMESA", "MRCOTHEROTHER")
+    await shipping.schedule(schedule_cmd("ship-1"))
+    second = await shipping.schedule(schedule_cmd("ship-2"))
+    assert second.tracking_number == "MRCOTHEROTHER"
+
+
+async def test_cancelling_a_scheduled_shipment_is_idempotent(make_shipping):
+    shipping = await make_shipping()
+    await shipping.schedule(schedule_cmd())
+    first = await shipping.cancel("ship-1")
+    again = await shipping.cancel("ship-1")
+    assert first.status is Status.CANCELLED
+    assert again == first
+    assert (await shipping.store.get("ship-1")).status is Status.CANCELLED
+
+
+async def test_a_schedule_after_its_cancel_is_refused_as_already_cancelled(make_shipping):
+    shipping = await make_shipping()
+    await shipping.schedule(schedule_cmd())
+    await shipping.cancel("ship-1")
+    with pytest.raises(Problem) as caught:
+        await shipping.schedule(schedule_cmd())
+    assert (caught.value.status, caught.value.kind) == (409, "already-cancelled")
+
+
+async def test_cancelling_an_unknown_shipment_leaves_a_tombstone_that_refuses_it_later(
+    make_shipping,
+):
+    shipping = await make_shipping()
+    assert await shipping.cancel("ship-late") is None
+    assert await shipping.cancel("ship-late") is None
+    with pytest.raises(Problem) as caught:
+        await shipping.schedule(schedule_cmd("ship-late"))
+    assert (caught.value.status, caught.value.kind) == (409, "already-cancelled")
+    assert await shipping.store.get("ship-late") is None
+
+
+async def test_a_tombstone_written_between_the_checks_and_the_insert_still_wins(make_shipping):
+    shipping = await make_shipping()
+    original_get = shipping.store.get
+
+    async def get_then_cancel_elsewhere(shipment_id):
+        found = await original_get(shipment_id)
+        await shipping.store.cancel(shipment_id, "t")  # as another instance would
+        return found
+
+    shipping.store.get = get_then_cancel_elsewhere
+    with pytest.raises(Problem) as caught:
+        await shipping.schedule(schedule_cmd())
+    assert caught.value.kind == "already-cancelled"
+    assert await original_get("ship-1") is None
+
+
+def user(subject: str, *roles: str) -> Principal:
+    return Principal(subject=subject, roles=frozenset({"customer", *roles}))
+
+
+async def test_the_owner_and_an_admin_see_an_orders_shipments_and_others_get_404(make_shipping):
+    shipping = await make_shipping()
+    await shipping.schedule(schedule_cmd())
+    assert [s.id for s in await shipping.shipments_of_order("order-1", user("user-1"))] == [
+        "ship-1"]
+    assert len(await shipping.shipments_of_order("order-1", user("boss", "admin"))) == 1
+    with pytest.raises(Problem) as caught:
+        await shipping.shipments_of_order("order-1", user("user-2"))
+    assert caught.value.status == 404
+    assert await shipping.shipments_of_order("order-9", user("user-2")) == []
+
+
+def test_blocked_countries_default_to_antarctica_and_are_read_from_the_environment(
+    monkeypatch,
+):
+    monkeypatch.delenv("MERCATO_SHIPPING_BLOCKED_COUNTRIES", raising=False)
+    assert ShippingSettings().blocked() == frozenset({"AQ"})
+    monkeypatch.setenv("MERCATO_SHIPPING_BLOCKED_COUNTRIES", " kp, AQ ,,ir")
+    assert ShippingSettings().blocked() == frozenset({"KP", "AQ", "IR"})
+    monkeypatch.setenv("MERCATO_SHIPPING_BLOCKED_COUNTRIES", "")
+    assert ShippingSettings().blocked() == frozenset()
