@@ -83,11 +83,11 @@ class SqliteDatabase:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._tx
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            else:
                 self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
 
     async def fetch_one(self, sql: str, *params: Any) -> Row | None:
         async with self._lock:

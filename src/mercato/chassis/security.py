@@ -17,6 +17,7 @@ from jwt import PyJWK
 SERVICE_AUDIENCE = "mercato-internal"
 USER_ALGORITHM = "EdDSA"
 SERVICE_ALGORITHM = "HS256"
+CLOCK_SKEW = 30  # seconds of disagreement between hosts' clocks tolerated on iat/exp
 
 
 class AuthError(Exception):
@@ -64,7 +65,7 @@ class ServiceTokens:
         try:
             claims = jwt.decode(
                 token, self._secret, algorithms=[SERVICE_ALGORITHM], audience=SERVICE_AUDIENCE,
-                options={"require": ["exp", "sub", "aud"]},
+                options={"require": ["exp", "sub", "aud"]}, leeway=CLOCK_SKEW,
             )
         except jwt.PyJWTError as exc:
             raise AuthError(f"invalid service token: {exc}") from exc
@@ -115,6 +116,7 @@ class TokenVerifier:
             claims = jwt.decode(
                 token, key, algorithms=[USER_ALGORITHM], audience=self._audience,
                 issuer=self._issuer, options={"require": ["exp", "iss", "aud", "sub"]},
+                leeway=CLOCK_SKEW,
             )
         except jwt.PyJWTError as exc:
             raise AuthError(f"invalid token: {exc}") from exc

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import Callable
 
 import uvicorn
+import uvloop
 from fastapi import FastAPI
 
 from mercato.chassis.logging import configure_logging
@@ -38,4 +38,5 @@ def serve_service(service: str, build: AppBuilder, settings: Settings, *,
                             access_log=False, log_config=None, timeout_graceful_shutdown=10,
                             server_header=False)
     server = uvicorn.Server(config)
-    asyncio.run(server.serve(sockets=[sock]))
+    # uvicorn's loop= setting only applies to server.run(); serve() runs on ours.
+    uvloop.run(server.serve(sockets=[sock]))

@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_ADMIN_EMAIL = "admin@mercato.local"
 DEV_ADMIN_PASSWORD = "mercato-admin"
-DEV_SERVICE_SECRET = "mercato-dev-service-secret"
+DEV_SERVICE_SECRET = "mercato-development-service-secret-not-for-production"
 
 
 class Settings(BaseSettings):
@@ -58,8 +58,9 @@ class Settings(BaseSettings):
         if self.env == "production":
             if self.admin_password == DEV_ADMIN_PASSWORD:
                 raise ValueError("MERCATO_ADMIN_PASSWORD must be set outside development")
-            if self.service_secret == DEV_SERVICE_SECRET:
-                raise ValueError("MERCATO_SERVICE_SECRET must be set outside development")
+            if self.service_secret == DEV_SERVICE_SECRET or len(self.service_secret) < 32:
+                raise ValueError("MERCATO_SERVICE_SECRET must be set (32+ characters) "
+                                 "outside development")
             if self.signing_key_file is None:
                 raise ValueError("MERCATO_SIGNING_KEY_FILE must be set outside development")
         return self

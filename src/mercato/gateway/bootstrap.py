@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import uvicorn
+import uvloop
 
 from mercato.chassis.logging import configure_logging
 from mercato.chassis.runtime import Runtime, make_instance
@@ -26,4 +25,4 @@ def serve_gateway(settings: Settings, *, instance: int, port: int) -> None:
     config = uvicorn.Config(build(runtime), loop="uvloop", http="httptools", lifespan="on",
                             access_log=False, log_config=None, timeout_graceful_shutdown=10,
                             backlog=2048, server_header=False)
-    asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
+    uvloop.run(uvicorn.Server(config).serve(sockets=[sock]))
