@@ -1,0 +1,81 @@
+"""The service registry against a real NATS server."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import nats
+import pytest
+
+from mercato.chassis.registry import Instance, Registration, RegistryView, open_bucket
+
+pytestmark = pytest.mark.integration
+
+
+async def wait_for(predicate, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.05)
+    return predicate()
+
+
+def instance(n: int, service: str = "catalog") -> Instance:
+    return Instance(service, f"{service}-{n}", f"http://127.0.0.1:{9000 + n}", "1")
+
+
+async def ready() -> bool:
+    return True
+
+
+async def test_an_instance_is_seen_while_it_heartbeats_and_gone_after_a_graceful_stop(
+    nats_url,
+):
+    nc = await nats.connect(nats_url)
+    kv = await open_bucket(nc.jetstream(), ttl=3)
+    view = RegistryView(kv, ttl=3)
+    await view.start()
+    reg = Registration(kv, instance(1), interval=0.5)
+    await reg.start(ready)
+    assert await wait_for(lambda: [i.instance_id for i in view.ready("catalog")] == ["catalog-1"])
+    await asyncio.sleep(3.5)  # longer than the TTL: heartbeats keep it alive
+    assert [i.instance_id for i in view.ready("catalog")] == ["catalog-1"]
+    await reg.stop()
+    assert await wait_for(lambda: view.ready("catalog") == [], timeout=1.0)
+    await view.stop()
+    await nc.close()
+
+
+async def test_an_instance_that_stops_heartbeating_leaves_within_its_ttl(nats_url):
+    nc = await nats.connect(nats_url)
+    kv = await open_bucket(nc.jetstream(), ttl=3)
+    view = RegistryView(kv, ttl=3)
+    await view.start()
+    reg = Registration(kv, instance(2, "orders"), interval=0.5)
+    await reg.start(ready)
+    assert await wait_for(lambda: len(view.ready("orders")) == 1)
+    reg._task.cancel()  # the process "dies": no more heartbeats, no deregistration
+    # gone within the TTL (3 s) plus a margin for a loaded machine
+    assert await wait_for(lambda: view.ready("orders") == [], timeout=4.5)
+    await view.stop()
+    await nc.close()
+
+
+async def test_an_unready_instance_is_not_offered(nats_url):
+    nc = await nats.connect(nats_url)
+    kv = await open_bucket(nc.jetstream(), ttl=3)
+    view = RegistryView(kv, ttl=3)
+    await view.start()
+
+    async def unready() -> bool:
+        return False
+
+    reg = Registration(kv, instance(3, "cart"), interval=0.5)
+    await reg.start(unready)
+    assert await wait_for(lambda: any(i.service == "cart" for i in view.all()))
+    assert view.ready("cart") == []
+    await reg.stop()
+    await view.stop()
+    await nc.close()
