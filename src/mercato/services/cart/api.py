@@ -1,0 +1,61 @@
+"""Cart HTTP routes: parse, authorize, call a handler, shape the response."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from mercato.chassis import Principal, require_service, require_user
+from mercato.services.cart.domain import MAX_QUANTITY
+from mercato.services.cart.handlers import Carts
+
+router = APIRouter()
+ProductId = Annotated[str, Path(min_length=1, max_length=100)]
+UserId = Annotated[str, Path(min_length=1, max_length=200)]
+
+
+class Quantity(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    quantity: Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY)]
+
+
+def carts(request: Request) -> Carts:
+    return request.app.state.carts
+
+
+@router.get("/api/v1/cart")
+async def get_cart(user: Principal = Depends(require_user),
+                   handlers: Carts = Depends(carts)) -> dict:
+    return await handlers.view(user.subject)
+
+
+@router.put("/api/v1/cart/items/{product_id}")
+async def put_item(
+    product_id: ProductId,
+    body: Quantity,
+    user: Principal = Depends(require_user),
+    handlers: Carts = Depends(carts),
+) -> dict:
+    return await handlers.set_quantity(user.subject, product_id, body.quantity)
+
+
+@router.delete("/api/v1/cart", status_code=204)
+async def clear_cart(user: Principal = Depends(require_user),
+                     handlers: Carts = Depends(carts)) -> Response:
+    await handlers.clear(user.subject)
+    return Response(status_code=204)
+
+
+@router.get("/internal/carts/{user_id}")
+async def get_cart_of(user_id: UserId, _caller: Principal = Depends(require_service),
+                      handlers: Carts = Depends(carts)) -> dict:
+    return await handlers.view(user_id)
+
+
+@router.delete("/internal/carts/{user_id}", status_code=204)
+async def clear_cart_of(user_id: UserId, _caller: Principal = Depends(require_service),
+                        handlers: Carts = Depends(carts)) -> Response:
+    await handlers.clear(user_id)
+    return Response(status_code=204)

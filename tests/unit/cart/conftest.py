@@ -1,0 +1,55 @@
+"""Fixtures for the cart's unit tests: a real migrated database, a fake catalog."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import pytest
+
+from mercato.services.cart.catalog_client import CatalogUnavailable
+from mercato.services.cart.domain import Product
+from mercato.services.cart.handlers import Carts
+from mercato.services.cart.store import SqlCartStore
+
+MUG = "11111111-1111-4111-8111-111111111111"
+TEA = "22222222-2222-4222-8222-222222222222"
+EURO_BOOK = "33333333-3333-4333-8333-333333333333"
+UNKNOWN = "99999999-9999-4999-8999-999999999999"
+
+
+class FakeCatalog:
+    """``ProductCatalog`` over a dict of products; records each batch asked for."""
+
+    def __init__(self, products: dict[str, Product]) -> None:
+        self.products = dict(products)
+        self.up = True
+        self.calls: list[list[str]] = []
+
+    async def lookup(self, product_ids: Sequence[str]) -> dict[str, Product]:
+        self.calls.append(list(product_ids))
+        await asyncio.sleep(0)  # a real call yields: let concurrent requests interleave here
+        if not self.up:
+            raise CatalogUnavailable("catalog is unavailable: no ready instance is registered")
+        return {pid: self.products[pid] for pid in product_ids if pid in self.products}
+
+
+@pytest.fixture
+def catalog() -> FakeCatalog:
+    return FakeCatalog({
+        MUG: Product(MUG, 1250, "USD"),
+        TEA: Product(TEA, 499, "USD"),
+        EURO_BOOK: Product(EURO_BOOK, 2000, "EUR"),
+    })
+
+
+@pytest.fixture
+async def store(service_db_for) -> SqlCartStore:
+    return SqlCartStore(await service_db_for("cart"))
+
+
+@pytest.fixture
+def carts(store, catalog) -> Carts:
+    return Carts(store=store, catalog=catalog,
+                 clock=lambda: datetime(2026, 1, 1, 12, 0, tzinfo=UTC))
