@@ -1,0 +1,55 @@
+"""Notifications HTTP routes: the internal send, and the caller's own messages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from mercato.chassis import Principal, require_service, require_user
+from mercato.services.notifications.handlers import Notifications, SendNotification
+
+router = APIRouter()
+Ident = Annotated[StrictStr, Field(min_length=1, max_length=100,
+                                   pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
+Kind = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+# One line: the subject becomes a mail header.
+Subject = Annotated[StrictStr, Field(min_length=1, max_length=300,
+                                     pattern=r"^[^\r\n]*\S[^\r\n]*$")]
+Email = Annotated[StrictStr, Field(max_length=254,
+                                   pattern=r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")]
+
+
+class SendBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    notification_id: Ident
+    user_id: Ident
+    kind: Kind
+    subject: Subject
+    body: Annotated[StrictStr, Field(min_length=1, max_length=20_000)]
+    order_id: Ident | None = None
+    email: Email | None = None
+
+
+def notifications(request: Request) -> Notifications:
+    return request.app.state.notifications
+
+
+@router.post("/internal/notifications", status_code=201)
+async def send_notification(
+    body: SendBody,
+    _caller: Principal = Depends(require_service),
+    handlers: Notifications = Depends(notifications),
+) -> dict:
+    return (await handlers.send(SendNotification(**body.model_dump()))).as_dict()
+
+
+@router.get("/api/v1/notifications")
+async def list_notifications(
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    caller: Principal = Depends(require_user),
+    handlers: Notifications = Depends(notifications),
+) -> dict:
+    found = await handlers.messages_for(caller, limit)
+    return {"items": [n.public_dict() for n in found]}

@@ -1,0 +1,63 @@
+"""Notifications domain: a message to a user, and the port that sends it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+
+class NotificationError(Exception):
+    """A rule of notifications was broken; the message says which."""
+
+
+@dataclass(frozen=True)
+class Notification:
+    id: str
+    user_id: str
+    kind: str
+    subject: str
+    body: str
+    order_id: str | None
+    email: str | None
+    created_at: str
+    sent_at: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.subject.strip():
+            raise NotificationError("subject must not be blank")
+        if "\r" in self.subject or "\n" in self.subject:
+            raise NotificationError("subject must be one line")
+        if not self.kind.strip() or not self.user_id.strip():
+            raise NotificationError("kind and user_id must not be blank")
+
+    @property
+    def recipient(self) -> str:
+        """Where the mail goes: the given address, else the user id (until identity
+        shares addresses)."""
+        return self.email or self.user_id
+
+    def sent(self, at: str) -> Notification:
+        return self if self.sent_at else replace(self, sent_at=at)
+
+    def same_request(self, other: Notification) -> bool:
+        """Whether a repeated send names the same message as the first one."""
+        def key(n: Notification) -> tuple:
+            return (n.user_id, n.kind, n.subject, n.body, n.order_id)
+        return key(self) == key(other)
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id, "user_id": self.user_id, "kind": self.kind,
+            "subject": self.subject, "body": self.body, "order_id": self.order_id,
+            "email": self.email, "created_at": self.created_at, "sent_at": self.sent_at,
+        }
+
+    def public_dict(self) -> dict:
+        return {"id": self.id, "kind": self.kind, "subject": self.subject, "body": self.body,
+                "order_id": self.order_id, "created_at": self.created_at}
+
+
+class Mailer(Protocol):
+    """Sends one notification as mail; raises when it could not."""
+
+    async def send(self, notification: Notification) -> None: ...

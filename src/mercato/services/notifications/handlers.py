@@ -1,0 +1,94 @@
+"""Notifications commands and queries: store the message, then send it.
+
+Storing comes first and is idempotent by notification id; the mail goes out after the
+commit and the message is marked sent. A repeat of an unsent message (the mail failed, or
+the process died in between) sends it, and start-up sends whatever is still unsent, so a
+message is sent at least once and, in the normal case, exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from weakref import WeakValueDictionary
+
+from mercato.chassis import Principal, Problem
+from mercato.chassis.clock import Clock, iso
+from mercato.chassis.logging import get_logger
+from mercato.services.notifications.domain import Mailer, Notification, NotificationError
+from mercato.services.notifications.store import SqlNotificationRepository
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class SendNotification:
+    notification_id: str
+    user_id: str
+    kind: str
+    subject: str
+    body: str
+    order_id: str | None = None
+    email: str | None = None
+
+
+@dataclass
+class Notifications:
+    """The notifications handlers, with their dependencies."""
+
+    store: SqlNotificationRepository
+    mailer: Mailer
+    clock: Clock
+    # One send per id at a time in this process, so a duplicate never mails twice.
+    _locks: WeakValueDictionary = field(default_factory=WeakValueDictionary, init=False)
+
+    def _lock(self, notification_id: str) -> asyncio.Lock:
+        lock = self._locks.get(notification_id)
+        if lock is None:
+            lock = self._locks[notification_id] = asyncio.Lock()
+        return lock
+
+    async def send(self, cmd: SendNotification) -> Notification:
+        try:
+            candidate = Notification(
+                id=cmd.notification_id, user_id=cmd.user_id, kind=cmd.kind,
+                subject=cmd.subject, body=cmd.body, order_id=cmd.order_id, email=cmd.email,
+                created_at=iso(self.clock()),
+            )
+        except NotificationError as exc:
+            raise Problem(422, str(exc)) from exc
+        async with self._lock(candidate.id):
+            stored, created = await self.store.add(candidate)
+            if not created and not stored.same_request(candidate):
+                raise Problem(422, f"notification {candidate.id} was first sent with another "
+                              "user, kind, subject, body or order", kind="idempotency-mismatch")
+            if stored.sent_at is None:
+                stored = await self._deliver(stored)
+            return stored
+
+    async def deliver_pending(self, batch: int = 100) -> int:
+        """Send every stored message that has not gone out yet; how many were sent."""
+        sent = 0
+        while pending := await self.store.unsent(batch):
+            for n in pending:
+                async with self._lock(n.id):
+                    current = await self.store.get(n.id)
+                    if current is not None and current.sent_at is None:
+                        await self._deliver(current)
+                        sent += 1
+        return sent
+
+    async def messages_for(self, caller: Principal, limit: int) -> list[Notification]:
+        return await self.store.for_user(caller.subject, limit)
+
+    async def _deliver(self, n: Notification) -> Notification:
+        try:
+            await self.mailer.send(n)
+        except Exception as exc:
+            log.warning("notification_not_sent", notification_id=n.id, error=str(exc))
+            raise Problem(503, f"notification {n.id} is stored but could not be sent yet; "
+                          "repeat the request to send it", kind="mail-unavailable",
+                          headers={"Retry-After": "1"}) from exc
+        sent = n.sent(iso(self.clock()))
+        await self.store.mark_sent(sent)
+        return sent

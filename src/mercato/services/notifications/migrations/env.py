@@ -1,0 +1,3 @@
+from mercato.chassis.migrations import run_env
+
+run_env()

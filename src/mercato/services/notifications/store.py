@@ -1,0 +1,48 @@
+"""The notifications database: every message, and whether it went out yet."""
+
+from __future__ import annotations
+
+from mercato.chassis import Database
+from mercato.services.notifications.domain import Notification
+
+COLUMNS = "id, user_id, kind, subject, body, order_id, email, created_at, sent_at"
+SELECT = f"SELECT {COLUMNS} FROM notifications"
+
+
+class SqlNotificationRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, notification_id: str) -> Notification | None:
+        row = await self.db.fetch_one(f"{SELECT} WHERE id = ?", notification_id)
+        return Notification(**row) if row else None
+
+    async def add(self, n: Notification) -> tuple[Notification, bool]:
+        """Store ``n``; the one already stored under its id (and False) if any."""
+        async with self.db.transaction() as tx:
+            row = await tx.fetch_one(f"{SELECT} WHERE id = ?", n.id)
+            if row:
+                return Notification(**row), False
+            await tx.execute(
+                f"INSERT INTO notifications ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                n.id, n.user_id, n.kind, n.subject, n.body, n.order_id, n.email,
+                n.created_at, n.sent_at,
+            )
+        return n, True
+
+    async def mark_sent(self, n: Notification) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE notifications SET sent_at = ? WHERE id = ? AND sent_at IS NULL",
+                n.sent_at, n.id)
+
+    async def unsent(self, limit: int) -> list[Notification]:
+        rows = await self.db.fetch_all(
+            f"{SELECT} WHERE sent_at IS NULL ORDER BY created_at, id LIMIT ?", limit)
+        return [Notification(**r) for r in rows]
+
+    async def for_user(self, user_id: str, limit: int) -> list[Notification]:
+        rows = await self.db.fetch_all(
+            f"{SELECT} WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+            user_id, limit)
+        return [Notification(**r) for r in rows]
