@@ -115,12 +115,17 @@ async def test_reservation_routes_follow_the_internal_contract(api):
     assert commit.status_code == 200 and commit.json()["status"] == "committed"
     release = await api.post("/internal/reservations/r1/release", headers=api.service)
     assert release.status_code == 409
+    returned = await api.post("/internal/reservations/r1/return", headers=api.service)
+    assert returned.status_code == 200 and returned.json()["status"] == "returned"
+    assert (await api.post("/internal/reservations/zz/return",
+                           headers=api.service)).status_code == 404
     assert (await api.post("/internal/reservations/zz/commit",
                            headers=api.service)).status_code == 404
     tomb = await api.post("/internal/reservations/zz/release", headers=api.service)
     assert tomb.status_code == 200 and tomb.json()["status"] == "released"
     stock = (await api.get(f"/api/v1/inventory/stock/{KNOWN}")).json()
-    assert (stock["available"], stock["reserved"], stock["sold"]) == (3, 0, 2)
+    assert (stock["on_hand"], stock["available"], stock["reserved"], stock["sold"]) == (
+        5, 5, 0, 0)
 
 
 async def test_out_of_stock_reservation_is_409_with_product_ids(api):

@@ -22,6 +22,7 @@ from mercato.services.inventory.domain import (
     fingerprint,
     merge_lines,
     release_action,
+    return_action,
 )
 
 
@@ -108,6 +109,7 @@ def test_reusing_a_reservation_id_for_another_request_is_a_mismatch(order_id, li
 
 @pytest.mark.parametrize(("status", "action"), [
     (Status.RESERVED, Action.MOVE_STOCK), (Status.COMMITTED, Action.NOTHING),
+    (Status.RETURNED, Action.NOTHING),
 ])
 def test_commit_moves_stock_once(status, action):
     assert commit_action(reservation(status)) == action
@@ -130,7 +132,27 @@ def test_release_returns_stock_only_from_a_held_reservation(status, action):
     assert release_action(reservation(status)) == action
 
 
-def test_release_of_a_committed_reservation_conflicts():
+@pytest.mark.parametrize("status", [Status.COMMITTED, Status.RETURNED])
+def test_release_of_a_committed_reservation_conflicts(status):
     with pytest.raises(ReservationConflict) as caught:
-        release_action(reservation(Status.COMMITTED))
+        release_action(reservation(status))
     assert caught.value.kind == "already-committed"
+
+
+@pytest.mark.parametrize(("status", "action"), [
+    (Status.COMMITTED, Action.MOVE_STOCK), (Status.RETURNED, Action.NOTHING),
+])
+def test_return_brings_back_sold_goods_once(status, action):
+    assert return_action(reservation(status)) == action
+
+
+@pytest.mark.parametrize("status", [Status.RESERVED, Status.RELEASED, Status.REJECTED])
+def test_only_committed_goods_can_be_returned(status):
+    with pytest.raises(ReservationConflict) as caught:
+        return_action(reservation(status))
+    assert caught.value.kind == "not-committed"
+
+
+def test_replaying_a_returned_reservation_still_returns_the_first_result():
+    result = reservation(Status.RETURNED).replay("o1", (Line("p1", 2), Line("p2", 1)))
+    assert result["status"] == "reserved"

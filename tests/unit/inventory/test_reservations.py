@@ -175,3 +175,44 @@ async def test_repeated_products_in_one_reservation_are_reserved_together(stocke
     assert await levels(stocked, KNOWN) == (10, 5, 5, 0)
     await stocked.release("r1")
     assert await levels(stocked, KNOWN) == (10, 10, 0, 0)
+
+
+async def test_return_brings_sold_goods_back_to_available_once_with_on_hand_unchanged(
+        stocked, store):
+    await stocked.reserve("r1", "o1", [(KNOWN, 3), (OTHER, 1)])
+    await stocked.commit("r1")
+    first = await stocked.return_goods("r1")
+    again = await stocked.return_goods("r1")
+    assert first.as_dict()["status"] == again.as_dict()["status"] == "returned"
+    assert await levels(stocked, KNOWN) == (10, 10, 0, 0)
+    assert await levels(stocked, OTHER) == (2, 2, 0, 0)
+    await assert_stock_conserved(store)
+
+
+async def test_a_late_commit_after_a_return_sells_nothing_again(stocked):
+    await stocked.reserve("r1", "o1", [(KNOWN, 3)])
+    await stocked.commit("r1")
+    await stocked.return_goods("r1")
+    late = await stocked.commit("r1")
+    assert late.status == "returned"
+    assert await levels(stocked, KNOWN) == (10, 10, 0, 0)
+    with pytest.raises(Problem) as caught:
+        await stocked.release("r1")
+    assert caught.value.status == 409
+
+
+async def test_return_of_an_unknown_reservation_is_404(stocked):
+    with pytest.raises(Problem) as caught:
+        await stocked.return_goods("nope")
+    assert caught.value.status == 404
+
+
+async def test_return_of_a_reservation_not_committed_is_409_and_changes_nothing(stocked):
+    await stocked.reserve("held", "o1", [(KNOWN, 3)])
+    await stocked.reserve("undone", "o2", [(KNOWN, 2)])
+    await stocked.release("undone")
+    for rid in ("held", "undone"):
+        with pytest.raises(Problem) as caught:
+            await stocked.return_goods(rid)
+        assert caught.value.status == 409 and caught.value.kind == "not-committed"
+    assert await levels(stocked, KNOWN) == (10, 7, 3, 0)

@@ -1,4 +1,4 @@
-"""Property: any sequence of adjust/reserve/commit/release keeps stock conserved and agrees
+"""Property: any sequence of adjust/reserve/commit/release/return keeps stock conserved and agrees
 with a plain model of the rules."""
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ adjust = st.tuples(st.just("adjust"), st.integers(0, PRODUCTS - 1),
 reserve = st.tuples(st.just("reserve"), st.integers(0, RESERVATIONS - 1),
                     st.lists(st.tuples(st.integers(0, PRODUCTS - 1), st.integers(1, 4)),
                              min_size=1, max_size=3))
-settle = st.tuples(st.sampled_from(["commit", "release"]), st.integers(0, RESERVATIONS - 1))
+settle = st.tuples(st.sampled_from(["commit", "release", "return_goods"]),
+                   st.integers(0, RESERVATIONS - 1))
 operations = st.lists(st.one_of(adjust, reserve, settle), max_size=30)
 
 
@@ -55,7 +56,7 @@ class Model:
             wanted[p] = wanted.get(p, 0) + q
         if r in self.reservations:  # a replay: the first result, if it is the same request
             status, first = self.reservations[r]
-            return status in ("reserved", "committed") and first == wanted
+            return status in ("reserved", "committed", "returned") and first == wanted
         ok = all(p in self.stock and self.stock[p][0] >= q for p, q in wanted.items())
         if ok:
             for p, q in wanted.items():
@@ -66,16 +67,25 @@ class Model:
 
     def settle(self, step: str, r: int) -> bool:
         status, wanted = self.reservations.get(r, ("unknown", {}))
-        target = "committed" if step == "commit" else "released"
-        if status == target or (step == "release" and status in ("unknown", "rejected")):
-            self.reservations[r] = (target, wanted if status != "unknown" else {})
+        if step == "commit":
+            if status in ("committed", "returned"):
+                return True
+            return status == "reserved" and self._move(r, wanted, 1, 2, "committed")
+        if step == "release":
+            if status in ("unknown", "rejected", "released"):
+                self.reservations[r] = ("released", wanted)
+                return True
+            return status == "reserved" and self._move(r, wanted, 1, 0, "released")
+        if status == "returned":
             return True
-        if status != "reserved":
-            return False
+        return status == "committed" and self._move(r, wanted, 2, 0, "returned")
+
+    def _move(self, r: int, wanted: dict[int, int], source: int, target: int,
+              status: str) -> bool:
         for p, q in wanted.items():
-            self.stock[p][1] -= q
-            self.stock[p][0 if step == "release" else 2] += q
-        self.reservations[r] = (target, wanted)
+            self.stock[p][source] -= q
+            self.stock[p][target] += q
+        self.reservations[r] = (status, wanted)
         return True
 
 

@@ -102,3 +102,12 @@ async def release(
     handlers: Inventory = Depends(inventory),
 ) -> dict:
     return (await handlers.release(reservation_id)).as_dict()
+
+
+@router.post("/internal/reservations/{reservation_id}/return")
+async def return_goods(
+    reservation_id: ReservationId,
+    _caller: Principal = Depends(require_service),
+    handlers: Inventory = Depends(inventory),
+) -> dict:
+    return (await handlers.return_goods(reservation_id)).as_dict()

@@ -130,6 +130,7 @@ class Status(StrEnum):
     RESERVED = "reserved"
     COMMITTED = "committed"
     RELEASED = "released"
+    RETURNED = "returned"  # committed, then its goods came back
     REJECTED = "rejected"  # refused for lack of stock; remembered so a retry gets the same 409
 
 
@@ -181,8 +182,8 @@ def _key(line: Line) -> str:
 def commit_action(r: Reservation) -> Action:
     if r.status == Status.RESERVED:
         return Action.MOVE_STOCK
-    if r.status == Status.COMMITTED:
-        return Action.NOTHING
+    if r.status in (Status.COMMITTED, Status.RETURNED):
+        return Action.NOTHING  # a late repeat of a commit that happened
     if r.status == Status.RELEASED:
         raise ReservationConflict(
             f"reservation {r.reservation_id} was released; cannot commit", "already-cancelled")
@@ -199,4 +200,15 @@ def release_action(r: Reservation) -> Action:
     if r.status == Status.REJECTED:
         return Action.MARK
     raise ReservationConflict(
-        f"reservation {r.reservation_id} was committed; cannot release", "already-committed")
+        f"reservation {r.reservation_id} was {r.status.value} after a commit; cannot release",
+        "already-committed")
+
+
+def return_action(r: Reservation) -> Action:
+    if r.status == Status.COMMITTED:
+        return Action.MOVE_STOCK
+    if r.status == Status.RETURNED:
+        return Action.NOTHING
+    raise ReservationConflict(
+        f"reservation {r.reservation_id} is {r.status.value}, not committed; nothing to return",
+        "not-committed")

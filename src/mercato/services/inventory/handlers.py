@@ -29,6 +29,7 @@ from mercato.services.inventory.domain import (
     fingerprint,
     merge_lines,
     release_action,
+    return_action,
 )
 from mercato.services.inventory.store import InventoryTx, SqlInventoryStore, StoredAdjustment
 
@@ -125,16 +126,34 @@ class Inventory:
             return reservation.replay(order_id, lines), True
 
     async def commit(self, reservation_id: str) -> Reservation:
+        """reserved -> sold."""
         with _problems():
             at = iso(self.clock())
             async with self.store.transaction() as tx:
-                r = await tx.reservation(reservation_id)
-                if r is None:
-                    raise Problem(404, f"reservation {reservation_id} was not found")
+                r = await self._existing(tx, reservation_id)
                 if commit_action(r) == Action.MOVE_STOCK:
                     await _move_all(tx, "commit", r, at)
                     await tx.set_status(reservation_id, Status.COMMITTED, at)
-            return replace(r, status=Status.COMMITTED)
+                    r = replace(r, status=Status.COMMITTED)
+            return r
+
+    async def return_goods(self, reservation_id: str) -> Reservation:
+        """sold -> available, when a confirmed order is cancelled; on hand is unchanged."""
+        with _problems():
+            at = iso(self.clock())
+            async with self.store.transaction() as tx:
+                r = await self._existing(tx, reservation_id)
+                if return_action(r) == Action.MOVE_STOCK:
+                    await _move_all(tx, "return", r, at)
+                    await tx.set_status(reservation_id, Status.RETURNED, at)
+            return replace(r, status=Status.RETURNED)
+
+    @staticmethod
+    async def _existing(tx: InventoryTx, reservation_id: str) -> Reservation:
+        r = await tx.reservation(reservation_id)
+        if r is None:
+            raise Problem(404, f"reservation {reservation_id} was not found")
+        return r
 
     async def release(self, reservation_id: str) -> Reservation:
         with _problems():

@@ -22,6 +22,7 @@ MOVES = {
     "reserve": ("available", "reserved"),
     "commit": ("reserved", "sold"),
     "release": ("reserved", "available"),
+    "return": ("sold", "available"),
 }
 
 
