@@ -156,3 +156,14 @@ async def test_two_concurrent_authorizes_of_one_id_ask_the_provider_once(make_pa
     assert provider.count("authorize") == 1
     assert {r.id for r in results} == {"pay-1"}
     assert len(await payments.store.ledger("pay-1")) == 1
+
+
+async def test_a_bad_amount_reaching_the_handler_is_a_422_and_the_provider_is_not_asked(
+    make_payments,
+):
+    provider = FakeProvider()
+    payments = await make_payments(provider)
+    with pytest.raises(Problem) as caught:
+        await payments.authorize(authorize_cmd(amount=0))
+    assert caught.value.status == 422
+    assert provider.calls == []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from weakref import WeakValueDictionary
 
 from mercato.chassis import Principal, Problem
@@ -21,6 +21,7 @@ from mercato.services.payments.domain import (
     CardProvider,
     IllegalTransition,
     Payment,
+    PaymentError,
     ProviderFailure,
     ProviderResult,
     ProviderTimeout,
@@ -71,17 +72,18 @@ class Payments:
             existing = await self.store.get(cmd.payment_id)
             if existing:
                 return _repeat(existing, cmd)
+            draft = _draft(cmd)  # refuses bad amounts before the provider sees them
             result = await self._ask(self.provider.authorize(
                 cmd.card_token, cmd.amount, cmd.currency, cmd.payment_id))
             now = iso(self.clock())
-            payment = Payment(
-                id=cmd.payment_id, order_id=cmd.order_id, customer_id=cmd.customer_id,
-                amount=cmd.amount, currency=cmd.currency,
+            payment = replace(
+                draft, created_at=now, updated_at=now,
                 status=Status.AUTHORIZED if result.approved else Status.FAILED,
                 provider_reference=result.reference if result.approved else None,
                 failure_reason=None if result.approved else (result.reason or "declined"),
-                created_at=now, updated_at=now,
             )
+            log.info("payment_authorization", payment_id=payment.id, order_id=payment.order_id,
+                     status=str(payment.status), reason=payment.failure_reason)
             try:
                 stored, created = await self.store.add(
                     payment, "authorized" if result.approved else "declined")
@@ -159,9 +161,11 @@ class Payments:
             async with asyncio.timeout(self.provider_timeout):
                 return await call
         except (TimeoutError, ProviderTimeout) as exc:
+            log.warning("provider_timeout", timeout=self.provider_timeout)
             raise Problem(504, f"the card provider did not answer within "
                           f"{self.provider_timeout}s", kind="provider-timeout") from exc
         except ProviderFailure as exc:
+            log.warning("provider_failure", error=str(exc))
             raise Problem(503, f"the card provider is unavailable: {exc}",
                           kind="provider-unavailable", headers={"Retry-After": "1"}) from exc
 
@@ -186,6 +190,16 @@ def _apply(payment: Payment, action: Action, at: str, *, allow_change: bool = Tr
         raise Problem(409, f"payment {payment.id} changed meanwhile; try again",
                       kind="invalid-transition", payment_id=payment.id)
     return after
+
+
+def _draft(cmd: Authorize) -> Payment:
+    try:
+        return Payment(id=cmd.payment_id, order_id=cmd.order_id, customer_id=cmd.customer_id,
+                       amount=cmd.amount, currency=cmd.currency, status=Status.FAILED,
+                       provider_reference=None, failure_reason=None, created_at="",
+                       updated_at="")
+    except PaymentError as exc:
+        raise Problem(422, str(exc)) from exc
 
 
 def _outcome(payment: Payment) -> Payment:
