@@ -137,6 +137,7 @@ def test_release_of_a_committed_reservation_conflicts(status):
     with pytest.raises(ReservationConflict) as caught:
         release_action(reservation(status))
     assert caught.value.kind == "already-committed"
+    assert str(caught.value).startswith("reservation r1 was committed")
 
 
 @pytest.mark.parametrize(("status", "action"), [

@@ -199,9 +199,9 @@ def release_action(r: Reservation) -> Action:
         return Action.NOTHING
     if r.status == Status.REJECTED:
         return Action.MARK
+    done = "committed" if r.status == Status.COMMITTED else "committed and returned"
     raise ReservationConflict(
-        f"reservation {r.reservation_id} was {r.status.value} after a commit; cannot release",
-        "already-committed")
+        f"reservation {r.reservation_id} was {done}; cannot release", "already-committed")
 
 
 def return_action(r: Reservation) -> Action:
