@@ -108,11 +108,6 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _http(_req: Request, exc: StarletteHTTPException) -> Response:
         return problem_response(exc.status_code, str(exc.detail), headers=exc.headers)
 
-    @app.exception_handler(Exception)
-    async def _crash(req: Request, exc: Exception) -> Response:
-        log.exception("unhandled_error", path=req.url.path)
-        return problem_response(500, "an internal error occurred; see the service log")
-
 
 def _health_router(runtime: Runtime) -> APIRouter:
     router = APIRouter(tags=["health"])

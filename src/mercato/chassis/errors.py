@@ -49,14 +49,14 @@ def problem_body(
     **extra: Any,
 ) -> bytes:
     """The JSON body of a problem response."""
-    body: dict[str, Any] = {
+    body: dict[str, Any] = dict(extra)  # the standard members below always win
+    body.update({
         "type": PROBLEM_TYPE_BASE + (kind or title.lower().replace(" ", "-")),
         "title": title,
         "status": status,
         "detail": detail,
         "correlation_id": correlation_id,
-    }
-    body.update(extra)
+    })
     return json.dumps(body).encode()
 
 

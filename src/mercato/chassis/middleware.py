@@ -5,6 +5,7 @@ and request metrics. Pure ASGI (not BaseHTTPMiddleware) because it sits on every
 from __future__ import annotations
 
 import time
+from http import HTTPStatus
 
 from prometheus_client import Counter, Histogram
 
@@ -16,6 +17,9 @@ from mercato.chassis.context import (
     valid_request_id,
 )
 from mercato.chassis.errors import PROBLEM_CONTENT_TYPE, problem_body
+from mercato.chassis.logging import get_logger
+
+log = get_logger(__name__)
 
 REQUESTS = Counter(
     "mercato_http_requests_total", "HTTP requests served", ["service", "method", "route", "status"]
@@ -49,8 +53,11 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status_holder = [500]
 
+        started = [False]
+
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
+                started[0] = True
                 status_holder[0] = message["status"]
                 message["headers"] = list(message.get("headers", [])) + extra
             await send(message)
@@ -59,7 +66,15 @@ class RequestContextMiddleware:
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             await _too_large(send_with_headers, rid, self.max_body)
         else:
-            await self.app(scope, _limited(receive, self.max_body), send_with_headers)
+            try:
+                await self.app(scope, _limited(receive, self.max_body), send_with_headers)
+            except Exception:
+                # Here, not in Starlette's outer error middleware, so that even a crash
+                # answers problem+json with the request id and trace headers.
+                log.exception("unhandled_error", path=scope.get("path"))
+                if not started[0]:
+                    await _problem(send_with_headers, rid, 500,
+                                   "an internal error occurred; see the service log")
         route = scope.get("route")
         template = getattr(route, "path", "unmatched")
         REQUESTS.labels(self.service, scope["method"], template, str(status_holder[0])).inc()
@@ -88,8 +103,12 @@ def _limited(receive, limit: int):
 
 
 async def _too_large(send, rid: str, limit: int) -> None:
-    body = problem_body(413, "Content Too Large", f"the request body exceeds {limit} bytes", rid)
-    await send({"type": "http.response.start", "status": 413,
+    await _problem(send, rid, 413, f"the request body exceeds {limit} bytes")
+
+
+async def _problem(send, rid: str, status: int, detail: str) -> None:
+    body = problem_body(status, HTTPStatus(status).phrase, detail, rid)
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", PROBLEM_CONTENT_TYPE.encode()),
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,19 +77,31 @@ class Runtime:
         return bool(self.started and self.nc is not None and self.nc.is_connected)
 
     async def close(self) -> None:
+        """Close everything opened, in reverse order; one failure does not stop the rest."""
+        steps = []
         if self.registration:
-            await self.registration.stop()
+            steps.append(self.registration.stop)
         if self.view:
-            await self.view.stop()
+            steps.append(self.view.stop)
         if self.client:
-            await self.client.close()
+            steps.append(self.client.close)
         if self.nc:
-            try:
-                await self.nc.drain()
-            except Exception:
-                await self.nc.close()
+            steps.append(self._close_nats)
         if self.db:
-            await self.db.close()
+            steps.append(self.db.close)
+        for step in steps:
+            try:
+                await step()
+            except Exception as exc:
+                log.warning("close_failed", step=getattr(step, "__qualname__", "?"),
+                            error=str(exc))
+
+    async def _close_nats(self) -> None:
+        try:
+            await asyncio.wait_for(self.nc.drain(), 5)
+        except Exception:
+            with contextlib.suppress(Exception):
+                await self.nc.close()
 
 
 def make_instance(service: str, number: int, address: str, version: str) -> Instance:
