@@ -462,7 +462,8 @@ async def timed(op: Callable[[], Awaitable[None]], seconds: float) -> float:
 
 
 async def measure(variant: Variant, seconds: float, warmup: float, rng: random.Random) -> Sample:
-    read_pk = lambda: variant.read(rng.randint(1, SEED_ROWS))
+    def read_pk():
+        return variant.read(rng.randint(1, SEED_ROWS))
     await timed(variant.write, warmup)
     await timed(read_pk, warmup)
 
@@ -605,7 +606,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 async def main_async(args: argparse.Namespace, console) -> None:
     rng = random.Random(args.seed)
-    progress = lambda msg: print(f"  .. {msg}", file=sys.stderr, flush=True)
+    def progress(msg):
+        return print(f"  .. {msg}", file=sys.stderr, flush=True)
     console.print(
         f"bench_db_path  python {platform.python_version()}  sqlite {sqlite3.sqlite_version}  "
         f"SQLAlchemy {sqlalchemy.__version__}  loop={args.loop}  cpus={os.cpu_count()}  "

@@ -238,10 +238,12 @@ async def load(args) -> None:
         await asyncio.gather(mark_window(), *(worker(session) for _ in range(args.concurrency)))
 
     (cpu0, self0), (cpu1, self1) = marks["cpu0"], marks["cpu1"]
-    cpu = [None if a is None or b is None else (b - a) / args.duration for a, b in zip(cpu0, cpu1)]
+    cpu = [None if a is None or b is None else (b - a) / args.duration
+           for a, b in zip(cpu0, cpu1, strict=False)]
     latencies.sort()
     n = len(latencies)
-    pick = lambda q: latencies[min(n - 1, int(q * n))] * 1000 if n else float("nan")
+    def pick(q):
+        return latencies[min(n - 1, int(q * n))] * 1000 if n else float("nan")
     print(
         json.dumps(
             {
@@ -369,7 +371,8 @@ def print_table(results: list[Result], args) -> None:
         "cpu up/proxy/load",
     ):
         table.add_column(head, justify="right")
-    fmt_cpu = lambda v: "-" if v is None else f"{v:.2f}"
+    def fmt_cpu(v):
+        return "-" if v is None else f"{v:.2f}"
     for r in results:
         rps, p50, p99 = r.median("rps"), r.median("p50_ms"), r.median("p99_ms")
         proxy_cpu = fmt_cpu(r.median_cpu(1)) if len(r.runs[0]["cpu_watched"]) > 1 else "-"

@@ -53,7 +53,7 @@ def test_every_response_carries_a_request_id_and_a_traceparent(platform: Platfor
     assert mine.headers["x-request-id"] == "req-123"
     assert fresh.status_code == 404 and len(fresh.headers["x-request-id"]) >= 16
     for r in (mine, fresh):
-        version, trace, span, flags = r.headers["traceparent"].split("-")
+        version, trace, span, _flags = r.headers["traceparent"].split("-")
         assert (version, len(trace), len(span)) == ("00", 32, 16)
     traced = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
     with platform.client() as c:
