@@ -53,11 +53,11 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status_holder = [500]
 
-        started = [False]
+        response_started = [False]
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                started[0] = True
+                response_started[0] = True
                 status_holder[0] = message["status"]
                 message["headers"] = list(message.get("headers", [])) + extra
             await send(message)
@@ -72,7 +72,7 @@ class RequestContextMiddleware:
                 # Here, not in Starlette's outer error middleware, so that even a crash
                 # answers problem+json with the request id and trace headers.
                 log.exception("unhandled_error", path=scope.get("path"))
-                if not started[0]:
+                if not response_started[0]:
                     await _problem(send_with_headers, rid, 500,
                                    "an internal error occurred; see the service log")
         route = scope.get("route")

@@ -118,13 +118,13 @@ class Gateway:
         qs = scope["query_string"]
         path_qs = scope["raw_path"].decode("latin-1") + ("?" + qs.decode("latin-1") if qs else "")
         client = scope.get("client")
-        fwd = [*headers, *extra]
+        added = list(extra)
         if client:
-            fwd.append((b"x-forwarded-for", client[0].encode()))
+            added.append((b"x-forwarded-for", client[0].encode()))
         repeatable = method in ("GET", "HEAD", "OPTIONS") or b"idempotency-key" in hmap
         try:
             status, out, payload = await self.upstreams.forward(
-                route.service, method, path_qs, fwd, body, repeatable)
+                route.service, method, path_qs, headers, body, repeatable, added)
         except NoInstance as exc:
             raise Reply(503, str(exc), {"Retry-After": "1"}) from None
         return status, out, payload, route.service

@@ -55,10 +55,13 @@ class Upstreams:
 
     async def forward(
         self, service: str, method: str, path_qs: str, headers: list[tuple[bytes, bytes]],
-        body: bytes, repeatable: bool,
+        body: bytes, repeatable: bool, added: list[tuple[bytes, bytes]] = (),
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """Sends the client's end-to-end headers plus ``added`` (the gateway's request id,
+        trace context and forwarding headers, which replace any the client sent)."""
         out_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers
                        if k.lower() not in HOP_BY_HOP]
+        out_headers += [(k.decode("latin-1"), v.decode("latin-1")) for k, v in added]
         last = "no attempt"
         for instance in self._candidates(service):
             try:
