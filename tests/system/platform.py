@@ -114,7 +114,7 @@ class Platform:
 
     def order_body(self, product_id: str, quantity: int = 1, card: str = "tok_ok") -> dict:
         return {"items": [{"product_id": product_id, "quantity": quantity}],
-                "shipping_address": ADDRESS, "payment": {"card_token": card}}
+                "shipping_address": dict(ADDRESS), "payment": {"card_token": card}}
 
     def wait_terminal(self, token: str, order_id: str, timeout: float = 30.0) -> dict:
         deadline = time.monotonic() + timeout

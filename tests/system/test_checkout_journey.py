@@ -153,3 +153,48 @@ def test_the_same_idempotency_key_returns_the_same_order_and_a_new_body_is_refus
     assert len(listed) == 1
     platform.wait_terminal(token, first.json()["id"])
     assert platform.stock(product["id"])["sold"] == 1
+
+
+def test_a_provider_slower_than_its_timeout_cancels_with_payment_unavailable(
+    platform: Platform,
+):
+    product = platform.new_product(stock=2)
+    token, _ = platform.new_customer()
+    with platform.client(token) as c:
+        r = c.post("/api/v1/orders", json=platform.order_body(product["id"], 1, "tok_slow"))
+    order = platform.wait_terminal(token, r.json()["id"], timeout=60)
+    assert (order["status"], order["reason"]) == ("cancelled", "payment_unavailable")
+    assert platform.stock(product["id"])["available"] == 2
+
+
+def test_an_undeliverable_address_cancels_and_voids_the_authorization(platform: Platform):
+    product = platform.new_product(stock=2)
+    token, _ = platform.new_customer()
+    body = platform.order_body(product["id"])
+    body["shipping_address"]["country"] = "AQ"  # shipping does not serve Antarctica
+    with platform.client(token) as c:
+        r = c.post("/api/v1/orders", json=body)
+        order = platform.wait_terminal(token, r.json()["id"])
+        payments = c.get("/api/v1/payments", params={"order_id": order["id"]}).json()["items"]
+    assert (order["status"], order["reason"]) == ("cancelled", "shipping_unavailable")
+    assert [p["status"] for p in payments] == ["voided"]
+    assert platform.stock(product["id"])["available"] == 2
+
+
+def test_an_order_from_the_cart_uses_the_cart_items_at_catalog_prices(platform: Platform):
+    first, second = platform.new_product(stock=5, price=300), platform.new_product(stock=5,
+                                                                                   price=450)
+    token, _ = platform.new_customer()
+    with platform.client(token) as c:
+        assert c.put(f"/api/v1/cart/items/{first['id']}", json={"quantity": 2}).status_code == 200
+        cart = c.put(f"/api/v1/cart/items/{second['id']}", json={"quantity": 1}).json()
+        assert cart["total"] == 2 * 300 + 450
+        body = platform.order_body(first["id"])
+        del body["items"]
+        body["from_cart"] = True
+        r = c.post("/api/v1/orders", json=body)
+    assert r.status_code == 202, r.text
+    order = platform.wait_terminal(token, r.json()["id"])
+    assert order["status"] == "confirmed" and order["total"] == 1050
+    assert sorted((i["product_id"], i["quantity"]) for i in order["items"]) == sorted(
+        [(first["id"], 2), (second["id"], 1)])
