@@ -14,7 +14,7 @@ from nats.aio.client import Client as Nats
 from mercato.chassis.client import ServiceClient
 from mercato.chassis.db import SqliteDatabase
 from mercato.chassis.logging import get_logger
-from mercato.chassis.migrations import migrate, sqlite_url
+from mercato.chassis.migrations import migrate_in_child, sqlite_url
 from mercato.chassis.registry import Instance, Registration, RegistryView, open_bucket
 from mercato.chassis.security import ServiceTokens, TokenVerifier
 from mercato.chassis.settings import Settings
@@ -44,7 +44,7 @@ class Runtime:
         if migrations_dir is not None:
             folder = s.service_dir(self.service)
             path = folder / f"{self.service}.db"
-            migrate(migrations_dir, sqlite_url(path), folder / ".migrate.lock")
+            await migrate_in_child(migrations_dir, sqlite_url(path), folder / ".migrate.lock")
             self.db = SqliteDatabase(path)
         self.nc = await nats.connect(
             s.nats_url, name=f"{self.service}/{self.instance.instance_id}",
