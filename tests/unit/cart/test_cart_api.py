@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from mercato.services.cart.bootstrap import build
+from tests.support.service_http import bearer, client, service_app
 
 from .conftest import EURO_BOOK, MUG, TEA, UNKNOWN
-from .http import bearer, client, service_app
 
 EMPTY = {"items": [], "total": 0, "currency": "USD"}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from mercato.services.inventory.bootstrap import build
+from tests.support.service_http import bearer, client, service_app
 
 from .conftest import KNOWN, OTHER, UNKNOWN
-from .http import bearer, client, service_app
 
 ADJUST = f"/api/v1/inventory/stock/{KNOWN}/adjustments"
 
