@@ -8,6 +8,7 @@ principal until its own ``exp``.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import jwt
 
@@ -17,14 +18,15 @@ MAX_CACHED = 20_000
 
 
 class EdgeAuth:
-    def __init__(self, verifier: TokenVerifier) -> None:
+    def __init__(self, verifier: TokenVerifier, now: Callable[[], float] = time.time) -> None:
         self._verifier = verifier
+        self._now = now
         self._cache: dict[str, tuple[Principal, float]] = {}
 
     async def principal(self, authorization: str | None) -> Principal:
         token = bearer_token(authorization)
         hit = self._cache.get(token)
-        now = time.time()
+        now = self._now()
         if hit is not None:
             if hit[1] > now:
                 return hit[0]
