@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from mercato.chassis import create_service, load_settings
-from mercato.chassis.runtime import Runtime, make_instance
-from mercato.chassis.security import ServiceTokens, TokenVerifier
+from mercato.chassis import create_service
+from mercato.chassis.security import TokenVerifier
 from mercato.services.identity.api import router
+from tests.support.service_http import bearer, caller_token, service_runtime
+from tests.support.service_http import client as http_client
 
 from .conftest import AUDIENCE, ISSUER, make_identity
 
@@ -18,9 +18,7 @@ PROBLEM = "application/problem+json"
 @pytest.fixture
 async def client(service_db_for, tmp_path):
     identity = make_identity(await service_db_for("identity"))
-    settings = load_settings(data_dir=tmp_path)
-    runtime = Runtime("identity", settings, make_instance("identity", 1, "http://t", "1"))
-    runtime.tokens = ServiceTokens(settings.service_secret, "identity")
+    runtime = service_runtime("identity", tmp_path)
 
     async def no_fetch() -> dict:
         raise RuntimeError("identity must not call itself for its own keys")
@@ -30,8 +28,8 @@ async def client(service_db_for, tmp_path):
     # The lifespan (NATS, migrations) is not run here; wire what on_start would.
     app = create_service(runtime, routers=[router], migrations_dir=None)
     app.state.identity = identity
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://identity") as c:
+    async with http_client(app) as c:
+        c.service = bearer(caller_token(runtime))
         yield c
 
 
@@ -125,7 +123,7 @@ async def test_a_reused_refresh_token_answers_401(client):
 async def test_me_shows_the_caller_without_password_material(client):
     tokens = await register_and_sign_in(client)
     resp = await client.get("/api/v1/identity/users/me",
-                            headers={"Authorization": f"Bearer {tokens['access_token']}"})
+                            headers=bearer(tokens["access_token"]))
     assert resp.status_code == 200
     assert set(resp.json()) == {"id", "email", "name", "roles"}
     assert "argon2" not in resp.text
@@ -139,9 +137,7 @@ async def test_me_without_a_valid_token_answers_401(client, authorization):
 
 
 async def test_me_refuses_a_service_token_with_403(client):
-    token = ServiceTokens(load_settings().service_secret, "orders").token()
-    resp = await client.get("/api/v1/identity/users/me",
-                            headers={"Authorization": f"Bearer {token}"})
+    resp = await client.get("/api/v1/identity/users/me", headers=client.service)
     assert resp.status_code == 403
 
 

@@ -2,15 +2,12 @@
 
 import mailbox
 
-import httpx
 import pytest
 
-from mercato.chassis import Principal, require_user
-from mercato.chassis.runtime import Runtime, make_instance
-from mercato.chassis.security import ServiceTokens
-from mercato.chassis.settings import load_settings
 from mercato.services.notifications.bootstrap import build, outbox_path
 from mercato.services.notifications.mailer import MboxMailer
+from tests.support.service_http import bearer, service_app
+from tests.support.service_http import client as http_client
 
 BODY = {"notification_id": "n-1", "user_id": "user-1", "kind": "order_confirmed",
         "subject": "Your order is confirmed", "body": "Thanks!", "order_id": "order-1"}
@@ -18,20 +15,13 @@ BODY = {"notification_id": "n-1", "user_id": "user-1", "kind": "order_confirmed"
 
 @pytest.fixture
 async def client(tmp_path, make_notifications):
-    settings = load_settings(data_dir=tmp_path)
-    runtime = Runtime("notifications", settings,
-                      make_instance("notifications", 1, "http://x", "1"))
-    runtime.tokens = ServiceTokens(settings.service_secret, "notifications")
-    app = build(runtime)  # the lifespan is not run: no broker or registry needed here
-    app.state.notifications = await make_notifications(MboxMailer(outbox_path(runtime)))
-    caller = {"who": Principal(subject="user-1", roles=frozenset({"customer"}))}
-    app.dependency_overrides[require_user] = lambda: caller["who"]
-    service = ServiceTokens(settings.service_secret, "orders").token()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://notifications",
-                                 headers={"Authorization": f"Bearer {service}"}) as http:
-        http.caller = caller
-        http.outbox = outbox_path(runtime)
+    app, identity, service_token = service_app("notifications", build, tmp_path)
+    # the lifespan is not run: no broker or registry needed here
+    outbox = outbox_path(app.state.runtime)
+    app.state.notifications = await make_notifications(MboxMailer(outbox))
+    async with http_client(app, headers=bearer(service_token)) as http:
+        http.user = bearer(identity.token("user-1"))
+        http.outbox = outbox
         yield http
 
 
@@ -78,11 +68,12 @@ async def test_the_caller_lists_only_their_messages_with_the_public_fields(clien
     await client.post("/internal/notifications", json=BODY)
     await client.post("/internal/notifications",
                       json={**BODY, "notification_id": "n-2", "user_id": "user-2"})
-    reply = await client.get("/api/v1/notifications")
+    reply = await client.get("/api/v1/notifications", headers=client.user)
     [item] = reply.json()["items"]
     assert item["id"] == "n-1"
     assert set(item) == {"id", "kind", "subject", "body", "order_id", "created_at"}
-    assert (await client.get("/api/v1/notifications?limit=0")).status_code == 422
+    assert (await client.get("/api/v1/notifications?limit=0",
+                             headers=client.user)).status_code == 422
 
 
 async def test_the_internal_route_needs_a_service_token(client):

@@ -1,15 +1,13 @@
 """The payments routes over HTTP (in process): input is checked strictly, errors are
 problem+json that name the field, and callers are authorized."""
 
-import httpx
 import pytest
 from payment_doubles import FakeProvider
 
-from mercato.chassis import Principal, require_user
-from mercato.chassis.runtime import Runtime, make_instance
 from mercato.chassis.security import ServiceTokens
-from mercato.chassis.settings import load_settings
 from mercato.services.payments.bootstrap import build
+from tests.support.service_http import bearer, service_app
+from tests.support.service_http import client as http_client
 
 BODY = {"payment_id": "pay-1", "order_id": "order-1", "customer_id": "user-1",
         "amount": 2599, "currency": "USD", "card_token": "tok_ok"}
@@ -17,18 +15,12 @@ BODY = {"payment_id": "pay-1", "order_id": "order-1", "customer_id": "user-1",
 
 @pytest.fixture
 async def client(tmp_path, make_payments):
-    settings = load_settings(data_dir=tmp_path)
-    runtime = Runtime("payments", settings, make_instance("payments", 1, "http://x", "1"))
-    runtime.tokens = ServiceTokens(settings.service_secret, "payments")
-    app = build(runtime)  # the lifespan is not run: no broker or registry needed here
+    app, identity, service_token = service_app("payments", build, tmp_path)
+    # the lifespan is not run: no broker or registry needed here
     app.state.payments = await make_payments(FakeProvider())
-    caller = {"who": Principal(subject="user-1", roles=frozenset({"customer"}))}
-    app.dependency_overrides[require_user] = lambda: caller["who"]
-    service = ServiceTokens(settings.service_secret, "orders").token()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://payments",
-                                 headers={"Authorization": f"Bearer {service}"}) as http:
-        http.caller = caller
+    async with http_client(app, headers=bearer(service_token)) as http:
+        http.user = bearer(identity.token("user-1"))
+        http.other_user = bearer(identity.token("user-2"))
         http.handlers = app.state.payments
         yield http
 
@@ -106,18 +98,19 @@ async def test_voiding_an_unknown_payment_is_200_voided_and_blocks_its_authorize
 
 
 async def test_listing_needs_an_order_id(client):
-    reply = await client.get("/api/v1/payments")
+    reply = await client.get("/api/v1/payments", headers=client.user)
     assert reply.status_code == 422
     assert reply.json()["errors"][0]["field"] == "query.order_id"
 
 
 async def test_listing_shows_the_owner_their_payments_and_hides_them_from_others(client):
     await client.post("/internal/payments/authorize", json=BODY)
-    reply = await client.get("/api/v1/payments", params={"order_id": "order-1"})
+    reply = await client.get("/api/v1/payments", params={"order_id": "order-1"},
+                             headers=client.user)
     assert reply.status_code == 200
     [item] = reply.json()["items"]
     assert set(item) == {"id", "order_id", "status", "amount", "currency", "created_at",
                          "updated_at"}
-    client.caller["who"] = Principal(subject="user-2", roles=frozenset({"customer"}))
-    reply = await client.get("/api/v1/payments", params={"order_id": "order-1"})
+    reply = await client.get("/api/v1/payments", params={"order_id": "order-1"},
+                             headers=client.other_user)
     assert reply.status_code == 404

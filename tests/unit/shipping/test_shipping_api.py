@@ -1,13 +1,10 @@
 """The shipping routes over HTTP (in process): strict input, problem+json, authorization."""
 
-import httpx
 import pytest
 
-from mercato.chassis import Principal, require_user
-from mercato.chassis.runtime import Runtime, make_instance
-from mercato.chassis.security import ServiceTokens
-from mercato.chassis.settings import load_settings
 from mercato.services.shipping.bootstrap import build
+from tests.support.service_http import bearer, service_app
+from tests.support.service_http import client as http_client
 
 ADDRESS = {"name": "Ada", "line1": "1 Way", "city": "London", "postal_code": "N1",
            "country": "GB"}
@@ -17,18 +14,12 @@ BODY = {"shipment_id": "ship-1", "order_id": "order-1", "customer_id": "user-1",
 
 @pytest.fixture
 async def client(tmp_path, make_shipping):
-    settings = load_settings(data_dir=tmp_path)
-    runtime = Runtime("shipping", settings, make_instance("shipping", 1, "http://x", "1"))
-    runtime.tokens = ServiceTokens(settings.service_secret, "shipping")
-    app = build(runtime)  # the lifespan is not run: no broker or registry needed here
+    app, identity, service_token = service_app("shipping", build, tmp_path)
+    # the lifespan is not run: no broker or registry needed here
     app.state.shipping = await make_shipping()
-    caller = {"who": Principal(subject="user-1", roles=frozenset({"customer"}))}
-    app.dependency_overrides[require_user] = lambda: caller["who"]
-    service = ServiceTokens(settings.service_secret, "orders").token()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://shipping",
-                                 headers={"Authorization": f"Bearer {service}"}) as http:
-        http.caller = caller
+    async with http_client(app, headers=bearer(service_token)) as http:
+        http.user = bearer(identity.token("user-1"))
+        http.other_user = bearer(identity.token("user-2"))
         yield http
 
 
@@ -88,12 +79,13 @@ async def test_internal_routes_need_a_service_token(client):
 
 
 async def test_listing_needs_an_order_id_and_shows_the_public_fields(client):
-    assert (await client.get("/api/v1/shipping/shipments")).status_code == 422
+    assert (await client.get("/api/v1/shipping/shipments", headers=client.user)).status_code == 422
     await client.post("/internal/shipments", json=BODY)
-    reply = await client.get("/api/v1/shipping/shipments", params={"order_id": "order-1"})
+    reply = await client.get("/api/v1/shipping/shipments", params={"order_id": "order-1"},
+                             headers=client.user)
     [item] = reply.json()["items"]
     assert set(item) == {"id", "order_id", "status", "tracking_number", "address", "created_at"}
     assert item["address"] == ADDRESS
-    client.caller["who"] = Principal(subject="user-2", roles=frozenset({"customer"}))
-    reply = await client.get("/api/v1/shipping/shipments", params={"order_id": "order-1"})
+    reply = await client.get("/api/v1/shipping/shipments", params={"order_id": "order-1"},
+                             headers=client.other_user)
     assert reply.status_code == 404
