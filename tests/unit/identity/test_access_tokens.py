@@ -13,8 +13,9 @@ import pytest
 from mercato.chassis.security import AuthError, TokenVerifier
 from mercato.services.identity.domain import access_claims
 from mercato.services.identity.keys import SigningKey
+from tests.support.clock import ManualClock
 
-from .conftest import ACCESS_TTL, AUDIENCE, ISSUER, FakeClock, make_identity
+from .conftest import ACCESS_TTL, AUDIENCE, ISSUER, make_identity
 from .test_domain import NOW, make_user
 
 
@@ -118,7 +119,7 @@ async def test_a_verifier_for_another_audience_refuses_our_tokens(identity):
 
 
 async def test_an_expired_access_token_is_refused(service_db_for):
-    long_ago = FakeClock(datetime.now(UTC) - timedelta(seconds=ACCESS_TTL + 60))
+    long_ago = ManualClock(datetime.now(UTC) - timedelta(seconds=ACCESS_TTL + 60))
     identity = make_identity(await service_db_for("identity"), clock=long_ago)
     _, tokens = await signed_in(identity)
     with pytest.raises(AuthError, match="expired"):

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
 from mercato.services.inventory.catalog_client import CatalogUnavailable
 from mercato.services.inventory.handlers import Inventory
 from mercato.services.inventory.store import SqlInventoryStore
+from tests.support.clock import ManualClock
 
 KNOWN = "11111111-1111-4111-8111-111111111111"
 OTHER = "22222222-2222-4222-8222-222222222222"
 THIRD = "33333333-3333-4333-8333-333333333333"
 UNKNOWN = "99999999-9999-4999-8999-999999999999"
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)  # what the clock reads
 
 
 class FakeCatalog:
@@ -32,17 +34,6 @@ class FakeCatalog:
         return product_id in self.known
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
-
-
 def sequential_ids():
     counter = itertools.count(1)
     return lambda: f"00000000-0000-4000-8000-{next(counter):012d}"
@@ -54,8 +45,8 @@ def catalog() -> FakeCatalog:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ManualClock:
+    return ManualClock(NOW)
 
 
 @pytest.fixture

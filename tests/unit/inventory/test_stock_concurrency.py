@@ -9,8 +9,9 @@ from mercato.chassis import Problem
 from mercato.chassis.db import SqliteDatabase
 from mercato.services.inventory.handlers import Inventory
 from mercato.services.inventory.store import SqlInventoryStore
+from tests.support.clock import ManualClock
 
-from .conftest import KNOWN, OTHER, FakeCatalog, FakeClock, assert_stock_conserved, sequential_ids
+from .conftest import KNOWN, NOW, OTHER, FakeCatalog, assert_stock_conserved, sequential_ids
 
 
 async def outcome(call) -> str:
@@ -61,7 +62,7 @@ def test_reservations_racing_from_separate_connections_never_oversell(tmp_path, 
     def instance(number: int) -> None:
         async def run() -> list[str]:
             db = SqliteDatabase(db_path, busy_timeout_ms=20_000)
-            handlers = Inventory(SqlInventoryStore(db), FakeCatalog(set()), FakeClock(),
+            handlers = Inventory(SqlInventoryStore(db), FakeCatalog(set()), ManualClock(NOW),
                                  sequential_ids())
             try:
                 return [await outcome(handlers.reserve(f"i{number}-r{n}", "o", [(KNOWN, 1)]))
@@ -90,7 +91,7 @@ def test_reservations_racing_from_separate_connections_never_oversell(tmp_path, 
 
 async def _stock_one_product(service_db_for):
     db = await service_db_for("inventory")
-    handlers = Inventory(SqlInventoryStore(db), FakeCatalog({KNOWN}), FakeClock(),
+    handlers = Inventory(SqlInventoryStore(db), FakeCatalog({KNOWN}), ManualClock(NOW),
                          sequential_ids())
     await handlers.adjust_stock(KNOWN, 10, "initial", actor="a")
     return db.path

@@ -17,8 +17,9 @@ from mercato.chassis.db import SqliteDatabase
 from mercato.chassis.migrations import migrate, sqlite_url
 from mercato.services.inventory.handlers import Inventory
 from mercato.services.inventory.store import SqlInventoryStore
+from tests.support.clock import ManualClock
 
-from .conftest import FakeCatalog, FakeClock
+from .conftest import NOW, FakeCatalog
 
 MIGRATIONS = Path(inventory_package.__file__).parent / "migrations"
 
@@ -92,7 +93,8 @@ class Model:
 async def run(db_path, ops) -> None:
     db = SqliteDatabase(db_path)
     products = [str(uuid.uuid4()) for _ in range(PRODUCTS)]
-    handlers = Inventory(SqlInventoryStore(db), FakeCatalog(set(products)), FakeClock(), new_id)
+    handlers = Inventory(SqlInventoryStore(db), FakeCatalog(set(products)), ManualClock(NOW),
+                         new_id)
     run_id = uuid.uuid4().hex
     model = Model()
     try:

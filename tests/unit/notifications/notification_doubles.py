@@ -1,9 +1,8 @@
-"""Notifications test doubles: mailers that remember or fail, a stepping clock."""
+"""Notifications test doubles: a mailer that remembers or fails, a command builder."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 
 from mercato.services.notifications.handlers import SendNotification
 
@@ -19,15 +18,6 @@ class InMemoryMailer:
             self.failures -= 1
             raise OSError("disk full (scripted)")
         self.sent.append(notification)
-
-
-class StepClock:
-    def __init__(self) -> None:
-        self.now = datetime(2025, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
 
 
 def send_cmd(notification_id: str = "n-1", **changes) -> SendNotification:

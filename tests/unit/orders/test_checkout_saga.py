@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,6 +12,7 @@ from mercato.services.orders.handlers import Orders
 from mercato.services.orders.saga.participants import Result
 from mercato.services.orders.saga.runner import SagaRunner
 from mercato.services.orders.store import SqlOrderStore
+from tests.support.clock import StepClock
 from tests.unit.orders.fakes import FakeCart, FakeCatalog, FakeParticipants
 
 ALICE = Principal("alice", frozenset({"customer"}))
@@ -26,19 +27,11 @@ ADDRESS = {"name": "A", "line1": "1 Road", "city": "Town", "postal_code": "1", "
 DECLINED = Result("rejected", "402: declined")
 DOWN = Result("transient", "503: provider unavailable")
 SILENT = Result("unreachable", "payments is unavailable")
+START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 class Killed(BaseException):
     """Stands for the process dying mid-step: not an Exception, so nothing catches it."""
-
-
-class StepClock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
 
 
 @pytest.fixture
@@ -46,10 +39,10 @@ async def world(service_db_for):
     db = await service_db_for("orders")
     store = SqlOrderStore(db)
     fake = FakeParticipants()
-    runner = SagaRunner(store, fake, StepClock(), max_attempts=3, backoff=0.0,
+    runner = SagaRunner(store, fake, StepClock(START), max_attempts=3, backoff=0.0,
                         jitter=lambda cap: 0.0)
     ids = (f"order-{n}" for n in itertools.count(1))
-    orders = Orders(store, runner, FakeCatalog(PRODUCTS), FakeCart(), StepClock(),
+    orders = Orders(store, runner, FakeCatalog(PRODUCTS), FakeCart(), StepClock(START),
                     lambda: next(ids))
     yield orders, fake
     await runner.stop()

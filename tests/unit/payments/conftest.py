@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from payment_doubles import StepClock, ids
+from payment_doubles import ids
 
 from mercato.services.payments.handlers import Payments
 from mercato.services.payments.store import SqlPaymentRepository
+from tests.support.clock import StepClock
 
 
 @pytest.fixture

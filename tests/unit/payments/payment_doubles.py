@@ -1,10 +1,9 @@
-"""Payments test doubles: a card provider whose answers each test scripts, a clock."""
+"""Payments test doubles: a card provider whose answers each test scripts, ids, commands."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from datetime import UTC, datetime, timedelta
 
 from mercato.services.payments.domain import ProviderFailure, ProviderResult
 from mercato.services.payments.handlers import Authorize
@@ -49,17 +48,6 @@ class FakeProvider:
 
     def count(self, kind: str) -> int:
         return sum(1 for c in self.calls if c[0] == kind)
-
-
-class StepClock:
-    """A clock that moves one second per reading, so orderings by time are stable."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2025, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
 
 
 def ids():

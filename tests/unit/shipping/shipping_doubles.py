@@ -1,20 +1,9 @@
-"""Shipping test helpers: a stepping clock, scripted tracking numbers, a command builder."""
+"""Shipping test helpers: scripted tracking numbers, an address and a command builder."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from mercato.services.shipping.domain import Address, Item
 from mercato.services.shipping.handlers import Schedule
-
-
-class StepClock:
-    def __init__(self) -> None:
-        self.now = datetime(2025, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
 
 
 class ScriptedNumbers:
