@@ -6,8 +6,7 @@ import pytest
 
 from mercato.services.cart.bootstrap import build
 from tests.support.service_http import bearer, client, service_app
-
-from .conftest import EURO_BOOK, MUG, TEA, UNKNOWN
+from tests.unit.cart.conftest import EURO_BOOK, MUG, TEA, UNKNOWN
 
 EMPTY = {"items": [], "total": 0, "currency": "USD"}
 

@@ -8,8 +8,7 @@ import pytest
 
 from mercato.chassis import Problem
 from mercato.services.cart.domain import Product
-
-from .conftest import EURO_BOOK, MUG, TEA, UNKNOWN
+from tests.unit.cart.conftest import EURO_BOOK, MUG, TEA, UNKNOWN
 
 EMPTY = {"items": [], "total": 0, "currency": "USD"}
 

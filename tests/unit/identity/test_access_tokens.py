@@ -14,9 +14,8 @@ from mercato.chassis.security import AuthError, TokenVerifier
 from mercato.services.identity.domain import access_claims
 from mercato.services.identity.keys import SigningKey
 from tests.support.clock import ManualClock
-
-from .conftest import ACCESS_TTL, AUDIENCE, ISSUER, make_identity
-from .test_domain import NOW, make_user
+from tests.unit.identity.conftest import ACCESS_TTL, AUDIENCE, ISSUER, make_identity
+from tests.unit.identity.test_domain import NOW, make_user
 
 
 def verifier_for(jwks: dict, issuer: str = ISSUER, audience: str = AUDIENCE) -> TokenVerifier:

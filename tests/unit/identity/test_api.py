@@ -9,8 +9,7 @@ from mercato.chassis.security import TokenVerifier
 from mercato.services.identity.api import router
 from tests.support.service_http import bearer, caller_token, service_runtime
 from tests.support.service_http import client as http_client
-
-from .conftest import AUDIENCE, ISSUER, make_identity
+from tests.unit.identity.conftest import AUDIENCE, ISSUER, make_identity
 
 PROBLEM = "application/problem+json"
 

@@ -11,8 +11,7 @@ from mercato.chassis import Problem
 from mercato.chassis.security import TokenVerifier
 from mercato.services.identity.domain import hash_refresh_secret
 from mercato.services.identity.passwords import Argon2Passwords
-
-from .conftest import AUDIENCE, ISSUER, REFRESH_TTL, make_identity
+from tests.unit.identity.conftest import AUDIENCE, ISSUER, REFRESH_TTL, make_identity
 
 
 class CountingPasswords(Argon2Passwords):

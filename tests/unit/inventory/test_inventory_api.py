@@ -6,8 +6,7 @@ import pytest
 
 from mercato.services.inventory.bootstrap import build
 from tests.support.service_http import bearer, client, service_app
-
-from .conftest import KNOWN, OTHER, UNKNOWN
+from tests.unit.inventory.conftest import KNOWN, OTHER, UNKNOWN
 
 ADJUST = f"/api/v1/inventory/stock/{KNOWN}/adjustments"
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mercato.chassis import Problem
-
-from .conftest import KNOWN, OTHER, THIRD, UNKNOWN, assert_stock_conserved
+from tests.unit.inventory.conftest import KNOWN, OTHER, THIRD, UNKNOWN, assert_stock_conserved
 
 
 async def levels(inventory, product_id):

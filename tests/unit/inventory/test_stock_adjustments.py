@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mercato.chassis import Problem
-
-from .conftest import KNOWN, OTHER, UNKNOWN, assert_stock_conserved
+from tests.unit.inventory.conftest import KNOWN, OTHER, UNKNOWN, assert_stock_conserved
 
 
 async def test_stock_of_a_product_never_adjusted_is_not_found(inventory):

@@ -18,8 +18,7 @@ from mercato.chassis.migrations import migrate, sqlite_url
 from mercato.services.inventory.handlers import Inventory
 from mercato.services.inventory.store import SqlInventoryStore
 from tests.support.clock import ManualClock
-
-from .conftest import NOW, FakeCatalog
+from tests.unit.inventory.conftest import NOW, FakeCatalog
 
 MIGRATIONS = Path(inventory_package.__file__).parent / "migrations"
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from notification_doubles import InMemoryMailer
 
 from mercato.services.notifications.handlers import Notifications
 from mercato.services.notifications.store import SqlNotificationRepository
 from tests.support.clock import StepClock
+from tests.unit.notifications.notification_doubles import InMemoryMailer
 
 
 @pytest.fixture

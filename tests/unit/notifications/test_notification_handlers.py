@@ -3,9 +3,9 @@
 import asyncio
 
 import pytest
-from notification_doubles import InMemoryMailer, send_cmd
 
 from mercato.chassis import Principal, Problem
+from tests.unit.notifications.notification_doubles import InMemoryMailer, send_cmd
 
 
 def user(subject: str) -> Principal:

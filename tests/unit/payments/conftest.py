@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from payment_doubles import ids
 
 from mercato.services.payments.handlers import Payments
 from mercato.services.payments.store import SqlPaymentRepository
 from tests.support.clock import StepClock
+from tests.unit.payments.payment_doubles import ids
 
 
 @pytest.fixture

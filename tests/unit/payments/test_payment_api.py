@@ -2,12 +2,12 @@
 problem+json that name the field, and callers are authorized."""
 
 import pytest
-from payment_doubles import FakeProvider
 
 from mercato.chassis.security import ServiceTokens
 from mercato.services.payments.bootstrap import build
 from tests.support.service_http import bearer, service_app
 from tests.support.service_http import client as http_client
+from tests.unit.payments.payment_doubles import FakeProvider
 
 BODY = {"payment_id": "pay-1", "order_id": "order-1", "customer_id": "user-1",
         "amount": 2599, "currency": "USD", "card_token": "tok_ok"}

@@ -3,11 +3,11 @@
 import asyncio
 
 import pytest
-from payment_doubles import FakeProvider, authorize_cmd
 
 from mercato.chassis import Problem
 from mercato.services.payments.domain import Status
 from mercato.services.payments.provider import SimulatedProvider
+from tests.unit.payments.payment_doubles import FakeProvider, authorize_cmd
 
 
 async def test_an_approved_card_is_stored_as_authorized_with_a_ledger_entry(make_payments):

@@ -1,10 +1,10 @@
 """Capture, void and refund: legal moves happen once, illegal ones are 409."""
 
 import pytest
-from payment_doubles import FakeProvider, authorize_cmd
 
 from mercato.chassis import Principal, Problem
 from mercato.services.payments.domain import Action, Status
+from tests.unit.payments.payment_doubles import FakeProvider, authorize_cmd
 
 
 async def authorized(make_payments, *script):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from shipping_doubles import ScriptedNumbers
 
 from mercato.services.shipping.handlers import Shipping
 from mercato.services.shipping.store import SqlShipmentRepository
 from tests.support.clock import StepClock
+from tests.unit.shipping.shipping_doubles import ScriptedNumbers
 
 
 @pytest.fixture

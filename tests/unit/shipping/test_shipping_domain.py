@@ -3,7 +3,6 @@
 import random
 
 import pytest
-from shipping_doubles import address
 
 from mercato.services.shipping.domain import (
     Item,
@@ -15,6 +14,7 @@ from mercato.services.shipping.domain import (
     is_tracking_number,
     tracking_number,
 )
+from tests.unit.shipping.shipping_doubles import address
 
 
 def shipment(status: Status = Status.SCHEDULED) -> Shipment:

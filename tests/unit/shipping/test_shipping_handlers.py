@@ -1,11 +1,11 @@
 """Scheduling and cancelling shipments against a real migrated database."""
 
 import pytest
-from shipping_doubles import address, schedule_cmd
 
 from mercato.chassis import Principal, Problem
 from mercato.services.shipping.bootstrap import ShippingSettings
 from mercato.services.shipping.domain import Status
+from tests.unit.shipping.shipping_doubles import address, schedule_cmd
 
 
 async def test_scheduling_stores_a_shipment_with_its_tracking_number(make_shipping):
