@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from mercato.chassis import Reply, Unavailable
 from mercato.services.cart.catalog_client import CatalogUnavailable, HttpCatalog
 from mercato.services.cart.domain import Product
-
-
-class FakeServiceClient:
-    def __init__(self, reply: Reply | None) -> None:
-        self.reply = reply
-        self.sent: list[tuple] = []
-
-    async def call(self, service, method, path, *, json_body=None, **_kw) -> Reply:
-        self.sent.append((service, method, path, json_body))
-        if self.reply is None:
-            raise Unavailable(service, "no ready instance is registered")
-        return self.reply
-
-
-def reply(status: int, body: object) -> Reply:
-    return Reply(status, json.dumps(body).encode(), {})
+from tests.support.service_client import FakeServiceClient, reply
 
 
 async def test_lookup_asks_for_all_ids_in_one_call_and_reads_prices():

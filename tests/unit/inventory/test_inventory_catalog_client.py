@@ -2,28 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from mercato.chassis import Reply, Unavailable
 from mercato.services.inventory.catalog_client import CatalogUnavailable, HttpCatalog
-
-
-class FakeServiceClient:
-    def __init__(self, reply: Reply | None) -> None:
-        self.reply = reply
-        self.sent: list[tuple] = []
-
-    async def call(self, service, method, path, *, json_body=None, **_kw) -> Reply:
-        self.sent.append((service, method, path, json_body))
-        if self.reply is None:
-            raise Unavailable(service, "no ready instance is registered")
-        return self.reply
-
-
-def reply(status: int, body: object) -> Reply:
-    return Reply(status, json.dumps(body).encode(), {})
+from tests.support.service_client import FakeServiceClient, reply
 
 
 async def test_a_product_the_catalog_returns_exists_and_an_absent_one_does_not():
