@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, datetime
 
 import pytest
@@ -11,6 +10,7 @@ from mercato.services.inventory.catalog_client import CatalogUnavailable
 from mercato.services.inventory.handlers import Inventory
 from mercato.services.inventory.store import SqlInventoryStore
 from tests.support.clock import ManualClock
+from tests.support.ids import sequential_ids
 
 KNOWN = "11111111-1111-4111-8111-111111111111"
 OTHER = "22222222-2222-4222-8222-222222222222"
@@ -32,11 +32,6 @@ class FakeCatalog:
         if not self.up:
             raise CatalogUnavailable("catalog is unavailable: no ready instance is registered")
         return product_id in self.known
-
-
-def sequential_ids():
-    counter = itertools.count(1)
-    return lambda: f"00000000-0000-4000-8000-{next(counter):012d}"
 
 
 @pytest.fixture

@@ -10,13 +10,13 @@ from mercato.chassis.db import SqliteDatabase
 from mercato.services.inventory.handlers import Inventory
 from mercato.services.inventory.store import SqlInventoryStore
 from tests.support.clock import ManualClock
+from tests.support.ids import sequential_ids
 from tests.unit.inventory.conftest import (
     KNOWN,
     NOW,
     OTHER,
     FakeCatalog,
     assert_stock_conserved,
-    sequential_ids,
 )
 
 

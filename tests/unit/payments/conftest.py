@@ -7,13 +7,13 @@ import pytest
 from mercato.services.payments.handlers import Payments
 from mercato.services.payments.store import SqlPaymentRepository
 from tests.support.clock import StepClock
-from tests.unit.payments.payment_doubles import ids
+from tests.support.ids import sequential_ids
 
 
 @pytest.fixture
 def make_payments(service_db_for):
     async def make(provider, *, timeout: float = 1.0) -> Payments:
         db = await service_db_for("payments")
-        return Payments(store=SqlPaymentRepository(db, ids()), provider=provider,
+        return Payments(store=SqlPaymentRepository(db, sequential_ids()), provider=provider,
                         provider_timeout=timeout, clock=StepClock())
     return make

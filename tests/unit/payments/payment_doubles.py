@@ -1,4 +1,4 @@
-"""Payments test doubles: a card provider whose answers each test scripts, ids, commands."""
+"""Payments test doubles: a card provider whose answers each test scripts, a command builder."""
 
 from __future__ import annotations
 
@@ -48,11 +48,6 @@ class FakeProvider:
 
     def count(self, kind: str) -> int:
         return sum(1 for c in self.calls if c[0] == kind)
-
-
-def ids():
-    counter = iter(range(1, 10**9))
-    return lambda: f"00000000-0000-4000-8000-{next(counter):012d}"
 
 
 def authorize_cmd(payment_id: str = "pay-1", **changes) -> Authorize:
