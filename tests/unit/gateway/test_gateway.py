@@ -3,7 +3,6 @@ instance is there — without a network (the upstream is an in-process fake)."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from mercato.chassis.registry import Instance
@@ -12,6 +11,7 @@ from mercato.chassis.security import AuthError, Principal
 from mercato.chassis.settings import load_settings
 from mercato.gateway.app import Gateway
 from mercato.gateway.policy import Access, resolve
+from tests.support.service_http import client
 
 
 class FakeView:
@@ -70,10 +70,6 @@ def gateway(tmp_path):
     gw.upstreams = RecordingUpstreams(view)
     gw.auth = FakeAuth(customer=CUSTOMER, admin=ADMIN)
     return gw
-
-
-def client(gw: Gateway) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=gw), base_url="http://test")
 
 
 @pytest.mark.parametrize(("method", "path", "expected"), [
