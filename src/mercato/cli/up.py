@@ -21,7 +21,7 @@ from rich.table import Table
 from mercato.chassis.registry import RegistryView, open_bucket
 from mercato.chassis.settings import Settings
 from mercato.cli.catalog import GATEWAY, SERVICES
-from mercato.cli.demo import seed_demo
+from mercato.cli.demo import SeedError, seed_demo
 from mercato.cli.nats_server import free_port, nats_command, port_is_free
 from mercato.cli.supervisor import ProcessSpec, Supervisor
 
@@ -132,9 +132,13 @@ async def run_up(settings: Settings, *, seed: bool = True, ready_timeout: float 
         gateway_url = f"http://{settings.host}:{settings.gateway_port}"
         await _wait_ready(view, gateway_url, sup, ready_timeout)
         if seed:
-            created = await seed_demo(gateway_url, settings)
-            if created:
-                console.print(f"Seeded the demo catalog: {created} products with stock")
+            try:
+                created = await seed_demo(gateway_url, settings)
+            except (SeedError, aiohttp.ClientError, TimeoutError) as exc:
+                console.print(f"[yellow]warning:[/] the demo catalog was not seeded: {exc}")
+            else:
+                if created:
+                    console.print(f"Seeded the demo catalog: {created} products with stock")
         (run_dir / "state.json").write_text(json.dumps(
             {"pid": os.getpid(), "nats_url": nats_url, "gateway_url": gateway_url}))
         console.print(_table(sup, view, gateway_url, nats_url))
