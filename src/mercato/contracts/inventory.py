@@ -1,0 +1,56 @@
+"""Events published by inventory."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from mercato.contracts.envelope import Event
+
+
+class StockLine(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    product_id: str
+    quantity: int
+
+
+class StockAdjusted(Event):
+    """An admin changed the stock on hand of a product."""
+
+    SOURCE = "inventory"
+    product_id: str
+    delta: int
+    on_hand: int
+    available: int
+    reason: str
+
+
+class StockReserved(Event):
+    SOURCE = "inventory"
+    reservation_id: str
+    order_id: str
+    items: list[StockLine]
+
+
+class StockReleased(Event):
+    SOURCE = "inventory"
+    reservation_id: str
+    order_id: str
+    items: list[StockLine]
+
+
+class StockCommitted(Event):
+    """Reserved goods were sold."""
+
+    SOURCE = "inventory"
+    reservation_id: str
+    order_id: str
+    items: list[StockLine]
+
+
+class StockReturned(Event):
+    """Sold goods came back (a confirmed order was cancelled)."""
+
+    SOURCE = "inventory"
+    reservation_id: str
+    order_id: str
+    items: list[StockLine]
