@@ -21,6 +21,7 @@ from mercato.chassis.errors import (
     problem_body,
 )
 from mercato.chassis.logging import get_logger
+from mercato.chassis.messaging import Subscription
 from mercato.chassis.middleware import BodyTooLarge, RequestContextMiddleware
 from mercato.chassis.runtime import Runtime
 from mercato.chassis.security import AuthError
@@ -36,12 +37,16 @@ def create_service(
     migrations_dir: Path | None,
     on_start: Hook | None = None,
     on_stop: Hook | None = None,
+    publishes: bool = False,
+    subscriptions: Callable[[FastAPI], list[Subscription]] | None = None,
 ) -> FastAPI:
     """The web app of one service process, with the chassis around ``routers``.
 
     ``on_start`` runs after the database, broker and registry view are open and before
     the instance registers as ready; it wires the service's own dependencies into
-    ``app.state``. ``on_stop`` runs first on shutdown.
+    ``app.state``. ``on_stop`` runs first on shutdown. A service that ``publishes`` gets
+    its stream and an outbox relay (``runtime.outbox``); ``subscriptions(app)`` lists
+    what it consumes (the service's ``subscriptions.py``), started after ``on_start``.
     """
 
     @asynccontextmanager
@@ -49,6 +54,8 @@ def create_service(
         await runtime.open(migrations_dir)
         if on_start:
             await on_start(runtime, app)
+        await runtime.start_messaging(
+            publishes=publishes, subscriptions=subscriptions(app) if subscriptions else [])
         runtime.started = True
         await runtime.registration.start(runtime.is_ready)
         log.info("service_started", instance=runtime.instance.instance_id,
@@ -59,6 +66,7 @@ def create_service(
             log.info("service_stopping", instance=runtime.instance.instance_id)
             if runtime.registration:
                 await runtime.registration.stop()
+            await runtime.stop_messaging()
             if on_stop:
                 await on_stop(runtime, app)
             await runtime.close()

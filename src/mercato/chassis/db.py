@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,6 +25,7 @@ Row = dict[str, Any]
 
 
 class Connection(Protocol):
+    def on_commit(self, callback: Callable[[], None]) -> None: ...
     async def execute(self, sql: str, *params: Any) -> int: ...
     async def fetch_one(self, sql: str, *params: Any) -> Row | None: ...
     async def fetch_all(self, sql: str, *params: Any) -> list[Row]: ...
@@ -46,6 +47,11 @@ def _dict_row(cursor: sqlite3.Cursor, row: tuple) -> Row:
 class _SqliteConnection:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+        self.after_commit: list[Callable[[], None]] = []
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once this transaction has committed (not if it rolls back)."""
+        self.after_commit.append(callback)
 
     async def execute(self, sql: str, *params: Any) -> int:
         return self._conn.execute(sql, params).rowcount
@@ -81,6 +87,7 @@ class SqliteDatabase:
         """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK if the block raises."""
         async with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
+            self._tx.after_commit = []
             try:
                 yield self._tx
                 self._conn.execute("COMMIT")
@@ -88,6 +95,9 @@ class SqliteDatabase:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
                 raise
+            callbacks, self._tx.after_commit = self._tx.after_commit, []
+        for callback in callbacks:
+            callback()
 
     async def fetch_one(self, sql: str, *params: Any) -> Row | None:
         async with self._lock:

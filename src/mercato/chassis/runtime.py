@@ -10,10 +10,12 @@ from pathlib import Path
 
 import nats
 from nats.aio.client import Client as Nats
+from nats.js import JetStreamContext
 
 from mercato.chassis.client import ServiceClient
 from mercato.chassis.db import SqliteDatabase
 from mercato.chassis.logging import get_logger
+from mercato.chassis.messaging import Consumers, Outbox, Relay, Subscription, ensure_streams
 from mercato.chassis.migrations import migrate_in_child, sqlite_url
 from mercato.chassis.registry import Instance, Registration, RegistryView, open_bucket
 from mercato.chassis.security import ServiceTokens, TokenVerifier
@@ -36,6 +38,10 @@ class Runtime:
     client: ServiceClient | None = None
     tokens: ServiceTokens | None = None
     verifier: TokenVerifier | None = None
+    js: JetStreamContext | None = None
+    outbox: Outbox | None = None
+    relay: Relay | None = None
+    consumers: Consumers | None = None
     started: bool = False
     extras: dict = field(default_factory=dict)
 
@@ -46,12 +52,13 @@ class Runtime:
             path = folder / f"{self.service}.db"
             await migrate_in_child(migrations_dir, sqlite_url(path), folder / ".migrate.lock")
             self.db = SqliteDatabase(path)
+            self.outbox = Outbox(self.db, self.service)
         self.nc = await nats.connect(
             s.nats_url, name=f"{self.service}/{self.instance.instance_id}",
             max_reconnect_attempts=-1, reconnect_time_wait=0.5,
             error_cb=_log_nats_error, disconnected_cb=_log_disconnect,
         )
-        js = self.nc.jetstream()
+        js = self.js = self.nc.jetstream()
         kv = await open_bucket(js, s.registry_ttl)
         self.view = RegistryView(kv, s.registry_ttl)
         await self.view.start()
@@ -60,6 +67,23 @@ class Runtime:
         await self.client.start()
         self.verifier = TokenVerifier(self._fetch_jwks, s.token_issuer, s.token_audience)
         self.registration = Registration(kv, self.instance, s.heartbeat_interval)
+
+    async def start_messaging(self, *, publishes: bool,
+                              subscriptions: list[Subscription]) -> None:
+        """Streams, the outbox relay (if this service publishes) and its consumers."""
+        if publishes:
+            await ensure_streams(self.js, self.service)
+            self.relay = Relay(self.outbox, self.js)
+            self.relay.start()
+        if subscriptions:
+            self.consumers = Consumers(self.service, self.db, self.js, subscriptions)
+            await self.consumers.start()
+
+    async def stop_messaging(self) -> None:
+        if self.consumers:
+            await self.consumers.stop()
+        if self.relay:
+            await self.relay.stop()
 
     async def _fetch_jwks(self) -> dict:
         reply = await self.client.call("identity", "GET", "/.well-known/jwks.json", timeout=2)

@@ -1,0 +1,15 @@
+"""Reliable messaging: transactional outbox, relay, JetStream streams, idempotent
+consumers with an inbox, and dead letters. See docs/messaging.md.
+
+Public API: ``Outbox``, ``Relay``, ``Subscription``, ``Consumers``, ``ensure_streams``,
+``list_dead_letters``, ``replay_dead_letter``.
+"""
+
+from mercato.chassis.messaging.consumer import Consumers, Subscription
+from mercato.chassis.messaging.dlq import DeadLetter, list_dead_letters, replay_dead_letter
+from mercato.chassis.messaging.outbox import Outbox
+from mercato.chassis.messaging.relay import Relay
+from mercato.chassis.messaging.streams import ensure_streams
+
+__all__ = ["Consumers", "DeadLetter", "Outbox", "Relay", "Subscription", "ensure_streams",
+           "list_dead_letters", "replay_dead_letter"]

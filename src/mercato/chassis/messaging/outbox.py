@@ -1,0 +1,70 @@
+"""The transactional outbox: events are rows written in the same transaction as the
+state change that caused them; the relay publishes them after the commit."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from mercato.chassis.clock import Clock, IdFactory, iso, new_id, utc_now
+from mercato.chassis.context import request_id_var, traceparent_var
+from mercato.chassis.db import Connection, Database
+from mercato.contracts.envelope import Envelope, Event
+
+
+class Outbox:
+    """Records events for one publishing service. ``add`` must be called with the
+    handler's transaction; the relay is woken once that transaction commits."""
+
+    def __init__(self, db: Database, source: str, *, clock: Clock = utc_now,
+                 new_event_id: IdFactory = new_id) -> None:
+        self.db = db
+        self.source = source
+        self.clock = clock
+        self.new_event_id = new_event_id
+        self.wakeup = asyncio.Event()
+        self._listeners: list[Callable[[], None]] = [self.wakeup.set]
+
+    async def add(self, tx: Connection, event: Event, *, event_id: str | None = None,
+                  correlation_id: str | None = None, causation_id: str | None = None
+                  ) -> Envelope:
+        if event.SOURCE != self.source:
+            raise ValueError(f"{self.source} cannot publish {event.type_name()} "
+                             f"(it belongs to {event.SOURCE})")
+        rid = request_id_var.get()
+        envelope = Envelope(
+            id=event_id or self.new_event_id(), type=event.type_name(), version=event.VERSION,
+            source=self.source, occurred_at=iso(self.clock()),
+            correlation_id=correlation_id or (rid if rid != "-" else None),
+            causation_id=causation_id, traceparent=traceparent_var.get() or None,
+            payload=event.model_dump(mode="json"),
+        )
+        await tx.execute(
+            "INSERT INTO outbox (id, subject, body, created_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (id) DO NOTHING",
+            envelope.id, envelope.subject, envelope.model_dump_json().encode(),
+            envelope.occurred_at)
+        tx.on_commit(self._notify)
+        return envelope
+
+    def _notify(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+    async def pending(self, limit: int) -> list[dict]:
+        return await self.db.fetch_all(
+            "SELECT seq, id, subject, body FROM outbox WHERE published_at IS NULL"
+            " ORDER BY seq LIMIT ?", limit)
+
+    async def mark_published(self, seqs: list[int]) -> None:
+        if not seqs:
+            return
+        at = iso(self.clock())
+        async with self.db.transaction() as tx:
+            await tx.execute_many("UPDATE outbox SET published_at = ? WHERE seq = ?",
+                                  [(at, seq) for seq in seqs])
+
+    async def count_pending(self) -> int:
+        row = await self.db.fetch_one(
+            "SELECT COUNT(*) AS n FROM outbox WHERE published_at IS NULL")
+        return int(row["n"]) if row else 0

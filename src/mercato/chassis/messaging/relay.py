@@ -1,0 +1,91 @@
+"""The outbox relay: publishes committed outbox rows to JetStream, in order, and marks a
+row sent only after the broker's acknowledgment."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from nats.js import JetStreamContext
+
+from mercato.chassis.logging import get_logger
+from mercato.chassis.messaging.outbox import Outbox
+
+log = get_logger(__name__)
+
+
+class Relay:
+    """One per publishing process. Wakes at once after a commit that added events, polls
+    every ``poll`` seconds as a fallback, and rides out a broker outage by retrying the
+    first unsent row with exponential backoff (nothing after it is sent before it)."""
+
+    def __init__(self, outbox: Outbox, js: JetStreamContext, *, batch: int = 200,
+                 poll: float = 1.0, ack_timeout: float = 5.0, max_backoff: float = 5.0) -> None:
+        self.outbox = outbox
+        self.js = js
+        self.batch = batch
+        self.poll = poll
+        self.ack_timeout = ack_timeout
+        self.max_backoff = max_backoff
+        self.published = 0
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while True:
+            self.outbox.wakeup.clear()
+            try:
+                sent = await self.publish_pending()
+                backoff = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("relay_publish_failed", error=str(exc), retry_in=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+                continue
+            if sent < self.batch:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.outbox.wakeup.wait(), self.poll)
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unsent rows in order; returns how many were sent.
+
+        The publishes of a batch are pipelined (sent without waiting for each ack), then
+        the acks are awaited in order; the rows up to the first failure are marked sent.
+        """
+        rows = await self.outbox.pending(self.batch)
+        if not rows:
+            return 0
+        pending = [
+            asyncio.ensure_future(self.js.publish(
+                row["subject"], bytes(row["body"]), timeout=self.ack_timeout,
+                headers={"Nats-Msg-Id": row["id"]}))
+            for row in rows
+        ]
+        done: list[int] = []
+        error: BaseException | None = None
+        for row, fut in zip(rows, pending, strict=True):
+            try:
+                await fut
+            except Exception as exc:
+                error = exc
+                break
+            done.append(row["seq"])
+        for fut in pending[len(done) + 1:]:
+            fut.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        await self.outbox.mark_published(done)
+        self.published += len(done)
+        if error is not None:
+            raise error
+        return len(done)

@@ -1,0 +1,32 @@
+"""The outbox and inbox tables, created by each service's own Alembic history.
+
+A service that publishes or consumes events adds a migration calling these, so the tables
+live in its own database next to the state they are written with.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+
+def create_outbox_table(op) -> None:
+    op.create_table(
+        "outbox",
+        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("id", sa.String(64), nullable=False, unique=True),
+        sa.Column("subject", sa.String(200), nullable=False),
+        sa.Column("body", sa.LargeBinary, nullable=False),
+        sa.Column("created_at", sa.String(40), nullable=False),
+        sa.Column("published_at", sa.String(40)),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    )
+    op.create_index("ix_outbox_unpublished", "outbox", ["published_at", "seq"])
+
+
+def create_inbox_table(op) -> None:
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.String(100), primary_key=True),
+        sa.Column("event_id", sa.String(64), primary_key=True),
+        sa.Column("handled_at", sa.String(40), nullable=False),
+    )

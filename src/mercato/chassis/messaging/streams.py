@@ -1,0 +1,56 @@
+"""JetStream streams: one per publishing service, plus the dead-letter stream.
+
+Retention is *limits* with a maximum age: every durable consumer keeps its own position,
+so nothing needs interest retention, and a week of history lets a new consumer or a
+replay start from the past. The duplicate window drops a re-published event (same
+``Nats-Msg-Id``) when the relay's first publish was stored but its ack was lost.
+"""
+
+from __future__ import annotations
+
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from mercato.contracts.envelope import stream_for
+
+DAY = 24 * 3600.0
+EVENT_RETENTION = 7 * DAY
+DLQ_STREAM = "MERCATO_DLQ"
+DLQ_SUBJECT_PREFIX = "mercato.dlq"
+DUPLICATE_WINDOW = 120.0
+
+
+def event_stream_config(source: str) -> StreamConfig:
+    return StreamConfig(
+        name=stream_for(source), subjects=[f"mercato.{source}.>"],
+        retention=RetentionPolicy.LIMITS, storage=StorageType.FILE,
+        max_age=EVENT_RETENTION, duplicate_window=DUPLICATE_WINDOW,
+        discard=DiscardPolicy.OLD, num_replicas=1,
+        description=f"integration events published by {source}",
+    )
+
+
+def dlq_stream_config() -> StreamConfig:
+    return StreamConfig(
+        name=DLQ_STREAM, subjects=[f"{DLQ_SUBJECT_PREFIX}.>"],
+        retention=RetentionPolicy.LIMITS, storage=StorageType.FILE,
+        max_age=30 * DAY, duplicate_window=DUPLICATE_WINDOW, num_replicas=1,
+        description="messages that exhausted their retries, with the error",
+    )
+
+
+async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
+    """Create the stream, or bring an existing one to this configuration."""
+    try:
+        await js.stream_info(config.name)
+    except NotFoundError:
+        await js.add_stream(config)
+        return
+    await js.update_stream(config)
+
+
+async def ensure_streams(js: JetStreamContext, *sources: str) -> None:
+    for source in sources:
+        await ensure_stream(js, event_stream_config(source))
+    await ensure_stream(js, dlq_stream_config())
