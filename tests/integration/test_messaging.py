@@ -61,7 +61,6 @@ async def test_committed_events_are_published_in_order_and_consumed_once(server,
 
 async def test_a_rolled_back_transaction_publishes_nothing(server, tmp_path):
     nc = await nats.connect(server.url)
-    js = nc.jetstream()
     db = messaging_db(tmp_path / "pub.db")
     outbox = Outbox(db, "testsvc")
     with pytest.raises(RuntimeError):

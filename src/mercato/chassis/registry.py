@@ -15,6 +15,8 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 
+from nats.aio.client import Client as Nats
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import BucketNotFoundError
@@ -61,14 +63,24 @@ async def open_bucket(js: JetStreamContext, ttl: float) -> KeyValue:
 
 
 class RegistryView:
-    """A live, local view of every registered instance."""
+    """A live, local view of every registered instance.
 
-    def __init__(self, kv: KeyValue, ttl: float) -> None:
-        self._kv = kv
+    Fed by a KV watch, which is restarted (bucket re-opened) when it fails or falls silent
+    for longer than a heartbeat period allows — e.g. after the broker restarted and lost
+    the in-memory bucket. While the broker is unreachable the last known view is kept:
+    nobody can heartbeat then, and expiring everyone would turn a broker outage into a
+    platform outage. After it returns, entries get one TTL of grace to heartbeat again.
+    """
+
+    def __init__(self, nc: Nats, ttl: float, *, silence: float = 6.0) -> None:
+        self._nc = nc
         self._ttl = ttl
+        self._silence = silence
         self._instances: dict[str, Instance] = {}
         self._task: asyncio.Task | None = None
         self._synced = asyncio.Event()
+        self._down_since: float | None = None
+        self._grace_until = 0.0
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._watch(), name="registry-watch")
@@ -83,46 +95,69 @@ class RegistryView:
 
     async def _watch(self) -> None:
         while True:
+            watcher = None
             try:
-                watcher = await self._kv.watchall()
-                async for entry in watcher:
-                    if entry is None:
-                        self._synced.set()
-                        continue
-                    if entry.operation in (KV_DEL, KV_PURGE) or not entry.value:
-                        self._instances.pop(entry.key, None)
-                        continue
+                kv = await open_bucket(self._nc.jetstream(), self._ttl)
+                watcher = await kv.watchall()
+                while True:
                     try:
-                        self._instances[entry.key] = Instance(**json.loads(entry.value))
-                    except (ValueError, TypeError):
-                        log.warning("registry_entry_unreadable", key=entry.key)
+                        entry = await watcher.updates(timeout=self._silence)
+                    except NatsTimeoutError:
+                        break  # silent for too long: start a fresh watch
+                    self._apply(entry)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # broker gone: retry, keep the last view
+            except Exception as exc:  # broker gone or bucket lost: retry, keep the view
                 log.warning("registry_watch_failed", error=str(exc))
                 await asyncio.sleep(1.0)
+            finally:
+                if watcher is not None:
+                    with contextlib.suppress(Exception):
+                        await watcher.stop()
+
+    def _apply(self, entry) -> None:
+        if entry is None:
+            self._synced.set()
+            return
+        if entry.operation in (KV_DEL, KV_PURGE) or not entry.value:
+            self._instances.pop(entry.key, None)
+            return
+        try:
+            self._instances[entry.key] = Instance(**json.loads(entry.value))
+        except (ValueError, TypeError):
+            log.warning("registry_entry_unreadable", key=entry.key)
+
+    def _fresh(self, instance: Instance, now: float) -> bool:
+        if not self._nc.is_connected:
+            self._down_since = self._down_since or now
+            return True
+        if self._down_since is not None:
+            self._grace_until = now + self._ttl
+            self._down_since = None
+        return now < self._grace_until or instance.heartbeat_at >= now - self._ttl
 
     def all(self) -> list[Instance]:
         """Every instance whose heartbeat is within the TTL."""
-        horizon = time.time() - self._ttl
-        return [i for i in self._instances.values() if i.heartbeat_at >= horizon]
+        now = time.time()
+        return [i for i in self._instances.values() if self._fresh(i, now)]
 
     def ready(self, service: str) -> list[Instance]:
         """The ready instances of one service."""
-        horizon = time.time() - self._ttl
-        return [
-            i for i in self._instances.values()
-            if i.service == service and i.health == "ready" and i.heartbeat_at >= horizon
-        ]
+        now = time.time()
+        return [i for i in self._instances.values()
+                if i.service == service and i.health == "ready" and self._fresh(i, now)]
 
 
 class Registration:
-    """This process's own entry: heartbeats until stopped, then deletes itself."""
+    """This process's own entry: heartbeats until stopped, then deletes itself. A failed
+    heartbeat re-opens the bucket next time (the broker may have restarted without it)."""
 
-    def __init__(self, kv: KeyValue, instance: Instance, interval: float) -> None:
-        self._kv = kv
+    def __init__(self, nc: Nats, instance: Instance, interval: float, ttl: float) -> None:
+        self._nc = nc
         self.instance = instance
         self._interval = interval
+        self._ttl = ttl
+        self._kv: KeyValue | None = None
         self._task: asyncio.Task | None = None
 
     async def start(self, health_probe) -> None:
@@ -133,7 +168,13 @@ class Registration:
     async def _beat(self) -> None:
         self.instance.health = "ready" if await self._probe() else "unready"
         self.instance.heartbeat_at = time.time()
-        await self._kv.put(self.instance.key, self.instance.to_json())
+        if self._kv is None:
+            self._kv = await open_bucket(self._nc.jetstream(), self._ttl)
+        try:
+            await self._kv.put(self.instance.key, self.instance.to_json())
+        except Exception:
+            self._kv = None
+            raise
 
     async def _loop(self) -> None:
         while True:
@@ -150,5 +191,6 @@ class Registration:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._kv.delete(self.instance.key), 2)
+        if self._kv is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._kv.delete(self.instance.key), 2)

@@ -17,7 +17,7 @@ from mercato.chassis.db import SqliteDatabase
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Consumers, Outbox, Relay, Subscription, ensure_streams
 from mercato.chassis.migrations import migrate_in_child, sqlite_url
-from mercato.chassis.registry import Instance, Registration, RegistryView, open_bucket
+from mercato.chassis.registry import Instance, Registration, RegistryView
 from mercato.chassis.security import ServiceTokens, TokenVerifier
 from mercato.chassis.settings import Settings
 
@@ -58,15 +58,15 @@ class Runtime:
             max_reconnect_attempts=-1, reconnect_time_wait=0.5,
             error_cb=_log_nats_error, disconnected_cb=_log_disconnect,
         )
-        js = self.js = self.nc.jetstream()
-        kv = await open_bucket(js, s.registry_ttl)
-        self.view = RegistryView(kv, s.registry_ttl)
+        self.js = self.nc.jetstream()
+        self.view = RegistryView(self.nc, s.registry_ttl)
         await self.view.start()
         self.tokens = ServiceTokens(s.service_secret, self.service)
         self.client = ServiceClient(self.view, self.tokens, timeout=s.call_timeout)
         await self.client.start()
         self.verifier = TokenVerifier(self._fetch_jwks, s.token_issuer, s.token_audience)
-        self.registration = Registration(kv, self.instance, s.heartbeat_interval)
+        self.registration = Registration(self.nc, self.instance, s.heartbeat_interval,
+                                         s.registry_ttl)
 
     async def start_messaging(self, *, publishes: bool,
                               subscriptions: list[Subscription]) -> None:

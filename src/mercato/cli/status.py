@@ -8,15 +8,14 @@ import nats
 from rich.console import Console
 from rich.table import Table
 
-from mercato.chassis.registry import RegistryView, open_bucket
+from mercato.chassis.registry import RegistryView
 from mercato.chassis.settings import Settings
 
 
 async def show_status(nats_url: str, settings: Settings) -> int:
     nc = await nats.connect(nats_url, connect_timeout=2, max_reconnect_attempts=1)
     try:
-        view = RegistryView(await open_bucket(nc.jetstream(), settings.registry_ttl),
-                            settings.registry_ttl)
+        view = RegistryView(nc, settings.registry_ttl)
         await view.start()
         instances = sorted(view.all(), key=lambda i: (i.service, i.instance_id))
         await view.stop()

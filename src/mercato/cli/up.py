@@ -18,7 +18,7 @@ import nats
 from rich.console import Console
 from rich.table import Table
 
-from mercato.chassis.registry import RegistryView, open_bucket
+from mercato.chassis.registry import RegistryView
 from mercato.chassis.settings import Settings
 from mercato.cli.catalog import GATEWAY, SERVICES
 from mercato.cli.demo import SeedError, seed_demo
@@ -126,8 +126,7 @@ async def run_up(settings: Settings, *, seed: bool = True, ready_timeout: float 
             await sup.start(ProcessSpec(f"{name}-1", argv, env, logs / f"{name}-1.log"))
         console.print(f"Started {len(SERVICES)} services and the gateway; waiting until ready")
         nc = await nats.connect(nats_url, max_reconnect_attempts=-1)
-        view = RegistryView(await open_bucket(nc.jetstream(), settings.registry_ttl),
-                            settings.registry_ttl)
+        view = RegistryView(nc, settings.registry_ttl)
         await view.start()
         gateway_url = f"http://{settings.host}:{settings.gateway_port}"
         await _wait_ready(view, gateway_url, sup, ready_timeout)
