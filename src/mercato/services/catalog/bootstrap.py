@@ -16,8 +16,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 async def _wire(runtime: Runtime, app: FastAPI) -> None:
-    app.state.catalog = Catalog(SqlProductRepository(runtime.db), clock=utc_now, new_id=new_id)
+    app.state.catalog = Catalog(db=runtime.db, products=SqlProductRepository(runtime.db),
+                                outbox=runtime.outbox, clock=utc_now, new_id=new_id)
 
 
 def build(runtime: Runtime) -> FastAPI:
-    return create_service(runtime, routers=[router], migrations_dir=MIGRATIONS, on_start=_wire)
+    return create_service(runtime, routers=[router], migrations_dir=MIGRATIONS, on_start=_wire,
+                          publishes=True)

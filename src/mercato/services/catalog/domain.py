@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+EDITABLE = frozenset({"sku", "name", "description", "category", "price", "currency"})
+
 
 class CatalogError(Exception):
     """A rule of the catalog was broken; the message says which."""
@@ -32,6 +34,14 @@ class Product:
             raise CatalogError("currency must be a three-letter ISO code such as USD")
         if not self.sku.strip() or not self.name.strip() or not self.category.strip():
             raise CatalogError("sku, name and category must not be blank")
+
+    def differences(self, fields: dict) -> dict:
+        """The subset of ``fields`` whose values differ from this product's: what an
+        update really changes (an empty dict when it changes nothing)."""
+        unknown = sorted(set(fields) - EDITABLE)
+        if unknown:
+            raise CatalogError("these fields cannot be changed: " + ", ".join(unknown))
+        return {k: v for k, v in fields.items() if getattr(self, k) != v}
 
     def changed(self, at: str, **fields: object) -> Product:
         """A copy with ``fields`` changed (unknown names are refused by ``replace``)."""

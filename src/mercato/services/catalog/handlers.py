@@ -1,20 +1,33 @@
-"""Catalog commands and queries: load, apply the domain, store."""
+"""Catalog commands and queries: load, apply the domain, store, and record the event in
+the same transaction (transactional outbox)."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
-from mercato.chassis import Problem
+from mercato.chassis import Database, Problem
 from mercato.chassis.clock import Clock, IdFactory, iso
+from mercato.chassis.messaging import Outbox
+from mercato.contracts.catalog import ProductCreated, ProductUpdated
 from mercato.services.catalog.domain import CatalogError, DuplicateSku, Product
 from mercato.services.catalog.store import SqlProductRepository
+
+EVENT_NAMESPACE = uuid.UUID("f44ebc12-c8db-428a-ab1f-d5da44c5aee7")
+
+
+def created_event_id(product_id: str) -> str:
+    """A product is created once, so its ProductCreated has an id derived from it."""
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{product_id}/created"))
 
 
 @dataclass
 class Catalog:
     """The catalog's handlers, with their dependencies."""
 
+    db: Database
     products: SqlProductRepository
+    outbox: Outbox
     clock: Clock
     new_id: IdFactory
 
@@ -22,7 +35,12 @@ class Catalog:
         now = iso(self.clock())
         try:
             product = Product(id=self.new_id(), created_at=now, updated_at=now, **fields)
-            await self.products.add(product)
+            async with self.db.transaction() as tx:
+                await self.products.add(tx, product)
+                await self.outbox.add(tx, ProductCreated(
+                    product_id=product.id, sku=product.sku, name=product.name,
+                    category=product.category, price=product.price, currency=product.currency,
+                ), event_id=created_event_id(product.id))
         except DuplicateSku as exc:
             raise Problem(409, str(exc)) from exc
         except CatalogError as exc:
@@ -30,10 +48,20 @@ class Catalog:
         return product
 
     async def update_product(self, product_id: str, fields: dict) -> Product:
-        product = await self.get_product(product_id)
+        """Change ``fields``; an update that changes nothing writes and publishes nothing."""
         try:
-            changed = product.changed(iso(self.clock()), **fields)
-            await self.products.save(changed)
+            async with self.db.transaction() as tx:
+                product = await self.products.get(product_id, tx)
+                if product is None:
+                    raise _not_found(product_id)
+                changes = product.differences(fields)
+                if not changes:
+                    return product
+                changed = product.changed(iso(self.clock()), **changes)
+                await self.products.save(tx, changed)
+                # Each update is its own event: a fresh id, never derived from the product.
+                await self.outbox.add(tx, ProductUpdated(product_id=product.id, changes=changes),
+                                      event_id=self.new_id())
         except DuplicateSku as exc:
             raise Problem(409, str(exc)) from exc
         except CatalogError as exc:
@@ -43,5 +71,9 @@ class Catalog:
     async def get_product(self, product_id: str) -> Product:
         product = await self.products.get(product_id)
         if product is None:
-            raise Problem(404, f"product {product_id} was not found")
+            raise _not_found(product_id)
         return product
+
+
+def _not_found(product_id: str) -> Problem:
+    return Problem(404, f"product {product_id} was not found")

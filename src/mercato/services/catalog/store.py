@@ -7,6 +7,7 @@ import json
 import sqlite3
 
 from mercato.chassis import Database
+from mercato.chassis.db import Connection
 from mercato.services.catalog.domain import DuplicateSku, Product
 
 COLUMNS = "id, sku, name, description, category, price, currency, created_at, updated_at"
@@ -31,32 +32,34 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
 
 
 class SqlProductRepository:
+    """Products. Writes take the caller's transaction (``tx``), so a handler stores a
+    product and the event about it together; reads stand alone or join a ``tx``."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def get(self, product_id: str) -> Product | None:
-        row = await self.db.fetch_one(f"SELECT {COLUMNS} FROM products WHERE id = ?", product_id)
+    async def get(self, product_id: str, tx: Connection | None = None) -> Product | None:
+        reader = self.db if tx is None else tx
+        row = await reader.fetch_one(f"SELECT {COLUMNS} FROM products WHERE id = ?", product_id)
         return Product(**row) if row else None
 
-    async def add(self, product: Product) -> None:
+    async def add(self, tx: Connection, product: Product) -> None:
         try:
-            async with self.db.transaction() as tx:
-                await tx.execute(
-                    f"INSERT INTO products ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    *_values(product),
-                )
+            await tx.execute(
+                f"INSERT INTO products ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                *_values(product),
+            )
         except sqlite3.IntegrityError as exc:
             raise DuplicateSku(f"sku {product.sku!r} already exists") from exc
 
-    async def save(self, product: Product) -> None:
+    async def save(self, tx: Connection, product: Product) -> None:
         try:
-            async with self.db.transaction() as tx:
-                await tx.execute(
-                    "UPDATE products SET sku=?, name=?, description=?, category=?, price=?,"
-                    " currency=?, updated_at=? WHERE id=?",
-                    product.sku, product.name, product.description, product.category,
-                    product.price, product.currency, product.updated_at, product.id,
-                )
+            await tx.execute(
+                "UPDATE products SET sku=?, name=?, description=?, category=?, price=?,"
+                " currency=?, updated_at=? WHERE id=?",
+                product.sku, product.name, product.description, product.category,
+                product.price, product.currency, product.updated_at, product.id,
+            )
         except sqlite3.IntegrityError as exc:
             raise DuplicateSku(f"sku {product.sku!r} already exists") from exc
 

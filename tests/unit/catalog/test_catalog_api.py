@@ -1,0 +1,49 @@
+"""The catalog's HTTP routes (in process): admins create and change products, every
+change is published once, and a bad request changes and publishes nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from mercato.contracts.catalog import ProductCreated, ProductUpdated
+from mercato.services.catalog.bootstrap import build
+from tests.support.service_http import bearer, client, service_app
+from tests.unit.catalog.conftest import MUG, outbox_events
+
+
+@pytest.fixture
+async def api(tmp_path, catalog):
+    app, identity, _service_token = service_app("catalog", build, tmp_path)
+    app.state.catalog = catalog  # the lifespan (NATS, migrations) is not run here
+    async with client(app) as http:
+        http.admin = bearer(identity.token("boss", ("customer", "admin")))
+        http.customer = bearer(identity.token("ada"))
+        http.db = catalog.db
+        yield http
+
+
+async def test_post_then_patch_publish_created_then_the_changed_fields(api):
+    created = await api.post("/api/v1/catalog/products", json=MUG, headers=api.admin)
+    assert created.status_code == 201
+    product_id = created.json()["id"]
+    patched = await api.patch(f"/api/v1/catalog/products/{product_id}",
+                              json={"name": "Big mug", "price": 1200}, headers=api.admin)
+    assert (patched.status_code, patched.json()["name"]) == (200, "Big mug")
+    events = [e for _, e in await outbox_events(api.db)]
+    assert [type(e) for e in events] == [ProductCreated, ProductUpdated]
+    assert events[1].changes == {"name": "Big mug"}
+
+
+async def test_a_customer_cannot_create_a_product_and_nothing_is_published(api):
+    reply = await api.post("/api/v1/catalog/products", json=MUG, headers=api.customer)
+    assert reply.status_code == 403
+    assert await outbox_events(api.db) == []
+
+
+async def test_a_patch_that_sets_a_field_to_null_is_422_and_publishes_nothing(api):
+    product_id = (await api.post("/api/v1/catalog/products", json=MUG,
+                                 headers=api.admin)).json()["id"]
+    reply = await api.patch(f"/api/v1/catalog/products/{product_id}", json={"price": None},
+                            headers=api.admin)
+    assert reply.status_code == 422
+    assert len(await outbox_events(api.db)) == 1

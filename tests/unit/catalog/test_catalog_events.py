@@ -1,0 +1,126 @@
+"""The catalog publishes ProductCreated and ProductUpdated through its outbox, in the
+transaction that stores the product."""
+
+from __future__ import annotations
+
+import pytest
+
+from mercato.chassis import Problem
+from mercato.chassis.messaging import Outbox
+from mercato.contracts.catalog import ProductCreated, ProductUpdated
+from mercato.services.catalog.handlers import created_event_id
+from tests.unit.catalog.conftest import MUG, make_catalog, outbox_events
+
+
+class ExplodingOutbox(Outbox):
+    """Writes the event row, then fails: everything in the transaction must roll back."""
+
+    async def add(self, tx, event, **kwargs):
+        await super().add(tx, event, **kwargs)
+        raise RuntimeError("the outbox failed after writing")
+
+
+async def products(catalog) -> list[dict]:
+    return await catalog.db.fetch_all("SELECT id, sku, name, price FROM products ORDER BY id")
+
+
+async def test_creating_a_product_stores_it_and_its_product_created_event_together(catalog):
+    product = await catalog.create_product(dict(MUG))
+    assert await catalog.products.get(product.id) == product
+    [(envelope, event)] = await outbox_events(catalog.db)
+    assert (envelope.id, envelope.type, envelope.source, envelope.subject) == (
+        created_event_id(product.id), "ProductCreated", "catalog",
+        "mercato.catalog.ProductCreated")
+    assert event == ProductCreated(product_id=product.id, sku="MUG-1", name="Mug",
+                                   category="kitchen", price=1200, currency="USD")
+
+
+async def test_a_failure_after_the_insert_rolls_back_the_product_and_its_event(
+    service_db_for,
+):
+    db = await service_db_for("catalog")
+    outbox = ExplodingOutbox(db, "catalog")
+    catalog = make_catalog(db, outbox)
+    with pytest.raises(RuntimeError):
+        await catalog.create_product(dict(MUG))
+    assert await products(catalog) == []
+    assert await outbox_events(db) == []
+    assert not outbox.wakeup.is_set()  # the relay is woken by commits only
+
+
+async def test_a_duplicate_sku_is_a_409_and_adds_neither_a_product_nor_an_event(catalog):
+    first = await catalog.create_product(dict(MUG))
+    with pytest.raises(Problem) as caught:
+        await catalog.create_product({**MUG, "name": "Another mug"})
+    assert caught.value.status == 409
+    assert [p["id"] for p in await products(catalog)] == [first.id]
+    assert [e.product_id for _, e in await outbox_events(catalog.db)] == [first.id]
+
+
+async def test_updating_a_product_publishes_only_the_fields_that_changed(catalog):
+    product = await catalog.create_product(dict(MUG))
+    updated = await catalog.update_product(product.id, {"price": 1500, "name": "Mug",
+                                                        "category": "tableware"})
+    assert (updated.price, updated.category) == (1500, "tableware")
+    assert await catalog.products.get(product.id) == updated
+    [_, (envelope, event)] = await outbox_events(catalog.db)
+    assert envelope.subject == "mercato.catalog.ProductUpdated"
+    assert event == ProductUpdated(product_id=product.id,
+                                   changes={"price": 1500, "category": "tableware"})
+    assert isinstance(event.changes["price"], int)
+
+
+async def test_repeating_an_update_changes_nothing_and_adds_no_second_event(catalog):
+    product = await catalog.create_product(dict(MUG))
+    first = await catalog.update_product(product.id, {"price": 1500})
+    again = await catalog.update_product(product.id, {"price": 1500})
+    assert again == first  # not even updated_at moves
+    assert [type(e) for _, e in await outbox_events(catalog.db)] == [
+        ProductCreated, ProductUpdated]
+
+
+async def test_two_different_updates_are_two_events_with_distinct_ids(catalog):
+    product = await catalog.create_product(dict(MUG))
+    await catalog.update_product(product.id, {"price": 1500})
+    await catalog.update_product(product.id, {"price": 1600})
+    events = await outbox_events(catalog.db)
+    assert [e.changes for _, e in events[1:]] == [{"price": 1500}, {"price": 1600}]
+    assert len({envelope.id for envelope, _ in events}) == 3
+
+
+async def test_a_failed_update_rolls_back_the_change_and_its_event(service_db_for):
+    db = await service_db_for("catalog")
+    product = await make_catalog(db).create_product(dict(MUG))
+    catalog = make_catalog(db, ExplodingOutbox(db, "catalog"))
+    with pytest.raises(RuntimeError):
+        await catalog.update_product(product.id, {"price": 1})
+    assert await catalog.products.get(product.id) == product
+    assert [type(e) for _, e in await outbox_events(db)] == [ProductCreated]
+
+
+async def test_an_update_to_a_taken_sku_is_a_409_and_publishes_nothing(catalog):
+    mug = await catalog.create_product(dict(MUG))
+    await catalog.create_product({**MUG, "sku": "TEA-1", "name": "Tea"})
+    with pytest.raises(Problem) as caught:
+        await catalog.update_product(mug.id, {"sku": "TEA-1"})
+    assert caught.value.status == 409
+    assert (await catalog.products.get(mug.id)).sku == "MUG-1"
+    assert [type(e) for _, e in await outbox_events(catalog.db)] == [
+        ProductCreated, ProductCreated]
+
+
+async def test_updating_an_unknown_product_is_404_and_publishes_nothing(catalog):
+    with pytest.raises(Problem) as caught:
+        await catalog.update_product("nope", {"price": 1})
+    assert caught.value.status == 404
+    assert await outbox_events(catalog.db) == []
+
+
+async def test_an_invalid_update_is_422_and_publishes_nothing(catalog):
+    product = await catalog.create_product(dict(MUG))
+    for fields in ({"price": -1}, {"colour": "red"}):
+        with pytest.raises(Problem) as caught:
+            await catalog.update_product(product.id, fields)
+        assert caught.value.status == 422
+    assert await catalog.products.get(product.id) == product
+    assert len(await outbox_events(catalog.db)) == 1
