@@ -31,6 +31,7 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
         key=key,
         tokens=TokenSettings(issuer=s.token_issuer, audience=s.token_audience,
                              access_ttl=s.access_token_ttl, refresh_ttl=s.refresh_token_ttl),
+        outbox=runtime.outbox,
         clock=utc_now,
         new_id=new_id,
     )
@@ -41,4 +42,5 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
 
 
 def build(runtime: Runtime) -> FastAPI:
-    return create_service(runtime, routers=[router], migrations_dir=MIGRATIONS, on_start=_wire)
+    return create_service(runtime, routers=[router], migrations_dir=MIGRATIONS, on_start=_wire,
+                          publishes=True)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from mercato.chassis import Problem
 from mercato.chassis.clock import Clock, IdFactory, iso
 from mercato.chassis.logging import get_logger
+from mercato.chassis.messaging import Outbox
+from mercato.contracts.identity import UserRegistered
 from mercato.services.identity.domain import (
     ROLE_ADMIN,
     ROLE_CUSTOMER,
@@ -28,6 +31,12 @@ from mercato.services.identity.store import SqlIdentityStore
 log = get_logger(__name__)
 BAD_CREDENTIALS = "the email or password is not correct"
 BAD_REFRESH = "the refresh token is not valid"
+EVENT_NAMESPACE = uuid.UUID("aecbcf9a-6de1-409a-814c-1924cb78b0f3")
+
+
+def registered_event_id(user_id: str) -> str:
+    """A user registers once, so UserRegistered has an id derived from the user's."""
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{user_id}/registered"))
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,7 @@ class Identity:
     passwords: Argon2Passwords
     key: SigningKey
     tokens: TokenSettings
+    outbox: Outbox
     clock: Clock
     new_id: IdFactory
     new_secret: Callable[[], str] = lambda: secrets.token_urlsafe(32)
@@ -59,7 +69,12 @@ class Identity:
             user = User(id=self.new_id(), email=normalize_email(email), name=name.strip(),
                         password_hash="", roles=roles, created_at=iso(self.clock()))
             user = user.with_password_hash(await self.passwords.hash(password))
-            await self.store.add_user(user)
+            async with self.store.unit() as unit:
+                await unit.add_user(user)
+                # Every user, the first admin included: notifications greets them all.
+                await self.outbox.add(
+                    unit.tx, UserRegistered(user_id=user.id, email=user.email, name=user.name),
+                    event_id=registered_event_id(user.id))
         except DuplicateEmail as exc:
             raise Problem(409, "a user with this email already exists",
                           kind="duplicate-email") from exc

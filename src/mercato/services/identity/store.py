@@ -1,8 +1,9 @@
 """Identity's own database: users and refresh tokens.
 
 Reads that stand alone go through the database directly; changes that must happen
-together (rotating a refresh token, revoking its family) go through ``unit()``, one
-transaction whose repository methods use that transaction's connection only.
+together (registering a user with its UserRegistered event, rotating a refresh token,
+revoking its family) go through ``unit()``, one transaction whose repository methods use
+that transaction's connection only.
 """
 
 from __future__ import annotations
@@ -48,32 +49,42 @@ class IdentityUnit:
     """The repository methods available inside one transaction."""
 
     def __init__(self, tx: Connection) -> None:
-        self._tx = tx
+        self.tx = tx  # for what else joins the transaction, such as the outbox
+
+    async def add_user(self, user: User) -> None:
+        try:
+            await self.tx.execute(
+                f"INSERT INTO users ({USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                user.id, user.email, user.name, user.password_hash,
+                json.dumps(list(user.roles)), user.created_at,
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateEmail(f"a user with email {user.email} already exists") from exc
 
     async def user(self, user_id: str) -> User | None:
-        return _user(await self._tx.fetch_one(
+        return _user(await self.tx.fetch_one(
             f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", user_id))
 
     async def refresh_token(self, token_hash: str) -> RefreshToken | None:
-        return _token(await self._tx.fetch_one(
+        return _token(await self.tx.fetch_one(
             f"SELECT {TOKEN_COLUMNS} FROM refresh_tokens WHERE token_hash = ?", token_hash))
 
     async def add_refresh_token(self, token: RefreshToken) -> None:
-        await self._tx.execute(
+        await self.tx.execute(
             f"INSERT INTO refresh_tokens ({TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             token.id, token.family_id, token.user_id, token.token_hash, iso(token.created_at),
             iso(token.expires_at), None, None,
         )
 
     async def revoke(self, token_id: str, at: datetime, replaced_by: str | None) -> None:
-        await self._tx.execute(
+        await self.tx.execute(
             "UPDATE refresh_tokens SET revoked_at = ?, replaced_by = ?"
             " WHERE id = ? AND revoked_at IS NULL",
             iso(at), replaced_by, token_id,
         )
 
     async def revoke_family(self, family_id: str, at: datetime) -> int:
-        return await self._tx.execute(
+        return await self.tx.execute(
             "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
             iso(at), family_id,
         )
@@ -95,17 +106,6 @@ class SqlIdentityStore:
     async def user_by_email(self, email: str) -> User | None:
         return _user(await self.db.fetch_one(
             f"SELECT {USER_COLUMNS} FROM users WHERE email = ?", email))
-
-    async def add_user(self, user: User) -> None:
-        try:
-            async with self.db.transaction() as tx:
-                await tx.execute(
-                    f"INSERT INTO users ({USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-                    user.id, user.email, user.name, user.password_hash,
-                    json.dumps(list(user.roles)), user.created_at,
-                )
-        except sqlite3.IntegrityError as exc:
-            raise DuplicateEmail(f"a user with email {user.email} already exists") from exc
 
     async def set_password_hash(self, user_id: str, password_hash: str) -> None:
         async with self.db.transaction() as tx:

@@ -1,0 +1,84 @@
+"""Identity publishes UserRegistered through its outbox, in the transaction that stores the
+user: for every customer, and for the first admin too."""
+
+from __future__ import annotations
+
+import pytest
+
+from mercato.chassis import Problem
+from mercato.chassis.messaging import Outbox
+from mercato.contracts.identity import UserRegistered
+from mercato.services.identity.handlers import registered_event_id
+from tests.unit.identity.conftest import make_identity, outbox_events
+
+
+class ExplodingOutbox(Outbox):
+    """Writes the event row, then fails: everything in the transaction must roll back."""
+
+    async def add(self, tx, event, **kwargs):
+        await super().add(tx, event, **kwargs)
+        raise RuntimeError("the outbox failed after writing")
+
+
+async def users(identity) -> list[dict]:
+    return await identity.store.db.fetch_all("SELECT id, email FROM users ORDER BY email")
+
+
+async def test_registering_stores_the_user_and_its_user_registered_event_together(identity):
+    user = await identity.register_user("Ada@Example.com", "correct horse", " Ada ")
+    assert (await identity.get_user(user.id)).email == "ada@example.com"
+    [(envelope, event)] = await outbox_events(identity.store.db)
+    assert (envelope.id, envelope.subject, envelope.source) == (
+        registered_event_id(user.id), "mercato.identity.UserRegistered", "identity")
+    assert event == UserRegistered(user_id=user.id, email="ada@example.com", name="Ada")
+
+
+async def test_the_event_carries_no_password_material(identity):
+    await identity.register_user("ada@example.com", "correct horse", "Ada")
+    [row] = await identity.store.db.fetch_all("SELECT body FROM outbox")
+    assert b"correct horse" not in row["body"]
+    assert b"argon2" not in row["body"]
+
+
+async def test_a_failure_after_the_insert_rolls_back_the_user_and_its_event(service_db_for):
+    db = await service_db_for("identity")
+    outbox = ExplodingOutbox(db, "identity")
+    identity = make_identity(db, outbox=outbox)
+    with pytest.raises(RuntimeError):
+        await identity.register_user("ada@example.com", "correct horse", "Ada")
+    assert await users(identity) == []
+    assert await outbox_events(db) == []
+    assert not outbox.wakeup.is_set()
+
+
+async def test_registering_a_taken_email_again_is_409_and_adds_no_second_event(identity):
+    first = await identity.register_user("ada@example.com", "correct horse", "Ada")
+    with pytest.raises(Problem) as caught:
+        await identity.register_user("ADA@example.com", "correct horse", "Ada")
+    assert caught.value.status == 409
+    assert [u["id"] for u in await users(identity)] == [first.id]
+    assert [e.user_id for _, e in await outbox_events(identity.store.db)] == [first.id]
+
+
+async def test_an_invalid_registration_publishes_nothing(identity):
+    with pytest.raises(Problem):
+        await identity.register_user("not an address", "correct horse", "Ada")
+    assert await outbox_events(identity.store.db) == []
+
+
+async def test_the_first_admin_is_published_once_however_often_it_is_ensured(identity):
+    assert await identity.ensure_admin("admin@mercato.local", "mercato-admin") is True
+    assert await identity.ensure_admin("admin@mercato.local", "mercato-admin") is False
+    admin = await identity.store.user_by_email("admin@mercato.local")
+    [(envelope, event)] = await outbox_events(identity.store.db)
+    assert envelope.id == registered_event_id(admin.id)
+    assert event == UserRegistered(user_id=admin.id, email="admin@mercato.local",
+                                   name="Administrator")
+
+
+async def test_each_user_gets_its_own_event(identity):
+    a = await identity.register_user("ada@example.com", "correct horse", "Ada")
+    b = await identity.register_user("bob@example.com", "correct horse", "Bob")
+    events = await outbox_events(identity.store.db)
+    assert [e.user_id for _, e in events] == [a.id, b.id]
+    assert len({envelope.id for envelope, _ in events}) == 2
