@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 
+from mercato.chassis.logging import get_logger
+from mercato.chassis.messaging import list_dead_letters
 from mercato.chassis.runtime import Runtime
+
+log = get_logger(__name__)
+DEAD_LETTER_LIMIT = 100
 
 
 async def answer_ops(runtime: Runtime, method: str, path: str) -> tuple[int, bytes]:
@@ -16,6 +21,26 @@ async def answer_ops(runtime: Runtime, method: str, path: str) -> tuple[int, byt
             for i in sorted(runtime.view.all(), key=lambda i: (i.service, i.instance_id))
         ]
         return 200, json.dumps({"items": items}).encode()
-    body = {"type": "https://mercato.dev/problems/not-found", "title": "Not Found",
-            "status": 404, "detail": f"no operations route {method} {path}"}
-    return 404, json.dumps(body).encode()
+    if method == "GET" and path == "/api/v1/ops/dead-letters":
+        return await _dead_letters(runtime)
+    return _problem(404, "Not Found", f"no operations route {method} {path}")
+
+
+async def _dead_letters(runtime: Runtime) -> tuple[int, bytes]:
+    """The newest dead letters, oldest first, from the dead-letter stream (no payloads:
+    ``mercato dlq replay <seq>`` works from the sequence)."""
+    if runtime.js is None:
+        return _problem(503, "Service Unavailable", "the gateway is not connected to NATS")
+    try:
+        letters = await list_dead_letters(runtime.js, limit=DEAD_LETTER_LIMIT)
+    except Exception as exc:  # broker down or slow: say so rather than answer 500
+        log.warning("dead_letters_unavailable", error=str(exc))
+        return _problem(503, "Service Unavailable",
+                        f"dead letters are unavailable: {type(exc).__name__}")
+    return 200, json.dumps({"items": [d.summary() for d in letters]}).encode()
+
+
+def _problem(status: int, title: str, detail: str) -> tuple[int, bytes]:
+    body = {"type": f"https://mercato.dev/problems/{title.lower().replace(' ', '-')}",
+            "title": title, "status": status, "detail": detail}
+    return status, json.dumps(body).encode()
