@@ -20,7 +20,9 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
     s = runtime.settings
     provider = SimulatedProvider(latency=s.provider_latency, timeout=s.provider_timeout)
     app.state.payments = Payments(
+        db=runtime.db,
         store=SqlPaymentRepository(runtime.db, new_id),
+        outbox=runtime.outbox,
         provider=provider,
         provider_timeout=s.provider_timeout,
         clock=utc_now,
@@ -28,4 +30,5 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
 
 
 def build(runtime: Runtime) -> FastAPI:
-    return create_service(runtime, routers=[router], migrations_dir=MIGRATIONS, on_start=_wire)
+    return create_service(runtime, routers=[router], migrations_dir=MIGRATIONS, on_start=_wire,
+                          publishes=True)

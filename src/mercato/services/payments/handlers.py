@@ -3,7 +3,8 @@
 Idempotency is by payment id. A definitive provider answer (approved or declined) is
 stored and given back to every repeat; a transient one (error, timeout) is not stored, so
 a repeat asks the provider again. Provider calls happen outside database transactions
-and are bounded by the provider timeout.
+and are bounded by the provider timeout. Each stored status change records its event
+(PaymentAuthorized, PaymentFailed, ...) in the outbox within the same transaction.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
 from weakref import WeakValueDictionary
 
-from mercato.chassis import Principal, Problem
+from mercato.chassis import Database, Principal, Problem
 from mercato.chassis.clock import Clock, iso
+from mercato.chassis.db import Connection
 from mercato.chassis.logging import get_logger
+from mercato.chassis.messaging import Outbox
 from mercato.services.payments.domain import (
     Action,
     CardProvider,
@@ -27,6 +30,7 @@ from mercato.services.payments.domain import (
     ProviderTimeout,
     Status,
 )
+from mercato.services.payments.events import payment_event, transition_event_id
 from mercato.services.payments.store import SqlPaymentRepository, StaleStatus, Tombstoned
 
 log = get_logger(__name__)
@@ -51,7 +55,9 @@ def already_cancelled(payment_id: str) -> Problem:
 class Payments:
     """The payments handlers, with their dependencies."""
 
+    db: Database
     store: SqlPaymentRepository
+    outbox: Outbox
     provider: CardProvider
     provider_timeout: float
     clock: Clock
@@ -85,8 +91,11 @@ class Payments:
             log.info("payment_authorization", payment_id=payment.id, order_id=payment.order_id,
                      status=str(payment.status), reason=payment.failure_reason)
             try:
-                stored, created = await self.store.add(
-                    payment, "authorized" if result.approved else "declined")
+                async with self.db.transaction() as tx:
+                    stored, created = await self.store.add(
+                        tx, payment, "authorized" if result.approved else "declined")
+                    if created:
+                        await self._publish(tx, stored)
             except Tombstoned:
                 # Voided while the provider was thinking: never resurrect it.
                 await self._release(result)
@@ -107,8 +116,9 @@ class Payments:
     async def void(self, payment_id: str) -> Payment | None:
         """The voided payment, or None when the id was unknown and is now a tombstone."""
         async with self._lock(payment_id):
-            payment = await self.store.tombstone(payment_id, iso(self.clock()))
-            if payment is None:
+            async with self.db.transaction() as tx:
+                payment = await self.store.tombstone(tx, payment_id, iso(self.clock()))
+            if payment is None:  # a tombstone is no transition: nothing to publish
                 return None
             return await self._advance(payment, Action.VOID)
 
@@ -140,13 +150,19 @@ class Payments:
                 raise Problem(502, f"the card provider refused to {action} payment "
                               f"{payment.id}: {result.reason}", kind="provider-refused")
         try:
-            await self.store.move(payment, after, str(after.status))
+            async with self.db.transaction() as tx:
+                await self.store.move(tx, payment, after, str(after.status))
+                await self._publish(tx, after)
         except StaleStatus:
             # Another instance moved it meanwhile: answer from what is stored now.
             current = await self.store.get(payment.id)
             assert current is not None
             return _apply(current, action, after.updated_at, allow_change=False)
         return after
+
+    async def _publish(self, tx: Connection, payment: Payment) -> None:
+        await self.outbox.add(tx, payment_event(payment),
+                              event_id=transition_event_id(payment.id, payment.status))
 
     def _provider_call(self, payment: Payment, action: Action) -> Awaitable[ProviderResult]:
         ref = payment.provider_reference or ""

@@ -1,7 +1,8 @@
 """The payments database: payments, their ledger (payment_events) and tombstones.
 
-Every change to a payment and its ledger entry are written in one transaction, and a
-status change is a compare-and-set on the status it was decided from.
+Writes take the caller's transaction (``tx``): the handler stores a change to a payment,
+its ledger entry and the integration event about it in one transaction. A status change is
+a compare-and-set on the status it was decided from.
 """
 
 from __future__ import annotations
@@ -47,50 +48,47 @@ class SqlPaymentRepository:
             order_id)
         return [_payment(r) for r in rows]
 
-    async def add(self, payment: Payment, kind: str) -> tuple[Payment, bool]:
+    async def add(self, tx: Connection, payment: Payment, kind: str) -> tuple[Payment, bool]:
         """Store a new payment and its first ledger entry.
 
         Returns the payment already stored under that id (and False) when there is one;
         raises ``Tombstoned`` when the id was voided first.
         """
-        async with self.db.transaction() as tx:
-            if await tx.fetch_one(
-                "SELECT payment_id FROM payment_tombstones WHERE payment_id = ?", payment.id
-            ):
-                raise Tombstoned(payment.id)
-            row = await tx.fetch_one(f"SELECT {COLUMNS} FROM payments WHERE id = ?", payment.id)
-            if row:
-                return _payment(row), False
-            await tx.execute(
-                f"INSERT INTO payments ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                payment.id, payment.order_id, payment.customer_id, payment.amount,
-                payment.currency, str(payment.status), payment.provider_reference,
-                payment.failure_reason, payment.created_at, payment.updated_at,
-            )
-            await self._record(tx, payment, kind, payment.failure_reason)
+        if await tx.fetch_one(
+            "SELECT payment_id FROM payment_tombstones WHERE payment_id = ?", payment.id
+        ):
+            raise Tombstoned(payment.id)
+        row = await tx.fetch_one(f"SELECT {COLUMNS} FROM payments WHERE id = ?", payment.id)
+        if row:
+            return _payment(row), False
+        await tx.execute(
+            f"INSERT INTO payments ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            payment.id, payment.order_id, payment.customer_id, payment.amount,
+            payment.currency, str(payment.status), payment.provider_reference,
+            payment.failure_reason, payment.created_at, payment.updated_at,
+        )
+        await self._record(tx, payment, kind, payment.failure_reason)
         return payment, True
 
-    async def move(self, before: Payment, after: Payment, kind: str) -> None:
+    async def move(self, tx: Connection, before: Payment, after: Payment, kind: str) -> None:
         """Write ``after`` if the stored status is still that of ``before``."""
-        async with self.db.transaction() as tx:
-            changed = await tx.execute(
-                "UPDATE payments SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
-                str(after.status), after.updated_at, after.id, str(before.status),
-            )
-            if changed != 1:
-                raise StaleStatus(after.id)
-            await self._record(tx, after, kind, None)
+        changed = await tx.execute(
+            "UPDATE payments SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
+            str(after.status), after.updated_at, after.id, str(before.status),
+        )
+        if changed != 1:
+            raise StaleStatus(after.id)
+        await self._record(tx, after, kind, None)
 
-    async def tombstone(self, payment_id: str, at: str) -> Payment | None:
+    async def tombstone(self, tx: Connection, payment_id: str, at: str) -> Payment | None:
         """Record that ``payment_id`` is void before it exists; the payment if it does."""
-        async with self.db.transaction() as tx:
-            row = await tx.fetch_one(f"SELECT {COLUMNS} FROM payments WHERE id = ?", payment_id)
-            if row:
-                return _payment(row)
-            await tx.execute(
-                "INSERT INTO payment_tombstones (payment_id, created_at) VALUES (?, ?)"
-                " ON CONFLICT (payment_id) DO NOTHING", payment_id, at,
-            )
+        row = await tx.fetch_one(f"SELECT {COLUMNS} FROM payments WHERE id = ?", payment_id)
+        if row:
+            return _payment(row)
+        await tx.execute(
+            "INSERT INTO payment_tombstones (payment_id, created_at) VALUES (?, ?)"
+            " ON CONFLICT (payment_id) DO NOTHING", payment_id, at,
+        )
         return None
 
     async def ledger(self, payment_id: str) -> list[Row]:
