@@ -1,10 +1,13 @@
 """Scheduling and cancelling shipments against a real migrated database."""
 
+from dataclasses import replace
+
 import pytest
 
 from mercato.chassis import Principal, Problem
 from mercato.services.shipping.bootstrap import ShippingSettings
 from mercato.services.shipping.domain import Status
+from mercato.services.shipping.store import SqlShipmentRepository
 from tests.unit.shipping.shipping_doubles import address, schedule_cmd
 
 
@@ -81,11 +84,13 @@ async def test_cancelling_an_unknown_shipment_leaves_a_tombstone_that_refuses_it
 
 async def test_a_tombstone_written_between_the_checks_and_the_insert_still_wins(make_shipping):
     shipping = await make_shipping()
+    # Another instance: the same database, its own repository.
+    elsewhere = replace(shipping, store=SqlShipmentRepository(shipping.db))
     original_get = shipping.store.get
 
-    async def get_then_cancel_elsewhere(shipment_id):
-        found = await original_get(shipment_id)
-        await shipping.store.cancel(shipment_id, "t")  # as another instance would
+    async def get_then_cancel_elsewhere(shipment_id, tx=None):
+        found = await original_get(shipment_id, tx)
+        await elsewhere.cancel(shipment_id)
         return found
 
     shipping.store.get = get_then_cancel_elsewhere

@@ -33,7 +33,9 @@ class ShippingSettings(BaseSettings):
 
 async def _wire(runtime: Runtime, app: FastAPI) -> None:
     app.state.shipping = Shipping(
+        db=runtime.db,
         store=SqlShipmentRepository(runtime.db),
+        outbox=runtime.outbox,
         blocked_countries=ShippingSettings().blocked(),
         clock=utc_now,
         new_tracking_number=lambda: tracking_number(secrets.choice),
@@ -41,4 +43,5 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
 
 
 def build(runtime: Runtime) -> FastAPI:
-    return create_service(runtime, routers=[router], migrations_dir=MIGRATIONS, on_start=_wire)
+    return create_service(runtime, routers=[router], migrations_dir=MIGRATIONS, on_start=_wire,
+                          publishes=True)

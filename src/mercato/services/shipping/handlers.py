@@ -2,15 +2,20 @@
 
 Scheduling is idempotent by shipment id, and a cancel that arrives before its schedule
 leaves a tombstone so the late schedule is refused instead of shipping a cancelled order.
+ShipmentScheduled and ShipmentCancelled are recorded in the outbox in the transaction that
+stores the change, with ids derived from the shipment id and the transition.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mercato.chassis import Principal, Problem
+from mercato.chassis import Database, Principal, Problem
 from mercato.chassis.clock import Clock, iso
+from mercato.chassis.messaging import Outbox
+from mercato.contracts.shipping import ShipmentCancelled, ShipmentScheduled
 from mercato.services.shipping.domain import (
     Address,
     Item,
@@ -23,6 +28,12 @@ from mercato.services.shipping.domain import (
 from mercato.services.shipping.store import SqlShipmentRepository, Tombstoned, TrackingNumberTaken
 
 TRACKING_ATTEMPTS = 5
+EVENT_NAMESPACE = uuid.UUID("e719fae3-29a6-4584-9169-212447db6f58")
+
+
+def transition_event_id(shipment_id: str, status: Status) -> str:
+    """A shipment reaches each status once, so one transition has one event id."""
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{shipment_id}/{status}"))
 
 
 @dataclass(frozen=True)
@@ -43,7 +54,9 @@ def already_cancelled(shipment_id: str) -> Problem:
 class Shipping:
     """The shipping handlers, with their dependencies."""
 
+    db: Database
     store: SqlShipmentRepository
+    outbox: Outbox
     blocked_countries: frozenset[str]
     clock: Clock
     new_tracking_number: Callable[[], str]
@@ -66,7 +79,14 @@ class Shipping:
                     address=cmd.address, items=cmd.items, status=Status.SCHEDULED,
                     tracking_number=self.new_tracking_number(), created_at=now, updated_at=now,
                 )
-                stored, created = await self.store.add(shipment)
+                async with self.db.transaction() as tx:
+                    stored, created = await self.store.add(tx, shipment)
+                    if created:
+                        await self.outbox.add(tx, ShipmentScheduled(
+                            shipment_id=shipment.id, order_id=shipment.order_id,
+                            customer_id=shipment.customer_id,
+                            tracking_number=shipment.tracking_number,
+                        ), event_id=transition_event_id(shipment.id, shipment.status))
             except ShippingError as exc:
                 raise Problem(422, str(exc)) from exc
             except Tombstoned:
@@ -79,7 +99,20 @@ class Shipping:
 
     async def cancel(self, shipment_id: str) -> Shipment | None:
         """The cancelled shipment, or None when the id was unknown and is now a tombstone."""
-        return await self.store.cancel(shipment_id, iso(self.clock()))
+        now = iso(self.clock())
+        async with self.db.transaction() as tx:
+            shipment = await self.store.get(shipment_id, tx)
+            if shipment is None:  # a tombstone is no transition: nothing to publish
+                await self.store.add_tombstone(tx, shipment_id, now)
+                return None
+            after = shipment.cancelled(now)
+            if after is not shipment:
+                await self.store.save_status(tx, after)
+                await self.outbox.add(tx, ShipmentCancelled(
+                    shipment_id=after.id, order_id=after.order_id,
+                    customer_id=after.customer_id,
+                ), event_id=transition_event_id(after.id, after.status))
+            return after
 
     async def shipments_of_order(self, order_id: str, caller: Principal) -> list[Shipment]:
         shipments = await self.store.for_order(order_id)

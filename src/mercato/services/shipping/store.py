@@ -1,4 +1,8 @@
-"""The shipping database: shipments and the tombstones of cancels that came first."""
+"""The shipping database: shipments and the tombstones of cancels that came first.
+
+Writes take the caller's transaction (``tx``), so the handler stores a shipment and the
+event about it together; reads stand alone or join a ``tx``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import json
 import sqlite3
 
 from mercato.chassis import Database
-from mercato.chassis.db import Row
+from mercato.chassis.db import Connection, Row
 from mercato.services.shipping.domain import Address, Item, Shipment, Status
 
 COLUMNS = ("id, order_id, customer_id, status, tracking_number, address_name, address_line1,"
@@ -38,8 +42,9 @@ class SqlShipmentRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def get(self, shipment_id: str) -> Shipment | None:
-        row = await self.db.fetch_one(f"{SELECT} WHERE id = ?", shipment_id)
+    async def get(self, shipment_id: str, tx: Connection | None = None) -> Shipment | None:
+        reader = self.db if tx is None else tx
+        row = await reader.fetch_one(f"{SELECT} WHERE id = ?", shipment_id)
         return _shipment(row) if row else None
 
     async def is_tombstoned(self, shipment_id: str) -> bool:
@@ -52,50 +57,40 @@ class SqlShipmentRepository:
             f"{SELECT} WHERE order_id = ? ORDER BY created_at, id", order_id)
         return [_shipment(r) for r in rows]
 
-    async def add(self, shipment: Shipment) -> tuple[Shipment, bool]:
+    async def add(self, tx: Connection, shipment: Shipment) -> tuple[Shipment, bool]:
         """Store a new shipment; the one already stored under that id (and False) if any.
 
         Raises ``Tombstoned`` when the id was cancelled first.
         """
+        if await tx.fetch_one(
+            "SELECT shipment_id FROM shipment_tombstones WHERE shipment_id = ?", shipment.id,
+        ):
+            raise Tombstoned(shipment.id)
+        row = await tx.fetch_one(f"{SELECT} WHERE id = ?", shipment.id)
+        if row:
+            return _shipment(row), False
+        a = shipment.address
         try:
-            async with self.db.transaction() as tx:
-                if await tx.fetch_one(
-                    "SELECT shipment_id FROM shipment_tombstones WHERE shipment_id = ?",
-                    shipment.id,
-                ):
-                    raise Tombstoned(shipment.id)
-                row = await tx.fetch_one(f"{SELECT} WHERE id = ?", shipment.id)
-                if row:
-                    return _shipment(row), False
-                a = shipment.address
-                await tx.execute(
-                    f"INSERT INTO shipments ({COLUMNS})"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    shipment.id, shipment.order_id, shipment.customer_id, str(shipment.status),
-                    shipment.tracking_number, a.name, a.line1, a.city, a.postal_code,
-                    a.country, json.dumps([{"product_id": i.product_id, "quantity": i.quantity}
-                                           for i in shipment.items]),
-                    shipment.created_at, shipment.updated_at,
-                )
+            await tx.execute(
+                f"INSERT INTO shipments ({COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                shipment.id, shipment.order_id, shipment.customer_id, str(shipment.status),
+                shipment.tracking_number, a.name, a.line1, a.city, a.postal_code,
+                a.country, json.dumps([{"product_id": i.product_id, "quantity": i.quantity}
+                                       for i in shipment.items]),
+                shipment.created_at, shipment.updated_at,
+            )
         except sqlite3.IntegrityError as exc:  # the id was checked above: the number clashed
             raise TrackingNumberTaken(shipment.tracking_number) from exc
         return shipment, True
 
-    async def cancel(self, shipment_id: str, at: str) -> Shipment | None:
-        """Cancel the shipment, or record a tombstone (and return None) if it is unknown."""
-        async with self.db.transaction() as tx:
-            row = await tx.fetch_one(f"{SELECT} WHERE id = ?", shipment_id)
-            if row is None:
-                await tx.execute(
-                    "INSERT INTO shipment_tombstones (shipment_id, created_at) VALUES (?, ?)"
-                    " ON CONFLICT (shipment_id) DO NOTHING", shipment_id, at,
-                )
-                return None
-            shipment = _shipment(row)
-            after = shipment.cancelled(at)
-            if after is not shipment:
-                await tx.execute(
-                    "UPDATE shipments SET status = ?, updated_at = ? WHERE id = ?",
-                    str(after.status), after.updated_at, after.id,
-                )
-            return after
+    async def add_tombstone(self, tx: Connection, shipment_id: str, at: str) -> None:
+        """Remember that ``shipment_id`` was cancelled before it was ever scheduled."""
+        await tx.execute(
+            "INSERT INTO shipment_tombstones (shipment_id, created_at) VALUES (?, ?)"
+            " ON CONFLICT (shipment_id) DO NOTHING", shipment_id, at,
+        )
+
+    async def save_status(self, tx: Connection, shipment: Shipment) -> None:
+        await tx.execute("UPDATE shipments SET status = ?, updated_at = ? WHERE id = ?",
+                         str(shipment.status), shipment.updated_at, shipment.id)
