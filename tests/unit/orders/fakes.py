@@ -1,31 +1,67 @@
-"""Fakes implementing the same ports as the orders service's HTTP adapters."""
+"""Fakes implementing the same ports as the orders service's HTTP adapters, and a
+timeline of the participants' calls and the published events in the order they happened."""
 
 from __future__ import annotations
 
 from collections import defaultdict, deque
 
+from mercato.chassis.db import Database
+from mercato.contracts.envelope import Envelope
 from mercato.services.orders.domain.order import Order
 from mercato.services.orders.saga.participants import OK, Result
 
 ACTIONS = ("reserve_stock", "authorize_payment", "schedule_shipment", "capture_payment",
            "confirm_order", "release_stock", "void_payment", "cancel_shipment",
-           "refund_payment", "return_stock", "notify")
+           "refund_payment", "return_stock")
+
+
+async def published(db: Database) -> list[Envelope]:
+    """Every event in the orders outbox, in outbox order."""
+    rows = await db.fetch_all("SELECT body FROM outbox ORDER BY seq")
+    return [Envelope.model_validate_json(r["body"]) for r in rows]
+
+
+class Timeline:
+    """Participant calls and the types of committed events, interleaved as they
+    happened: before each call, the events committed since the last look are added."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.entries: list[str] = []
+        self._seen = 0
+
+    async def _catch_up(self) -> None:
+        rows = await self.db.fetch_all("SELECT seq, body FROM outbox WHERE seq > ? ORDER BY seq",
+                                       self._seen)
+        for row in rows:
+            self.entries.append(Envelope.model_validate_json(row["body"]).type)
+            self._seen = row["seq"]
+
+    async def call(self, action: str) -> None:
+        await self._catch_up()
+        self.entries.append(action)
+
+    async def all(self) -> list[str]:
+        await self._catch_up()
+        return list(self.entries)
 
 
 class FakeParticipants:
     """Answers OK unless a result is scripted for an action; records every call."""
 
-    def __init__(self) -> None:
+    def __init__(self, timeline: Timeline | None = None) -> None:
         self.script: dict[str, deque[Result]] = defaultdict(deque)
         self.calls: list[str] = []
-        self.notified: list[tuple[str, str]] = []
         self.hooks: dict[str, object] = {}
+        self.timeline = timeline
 
     def answer(self, action: str, *results: Result) -> None:
         self.script[action].extend(results)
 
     async def _act(self, action: str, order: Order) -> Result:
         self.calls.append(action)
+        if self.timeline is not None:
+            await self.timeline.call(action)
         hook = self.hooks.get(action)
         if hook:
             await hook()
@@ -37,10 +73,7 @@ class FakeParticipants:
             raise AttributeError(name)
 
         async def action(order: Order, *_args) -> Result:
-            result = await self._act(name, order)
-            if name == "notify" and result.ok:
-                self.notified.append((order.id, order.status.value))
-            return result
+            return await self._act(name, order)
 
         return action
 

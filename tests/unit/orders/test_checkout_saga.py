@@ -8,12 +8,15 @@ from datetime import UTC, datetime
 import pytest
 
 from mercato.chassis import Principal, Problem
+from mercato.chassis.messaging import Outbox
+from mercato.services.orders.domain.order import Status
+from mercato.services.orders.events import event_id
 from mercato.services.orders.handlers import Orders
 from mercato.services.orders.saga.participants import Result
 from mercato.services.orders.saga.runner import SagaRunner
 from mercato.services.orders.store import SqlOrderStore
 from tests.support.clock import StepClock
-from tests.unit.orders.fakes import FakeCart, FakeCatalog, FakeParticipants
+from tests.unit.orders.fakes import FakeCart, FakeCatalog, FakeParticipants, Timeline, published
 
 ALICE = Principal("alice", frozenset({"customer"}))
 BOB = Principal("bob", frozenset({"customer"}))
@@ -38,12 +41,13 @@ class Killed(BaseException):
 async def world(service_db_for):
     db = await service_db_for("orders")
     store = SqlOrderStore(db)
-    fake = FakeParticipants()
-    runner = SagaRunner(store, fake, StepClock(START), max_attempts=3, backoff=0.0,
+    fake = FakeParticipants(Timeline(db))
+    outbox = Outbox(db, "orders", clock=StepClock(START))
+    runner = SagaRunner(store, fake, outbox, StepClock(START), max_attempts=3, backoff=0.0,
                         jitter=lambda cap: 0.0)
     ids = (f"order-{n}" for n in itertools.count(1))
     orders = Orders(store, runner, FakeCatalog(PRODUCTS), FakeCart(), StepClock(START),
-                    lambda: next(ids))
+                    lambda: next(ids), outbox)
     yield orders, fake
     await runner.stop()
 
@@ -51,6 +55,22 @@ async def world(service_db_for):
 def body(items=None, card="tok_ok"):
     return {"items": items or [{"product_id": "p1", "quantity": 2}],
             "shipping_address": ADDRESS, "payment": {"card_token": card}}
+
+
+async def events(orders: Orders) -> list[tuple[str, str, dict]]:
+    """(type, id, payload) of every event orders has published so far."""
+    return [(e.type, e.id, e.payload) for e in await published(orders.store.db)]
+
+
+def placed_payload(order_id: str, *, from_cart: bool = False) -> dict:
+    return {"order_id": order_id, "customer_id": "alice", "total": 2 * 1299,
+            "currency": "USD", "items": [{"product_id": "p1", "quantity": 2, "unit_price": 1299}],
+            "from_cart": from_cart}
+
+
+def cancelled_payload(order_id: str, reason: str, *, refunded: bool = False) -> dict:
+    return {"order_id": order_id, "customer_id": "alice", "reason": reason, "total": 2 * 1299,
+            "currency": "USD", "refunded": refunded}
 
 
 async def settle(orders: Orders, order_id: str):
@@ -69,7 +89,15 @@ async def test_a_good_card_confirms_the_order_with_the_right_total(world):
     assert fake.calls[:5] == ["reserve_stock", "authorize_payment", "schedule_shipment",
                               "capture_payment", "confirm_order"]
     assert [c.status.value for c in done.history] == ["pending", "confirmed"]
-    assert fake.notified == [(order.id, "confirmed")]
+    assert await fake.timeline.all() == [
+        "OrderPlaced", "reserve_stock", "authorize_payment", "schedule_shipment",
+        "capture_payment", "confirm_order", "OrderConfirmed"]
+    assert await events(orders) == [
+        ("OrderPlaced", event_id(order.id, Status.PENDING), placed_payload(order.id)),
+        ("OrderConfirmed", event_id(order.id, Status.CONFIRMED), placed_payload(order.id))]
+    placed, confirmed = await published(orders.store.db)
+    assert confirmed.subject == "mercato.orders.OrderConfirmed"
+    assert (placed.causation_id, confirmed.causation_id) == (None, placed.id)
 
 
 async def test_out_of_stock_cancels_without_touching_payment(world):
@@ -80,6 +108,7 @@ async def test_out_of_stock_cancels_without_touching_payment(world):
     assert (done.status.value, done.reason) == ("cancelled", "out_of_stock")
     assert "authorize_payment" not in fake.calls
     assert "release_stock" not in fake.calls  # nothing was reserved
+    assert await fake.timeline.all() == ["OrderPlaced", "reserve_stock", "OrderCancelled"]
 
 
 async def test_a_declined_card_releases_the_reserved_stock(world):
@@ -90,6 +119,9 @@ async def test_a_declined_card_releases_the_reserved_stock(world):
     assert (done.status.value, done.reason) == ("cancelled", "payment_declined")
     assert fake.calls.count("release_stock") == 1
     assert "void_payment" not in fake.calls  # a decline authorized nothing
+    assert (await events(orders))[1:] == [
+        ("OrderCancelled", event_id(order.id, Status.CANCELLED),
+         cancelled_payload(order.id, "payment_declined"))]
 
 
 async def test_a_failing_provider_is_retried_a_bounded_number_of_times(world):
@@ -99,8 +131,10 @@ async def test_a_failing_provider_is_retried_a_bounded_number_of_times(world):
     done = await settle(orders, order.id)
     assert (done.status.value, done.reason) == ("cancelled", "payment_unavailable")
     assert fake.calls.count("authorize_payment") == 3
-    # the outcome of the last attempt is unknown, so it is voided, then stock released
-    assert fake.calls[-3:] == ["void_payment", "release_stock", "notify"]
+    # the outcome of the last attempt is unknown, so it is voided, then stock released,
+    # and only then is the cancellation announced
+    assert (await fake.timeline.all())[-3:] == ["void_payment", "release_stock",
+                                                "OrderCancelled"]
 
 
 async def test_a_participant_that_does_not_answer_is_waited_for(world):
@@ -118,7 +152,8 @@ async def test_a_shipping_refusal_voids_the_payment_and_releases_stock(world):
     order = await orders.place_order(ALICE, body(), None)
     done = await settle(orders, order.id)
     assert (done.status.value, done.reason) == ("cancelled", "shipping_unavailable")
-    assert fake.calls[-3:] == ["void_payment", "release_stock", "notify"]
+    assert (await fake.timeline.all())[-3:] == ["void_payment", "release_stock",
+                                                "OrderCancelled"]
 
 
 async def test_a_failed_compensation_is_retried_until_it_succeeds(world):
@@ -129,6 +164,8 @@ async def test_a_failed_compensation_is_retried_until_it_succeeds(world):
     done = await settle(orders, order.id)
     assert done.status.value == "cancelled"
     assert fake.calls.count("release_stock") == 3
+    assert (await fake.timeline.all())[-4:] == ["release_stock", "release_stock",
+                                                "release_stock", "OrderCancelled"]
 
 
 async def test_a_commit_failure_after_capture_never_cancels_the_order(world):
@@ -138,6 +175,7 @@ async def test_a_commit_failure_after_capture_never_cancels_the_order(world):
     done = await settle(orders, order.id)
     assert done.status.value == "confirmed"
     assert "refund_payment" not in fake.calls
+    assert [e[0] for e in await events(orders)] == ["OrderPlaced", "OrderConfirmed"]
 
 
 async def test_a_saga_resumes_from_its_saved_step_after_a_crash(world):
@@ -157,6 +195,7 @@ async def test_a_saga_resumes_from_its_saved_step_after_a_crash(world):
     assert done.status.value == "confirmed"
     assert fake.calls.count("reserve_stock") == 1
     assert fake.calls.count("schedule_shipment") == 2  # the interrupted step is repeated
+    assert [e[0] for e in await events(orders)] == ["OrderPlaced", "OrderConfirmed"]
 
 
 async def test_cancelling_a_pending_order_compensates_what_was_done(world):
@@ -171,7 +210,11 @@ async def test_cancelling_a_pending_order_compensates_what_was_done(world):
     done = await settle(orders, order_id)
     assert (done.status.value, done.reason) == ("cancelled", "customer_request")
     assert "schedule_shipment" not in fake.calls
-    assert fake.calls[-3:] == ["void_payment", "release_stock", "notify"]
+    assert (await fake.timeline.all())[-3:] == ["void_payment", "release_stock",
+                                                "OrderCancelled"]
+    assert (await events(orders))[1:] == [
+        ("OrderCancelled", event_id(order_id, Status.CANCELLED),
+         cancelled_payload(order_id, "customer_request", refunded=False))]
 
 
 async def test_cancelling_a_confirmed_order_refunds_it_and_returns_stock(world):
@@ -182,8 +225,12 @@ async def test_cancelling_a_confirmed_order_refunds_it_and_returns_stock(world):
     done = await settle(orders, order.id)
     assert (done.status.value, done.reason) == ("cancelled", "customer_request")
     assert [c.status.value for c in done.history] == ["pending", "confirmed", "cancelled"]
-    assert fake.calls[-4:] == ["refund_payment", "cancel_shipment", "return_stock", "notify"]
-    assert fake.notified == [(order.id, "confirmed"), (order.id, "cancelled")]
+    assert (await fake.timeline.all())[-4:] == ["refund_payment", "cancel_shipment",
+                                                "return_stock", "OrderCancelled"]
+    assert (await events(orders))[1:] == [
+        ("OrderConfirmed", event_id(order.id, Status.CONFIRMED), placed_payload(order.id)),
+        ("OrderCancelled", event_id(order.id, Status.CANCELLED),
+         cancelled_payload(order.id, "customer_request", refunded=True))]
     with pytest.raises(Problem) as again:
         await orders.cancel_order(ALICE, order.id)
     assert again.value.status == 409
@@ -196,6 +243,8 @@ async def test_the_same_idempotency_key_gives_the_same_order(world):
     assert first.id == second.id
     other_user = await orders.place_order(BOB, body(), "key-1")
     assert other_user.id != first.id
+    placed = [(e[0], e[2]["order_id"]) for e in await events(orders) if e[0] == "OrderPlaced"]
+    assert placed == [("OrderPlaced", first.id), ("OrderPlaced", other_user.id)]
 
 
 async def test_the_same_idempotency_key_with_another_body_is_refused(world):
@@ -219,6 +268,7 @@ async def test_unknown_products_and_mixed_currencies_are_refused_before_anything
                          {"product_id": "eur", "quantity": 1}]), None)
     assert mixed.value.status == 422
     assert await orders.store.list_orders("alice", 10) == []
+    assert await events(orders) == []
 
 
 async def test_another_customers_order_is_not_found_but_an_admin_sees_it(world):
@@ -228,3 +278,49 @@ async def test_another_customers_order_is_not_found_but_an_admin_sees_it(world):
         await orders.get_order(BOB, order.id)
     assert hidden.value.status == 404
     assert (await orders.get_order(ADMIN, order.id)).id == order.id
+
+
+async def test_an_order_from_the_cart_says_so_in_its_events(world):
+    orders, _ = world
+    orders.cart.carts["alice"] = [{"product_id": "p1", "quantity": 2}]
+    order = await orders.place_order(
+        ALICE, {"from_cart": True, "shipping_address": ADDRESS,
+                "payment": {"card_token": "tok_ok"}}, None)
+    done = await settle(orders, order.id)
+    assert done.status.value == "confirmed" and done.from_cart
+    assert await events(orders) == [
+        ("OrderPlaced", event_id(order.id, Status.PENDING),
+         placed_payload(order.id, from_cart=True)),
+        ("OrderConfirmed", event_id(order.id, Status.CONFIRMED),
+         placed_payload(order.id, from_cart=True))]
+
+
+async def test_a_crash_while_saving_the_outcome_keeps_neither_the_status_nor_its_event(world):
+    orders, fake = world
+    real_add = orders.outbox.add
+
+    async def add_then_die(tx, event, **kwargs):
+        await real_add(tx, event, **kwargs)
+        if event.type_name() == "OrderConfirmed":
+            raise Killed("process killed after writing the event, before the commit")
+
+    orders.outbox.add = add_then_die
+    order = await orders.place_order(ALICE, body(), None)
+    with pytest.raises(Killed):
+        await orders.runner.tasks[order.id]
+    assert (await orders.store.get_order(order.id)).status.value == "pending"
+    assert [e[0] for e in await events(orders)] == ["OrderPlaced"]
+    orders.outbox.add = real_add
+    assert await orders.runner.resume_all() == 1
+    done = await settle(orders, order.id)
+    assert done.status.value == "confirmed"
+    assert fake.calls.count("confirm_order") == 2  # the unsaved step is repeated
+    assert [e[0] for e in await events(orders)] == ["OrderPlaced", "OrderConfirmed"]
+
+
+async def test_a_finished_saga_is_not_resumed(world):
+    orders, _ = world
+    order = await orders.place_order(ALICE, body(), None)
+    await settle(orders, order.id)
+    assert await orders.store.unfinished_sagas() == []
+    assert await orders.runner.resume_all() == 0

@@ -25,10 +25,10 @@ async def _start(runtime: Runtime, app: FastAPI) -> None:
     store = SqlOrderStore(runtime.db)
     # A step's call may take as long as the payment provider's timeout, plus the hop.
     participants = HttpParticipants(runtime.client, step_timeout=s.provider_timeout + 1.0)
-    runner = SagaRunner(store, participants, utc_now, max_attempts=s.saga_step_attempts,
-                        backoff=s.saga_backoff)
+    runner = SagaRunner(store, participants, runtime.outbox, utc_now,
+                        max_attempts=s.saga_step_attempts, backoff=s.saga_backoff)
     app.state.orders = Orders(store, runner, HttpCatalog(runtime.client),
-                              HttpCart(runtime.client), utc_now, new_id)
+                              HttpCart(runtime.client), utc_now, new_id, runtime.outbox)
     resumed = await runner.resume_all()
     if resumed:
         log.info("sagas_resumed", count=resumed)
@@ -40,4 +40,4 @@ async def _stop(runtime: Runtime, app: FastAPI) -> None:
 
 def build(runtime: Runtime) -> FastAPI:
     return create_service(runtime, routers=[router], migrations_dir=MIGRATIONS,
-                          on_start=_start, on_stop=_stop)
+                          on_start=_start, on_stop=_stop, publishes=True)

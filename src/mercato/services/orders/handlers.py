@@ -9,8 +9,10 @@ from typing import Protocol
 
 from mercato.chassis import Principal, Problem, Unavailable
 from mercato.chassis.clock import Clock, IdFactory, iso
+from mercato.chassis.messaging import Outbox
 from mercato.services.orders.domain.order import Line, Order, OrderError, Status
 from mercato.services.orders.domain.saga import CheckoutSaga
+from mercato.services.orders.events import publish_placed
 from mercato.services.orders.saga.runner import SagaRunner
 from mercato.services.orders.store import SqlOrderStore
 
@@ -31,6 +33,7 @@ class Orders:
     cart: CartPort
     clock: Clock
     new_id: IdFactory
+    outbox: Outbox
 
     async def place_order(self, customer: Principal, body: dict,
                           idempotency_key: str | None) -> Order:
@@ -44,7 +47,8 @@ class Orders:
         now = iso(self.clock())
         try:
             order = Order.place(self.new_id(), customer.subject, lines, currency,
-                                body["shipping_address"], now)
+                                body["shipping_address"], now,
+                                from_cart=bool(body.get("from_cart")))
         except OrderError as exc:
             raise Problem(422, str(exc)) from exc
         async with self.store.db.transaction() as tx:
@@ -57,6 +61,7 @@ class Orders:
             await self.store.insert_order(tx, order)
             await self.store.insert_saga(tx, CheckoutSaga(order.id, body["payment"]["card_token"]),
                                          now)
+            await publish_placed(self.outbox, tx, order)
         self.runner.start(order.id)
         return order
 

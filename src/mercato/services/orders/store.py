@@ -18,9 +18,11 @@ class SqlOrderStore:
     async def insert_order(self, tx: Connection, order: Order) -> None:
         await tx.execute(
             "INSERT INTO orders (id, customer_id, status, reason, currency, total,"
-            " shipping_address, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " shipping_address, from_cart, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             order.id, order.customer_id, order.status.value, order.reason, order.currency,
-            order.total, json.dumps(order.shipping_address), order.created_at, order.created_at,
+            order.total, json.dumps(order.shipping_address), order.from_cart,
+            order.created_at, order.created_at,
         )
         await tx.execute_many(
             "INSERT INTO order_lines (order_id, product_id, name, quantity, unit_price)"
@@ -58,6 +60,7 @@ class SqlOrderStore:
             shipping_address=json.loads(row["shipping_address"]), created_at=row["created_at"],
             status=Status(row["status"]), reason=row["reason"],
             history=[Change(Status(c["status"]), c["at"], c["reason"]) for c in changes],
+            from_cart=bool(row["from_cart"]),
         )
 
     async def list_orders(self, customer_id: str, limit: int) -> list[Order]:
@@ -95,23 +98,12 @@ class SqlOrderStore:
             return None
         return CheckoutSaga.from_row(row, json.loads(row["state"])["records"])
 
-    async def notified_status(self, order_id: str) -> str | None:
-        row = await self.db.fetch_one("SELECT notified_status FROM sagas WHERE order_id = ?",
-                                      order_id)
-        return row["notified_status"] if row else None
-
-    async def mark_notified(self, order_id: str, status: str) -> None:
-        async with self.db.transaction() as tx:
-            await tx.execute("UPDATE sagas SET notified_status = ? WHERE order_id = ?",
-                             status, order_id)
-
     async def unfinished_sagas(self) -> list[str]:
-        """Order ids whose saga still has work: running, a cancellation not yet acted on,
-        or an outcome the customer has not been told of."""
+        """Order ids whose saga still has work: running, or a cancellation not yet acted
+        on."""
         rows = await self.db.fetch_all(
             "SELECT order_id FROM sagas WHERE phase IN (?, ?, ?)"
-            " OR (cancel_requested AND phase = ?)"
-            " OR notified_status IS NULL OR notified_status != phase",
+            " OR (cancel_requested AND phase = ?)",
             Phase.FORWARD.value, Phase.COMPENSATING.value, Phase.REFUNDING.value,
             Phase.CONFIRMED.value)
         return [r["order_id"] for r in rows]

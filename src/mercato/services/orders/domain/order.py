@@ -55,10 +55,11 @@ class Order:
     status: Status = Status.PENDING
     reason: str | None = None
     history: list[Change] = field(default_factory=list)
+    from_cart: bool = False  # the customer's cart is emptied once it is confirmed
 
     @classmethod
     def place(cls, order_id: str, customer_id: str, lines: list[Line], currency: str,
-              address: dict, at: str) -> Order:
+              address: dict, at: str, *, from_cart: bool = False) -> Order:
         if not lines:
             raise OrderError("an order needs at least one item")
         merged: dict[str, Line] = {}
@@ -70,7 +71,8 @@ class Order:
                 line = Line(line.product_id, old.quantity + line.quantity, line.unit_price,
                             line.name)
             merged[line.product_id] = line
-        order = cls(order_id, customer_id, list(merged.values()), currency, address, at)
+        order = cls(order_id, customer_id, list(merged.values()), currency, address, at,
+                    from_cart=from_cart)
         order.history.append(Change(Status.PENDING, at))
         return order
 

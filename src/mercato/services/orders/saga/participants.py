@@ -44,7 +44,6 @@ class Participants(Protocol):
     async def cancel_shipment(self, order: Order) -> Result: ...
     async def refund_payment(self, order: Order) -> Result: ...
     async def return_stock(self, order: Order) -> Result: ...
-    async def notify(self, order: Order) -> Result: ...
 
 
 def _interpret(reply: Reply, *, rejections: tuple[int, ...]) -> Result:
@@ -145,17 +144,3 @@ class HttpParticipants:
         result = await self._call("inventory", f"/internal/reservations/{rid}/return", None,
                                   f"{rid}/return", rejections=())
         return result if result.ok else Result("transient", result.detail)
-
-    async def notify(self, order: Order) -> Result:
-        nid = derived_id(order.id, f"notification/{order.status.value}")
-        if order.status.value == "confirmed":
-            subject = f"Your order {order.id[:8]} is confirmed"
-            body = f"Thank you! We received {order.total / 100:.2f} {order.currency}."
-        else:
-            subject = f"Your order {order.id[:8]} was cancelled"
-            body = f"Reason: {order.reason}. You have not been charged."
-        payload = {"notification_id": nid, "user_id": order.customer_id,
-                   "kind": f"order_{order.status.value}", "subject": subject, "body": body,
-                   "order_id": order.id}
-        return await self._call("notifications", "/internal/notifications", payload, nid,
-                                rejections=())

@@ -2,7 +2,9 @@
 
 The runner is the only writer of a saga's progress. After a crash, ``resume_all`` picks
 up every saga with work left and repeats its current step, which is safe because every
-call the saga makes is idempotent.
+call the saga makes is idempotent. A change of the order's status is saved with the saga
+and with its event (OrderConfirmed, OrderCancelled) in one transaction: whoever must
+hear of the outcome (the customer's mail, the cart) hears of it from the event.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from collections.abc import Callable
 
 from mercato.chassis.clock import Clock, iso
 from mercato.chassis.logging import get_logger
+from mercato.chassis.messaging import Outbox
 from mercato.services.orders.domain.order import Order, Reason, Status
 from mercato.services.orders.domain.saga import COMPENSATION, CheckoutSaga, Phase, Step
+from mercato.services.orders.events import publish_changes
 from mercato.services.orders.saga.participants import Participants, Result
 from mercato.services.orders.store import SqlOrderStore
 
@@ -24,11 +28,12 @@ MAX_BACKOFF = 5.0
 
 
 class SagaRunner:
-    def __init__(self, store: SqlOrderStore, participants: Participants, clock: Clock, *,
-                 max_attempts: int, backoff: float,
+    def __init__(self, store: SqlOrderStore, participants: Participants, outbox: Outbox,
+                 clock: Clock, *, max_attempts: int, backoff: float,
                  jitter: Callable[[float], float] = lambda cap: random.uniform(0, cap)) -> None:
         self.store = store
         self.participants = participants
+        self.outbox = outbox
         self.clock = clock
         self.max_attempts = max_attempts
         self.backoff = backoff
@@ -91,10 +96,6 @@ class SagaRunner:
             else:
                 if (known := self._settle(saga, order)) is not None:
                     await self._save(saga, order, known)
-                if not await self._notify(order):
-                    failures += 1
-                    await self._sleep(failures)
-                    continue
                 return
             if retry:
                 failures += 1
@@ -157,16 +158,9 @@ class SagaRunner:
             order.cancel(Reason(saga.reason or Reason.EXPIRED.value), now)
         return known if len(order.history) != known else None
 
-    async def _notify(self, order: Order) -> bool:
-        if await self.store.notified_status(order.id) == order.status.value:
-            return True
-        result = await self.participants.notify(order)
-        if result.ok:
-            await self.store.mark_notified(order.id, order.status.value)
-        return result.ok
-
     async def _save(self, saga: CheckoutSaga, order: Order, known_changes: int | None) -> None:
         async with self.store.db.transaction() as tx:
             await self.store.save_saga(tx, saga, iso(self.clock()))
             if known_changes is not None:
                 await self.store.update_order(tx, order, known_changes)
+                await publish_changes(self.outbox, tx, order, known_changes)
