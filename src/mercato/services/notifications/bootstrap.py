@@ -8,14 +8,14 @@ from fastapi import FastAPI
 
 from mercato.chassis import Runtime, create_service
 from mercato.chassis.clock import utc_now
-from mercato.chassis.logging import get_logger
 from mercato.services.notifications.api import router
 from mercato.services.notifications.handlers import Notifications
 from mercato.services.notifications.mailer import MboxMailer
+from mercato.services.notifications.sender import PendingMailSender
 from mercato.services.notifications.store import SqlNotificationRepository
+from mercato.services.notifications.subscriptions import subscriptions
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-log = get_logger(__name__)
 
 
 def outbox_path(runtime: Runtime) -> Path:
@@ -26,14 +26,16 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
     handlers = Notifications(store=SqlNotificationRepository(runtime.db),
                              mailer=MboxMailer(outbox_path(runtime)), clock=utc_now)
     app.state.notifications = handlers
-    try:
-        sent = await handlers.deliver_pending()
-    except Exception as exc:  # a failing mailer must not keep the service from starting
-        log.warning("pending_notifications_not_sent", error=str(exc))
-    else:
-        if sent:
-            log.info("pending_notifications_sent", count=sent)
+    # Its first pass sends whatever an earlier run stored but did not send; a failing
+    # mailer only delays it, and never keeps the service from starting.
+    app.state.sender = PendingMailSender(handlers)
+    app.state.sender.start()
+
+
+async def _stop(runtime: Runtime, app: FastAPI) -> None:
+    await app.state.sender.stop()
 
 
 def build(runtime: Runtime) -> FastAPI:
-    return create_service(runtime, routers=[router], migrations_dir=MIGRATIONS, on_start=_wire)
+    return create_service(runtime, routers=[router], migrations_dir=MIGRATIONS, on_start=_wire,
+                          on_stop=_stop, subscriptions=subscriptions)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Protocol
+
+# One address, nothing a mail header could be split on.
+EMAIL = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+")
 
 
 class NotificationError(Exception):
@@ -55,6 +59,24 @@ class Notification:
     def public_dict(self) -> dict:
         return {"id": self.id, "kind": self.kind, "subject": self.subject, "body": self.body,
                 "order_id": self.order_id, "created_at": self.created_at}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Where a user's mail goes, and how to greet them; learnt from their registration."""
+
+    user_id: str
+    email: str
+    name: str
+
+    def __post_init__(self) -> None:
+        if not EMAIL.fullmatch(self.email):
+            raise NotificationError(f"{self.email!r} is not a mail address")
+        if "\r" in self.name or "\n" in self.name:
+            raise NotificationError("a recipient's name must be one line")
+
+    def greet(self, body: str) -> str:
+        return f"Hello {self.name},\n\n{body}" if self.name.strip() else body
 
 
 class Mailer(Protocol):

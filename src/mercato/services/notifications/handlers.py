@@ -1,9 +1,13 @@
-"""Notifications commands and queries: store the message, then send it.
+"""Notifications commands, events and queries: store the message, then send it.
 
 Storing comes first and is idempotent by notification id; the mail goes out after the
 commit and the message is marked sent. A repeat of an unsent message (the mail failed, or
-the process died in between) sends it, and start-up sends whatever is still unsent, so a
-message is sent at least once and, in the normal case, exactly once.
+the process died in between) sends it, and the sender (sender.py) sends whatever is still
+unsent, so a message is sent at least once and, in the normal case, exactly once.
+
+An event's message is stored in the consumer's transaction, with its inbox row, and its
+id derives from the event id: a redelivered event never stores a second message. The
+commit wakes the sender; nothing is mailed inside the transaction.
 """
 
 from __future__ import annotations
@@ -14,8 +18,17 @@ from weakref import WeakValueDictionary
 
 from mercato.chassis import Principal, Problem
 from mercato.chassis.clock import Clock, iso
+from mercato.chassis.db import Connection
 from mercato.chassis.logging import get_logger
-from mercato.services.notifications.domain import Mailer, Notification, NotificationError
+from mercato.contracts.envelope import Envelope, Event
+from mercato.contracts.identity import UserRegistered
+from mercato.services.notifications.domain import (
+    Mailer,
+    Notification,
+    NotificationError,
+    Recipient,
+)
+from mercato.services.notifications.messages import compose, notification_id
 from mercato.services.notifications.store import SqlNotificationRepository
 
 log = get_logger(__name__)
@@ -41,6 +54,8 @@ class Notifications:
     clock: Clock
     # One send per id at a time in this process, so a duplicate never mails twice.
     _locks: WeakValueDictionary = field(default_factory=WeakValueDictionary, init=False)
+    # Set after a commit that stored an unsent message; the sender waits on it.
+    unsent: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     def _lock(self, notification_id: str) -> asyncio.Lock:
         lock = self._locks.get(notification_id)
@@ -65,6 +80,25 @@ class Notifications:
             if stored.sent_at is None:
                 stored = await self._deliver(stored)
             return stored
+
+    async def on_message_event(self, tx: Connection, envelope: Envelope, event: Event) -> None:
+        """An order outcome, a scheduled shipment or a refund: one message to the
+        customer, to their address if their registration has been heard of."""
+        draft = compose(event)
+        recipient = await self.store.recipient(tx, draft.user_id)
+        message = Notification(
+            id=notification_id(envelope.id), user_id=draft.user_id, kind=draft.kind,
+            subject=draft.subject, body=recipient.greet(draft.body) if recipient else draft.body,
+            order_id=draft.order_id, email=recipient.email if recipient else None,
+            created_at=iso(self.clock()))
+        if await self.store.insert(tx, message):
+            tx.on_commit(self.unsent.set)
+
+    async def on_user_registered(self, tx: Connection, envelope: Envelope,
+                                 event: UserRegistered) -> None:
+        """Remember where to write to the user and how to greet them."""
+        recipient = Recipient(event.user_id, event.email, event.name.strip())
+        await self.store.remember(tx, recipient, iso(self.clock()))
 
     async def deliver_pending(self, batch: int = 100) -> int:
         """Send every stored message that has not gone out yet; how many were sent."""

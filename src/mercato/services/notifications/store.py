@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from mercato.chassis import Database
-from mercato.services.notifications.domain import Notification
+from mercato.chassis.db import Connection
+from mercato.services.notifications.domain import Notification, Recipient
 
 COLUMNS = "id, user_id, kind, subject, body, order_id, email, created_at, sent_at"
 SELECT = f"SELECT {COLUMNS} FROM notifications"
@@ -29,6 +30,26 @@ class SqlNotificationRepository:
                 n.created_at, n.sent_at,
             )
         return n, True
+
+    async def insert(self, tx: Connection, n: Notification) -> bool:
+        """Store ``n`` in the caller's transaction unless its id is there; True if stored."""
+        return bool(await tx.execute(
+            f"INSERT INTO notifications ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO NOTHING",
+            n.id, n.user_id, n.kind, n.subject, n.body, n.order_id, n.email, n.created_at,
+            n.sent_at))
+
+    async def recipient(self, tx: Connection, user_id: str) -> Recipient | None:
+        row = await tx.fetch_one(
+            "SELECT user_id, email, name FROM recipients WHERE user_id = ?", user_id)
+        return Recipient(**row) if row else None
+
+    async def remember(self, tx: Connection, r: Recipient, at: str) -> None:
+        await tx.execute(
+            "INSERT INTO recipients (user_id, email, name, updated_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET email = excluded.email,"
+            " name = excluded.name, updated_at = excluded.updated_at",
+            r.user_id, r.email, r.name, at)
 
     async def mark_sent(self, n: Notification) -> None:
         async with self.db.transaction() as tx:

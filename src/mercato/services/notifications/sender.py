@@ -1,0 +1,58 @@
+"""The background sender: mails every stored, unsent message, outside any transaction.
+
+It wakes when a commit stored a message (``Notifications.unsent``), polls as a fallback
+(messages stored by another instance, or whose mail failed on the internal route), and
+backs off while the mailer fails, so a full disk only delays mail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from mercato.chassis.logging import get_logger
+from mercato.services.notifications.handlers import Notifications
+
+log = get_logger(__name__)
+BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+
+
+class PendingMailSender:
+    def __init__(self, notifications: Notifications, *, poll: float = 10.0,
+                 backoff: tuple[float, ...] = BACKOFF) -> None:
+        self.notifications = notifications
+        self.poll = poll
+        self.backoff = backoff
+        self.sent = 0
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="notifications-sender")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        failures = 0
+        wakeup = self.notifications.unsent
+        while True:
+            wakeup.clear()  # before looking: a commit during the pass wakes the next one
+            try:
+                sent = await self.notifications.deliver_pending()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                delay = self.backoff[min(failures, len(self.backoff) - 1)]
+                failures += 1
+                log.warning("pending_notifications_not_sent", error=str(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                continue
+            failures = 0
+            if sent:
+                self.sent += sent
+                log.info("pending_notifications_sent", count=sent)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wakeup.wait(), self.poll)
