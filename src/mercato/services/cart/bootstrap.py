@@ -12,6 +12,7 @@ from mercato.services.cart.api import router
 from mercato.services.cart.catalog_client import HttpCatalog
 from mercato.services.cart.handlers import Carts
 from mercato.services.cart.store import SqlCartStore
+from mercato.services.cart.subscriptions import subscriptions
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -22,4 +23,5 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
 
 
 def build(runtime: Runtime) -> FastAPI:
-    return create_service(runtime, routers=[router], migrations_dir=MIGRATIONS, on_start=_wire)
+    return create_service(runtime, routers=[router], migrations_dir=MIGRATIONS, on_start=_wire,
+                          subscriptions=subscriptions)

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 from mercato.chassis import Problem
 from mercato.chassis.clock import Clock, iso
+from mercato.chassis.db import Connection
+from mercato.contracts.envelope import Envelope
+from mercato.contracts.orders import OrderConfirmed
 from mercato.services.cart.catalog_client import CatalogUnavailable, ProductCatalog
 from mercato.services.cart.domain import (
     CartFull,
@@ -18,7 +21,7 @@ from mercato.services.cart.domain import (
     check_quantity,
     priced,
 )
-from mercato.services.cart.store import SqlCartStore
+from mercato.services.cart.store import CartTx, SqlCartStore
 
 
 @dataclass
@@ -58,6 +61,12 @@ class Carts:
     async def clear(self, user_id: str) -> None:
         async with self.store.transaction() as tx:
             await tx.clear(user_id)
+
+    async def on_order_confirmed(self, tx: Connection, envelope: Envelope,
+                                 event: OrderConfirmed) -> None:
+        """An order checked out from the cart is confirmed: its cart has been bought."""
+        if event.from_cart:
+            await CartTx(tx).clear(event.customer_id)
 
     async def _lookup(self, product_ids: Sequence[str]) -> dict[str, Product]:
         try:

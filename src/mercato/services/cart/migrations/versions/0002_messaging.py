@@ -1,0 +1,19 @@
+"""messaging: the inbox
+
+Revision ID: 0002
+"""
+
+from alembic import op
+
+from mercato.chassis.messaging.schema import create_inbox_table
+
+revision = "0002"
+down_revision = "0001"
+
+
+def upgrade() -> None:
+    create_inbox_table(op)
+
+
+def downgrade() -> None:
+    op.drop_table("inbox")
