@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from mercato.chassis.messaging import Outbox
 from mercato.services.inventory.catalog_client import CatalogUnavailable
 from mercato.services.inventory.handlers import Inventory
 from mercato.services.inventory.store import SqlInventoryStore
@@ -51,7 +52,8 @@ async def store(service_db_for) -> SqlInventoryStore:
 
 @pytest.fixture
 def inventory(store, catalog, clock) -> Inventory:
-    return Inventory(store=store, catalog=catalog, clock=clock, new_id=sequential_ids())
+    return Inventory(store=store, catalog=catalog, clock=clock, new_id=sequential_ids(),
+                     outbox=Outbox(store.db, "inventory", clock=clock))
 
 
 async def stock_rows(store: SqlInventoryStore) -> list[dict]:

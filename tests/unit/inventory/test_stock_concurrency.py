@@ -7,6 +7,7 @@ import threading
 
 from mercato.chassis import Problem
 from mercato.chassis.db import SqliteDatabase
+from mercato.chassis.messaging import Outbox
 from mercato.services.inventory.handlers import Inventory
 from mercato.services.inventory.store import SqlInventoryStore
 from tests.support.clock import ManualClock
@@ -69,7 +70,7 @@ def test_reservations_racing_from_separate_connections_never_oversell(tmp_path, 
         async def run() -> list[str]:
             db = SqliteDatabase(db_path, busy_timeout_ms=20_000)
             handlers = Inventory(SqlInventoryStore(db), FakeCatalog(set()), ManualClock(NOW),
-                                 sequential_ids())
+                                 sequential_ids(), Outbox(db, "inventory"))
             try:
                 return [await outcome(handlers.reserve(f"i{number}-r{n}", "o", [(KNOWN, 1)]))
                         for n in range(15)]
@@ -98,6 +99,6 @@ def test_reservations_racing_from_separate_connections_never_oversell(tmp_path, 
 async def _stock_one_product(service_db_for):
     db = await service_db_for("inventory")
     handlers = Inventory(SqlInventoryStore(db), FakeCatalog({KNOWN}), ManualClock(NOW),
-                         sequential_ids())
+                         sequential_ids(), Outbox(db, "inventory"))
     await handlers.adjust_stock(KNOWN, 10, "initial", actor="a")
     return db.path

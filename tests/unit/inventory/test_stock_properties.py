@@ -14,6 +14,7 @@ import mercato.services.inventory as inventory_package
 from mercato.chassis import Problem
 from mercato.chassis.clock import new_id
 from mercato.chassis.db import SqliteDatabase
+from mercato.chassis.messaging import Outbox
 from mercato.chassis.migrations import migrate, sqlite_url
 from mercato.services.inventory.handlers import Inventory
 from mercato.services.inventory.store import SqlInventoryStore
@@ -93,7 +94,7 @@ async def run(db_path, ops) -> None:
     db = SqliteDatabase(db_path)
     products = [str(uuid.uuid4()) for _ in range(PRODUCTS)]
     handlers = Inventory(SqlInventoryStore(db), FakeCatalog(set(products)), ManualClock(NOW),
-                         new_id)
+                         new_id, Outbox(db, "inventory"))
     run_id = uuid.uuid4().hex
     model = Model()
     try:

@@ -12,6 +12,7 @@ from mercato.services.inventory.api import router
 from mercato.services.inventory.catalog_client import HttpCatalog
 from mercato.services.inventory.handlers import Inventory
 from mercato.services.inventory.store import SqlInventoryStore
+from mercato.services.inventory.subscriptions import subscriptions
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -22,8 +23,10 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
         catalog=HttpCatalog(runtime.client),
         clock=utc_now,
         new_id=new_id,
+        outbox=runtime.outbox,
     )
 
 
 def build(runtime: Runtime) -> FastAPI:
-    return create_service(runtime, routers=[router], migrations_dir=MIGRATIONS, on_start=_wire)
+    return create_service(runtime, routers=[router], migrations_dir=MIGRATIONS, on_start=_wire,
+                          publishes=True, subscriptions=subscriptions)

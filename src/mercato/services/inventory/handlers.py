@@ -9,6 +9,11 @@ from datetime import timedelta
 
 from mercato.chassis import Problem
 from mercato.chassis.clock import Clock, IdFactory, iso
+from mercato.chassis.db import Connection
+from mercato.chassis.messaging import Outbox
+from mercato.contracts.catalog import ProductCreated
+from mercato.contracts.envelope import Envelope
+from mercato.contracts.inventory import StockAdjusted
 from mercato.services.inventory.catalog_client import CatalogUnavailable, ProductCatalog
 from mercato.services.inventory.domain import (
     RESERVATION_TTL,
@@ -31,6 +36,7 @@ from mercato.services.inventory.domain import (
     release_action,
     return_action,
 )
+from mercato.services.inventory.events import event_id, reservation_event
 from mercato.services.inventory.store import InventoryTx, SqlInventoryStore, StoredAdjustment
 
 
@@ -47,6 +53,7 @@ class Inventory:
     catalog: ProductCatalog
     clock: Clock
     new_id: IdFactory
+    outbox: Outbox
     reservation_ttl: timedelta = RESERVATION_TTL
 
     async def get_stock(self, product_id: str) -> Stock:
@@ -64,6 +71,8 @@ class Inventory:
                 stored = await self.store.find_adjustment(idempotency_key)
                 if stored:
                     return _replayed(stored, digest)
+            # A product heard of through ProductCreated has its record already; the
+            # catalog is asked only about products created before inventory listened.
             is_new = await self.store.get_stock(product_id) is None
             if is_new:
                 await self._require_product(product_id)
@@ -81,10 +90,15 @@ class Inventory:
                     raise StockInvariantBroken(f"adjustment of {product_id} refused unexpectedly")
                 result = await tx.stock(product_id)
                 assert result is not None
+                adjustment_id = self.new_id()
                 await tx.record_adjustment(
-                    adjustment_id=self.new_id(), product_id=product_id, delta=delta,
+                    adjustment_id=adjustment_id, product_id=product_id, delta=delta,
                     reason=reason, actor=actor, key=idempotency_key, fingerprint=digest,
                     result=result, at=at)
+                await self.outbox.add(tx.connection, StockAdjusted(
+                    product_id=product_id, delta=delta, on_hand=result.on_hand,
+                    available=result.available, reason=reason),
+                    event_id=event_id(adjustment_id, "adjusted"))
             return result
 
     async def _require_product(self, product_id: str) -> None:
@@ -122,6 +136,8 @@ class Inventory:
                         reservation_id, order_id, Status.RESERVED, lines, at,
                         iso(now + self.reservation_ttl))
                 await tx.add_reservation(reservation)
+                if reservation.status is Status.RESERVED:
+                    await self._publish(tx, reservation, Status.RESERVED)
             # Stored before refusing, so the same reservation_id gets the same 409 again.
             return reservation.replay(order_id, lines), True
 
@@ -134,6 +150,7 @@ class Inventory:
                 if commit_action(r) == Action.MOVE_STOCK:
                     await _move_all(tx, "commit", r, at)
                     await tx.set_status(reservation_id, Status.COMMITTED, at)
+                    await self._publish(tx, r, Status.COMMITTED)
                     r = replace(r, status=Status.COMMITTED)
             return r
 
@@ -146,6 +163,7 @@ class Inventory:
                 if return_action(r) == Action.MOVE_STOCK:
                     await _move_all(tx, "return", r, at)
                     await tx.set_status(reservation_id, Status.RETURNED, at)
+                    await self._publish(tx, r, Status.RETURNED)
             return replace(r, status=Status.RETURNED)
 
     @staticmethod
@@ -169,9 +187,20 @@ class Inventory:
                 action = release_action(r)
                 if action == Action.MOVE_STOCK:
                     await _move_all(tx, "release", r, at)
+                    await self._publish(tx, r, Status.RELEASED)
                 if action != Action.NOTHING:
                     await tx.set_status(reservation_id, Status.RELEASED, at)
             return replace(r, status=Status.RELEASED)
+
+    async def on_product_created(self, tx: Connection, envelope: Envelope,
+                                 event: ProductCreated) -> None:
+        """A new product has a stock record of zeros from the start."""
+        await InventoryTx(tx).create_stock(event.product_id, iso(self.clock()))
+
+    async def _publish(self, tx: InventoryTx, r: Reservation, to: Status) -> None:
+        """The event of a reservation's stock moving, in the transaction that moves it."""
+        eid, event = reservation_event(r, to)
+        await self.outbox.add(tx.connection, event, event_id=eid)
 
 
 async def _move_all(tx: InventoryTx, step: str, r: Reservation, at: str) -> None:

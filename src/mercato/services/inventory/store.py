@@ -62,6 +62,11 @@ class InventoryTx:
     def __init__(self, tx: Any) -> None:
         self._tx = tx
 
+    @property
+    def connection(self) -> Any:
+        """The transaction itself, for writes that go with it (the outbox)."""
+        return self._tx
+
     async def stock(self, product_id: str) -> Stock | None:
         row = await self._tx.fetch_one(
             f"SELECT {STOCK_COLUMNS} FROM stock WHERE product_id = ?", product_id)

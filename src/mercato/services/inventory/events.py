@@ -1,0 +1,40 @@
+"""What inventory tells the rest of the platform: every movement of stock.
+
+A reservation's events are named by the reservation id and the transition, so a repeated
+request (which moves nothing) could never publish a second event even if it tried.
+Tombstones and refusals move no stock and publish nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from mercato.contracts.envelope import Event
+from mercato.contracts.inventory import (
+    StockCommitted,
+    StockLine,
+    StockReleased,
+    StockReserved,
+    StockReturned,
+)
+from mercato.services.inventory.domain import Reservation, Status
+
+NAMESPACE = uuid.UUID("3e9a1c57-8d2b-4f60-b7e4-1a5c9d0f2b36")
+TRANSITIONS = {
+    Status.RESERVED: StockReserved,
+    Status.COMMITTED: StockCommitted,
+    Status.RELEASED: StockReleased,
+    Status.RETURNED: StockReturned,
+}
+
+
+def event_id(subject_id: str, transition: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"{subject_id}/{transition}"))
+
+
+def reservation_event(r: Reservation, to: Status) -> tuple[str, Event]:
+    """The event of moving reservation ``r``'s stock to ``to``, with its id."""
+    event = TRANSITIONS[to](
+        reservation_id=r.reservation_id, order_id=r.order_id or "",
+        items=[StockLine(product_id=li.product_id, quantity=li.quantity) for li in r.lines])
+    return event_id(r.reservation_id, to.value), event
