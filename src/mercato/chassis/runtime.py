@@ -14,6 +14,7 @@ from nats.js import JetStreamContext
 
 from mercato.chassis.client import ServiceClient
 from mercato.chassis.db import SqliteDatabase
+from mercato.chassis.faults import NO_FAULTS, CrashPoints
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Consumers, Outbox, Relay, Subscription, ensure_streams
 from mercato.chassis.migrations import migrate_in_child, sqlite_url
@@ -43,10 +44,12 @@ class Runtime:
     relay: Relay | None = None
     consumers: Consumers | None = None
     started: bool = False
+    crash_point: CrashPoints = NO_FAULTS
     extras: dict = field(default_factory=dict)
 
     async def open(self, migrations_dir: Path | None) -> None:
         s = self.settings
+        self.crash_point = CrashPoints(s.fault_dir, self.service)
         if migrations_dir is not None:
             folder = s.service_dir(self.service)
             path = folder / f"{self.service}.db"
@@ -73,10 +76,11 @@ class Runtime:
         """Streams, the outbox relay (if this service publishes) and its consumers."""
         if publishes:
             await ensure_streams(self.js, self.service)
-            self.relay = Relay(self.outbox, self.js)
+            self.relay = Relay(self.outbox, self.js, crash_point=self.crash_point)
             self.relay.start()
         if subscriptions:
-            self.consumers = Consumers(self.service, self.db, self.js, subscriptions)
+            self.consumers = Consumers(self.service, self.db, self.js, subscriptions,
+                                       crash_point=self.crash_point)
             await self.consumers.start()
 
     async def stop_messaging(self) -> None:

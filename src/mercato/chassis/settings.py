@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     # Checkout saga: attempts for a step that fails transiently, and the first backoff.
     saga_step_attempts: int = Field(default=3, ge=1)
     saga_backoff: float = Field(default=0.2, ge=0)
+    # Fault tests only: where armed crash points are looked for (see chassis/faults.py).
+    fault_dir: Path | None = None
 
     @model_validator(mode="after")
     def _refuse_development_secrets(self) -> Settings:
@@ -61,6 +63,8 @@ class Settings(BaseSettings):
             if self.service_secret == DEV_SERVICE_SECRET or len(self.service_secret) < 32:
                 raise ValueError("MERCATO_SERVICE_SECRET must be set (32+ characters) "
                                  "outside development")
+            if self.fault_dir is not None:
+                raise ValueError("MERCATO_FAULT_DIR (fault injection) is for tests only")
             if self.signing_key_file is None:
                 raise ValueError("MERCATO_SIGNING_KEY_FILE must be set outside development")
         return self

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from mercato.chassis.clock import iso, utc_now
 from mercato.chassis.context import request_id_var, traceparent_var
 from mercato.chassis.db import Connection, Database
+from mercato.chassis.faults import NO_FAULTS
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging.dlq import dead_letter
 from mercato.chassis.messaging.streams import ensure_stream, event_stream_config
@@ -48,7 +49,9 @@ class Consumers:
 
     def __init__(self, service: str, db: Database, js: JetStreamContext,
                  subscriptions: list[Subscription], *, batch: int = 64,
-                 backoff: tuple[float, ...] = BACKOFF, ack_wait: float = 30.0) -> None:
+                 backoff: tuple[float, ...] = BACKOFF, ack_wait: float = 30.0,
+                 crash_point: Callable[[str], None] = NO_FAULTS) -> None:
+        self.crash_point = crash_point
         self.service = service
         self.db = db
         self.js = js
@@ -133,6 +136,7 @@ class Consumers:
                             attempt=attempt, retry_in=delay, error=error)
                 await msg.nak(delay=delay)
             return
+        self.crash_point("consumer.before_ack")  # committed with its inbox row, not acked
         await msg.ack()
         self.handled += 1
 

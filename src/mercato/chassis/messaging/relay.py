@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 from nats.js import JetStreamContext
 
+from mercato.chassis.faults import NO_FAULTS
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging.outbox import Outbox
 
@@ -20,7 +22,9 @@ class Relay:
     first unsent row with exponential backoff (nothing after it is sent before it)."""
 
     def __init__(self, outbox: Outbox, js: JetStreamContext, *, batch: int = 200,
-                 poll: float = 1.0, ack_timeout: float = 5.0, max_backoff: float = 5.0) -> None:
+                 poll: float = 1.0, ack_timeout: float = 5.0, max_backoff: float = 5.0,
+                 crash_point: Callable[[str], None] = NO_FAULTS) -> None:
+        self.crash_point = crash_point
         self.outbox = outbox
         self.js = js
         self.batch = batch
@@ -66,6 +70,7 @@ class Relay:
         rows = await self.outbox.pending(self.batch)
         if not rows:
             return 0
+        self.crash_point("relay.before_publish")  # committed, not yet published
         pending = [
             asyncio.ensure_future(self.js.publish(
                 row["subject"], bytes(row["body"]), timeout=self.ack_timeout,
@@ -84,6 +89,8 @@ class Relay:
         for fut in pending[len(done) + 1:]:
             fut.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        if done:
+            self.crash_point("relay.before_mark_sent")  # published, not yet marked sent
         await self.outbox.mark_published(done)
         self.published += len(done)
         if error is not None:
