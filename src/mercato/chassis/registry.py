@@ -66,10 +66,13 @@ class RegistryView:
     """A live, local view of every registered instance.
 
     Fed by a KV watch, which is restarted (bucket re-opened) when it fails or falls silent
-    for longer than a heartbeat period allows — e.g. after the broker restarted and lost
-    the in-memory bucket. While the broker is unreachable the last known view is kept:
-    nobody can heartbeat then, and expiring everyone would turn a broker outage into a
-    platform outage. After it returns, entries get one TTL of grace to heartbeat again.
+    for longer than heartbeats allow — e.g. after the broker restarted and lost the
+    in-memory bucket. Expiry is by this process's clock (an entry whose heartbeat is older
+    than the TTL is ignored); the server's age-out markers are not needed for it. A graceful
+    stop's delete removes an entry at once. While the feed is dead (broker unreachable or
+    hung: no update for ``silence`` seconds) the last known view is kept — nobody can
+    heartbeat then, and expiring everyone would turn a broker outage into a platform
+    outage — and after it returns, entries get one TTL of grace to heartbeat again.
     """
 
     def __init__(self, nc: Nats, ttl: float, *, silence: float = 6.0) -> None:
@@ -81,6 +84,7 @@ class RegistryView:
         self._synced = asyncio.Event()
         self._down_since: float | None = None
         self._grace_until = 0.0
+        self._last_update = time.monotonic()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._watch(), name="registry-watch")
@@ -116,10 +120,13 @@ class RegistryView:
                         await watcher.stop()
 
     def _apply(self, entry) -> None:
+        self._last_update = time.monotonic()
         if entry is None:
             self._synced.set()
             return
-        if entry.operation in (KV_DEL, KV_PURGE) or not entry.value:
+        if entry.operation == KV_PURGE:
+            return  # the server aged it out: our own clock expires it (see _fresh)
+        if entry.operation == KV_DEL or not entry.value:
             self._instances.pop(entry.key, None)
             return
         try:
@@ -128,7 +135,9 @@ class RegistryView:
             log.warning("registry_entry_unreadable", key=entry.key)
 
     def _fresh(self, instance: Instance, now: float) -> bool:
-        if not self._nc.is_connected:
+        feed_alive = (self._nc.is_connected
+                      and time.monotonic() - self._last_update < self._silence)
+        if not feed_alive:
             self._down_since = self._down_since or now
             return True
         if self._down_since is not None:

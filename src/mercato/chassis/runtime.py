@@ -59,6 +59,8 @@ class Runtime:
         self.nc = await nats.connect(
             s.nats_url, name=f"{self.service}/{self.instance.instance_id}",
             max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+            # notice a hung broker in seconds, not the default minutes
+            ping_interval=5, max_outstanding_pings=2,
             error_cb=_log_nats_error, disconnected_cb=_log_disconnect,
         )
         self.js = self.nc.jetstream()
