@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+from nats.js.errors import NotFoundError
+
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import list_dead_letters
+from mercato.chassis.messaging.streams import DLQ_STREAM
 from mercato.chassis.runtime import Runtime
 
 log = get_logger(__name__)
@@ -32,12 +35,24 @@ async def _dead_letters(runtime: Runtime) -> tuple[int, bytes]:
     if runtime.js is None:
         return _problem(503, "Service Unavailable", "the gateway is not connected to NATS")
     try:
-        letters = await list_dead_letters(runtime.js, limit=DEAD_LETTER_LIMIT)
+        letters = await _list(runtime.js)
     except Exception as exc:  # broker down or slow: say so rather than answer 500
         log.warning("dead_letters_unavailable", error=str(exc))
         return _problem(503, "Service Unavailable",
                         f"dead letters are unavailable: {type(exc).__name__}")
     return 200, json.dumps({"items": [d.summary() for d in letters]}).encode()
+
+
+async def _list(js) -> list:
+    # An empty stream reports first_seq 0, and list_dead_letters would ask for message 0
+    # (a 400 from the server): look at the count first.
+    try:
+        info = await js.stream_info(DLQ_STREAM)
+    except NotFoundError:
+        return []
+    if not info.state.messages:
+        return []
+    return await list_dead_letters(js, limit=DEAD_LETTER_LIMIT)
 
 
 def _problem(status: int, title: str, detail: str) -> tuple[int, bytes]:

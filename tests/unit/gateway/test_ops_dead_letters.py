@@ -9,7 +9,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from nats.js.errors import NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError
 
 from mercato.chassis.messaging.dlq import dead_letter
 from mercato.chassis.messaging.streams import DLQ_STREAM
@@ -21,12 +21,15 @@ from tests.support.service_http import client
 
 
 class InMemoryJetStream:
-    """Just enough of a JetStreamContext for the dead-letter stream."""
+    """Just enough of a JetStreamContext for the dead-letter stream, answering as the
+    real server does (an empty stream reports first and last sequence 0; message 0 is a
+    bad request)."""
 
     def __init__(self) -> None:
         self.messages: dict[int, SimpleNamespace] = {}
         self.next_seq = 1
         self.down = False
+        self.exists = True
 
     async def publish(self, subject, data, headers=None, stream=None, timeout=None):
         assert stream == DLQ_STREAM
@@ -37,12 +40,16 @@ class InMemoryJetStream:
     async def stream_info(self, name):
         if self.down:
             raise TimeoutError("nats: timeout")
-        if name != DLQ_STREAM or not self.messages:
+        if name != DLQ_STREAM or not self.exists:
             raise NotFoundError
-        return SimpleNamespace(state=SimpleNamespace(first_seq=min(self.messages),
-                                                     last_seq=max(self.messages)))
+        last = self.next_seq - 1
+        first = min(self.messages) if self.messages else (last + 1 if last else 0)
+        return SimpleNamespace(state=SimpleNamespace(
+            first_seq=first, last_seq=last, messages=len(self.messages)))
 
     async def get_msg(self, name, seq):
+        if seq < 1:
+            raise BadRequestError(code=400, err_code=10003, description="bad request")
         if seq not in self.messages:
             raise NotFoundError
         return self.messages[seq]
@@ -108,11 +115,22 @@ async def test_a_replayed_dead_letter_is_no_longer_listed(gateway, js):
     assert [i["event_id"] for i in r.json()["items"]] == ["e-2"]
 
 
-async def test_no_dead_letter_stream_yet_is_an_empty_list(gateway):
+async def test_no_dead_letter_stream_yet_is_an_empty_list(gateway, js):
+    js.exists = False
     async with client(gateway) as c:
         r = await c.get("/api/v1/ops/dead-letters", headers=ADMIN)
     assert r.status_code == 200
     assert r.json() == {"items": []}
+
+
+async def test_an_empty_dead_letter_stream_is_an_empty_list(gateway, js):
+    async with client(gateway) as c:
+        fresh = await c.get("/api/v1/ops/dead-letters", headers=ADMIN)
+        await fail(js, 7, "notifications__orders", "e-1", "boom")
+        del js.messages[1]  # replayed: the stream is empty again, past sequence 1
+        emptied = await c.get("/api/v1/ops/dead-letters", headers=ADMIN)
+    assert fresh.status_code == emptied.status_code == 200
+    assert fresh.json() == emptied.json() == {"items": []}
 
 
 async def test_dead_letters_are_for_admins_only(gateway, js):

@@ -1,0 +1,44 @@
+"""Finding the running platform from its data dir (``<data dir>/run/state.json``, written
+by ``mercato up`` once it is ready) and connecting to its NATS server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nats
+from nats.aio.client import Client as Nats
+
+
+class NotRunning(Exception):
+    """No ``mercato up`` is running on this data dir (or its state file is unreadable)."""
+
+
+def state_file(data_dir: Path) -> Path:
+    return Path(data_dir) / "run" / "state.json"
+
+
+def running_state(data_dir: Path) -> dict:
+    """What ``mercato up`` recorded: ``nats_url``, ``gateway_url`` and its ``pid``."""
+    path = state_file(data_dir)
+    if not path.exists():
+        raise NotRunning(f"Mercato is not running on data dir {data_dir} (no {path}). "
+                         "Start it with `mercato up`, or set MERCATO_DATA_DIR to its data dir.")
+    try:
+        state = json.loads(path.read_text())
+        if not isinstance(state, dict) or not state.get("nats_url"):
+            raise ValueError("no nats_url in it")
+    except ValueError as exc:
+        raise NotRunning(f"{path} is unreadable ({exc}); is `mercato up` still starting?") \
+            from None
+    return state
+
+
+async def connect(nats_url: str) -> Nats:
+    """One connection attempt with a short timeout: a command should fail fast and say so."""
+    try:
+        return await nats.connect(nats_url, connect_timeout=2, max_reconnect_attempts=1,
+                                  allow_reconnect=False, name="mercato-cli")
+    except Exception as exc:
+        raise NotRunning(f"cannot connect to NATS at {nats_url}: {exc or type(exc).__name__}") \
+            from None
