@@ -125,16 +125,32 @@ class Tail:
             added.append(stream)
         return added
 
-    async def run(self, stop: asyncio.Event, notice: Callable[[str], None] = print) -> None:
+    async def run(self, stop: asyncio.Event, notice: Callable[[str], None] = print,
+                  rescan: float = RESCAN_SECONDS) -> int:
+        """Follow until ``stop`` is set (0) or the connection is gone (1), looking for
+        new streams every ``rescan`` seconds."""
         first = True
         while not stop.is_set():
-            await self.subscribe_new_streams()
-            if first and not self.subscribed:
-                notice(f"No event stream holds subjects matching {self.subject} yet; "
+            if self.nc.is_closed:
+                notice("The connection to NATS is closed (did `mercato up` stop?).")
+                return 1
+            try:
+                added = await self.subscribe_new_streams()
+            except Exception as exc:  # a slow or restarting broker: say so, try again
+                notice(f"Cannot list the event streams: {exc or type(exc).__name__}")
+                added = []
+            if first:
+                notice(f"Following {self.subject} in {', '.join(added)}"
+                       f"{' from the start of each stream' if self.from_start else ''}; "
+                       "Ctrl-C stops." if added else
+                       f"No event stream holds subjects matching {self.subject} yet; "
                        "waiting for one.")
+            elif added:
+                notice(f"Also following {', '.join(added)}.")
             first = False
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), RESCAN_SECONDS)
+                await asyncio.wait_for(stop.wait(), rescan)
+        return 0
 
     async def close(self) -> None:
         for sub in self.subscribed.values():
@@ -143,7 +159,7 @@ class Tail:
 
 
 async def tail_events(nats_url: str, *, subject: str, from_start: bool, as_json: bool) -> int:
-    """Run until Ctrl-C (or SIGTERM); 0 on a clean stop."""
+    """Run until Ctrl-C (or SIGTERM): 0 on a clean stop, 1 if the connection is lost."""
     from mercato.cli.running import connect
 
     nc = await connect(nats_url)
@@ -153,13 +169,10 @@ async def tail_events(nats_url: str, *, subject: str, from_start: bool, as_json:
         loop.add_signal_handler(sig, stop.set)
     tail = Tail(nc, subject=subject, from_start=from_start, as_json=as_json)
     try:
-        if not as_json:
-            print(f"Following {subject} on {nats_url}"
-                  f"{' from the start of each stream' if from_start else ''}; Ctrl-C stops.",
-                  file=sys.stderr, flush=True)
-        await tail.run(stop, lambda text: print(text, file=sys.stderr, flush=True))
+        # notices go to stderr: stdout carries only events (one JSON document per line
+        # with --json)
+        return await tail.run(stop, lambda text: print(text, file=sys.stderr, flush=True))
     finally:
         await tail.close()
         with contextlib.suppress(Exception):
             await nc.close()
-    return 0
