@@ -34,11 +34,16 @@ def running_state(data_dir: Path) -> dict:
     return state
 
 
+async def _quiet(exc: Exception) -> None:
+    """The client's default error callback prints a traceback-like report; a command
+    notices a lost connection itself and says so in one line."""
+
+
 async def connect(nats_url: str) -> Nats:
     """One connection attempt with a short timeout: a command should fail fast and say so."""
     try:
         return await nats.connect(nats_url, connect_timeout=2, max_reconnect_attempts=1,
-                                  allow_reconnect=False, name="mercato-cli")
+                                  allow_reconnect=False, name="mercato-cli", error_cb=_quiet)
     except Exception as exc:
         raise NotRunning(f"cannot connect to NATS at {nats_url}: {exc or type(exc).__name__}") \
             from None
