@@ -7,8 +7,9 @@ Starts, as separate processes on 127.0.0.1 (ports picked free at run time):
     upstream through one shared client, created once per process:
       * aiohttp.ClientSession with a keep-alive TCPConnector(limit=concurrency)
       * httpx.AsyncClient with Limits(max_connections=concurrency)
-  - a load generator per measurement: an aiohttp client in its own process,
-    holding --concurrency connections busy for --duration seconds after a warm-up.
+  - a load generator per measurement: an aiohttp client in its own process
+    (benchmarks/_load.py, shared with the other HTTP benchmarks), holding
+    --concurrency connections busy for --duration seconds after a warm-up.
 
 Variants, interleaved over --rounds rounds, median reported:
   direct to upstream (baseline), via the aiohttp proxy, via the httpx proxy.
@@ -33,7 +34,6 @@ Run:  python benchmarks/bench_http_client.py            (about 55 s)
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib.util
 import json
 import os
@@ -41,12 +41,12 @@ import platform
 import select
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass, field
+
+from _load import Result, die_with_parent, load_average, run_load
 
 HOST = "127.0.0.1"
 
@@ -68,14 +68,6 @@ JSON_HEADERS = [
     (b"content-type", b"application/json"),
     (b"content-length", str(len(BODY)).encode()),
 ]
-
-
-def load_average() -> str:
-    """1-minute load average, printed with results: the machine is shared and noisy."""
-    try:
-        return f"{os.getloadavg()[0]:.2f}"
-    except OSError:
-        return "n/a"
 
 
 # --------------------------------------------------------------------------- child: servers
@@ -182,94 +174,7 @@ async def serve(args) -> None:
             await close()
 
 
-# --------------------------------------------------------------------------- child: load
-
-
-def proc_cpu_seconds(pid: int) -> float | None:
-    """User+system CPU seconds of a process, from /proc (Linux); None elsewhere."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-async def load(args) -> None:
-    import aiohttp
-
-    watch = [int(p) for p in args.watch_pids.split(",") if p]
-    latencies: list[float] = []
-    errors = 0
-    start = time.perf_counter()
-    record_from = start + args.warmup
-    stop = record_from + args.duration
-    marks: dict[str, object] = {}
-
-    async def mark_window() -> None:
-        await asyncio.sleep(max(0.0, record_from - time.perf_counter()))
-        marks["cpu0"] = [proc_cpu_seconds(p) for p in watch], time.process_time()
-        await asyncio.sleep(max(0.0, stop - time.perf_counter()))
-        marks["cpu1"] = [proc_cpu_seconds(p) for p in watch], time.process_time()
-
-    async def worker(session: aiohttp.ClientSession) -> None:
-        nonlocal errors
-        while True:
-            t0 = time.perf_counter()
-            if t0 >= stop:
-                return
-            try:
-                async with session.get(args.url) as resp:
-                    await resp.read()
-                    ok = resp.status == 200
-            except (TimeoutError, aiohttp.ClientError):
-                ok = False
-            t1 = time.perf_counter()
-            if record_from <= t1 < stop:  # completions inside the timed window
-                if ok:
-                    latencies.append(t1 - t0)
-                else:
-                    errors += 1
-
-    connector = aiohttp.TCPConnector(limit=args.concurrency)
-    async with aiohttp.ClientSession(
-        connector=connector, timeout=aiohttp.ClientTimeout(total=10)
-    ) as session:
-        await asyncio.gather(mark_window(), *(worker(session) for _ in range(args.concurrency)))
-
-    (cpu0, self0), (cpu1, self1) = marks["cpu0"], marks["cpu1"]
-    cpu = [None if a is None or b is None else (b - a) / args.duration
-           for a, b in zip(cpu0, cpu1, strict=False)]
-    latencies.sort()
-    n = len(latencies)
-    def pick(q):
-        return latencies[min(n - 1, int(q * n))] * 1000 if n else float("nan")
-    print(
-        json.dumps(
-            {
-                "rps": n / args.duration,
-                "p50_ms": pick(0.50),
-                "p99_ms": pick(0.99),
-                "errors": errors,
-                "cpu_watched": cpu,
-                "cpu_self": (self1 - self0) / args.duration,
-            }
-        ),
-        flush=True,
-    )
-
-
 # --------------------------------------------------------------------------- parent
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: ask Linux to SIGTERM us if the parent dies."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass  # not Linux: the parent's finally block is the only cleanup
 
 
 class Children:
@@ -280,7 +185,7 @@ class Children:
 
     def start(self, *role_args: str, stdout=subprocess.PIPE) -> subprocess.Popen:
         cmd = [sys.executable, os.path.abspath(__file__), *role_args]
-        proc = subprocess.Popen(cmd, stdout=stdout, text=True, preexec_fn=_die_with_parent)
+        proc = subprocess.Popen(cmd, stdout=stdout, text=True, preexec_fn=die_with_parent())
         self.procs.append(proc)
         return proc
 
@@ -325,23 +230,6 @@ def wait_ready(port: int, timeout: float = 20) -> None:
         time.sleep(0.1)
 
 
-@dataclass
-class Result:
-    label: str
-    runs: list[dict] = field(default_factory=list)
-
-    def median(self, key: str) -> float:
-        return statistics.median(r[key] for r in self.runs)
-
-    def spread(self, key: str) -> float:
-        values = [r[key] for r in self.runs]
-        return (max(values) - min(values)) / statistics.median(values)
-
-    def median_cpu(self, i: int) -> float | None:
-        values = [r["cpu_watched"][i] for r in self.runs if r["cpu_watched"][i] is not None]
-        return statistics.median(values) if values else None
-
-
 def print_table(results: list[Result], args) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -384,7 +272,7 @@ def print_table(results: list[Result], args) -> None:
             f"{p50 / b_p50:.2f}",
             f"{p99:.2f}",
             f"{p99 / b_p99:.2f}",
-            str(sum(x["errors"] for x in r.runs)),
+            str(r.errors()),
             f"{r.spread('rps'):.0%}",
             f"{fmt_cpu(r.median_cpu(0))}/{proxy_cpu}/{r.median('cpu_self'):.2f}",
         )
@@ -434,29 +322,15 @@ def run_benchmark(args) -> None:
         results = [Result(label) for label, *_ in targets]
         for rnd in range(args.rounds):
             for i, (label, port, up_pid, proxy_pid) in enumerate(targets):
-                watch = ",".join(str(p) for p in (up_pid, proxy_pid) if p)
-                gen = children.start(
-                    "--role",
-                    "load",
-                    "--url",
-                    f"http://{HOST}:{port}/products/SKU-000123",
-                    "--concurrency",
-                    str(args.concurrency),
-                    "--duration",
-                    str(args.duration),
-                    "--warmup",
-                    str(args.warmup),
-                    "--watch-pids",
-                    watch,
+                results[i].runs.append(
+                    run_load(
+                        f"http://{HOST}:{port}/products/SKU-000123",
+                        concurrency=args.concurrency,
+                        duration=args.duration,
+                        warmup=args.warmup,
+                        watch_pids=[p for p in (up_pid, proxy_pid) if p],
+                    )
                 )
-                try:
-                    out, _ = gen.communicate(timeout=args.warmup + args.duration + 60)
-                finally:
-                    children.stop(gen)
-                    children.procs.remove(gen)
-                if gen.returncode != 0:
-                    raise RuntimeError(f"load generator failed (exit {gen.returncode})")
-                results[i].runs.append(json.loads(out.strip().splitlines()[-1]))
                 print(
                     f"  .. round {rnd + 1}/{args.rounds}: {label}: "
                     f"{results[i].runs[-1]['rps']:,.0f} req/s",
@@ -503,14 +377,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     # Internal: how the script starts its own children.
     p.add_argument(
         "--role",
-        choices=["bench", "upstream", "proxy", "load"],
+        choices=["bench", "upstream", "proxy"],
         default="bench",
         help=argparse.SUPPRESS,
     )
     p.add_argument("--client", choices=["aiohttp", "httpx"], help=argparse.SUPPRESS)
     p.add_argument("--upstream-port", type=int, help=argparse.SUPPRESS)
-    p.add_argument("--url", help=argparse.SUPPRESS)
-    p.add_argument("--watch-pids", default="", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
@@ -523,7 +395,7 @@ def main(argv=None) -> None:
         return
     import uvloop
 
-    uvloop.run(serve(args) if args.role in ("upstream", "proxy") else load(args))
+    uvloop.run(serve(args))
 
 
 if __name__ == "__main__":
