@@ -1,0 +1,594 @@
+"""Benchmark: what does the gateway cost, on this machine, against calling a service directly?
+
+Starts the whole platform the way a user does (`python -m mercato up --no-seed`, in a temp
+data dir, the gateway on a free port), then through the gateway's public API logs in as
+the development admin, creates one product and reads every instance's address and pid from
+GET /api/v1/ops/services. Variants, interleaved over --rounds rounds, median reported:
+
+  (a) catalog read, direct:        GET <catalog>/api/v1/catalog/products/<id>     (baseline)
+  (b) catalog read, via gateway:   the same path on the gateway (public route)
+  (c) users/me, direct:            GET <identity>/api/v1/identity/users/me, admin bearer token
+                                                                                   (baseline)
+  (d) users/me, via gateway:       the same on the gateway, which verifies the token (cached
+                                   per token until its exp) and then forwards it
+
+Each measurement is a load generator in its own process (benchmarks/_load.py: aiohttp,
+keep-alive, --concurrency connections, --warmup untimed seconds, then --duration timed
+seconds). It reads the CPU time of the gateway and of the upstream service from
+/proc/<pid>/stat at the edges of the timed window. Everything shares 2 cores with NATS, the
+other services' heartbeats and the load generator, so "x direct" is the cost of the extra hop
+under a CPU-bound load, and "µs/req" is the CPU each process spends per request. The load is
+a closed loop (each connection sends its next request when the last one is answered): when
+the service itself is the bottleneck (one event loop, one core), p50 is about connections /
+req/s with or without the gateway, and the gateway's cost shows as CPU, not as latency. Run
+with --concurrency 1 to see the latency one hop adds to an unloaded request.
+
+--py-spy PREFIX additionally samples the gateway with py-spy during one more run of (b)
+and (d), writes PREFIX-b.speedscope.json / PREFIX-d.speedscope.json and prints where its
+CPU goes (by package, and the top functions by own and inclusive time).
+
+The platform is stopped with SIGINT (its supervisor then stops the gateway, the services
+and NATS) in a `finally` block, on SIGTERM and Ctrl-C too; it runs in its own session and
+gets SIGINT from Linux if this script dies outright. At the end the script checks that no
+process of its data dir is left and ends any that is, by pid.
+
+Run:  python benchmarks/bench_gateway.py            (about 90 s)
+      python benchmarks/bench_gateway.py --help
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from _load import Result, die_with_parent, load_average, run_load
+
+HOST = "127.0.0.1"
+READY_LINE = "Mercato is ready"
+ADMIN = {"email": "admin@mercato.local", "password": "mercato-admin"}
+PRODUCT = {
+    "sku": "BENCH-1",
+    "name": "Bench",
+    "description": "x",
+    "category": "bench",
+    "price": 1000,
+    "currency": "USD",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- the platform
+
+
+class Platform:
+    """`mercato up` as a subprocess: started, waited for, stopped with SIGINT."""
+
+    def __init__(self, data_dir: str, gateway_port: int) -> None:
+        self.data_dir = data_dir
+        self.gateway_port = gateway_port
+        # Its stdout goes to a file, not a pipe: if this script dies, the supervisor must
+        # not die of a broken pipe halfway through its orderly stop.
+        self.output_path = Path(data_dir) / "mercato-up.out"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.gateway_port}"
+
+    def output(self) -> str:
+        try:
+            return self.output_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def start(self, timeout: float) -> float:
+        env = dict(
+            os.environ,
+            MERCATO_DATA_DIR=self.data_dir,
+            MERCATO_GATEWAY_PORT=str(self.gateway_port),
+            PYTHONUNBUFFERED="1",
+        )
+        started = time.monotonic()
+        # Own session: a Ctrl-C in the terminal reaches only this script, whose finally
+        # block then stops the platform once, in order. If this script dies outright,
+        # Linux sends the supervisor SIGINT (its graceful stop).
+        with self.output_path.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "mercato", "up", "--no-seed"],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=die_with_parent(signal.SIGINT),
+            )
+        deadline = started + timeout
+        while READY_LINE not in self.output():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                tail = "\n".join(self.output().splitlines()[-30:])
+                why = (f"exited with {self.proc.returncode}" if self.proc.poll() is not None
+                       else f"not ready within {timeout:.0f}s")
+                raise RuntimeError(f"`mercato up` {why}; its output:\n{tail}\n(run with "
+                                   "--keep-data to keep the data dir and its logs/)")
+            time.sleep(0.1)
+        return time.monotonic() - started
+
+    def stop(self, timeout: float = 60.0) -> None:
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            log("stopping the platform (SIGINT to `mercato up`)")
+            proc.send_signal(signal.SIGINT)
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                    break
+                except KeyboardInterrupt:
+                    log("still stopping the platform; waiting for it (up to "
+                        f"{timeout:.0f}s in all)")
+                except subprocess.TimeoutExpired:
+                    log(f"`mercato up` did not stop within {timeout:.0f}s; killing it")
+                    proc.kill()  # its children get SIGTERM from Linux (PR_SET_PDEATHSIG)
+                    proc.wait()
+                    break
+        self._reap_leftovers()
+
+    def _reap_leftovers(self) -> None:
+        """End, by pid, any process still running with this run's data dir."""
+        left = self.leftover_pids()
+        deadline = time.monotonic() + 10
+        while left and time.monotonic() < deadline:  # children may still be exiting
+            time.sleep(0.2)
+            left = self.leftover_pids()
+        if not left:
+            return
+        log(f"WARNING: processes of {self.data_dir} still running after stop: {left}; "
+            "sending SIGTERM, then SIGKILL")
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+            time.sleep(2)
+            left = self.leftover_pids()
+            if not left:
+                return
+
+    def leftover_pids(self) -> list[int]:
+        """Pids whose environment carries MERCATO_DATA_DIR=<this run's temp dir>."""
+        marks = {f"MERCATO_DATA_DIR={d}\0".encode()
+                 for d in (self.data_dir, os.path.realpath(self.data_dir))}
+        pids = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            try:
+                environ = Path(f"/proc/{entry}/environ").read_bytes() + b"\0"
+            except OSError:
+                continue
+            if any(m in environ for m in marks):
+                pids.append(int(entry))
+        return pids
+
+
+# --------------------------------------------------------------------------- HTTP helpers
+
+
+def call(method: str, url: str, body: dict | None = None, token: str | None = None) -> dict:
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        raise RuntimeError(f"{method} {url} -> {exc.code}: {exc.read()[:500]!r}") from None
+
+
+def instance_of(items: list[dict], service: str) -> dict:
+    ready = [i for i in items if i["service"] == service and i.get("health") == "ready"]
+    found = ready or [i for i in items if i["service"] == service]
+    if not found:
+        raise RuntimeError(f"no {service} instance in /api/v1/ops/services: {items}")
+    return found[0]
+
+
+# --------------------------------------------------------------------------- output
+
+
+def print_table(results: list[Result], baselines: list[int], args) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    table = Table(
+        title=f"Gateway cost, {args.concurrency} connections, {args.duration:g} s x "
+        f"{args.rounds} rounds (median)",
+        title_justify="left",
+        caption_justify="left",
+        caption="x direct = ratio vs the same request sent directly to the service ((b) vs "
+        "(a), (d) vs (c); req/s: higher is better, latency: lower is better). +p50 = added "
+        "latency at p50. spread = (max-min)/median of req/s over rounds. cpu s = CPU seconds "
+        "used in the timed window by the gateway / the upstream service / the load generator; "
+        "µs/req = that CPU per completed request. The load is a closed loop: when a service "
+        "saturates, p50 ~ connections / req/s, so --concurrency 1 shows the latency per hop.",
+    )
+    table.add_column("variant", no_wrap=True)
+    for head in ("req/s", "x direct", "p50 ms", "x direct", "+p50 ms", "p99 ms", "x direct",
+                 "errors", "spread", "cpu s gw/up/load", "µs/req gw/up"):
+        table.add_column(head, justify="right")
+
+    def fmt(v: float | None, spec: str = ".2f") -> str:
+        return "-" if v is None else format(v, spec)
+
+    for i, r in enumerate(results):
+        base = results[baselines[i]]
+        rps, p50, p99 = r.median("rps"), r.median("p50_ms"), r.median("p99_ms")
+        gw_s, up_s = r.median_cpu(0, "cpu_watched_s"), r.median_cpu(1, "cpu_watched_s")
+        load_s = r.median("cpu_self") * args.duration
+        done = rps * args.duration
+
+        def per_req(seconds: float | None, done: float = done) -> str:
+            return "-" if seconds is None or not done else f"{seconds / done * 1e6:,.0f}"
+
+        errors = str(r.errors())
+        if r.errors():
+            errors += " " + ",".join(f"{k}:{v}" for k, v in sorted(r.error_kinds().items()))
+        if i == baselines[i]:
+            added = "-"
+        else:
+            added = f"{p50 - base.median('p50_ms'):+.2f}"
+        table.add_row(
+            r.label,
+            f"{rps:,.0f}",
+            f"{rps / base.median('rps'):.2f}",
+            f"{p50:.2f}",
+            f"{p50 / base.median('p50_ms'):.2f}",
+            added,
+            f"{p99:.2f}",
+            f"{p99 / base.median('p99_ms'):.2f}",
+            errors,
+            f"{r.spread('rps'):.0%}",
+            f"{fmt(gw_s)}/{fmt(up_s)}/{load_s:.2f}",
+            f"{per_req(gw_s)}/{per_req(up_s)}",
+            end_section=(i % 2 == 1),
+        )
+    console.print(table)
+
+
+# --------------------------------------------------------------------------- profiling
+
+
+def py_spy_executable() -> str | None:
+    beside = Path(sys.executable).parent / "py-spy"
+    return str(beside) if beside.exists() else shutil.which("py-spy")
+
+
+def profile_gateway(exe: str, out: Path, gw_pid: int, url: str, headers: dict, args) -> None:
+    """One more load run of `url`; py-spy samples the gateway during its timed part."""
+    outcome: dict = {}
+
+    def drive() -> None:
+        try:
+            outcome["load"] = run_load(url, concurrency=args.concurrency,
+                                       duration=args.duration, warmup=args.warmup,
+                                       watch_pids=[gw_pid], headers=headers)
+        except Exception as exc:  # reported below
+            outcome["error"] = exc
+
+    driver = threading.Thread(target=drive)
+    driver.start()
+    time.sleep(args.warmup + 0.3)  # the load generator's start-up plus its warm-up
+    seconds = max(1, int(args.duration - 0.5))
+    spy = None
+    cpu0, sched0 = user_system_seconds(gw_pid), run_wait_seconds(gw_pid)
+    for native in (["--native"], []):  # native frames show syscalls, GC, C parsers
+        spy = subprocess.run(
+            [exe, "record", "-p", str(gw_pid), "-d", str(seconds), "-r", "100", "-o",
+             str(out), "--format", "speedscope", *native],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        if spy.returncode == 0 or not driver.is_alive():
+            break
+        log(f"py-spy {' '.join(native)} failed: {spy.stderr.strip()[-300:]}; retrying")
+    cpu1, sched1 = user_system_seconds(gw_pid), run_wait_seconds(gw_pid)
+    driver.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    if spy.returncode != 0 or not out.exists():
+        log(f"py-spy failed (exit {spy.returncode}): {spy.stderr.strip()[-500:]}")
+        return
+    load = outcome["load"]
+    print(f"\npy-spy profile of the gateway (pid {gw_pid}) during GET "
+          f"{url.split(HOST, 1)[1].split('/', 1)[1]}: {load['rps']:,.0f} req/s, gateway CPU "
+          f"{fmt_cores(load['cpu_watched'][0])} cores (/proc); {seconds} s at 100 Hz -> {out}")
+    if cpu0 and cpu1:
+        user, system = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
+        print(f"  while sampled: gateway CPU user {user:.2f} s + system {system:.2f} s "
+              f"({system / max(user + system, 1e-9):.0%} in the kernel)")
+    if sched0 and sched1:
+        print(f"  while sampled: its event-loop thread ran {sched1[0] - sched0[0]:.2f} s and "
+              f"waited {sched1[1] - sched0[1]:.2f} s runnable for a CPU (/proc/<pid>/schedstat)"
+              "; py-spy counts both as 'not idle'")
+    summarize_speedscope(out)
+
+
+def user_system_seconds(pid: int) -> tuple[float, float] | None:
+    """(user, system) CPU seconds of a process, from /proc/<pid>/stat."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        tick = os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) / tick, int(fields[12]) / tick
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def run_wait_seconds(pid: int) -> tuple[float, float] | None:
+    """(seconds on a CPU, seconds runnable but waiting for one) of a process's main thread."""
+    try:
+        ran, waited, _ = Path(f"/proc/{pid}/schedstat").read_text().split()
+        return int(ran) / 1e9, int(waited) / 1e9
+    except (OSError, ValueError):
+        return None
+
+
+def fmt_cores(v: float | None) -> str:
+    return "-" if v is None else f"{v:.2f}"
+
+
+NATIVE_PACKAGES = ("uvloop", "aiohttp", "multidict", "propcache", "yarl", "httptools",
+                   "pydantic_core", "frozenlist")
+
+
+def _area(file: str) -> str:
+    """Where a frame's code lives: a package, mercato.<part>, the stdlib, or native code."""
+    parts = Path(file).parts
+    if not file.endswith(".py"):
+        if "libc.so" in file or file == "[vdso]":
+            return "libc/syscalls"
+        if "libpython" in file or "Python-3" in file or "/include/python3" in file:
+            return "CPython runtime"
+        for marker, area in (("libuv", "libuv"), ("llhttp", "llhttp")):
+            if marker in file:
+                return f"{area} (C)"
+        for pkg in NATIVE_PACKAGES:
+            if pkg in parts:
+                return f"{pkg} (C)"
+        return file if file.startswith("<") else "other native"
+    if "site-packages" in parts:
+        rest = parts[parts.index("site-packages") + 1:]
+        return rest[0].removesuffix(".py") if rest else "?"
+    if "mercato" in parts:
+        rest = parts[len(parts) - 1 - parts[::-1].index("mercato"):]
+        return ".".join(p.removesuffix(".py") for p in rest[:2])
+    name = parts[-2] if len(parts) >= 2 and not parts[-2].startswith(("lib", "python")) else None
+    return f"stdlib:{name or Path(file).stem}"
+
+
+def _frame_name(frame: dict) -> str:
+    file = frame.get("file") or "?"
+    short = "/".join(Path(file).parts[-2:]) if file.startswith("/") else file
+    return f"{frame.get('name', '?')} ({short})"
+
+
+# Parts of the gateway's work: the share of samples whose stack has a matching frame.
+BUCKETS = [
+    ("upstream call (Upstreams.forward)", lambda n, f: n == "Upstreams.forward"),
+    ("  of which aiohttp ClientSession._request", lambda n, f: n == "ClientSession._request"),
+    ("reply to client (uvicorn send)", lambda n, f: n == "RequestResponseCycle.send"),
+    ("request parsing (httptools)", lambda n, f: n == "HttpToolsProtocol.data_received"),
+    ("instance choice (Upstreams._candidates)", lambda n, f: n == "Upstreams._candidates"),
+    ("token check (EdgeAuth.principal)", lambda n, f: n == "EdgeAuth.principal"),
+    ("request id + trace context", lambda n, f: n in ("continue_trace", "new_request_id",
+                                                      "valid_request_id")),
+    ("metrics (prometheus_client)", lambda n, f: "prometheus_client" in f),
+    ("garbage collector", lambda n, f: n.startswith("gc_collect")),
+]
+PARKED = ("write", "writev", "send", "sendmsg", "read", "recv", "recvmsg", "epoll_wait",
+          "epoll_pwait")
+
+
+def summarize_speedscope(path: Path, top: int = 12) -> None:
+    """Print where the sampled thread spent its time. py-spy calls a thread idle only when
+    it waits for events; a thread that is runnable but waiting for a CPU (common on a
+    saturated 2-core box) is sampled where the kernel took the CPU away, very often on the
+    way out of a write() that woke the peer process. So samples whose innermost frame is a
+    socket syscall or epoll are counted apart, and the breakdown uses the rest."""
+    doc = json.loads(path.read_text())
+    frames = doc["shared"]["frames"]
+    own: collections.Counter = collections.Counter()
+    incl: collections.Counter = collections.Counter()
+    area_own: collections.Counter = collections.Counter()
+    buckets: collections.Counter = collections.Counter()
+    parked: collections.Counter = collections.Counter()
+    total = running = 0
+    for prof in doc["profiles"]:
+        for stack in prof["samples"]:
+            if not stack:
+                continue
+            total += 1
+            leaf = frames[stack[-1]]
+            if "libc.so" in (leaf.get("file") or "") and leaf.get("name") in PARKED:
+                parked[leaf["name"]] += 1
+                continue
+            running += 1
+            area_own[_area(leaf.get("file") or "?")] += 1
+            python = [frames[i] for i in stack if (frames[i].get("file") or "").endswith(".py")]
+            if python:
+                own[_frame_name(python[-1])] += 1
+            for name in {_frame_name(f) for f in python}:
+                incl[name] += 1
+            nf = [(frames[i].get("name", ""), frames[i].get("file") or "") for i in stack]
+            for label, match in BUCKETS:
+                if any(match(n, f) for n, f in nf):
+                    buckets[label] += 1
+    if not running:
+        print("  (no samples)")
+        return
+    print(f"  {total:,} samples while not idle; {total - running:,} of them inside a syscall "
+          "(" + ", ".join(f"{k} {v}" for k, v in parked.most_common()) + ": mostly waiting "
+          f"for a CPU, see the schedstat line); shares below are of the other {running:,}")
+    print("  innermost frame by where its code lives: " + ", ".join(
+        f"{a} {w / running:.0%}" for a, w in area_own.most_common(10)))
+    print("  parts of the work (inclusive): " + ", ".join(
+        f"{label.strip()} {buckets[label] / running:.0%}" for label, _ in BUCKETS))
+    print(f"  top {top} innermost Python functions (C code counts for its Python caller):")
+    for name, w in own.most_common(top):
+        print(f"    {w / running:6.1%}  {name}")
+    print(f"  top {top} Python functions by inclusive time (the event loop's own frames left "
+          "out):")
+    shown = 0
+    for name, w in incl.most_common():
+        if w / running > 0.97 or name.startswith(("Runner.", "run (", "BaseEventLoop.")):
+            continue
+        print(f"    {w / running:6.1%}  {name}")
+        shown += 1
+        if shown == top:
+            break
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def run_benchmark(args) -> None:
+    import aiohttp
+    import uvicorn
+
+    sys.stdout.reconfigure(line_buffering=True)  # keeps stdout and stderr lines in order
+    print(
+        f"bench_gateway  python {platform.python_version()}  uvicorn {uvicorn.__version__}  "
+        f"aiohttp {aiohttp.__version__}  cpus={os.cpu_count()}  "
+        f"loadavg at start={load_average()}\n"
+        f"concurrency={args.concurrency} duration={args.duration:g}s warmup={args.warmup:g}s "
+        f"rounds={args.rounds}  platform: `python -m mercato up --no-seed` (NATS, 8 services, "
+        "gateway)  load generator: aiohttp, own process"
+    )
+    data_dir = tempfile.mkdtemp(prefix="bench_gateway_")
+    plat = Platform(data_dir, free_port())
+    try:
+        took = plat.start(args.ready_timeout)
+        log(f"platform ready in {took:.1f}s, gateway {plat.url}, data dir {data_dir}")
+        gw = plat.url
+        token = call("POST", f"{gw}/api/v1/identity/token", ADMIN)["access_token"]
+        product = call("POST", f"{gw}/api/v1/catalog/products", PRODUCT, token)
+        items = call("GET", f"{gw}/api/v1/ops/services", token=token)["items"]
+        catalog, identity = instance_of(items, "catalog"), instance_of(items, "identity")
+        gateway = instance_of(items, "gateway")
+        auth = {"authorization": f"Bearer {token}"}
+        product_path = f"/api/v1/catalog/products/{product['id']}"
+        me_path = "/api/v1/identity/users/me"
+        # label, url, headers, upstream instance, index of its baseline
+        variants = [
+            ("(a) catalog, direct", catalog["address"] + product_path, {}, catalog, 0),
+            ("(b) catalog, via gateway", gw + product_path, {}, catalog, 0),
+            ("(c) users/me, direct", identity["address"] + me_path, auth, identity, 2),
+            ("(d) users/me, via gateway", gw + me_path, auth, identity, 2),
+        ]
+        print(f"gateway pid {gateway['pid']}  catalog pid {catalog['pid']} at "
+              f"{catalog['address']}  identity pid {identity['pid']} at {identity['address']}  "
+              f"version {gateway.get('version')}")
+        for label, url, headers, _, _ in variants:  # every variant must answer 200 first
+            req = urllib.request.Request(url, headers=headers)
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                if resp.status != 200:
+                    raise RuntimeError(f"{label}: {url} answered {resp.status}")
+
+        results = [Result(label) for label, *_ in variants]
+        for rnd in range(args.rounds):
+            for i, (label, url, headers, upstream, _) in enumerate(variants):
+                results[i].runs.append(
+                    run_load(
+                        url,
+                        concurrency=args.concurrency,
+                        duration=args.duration,
+                        warmup=args.warmup,
+                        watch_pids=[gateway["pid"], upstream["pid"]],
+                        headers=headers,
+                    )
+                )
+                log(f"  .. round {rnd + 1}/{args.rounds}: {label}: "
+                    f"{results[i].runs[-1]['rps']:,.0f} req/s")
+        print_table(results, [v[4] for v in variants], args)
+        print(f"loadavg at end={load_average()}")
+
+        if args.py_spy:
+            exe = py_spy_executable()
+            if exe is None:
+                log("--py-spy: py-spy not found (pip install py-spy); skipping the profile")
+            else:
+                for tag, (_, url, headers, _, _) in (("b", variants[1]), ("d", variants[3])):
+                    out = Path(f"{args.py_spy}-{tag}.speedscope.json")
+                    profile_gateway(exe, out, gateway["pid"], url, headers, args)
+    finally:
+        plat.stop()
+        if args.keep_data:
+            log(f"data dir kept: {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description="Measure the gateway's cost: start the platform with `mercato up "
+        "--no-seed` in a temp data dir, then load a catalog read and an authenticated read "
+        "(users/me) directly on the service and through the gateway, interleaved over "
+        "rounds; print req/s, p50/p99 latency, errors, ratios vs direct, added latency and "
+        "the CPU used by the gateway and the service. Everything is stopped at the end.",
+    )
+    p.add_argument("--concurrency", type=int, default=50,
+                   help="concurrent keep-alive connections of the load generator (default 50)")
+    p.add_argument("--duration", type=float, default=5.0,
+                   help="timed seconds per variant per round (default 5)")
+    p.add_argument("--warmup", type=float, default=1.0,
+                   help="untimed seconds of load before each timed window (default 1)")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="rounds, variants interleaved; medians are reported (default 3)")
+    p.add_argument("--ready-timeout", type=float, default=120.0,
+                   help="seconds to wait for 'Mercato is ready' (default 120)")
+    p.add_argument("--keep-data", action="store_true",
+                   help="keep the temp data dir (databases, logs/) instead of deleting it")
+    p.add_argument("--py-spy", metavar="PREFIX",
+                   help="after the table, profile the gateway with py-spy during one more run "
+                   "of (b) and (d); writes PREFIX-b.speedscope.json and PREFIX-d.speedscope.json "
+                   "and prints where its CPU goes (needs py-spy; adds ~2 x (warmup+duration))")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    # Turn SIGTERM into an exception so the finally block stops the platform.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        run_benchmark(args)
+    except KeyboardInterrupt:
+        log("interrupted; the platform was stopped")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
