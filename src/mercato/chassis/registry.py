@@ -16,13 +16,13 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from nats.aio.client import Client as Nats
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import BucketNotFoundError
 from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 
 from mercato.chassis.logging import get_logger
+from mercato.chassis.tasks import stop_tasks
 
 BUCKET = "mercato_registry"
 log = get_logger(__name__)
@@ -92,10 +92,7 @@ class RegistryView:
             await asyncio.wait_for(self._synced.wait(), 5)
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await stop_tasks([self._task])
 
     async def _watch(self) -> None:
         while True:
@@ -104,10 +101,11 @@ class RegistryView:
                 kv = await open_bucket(self._nc.jetstream(), self._ttl)
                 watcher = await kv.watchall()
                 while True:
-                    try:
-                        entry = await watcher.updates(timeout=self._silence)
-                    except NatsTimeoutError:
-                        break  # silent for too long: start a fresh watch
+                    try:  # asyncio.timeout, not wait_for: see chassis/tasks.py
+                        async with asyncio.timeout(self._silence):
+                            entry = await anext(watcher)
+                    except (TimeoutError, StopAsyncIteration):
+                        break  # silent for too long (or stopped): start a fresh watch
                     self._apply(entry)
             except asyncio.CancelledError:
                 raise
@@ -116,8 +114,9 @@ class RegistryView:
                 await asyncio.sleep(1.0)
             finally:
                 if watcher is not None:
-                    with contextlib.suppress(Exception):
-                        await watcher.stop()
+                    # bounded: unsubscribing can hang when the broker is slow or gone
+                    with contextlib.suppress(Exception, asyncio.CancelledError):
+                        await asyncio.wait_for(watcher.stop(), 1.0)
 
     def _apply(self, entry) -> None:
         self._last_update = time.monotonic()
@@ -196,10 +195,7 @@ class Registration:
                 log.warning("heartbeat_failed", error=str(exc))
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_tasks([self._task])
         if self._kv is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._kv.delete(self.instance.key), 2)

@@ -127,11 +127,12 @@ class Runtime:
                             error=str(exc))
 
     async def _close_nats(self) -> None:
-        try:
-            await asyncio.wait_for(self.nc.drain(), 5)
-        except Exception:
-            with contextlib.suppress(Exception):
-                await self.nc.close()
+        # Not drain(): consumers and relay are stopped already, and drain can hang on the
+        # ordered consumers of KV watches. Flush what was published, then close.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.nc.flush(), 1.0)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.nc.close(), 2.0)
 
 
 def make_instance(service: str, number: int, address: str, version: str) -> Instance:

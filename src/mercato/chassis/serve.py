@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import socket
+import sys
 from collections.abc import Callable
 
 import uvicorn
@@ -39,4 +42,20 @@ def serve_service(service: str, build: AppBuilder, settings: Settings, *,
                             server_header=False)
     server = uvicorn.Server(config)
     # uvicorn's loop= setting only applies to server.run(); serve() runs on ours.
-    uvloop.run(server.serve(sockets=[sock]))
+    uvloop.run(_serve(server, sock))
+
+
+async def _serve(server: uvicorn.Server, sock: socket.socket) -> None:
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, dump_tasks)
+    await server.serve(sockets=[sock])
+
+
+def dump_tasks() -> None:
+    """On SIGUSR1: every asyncio task and where it waits, to stderr (the process log) —
+    for finding what a process that will not stop is waiting for."""
+    tasks = asyncio.all_tasks()
+    print(f"--- {len(tasks)} asyncio tasks ---", file=sys.stderr)
+    for task in tasks:
+        print(f"task {task.get_name()}:", file=sys.stderr)
+        task.print_stack(limit=12, file=sys.stderr)
+    sys.stderr.flush()

@@ -149,7 +149,8 @@ class Tail:
                 notice(f"Also following {', '.join(added)}.")
             first = False
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), rescan)
+                async with asyncio.timeout(rescan):
+                    await stop.wait()
         return 0
 
     async def close(self) -> None:

@@ -11,6 +11,7 @@ import secrets
 import signal
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -96,69 +97,100 @@ def _table(sup: Supervisor, view: RegistryView, gateway_url: str, nats_url: str)
     return table
 
 
+@dataclass
+class _Boot:
+    """What start-up has opened so far, for the stop path to close."""
+
+    nc: object = None
+    view: RegistryView | None = None
+
+
+def _say(message: str) -> None:
+    """Print, but never let a closed terminal or pipe stop the shutdown."""
+    with contextlib.suppress(Exception):
+        console.print(message, highlight=False)
+
+
+async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot, *,
+                seed: bool, ready_timeout: float, started: float) -> None:
+    run_dir = data_dir / "run"
+    if not port_is_free(settings.gateway_port, settings.host):
+        raise UpError(f"port {settings.gateway_port} is taken: set MERCATO_GATEWAY_PORT")
+    nats_port = int(os.environ.get("MERCATO_NATS_PORT") or free_port())
+    nats_url = f"nats://127.0.0.1:{nats_port}"
+    env = dict(os.environ, MERCATO_DATA_DIR=str(data_dir), MERCATO_NATS_URL=nats_url,
+               MERCATO_SERVICE_SECRET=_secret(settings, run_dir), PYTHONUNBUFFERED="1")
+    logs = data_dir / "logs"
+    _say(f"Starting NATS on {nats_url} (data in {data_dir / 'nats'})")
+    await sup.start(ProcessSpec("nats", nats_command(nats_port, data_dir / "nats"), env,
+                                logs / "nats.log"))
+    await _wait_tcp(nats_port, 15)
+    for name in [*SERVICES, GATEWAY]:
+        argv = [sys.executable, "-m", "mercato", "serve", name, "--instance", "1"]
+        if name == GATEWAY:
+            argv += ["--port", str(settings.gateway_port)]
+        await sup.start(ProcessSpec(f"{name}-1", argv, env, logs / f"{name}-1.log"))
+    _say(f"Started {len(SERVICES)} services and the gateway; waiting until ready")
+    boot.nc = await nats.connect(nats_url, max_reconnect_attempts=-1)
+    boot.view = RegistryView(boot.nc, settings.registry_ttl)
+    await boot.view.start()
+    gateway_url = f"http://{settings.host}:{settings.gateway_port}"
+    await _wait_ready(boot.view, gateway_url, sup, ready_timeout)
+    if seed:
+        try:
+            created = await seed_demo(gateway_url, settings)
+        except (SeedError, aiohttp.ClientError, TimeoutError) as exc:
+            _say(f"[yellow]warning:[/] the demo catalog was not seeded: {exc}")
+        else:
+            if created:
+                _say(f"Seeded the demo catalog: {created} products with stock")
+    (run_dir / "state.json").write_text(json.dumps(
+        {"pid": os.getpid(), "nats_url": nats_url, "gateway_url": gateway_url}))
+    with contextlib.suppress(Exception):
+        console.print(_table(sup, boot.view, gateway_url, nats_url))
+    _say(f"[green]Mercato is ready[/] in {time.monotonic() - started:.1f}s at {gateway_url}")
+
+
 async def run_up(settings: Settings, *, seed: bool = True, ready_timeout: float = 90.0) -> int:
     data_dir = settings.data_dir.resolve()
     run_dir = data_dir / "run"
     lock = _lock(run_dir)
-    sup = Supervisor(lambda msg: console.print(f"[yellow]supervisor:[/] {msg}"))
+    sup = Supervisor(lambda msg: _say(f"[yellow]supervisor:[/] {msg}"))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    nc = view = None
-    started = time.monotonic()
+    boot = _Boot()
+    starting = asyncio.create_task(_boot(settings, sup, data_dir, boot, seed=seed,
+                                         ready_timeout=ready_timeout,
+                                         started=time.monotonic()))
+    stopping = asyncio.create_task(stop.wait())
     try:
-        if not port_is_free(settings.gateway_port, settings.host):
-            raise UpError(f"port {settings.gateway_port} is taken: set MERCATO_GATEWAY_PORT")
-        nats_port = int(os.environ.get("MERCATO_NATS_PORT") or free_port())
-        nats_url = f"nats://127.0.0.1:{nats_port}"
-        env = dict(os.environ, MERCATO_DATA_DIR=str(data_dir), MERCATO_NATS_URL=nats_url,
-                   MERCATO_SERVICE_SECRET=_secret(settings, run_dir), PYTHONUNBUFFERED="1")
-        logs = data_dir / "logs"
-        console.print(f"Starting NATS on {nats_url} (data in {data_dir / 'nats'})")
-        await sup.start(ProcessSpec("nats", nats_command(nats_port, data_dir / "nats"), env,
-                                    logs / "nats.log"))
-        await _wait_tcp(nats_port, 15)
-        for name in [*SERVICES, GATEWAY]:
-            argv = [sys.executable, "-m", "mercato", "serve", name, "--instance", "1"]
-            if name == GATEWAY:
-                argv += ["--port", str(settings.gateway_port)]
-            await sup.start(ProcessSpec(f"{name}-1", argv, env, logs / f"{name}-1.log"))
-        console.print(f"Started {len(SERVICES)} services and the gateway; waiting until ready")
-        nc = await nats.connect(nats_url, max_reconnect_attempts=-1)
-        view = RegistryView(nc, settings.registry_ttl)
-        await view.start()
-        gateway_url = f"http://{settings.host}:{settings.gateway_port}"
-        await _wait_ready(view, gateway_url, sup, ready_timeout)
-        if seed:
-            try:
-                created = await seed_demo(gateway_url, settings)
-            except (SeedError, aiohttp.ClientError, TimeoutError) as exc:
-                console.print(f"[yellow]warning:[/] the demo catalog was not seeded: {exc}")
-            else:
-                if created:
-                    console.print(f"Seeded the demo catalog: {created} products with stock")
-        (run_dir / "state.json").write_text(json.dumps(
-            {"pid": os.getpid(), "nats_url": nats_url, "gateway_url": gateway_url}))
-        console.print(_table(sup, view, gateway_url, nats_url))
-        console.print(f"[green]Mercato is ready[/] in {time.monotonic() - started:.1f}s "
-                      f"at {gateway_url}", highlight=False)
-        await stop.wait()
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():  # Ctrl-C during start-up: stop now, not once ready
+            _say("Interrupted during start-up")
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await starting
+            return 130
+        starting.result()  # raises UpError if start-up failed
+        await stopping
         return 0
     except UpError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        _say(f"[red]error:[/] {exc}")
         return 1
     finally:
-        console.print("Stopping: gateway, then services, then NATS")
-        if view:
-            await view.stop()
-        if nc:
+        stopping.cancel()
+        _say("Stopping: gateway, then services, then NATS")
+        if boot.view:
+            await boot.view.stop()
+        if boot.nc:
             with contextlib.suppress(Exception):
-                await nc.close()
+                await boot.nc.close()
         await sup.stop_all([[f"{GATEWAY}-1"], [f"{s}-1" for s in SERVICES], ["nats"]])
         with contextlib.suppress(FileNotFoundError):
             (run_dir / "state.json").unlink()
         with contextlib.suppress(FileNotFoundError):
             (run_dir / "up.lock").unlink()
         lock.close()
-        console.print("Stopped.")
+        _say("Stopped.")

@@ -20,6 +20,7 @@ from mercato.chassis.faults import NO_FAULTS
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging.dlq import dead_letter
 from mercato.chassis.messaging.streams import ensure_stream, event_stream_config
+from mercato.chassis.tasks import stop_tasks
 from mercato.contracts.envelope import Envelope, Event, stream_for
 
 log = get_logger(__name__)
@@ -82,11 +83,7 @@ class Consumers:
                                                    name=f"consume-{sub.name}"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await stop_tasks(self._tasks)
 
     async def _loop(self, sub: Subscription, psub) -> None:
         while True:

@@ -12,6 +12,7 @@ from nats.js import JetStreamContext
 from mercato.chassis.faults import NO_FAULTS
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging.outbox import Outbox
+from mercato.chassis.tasks import stop_tasks
 
 log = get_logger(__name__)
 
@@ -38,10 +39,7 @@ class Relay:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_tasks([self._task])
 
     async def _run(self) -> None:
         backoff = 0.1
@@ -59,7 +57,8 @@ class Relay:
                 continue
             if sent < self.batch:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.outbox.wakeup.wait(), self.poll)
+                    async with asyncio.timeout(self.poll):
+                        await self.outbox.wakeup.wait()
 
     async def publish_pending(self) -> int:
         """Publish one batch of unsent rows in order; returns how many were sent.

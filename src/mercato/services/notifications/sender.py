@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 
 from mercato.chassis.logging import get_logger
+from mercato.chassis.tasks import stop_tasks
 from mercato.services.notifications.handlers import Notifications
 
 log = get_logger(__name__)
@@ -30,10 +31,7 @@ class PendingMailSender:
         self._task = asyncio.create_task(self._run(), name="notifications-sender")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_tasks([self._task])
 
     async def _run(self) -> None:
         failures = 0
@@ -55,4 +53,5 @@ class PendingMailSender:
                 self.sent += sent
                 log.info("pending_notifications_sent", count=sent)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wakeup.wait(), self.poll)
+                async with asyncio.timeout(self.poll):
+                    await wakeup.wait()

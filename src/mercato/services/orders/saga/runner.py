@@ -10,13 +10,13 @@ hear of the outcome (the customer's mail, the cart) hears of it from the event.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections.abc import Callable
 
 from mercato.chassis.clock import Clock, iso
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Outbox
+from mercato.chassis.tasks import stop_tasks
 from mercato.services.orders.domain.order import Order, Reason, Status
 from mercato.services.orders.domain.saga import COMPENSATION, CheckoutSaga, Phase, Step
 from mercato.services.orders.events import publish_changes
@@ -54,11 +54,7 @@ class SagaRunner:
         return len(order_ids)
 
     async def stop(self) -> None:
-        for task in self.tasks.values():
-            task.cancel()
-        for task in list(self.tasks.values()):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await stop_tasks(list(self.tasks.values()))
 
     async def run_until_settled(self, order_id: str) -> None:
         """Run one saga to its end in the caller's task (used by tests)."""
