@@ -121,6 +121,9 @@ class Platform:
         with self.client(token) as c:
             while time.monotonic() < deadline:
                 r = c.get(f"/api/v1/orders/{order_id}")
+                if r.status_code == 503:  # orders is restarting: it says when to retry
+                    time.sleep(float(r.headers.get("retry-after", "1")))
+                    continue
                 assert r.status_code == 200, r.text
                 if r.json()["status"] != "pending":
                     return r.json()

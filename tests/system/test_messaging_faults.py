@@ -1,0 +1,158 @@
+"""Reliable messaging under faults, on a whole platform: processes killed at the worst
+moments and the broker frozen for 30 s. Nothing is lost and nothing happens twice."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nats
+import pytest
+
+from tests.system.platform import Platform, make_platform
+from tests.system.test_supervisor import processes_using
+
+
+@pytest.fixture(scope="module")
+def faulty(tmp_path_factory) -> Platform:
+    tmp = tmp_path_factory.mktemp("faults")
+    (tmp / "faults").mkdir()
+    p = make_platform(tmp, MERCATO_FAULT_DIR=str(tmp / "faults"))
+    p.start()
+    yield p
+    assert p.stop() == 0
+
+
+def arm(p: Platform, service: str, point: str) -> Path:
+    marker = Path(p.env["MERCATO_FAULT_DIR"]) / f"{service}.{point}"
+    marker.touch()
+    return marker
+
+
+def wait_until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def notifications(p: Platform, token: str) -> list[dict]:
+    with p.client(token) as c:
+        for _ in range(60):
+            r = c.get("/api/v1/notifications", params={"limit": 200})
+            if r.status_code != 503:  # 503 + Retry-After while notifications restarts
+                break
+            time.sleep(float(r.headers.get("retry-after", "1")))
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+def kinds_for(items: list[dict], order_id: str) -> list[str]:
+    return sorted(n["kind"] for n in items if n["order_id"] == order_id)
+
+
+def stream_events(p: Platform, stream: str, event_type: str) -> list[dict]:
+    """Every payload of one event type in a stream, read straight from JetStream."""
+    nats_url = json.loads((p.data_dir / "run" / "state.json").read_text())["nats_url"]
+
+    async def read() -> list[dict]:
+        nc = await nats.connect(nats_url)
+        js = nc.jetstream()
+        info = await js.stream_info(stream)
+        found = []
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            msg = await js.get_msg(stream, seq)
+            envelope = json.loads(msg.data)
+            if envelope["type"] == event_type:
+                found.append(envelope["payload"])
+        await nc.close()
+        return found
+
+    return asyncio.run(read())
+
+
+def place(p: Platform, token: str, product_id: str, card: str = "tok_ok") -> str:
+    with p.client(token) as c:
+        for _ in range(100):  # a 503 (with Retry-After) while something restarts: retry
+            r = c.post("/api/v1/orders", json=p.order_body(product_id, 1, card))
+            if r.status_code != 503:
+                break
+            time.sleep(float(r.headers.get("retry-after", "1")))
+    assert r.status_code == 202, r.text
+    return r.json()["id"]
+
+
+def test_a_publisher_killed_between_commit_and_publish_delivers_after_restart(faulty):
+    product = faulty.new_product(stock=5)
+    token, _ = faulty.new_customer()
+    marker = arm(faulty, "orders", "relay.before_publish")
+    order_id = place(faulty, token, product["id"])
+    wait_until(lambda: not marker.exists(), 30, "the orders relay to reach its crash point")
+    order = faulty.wait_terminal(token, order_id, timeout=60)
+    assert order["status"] == "confirmed"
+    wait_until(lambda: kinds_for(notifications(faulty, token), order_id), 60,
+               "the confirmation notification")
+    time.sleep(2)  # a duplicate, if any, would show by now
+    assert "order_confirmed" in kinds_for(notifications(faulty, token), order_id)
+    assert kinds_for(notifications(faulty, token), order_id).count("order_confirmed") == 1
+    placed = [e for e in stream_events(faulty, "MERCATO_ORDERS", "OrderPlaced")
+              if e["order_id"] == order_id]
+    assert len(placed) == 1
+    assert "orders-1 exited" in faulty.output.read_text()
+
+
+def test_a_consumer_killed_between_commit_and_ack_does_not_act_twice(faulty):
+    product = faulty.new_product(stock=5)
+    token, _ = faulty.new_customer()
+    marker = arm(faulty, "notifications", "consumer.before_ack")
+    order_id = place(faulty, token, product["id"])
+    wait_until(lambda: not marker.exists(), 60, "notifications to reach its crash point")
+    faulty.wait_terminal(token, order_id, timeout=60)
+    wait_until(lambda: "order_confirmed" in kinds_for(notifications(faulty, token), order_id),
+               60, "the confirmation notification after the restart")
+    time.sleep(3)  # the redelivery after the restart has had time to arrive
+    kinds = kinds_for(notifications(faulty, token), order_id)
+    assert kinds.count("order_confirmed") == 1
+    assert "notifications-1 exited" in faulty.output.read_text()
+
+
+def test_a_broker_frozen_for_30_seconds_loses_and_doubles_nothing(faulty):
+    product = faulty.new_product(stock=100)
+    token, _ = faulty.new_customer()
+    nats_pids = [pid for pid in processes_using(faulty.data_dir)
+                 if b"nats-server" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    assert len(nats_pids) == 1
+    placed: list[str] = []
+    os.kill(nats_pids[0], signal.SIGSTOP)
+    try:
+        deadline = time.monotonic() + 30
+        with ThreadPoolExecutor(4) as pool:
+            while time.monotonic() < deadline:
+                placed += pool.map(lambda _: place(faulty, token, product["id"]), range(4))
+                time.sleep(2)
+    finally:
+        os.kill(nats_pids[0], signal.SIGCONT)
+    assert len(placed) >= 20
+    for order_id in placed:
+        assert faulty.wait_terminal(token, order_id, timeout=120)["status"] == "confirmed"
+
+    def all_notified():
+        items = notifications(faulty, token)
+        return all("order_confirmed" in kinds_for(items, o) for o in placed)
+
+    wait_until(all_notified, 120, "a confirmation notification for every order")
+    time.sleep(3)
+    items = notifications(faulty, token)
+    for order_id in placed:
+        assert kinds_for(items, order_id).count("order_confirmed") == 1
+    confirmed = [e["order_id"] for e in stream_events(faulty, "MERCATO_ORDERS",
+                                                      "OrderConfirmed")]
+    assert sorted(o for o in confirmed if o in placed) == sorted(placed)
