@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import contextlib
 
-from nats.js.errors import NotFoundError
 from rich.console import Console
 from rich.table import Table
 
 from mercato.chassis.messaging import DeadLetter, list_dead_letters, replay_dead_letter
-from mercato.chassis.messaging.streams import DLQ_STREAM
 from mercato.cli.running import connect
 
 COLUMNS = ("seq", "consumer", "event type", "event id", "attempts", "failed at", "error")
@@ -29,14 +27,6 @@ def dead_letter_table(letters: list[DeadLetter], title: str) -> Table:
 
 
 async def dead_letters(js, limit: int) -> list[DeadLetter]:
-    """``list_dead_letters``, minding an empty stream: it reports first_seq 0, and asking
-    the server for message 0 is a 400."""
-    try:
-        info = await js.stream_info(DLQ_STREAM)
-    except NotFoundError:
-        return []
-    if not info.state.messages:
-        return []
     return await list_dead_letters(js, limit=limit)
 
 

@@ -25,6 +25,8 @@ class StockAdjusted(Event):
 
 
 class StockReserved(Event):
+    """Stock was set aside for an order (available -> reserved), all items or none."""
+
     SOURCE = "inventory"
     reservation_id: str
     order_id: str
@@ -32,6 +34,8 @@ class StockReserved(Event):
 
 
 class StockReleased(Event):
+    """A reservation was given up (reserved -> available)."""
+
     SOURCE = "inventory"
     reservation_id: str
     order_id: str

@@ -15,7 +15,7 @@ class _PaymentEvent(Event):
 
 
 class PaymentAuthorized(_PaymentEvent):
-    pass
+    """The provider approved the card: the amount is held, not yet taken."""
 
 
 class PaymentFailed(_PaymentEvent):
@@ -25,12 +25,12 @@ class PaymentFailed(_PaymentEvent):
 
 
 class PaymentCaptured(_PaymentEvent):
-    pass
+    """The held amount was taken: the customer has paid."""
 
 
 class PaymentVoided(_PaymentEvent):
-    pass
+    """An authorization was released before capture: nothing was taken."""
 
 
 class PaymentRefunded(_PaymentEvent):
-    pass
+    """A captured payment was given back in full."""

@@ -6,6 +6,8 @@ from mercato.contracts.envelope import Event
 
 
 class ShipmentScheduled(Event):
+    """A shipment was booked for an order; ``tracking_number`` follows it."""
+
     SOURCE = "shipping"
     shipment_id: str
     order_id: str
@@ -14,6 +16,8 @@ class ShipmentScheduled(Event):
 
 
 class ShipmentCancelled(Event):
+    """A scheduled shipment was called off."""
+
     SOURCE = "shipping"
     shipment_id: str
     order_id: str

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 
-from nats.js.errors import NotFoundError
-
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import list_dead_letters
-from mercato.chassis.messaging.streams import DLQ_STREAM
 from mercato.chassis.runtime import Runtime
 
 log = get_logger(__name__)
@@ -44,14 +41,6 @@ async def _dead_letters(runtime: Runtime) -> tuple[int, bytes]:
 
 
 async def _list(js) -> list:
-    # An empty stream reports first_seq 0, and list_dead_letters would ask for message 0
-    # (a 400 from the server): look at the count first.
-    try:
-        info = await js.stream_info(DLQ_STREAM)
-    except NotFoundError:
-        return []
-    if not info.state.messages:
-        return []
     return await list_dead_letters(js, limit=DEAD_LETTER_LIMIT)
 
 

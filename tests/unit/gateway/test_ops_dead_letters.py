@@ -86,7 +86,7 @@ async def fail(js, seq: int, consumer: str, event_id: str, error: str, attempts:
     await dead_letter(js, consumer=consumer, subject="mercato.orders.OrderConfirmed",
                       data=b'{"secret": "payload"}', event_id=event_id,
                       event_type="OrderConfirmed", error=error, attempts=attempts,
-                      stream_seq=seq)
+                      stream="MERCATO_ORDERS", stream_seq=seq)
 
 
 async def test_an_admin_sees_each_dead_letter_with_its_consumer_error_and_attempts(gateway, js):

@@ -4,7 +4,6 @@ message is handled in one transaction with its inbox row and acked after the com
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ from mercato.chassis.context import request_id_var, traceparent_var
 from mercato.chassis.db import Connection, Database
 from mercato.chassis.faults import NO_FAULTS
 from mercato.chassis.logging import get_logger
-from mercato.chassis.messaging.dlq import dead_letter
+from mercato.chassis.messaging.dlq import dead_letter, replay_subject
 from mercato.chassis.messaging.streams import ensure_stream, event_stream_config
 from mercato.chassis.tasks import stop_tasks
 from mercato.contracts.envelope import Envelope, Event, stream_for
@@ -72,12 +71,16 @@ class Consumers:
             await ensure_stream(self.js, event_stream_config(sub.source))
             config = ConsumerConfig(
                 durable_name=self.durable(sub), name=self.durable(sub),
-                filter_subjects=[e.subject() for e in sub.events],
+                filter_subjects=[*(e.subject() for e in sub.events),
+                                 replay_subject(sub.source, self.durable(sub))],
                 ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
                 ack_wait=self.ack_wait, max_deliver=-1, max_ack_pending=1000,
             )
-            with contextlib.suppress(Exception):  # exists already: keep its position
+            try:  # creates it, or updates its filter; an existing one keeps its position
                 await self.js.add_consumer(stream, config=config)
+            except Exception as exc:
+                log.warning("consumer_config_not_applied", consumer=self.durable(sub),
+                            error=str(exc))
             psub = await self.js.pull_subscribe_bind(durable=self.durable(sub), stream=stream)
             self._tasks.append(asyncio.create_task(self._loop(sub, psub),
                                                    name=f"consume-{sub.name}"))
@@ -103,6 +106,7 @@ class Consumers:
     async def handle(self, sub: Subscription, msg) -> None:
         consumer = self.durable(sub)
         attempt = msg.metadata.num_delivered if msg.metadata else 1
+        envelope = None
         try:
             envelope = Envelope.model_validate_json(msg.data)
             event_type = next((e for e in sub.events if e.type_name() == envelope.type), None)
@@ -111,7 +115,9 @@ class Consumers:
             event = event_type.model_validate(envelope.payload)
         except (ValidationError, ValueError) as exc:
             # Unreadable: no retry can help. Straight to the dead letters.
-            await self._give_up(sub, msg, "?", "?", f"unreadable message: {exc}", attempt)
+            await self._give_up(sub, msg, envelope.id if envelope else "?",
+                                envelope.type if envelope else "?",
+                                f"unreadable message: {exc}", attempt)
             return
         request_id_var.set(envelope.correlation_id or envelope.id)
         traceparent_var.set(envelope.traceparent or "")
@@ -145,7 +151,8 @@ class Consumers:
         try:
             await dead_letter(self.js, consumer=consumer, subject=msg.subject, data=msg.data,
                               event_id=event_id, event_type=event_type, error=error,
-                              attempts=attempt, stream_seq=msg.metadata.sequence.stream)
+                              attempts=attempt, stream=msg.metadata.stream,
+                              stream_seq=msg.metadata.sequence.stream)
         except Exception as exc:  # not stored: leave it to be redelivered, never drop it
             log.error("dead_letter_failed", consumer=consumer, error=str(exc))
             await msg.nak(delay=self.backoff[-1])

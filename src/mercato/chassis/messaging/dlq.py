@@ -33,13 +33,13 @@ class DeadLetter:
 
 async def dead_letter(js: JetStreamContext, *, consumer: str, subject: str, data: bytes,
                       event_id: str, event_type: str, error: str, attempts: int,
-                      stream_seq: int) -> None:
+                      stream: str, stream_seq: int) -> None:
     """Store a failed message with its error in the dead-letter stream (acked by the
     broker before this returns, so the caller may then ack the original). The message id
-    names the original's stream sequence: a crash before the ack dead-letters it once, and
-    a replayed copy (a new sequence) that fails again is dead-lettered again."""
+    names the original's stream and sequence: a crash before the ack dead-letters it once,
+    and a replayed copy (a new sequence) that fails again is dead-lettered again."""
     headers = {
-        "Nats-Msg-Id": f"{consumer}:{stream_seq}",
+        "Nats-Msg-Id": f"{stream}:{stream_seq}:{consumer}",
         "Mercato-Consumer": consumer, "Mercato-Subject": subject,
         "Mercato-Event-Id": event_id, "Mercato-Event-Type": event_type,
         "Mercato-Error": error[:2000].replace("\n", " | "),
@@ -54,6 +54,8 @@ async def list_dead_letters(js: JetStreamContext, limit: int = 100) -> list[Dead
     try:
         info = await js.stream_info(DLQ_STREAM)
     except NotFoundError:
+        return []
+    if not info.state.messages:  # an empty stream reports first_seq 0: nothing to read
         return []
     first, last = info.state.first_seq, info.state.last_seq
     found: list[DeadLetter] = []
@@ -78,14 +80,24 @@ async def get_dead_letter(js: JetStreamContext, seq: int) -> DeadLetter | None:
     )
 
 
+def replay_subject(source: str, consumer: str) -> str:
+    """Where a replay for one consumer is published: inside the publisher's stream, and in
+    that consumer's filter only, so no other consumer sees the replayed copy."""
+    return f"mercato.{source}.replay.{consumer}"
+
+
 async def replay_dead_letter(js: JetStreamContext, seq: int) -> DeadLetter:
-    """Publish the original message to its subject again, under a fresh message id so the
-    duplicate window does not drop it; consumers that handled it already skip it by their
-    inbox. The dead letter is then removed from the stream."""
+    """Deliver a dead letter again to the consumer that gave up on it (and to no other),
+    under a fresh message id so the duplicate window does not drop it. The dead letter is
+    then removed from the stream."""
     letter = await get_dead_letter(js, seq)
     if letter is None:
         raise LookupError(f"no dead letter with sequence {seq}")
-    await js.publish(letter.subject, letter.data, timeout=5,
+    parts = letter.subject.split(".")
+    if len(parts) < 3 or parts[0] != "mercato":
+        raise LookupError(f"dead letter {seq} has no replayable subject ({letter.subject})")
+    target = replay_subject(parts[1], letter.consumer)
+    await js.publish(target, letter.data, timeout=5,
                      headers={"Nats-Msg-Id": f"replay:{letter.event_id}:{seq}"})
     await js.delete_msg(DLQ_STREAM, seq)
     return letter
