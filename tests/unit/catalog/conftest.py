@@ -6,7 +6,6 @@ import pytest
 
 from mercato.chassis.db import Database
 from mercato.chassis.messaging import Outbox
-from mercato.contracts import Envelope, Event, all_events
 from mercato.services.catalog.handlers import Catalog
 from mercato.services.catalog.store import SqlProductRepository
 from tests.support.clock import StepClock
@@ -25,15 +24,3 @@ def make_catalog(db: Database, outbox: Outbox | None = None) -> Catalog:
 @pytest.fixture
 async def catalog(service_db_for) -> Catalog:
     return make_catalog(await service_db_for("catalog"))
-
-
-async def outbox_events(db: Database) -> list[tuple[Envelope, Event]]:
-    """Every outbox row, in order, decoded as a consumer would: the envelope, then the
-    payload validated against the contract class named by its type."""
-    rows = await db.fetch_all("SELECT id, subject, body FROM outbox ORDER BY seq")
-    decoded = []
-    for row in rows:
-        envelope = Envelope.model_validate_json(row["body"])
-        assert (row["id"], row["subject"]) == (envelope.id, envelope.subject)
-        decoded.append((envelope, all_events()[envelope.type].model_validate(envelope.payload)))
-    return decoded

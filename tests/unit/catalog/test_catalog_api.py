@@ -7,8 +7,9 @@ import pytest
 
 from mercato.contracts.catalog import ProductCreated, ProductUpdated
 from mercato.services.catalog.bootstrap import build
+from tests.support.outbox import outbox_events
 from tests.support.service_http import bearer, client, service_app
-from tests.unit.catalog.conftest import MUG, outbox_events
+from tests.unit.catalog.conftest import MUG
 
 
 @pytest.fixture

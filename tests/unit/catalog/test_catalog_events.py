@@ -6,18 +6,10 @@ from __future__ import annotations
 import pytest
 
 from mercato.chassis import Problem
-from mercato.chassis.messaging import Outbox
 from mercato.contracts.catalog import ProductCreated, ProductUpdated
 from mercato.services.catalog.handlers import created_event_id
-from tests.unit.catalog.conftest import MUG, make_catalog, outbox_events
-
-
-class ExplodingOutbox(Outbox):
-    """Writes the event row, then fails: everything in the transaction must roll back."""
-
-    async def add(self, tx, event, **kwargs):
-        await super().add(tx, event, **kwargs)
-        raise RuntimeError("the outbox failed after writing")
+from tests.support.outbox import EVERY_EVENT, ExplodingOutbox, outbox_events
+from tests.unit.catalog.conftest import MUG, make_catalog
 
 
 async def products(catalog) -> list[dict]:
@@ -39,7 +31,7 @@ async def test_a_failure_after_the_insert_rolls_back_the_product_and_its_event(
     service_db_for,
 ):
     db = await service_db_for("catalog")
-    outbox = ExplodingOutbox(db, "catalog")
+    outbox = ExplodingOutbox(db, "catalog", fail_on=EVERY_EVENT)
     catalog = make_catalog(db, outbox)
     with pytest.raises(RuntimeError):
         await catalog.create_product(dict(MUG))
@@ -91,7 +83,7 @@ async def test_two_different_updates_are_two_events_with_distinct_ids(catalog):
 async def test_a_failed_update_rolls_back_the_change_and_its_event(service_db_for):
     db = await service_db_for("catalog")
     product = await make_catalog(db).create_product(dict(MUG))
-    catalog = make_catalog(db, ExplodingOutbox(db, "catalog"))
+    catalog = make_catalog(db, ExplodingOutbox(db, "catalog", fail_on=EVERY_EVENT))
     with pytest.raises(RuntimeError):
         await catalog.update_product(product.id, {"price": 1})
     assert await catalog.products.get(product.id) == product

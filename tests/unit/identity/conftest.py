@@ -8,7 +8,6 @@ import uuid
 import pytest
 
 from mercato.chassis.messaging import Outbox
-from mercato.contracts import Envelope, Event, all_events
 from mercato.services.identity.handlers import Identity, TokenSettings
 from mercato.services.identity.keys import SigningKey
 from mercato.services.identity.passwords import Argon2Passwords
@@ -49,15 +48,3 @@ def clock() -> ManualClock:
 @pytest.fixture
 async def identity(service_db_for, clock) -> Identity:
     return make_identity(await service_db_for("identity"), clock=clock)
-
-
-async def outbox_events(db) -> list[tuple[Envelope, Event]]:
-    """Every outbox row, in order, decoded as a consumer would: the envelope, then the
-    payload validated against the contract class named by its type."""
-    rows = await db.fetch_all("SELECT id, subject, body FROM outbox ORDER BY seq")
-    decoded = []
-    for row in rows:
-        envelope = Envelope.model_validate_json(row["body"])
-        assert (row["id"], row["subject"]) == (envelope.id, envelope.subject)
-        decoded.append((envelope, all_events()[envelope.type].model_validate(envelope.payload)))
-    return decoded

@@ -6,18 +6,10 @@ from __future__ import annotations
 import pytest
 
 from mercato.chassis import Problem
-from mercato.chassis.messaging import Outbox
 from mercato.contracts.identity import UserRegistered
 from mercato.services.identity.handlers import registered_event_id
-from tests.unit.identity.conftest import make_identity, outbox_events
-
-
-class ExplodingOutbox(Outbox):
-    """Writes the event row, then fails: everything in the transaction must roll back."""
-
-    async def add(self, tx, event, **kwargs):
-        await super().add(tx, event, **kwargs)
-        raise RuntimeError("the outbox failed after writing")
+from tests.support.outbox import EVERY_EVENT, ExplodingOutbox, outbox_events
+from tests.unit.identity.conftest import make_identity
 
 
 async def users(identity) -> list[dict]:
@@ -42,7 +34,7 @@ async def test_the_event_carries_no_password_material(identity):
 
 async def test_a_failure_after_the_insert_rolls_back_the_user_and_its_event(service_db_for):
     db = await service_db_for("identity")
-    outbox = ExplodingOutbox(db, "identity")
+    outbox = ExplodingOutbox(db, "identity", fail_on=EVERY_EVENT)
     identity = make_identity(db, outbox=outbox)
     with pytest.raises(RuntimeError):
         await identity.register_user("ada@example.com", "correct horse", "Ada")

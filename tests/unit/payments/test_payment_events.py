@@ -15,12 +15,8 @@ from mercato.contracts.payments import (
 )
 from mercato.services.payments.domain import Action, Status
 from mercato.services.payments.events import transition_event_id
-from tests.unit.payments.payment_doubles import (
-    ExplodingOutbox,
-    FakeProvider,
-    authorize_cmd,
-    outbox_events,
-)
+from tests.support.outbox import ExplodingOutbox, outbox_events
+from tests.unit.payments.payment_doubles import FakeProvider, authorize_cmd
 
 FIELDS = dict(payment_id="pay-1", order_id="order-1", customer_id="user-1", amount=2599,
               currency="USD")

@@ -9,12 +9,8 @@ from mercato.chassis import Problem
 from mercato.contracts.shipping import ShipmentCancelled, ShipmentScheduled
 from mercato.services.shipping.domain import Status
 from mercato.services.shipping.handlers import transition_event_id
-from tests.unit.shipping.shipping_doubles import (
-    ExplodingOutbox,
-    address,
-    outbox_events,
-    schedule_cmd,
-)
+from tests.support.outbox import ExplodingOutbox, outbox_events
+from tests.unit.shipping.shipping_doubles import address, schedule_cmd
 
 IDS = dict(shipment_id="ship-1", order_id="order-1", customer_id="user-1")
 
