@@ -10,8 +10,8 @@ import pytest
 from mercato.chassis.messaging import Consumers
 from mercato.contracts.orders import OrderConfirmed, OrderLine
 from mercato.services.cart.subscriptions import subscriptions
+from tests.support.messages import deliver, envelope, inbox
 from tests.unit.cart.conftest import MUG, TEA
-from tests.unit.cart.deliveries import deliver, envelope, inbox
 
 CONSUMER = "cart__order_confirmed"
 

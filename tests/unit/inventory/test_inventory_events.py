@@ -14,8 +14,8 @@ from mercato.contracts.catalog import ProductCreated
 from mercato.contracts.envelope import Envelope
 from mercato.services.inventory.events import event_id
 from mercato.services.inventory.subscriptions import subscriptions
+from tests.support.messages import deliver, envelope, inbox
 from tests.unit.inventory.conftest import KNOWN, OTHER, UNKNOWN, assert_stock_conserved
-from tests.unit.inventory.deliveries import deliver, envelope, inbox
 
 NEW = "44444444-4444-4444-8444-444444444444"
 FIRST_ADJUSTMENT = "00000000-0000-4000-8000-000000000001"

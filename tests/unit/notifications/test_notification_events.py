@@ -14,7 +14,7 @@ from mercato.contracts.payments import PaymentRefunded
 from mercato.contracts.shipping import ShipmentScheduled
 from mercato.services.notifications.messages import notification_id
 from mercato.services.notifications.subscriptions import subscriptions
-from tests.unit.notifications.deliveries import deliver, envelope, inbox, subscription
+from tests.support.messages import deliver, envelope, inbox, subscription
 from tests.unit.notifications.notification_doubles import InMemoryMailer
 
 ORDER = "0a1b2c3d-0000-4000-8000-00000000abcd"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from mercato.services.notifications.sender import PendingMailSender
-from tests.unit.notifications.deliveries import envelope
+from tests.support.messages import envelope
 from tests.unit.notifications.notification_doubles import InMemoryMailer
 from tests.unit.notifications.test_notification_events import CONFIRMED
 

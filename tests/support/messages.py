@@ -1,5 +1,6 @@
-"""Deliver events to this service's handlers through the chassis consumer, so the real
-inbox logic runs: a small stand-in for a JetStream message records its ack and naks."""
+"""Deliver events to a service's handlers through the chassis consumer
+(``mercato.chassis.messaging.Consumers.handle``), so the real inbox logic runs: a small
+stand-in for a JetStream message records its ack and naks."""
 
 from __future__ import annotations
 
@@ -7,21 +8,27 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from mercato.chassis.messaging import Consumers, Subscription
-from mercato.contracts.envelope import Envelope, Event
+from mercato.contracts.envelope import Envelope, Event, stream_for
 
 
 @dataclass
 class FakeMessage:
+    """What ``Consumers.handle`` reads of a JetStream message: its data and subject, and
+    the metadata it needs to retry or dead-letter it (the delivery count, the stream and
+    the message's sequence in it)."""
+
     data: bytes
     subject: str
     num_delivered: int = 1
+    stream: str = "MERCATO_TEST"
+    stream_seq: int = 1
     acks: int = 0
     naks: list[float | None] = field(default_factory=list)
 
     @property
     def metadata(self) -> SimpleNamespace:
-        return SimpleNamespace(num_delivered=self.num_delivered,
-                               sequence=SimpleNamespace(stream=1))
+        return SimpleNamespace(num_delivered=self.num_delivered, stream=self.stream,
+                               sequence=SimpleNamespace(stream=self.stream_seq))
 
     async def ack(self) -> None:
         self.acks += 1
@@ -38,8 +45,10 @@ def envelope(event: Event, event_id: str) -> Envelope:
 
 async def deliver(consumers: Consumers, sub: Subscription, env: Envelope,
                   attempt: int = 1) -> FakeMessage:
-    """Hand ``env`` to ``sub`` as the ``attempt``-th delivery; the message shows the outcome."""
-    msg = FakeMessage(env.model_dump_json().encode(), env.subject, attempt)
+    """Hand ``env`` to ``sub`` as the ``attempt``-th delivery, from the stream of its
+    publisher; the message shows the outcome."""
+    msg = FakeMessage(env.model_dump_json().encode(), env.subject, attempt,
+                      stream=stream_for(env.source))
     await consumers.handle(sub, msg)
     return msg
 
