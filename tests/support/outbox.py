@@ -10,16 +10,23 @@ from mercato.chassis.messaging import Outbox
 from mercato.contracts import Envelope, Event, all_events
 
 
-async def outbox_events(db: Database) -> list[tuple[Envelope, Event]]:
-    """Every outbox row, in order, decoded as a consumer would: the envelope, then the
-    payload validated against the contract class named by its type."""
+async def outbox_envelopes(db: Database) -> list[Envelope]:
+    """The envelope of every outbox row, in outbox order; each row's id and subject
+    columns must be its envelope's."""
     rows = await db.fetch_all("SELECT id, subject, body FROM outbox ORDER BY seq")
-    decoded = []
+    envelopes = []
     for row in rows:
         envelope = Envelope.model_validate_json(row["body"])
         assert (row["id"], row["subject"]) == (envelope.id, envelope.subject)
-        decoded.append((envelope, all_events()[envelope.type].model_validate(envelope.payload)))
-    return decoded
+        envelopes.append(envelope)
+    return envelopes
+
+
+async def outbox_events(db: Database) -> list[tuple[Envelope, Event]]:
+    """Every outbox row, in order, decoded as a consumer would: the envelope, then the
+    payload validated against the contract class named by its type."""
+    return [(envelope, all_events()[envelope.type].model_validate(envelope.payload))
+            for envelope in await outbox_envelopes(db)]
 
 
 class _EveryEvent:

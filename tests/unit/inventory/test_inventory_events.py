@@ -11,10 +11,10 @@ import pytest
 from mercato.chassis import Problem
 from mercato.chassis.messaging import Consumers
 from mercato.contracts.catalog import ProductCreated
-from mercato.contracts.envelope import Envelope
 from mercato.services.inventory.events import event_id
 from mercato.services.inventory.subscriptions import subscriptions
 from tests.support.messages import deliver, envelope, inbox
+from tests.support.outbox import outbox_envelopes
 from tests.unit.inventory.conftest import KNOWN, OTHER, UNKNOWN, assert_stock_conserved
 
 NEW = "44444444-4444-4444-8444-444444444444"
@@ -23,9 +23,7 @@ CONSUMER = "inventory__product_created"
 
 
 async def published(store) -> list[tuple[str, str, dict]]:
-    rows = await store.db.fetch_all("SELECT body FROM outbox ORDER BY seq")
-    envs = [Envelope.model_validate_json(r["body"]) for r in rows]
-    return [(e.type, e.id, e.payload) for e in envs]
+    return [(e.type, e.id, e.payload) for e in await outbox_envelopes(store.db)]
 
 
 def created(product_id: str = NEW) -> ProductCreated:

@@ -15,12 +15,6 @@ ACTIONS = ("reserve_stock", "authorize_payment", "schedule_shipment", "capture_p
            "refund_payment", "return_stock")
 
 
-async def published(db: Database) -> list[Envelope]:
-    """Every event in the orders outbox, in outbox order."""
-    rows = await db.fetch_all("SELECT body FROM outbox ORDER BY seq")
-    return [Envelope.model_validate_json(r["body"]) for r in rows]
-
-
 class Timeline:
     """Participant calls and the types of committed events, interleaved as they
     happened: before each call, the events committed since the last look are added."""

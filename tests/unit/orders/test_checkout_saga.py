@@ -16,7 +16,8 @@ from mercato.services.orders.saga.participants import Result
 from mercato.services.orders.saga.runner import SagaRunner
 from mercato.services.orders.store import SqlOrderStore
 from tests.support.clock import StepClock
-from tests.unit.orders.fakes import FakeCart, FakeCatalog, FakeParticipants, Timeline, published
+from tests.support.outbox import outbox_envelopes
+from tests.unit.orders.fakes import FakeCart, FakeCatalog, FakeParticipants, Timeline
 
 ALICE = Principal("alice", frozenset({"customer"}))
 BOB = Principal("bob", frozenset({"customer"}))
@@ -59,7 +60,7 @@ def body(items=None, card="tok_ok"):
 
 async def events(orders: Orders) -> list[tuple[str, str, dict]]:
     """(type, id, payload) of every event orders has published so far."""
-    return [(e.type, e.id, e.payload) for e in await published(orders.store.db)]
+    return [(e.type, e.id, e.payload) for e in await outbox_envelopes(orders.store.db)]
 
 
 def placed_payload(order_id: str, *, from_cart: bool = False) -> dict:
@@ -95,7 +96,7 @@ async def test_a_good_card_confirms_the_order_with_the_right_total(world):
     assert await events(orders) == [
         ("OrderPlaced", event_id(order.id, Status.PENDING), placed_payload(order.id)),
         ("OrderConfirmed", event_id(order.id, Status.CONFIRMED), placed_payload(order.id))]
-    placed, confirmed = await published(orders.store.db)
+    placed, confirmed = await outbox_envelopes(orders.store.db)
     assert confirmed.subject == "mercato.orders.OrderConfirmed"
     assert (placed.causation_id, confirmed.causation_id) == (None, placed.id)
 
