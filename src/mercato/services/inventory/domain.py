@@ -3,7 +3,8 @@
 Per product, ``on_hand = available + reserved + sold`` and none is negative. Stock moves
 only along these paths: an adjustment changes on_hand and available together; a
 reservation moves units available -> reserved; a commit reserved -> sold; a release
-reserved -> available.
+reserved -> available, and so does an expiry: a reservation still held when its
+``expires_at`` has passed is given up (by the sweeper, or by a commit that comes too late).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 # How long reserved units are held before an expiry sweeper may return them.
@@ -132,6 +133,7 @@ class Status(StrEnum):
     RELEASED = "released"
     RETURNED = "returned"  # committed, then its goods came back
     REJECTED = "rejected"  # refused for lack of stock; remembered so a retry gets the same 409
+    EXPIRED = "expired"  # held past its deadline: its units went back to available
 
 
 class Action(StrEnum):
@@ -164,6 +166,8 @@ class Reservation:
         """The answer to the same reserve call again: the first result, or its refusal."""
         if self.status == Status.RELEASED:
             raise AlreadyCancelled(f"reservation {self.reservation_id} was already released")
+        if self.status == Status.EXPIRED:
+            raise expired(self)
         if self.order_id != order_id or sorted(self.lines, key=_key) != sorted(lines, key=_key):
             raise RequestMismatch(
                 f"reservation {self.reservation_id} already exists with other items or order"
@@ -179,6 +183,18 @@ def _key(line: Line) -> str:
     return line.product_id
 
 
+def is_due(r: Reservation, now: datetime) -> bool:
+    """Whether ``r`` still holds stock past its deadline, so it must expire."""
+    return (r.status == Status.RESERVED and r.expires_at is not None
+            and datetime.fromisoformat(r.expires_at) <= now)
+
+
+def expired(r: Reservation) -> ReservationConflict:
+    return ReservationConflict(
+        f"reservation {r.reservation_id} expired at {r.expires_at}; its stock was released",
+        "reservation-expired")
+
+
 def commit_action(r: Reservation) -> Action:
     if r.status == Status.RESERVED:
         return Action.MOVE_STOCK
@@ -187,6 +203,8 @@ def commit_action(r: Reservation) -> Action:
     if r.status == Status.RELEASED:
         raise ReservationConflict(
             f"reservation {r.reservation_id} was released; cannot commit", "already-cancelled")
+    if r.status == Status.EXPIRED:
+        raise expired(r)
     raise ReservationConflict(
         f"reservation {r.reservation_id} was refused for lack of stock; nothing to commit",
         "not-reserved")
@@ -195,8 +213,8 @@ def commit_action(r: Reservation) -> Action:
 def release_action(r: Reservation) -> Action:
     if r.status == Status.RESERVED:
         return Action.MOVE_STOCK
-    if r.status == Status.RELEASED:
-        return Action.NOTHING
+    if r.status in (Status.RELEASED, Status.EXPIRED):
+        return Action.NOTHING  # an expired reservation's stock is back already
     if r.status == Status.REJECTED:
         return Action.MARK
     done = "committed" if r.status == Status.COMMITTED else "committed and returned"

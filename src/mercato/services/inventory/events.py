@@ -2,7 +2,10 @@
 
 A reservation's events are named by the reservation id and the transition, so a repeated
 request (which moves nothing) could never publish a second event even if it tried.
-Tombstones and refusals move no stock and publish nothing.
+Tombstones and refusals move no stock and publish nothing. An expiry gives the units back
+like a release and says so with StockReleased too (its id names the ``expired``
+transition; a reservation leaves ``reserved`` once, so it is released or expired, never
+both).
 """
 
 from __future__ import annotations
@@ -25,7 +28,11 @@ TRANSITIONS = {
     Status.COMMITTED: StockCommitted,
     Status.RELEASED: StockReleased,
     Status.RETURNED: StockReturned,
+    Status.EXPIRED: StockReleased,
 }
+# Why a StockReleased was published, once the contract carries a ``reason`` (additive; until
+# then the field is left out, since the event model would drop it).
+RELEASE_REASONS = {Status.RELEASED: "released", Status.EXPIRED: "expired"}
 
 
 def event_id(subject_id: str, transition: str) -> str:
@@ -34,7 +41,11 @@ def event_id(subject_id: str, transition: str) -> str:
 
 def reservation_event(r: Reservation, to: Status) -> tuple[str, Event]:
     """The event of moving reservation ``r``'s stock to ``to``, with its id."""
+    fields: dict = {}
+    if to in RELEASE_REASONS and "reason" in StockReleased.model_fields:
+        fields["reason"] = RELEASE_REASONS[to]
     event = TRANSITIONS[to](
         reservation_id=r.reservation_id, order_id=r.order_id or "",
-        items=[StockLine(product_id=li.product_id, quantity=li.quantity) for li in r.lines])
+        items=[StockLine(product_id=li.product_id, quantity=li.quantity) for li in r.lines],
+        **fields)
     return event_id(r.reservation_id, to.value), event

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from mercato.chassis import Problem
 from mercato.chassis.clock import Clock, IdFactory, iso
 from mercato.chassis.db import Connection
+from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Outbox
 from mercato.contracts.catalog import ProductCreated
 from mercato.contracts.envelope import Envelope
@@ -31,13 +32,17 @@ from mercato.services.inventory.domain import (
     WouldGoNegative,
     check_adjustment,
     commit_action,
+    expired,
     fingerprint,
+    is_due,
     merge_lines,
     release_action,
     return_action,
 )
 from mercato.services.inventory.events import event_id, reservation_event
 from mercato.services.inventory.store import InventoryTx, SqlInventoryStore, StoredAdjustment
+
+log = get_logger(__name__)
 
 
 class _Short(Exception):
@@ -142,16 +147,24 @@ class Inventory:
             return reservation.replay(order_id, lines), True
 
     async def commit(self, reservation_id: str) -> Reservation:
-        """reserved -> sold."""
+        """reserved -> sold; too late (past ``expires_at``) it expires instead: the stock
+        goes back and the answer is 409 ``reservation-expired``, whether or not the sweeper
+        got there first."""
         with _problems():
-            at = iso(self.clock())
+            now = self.clock()
+            at = iso(now)
             async with self.store.transaction() as tx:
                 r = await self._existing(tx, reservation_id)
-                if commit_action(r) == Action.MOVE_STOCK:
+                if is_due(r, now):
+                    await self._expire(tx, r, at)
+                    r = replace(r, status=Status.EXPIRED)
+                elif commit_action(r) == Action.MOVE_STOCK:
                     await _move_all(tx, "commit", r, at)
                     await tx.set_status(reservation_id, Status.COMMITTED, at)
                     await self._publish(tx, r, Status.COMMITTED)
                     r = replace(r, status=Status.COMMITTED)
+            if r.status == Status.EXPIRED:  # refused after the expiry is committed
+                raise expired(r)
             return r
 
     async def return_goods(self, reservation_id: str) -> Reservation:
@@ -190,7 +203,42 @@ class Inventory:
                     await self._publish(tx, r, Status.RELEASED)
                 if action != Action.NOTHING:
                     await tx.set_status(reservation_id, Status.RELEASED, at)
+            if r.status == Status.EXPIRED:
+                return r  # released already, by its expiry: the same outcome, said truly
             return replace(r, status=Status.RELEASED)
+
+    async def expire_due(self, now: datetime | None = None, limit: int = 100
+                         ) -> list[Reservation]:
+        """Expire up to ``limit`` reservations held past their deadline, oldest first, each
+        in its own transaction (stock back to available, status ``expired``, StockReleased
+        in the outbox). Safe against a commit or release racing it, and against another
+        instance sweeping too: each is checked again inside its transaction."""
+        now = now or self.clock()
+        at = iso(now)
+        # expires_at is ISO text whose fraction of a second is optional, so "before the
+        # next whole second" is the bound that sorts right; is_due() decides exactly.
+        bound = iso(now.replace(microsecond=0) + timedelta(seconds=1))
+        done = []
+        for reservation_id in await self.store.due_reservations(bound, limit):
+            try:
+                async with self.store.transaction() as tx:
+                    r = await tx.reservation(reservation_id)
+                    if r is None or not is_due(r, now):
+                        continue  # committed, released or expired meanwhile; or not yet due
+                    await self._expire(tx, r, at)
+            except StockInvariantBroken as exc:  # a bug; the others still expire
+                log.error("reservation_expiry_failed", reservation_id=reservation_id,
+                          error=str(exc))
+                continue
+            done.append(replace(r, status=Status.EXPIRED))
+            log.info("reservation_expired", reservation_id=reservation_id,
+                     order_id=r.order_id, expires_at=r.expires_at)
+        return done
+
+    async def _expire(self, tx: InventoryTx, r: Reservation, at: str) -> None:
+        await _move_all(tx, "release", r, at)
+        await tx.set_status(r.reservation_id, Status.EXPIRED, at)
+        await self._publish(tx, r, Status.EXPIRED)
 
     async def on_product_created(self, tx: Connection, envelope: Envelope,
                                  event: ProductCreated) -> None:

@@ -46,6 +46,15 @@ class SqlInventoryStore:
             "SELECT fingerprint, result FROM adjustments WHERE idempotency_key = ?", key)
         return _adjustment(row)
 
+    async def due_reservations(self, before: str, limit: int) -> list[str]:
+        """Ids of reservations still ``reserved`` whose ``expires_at`` sorts before
+        ``before`` (ISO text), oldest deadline first; the caller checks each again."""
+        rows = await self.db.fetch_all(
+            "SELECT reservation_id FROM reservations WHERE status = ? AND expires_at IS NOT"
+            " NULL AND expires_at < ? ORDER BY expires_at, reservation_id LIMIT ?",
+            Status.RESERVED.value, before, limit)
+        return [r["reservation_id"] for r in rows]
+
     async def all_stock(self) -> list[Stock]:
         rows = await self.db.fetch_all(f"SELECT {STOCK_COLUMNS} FROM stock ORDER BY product_id")
         return [Stock(**r) for r in rows]

@@ -1,0 +1,65 @@
+"""The expiry sweeper: every few seconds, gives back the stock of reservations held past
+their ``expires_at`` (``Inventory.expire_due``: one transaction each, StockReleased).
+
+One runs in every inventory instance; they cannot expire a reservation twice, since each
+expiry checks the reservation again inside its own transaction. A failing pass (the
+database busy or full) is logged and the next one tries again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from mercato.chassis.clock import Clock
+from mercato.chassis.logging import get_logger
+from mercato.chassis.tasks import stop_tasks
+from mercato.services.inventory.handlers import Inventory
+
+log = get_logger(__name__)
+
+
+class ReservationSweeper:
+    def __init__(self, inventory: Inventory, *, interval: float = 5.0, batch: int = 100,
+                 clock: Clock | None = None) -> None:
+        self.inventory = inventory
+        self.interval = interval
+        self.batch = batch
+        self.clock = clock or inventory.clock
+        self.expired = 0  # reservations this sweeper expired since it started
+        self.passes = 0
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="reservation-sweeper")
+
+    async def stop(self) -> None:
+        await stop_tasks([self._task])
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def sweep(self) -> int:
+        """One pass: expire every reservation due now, in batches; returns how many."""
+        now = self.clock()
+        total = 0
+        while True:
+            done = await self.inventory.expire_due(now, self.batch)
+            total += len(done)
+            if len(done) < self.batch:  # none left, or only ones a racer got to first
+                break
+        self.expired += total
+        self.passes += 1
+        if total:
+            log.info("reservations_swept", expired=total)
+        return total
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("reservation_sweep_failed", error=str(exc), retry_in=self.interval)
+            await asyncio.sleep(self.interval)
