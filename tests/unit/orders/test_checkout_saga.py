@@ -268,7 +268,8 @@ async def test_unknown_products_and_mixed_currencies_are_refused_before_anything
             ALICE, body([{"product_id": "p1", "quantity": 1},
                          {"product_id": "eur", "quantity": 1}]), None)
     assert mixed.value.status == 422
-    assert await orders.store.list_orders("alice", 10) == []
+    assert await orders.store.db.fetch_all("SELECT order_id FROM order_events") == []
+    assert await orders.store.db.fetch_all("SELECT order_id FROM sagas") == []
     assert await events(orders) == []
 
 
@@ -325,3 +326,24 @@ async def test_a_finished_saga_is_not_resumed(world):
     await settle(orders, order.id)
     assert await orders.store.unfinished_sagas() == []
     assert await orders.runner.resume_all() == 0
+
+
+async def test_an_order_changed_by_another_writer_is_read_again_and_decided_again(world):
+    """The runner is the only writer after placement, so this never happens in service;
+    if it did (say, two runners of one saga), the check stops the stale write."""
+    orders, fake = world
+
+    async def someone_else_confirms():
+        fake.hooks.clear()
+        order = await orders.store.get_order("order-1")
+        async with orders.store.db.transaction() as tx:
+            await orders.store.append(tx, order.confirm("elsewhere"), order.version)
+
+    fake.hooks["confirm_order"] = someone_else_confirms
+    order = await orders.place_order(ALICE, body(), None)
+    done = await settle(orders, order.id)
+    assert done.status.value == "confirmed"
+    assert [c.at for c in done.history][1:] == ["elsewhere"]  # one confirmation, theirs
+    assert fake.calls.count("confirm_order") == 2  # the unsaved step is repeated
+    assert (await orders.store.get_saga(order.id)).phase.value == "confirmed"
+    assert [e[0] for e in await events(orders)] == ["OrderPlaced"]  # theirs published none

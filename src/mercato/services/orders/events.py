@@ -1,4 +1,5 @@
-"""What orders tells the rest of the platform, built from the order.
+"""What orders tells the rest of the platform: the published events (the contracts),
+built from the order's own domain events.
 
 Each event's id is derived from the order id and the status it announces, so writing it
 again (a repeated step after a crash) names the same event and the outbox keeps one.
@@ -11,6 +12,8 @@ import uuid
 from mercato.chassis.db import Connection
 from mercato.chassis.messaging import Outbox
 from mercato.contracts.orders import OrderCancelled, OrderConfirmed, OrderLine, OrderPlaced
+from mercato.services.orders.domain import events as domain
+from mercato.services.orders.domain.events import Recorded
 from mercato.services.orders.domain.order import Order, Status
 
 NAMESPACE = uuid.UUID("0b6f4f8e-2f7a-4d35-9a64-4f3c1d2e8a90")
@@ -25,30 +28,26 @@ def _lines(order: Order) -> list[OrderLine]:
             for x in order.lines]
 
 
-async def publish_placed(outbox: Outbox, tx: Connection, order: Order) -> None:
-    await outbox.add(tx, OrderPlaced(
-        order_id=order.id, customer_id=order.customer_id, total=order.total,
-        currency=order.currency, items=_lines(order), from_cart=order.from_cart),
-        event_id=event_id(order.id, Status.PENDING))
-
-
-async def publish_changes(outbox: Outbox, tx: Connection, order: Order, since: int) -> None:
-    """One event per status change from ``order.history[since]`` on, in the transaction
-    that stores those changes."""
+async def publish(outbox: Outbox, tx: Connection, order: Order,
+                  records: list[Recorded]) -> None:
+    """The integration event of each of ``order``'s new domain events, in the transaction
+    that appends them. ``order`` gives what the public events repeat (customer, total,
+    lines), which no event after the placement changes."""
     placed = event_id(order.id, Status.PENDING)
-    for seq in range(since, len(order.history)):
-        change = order.history[seq]
-        if change.status is Status.CONFIRMED:
-            event = OrderConfirmed(
+    for record in records:
+        event = record.event
+        if isinstance(event, domain.OrderPlaced):
+            await outbox.add(tx, OrderPlaced(
+                order_id=order.id, customer_id=order.customer_id, total=order.total,
+                currency=order.currency, items=_lines(order), from_cart=order.from_cart),
+                event_id=placed)
+            continue
+        if isinstance(event, domain.OrderConfirmed):
+            status, public = Status.CONFIRMED, OrderConfirmed(
                 order_id=order.id, customer_id=order.customer_id, total=order.total,
                 currency=order.currency, items=_lines(order), from_cart=order.from_cart)
-        elif change.status is Status.CANCELLED:
-            was_confirmed = any(c.status is Status.CONFIRMED for c in order.history[:seq])
-            event = OrderCancelled(
-                order_id=order.id, customer_id=order.customer_id,
-                reason=change.reason or order.reason or "", total=order.total,
-                currency=order.currency, refunded=was_confirmed)
         else:
-            continue
-        await outbox.add(tx, event, event_id=event_id(order.id, change.status),
-                         causation_id=placed)
+            status, public = Status.CANCELLED, OrderCancelled(
+                order_id=order.id, customer_id=order.customer_id, reason=event.reason,
+                total=order.total, currency=order.currency, refunded=event.refunded)
+        await outbox.add(tx, public, event_id=event_id(order.id, status), causation_id=placed)

@@ -12,7 +12,7 @@ from mercato.chassis.clock import Clock, IdFactory, iso
 from mercato.chassis.messaging import Outbox
 from mercato.services.orders.domain.order import Line, Order, OrderError, Status
 from mercato.services.orders.domain.saga import CheckoutSaga
-from mercato.services.orders.events import publish_placed
+from mercato.services.orders.events import publish
 from mercato.services.orders.saga.runner import SagaRunner
 from mercato.services.orders.store import SqlOrderStore
 
@@ -46,11 +46,12 @@ class Orders:
         lines, currency = await self._price(customer, body)
         now = iso(self.clock())
         try:
-            order = Order.place(self.new_id(), customer.subject, lines, currency,
-                                body["shipping_address"], now,
-                                from_cart=bool(body.get("from_cart")))
+            placed = Order.place(self.new_id(), customer.subject, lines, currency,
+                                 body["shipping_address"], now,
+                                 from_cart=bool(body.get("from_cart")))
         except OrderError as exc:
             raise Problem(422, str(exc)) from exc
+        order = Order.fold(placed)
         async with self.store.db.transaction() as tx:
             if idempotency_key:
                 replay = await self._replay(tx, customer.subject, idempotency_key, digest)
@@ -58,10 +59,10 @@ class Orders:
                     return replay
                 await self.store.remember_key(tx, customer.subject, idempotency_key, digest,
                                               order.id, now)
-            await self.store.insert_order(tx, order)
+            await self.store.append(tx, placed, expected_version=0)
             await self.store.insert_saga(tx, CheckoutSaga(order.id, body["payment"]["card_token"]),
                                          now)
-            await publish_placed(self.outbox, tx, order)
+            await publish(self.outbox, tx, order, placed)
         self.runner.start(order.id)
         return order
 

@@ -1,4 +1,4 @@
-"""The orders database: orders with their lines and history, sagas, idempotency keys."""
+"""The orders database: orders (as their events), sagas, idempotency keys."""
 
 from __future__ import annotations
 
@@ -6,69 +6,35 @@ import json
 
 from mercato.chassis import Database
 from mercato.chassis.db import Connection
-from mercato.services.orders.domain.order import Change, Line, Order, Status
+from mercato.services.orders.domain.events import Recorded
+from mercato.services.orders.domain.order import Order
 from mercato.services.orders.domain.saga import CheckoutSaga, Phase
+from mercato.services.orders.eventstore import SqlEventStore
 
 
 class SqlOrderStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.events = SqlEventStore(db)
 
-    # -- orders --------------------------------------------------------------
-    async def insert_order(self, tx: Connection, order: Order) -> None:
-        await tx.execute(
-            "INSERT INTO orders (id, customer_id, status, reason, currency, total,"
-            " shipping_address, from_cart, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            order.id, order.customer_id, order.status.value, order.reason, order.currency,
-            order.total, json.dumps(order.shipping_address), order.from_cart,
-            order.created_at, order.created_at,
-        )
-        await tx.execute_many(
-            "INSERT INTO order_lines (order_id, product_id, name, quantity, unit_price)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [(order.id, x.product_id, x.name, x.quantity, x.unit_price) for x in order.lines],
-        )
-        await self._append_history(tx, order, 0)
-
-    async def update_order(self, tx: Connection, order: Order, known_changes: int) -> None:
-        await tx.execute("UPDATE orders SET status = ?, reason = ?, updated_at = ? WHERE id = ?",
-                         order.status.value, order.reason, order.history[-1].at, order.id)
-        await self._append_history(tx, order, known_changes)
-
-    async def _append_history(self, tx: Connection, order: Order, start: int) -> None:
-        rows = [(order.id, seq, c.status.value, c.reason, c.at)
-                for seq, c in enumerate(order.history) if seq >= start]
-        if rows:
-            await tx.execute_many("INSERT INTO order_history (order_id, seq, status, reason, at)"
-                                  " VALUES (?, ?, ?, ?, ?)", rows)
+    # -- orders: their events --------------------------------------------------
+    async def append(self, tx: Connection, records: list[Recorded],
+                     expected_version: int) -> None:
+        """Store an order's new events; ``ConcurrencyError`` if it changed meanwhile."""
+        await self.events.append(tx, records, expected_version)
 
     async def get_order(self, order_id: str, tx: Connection | None = None) -> Order | None:
-        src = tx or self.db
-        row = await src.fetch_one("SELECT * FROM orders WHERE id = ?", order_id)
-        if row is None:
-            return None
-        lines = await src.fetch_all(
-            "SELECT product_id, name, quantity, unit_price FROM order_lines WHERE order_id = ?"
-            " ORDER BY rowid", order_id)
-        changes = await src.fetch_all(
-            "SELECT status, reason, at FROM order_history WHERE order_id = ? ORDER BY seq",
-            order_id)
-        return Order(
-            id=row["id"], customer_id=row["customer_id"],
-            lines=[Line(**x) for x in lines], currency=row["currency"],
-            shipping_address=json.loads(row["shipping_address"]), created_at=row["created_at"],
-            status=Status(row["status"]), reason=row["reason"],
-            history=[Change(Status(c["status"]), c["at"], c["reason"]) for c in changes],
-            from_cart=bool(row["from_cart"]),
-        )
+        """The order as its stored events describe it (None if it has none)."""
+        return Order.fold(await self.events.load(order_id, tx))
 
     async def list_orders(self, customer_id: str, limit: int) -> list[Order]:
+        """A customer's orders, newest first, found by scanning the placements (until
+        the read models replace this)."""
         rows = await self.db.fetch_all(
-            "SELECT id FROM orders WHERE customer_id = ? ORDER BY created_at DESC, id DESC"
-            " LIMIT ?", customer_id, limit)
-        orders = [await self.get_order(r["id"]) for r in rows]
-        return [o for o in orders if o is not None]
+            "SELECT order_id, data FROM order_events WHERE version = 1"
+            " ORDER BY at DESC, order_id DESC")
+        mine = [r["order_id"] for r in rows if json.loads(r["data"])["customer"] == customer_id]
+        return [o for o in [await self.get_order(i) for i in mine[:limit]] if o is not None]
 
     # -- sagas ---------------------------------------------------------------
     async def insert_saga(self, tx: Connection, saga: CheckoutSaga, at: str) -> None:

@@ -3,8 +3,10 @@
 The runner is the only writer of a saga's progress. After a crash, ``resume_all`` picks
 up every saga with work left and repeats its current step, which is safe because every
 call the saga makes is idempotent. A change of the order's status is saved with the saga
-and with its event (OrderConfirmed, OrderCancelled) in one transaction: whoever must
-hear of the outcome (the customer's mail, the cart) hears of it from the event.
+in one transaction: the order's own event (appended at the version the runner read, so a
+concurrent writer is detected) and the published one (OrderConfirmed, OrderCancelled)
+through the outbox, from which whoever must hear of the outcome (the customer's mail, the
+cart) hears of it.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from mercato.chassis.clock import Clock, iso
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Outbox
 from mercato.chassis.tasks import stop_tasks
+from mercato.services.orders.domain.events import Recorded
 from mercato.services.orders.domain.order import Order, Reason, Status
 from mercato.services.orders.domain.saga import COMPENSATION, CheckoutSaga, Phase, Step
-from mercato.services.orders.events import publish_changes
+from mercato.services.orders.events import publish
+from mercato.services.orders.eventstore import ConcurrencyError
 from mercato.services.orders.saga.participants import Participants, Result
 from mercato.services.orders.store import SqlOrderStore
 
@@ -83,16 +87,22 @@ class SagaRunner:
                 log.error("saga_missing", order_id=order_id)
                 return
             saga.honour_cancel()
-            if saga.phase is Phase.FORWARD:
-                retry = await self._forward(saga, order)
-            elif saga.phase is Phase.COMPENSATING:
-                retry = await self._undo(saga, order, saga.next_compensation())
-            elif saga.phase is Phase.REFUNDING:
-                retry = await self._undo(saga, order, saga.next_refund_step())
-            else:
-                if (known := self._settle(saga, order)) is not None:
-                    await self._save(saga, order, known)
-                return
+            try:
+                if saga.phase is Phase.FORWARD:
+                    retry = await self._forward(saga, order)
+                elif saga.phase is Phase.COMPENSATING:
+                    retry = await self._undo(saga, order, saga.next_compensation())
+                elif saga.phase is Phase.REFUNDING:
+                    retry = await self._undo(saga, order, saga.next_refund_step())
+                else:
+                    if changes := self._settle(saga, order):
+                        await self._save(saga, order, changes)
+                    return
+            except ConcurrencyError as exc:
+                # Someone else wrote the order (a second runner of the same saga): nothing
+                # of this step was saved; read both again and decide again.
+                log.warning("saga_order_changed", order_id=order_id, error=str(exc))
+                retry = True
             if retry:
                 failures += 1
                 await self._sleep(failures)
@@ -102,7 +112,7 @@ class SagaRunner:
     async def _forward(self, saga: CheckoutSaga, order: Order) -> bool:
         step, now = saga.step, iso(self.clock())
         saga.begin(step, now)
-        await self._save(saga, order, None)
+        await self._save(saga, order, [])
         result = await self._do(step, saga, order)
         now = iso(self.clock())
         retry = False
@@ -143,20 +153,21 @@ class SagaRunner:
         await self._save(saga, order, self._settle(saga, order))
         return False
 
-    def _settle(self, saga: CheckoutSaga, order: Order) -> int | None:
-        """Bring the order in line with a finished saga, saved in the same transaction;
-        returns how many history entries were already stored, or None if unchanged."""
-        known = len(order.history)
+    def _settle(self, saga: CheckoutSaga, order: Order) -> list[Recorded]:
+        """The order's events that bring it in line with a finished saga (none if it is
+        already), to be saved in the same transaction as the saga."""
         now = iso(self.clock())
         if saga.phase in (Phase.CONFIRMED, Phase.REFUNDING) and order.status is Status.PENDING:
-            order.confirm(now)
-        elif saga.phase is Phase.CANCELLED and order.status is not Status.CANCELLED:
-            order.cancel(Reason(saga.reason or Reason.EXPIRED.value), now)
-        return known if len(order.history) != known else None
+            return order.confirm(now)
+        if saga.phase is Phase.CANCELLED and order.status is not Status.CANCELLED:
+            return order.cancel(Reason(saga.reason or Reason.EXPIRED.value), now)
+        return []
 
-    async def _save(self, saga: CheckoutSaga, order: Order, known_changes: int | None) -> None:
+    async def _save(self, saga: CheckoutSaga, order: Order, changes: list[Recorded]) -> None:
         async with self.store.db.transaction() as tx:
             await self.store.save_saga(tx, saga, iso(self.clock()))
-            if known_changes is not None:
-                await self.store.update_order(tx, order, known_changes)
-                await publish_changes(self.outbox, tx, order, known_changes)
+            if changes:
+                await self.store.append(tx, changes, expected_version=order.version)
+                await publish(self.outbox, tx, order, changes)
+        for change in changes:
+            order.apply(change)

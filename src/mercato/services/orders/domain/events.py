@@ -1,0 +1,83 @@
+"""The order's own events: what the aggregate is stored as.
+
+These are private to orders. What the rest of the platform hears is the published language
+in ``mercato.contracts.orders`` (built from these by ``orders/events.py``); the two may
+evolve apart. An event's data is a plain dict of JSON types, so the store can keep it as
+text; an old event must stay readable, so a field added later gets a default here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Line:
+    product_id: str
+    quantity: int
+    unit_price: int
+    name: str = ""
+
+    @property
+    def amount(self) -> int:
+        return self.quantity * self.unit_price
+
+
+@dataclass(frozen=True)
+class OrderPlaced:
+    customer: str
+    lines: tuple[Line, ...]
+    currency: str
+    address: dict = field(hash=False)
+    from_cart: bool = False
+
+
+@dataclass(frozen=True)
+class OrderConfirmed:
+    pass
+
+
+@dataclass(frozen=True)
+class OrderCancelled:
+    reason: str
+    refunded: bool = False  # it had been confirmed: the payment was refunded
+
+
+DomainEvent = OrderPlaced | OrderConfirmed | OrderCancelled
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One event of one order's stream: its place in the stream and when it happened."""
+
+    order_id: str
+    version: int  # 1 for OrderPlaced, then one more per event
+    at: str
+    event: DomainEvent
+
+    @property
+    def type(self) -> str:
+        return type(self.event).__name__
+
+
+def to_data(event: DomainEvent) -> dict:
+    if isinstance(event, OrderPlaced):
+        return {"customer": event.customer, "currency": event.currency,
+                "address": event.address, "from_cart": event.from_cart,
+                "lines": [{"product_id": x.product_id, "name": x.name, "quantity": x.quantity,
+                           "unit_price": x.unit_price} for x in event.lines]}
+    if isinstance(event, OrderCancelled):
+        return {"reason": event.reason, "refunded": event.refunded}
+    return {}
+
+
+def from_data(type_name: str, data: dict) -> DomainEvent:
+    if type_name == "OrderPlaced":
+        return OrderPlaced(customer=data["customer"], currency=data["currency"],
+                           address=data["address"], from_cart=bool(data.get("from_cart")),
+                           lines=tuple(Line(**x) for x in data["lines"]))
+    if type_name == "OrderCancelled":
+        return OrderCancelled(reason=data["reason"], refunded=bool(data.get("refunded")))
+    if type_name == "OrderConfirmed":
+        return OrderConfirmed()
+    raise ValueError(f"unknown order event type {type_name!r}")
