@@ -6,12 +6,13 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: up test lint unit system bench clean help
+.PHONY: up test lint unit system chaos bench clean help
 
 help:
 	@echo "make up [ARGS=...]   install, then run the whole platform (mercato up)"
 	@echo "make test            install, then lint and run the whole test suite"
 	@echo "make unit            fast tests only (no processes started)"
+	@echo "make chaos           checkout under load with services SIGKILLed (minutes)"
 	@echo "make bench           run the benchmarks under benchmarks/"
 	@echo "make clean           remove the virtualenv and the default data dir"
 
@@ -28,11 +29,15 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
 
+# tests/chaos takes minutes: `make chaos` runs it.
 test: lint
-	$(BIN)/pytest -q $(ARGS)
+	$(BIN)/pytest -q --ignore=tests/chaos $(ARGS)
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit $(ARGS)
+
+chaos: $(STAMP)
+	$(BIN)/pytest -q tests/chaos $(ARGS)
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

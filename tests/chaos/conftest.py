@@ -1,0 +1,34 @@
+"""Chaos tests: a platform of their own, under load, with processes SIGKILLed at random.
+
+They take minutes, so ``make test`` leaves them out; ``make chaos`` runs them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.system.platform import Platform, make_platform
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "chaos: starts a platform and kills its processes at random under load")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/chaos" in str(item.fspath):
+            item.add_marker(pytest.mark.chaos)
+
+
+@pytest.fixture
+def chaos_platform(tmp_path) -> Platform:
+    """A platform for one chaos test; its data dir (logs under data/logs) stays in
+    pytest's tmp dir for a post-mortem."""
+    p = make_platform(tmp_path)
+    assert p.env["MERCATO_PROVIDER_TIMEOUT"] == "0.5"
+    assert p.env["MERCATO_SAGA_BACKOFF"] == "0.05"
+    p.start()
+    yield p
+    code = p.stop()
+    assert code == 0, f"mercato up exited {code} after the chaos:\n{p.output.read_text()}"
