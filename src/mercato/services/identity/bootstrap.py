@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from mercato.chassis import Runtime, create_service
 from mercato.chassis.clock import new_id, utc_now
 from mercato.services.identity.api import router
+from mercato.services.identity.facts import router as facts_router
 from mercato.services.identity.handlers import Identity, TokenSettings
 from mercato.services.identity.keys import load_or_create_signing_key
 from mercato.services.identity.passwords import Argon2Passwords
@@ -42,5 +43,5 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
 
 
 def build(runtime: Runtime) -> FastAPI:
-    return create_service(runtime, routers=[router], migrations_dir=MIGRATIONS, on_start=_wire,
-                          publishes=True)
+    return create_service(runtime, routers=[router, facts_router], migrations_dir=MIGRATIONS,
+                          on_start=_wire, publishes=True)

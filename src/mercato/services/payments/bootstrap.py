@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from mercato.chassis import Runtime, create_service
 from mercato.chassis.clock import new_id, utc_now
 from mercato.services.payments.api import router
+from mercato.services.payments.facts import router as facts_router
 from mercato.services.payments.handlers import Payments
 from mercato.services.payments.provider import SimulatedProvider
 from mercato.services.payments.store import SqlPaymentRepository
@@ -30,5 +31,5 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
 
 
 def build(runtime: Runtime) -> FastAPI:
-    return create_service(runtime, routers=[router], migrations_dir=MIGRATIONS, on_start=_wire,
-                          publishes=True)
+    return create_service(runtime, routers=[router, facts_router], migrations_dir=MIGRATIONS,
+                          on_start=_wire, publishes=True)

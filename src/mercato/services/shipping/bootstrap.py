@@ -12,6 +12,7 @@ from mercato.chassis import Runtime, create_service
 from mercato.chassis.clock import utc_now
 from mercato.services.shipping.api import router
 from mercato.services.shipping.domain import tracking_number
+from mercato.services.shipping.facts import router as facts_router
 from mercato.services.shipping.handlers import Shipping
 from mercato.services.shipping.store import SqlShipmentRepository
 
@@ -43,5 +44,5 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
 
 
 def build(runtime: Runtime) -> FastAPI:
-    return create_service(runtime, routers=[router], migrations_dir=MIGRATIONS, on_start=_wire,
-                          publishes=True)
+    return create_service(runtime, routers=[router, facts_router], migrations_dir=MIGRATIONS,
+                          on_start=_wire, publishes=True)

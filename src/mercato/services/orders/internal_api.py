@@ -1,0 +1,67 @@
+"""Orders' internal routes (service token): ``GET /internal/facts`` for ``mercato verify``
+and ``GET /internal/sagas/{order_id}``, a checkout saga step by step, for operators.
+
+The facts read orders and sagas through the store's own methods (so they keep working
+whatever the orders' storage becomes), in one transaction; only the list of order ids is
+this module's own query, over the sagas table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+
+from mercato.chassis import Principal, not_found, require_service
+
+router = APIRouter()
+FIRST = 5  # unpublished outbox rows named in the answer (the count covers them all)
+OrderId = Annotated[str, Path(min_length=1, max_length=100)]
+
+
+def _store(request: Request):
+    return request.app.state.orders.store
+
+
+@router.get("/internal/facts")
+async def facts(request: Request, _caller: Principal = Depends(require_service)) -> dict:
+    runtime, store = request.app.state.runtime, _store(request)
+    orders = []
+    async with runtime.db.transaction() as tx:  # one snapshot: each order agrees with its saga
+        # every order is placed with its saga, in one transaction: the sagas list them all
+        for row in await tx.fetch_all("SELECT order_id FROM sagas ORDER BY order_id"):
+            order = await store.get_order(row["order_id"], tx)
+            saga = await store.get_saga(row["order_id"], tx)
+            if order is not None and saga is not None:
+                orders.append({"order_id": order.id, "status": order.status.value,
+                               "total": order.total, "currency": order.currency,
+                               "reason": order.reason, "saga": saga.phase.value})
+    unfinished = await store.unfinished_sagas()
+    return {
+        "orders": orders,
+        "pending_orders": sum(1 for o in orders if o["status"] == "pending"),
+        "unfinished_sagas": len(unfinished),
+        "unfinished_saga_ids": unfinished,
+        "outbox": await outbox_facts(runtime.outbox),
+    }
+
+
+@router.get("/internal/sagas/{order_id}")
+async def saga(order_id: OrderId, request: Request,
+               _caller: Principal = Depends(require_service)) -> dict:
+    found = await _store(request).get_saga(order_id)
+    if found is None:
+        raise not_found(f"the saga of order {order_id}")
+    return {
+        "order_id": found.order_id, "phase": found.phase.value, "step": found.step.value,
+        "reason": found.reason, "cancel_requested": found.cancel_requested,
+        "steps": [asdict(record) for record in found.records.values()],
+    }
+
+
+async def outbox_facts(outbox) -> dict:
+    """How many outbox rows are not published yet, and the ids of the oldest few."""
+    first = await outbox.pending(FIRST)
+    return {"pending": await outbox.count_pending(),
+            "first": [{"id": r["id"], "subject": r["subject"]} for r in first]}
