@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
+from typing import NoReturn
 
+from mercato.chassis.client import Unavailable
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import list_dead_letters
 from mercato.chassis.runtime import Runtime
 
 log = get_logger(__name__)
 DEAD_LETTER_LIMIT = 100
+SAGA_PATH = re.compile(r"^/api/v1/ops/sagas/([A-Za-z0-9_.:-]{1,100})$")
 
 
 async def answer_ops(runtime: Runtime, method: str, path: str) -> tuple[int, bytes]:
@@ -23,6 +27,8 @@ async def answer_ops(runtime: Runtime, method: str, path: str) -> tuple[int, byt
         return 200, json.dumps({"items": items}).encode()
     if method == "GET" and path == "/api/v1/ops/dead-letters":
         return await _dead_letters(runtime)
+    if method == "GET" and (match := SAGA_PATH.match(path)):
+        return await _saga(runtime, match.group(1))
     return _problem(404, "Not Found", f"no operations route {method} {path}")
 
 
@@ -38,6 +44,25 @@ async def _dead_letters(runtime: Runtime) -> tuple[int, bytes]:
         return _problem(503, "Service Unavailable",
                         f"dead letters are unavailable: {type(exc).__name__}")
     return 200, json.dumps({"items": [d.summary() for d in letters]}).encode()
+
+
+async def _saga(runtime: Runtime, order_id: str) -> tuple[int, bytes]:
+    """Orders' account of one checkout saga, step by step; its 404 passes through."""
+    try:
+        reply = await runtime.client.call("orders", "GET", f"/internal/sagas/{order_id}")
+    except Unavailable as exc:
+        _unavailable(str(exc))
+    if reply.status in (502, 503, 504):
+        _unavailable(f"orders answered {reply.status}")
+    return reply.status, reply.body
+
+
+def _unavailable(detail: str) -> NoReturn:
+    """End the request with the gateway's own 503 problem and Retry-After, as when no
+    instance can take a proxied call."""
+    from mercato.gateway.app import Reply  # app imports this module: import on use
+
+    raise Reply(503, detail, {"Retry-After": "1"})
 
 
 async def _list(js) -> list:
