@@ -64,6 +64,15 @@ class Outbox:
             await tx.execute_many("UPDATE outbox SET published_at = ? WHERE seq = ?",
                                   [(at, seq) for seq in seqs])
 
+    async def unpublished(self, first: int = 5) -> dict:
+        """How many rows are not published yet, and the ids of the oldest ``first`` (for
+        ``mercato verify``), without reading message bodies."""
+        rows = await self.db.fetch_all(
+            "SELECT id, subject FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT ?",
+            first)
+        return {"pending": await self.count_pending(),
+                "first": [{"id": r["id"], "subject": r["subject"]} for r in rows]}
+
     async def count_pending(self) -> int:
         row = await self.db.fetch_one(
             "SELECT COUNT(*) AS n FROM outbox WHERE published_at IS NULL")

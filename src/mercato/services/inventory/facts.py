@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Request
 from mercato.chassis import Principal, require_service
 
 router = APIRouter()
-FIRST = 5  # unpublished outbox rows named in the answer (the count covers them all)
 
 
 @router.get("/internal/facts")
@@ -34,11 +33,5 @@ async def facts(request: Request, _caller: Principal = Depends(require_service))
         if row["product_id"] is not None:
             r["items"].append({"product_id": row["product_id"], "quantity": row["quantity"]})
     return {"products": stock, "reservations": list(reservations.values()),
-            "outbox": await outbox_facts(runtime.outbox)}
+            "outbox": await runtime.outbox.unpublished()}
 
-
-async def outbox_facts(outbox) -> dict:
-    """How many outbox rows are not published yet, and the ids of the oldest few."""
-    first = await outbox.pending(FIRST)
-    return {"pending": await outbox.count_pending(),
-            "first": [{"id": r["id"], "subject": r["subject"]} for r in first]}

@@ -16,7 +16,6 @@ from fastapi import APIRouter, Depends, Path, Request
 from mercato.chassis import Principal, not_found, require_service
 
 router = APIRouter()
-FIRST = 5  # unpublished outbox rows named in the answer (the count covers them all)
 OrderId = Annotated[str, Path(min_length=1, max_length=100)]
 
 
@@ -43,7 +42,7 @@ async def facts(request: Request, _caller: Principal = Depends(require_service))
         "pending_orders": sum(1 for o in orders if o["status"] == "pending"),
         "unfinished_sagas": len(unfinished),
         "unfinished_saga_ids": unfinished,
-        "outbox": await outbox_facts(runtime.outbox),
+        "outbox": await runtime.outbox.unpublished(),
     }
 
 
@@ -59,9 +58,3 @@ async def saga(order_id: OrderId, request: Request,
         "steps": [asdict(record) for record in found.records.values()],
     }
 
-
-async def outbox_facts(outbox) -> dict:
-    """How many outbox rows are not published yet, and the ids of the oldest few."""
-    first = await outbox.pending(FIRST)
-    return {"pending": await outbox.count_pending(),
-            "first": [{"id": r["id"], "subject": r["subject"]} for r in first]}

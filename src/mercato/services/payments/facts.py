@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Request
 from mercato.chassis import Principal, require_service
 
 router = APIRouter()
-FIRST = 5  # unpublished outbox rows named in the answer (the count covers them all)
 
 
 @router.get("/internal/facts")
@@ -20,11 +19,5 @@ async def facts(request: Request, _caller: Principal = Depends(require_service))
     payments = await runtime.db.fetch_all(
         "SELECT id AS payment_id, order_id, status, amount, currency FROM payments"
         " ORDER BY created_at, id")
-    return {"payments": payments, "outbox": await outbox_facts(runtime.outbox)}
+    return {"payments": payments, "outbox": await runtime.outbox.unpublished()}
 
-
-async def outbox_facts(outbox) -> dict:
-    """How many outbox rows are not published yet, and the ids of the oldest few."""
-    first = await outbox.pending(FIRST)
-    return {"pending": await outbox.count_pending(),
-            "first": [{"id": r["id"], "subject": r["subject"]} for r in first]}

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Request
 from mercato.chassis import Principal, require_service
 
 router = APIRouter()
-FIRST = 5  # unpublished outbox rows named in the answer (the count covers them all)
 
 
 @router.get("/internal/facts")
@@ -18,11 +17,5 @@ async def facts(request: Request, _caller: Principal = Depends(require_service))
     runtime = request.app.state.runtime
     shipments = await runtime.db.fetch_all(
         "SELECT id AS shipment_id, order_id, status FROM shipments ORDER BY created_at, id")
-    return {"shipments": shipments, "outbox": await outbox_facts(runtime.outbox)}
+    return {"shipments": shipments, "outbox": await runtime.outbox.unpublished()}
 
-
-async def outbox_facts(outbox) -> dict:
-    """How many outbox rows are not published yet, and the ids of the oldest few."""
-    first = await outbox.pending(FIRST)
-    return {"pending": await outbox.count_pending(),
-            "first": [{"id": r["id"], "subject": r["subject"]} for r in first]}
