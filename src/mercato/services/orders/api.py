@@ -1,4 +1,4 @@
-"""Orders HTTP routes."""
+"""Orders HTTP routes: commands through the handlers, queries from the read models."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
-from mercato.chassis import Principal, require_user
+from mercato.chassis import Principal, require_admin, require_user
 from mercato.services.orders.handlers import Orders
+from mercato.services.orders.projections.views import OrderViews
 
 router = APIRouter()
 Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
@@ -52,6 +53,10 @@ def orders(request: Request) -> Orders:
     return request.app.state.orders
 
 
+def read_models(request: Request) -> OrderViews:
+    return request.app.state.views
+
+
 @router.post("/api/v1/orders", status_code=202)
 async def place_order(
     body: PlaceOrder,
@@ -71,16 +76,22 @@ async def place_order(
 async def list_orders(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     user: Principal = Depends(require_user),
-    handlers: Orders = Depends(orders),
+    views: OrderViews = Depends(read_models),
 ) -> dict:
-    found = await handlers.store.list_orders(user.subject, limit)
-    return {"items": [o.as_dict() for o in found]}
+    return {"items": await views.list_orders(user.subject, limit)}
+
+
+# Before /api/v1/orders/{order_id}, which would otherwise take "summary" for an order id.
+@router.get("/api/v1/orders/summary")
+async def sales_summary(_admin: Principal = Depends(require_admin),
+                        views: OrderViews = Depends(read_models)) -> dict:
+    return await views.sales_summary()
 
 
 @router.get("/api/v1/orders/{order_id}")
 async def get_order(order_id: str, user: Principal = Depends(require_user),
-                    handlers: Orders = Depends(orders)) -> dict:
-    return (await handlers.get_order(user, order_id)).as_dict()
+                    views: OrderViews = Depends(read_models)) -> dict:
+    return await views.order_detail(user, order_id)
 
 
 @router.post("/api/v1/orders/{order_id}/cancel", status_code=202)

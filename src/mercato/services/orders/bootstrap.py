@@ -13,6 +13,8 @@ from mercato.services.orders.api import router
 from mercato.services.orders.clients import HttpCart, HttpCatalog
 from mercato.services.orders.handlers import Orders
 from mercato.services.orders.internal_api import router as internal_router
+from mercato.services.orders.projections import Projector, read_models
+from mercato.services.orders.projections.views import OrderViews
 from mercato.services.orders.saga.participants import HttpParticipants
 from mercato.services.orders.saga.runner import SagaRunner
 from mercato.services.orders.store import SqlOrderStore
@@ -24,6 +26,11 @@ log = get_logger(__name__)
 async def _start(runtime: Runtime, app: FastAPI) -> None:
     s = runtime.settings
     store = SqlOrderStore(runtime.db)
+    projector = Projector(runtime.db, store.events, read_models())
+    await projector.catch_up()  # before serving: the read models include every past event
+    projector.start()
+    app.state.projector = projector
+    app.state.views = OrderViews(runtime.db, store)
     # A step's call may take as long as the payment provider's timeout, plus the hop.
     participants = HttpParticipants(runtime.client, step_timeout=s.provider_timeout + 1.0)
     runner = SagaRunner(store, participants, runtime.outbox, utc_now,
@@ -37,6 +44,7 @@ async def _start(runtime: Runtime, app: FastAPI) -> None:
 
 async def _stop(runtime: Runtime, app: FastAPI) -> None:
     await app.state.orders.runner.stop()
+    await app.state.projector.stop()
 
 
 def build(runtime: Runtime) -> FastAPI:

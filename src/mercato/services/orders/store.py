@@ -27,15 +27,6 @@ class SqlOrderStore:
         """The order as its stored events describe it (None if it has none)."""
         return Order.fold(await self.events.load(order_id, tx))
 
-    async def list_orders(self, customer_id: str, limit: int) -> list[Order]:
-        """A customer's orders, newest first, found by scanning the placements (until
-        the read models replace this)."""
-        rows = await self.db.fetch_all(
-            "SELECT order_id, data FROM order_events WHERE version = 1"
-            " ORDER BY at DESC, order_id DESC")
-        mine = [r["order_id"] for r in rows if json.loads(r["data"])["customer"] == customer_id]
-        return [o for o in [await self.get_order(i) for i in mine[:limit]] if o is not None]
-
     # -- sagas ---------------------------------------------------------------
     async def insert_saga(self, tx: Connection, saga: CheckoutSaga, at: str) -> None:
         await tx.execute(

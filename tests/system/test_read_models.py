@@ -1,0 +1,90 @@
+"""The orders read models through the gateway: the customer's list and an order's detail
+after a confirmed and a cancelled order, and the admin sales summary."""
+
+from __future__ import annotations
+
+import time
+
+from tests.system.platform import Platform
+
+
+def poll(fetch, until, timeout: float = 10.0):
+    """``fetch()`` again until ``until(result)``: the read models follow the commits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = fetch()
+        if until(result) or time.monotonic() > deadline:
+            return result
+        time.sleep(0.05)
+
+
+def by_product(platform: Platform) -> dict[str, dict]:
+    with platform.client(platform.admin_token()) as c:
+        r = c.get("/api/v1/orders/summary")
+    assert r.status_code == 200, r.text
+    return {row["product_id"]: row for row in r.json()["by_product"]}
+
+
+def place(platform: Platform, token: str, product_id: str, quantity: int) -> str:
+    with platform.client(token) as c:
+        r = c.post("/api/v1/orders", json=platform.order_body(product_id, quantity))
+        assert r.status_code == 202, r.text
+        # read right after the write: never a 404 for one's own fresh order
+        fresh = c.get(f"/api/v1/orders/{r.json()['id']}")
+        assert fresh.status_code == 200, fresh.text
+        assert fresh.json()["status"] in ("pending", "confirmed")
+    return r.json()["id"]
+
+
+def test_list_detail_and_summary_after_a_confirmed_and_a_cancelled_order(platform: Platform):
+    kept_product = platform.new_product(stock=5, price=1250)
+    refunded_product = platform.new_product(stock=5, price=700)
+    token, user = platform.new_customer()
+    kept = place(platform, token, kept_product["id"], 2)
+    assert platform.wait_terminal(token, kept)["status"] == "confirmed"
+    refunded = place(platform, token, refunded_product["id"], 3)
+    assert platform.wait_terminal(token, refunded)["status"] == "confirmed"
+    with platform.client(token) as c:
+        assert c.post(f"/api/v1/orders/{refunded}/cancel").status_code == 202
+
+    with platform.client(token) as c:
+        def listed():
+            return c.get("/api/v1/orders").json()["items"]
+
+        items = poll(listed, lambda xs: [x["status"] for x in xs] == ["cancelled", "confirmed"])
+        detail = poll(lambda: c.get(f"/api/v1/orders/{refunded}").json(),
+                      lambda d: d["status"] == "cancelled")
+        kept_detail = c.get(f"/api/v1/orders/{kept}").json()
+    assert items == [
+        {"id": refunded, "status": "cancelled", "total": 2100, "currency": "USD",
+         "created_at": detail["created_at"], "item_count": 3},
+        {"id": kept, "status": "confirmed", "total": 2500, "currency": "USD",
+         "created_at": kept_detail["created_at"], "item_count": 2},
+    ]
+    assert (detail["customer_id"], detail["reason"]) == (user["id"], "customer_request")
+    assert [h["status"] for h in detail["history"]] == ["pending", "confirmed", "cancelled"]
+    assert [(i["product_id"], i["quantity"], i["amount"]) for i in detail["items"]] == [
+        (refunded_product["id"], 3, 2100)]
+    assert [h["status"] for h in kept_detail["history"]] == ["pending", "confirmed"]
+
+    sold = poll(lambda: by_product(platform),
+                lambda rows: refunded_product["id"] not in rows and kept_product["id"] in rows)
+    assert sold[kept_product["id"]] == {
+        "product_id": kept_product["id"], "name": kept_product["name"], "currency": "USD",
+        "orders": 1, "units": 2, "revenue": 2500}
+    assert refunded_product["id"] not in sold  # confirmed, then refunded: not a sale
+
+
+def test_a_customer_gets_403_on_the_summary_and_404_on_another_customers_order(
+    platform: Platform,
+):
+    product = platform.new_product(stock=2)
+    owner, _ = platform.new_customer()
+    other, _ = platform.new_customer()
+    order_id = place(platform, owner, product["id"], 1)
+    with platform.client(other) as c:
+        summary = c.get("/api/v1/orders/summary")
+        assert summary.status_code == 403, summary.text
+        assert summary.headers["content-type"].startswith("application/problem+json")
+        assert c.get(f"/api/v1/orders/{order_id}").status_code == 404
+        assert c.get("/api/v1/orders").json()["items"] == []

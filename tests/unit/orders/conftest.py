@@ -1,0 +1,101 @@
+"""A shop for the read-model tests: the real handlers, saga runner, event store and
+projector on a migrated database, with fake participants, catalog and cart."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+
+from mercato.chassis import Principal
+from mercato.chassis.messaging import Outbox
+from mercato.services.orders.handlers import Orders
+from mercato.services.orders.projections import Projector, read_models
+from mercato.services.orders.projections.views import OrderViews
+from mercato.services.orders.saga.runner import SagaRunner
+from mercato.services.orders.store import SqlOrderStore
+from tests.support.clock import ManualClock
+from tests.unit.orders.fakes import FakeCart, FakeCatalog, FakeParticipants
+
+ALICE = Principal("alice", frozenset({"customer"}))
+BOB = Principal("bob", frozenset({"customer"}))
+ADMIN = Principal("root", frozenset({"customer", "admin"}))
+PRODUCTS = {
+    "p1": {"id": "p1", "name": "Mug", "price": 1299, "currency": "USD"},
+    "p2": {"id": "p2", "name": "Hat", "price": 1800, "currency": "USD"},
+    "eur": {"id": "eur", "name": "Euro mug", "price": 1000, "currency": "EUR"},
+}
+ADDRESS = {"name": "A", "line1": "1 Road", "city": "Town", "postal_code": "1", "country": "FR"}
+
+
+def body(*items: tuple[str, int], card: str = "tok_ok") -> dict:
+    return {"items": [{"product_id": p, "quantity": q} for p, q in items or [("p1", 2)]],
+            "shipping_address": ADDRESS, "payment": {"card_token": card}}
+
+
+@dataclass
+class Shop:
+    orders: Orders
+    fake: FakeParticipants
+    projector: Projector
+    views: OrderViews
+    clock: ManualClock
+
+    @property
+    def store(self) -> SqlOrderStore:
+        return self.orders.store
+
+    async def order(self, who: Principal, *items: tuple[str, int], card: str = "tok_ok",
+                    settle: bool = True) -> str:
+        """Place an order and (unless told) let its saga finish; returns its id."""
+        placed = await self.orders.place_order(who, body(*items, card=card), None)
+        if settle:
+            await self.settle(placed.id)
+        return placed.id
+
+    async def settle(self, order_id: str) -> None:
+        task = self.orders.runner.tasks.get(order_id)
+        if task:
+            await task
+
+    async def cancel(self, who: Principal, order_id: str) -> None:
+        await self.orders.cancel_order(who, order_id)
+        await self.settle(order_id)
+
+    def hold(self) -> asyncio.Event:
+        """Keep the next orders pending: their reservation waits until the event is set."""
+        release = asyncio.Event()
+        self.fake.hooks["reserve_stock"] = release.wait
+        return release
+
+
+@pytest.fixture
+async def shop(service_db_for):
+    db = await service_db_for("orders")
+    store = SqlOrderStore(db)
+    clock = ManualClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+    fake = FakeParticipants()
+    outbox = Outbox(db, "orders", clock=clock)
+    runner = SagaRunner(store, fake, outbox, clock, max_attempts=3, backoff=0.0,
+                        jitter=lambda cap: 0.0)
+    ids = (f"order-{n}" for n in itertools.count(1))
+    orders = Orders(store, runner, FakeCatalog(PRODUCTS), FakeCart(), clock,
+                    lambda: next(ids), outbox)
+    # small batches, so that catching up takes several transactions
+    projector = Projector(db, store.events, read_models(), batch=2, poll=60.0)
+    yield Shop(orders, fake, projector, OrderViews(db, store), clock)
+    await runner.stop()
+    await projector.stop()
+
+
+async def read_model_rows(shop: Shop) -> dict[str, list[dict]]:
+    """Every row of every read-model table and the positions, in a stable order."""
+    tables = [t for p in shop.projector.projections for t in p.tables]
+    dump = {}
+    for table in [*tables, "projection_positions"]:
+        rows = await shop.store.db.fetch_all(f"SELECT * FROM {table}")
+        dump[table] = sorted(rows, key=lambda r: sorted((k, str(v)) for k, v in r.items()))
+    return dump
