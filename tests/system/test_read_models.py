@@ -1,8 +1,12 @@
 """The orders read models through the gateway: the customer's list and an order's detail
-after a confirmed and a cancelled order, and the admin sales summary."""
+after a confirmed and a cancelled order, the admin sales summary, and a rebuild with
+``mercato projections rebuild`` that changes nothing a reader sees."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 import time
 
 from tests.system.platform import Platform
@@ -88,3 +92,36 @@ def test_a_customer_gets_403_on_the_summary_and_404_on_another_customers_order(
         assert summary.headers["content-type"].startswith("application/problem+json")
         assert c.get(f"/api/v1/orders/{order_id}").status_code == 404
         assert c.get("/api/v1/orders").json()["items"] == []
+
+
+def test_rebuilding_the_read_models_from_the_cli_changes_nothing_a_reader_sees(
+    platform: Platform,
+):
+    product = platform.new_product(stock=5, price=900)
+    token, _ = platform.new_customer()
+    kept = place(platform, token, product["id"], 1)
+    refunded = place(platform, token, product["id"], 2)
+    for order_id in (kept, refunded):
+        assert platform.wait_terminal(token, order_id)["status"] == "confirmed"
+    with platform.client(token) as c:
+        assert c.post(f"/api/v1/orders/{refunded}/cancel").status_code == 202
+
+        def seen() -> tuple:
+            return (c.get("/api/v1/orders").json()["items"],
+                    [c.get(f"/api/v1/orders/{o}").json() for o in (kept, refunded)],
+                    by_product(platform).get(product["id"]))
+
+        before = poll(seen, lambda s: [o["status"] for o in s[0]] == ["cancelled", "confirmed"]
+                      and s[2] is not None and s[2]["orders"] == 1)
+        done = subprocess.run([sys.executable, "-m", "mercato", "projections", "rebuild"],
+                              env=platform.env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        lines = done.stdout.splitlines()
+        assert re.fullmatch(r"orders: rebuilt from (\d+) events \(position \1\)", lines[0])
+        rows = dict(re.fullmatch(r"\s+(\w+)\s+(\d+) rows", x).groups() for x in lines[1:])
+        assert set(rows) == {"order_list_view", "order_detail_view", "sales_orders",
+                             "sales_by_day", "sales_by_product"}
+        assert int(rows["order_list_view"]) >= 2
+        assert seen() == before
+    assert before[2] == {"product_id": product["id"], "name": product["name"],
+                         "currency": "USD", "orders": 1, "units": 1, "revenue": 900}

@@ -221,6 +221,35 @@ def dlq_replay(
     raise typer.Exit(_run(replay(nats_url, seq, _console())))
 
 
+projections_app = typer.Typer(help="Read models: rebuild them from the event store.",
+                              no_args_is_help=True, add_completion=False)
+app.add_typer(projections_app, name="projections")
+
+
+@projections_app.command("rebuild", help=(
+    "Empty every read model of a service and replay its whole event store into it, then "
+    "print the events replayed and the rows of each read-model table. The running service "
+    "does it (POST /internal/projections/rebuild, with a service token, through the "
+    "registry) in one transaction: readers see the old rows or the new ones. Exits 1 if a "
+    "service could not."))
+def projections_rebuild(
+    service: Annotated[list[str] | None, typer.Option(
+        "--service", metavar="SERVICE",
+        help="A service with read models (orders); repeat for several. Default: all.")]
+    = None,
+) -> None:
+    """Rebuild read models from the event store."""
+    from mercato.chassis.settings import load_settings
+    from mercato.cli.projections import PROJECTING, rebuild_projections
+
+    chosen = service or list(PROJECTING)
+    for name in chosen:
+        if name not in PROJECTING:
+            raise typer.BadParameter(f"{name!r} keeps no read models; one of "
+                                     f"{', '.join(PROJECTING)}", param_hint="--service")
+    raise typer.Exit(_run(rebuild_projections(load_settings(), _console(), chosen)))
+
+
 def _console():
     from rich.console import Console
 

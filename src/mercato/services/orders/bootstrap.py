@@ -15,6 +15,7 @@ from mercato.services.orders.handlers import Orders
 from mercato.services.orders.internal_api import router as internal_router
 from mercato.services.orders.projections import Projector, read_models
 from mercato.services.orders.projections.views import OrderViews
+from mercato.services.orders.projections_api import router as projections_router
 from mercato.services.orders.saga.participants import HttpParticipants
 from mercato.services.orders.saga.runner import SagaRunner
 from mercato.services.orders.store import SqlOrderStore
@@ -48,5 +49,6 @@ async def _stop(runtime: Runtime, app: FastAPI) -> None:
 
 
 def build(runtime: Runtime) -> FastAPI:
-    return create_service(runtime, routers=[router, internal_router], migrations_dir=MIGRATIONS,
-                          on_start=_start, on_stop=_stop, publishes=True)
+    return create_service(runtime, routers=[router, internal_router, projections_router],
+                          migrations_dir=MIGRATIONS, on_start=_start, on_stop=_stop,
+                          publishes=True)
