@@ -234,15 +234,27 @@ def orders_of(http: httpx.Client, customers: list[str], run: Run) -> dict[str, d
 
 def wait_settled(http: httpx.Client, customers: list[str], run: Run,
                  deadline: float) -> tuple[dict[str, dict], list[str]]:
-    """Every order as listed once none is pending, or at the deadline with those that
-    still are (or that orders does not list at all)."""
+    """Each order's own page once none is pending, or at the deadline, with the orders
+    still pending (or missing from their customer's list). The customers' lists are
+    polled first (cheap); then every order's page is read until none is pending there."""
     while True:
-        seen = orders_of(http, customers, run)
-        pending = [o.order_id for o in run.placed
-                   if seen.get(o.order_id, {}).get("status", "pending") == "pending"]
+        listed = orders_of(http, customers, run)
+        pending = {o.order_id for o in run.placed
+                   if listed.get(o.order_id, {}).get("status", "pending") == "pending"}
         if not pending or time.monotonic() > deadline:
-            return seen, pending
+            break
         time.sleep(0.5)
+    details: dict[str, dict] = {}
+    todo = run.placed
+    while True:
+        for o in todo:
+            details[o.order_id] = get_json(http, f"/api/v1/orders/{o.order_id}", o.token,
+                                           run.refusals)
+        todo = [o for o in todo if details[o.order_id]["status"] == "pending"]
+        if not todo or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    return details, sorted(pending | {o.order_id for o in todo})
 
 
 def saga_of(http: httpx.Client, admin: str, order_id: str) -> str:
@@ -261,17 +273,24 @@ def log_lines(p: Platform, needle: str, limit: int = 20) -> list[str]:
 
 
 def check_invariants(http: httpx.Client, products: list[dict], stocks: dict[str, int],
-                     run: Run, seen: dict[str, dict]) -> list[str]:
-    """Every violation found, in words (empty when all hold)."""
+                     run: Run, seen: dict[str, dict], listed: dict[str, dict]) -> list[str]:
+    """Every violation found, in words (empty when all hold). ``seen``: each order's own
+    page; ``listed``: the customers' order lists, read after."""
     bad: list[str] = []
     placed = run.placed
     ids = {o.order_id for o in placed}
     if len(ids) != len(placed):
         bad.append(f"two POSTs were answered with the same order id: {len(placed)} POSTs, "
                    f"{len(ids)} ids")
-    extra = sorted(set(seen) - ids)
+    extra = sorted(set(listed) - ids)
     if extra:  # a retried POST made a second order, or an order nobody asked for
         bad.append(f"{len(extra)} orders exist that no POST was answered with: {extra[:5]}")
+    for o in placed:
+        mine, there = seen[o.order_id], listed.get(o.order_id)
+        if there is None or there["status"] != mine["status"] or (
+                "reason" in there and there["reason"] != mine["reason"]):
+            bad.append(f"order {o.order_id} is {mine['status']} ({mine['reason']}) but its "
+                       f"customer's list says {there}")
     sold: Counter = Counter()
     for o in placed:
         order = seen[o.order_id]
@@ -370,7 +389,8 @@ def test_checkout_keeps_its_invariants_while_services_are_killed(chaos_platform,
             raise AssertionError(f"{len(stuck)} orders not terminal {SETTLE:.0f}s after the "
                                  f"chaos: {stuck[:10]}\nseed {seed}, kills {run.kills}, data "
                                  f"dir {p.data_dir}\n{detail}")
-        violations = check_invariants(http, products, stocks, run, seen)
+        violations = check_invariants(http, products, stocks, run, seen,
+                                      orders_of(http, customers, run))
     verify_code, verify_output = run_verify(p)
 
     outcomes = Counter((seen[o.order_id]["status"], seen[o.order_id]["reason"])
