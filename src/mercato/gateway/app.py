@@ -17,6 +17,7 @@ from mercato.chassis.logging import get_logger
 from mercato.chassis.runtime import Runtime
 from mercato.chassis.security import AuthError
 from mercato.gateway.auth import EdgeAuth
+from mercato.gateway.errors import Reply
 from mercato.gateway.ops import answer_ops
 from mercato.gateway.policy import Access, resolve
 from mercato.gateway.proxy import NoInstance, Upstreams
@@ -27,13 +28,6 @@ REQUESTS = Counter("mercato_gateway_requests_total", "Requests through the gatew
 LATENCY = Histogram("mercato_gateway_request_seconds", "Gateway latency", ["service"],
                     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5))
 JSON = b"application/json"
-
-
-class Reply(Exception):
-    """Ends a request early with a problem response."""
-
-    def __init__(self, status: int, detail: str, headers: dict | None = None) -> None:
-        self.status, self.detail, self.headers = status, detail, headers or {}
 
 
 class Gateway:

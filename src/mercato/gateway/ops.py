@@ -10,6 +10,7 @@ from mercato.chassis.client import Unavailable
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import list_dead_letters
 from mercato.chassis.runtime import Runtime
+from mercato.gateway.errors import Reply
 
 log = get_logger(__name__)
 DEAD_LETTER_LIMIT = 100
@@ -60,8 +61,6 @@ async def _saga(runtime: Runtime, order_id: str) -> tuple[int, bytes]:
 def _unavailable(detail: str) -> NoReturn:
     """End the request with the gateway's own 503 problem and Retry-After, as when no
     instance can take a proxied call."""
-    from mercato.gateway.app import Reply  # app imports this module: import on use
-
     raise Reply(503, detail, {"Retry-After": "1"})
 
 

@@ -157,3 +157,43 @@ async def test_ops_services_lists_the_registry(gateway):
         r = await c.get("/api/v1/ops/services", headers={"Authorization": "Bearer admin"})
     assert r.status_code == 200
     assert [i["instance_id"] for i in r.json()["items"]] == ["catalog-1", "orders-1"]
+
+
+class DownOrders:
+    """A service client for which orders is down, or answers with a given reply."""
+
+    def __init__(self, reply=None) -> None:
+        self.reply = reply
+
+    async def call(self, service, method, path, **_):
+        from mercato.chassis import Unavailable
+
+        if self.reply is None:
+            raise Unavailable(service, "no ready instance is registered")
+        return self.reply
+
+
+@pytest.mark.parametrize("reply", [None, "503"])
+async def test_the_saga_view_is_a_503_with_retry_after_when_orders_cannot_answer(
+    gateway, reply,
+):
+    from mercato.chassis import Reply as ServiceReply
+
+    gateway.runtime.client = DownOrders(ServiceReply(503, b"{}", {}) if reply else None)
+    async with client(gateway) as c:
+        r = await c.get("/api/v1/ops/sagas/order-1", headers={"Authorization": "Bearer admin"})
+    assert r.status_code == 503
+    assert r.headers["retry-after"] == "1"
+    assert r.headers["content-type"] == "application/problem+json"
+
+
+async def test_the_saga_view_passes_orders_answer_through(gateway):
+    from mercato.chassis import Reply as ServiceReply
+
+    gateway.runtime.client = DownOrders(ServiceReply(404, b'{"detail": "no saga"}', {}))
+    async with client(gateway) as c:
+        r = await c.get("/api/v1/ops/sagas/order-1", headers={"Authorization": "Bearer admin"})
+        forbidden = await c.get("/api/v1/ops/sagas/order-1",
+                                headers={"Authorization": "Bearer customer"})
+    assert r.status_code == 404 and r.json() == {"detail": "no saga"}
+    assert forbidden.status_code == 403
