@@ -268,3 +268,25 @@ async def test_catching_up_at_start_up_includes_every_past_event(shop):
     assert len(await shop.views.list_orders("alice", 10)) == 4
     assert (await shop.views.order_detail(BOB, ids["euro"]))["status"] == "confirmed"
 
+
+
+async def test_a_projector_with_nothing_to_do_opens_no_write_transaction(shop):
+    await shop.order(ALICE, ("p1", 1))
+    await shop.projector.catch_up()
+    db, opened = shop.store.db, []
+    real = db.transaction
+
+    def counted():
+        opened.append(1)
+        return real()
+
+    db.transaction = counted
+    try:
+        assert await shop.projector.catch_up() == 0
+        assert opened == []
+        await shop.order(ALICE, ("p1", 1))
+        opened.clear()
+        assert await shop.projector.catch_up() == 2
+        assert opened  # there was something to do
+    finally:
+        db.transaction = real

@@ -1,1 +1,2 @@
-"""The orders domain: the order aggregate and the checkout saga's rules. No I/O here."""
+"""The orders domain: the order aggregate and its events, and the checkout saga's rules.
+No I/O here."""

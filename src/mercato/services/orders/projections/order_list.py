@@ -28,8 +28,12 @@ class OrderList:
                 sum(x.amount for x in event.lines), event.currency, record.at,
                 sum(x.quantity for x in event.lines))
             return
-        status = Status.CONFIRMED if isinstance(event, OrderConfirmed) else Status.CANCELLED
-        assert isinstance(event, OrderConfirmed | OrderCancelled)
+        if isinstance(event, OrderConfirmed):
+            status = Status.CONFIRMED
+        elif isinstance(event, OrderCancelled):
+            status = Status.CANCELLED
+        else:
+            return
         await tx.execute("UPDATE order_list_view SET status = ? WHERE order_id = ?",
                          status.value, record.order_id)
 

@@ -54,6 +54,8 @@ class Projector:
 
     async def catch_up(self) -> int:
         """Apply every event not yet applied; returns how many events were read."""
+        if not await self._behind():  # the poll's usual case: no write lock for nothing
+            return 0
         total = 0
         while True:
             read = await self.run_batch()
@@ -106,6 +108,12 @@ class Projector:
                     rows[table] = row["n"]
         log.info("projections_rebuilt", events=replayed, position=position, rows=rows)
         return {"events": replayed, "position": position, "rows": rows}
+
+    async def _behind(self) -> bool:
+        rows = await self.db.fetch_all("SELECT projection, position FROM projection_positions")
+        known = {r["projection"]: r["position"] for r in rows}
+        done = min((known.get(p.name, 0) for p in self.projections), default=0)
+        return await self.events.last_seq() > done
 
     async def _positions(self, tx: Connection) -> dict[str, int]:
         rows = await tx.fetch_all("SELECT projection, position FROM projection_positions")
