@@ -9,7 +9,6 @@ service token, as the services call each other.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from rich.console import Console
@@ -18,23 +17,10 @@ from mercato.chassis.client import ServiceClient, Unavailable
 from mercato.chassis.registry import RegistryView
 from mercato.chassis.security import ServiceTokens
 from mercato.chassis.settings import Settings
-from mercato.cli.running import NotRunning, connect, running_state
+from mercato.cli.running import connect, running_state, service_secret
 
 PROJECTING = ("orders",)  # the services that keep read models
 REBUILD_TIMEOUT = 120.0  # seconds: the whole store is replayed in one call
-
-
-def service_secret(data_dir: Path, settings: Settings) -> str:
-    """The secret ``mercato up`` gave the services: the environment's, else the one it
-    keeps in the data dir (see up.py)."""
-    if os.environ.get("MERCATO_SERVICE_SECRET"):
-        return settings.service_secret
-    path = data_dir / "secrets" / "service_secret"
-    try:
-        return path.read_text().strip()
-    except OSError as exc:
-        raise NotRunning(f"cannot read the service secret {path} ({exc.strerror}); set "
-                         "MERCATO_SERVICE_SECRET to the platform's secret") from None
 
 
 async def rebuild_projections(settings: Settings, console: Console,

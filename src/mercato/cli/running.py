@@ -4,10 +4,13 @@ by ``mercato up`` once it is ready) and connecting to its NATS server."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import nats
 from nats.aio.client import Client as Nats
+
+from mercato.chassis.settings import Settings
 
 
 class NotRunning(Exception):
@@ -47,3 +50,16 @@ async def connect(nats_url: str) -> Nats:
     except Exception as exc:
         raise NotRunning(f"cannot connect to NATS at {nats_url}: {exc or type(exc).__name__}") \
             from None
+
+
+def service_secret(data_dir: Path, settings: Settings) -> str:
+    """The secret ``mercato up`` gave the services (see up.py): the environment's, else
+    the one kept in the data dir."""
+    if os.environ.get("MERCATO_SERVICE_SECRET"):
+        return settings.service_secret
+    path = data_dir / "secrets" / "service_secret"
+    try:
+        return path.read_text().strip()
+    except OSError as exc:
+        raise NotRunning(f"cannot read the service secret {path} ({exc.strerror}); set "
+                         "MERCATO_SERVICE_SECRET to the platform's secret") from None

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
@@ -28,7 +27,7 @@ from mercato.chassis.messaging.streams import DLQ_STREAM
 from mercato.chassis.registry import RegistryView
 from mercato.chassis.security import ServiceTokens
 from mercato.chassis.settings import Settings
-from mercato.cli.running import NotRunning, connect, running_state
+from mercato.cli.running import connect, running_state, service_secret
 
 PUBLISHERS = ("catalog", "identity", "inventory", "orders", "payments", "shipping")
 FETCH_ORDER = (("catalog", "identity", "inventory", "payments", "shipping"), ("orders",))
@@ -276,19 +275,6 @@ async def check_until(read: Callable[[], Awaitable[Facts]], wait_idle: float, *,
         if all(c.ok for c in checks) or left <= 0:
             return checks, waited
         await sleep(min(interval, left))
-
-
-def service_secret(data_dir: Path, settings: Settings) -> str:
-    """The secret ``mercato up`` gave the services (see up.py): the environment's, else
-    the one kept in the data dir."""
-    if os.environ.get("MERCATO_SERVICE_SECRET"):
-        return settings.service_secret
-    path = data_dir / "secrets" / "service_secret"
-    try:
-        return path.read_text().strip()
-    except OSError as exc:
-        raise NotRunning(f"cannot read the service secret {path} ({exc.strerror}); set "
-                         "MERCATO_SERVICE_SECRET to the platform's secret") from None
 
 
 async def verify_platform(settings: Settings, console: Console, *, wait_idle: float = 0.0,

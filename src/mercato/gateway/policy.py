@@ -36,6 +36,7 @@ _RULES: list[tuple[frozenset[str], re.Pattern, Access]] = [
      Access.ADMIN),
     (frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"}), re.compile(r"^/api/v1/ops/"),
      Access.ADMIN),
+    (frozenset({"GET", "HEAD"}), re.compile(r"^/api/v1/orders/summary$"), Access.ADMIN),
 ]
 
 

@@ -83,6 +83,8 @@ def gateway(tmp_path):
     ("GET", "/api/v1/inventory/stock/p1", ("inventory", Access.PUBLIC)),
     ("POST", "/api/v1/inventory/stock/p1/adjustments", ("inventory", Access.ADMIN)),
     ("POST", "/api/v1/orders", ("orders", Access.USER)),
+    ("GET", "/api/v1/orders/o1", ("orders", Access.USER)),
+    ("GET", "/api/v1/orders/summary", ("orders", Access.ADMIN)),
     ("GET", "/api/v1/ops/services", (None, Access.ADMIN)),
     ("GET", "/.well-known/jwks.json", ("identity", Access.PUBLIC)),
 ])
