@@ -24,7 +24,7 @@ from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Subscription
 from mercato.chassis.middleware import BodyTooLarge, RequestContextMiddleware
 from mercato.chassis.runtime import Runtime
-from mercato.chassis.security import AuthError
+from mercato.chassis.security import AuthError, KeysUnavailable
 
 log = get_logger(__name__)
 Hook = Callable[[Runtime, FastAPI], Awaitable[None]]
@@ -107,6 +107,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AuthError)
     async def _auth(_req: Request, exc: AuthError) -> Response:
         return problem_response(401, str(exc), headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(KeysUnavailable)
+    async def _no_keys(_req: Request, exc: KeysUnavailable) -> Response:
+        return problem_response(503, str(exc), headers={"Retry-After": "1"})
 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(_req: Request, exc: BodyTooLarge) -> Response:

@@ -7,6 +7,7 @@ signed with another algorithm, by another key, for another audience or expired i
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,6 +23,11 @@ CLOCK_SKEW = 30  # seconds of disagreement between hosts' clocks tolerated on ia
 
 class AuthError(Exception):
     """The caller could not be authenticated (missing, malformed or invalid token)."""
+
+
+class KeysUnavailable(Exception):
+    """The signing keys could not be fetched: the token cannot be judged now (a 503, not
+    a 401 — the client did nothing wrong)."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,8 @@ class TokenVerifier:
         self._issuer = issuer
         self._audience = audience
         self._keys: dict[str, PyJWK] = {}
-        self._last_fetch = 0.0
+        self._fetched_at = -1e9  # when the last fetch completed
+        self._fetching = asyncio.Lock()
 
     def load_jwks(self, jwks: dict) -> None:
         keys = {}
@@ -93,12 +100,18 @@ class TokenVerifier:
         self._keys = keys
 
     async def _key_for(self, kid: str) -> PyJWK:
-        if kid not in self._keys and time.monotonic() - self._last_fetch > 1.0:
-            self._last_fetch = time.monotonic()
-            try:
-                self.load_jwks(await self._fetch())
-            except Exception as exc:
-                raise AuthError(f"signing keys unavailable: {exc}") from exc
+        """The key for ``kid``, fetching the JWKS when it is unknown. Requests arriving
+        while a fetch is in flight wait for it (one fetch, not one per request); a key
+        still unknown after a fetch completed within the last second is refused."""
+        if kid not in self._keys:
+            async with self._fetching:
+                if kid not in self._keys and time.monotonic() - self._fetched_at > 1.0:
+                    try:
+                        jwks = await self._fetch()
+                    except Exception as exc:
+                        raise KeysUnavailable(f"signing keys unavailable: {exc}") from exc
+                    self.load_jwks(jwks)
+                    self._fetched_at = time.monotonic()
         try:
             return self._keys[kid]
         except KeyError:

@@ -15,7 +15,7 @@ from mercato.chassis.context import continue_trace, new_request_id, valid_reques
 from mercato.chassis.errors import PROBLEM_CONTENT_TYPE, problem_body
 from mercato.chassis.logging import get_logger
 from mercato.chassis.runtime import Runtime
-from mercato.chassis.security import AuthError
+from mercato.chassis.security import AuthError, KeysUnavailable
 from mercato.gateway.auth import EdgeAuth
 from mercato.gateway.errors import Reply
 from mercato.gateway.ops import answer_ops
@@ -103,6 +103,8 @@ class Gateway:
                 principal = await self.auth.principal(hmap.get(b"authorization", b"").decode())
             except AuthError as exc:
                 raise Reply(401, str(exc), {"WWW-Authenticate": "Bearer"}) from None
+            except KeysUnavailable as exc:
+                raise Reply(503, str(exc), {"Retry-After": "1"}) from None
             if route.access is Access.ADMIN and not principal.is_admin:
                 raise Reply(403, "this route needs the admin role")
         body = await self._read_body(receive, hmap)

@@ -179,6 +179,19 @@ async def test_a_commit_failure_after_capture_never_cancels_the_order(world):
     assert [e[0] for e in await events(orders)] == ["OrderPlaced", "OrderConfirmed"]
 
 
+async def test_a_reservation_that_expired_before_the_commit_refunds_and_cancels(world):
+    orders, fake = world
+    fake.answer("confirm_order",
+                Result("rejected", "409: reservation expired", reason="expired"))
+    order = await orders.place_order(ALICE, body(), None)
+    done = await settle(orders, order.id)
+    assert (done.status.value, done.reason) == ("cancelled", "expired")
+    undo = [c for c in fake.calls if c in ("refund_payment", "cancel_shipment",
+                                            "void_payment", "release_stock")]
+    assert undo == ["refund_payment", "cancel_shipment", "void_payment", "release_stock"]
+    assert [e[0] for e in await events(orders)] == ["OrderPlaced", "OrderCancelled"]
+
+
 async def test_a_saga_resumes_from_its_saved_step_after_a_crash(world):
     orders, fake = world
 

@@ -108,10 +108,12 @@ class CheckoutSaga:
             self.step = FORWARD[FORWARD.index(step) + 1]
         self.honour_cancel()
 
-    def rejected(self, step: Step, at: str, detail: str) -> None:
+    def rejected(self, step: Step, at: str, detail: str, reason: Reason | None = None) -> None:
+        """A participant refused for good; ``reason`` overrides the step's usual one (an
+        expired reservation refused at commit, after capture, cancels as ``expired``)."""
         rec = self.record(step)
         rec.state, rec.finished_at, rec.detail = "rejected", at, detail
-        self._compensate(ON_REJECT[step])
+        self._compensate(reason or ON_REJECT[step])
 
     def failed(self, step: Step, at: str, detail: str, max_attempts: int, *,
                answered: bool = True) -> bool:

@@ -24,6 +24,7 @@ def derived_id(order_id: str, what: str) -> str:
 class Result:
     outcome: str  # ok | rejected | transient (it answered 5xx) | unreachable (no answer)
     detail: str = ""
+    reason: str | None = None  # a cancellation reason the refusal implies, if not the step's
 
     @property
     def ok(self) -> bool:
@@ -50,11 +51,22 @@ def _interpret(reply: Reply, *, rejections: tuple[int, ...]) -> Result:
     if reply.ok:
         return OK
     detail = f"{reply.status}: {_detail(reply)}"
+    if reply.status == 409 and _kind(reply) == "reservation-expired":
+        # the stock was given back because the saga took too long: nothing to wait for
+        return Result("rejected", detail, reason="expired")
     if reply.status in rejections:
         return Result("rejected", detail)
     if reply.status >= 500 or reply.status in (404, 408, 429):
         return Result("transient", detail)
     return Result("rejected", detail)
+
+
+def _kind(reply: Reply) -> str:
+    """The last segment of a problem's ``type`` (e.g. ``reservation-expired``)."""
+    try:
+        return str((reply.json() or {}).get("type", "")).rsplit("/", 1)[-1]
+    except (ValueError, AttributeError):
+        return ""
 
 
 def _detail(reply: Reply) -> str:
@@ -116,8 +128,11 @@ class HttpParticipants:
         rid = derived_id(order.id, "reservation")
         result = await self._call("inventory", f"/internal/reservations/{rid}/commit", None,
                                   f"{rid}/commit", rejections=())
-        # A commit is never refused for good once payment is captured: keep trying.
-        return result if result.ok else Result("transient", result.detail)
+        # Once payment is captured a commit is refused for good only when the reservation
+        # expired (then the saga refunds and cancels); anything else: keep trying.
+        if result.ok or result.reason == "expired":
+            return result
+        return Result("transient", result.detail)
 
     async def release_stock(self, order: Order) -> Result:
         rid = derived_id(order.id, "reservation")

@@ -119,7 +119,8 @@ class SagaRunner:
         if result.ok:
             saga.succeeded(step, now, result.detail or None)
         elif result.outcome == "rejected":
-            saga.rejected(step, now, result.detail)
+            saga.rejected(step, now, result.detail,
+                          Reason(result.reason) if result.reason else None)
         else:
             retry = saga.failed(step, now, result.detail, self.max_attempts,
                                 answered=result.outcome == "transient")
