@@ -34,12 +34,15 @@ class StockReserved(Event):
 
 
 class StockReleased(Event):
-    """A reservation was given up (reserved -> available)."""
+    """A reservation was given up (reserved -> available). ``reason``: "released" when the
+    checkout gave it up, "expired" when it was held past its deadline (None from
+    publishers older than the field)."""
 
     SOURCE = "inventory"
     reservation_id: str
     order_id: str
     items: list[StockLine]
+    reason: str | None = None
 
 
 class StockCommitted(Event):

@@ -80,7 +80,7 @@ async def test_each_reservation_transition_publishes_one_event_named_by_the_tran
           "items": [{"product_id": KNOWN, "quantity": 2}]}),
         ("StockReleased", event_id("r2", "released"),
          {"reservation_id": "r2", "order_id": "o2",
-          "items": [{"product_id": KNOWN, "quantity": 2}]}),
+          "items": [{"product_id": KNOWN, "quantity": 2}], "reason": "released"}),
     ]
 
 

@@ -15,7 +15,6 @@ from pydantic import ValidationError
 from mercato.chassis import Problem
 from mercato.chassis.messaging import Outbox
 from mercato.contracts.envelope import Envelope
-from mercato.contracts.inventory import StockReleased
 from mercato.services.inventory import bootstrap
 from mercato.services.inventory.bootstrap import InventorySettings
 from mercato.services.inventory.events import event_id
@@ -45,10 +44,8 @@ async def events(store) -> list[Envelope]:
 
 
 def released_payload(reservation_id, order_id, items, reason) -> dict:
-    payload = {"reservation_id": reservation_id, "order_id": order_id, "items": items}
-    if "reason" in StockReleased.model_fields:  # once the contract carries the reason
-        payload["reason"] = reason
-    return payload
+    return {"reservation_id": reservation_id, "order_id": order_id, "items": items,
+            "reason": reason}
 
 
 @pytest.fixture

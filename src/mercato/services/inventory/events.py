@@ -30,8 +30,7 @@ TRANSITIONS = {
     Status.RETURNED: StockReturned,
     Status.EXPIRED: StockReleased,
 }
-# Why a StockReleased was published, once the contract carries a ``reason`` (additive; until
-# then the field is left out, since the event model would drop it).
+# Why a StockReleased was published (its ``reason``).
 RELEASE_REASONS = {Status.RELEASED: "released", Status.EXPIRED: "expired"}
 
 
@@ -42,7 +41,7 @@ def event_id(subject_id: str, transition: str) -> str:
 def reservation_event(r: Reservation, to: Status) -> tuple[str, Event]:
     """The event of moving reservation ``r``'s stock to ``to``, with its id."""
     fields: dict = {}
-    if to in RELEASE_REASONS and "reason" in StockReleased.model_fields:
+    if to in RELEASE_REASONS:
         fields["reason"] = RELEASE_REASONS[to]
     event = TRANSITIONS[to](
         reservation_id=r.reservation_id, order_id=r.order_id or "",
