@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mercato.chassis.db import SqliteDatabase
-from mercato.chassis.migrations import migrate, sqlite_url
+from mercato.chassis.data.db import SqliteDatabase
+from mercato.chassis.data.migrations import migrate, sqlite_url
 
 SERVICES_DIR = Path(__file__).resolve().parents[1] / "src" / "mercato" / "services"
 

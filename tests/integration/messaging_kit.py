@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from sqlalchemy import create_engine, text
 
-from mercato.chassis.db import SqliteDatabase
+from mercato.chassis.data.db import SqliteDatabase
 from mercato.chassis.messaging.schema import create_inbox_table, create_outbox_table
 from mercato.cli.nats_server import free_port, nats_command
 from mercato.contracts.envelope import Event

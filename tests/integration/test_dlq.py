@@ -20,7 +20,7 @@ from alembic.operations import Operations
 from sqlalchemy import create_engine, text
 
 from mercato.chassis.clock import iso, new_id, utc_now
-from mercato.chassis.db import SqliteDatabase
+from mercato.chassis.data.db import SqliteDatabase
 from mercato.chassis.messaging import (
     Consumers,
     Subscription,

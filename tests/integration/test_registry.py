@@ -8,7 +8,7 @@ import time
 import nats
 import pytest
 
-from mercato.chassis.registry import Instance, Registration, RegistryView
+from mercato.chassis.calls.registry import Instance, Registration, RegistryView
 
 pytestmark = pytest.mark.integration
 

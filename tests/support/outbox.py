@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Container
 
-from mercato.chassis.db import Database
+from mercato.chassis.data.db import Database
 from mercato.chassis.messaging import Outbox
 from mercato.contracts import Envelope, Event, all_events
 

@@ -10,14 +10,27 @@ Public API:
 - ``Database``, ``SqliteDatabase`` — the database seam
 """
 
-from mercato.chassis.app import create_service, problem_response
-from mercato.chassis.client import Reply, ServiceClient, Unavailable
-from mercato.chassis.db import Database, SqliteDatabase
-from mercato.chassis.deps import require_admin, require_service, require_user
-from mercato.chassis.errors import Problem, not_found
+# web is imported first, and must stay first: web.app needs runtime, runtime needs
+# calls.client, and calls.client needs web.security. Entered from web, that chain resolves
+# (web.security is a leaf); entered from calls or runtime, runtime would find
+# calls.client half-imported. Every chassis import runs this file first, so this order
+# holds for all of them.
+from mercato.chassis.web import (
+    Principal,
+    Problem,
+    create_service,
+    not_found,
+    problem_response,
+    require_admin,
+    require_service,
+    require_user,
+    serve_service,
+)
+
+# isort: split
+from mercato.chassis.calls import Reply, ServiceClient, Unavailable
+from mercato.chassis.data import Database, SqliteDatabase
 from mercato.chassis.runtime import Runtime
-from mercato.chassis.security import Principal
-from mercato.chassis.serve import serve_service
 from mercato.chassis.settings import Settings, load_settings
 
 __all__ = [

@@ -12,15 +12,15 @@ import nats
 from nats.aio.client import Client as Nats
 from nats.js import JetStreamContext
 
-from mercato.chassis.client import ServiceClient
-from mercato.chassis.db import SqliteDatabase
+from mercato.chassis.calls.client import ServiceClient
+from mercato.chassis.calls.registry import Instance, Registration, RegistryView
+from mercato.chassis.data.db import SqliteDatabase
+from mercato.chassis.data.migrations import migrate_in_child, sqlite_url
 from mercato.chassis.faults import NO_FAULTS, CrashPoints
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Consumers, Outbox, Relay, Subscription, ensure_streams
-from mercato.chassis.migrations import migrate_in_child, sqlite_url
-from mercato.chassis.registry import Instance, Registration, RegistryView
-from mercato.chassis.security import ServiceTokens, TokenVerifier
 from mercato.chassis.settings import Settings
+from mercato.chassis.web.security import ServiceTokens, TokenVerifier
 
 log = get_logger(__name__)
 

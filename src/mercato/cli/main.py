@@ -51,7 +51,7 @@ def serve(
         return
     if service not in SERVICES:
         raise typer.BadParameter(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
-    from mercato.chassis.serve import serve_service
+    from mercato.chassis.web.serve import serve_service
 
     serve_service(service, load_builder(service), settings, instance=instance, port=port)
 

@@ -19,7 +19,7 @@ import nats
 from rich.console import Console
 from rich.table import Table
 
-from mercato.chassis.registry import RegistryView
+from mercato.chassis.calls.registry import RegistryView
 from mercato.chassis.settings import Settings
 from mercato.cli.catalog import GATEWAY, SERVICES
 from mercato.cli.demo import SeedError, seed_demo

@@ -22,11 +22,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from mercato.chassis.client import ServiceClient, Unavailable
+from mercato.chassis.calls.client import ServiceClient, Unavailable
+from mercato.chassis.calls.registry import RegistryView
 from mercato.chassis.messaging.streams import DLQ_STREAM
-from mercato.chassis.registry import RegistryView
-from mercato.chassis.security import ServiceTokens
 from mercato.chassis.settings import Settings
+from mercato.chassis.web.security import ServiceTokens
 from mercato.cli.running import connect, running_state, service_secret
 
 PUBLISHERS = ("catalog", "identity", "inventory", "orders", "payments", "shipping")

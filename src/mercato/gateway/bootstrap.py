@@ -7,8 +7,8 @@ import uvloop
 
 from mercato.chassis.logging import configure_logging
 from mercato.chassis.runtime import Runtime, make_instance
-from mercato.chassis.serve import bind
 from mercato.chassis.settings import Settings
+from mercato.chassis.web.serve import bind
 from mercato.gateway.app import Gateway
 
 

@@ -6,7 +6,7 @@ import json
 import re
 from typing import NoReturn
 
-from mercato.chassis.client import Unavailable
+from mercato.chassis.calls.client import Unavailable
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import list_dead_letters
 from mercato.chassis.runtime import Runtime

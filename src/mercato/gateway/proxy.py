@@ -10,7 +10,7 @@ import itertools
 
 import aiohttp
 
-from mercato.chassis.registry import Instance, RegistryView
+from mercato.chassis.calls.registry import Instance, RegistryView
 
 HOP_BY_HOP = frozenset({
     b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mercato.chassis.db import Database
+from mercato.chassis.data.db import Database
 from mercato.chassis.messaging import Outbox
 from mercato.services.catalog.handlers import Catalog
 from mercato.services.catalog.store import SqlProductRepository

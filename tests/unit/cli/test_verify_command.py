@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from mercato.chassis.client import Reply, Unavailable
+from mercato.chassis.calls.client import Reply, Unavailable
 from mercato.chassis.settings import load_settings
 from mercato.cli.main import app
 from mercato.cli.running import NotRunning

@@ -8,7 +8,7 @@ import pytest
 from argon2 import PasswordHasher, Type
 
 from mercato.chassis import Problem
-from mercato.chassis.security import TokenVerifier
+from mercato.chassis.web.security import TokenVerifier
 from mercato.services.identity.domain import hash_refresh_secret
 from mercato.services.identity.passwords import Argon2Passwords
 from tests.unit.identity.conftest import AUDIENCE, ISSUER, REFRESH_TTL, make_identity
@@ -164,7 +164,7 @@ async def test_the_first_admin_is_created_once_across_restarts(identity):
 
 async def test_two_instances_starting_at_once_create_one_admin(service_db_for, tmp_path):
     db = await service_db_for("identity")
-    from mercato.chassis.db import SqliteDatabase
+    from mercato.chassis.data.db import SqliteDatabase
 
     other_db = SqliteDatabase(db.path)
     try:

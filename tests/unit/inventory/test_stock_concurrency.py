@@ -6,7 +6,7 @@ import asyncio
 import threading
 
 from mercato.chassis import Problem
-from mercato.chassis.db import SqliteDatabase
+from mercato.chassis.data.db import SqliteDatabase
 from mercato.chassis.messaging import Outbox
 from mercato.services.inventory.handlers import Inventory
 from mercato.services.inventory.store import SqlInventoryStore

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 import mercato.services.inventory as inventory_package
 from mercato.chassis import Problem
 from mercato.chassis.clock import new_id
-from mercato.chassis.db import SqliteDatabase
+from mercato.chassis.data.db import SqliteDatabase
+from mercato.chassis.data.migrations import migrate, sqlite_url
 from mercato.chassis.messaging import Outbox
-from mercato.chassis.migrations import migrate, sqlite_url
 from mercato.services.inventory.handlers import Inventory
 from mercato.services.inventory.store import SqlInventoryStore
 from tests.support.clock import ManualClock

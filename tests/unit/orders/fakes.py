@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 
-from mercato.chassis.db import Database
+from mercato.chassis.data.db import Database
 from mercato.contracts.envelope import Envelope
 from mercato.services.orders.domain.order import Order
 from mercato.services.orders.saga.participants import OK, Result

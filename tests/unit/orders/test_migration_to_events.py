@@ -10,8 +10,8 @@ import pytest
 from alembic import command
 from alembic.config import Config
 
-from mercato.chassis.db import SqliteDatabase
-from mercato.chassis.migrations import sqlite_url
+from mercato.chassis.data.db import SqliteDatabase
+from mercato.chassis.data.migrations import sqlite_url
 from mercato.services.orders.domain.order import Reason
 from mercato.services.orders.store import SqlOrderStore
 from tests.conftest import SERVICES_DIR

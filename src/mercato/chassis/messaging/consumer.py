@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from mercato.chassis.clock import iso, utc_now
 from mercato.chassis.context import request_id_var, traceparent_var
-from mercato.chassis.db import Connection, Database
+from mercato.chassis.data.db import Connection, Database
 from mercato.chassis.faults import NO_FAULTS
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging.dlq import dead_letter, replay_subject

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from mercato.chassis.clock import Clock, IdFactory, iso, new_id, utc_now
 from mercato.chassis.context import request_id_var, traceparent_var
-from mercato.chassis.db import Connection, Database
+from mercato.chassis.data.db import Connection, Database
 from mercato.contracts.envelope import Envelope, Event
 
 

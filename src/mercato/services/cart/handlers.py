@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from mercato.chassis import Problem
 from mercato.chassis.clock import Clock, iso
-from mercato.chassis.db import Connection
+from mercato.chassis.data.db import Connection
 from mercato.contracts.envelope import Envelope
 from mercato.contracts.orders import OrderConfirmed
 from mercato.services.cart.catalog_client import CatalogUnavailable, ProductCatalog

@@ -7,7 +7,7 @@ import json
 import sqlite3
 
 from mercato.chassis import Database
-from mercato.chassis.db import Connection
+from mercato.chassis.data.db import Connection
 from mercato.services.catalog.domain import DuplicateSku, Product
 
 COLUMNS = "id, sku, name, description, category, price, currency, created_at, updated_at"

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from mercato.chassis import Database
 from mercato.chassis.clock import iso
-from mercato.chassis.db import Connection, Row
+from mercato.chassis.data.db import Connection, Row
 from mercato.services.identity.domain import DuplicateEmail, RefreshToken, User
 
 USER_COLUMNS = "id, email, name, password_hash, roles, created_at"

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from mercato.chassis import Problem
 from mercato.chassis.clock import Clock, IdFactory, iso
-from mercato.chassis.db import Connection
+from mercato.chassis.data.db import Connection
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Outbox
 from mercato.contracts.catalog import ProductCreated

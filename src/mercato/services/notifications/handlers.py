@@ -18,7 +18,7 @@ from weakref import WeakValueDictionary
 
 from mercato.chassis import Principal, Problem
 from mercato.chassis.clock import Clock, iso
-from mercato.chassis.db import Connection
+from mercato.chassis.data.db import Connection
 from mercato.chassis.logging import get_logger
 from mercato.contracts.envelope import Envelope, Event
 from mercato.contracts.identity import UserRegistered

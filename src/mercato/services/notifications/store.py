@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mercato.chassis import Database
-from mercato.chassis.db import Connection
+from mercato.chassis.data.db import Connection
 from mercato.services.notifications.domain import Notification, Recipient
 
 COLUMNS = "id, user_id, kind, subject, body, order_id, email, created_at, sent_at"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from mercato.chassis.db import Connection
+from mercato.chassis.data.db import Connection
 from mercato.chassis.messaging import Outbox
 from mercato.contracts.orders import OrderCancelled, OrderConfirmed, OrderLine, OrderPlaced
 from mercato.services.orders.domain import events as domain

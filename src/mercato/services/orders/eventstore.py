@@ -21,7 +21,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Sequence
 
-from mercato.chassis.db import Connection, Database
+from mercato.chassis.data.db import Connection, Database
 from mercato.services.orders.domain.events import Recorded, from_data, to_data
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from mercato.chassis import Database
-from mercato.chassis.db import Connection
+from mercato.chassis.data.db import Connection
 from mercato.services.orders.domain.events import Recorded
 from mercato.services.orders.domain.order import Order
 from mercato.services.orders.domain.saga import CheckoutSaga, Phase

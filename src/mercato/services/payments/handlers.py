@@ -16,7 +16,7 @@ from weakref import WeakValueDictionary
 
 from mercato.chassis import Database, Principal, Problem
 from mercato.chassis.clock import Clock, iso
-from mercato.chassis.db import Connection
+from mercato.chassis.data.db import Connection
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Outbox
 from mercato.services.payments.domain import (

@@ -10,7 +10,7 @@ import json
 import sqlite3
 
 from mercato.chassis import Database
-from mercato.chassis.db import Connection, Row
+from mercato.chassis.data.db import Connection, Row
 from mercato.services.shipping.domain import Address, Item, Shipment, Status
 
 COLUMNS = ("id, order_id, customer_id, status, tracking_number, address_name, address_line1,"

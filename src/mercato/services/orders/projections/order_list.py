@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mercato.chassis.db import Connection, Database
+from mercato.chassis.data.db import Connection, Database
 from mercato.services.orders.domain.events import (
     OrderCancelled,
     OrderConfirmed,

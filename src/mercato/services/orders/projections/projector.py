@@ -22,7 +22,7 @@ import contextlib
 from collections.abc import Sequence
 from typing import Protocol
 
-from mercato.chassis.db import Connection, Database
+from mercato.chassis.data.db import Connection, Database
 from mercato.chassis.logging import get_logger
 from mercato.chassis.tasks import stop_tasks
 from mercato.services.orders.domain.events import Recorded

@@ -10,7 +10,7 @@ a 404 for the order they have just placed.
 from __future__ import annotations
 
 from mercato.chassis import Principal, Problem
-from mercato.chassis.db import Database
+from mercato.chassis.data.db import Database
 from mercato.services.orders.projections.order_detail import order_document
 from mercato.services.orders.projections.order_list import orders_of
 from mercato.services.orders.projections.sales import sales_summary

@@ -1,3 +1,3 @@
-from mercato.chassis.migrations import run_env
+from mercato.chassis.data.migrations import run_env
 
 run_env()

@@ -14,17 +14,17 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mercato.chassis.context import request_id_var
-from mercato.chassis.errors import (
+from mercato.chassis.logging import get_logger
+from mercato.chassis.messaging import Subscription
+from mercato.chassis.runtime import Runtime
+from mercato.chassis.web.errors import (
     PROBLEM_CONTENT_TYPE,
     Problem,
     describe_validation_errors,
     problem_body,
 )
-from mercato.chassis.logging import get_logger
-from mercato.chassis.messaging import Subscription
-from mercato.chassis.middleware import BodyTooLarge, RequestContextMiddleware
-from mercato.chassis.runtime import Runtime
-from mercato.chassis.security import AuthError, KeysUnavailable
+from mercato.chassis.web.middleware import BodyTooLarge, RequestContextMiddleware
+from mercato.chassis.web.security import AuthError, KeysUnavailable
 
 log = get_logger(__name__)
 Hook = Callable[[Runtime, FastAPI], Awaitable[None]]

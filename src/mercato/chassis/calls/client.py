@@ -17,9 +17,9 @@ from typing import Any
 
 import aiohttp
 
+from mercato.chassis.calls.registry import RegistryView
 from mercato.chassis.context import request_id_var, traceparent_var
-from mercato.chassis.registry import RegistryView
-from mercato.chassis.security import ServiceTokens
+from mercato.chassis.web.security import ServiceTokens
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 

@@ -43,7 +43,7 @@ class MigrationFailed(RuntimeError):
 async def migrate_in_child(migrations_dir: Path, url: str, lock_file: Path) -> None:
     """``migrate`` in a child Python process, without blocking the event loop."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "mercato.chassis.migrations", str(migrations_dir), url,
+        sys.executable, "-m", "mercato.chassis.data.migrations", str(migrations_dir), url,
         str(lock_file), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
     output, _ = await proc.communicate()

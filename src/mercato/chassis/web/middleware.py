@@ -16,8 +16,8 @@ from mercato.chassis.context import (
     traceparent_var,
     valid_request_id,
 )
-from mercato.chassis.errors import PROBLEM_CONTENT_TYPE, problem_body
 from mercato.chassis.logging import get_logger
+from mercato.chassis.web.errors import PROBLEM_CONTENT_TYPE, problem_body
 
 log = get_logger(__name__)
 
