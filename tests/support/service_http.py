@@ -13,7 +13,7 @@ from jwt.algorithms import OKPAlgorithm
 
 from mercato.chassis import Runtime, load_settings
 from mercato.chassis.runtime import make_instance
-from mercato.chassis.web.security import ServiceTokens, TokenVerifier
+from mercato.chassis.security import ServiceTokens, TokenVerifier
 
 
 class FakeIdentity:

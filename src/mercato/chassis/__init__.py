@@ -10,13 +10,12 @@ Public API:
 - ``Database``, ``SqliteDatabase`` — the database seam
 """
 
-# web is imported first, and must stay first: web.app needs runtime, runtime needs
-# calls.client, and calls.client needs web.security. Entered from web, that chain resolves
-# (web.security is a leaf); entered from calls or runtime, runtime would find
-# calls.client half-imported. Every chassis import runs this file first, so this order
-# holds for all of them.
+from mercato.chassis.calls import Reply, ServiceClient, Unavailable
+from mercato.chassis.data import Database, SqliteDatabase
+from mercato.chassis.runtime import Runtime
+from mercato.chassis.security import Principal
+from mercato.chassis.settings import Settings, load_settings
 from mercato.chassis.web import (
-    Principal,
     Problem,
     create_service,
     not_found,
@@ -26,12 +25,6 @@ from mercato.chassis.web import (
     require_user,
     serve_service,
 )
-
-# isort: split
-from mercato.chassis.calls import Reply, ServiceClient, Unavailable
-from mercato.chassis.data import Database, SqliteDatabase
-from mercato.chassis.runtime import Runtime
-from mercato.chassis.settings import Settings, load_settings
 
 __all__ = [
     "Database", "Principal", "Problem", "Reply", "Runtime", "ServiceClient", "Settings",

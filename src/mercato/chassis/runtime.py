@@ -19,8 +19,8 @@ from mercato.chassis.data.migrations import migrate_in_child, sqlite_url
 from mercato.chassis.faults import NO_FAULTS, CrashPoints
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Consumers, Outbox, Relay, Subscription, ensure_streams
+from mercato.chassis.security import ServiceTokens, TokenVerifier
 from mercato.chassis.settings import Settings
-from mercato.chassis.web.security import ServiceTokens, TokenVerifier
 
 log = get_logger(__name__)
 

@@ -15,8 +15,8 @@ from rich.console import Console
 
 from mercato.chassis.calls.client import ServiceClient, Unavailable
 from mercato.chassis.calls.registry import RegistryView
+from mercato.chassis.security import ServiceTokens
 from mercato.chassis.settings import Settings
-from mercato.chassis.web.security import ServiceTokens
 from mercato.cli.running import connect, running_state, service_secret
 
 PROJECTING = ("orders",)  # the services that keep read models

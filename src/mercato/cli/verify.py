@@ -25,8 +25,8 @@ from rich.markup import escape
 from mercato.chassis.calls.client import ServiceClient, Unavailable
 from mercato.chassis.calls.registry import RegistryView
 from mercato.chassis.messaging.streams import DLQ_STREAM
+from mercato.chassis.security import ServiceTokens
 from mercato.chassis.settings import Settings
-from mercato.chassis.web.security import ServiceTokens
 from mercato.cli.running import connect, running_state, service_secret
 
 PUBLISHERS = ("catalog", "identity", "inventory", "orders", "payments", "shipping")

@@ -14,8 +14,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from mercato.chassis.context import continue_trace, new_request_id, valid_request_id
 from mercato.chassis.logging import get_logger
 from mercato.chassis.runtime import Runtime
+from mercato.chassis.security import AuthError, KeysUnavailable
 from mercato.chassis.web.errors import PROBLEM_CONTENT_TYPE, problem_body
-from mercato.chassis.web.security import AuthError, KeysUnavailable
 from mercato.gateway.auth import EdgeAuth
 from mercato.gateway.errors import Reply
 from mercato.gateway.ops import answer_ops

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import jwt
 
-from mercato.chassis.web.security import AuthError, Principal, TokenVerifier, bearer_token
+from mercato.chassis.security import AuthError, Principal, TokenVerifier, bearer_token
 
 MAX_CACHED = 20_000
 

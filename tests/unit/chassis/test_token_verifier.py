@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from mercato.chassis.web.security import KeysUnavailable, TokenVerifier
+from mercato.chassis.security import KeysUnavailable, TokenVerifier
 from tests.support.service_http import FakeIdentity
 
 ISS, AUD = "mercato-identity", "mercato"

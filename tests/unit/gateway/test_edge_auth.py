@@ -7,7 +7,7 @@ import time
 import jwt
 import pytest
 
-from mercato.chassis.web.security import AuthError, Principal
+from mercato.chassis.security import AuthError, Principal
 from mercato.gateway.auth import EdgeAuth
 
 

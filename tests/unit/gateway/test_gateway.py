@@ -7,8 +7,8 @@ import pytest
 
 from mercato.chassis.calls.registry import Instance
 from mercato.chassis.runtime import Runtime, make_instance
+from mercato.chassis.security import AuthError, Principal
 from mercato.chassis.settings import load_settings
-from mercato.chassis.web.security import AuthError, Principal
 from mercato.gateway.app import Gateway
 from mercato.gateway.policy import Access, resolve
 from tests.support.service_http import client

@@ -14,8 +14,8 @@ from nats.js.errors import BadRequestError, NotFoundError
 from mercato.chassis.messaging.dlq import dead_letter
 from mercato.chassis.messaging.streams import DLQ_STREAM
 from mercato.chassis.runtime import Runtime, make_instance
+from mercato.chassis.security import AuthError, Principal
 from mercato.chassis.settings import load_settings
-from mercato.chassis.web.security import AuthError, Principal
 from mercato.gateway.app import Gateway
 from tests.support.service_http import client
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from mercato.chassis.web.security import AuthError, TokenVerifier
+from mercato.chassis.security import AuthError, TokenVerifier
 from mercato.services.identity.domain import access_claims
 from mercato.services.identity.keys import SigningKey
 from tests.support.clock import ManualClock

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mercato.chassis import create_service
-from mercato.chassis.web.security import TokenVerifier
+from mercato.chassis.security import TokenVerifier
 from mercato.services.identity.api import router
 from tests.support.service_http import bearer, caller_token, service_runtime
 from tests.support.service_http import client as http_client

@@ -8,7 +8,7 @@ import pytest
 from argon2 import PasswordHasher, Type
 
 from mercato.chassis import Problem
-from mercato.chassis.web.security import TokenVerifier
+from mercato.chassis.security import TokenVerifier
 from mercato.services.identity.domain import hash_refresh_secret
 from mercato.services.identity.passwords import Argon2Passwords
 from tests.unit.identity.conftest import AUDIENCE, ISSUER, REFRESH_TTL, make_identity

@@ -3,7 +3,7 @@ problem+json that name the field, and callers are authorized."""
 
 import pytest
 
-from mercato.chassis.web.security import ServiceTokens
+from mercato.chassis.security import ServiceTokens
 from mercato.services.payments.bootstrap import build
 from tests.support.service_http import bearer, service_app
 from tests.support.service_http import client as http_client

@@ -19,7 +19,7 @@ import aiohttp
 
 from mercato.chassis.calls.registry import RegistryView
 from mercato.chassis.context import request_id_var, traceparent_var
-from mercato.chassis.web.security import ServiceTokens
+from mercato.chassis.security import ServiceTokens
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 

@@ -17,6 +17,7 @@ from mercato.chassis.context import request_id_var
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Subscription
 from mercato.chassis.runtime import Runtime
+from mercato.chassis.security import AuthError, KeysUnavailable
 from mercato.chassis.web.errors import (
     PROBLEM_CONTENT_TYPE,
     Problem,
@@ -24,7 +25,6 @@ from mercato.chassis.web.errors import (
     problem_body,
 )
 from mercato.chassis.web.middleware import BodyTooLarge, RequestContextMiddleware
-from mercato.chassis.web.security import AuthError, KeysUnavailable
 
 log = get_logger(__name__)
 Hook = Callable[[Runtime, FastAPI], Awaitable[None]]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from mercato.chassis.security import SERVICE_ALGORITHM, AuthError, Principal, bearer_token
 from mercato.chassis.web.errors import Problem
-from mercato.chassis.web.security import SERVICE_ALGORITHM, AuthError, Principal, bearer_token
 
 
 async def authenticate(request: Request) -> Principal:
