@@ -360,3 +360,19 @@ async def test_an_order_changed_by_another_writer_is_read_again_and_decided_agai
     assert fake.calls.count("confirm_order") == 2  # the unsaved step is repeated
     assert (await orders.store.get_saga(order.id)).phase.value == "confirmed"
     assert [e[0] for e in await events(orders)] == ["OrderPlaced"]  # theirs published none
+
+
+async def test_an_unexpected_error_is_retried_from_the_saved_state_not_left_pending(world):
+    orders, fake = world
+    failures = [RuntimeError("database is locked"), RuntimeError("database is locked")]
+
+    async def flaky():
+        if failures:
+            raise failures.pop()
+
+    fake.hooks["schedule_shipment"] = flaky
+    order = await orders.place_order(ALICE, body(), None)
+    done = await settle(orders, order.id)
+    assert done.status.value == "confirmed"
+    assert fake.calls.count("schedule_shipment") == 3
+    assert fake.calls.count("reserve_stock") == 1  # resumed at the step, not from the start

@@ -101,7 +101,13 @@ class Consumers:
                 await asyncio.sleep(1.0)
                 continue
             for msg in messages:
-                await self.handle(sub, msg)
+                try:
+                    await self.handle(sub, msg)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # e.g. the ack failed: redelivered after ack_wait
+                    log.warning("consumer_message_failed", subscription=sub.name,
+                                error=f"{type(exc).__name__}: {exc}")
 
     async def handle(self, sub: Subscription, msg) -> None:
         consumer = self.durable(sub)

@@ -7,6 +7,7 @@ duplicated call names the same reservation, payment or shipment and never acts t
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -61,12 +62,21 @@ def _interpret(reply: Reply, *, rejections: tuple[int, ...]) -> Result:
     return Result("rejected", detail)
 
 
+def _problem(reply: Reply) -> dict:
+    try:
+        body = reply.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _kind_of(problem: dict) -> str:
+    return str(problem.get("type", "")).rsplit("/", 1)[-1]
+
+
 def _kind(reply: Reply) -> str:
     """The last segment of a problem's ``type`` (e.g. ``reservation-expired``)."""
-    try:
-        return str((reply.json() or {}).get("type", "")).rsplit("/", 1)[-1]
-    except (ValueError, AttributeError):
-        return ""
+    return _kind_of(_problem(reply))
 
 
 def _detail(reply: Reply) -> str:
@@ -92,12 +102,26 @@ class HttpParticipants:
             return Result("unreachable", str(exc))
         return _interpret(reply, rejections=rejections)
 
-    async def _compensate(self, service: str, path: str, key: str) -> Result:
-        result = await self._call(service, path, None, key, rejections=())
-        # 404/409 on an undo mean there is nothing (more) to undo: done.
-        if result.outcome == "rejected" or result.detail.startswith("404"):
-            return Result("ok", result.detail)
-        return result
+    async def _undo(self, service: str, path: str, key: str,
+                    done_if: Callable[[dict], bool] = lambda _p: False) -> tuple[Result, dict]:
+        """One compensating call. Done when it succeeded, when the thing is unknown (404)
+        or tombstoned (``already-cancelled``), or when ``done_if`` recognises the refusal
+        as "nothing left to undo". Any other refusal (401/403/400/422, or a 409 this undo
+        does not understand) is *not* done: it is retried, and logged on every attempt,
+        because marking it done could leave money or stock behind."""
+        try:
+            reply = await self._client.call(service, "POST", path, json_body={},
+                                            idempotency_key=key, timeout=self._timeout)
+        except Unavailable as exc:
+            return Result("unreachable", str(exc)), {}
+        problem = _problem(reply)
+        detail = f"{reply.status}: {problem.get('detail', '')}"[:300]
+        if reply.ok or reply.status == 404:
+            return Result("ok", "" if reply.ok else detail), problem
+        kind = str(problem.get("type", "")).rsplit("/", 1)[-1]
+        if reply.status == 409 and (kind == "already-cancelled" or done_if(problem)):
+            return Result("ok", detail), problem
+        return Result("transient", detail), problem
 
     async def reserve_stock(self, order: Order) -> Result:
         rid = derived_id(order.id, "reservation")
@@ -136,23 +160,35 @@ class HttpParticipants:
 
     async def release_stock(self, order: Order) -> Result:
         rid = derived_id(order.id, "reservation")
-        return await self._compensate("inventory", f"/internal/reservations/{rid}/release",
-                                      f"{rid}/release")
+        result, problem = await self._undo(
+            "inventory", f"/internal/reservations/{rid}/release", f"{rid}/release")
+        if _kind_of(problem) == "already-committed":  # the goods were sold: bring them back
+            return await self.return_stock(order)
+        return result
 
     async def void_payment(self, order: Order) -> Result:
         pid = derived_id(order.id, "payment")
-        return await self._compensate("payments", f"/internal/payments/{pid}/void",
-                                      f"{pid}/void")
+        result, problem = await self._undo(
+            "payments", f"/internal/payments/{pid}/void", f"{pid}/void",
+            done_if=lambda p: p.get("payment_status") in ("voided", "refunded", "failed"))
+        if problem.get("payment_status") == "captured":  # a capture landed late: refund it
+            return await self.refund_payment(order)
+        return result
 
     async def cancel_shipment(self, order: Order) -> Result:
         sid = derived_id(order.id, "shipment")
-        return await self._compensate("shipping", f"/internal/shipments/{sid}/cancel",
-                                      f"{sid}/cancel")
+        result, _ = await self._undo(
+            "shipping", f"/internal/shipments/{sid}/cancel", f"{sid}/cancel")
+        return result
 
     async def refund_payment(self, order: Order) -> Result:
         pid = derived_id(order.id, "payment")
-        return await self._compensate("payments", f"/internal/payments/{pid}/refund",
-                                      f"{pid}/refund")
+        # Not captured (authorized, voided, failed): nothing to refund; a void follows.
+        result, _ = await self._undo(
+            "payments", f"/internal/payments/{pid}/refund", f"{pid}/refund",
+            done_if=lambda p: p.get("payment_status") in ("authorized", "voided", "failed",
+                                                          "refunded"))
+        return result
 
     async def return_stock(self, order: Order) -> Result:
         rid = derived_id(order.id, "reservation")

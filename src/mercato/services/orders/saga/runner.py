@@ -65,12 +65,21 @@ class SagaRunner:
         await self._run(order_id)
 
     async def _guarded(self, order_id: str) -> None:
+        """Run the saga; an unexpected error (a locked database, a bug) is logged and the
+        saga is tried again with backoff from its saved state — never left pending until
+        the next restart."""
+        crashes = 0
         try:
-            await self._run(order_id)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("saga_crashed", order_id=order_id)
+            while True:
+                try:
+                    await self._run(order_id)
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    crashes += 1
+                    log.exception("saga_crashed", order_id=order_id, attempt=crashes)
+                    await self._sleep(crashes)
         finally:
             if self.tasks.get(order_id) is asyncio.current_task():
                 del self.tasks[order_id]
