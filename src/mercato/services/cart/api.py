@@ -21,7 +21,7 @@ class Quantity(BaseModel):
     quantity: Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY)]
 
 
-def carts(request: Request) -> Carts:
+async def carts(request: Request) -> Carts:
     return request.app.state.carts
 
 

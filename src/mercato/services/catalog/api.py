@@ -43,7 +43,7 @@ class Lookup(BaseModel):
     ids: Annotated[list[str], Field(max_length=500)]
 
 
-def catalog(request: Request) -> Catalog:
+async def catalog(request: Request) -> Catalog:
     return request.app.state.catalog
 
 

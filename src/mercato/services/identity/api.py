@@ -55,7 +55,7 @@ class RefreshRequest(BaseModel):
     refresh_token: Annotated[StrictStr, Field(min_length=1, max_length=512)]
 
 
-def identity(request: Request) -> Identity:
+async def identity(request: Request) -> Identity:
     return request.app.state.identity
 
 

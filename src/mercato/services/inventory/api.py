@@ -50,7 +50,7 @@ class NewReservation(BaseModel):
     items: Annotated[list[Item], Field(min_length=1, max_length=100)]
 
 
-def inventory(request: Request) -> Inventory:
+async def inventory(request: Request) -> Inventory:
     return request.app.state.inventory
 
 

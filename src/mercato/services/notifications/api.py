@@ -32,7 +32,7 @@ class SendBody(BaseModel):
     email: Email | None = None
 
 
-def notifications(request: Request) -> Notifications:
+async def notifications(request: Request) -> Notifications:
     return request.app.state.notifications
 
 

@@ -49,11 +49,11 @@ class PlaceOrder(BaseModel):
         return self
 
 
-def orders(request: Request) -> Orders:
+async def orders(request: Request) -> Orders:
     return request.app.state.orders
 
 
-def read_models(request: Request) -> OrderViews:
+async def read_models(request: Request) -> OrderViews:
     return request.app.state.views
 
 

@@ -28,7 +28,7 @@ class AuthorizeBody(BaseModel):
     card_token: Annotated[StrictStr, Field(min_length=1, max_length=100)]
 
 
-def payments(request: Request) -> Payments:
+async def payments(request: Request) -> Payments:
     return request.app.state.payments
 
 

@@ -44,7 +44,7 @@ class ScheduleBody(BaseModel):
     items: Annotated[list[ItemBody], Field(min_length=1, max_length=500)]
 
 
-def shipping(request: Request) -> Shipping:
+async def shipping(request: Request) -> Shipping:
     return request.app.state.shipping
 
 
