@@ -38,9 +38,9 @@ class Orders:
     async def place_order(self, customer: Principal, body: dict,
                           idempotency_key: str | None) -> Order:
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-        if idempotency_key:
-            async with self.store.db.transaction() as tx:
-                replay = await self._replay(tx, customer.subject, idempotency_key, digest)
+        if idempotency_key:  # a cheap read first; the placing transaction checks again
+            replay = await self._replay(self.store.db, customer.subject, idempotency_key,
+                                        digest)
             if replay:
                 return replay
         lines, currency = await self._price(customer, body)
