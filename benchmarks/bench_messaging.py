@@ -57,7 +57,8 @@ src/ is not touched): see the what-if section below.
 Every child process is stopped in a `finally` block (SIGTERM and Ctrl-C included) and
 gets SIGTERM from Linux if this script dies outright.
 
-Run:  python benchmarks/bench_messaging.py            (about 75 s on an idle 2-core box)
+Run:  python benchmarks/bench_messaging.py            (about 50 s on an idle 2-core box,
+                                                       up to twice that when it is busy)
       python benchmarks/bench_messaging.py --help
 """
 
@@ -1174,8 +1175,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="events/s of the latency phase (default 500)")
     p.add_argument("--paced-seconds", type=float, default=0.8,
                    help="length of the latency phase (default 0.8)")
-    p.add_argument("--rounds", type=int, default=5,
-                   help="rounds, variants interleaved; medians are reported (default 5)")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="rounds, variants interleaved; medians are reported (default 3)")
     p.add_argument("--per-tx", type=int, nargs="+", default=[1, 10],
                    help="events per producer transaction, one (b) variant each (default 1 10)")
     p.add_argument("--what-if", action="store_true",
