@@ -78,15 +78,11 @@ from datetime import datetime
 from pathlib import Path
 
 from _load import die_with_parent, load_average, proc_cpu_seconds
-from bench_gateway import (
-    ADMIN,
+from _platform import ADMIN, Platform, call, free_port, instance_of
+from _profile import (
     PARKED,
-    Platform,
     _area,
     _frame_name,
-    call,
-    free_port,
-    instance_of,
     py_spy_executable,
     run_wait_seconds,
     user_system_seconds,

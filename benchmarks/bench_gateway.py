@@ -40,13 +40,11 @@ from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import json
 import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -56,11 +54,17 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from _load import Result, die_with_parent, load_average, run_load
+from _load import Result, load_average, run_load
+from _platform import ADMIN, HOST, Platform, call, free_port, instance_of, log
+from _profile import (
+    PARKED,
+    _area,
+    _frame_name,
+    py_spy_executable,
+    run_wait_seconds,
+    user_system_seconds,
+)
 
-HOST = "127.0.0.1"
-READY_LINE = "Mercato is ready"
-ADMIN = {"email": "admin@mercato.local", "password": "mercato-admin"}
 PRODUCT = {
     "sku": "BENCH-1",
     "name": "Bench",
@@ -69,153 +73,6 @@ PRODUCT = {
     "price": 1000,
     "currency": "USD",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-# --------------------------------------------------------------------------- the platform
-
-
-class Platform:
-    """`mercato up` as a subprocess: started, waited for, stopped with SIGINT."""
-
-    def __init__(self, data_dir: str, gateway_port: int) -> None:
-        self.data_dir = data_dir
-        self.gateway_port = gateway_port
-        # Its stdout goes to a file, not a pipe: if this script dies, the supervisor must
-        # not die of a broken pipe halfway through its orderly stop.
-        self.output_path = Path(data_dir) / "mercato-up.out"
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.gateway_port}"
-
-    def output(self) -> str:
-        try:
-            return self.output_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def start(self, timeout: float) -> float:
-        env = dict(
-            os.environ,
-            MERCATO_DATA_DIR=self.data_dir,
-            MERCATO_GATEWAY_PORT=str(self.gateway_port),
-            PYTHONUNBUFFERED="1",
-        )
-        started = time.monotonic()
-        # Own session: a Ctrl-C in the terminal reaches only this script, whose finally
-        # block then stops the platform once, in order. If this script dies outright,
-        # Linux sends the supervisor SIGINT (its graceful stop).
-        with self.output_path.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "mercato", "up", "--no-seed"],
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=die_with_parent(signal.SIGINT),
-            )
-        deadline = started + timeout
-        while READY_LINE not in self.output():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                tail = "\n".join(self.output().splitlines()[-30:])
-                why = (f"exited with {self.proc.returncode}" if self.proc.poll() is not None
-                       else f"not ready within {timeout:.0f}s")
-                raise RuntimeError(f"`mercato up` {why}; its output:\n{tail}\n(run with "
-                                   "--keep-data to keep the data dir and its logs/)")
-            time.sleep(0.1)
-        return time.monotonic() - started
-
-    def stop(self, timeout: float = 60.0) -> None:
-        proc = self.proc
-        if proc is not None and proc.poll() is None:
-            log("stopping the platform (SIGINT to `mercato up`)")
-            proc.send_signal(signal.SIGINT)
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-                    break
-                except KeyboardInterrupt:
-                    log("still stopping the platform; waiting for it (up to "
-                        f"{timeout:.0f}s in all)")
-                except subprocess.TimeoutExpired:
-                    log(f"`mercato up` did not stop within {timeout:.0f}s; killing it")
-                    proc.kill()  # its children get SIGTERM from Linux (PR_SET_PDEATHSIG)
-                    proc.wait()
-                    break
-        self._reap_leftovers()
-
-    def _reap_leftovers(self) -> None:
-        """End, by pid, any process still running with this run's data dir."""
-        left = self.leftover_pids()
-        deadline = time.monotonic() + 10
-        while left and time.monotonic() < deadline:  # children may still be exiting
-            time.sleep(0.2)
-            left = self.leftover_pids()
-        if not left:
-            return
-        log(f"WARNING: processes of {self.data_dir} still running after stop: {left}; "
-            "sending SIGTERM, then SIGKILL")
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            for pid in left:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, sig)
-            time.sleep(2)
-            left = self.leftover_pids()
-            if not left:
-                return
-
-    def leftover_pids(self) -> list[int]:
-        """Pids whose environment carries MERCATO_DATA_DIR=<this run's temp dir>."""
-        marks = {f"MERCATO_DATA_DIR={d}\0".encode()
-                 for d in (self.data_dir, os.path.realpath(self.data_dir))}
-        pids = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit() or int(entry) == os.getpid():
-                continue
-            try:
-                environ = Path(f"/proc/{entry}/environ").read_bytes() + b"\0"
-            except OSError:
-                continue
-            if any(m in environ for m in marks):
-                pids.append(int(entry))
-        return pids
-
-
-# --------------------------------------------------------------------------- HTTP helpers
-
-
-def call(method: str, url: str, body: dict | None = None, token: str | None = None) -> dict:
-    headers = {"content-type": "application/json"}
-    if token:
-        headers["authorization"] = f"Bearer {token}"
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, headers=headers, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        raise RuntimeError(f"{method} {url} -> {exc.code}: {exc.read()[:500]!r}") from None
-
-
-def instance_of(items: list[dict], service: str) -> dict:
-    ready = [i for i in items if i["service"] == service and i.get("health") == "ready"]
-    found = ready or [i for i in items if i["service"] == service]
-    if not found:
-        raise RuntimeError(f"no {service} instance in /api/v1/ops/services: {items}")
-    return found[0]
 
 
 # --------------------------------------------------------------------------- output
@@ -284,11 +141,6 @@ def print_table(results: list[Result], baselines: list[int], args) -> None:
 # --------------------------------------------------------------------------- profiling
 
 
-def py_spy_executable() -> str | None:
-    beside = Path(sys.executable).parent / "py-spy"
-    return str(beside) if beside.exists() else shutil.which("py-spy")
-
-
 def profile_gateway(exe: str, out: Path, gw_pid: int, url: str, headers: dict, args) -> None:
     """One more load run of `url`; py-spy samples the gateway during its timed part."""
     outcome: dict = {}
@@ -338,62 +190,8 @@ def profile_gateway(exe: str, out: Path, gw_pid: int, url: str, headers: dict, a
     summarize_speedscope(out)
 
 
-def user_system_seconds(pid: int) -> tuple[float, float] | None:
-    """(user, system) CPU seconds of a process, from /proc/<pid>/stat."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        tick = os.sysconf("SC_CLK_TCK")
-        return int(fields[11]) / tick, int(fields[12]) / tick
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def run_wait_seconds(pid: int) -> tuple[float, float] | None:
-    """(seconds on a CPU, seconds runnable but waiting for one) of a process's main thread."""
-    try:
-        ran, waited, _ = Path(f"/proc/{pid}/schedstat").read_text().split()
-        return int(ran) / 1e9, int(waited) / 1e9
-    except (OSError, ValueError):
-        return None
-
-
 def fmt_cores(v: float | None) -> str:
     return "-" if v is None else f"{v:.2f}"
-
-
-NATIVE_PACKAGES = ("uvloop", "aiohttp", "multidict", "propcache", "yarl", "httptools",
-                   "pydantic_core", "frozenlist")
-
-
-def _area(file: str) -> str:
-    """Where a frame's code lives: a package, mercato.<part>, the stdlib, or native code."""
-    parts = Path(file).parts
-    if not file.endswith(".py"):
-        if "libc.so" in file or file == "[vdso]":
-            return "libc/syscalls"
-        if "libpython" in file or "Python-3" in file or "/include/python3" in file:
-            return "CPython runtime"
-        for marker, area in (("libuv", "libuv"), ("llhttp", "llhttp")):
-            if marker in file:
-                return f"{area} (C)"
-        for pkg in NATIVE_PACKAGES:
-            if pkg in parts:
-                return f"{pkg} (C)"
-        return file if file.startswith("<") else "other native"
-    if "site-packages" in parts:
-        rest = parts[parts.index("site-packages") + 1:]
-        return rest[0].removesuffix(".py") if rest else "?"
-    if "mercato" in parts:
-        rest = parts[len(parts) - 1 - parts[::-1].index("mercato"):]
-        return ".".join(p.removesuffix(".py") for p in rest[:2])
-    name = parts[-2] if len(parts) >= 2 and not parts[-2].startswith(("lib", "python")) else None
-    return f"stdlib:{name or Path(file).stem}"
-
-
-def _frame_name(frame: dict) -> str:
-    file = frame.get("file") or "?"
-    short = "/".join(Path(file).parts[-2:]) if file.startswith("/") else file
-    return f"{frame.get('name', '?')} ({short})"
 
 
 # Parts of the gateway's work: the share of samples whose stack has a matching frame.
@@ -409,10 +207,6 @@ BUCKETS = [
     ("metrics (prometheus_client)", lambda n, f: "prometheus_client" in f),
     ("garbage collector", lambda n, f: n.startswith("gc_collect")),
 ]
-PARKED = ("write", "writev", "send", "sendmsg", "read", "recv", "recvmsg", "epoll_wait",
-          "epoll_pwait")
-
-
 def summarize_speedscope(path: Path, top: int = 12) -> None:
     """Print where the sampled thread spent its time. py-spy calls a thread idle only when
     it waits for events; a thread that is runnable but waiting for a CPU (common on a

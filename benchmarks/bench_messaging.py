@@ -86,6 +86,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from _load import die_with_parent, load_average, proc_cpu_seconds
+from _profile import _frame_name, py_spy_executable, user_system_seconds
 
 from mercato.cli.nats_server import free_port, nats_binary, nats_command, nats_config
 from mercato.contracts.envelope import Event
@@ -960,21 +961,6 @@ SUB_BUCKETS = [
 ]
 
 
-def py_spy_executable() -> str | None:
-    beside = Path(sys.executable).parent / "py-spy"
-    return str(beside) if beside.exists() else shutil.which("py-spy")
-
-
-def user_system_seconds(pid: int) -> tuple[float, float] | None:
-    """(user, system) CPU seconds of a process, from /proc/<pid>/stat."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        tick = os.sysconf("SC_CLK_TCK")
-        return int(fields[11]) / tick, int(fields[12]) / tick
-    except (OSError, IndexError, ValueError):
-        return None
-
-
 def profile_run(exe: str, variant: Variant, broker: Broker, args, run_dir: Path,
                 prefix: str) -> None:
     """One more run; py-spy samples the publisher and the consumer from T0 to T1 (phase 1)."""
@@ -1033,12 +1019,6 @@ def profile_run(exe: str, variant: Variant, broker: Broker, args, run_dir: Path,
             line += f"; runnable but waiting for a CPU {wait1 - wait0:.2f} s"
         print(line)
         summarize_speedscope(outs[side], buckets)
-
-
-def _frame_name(frame: dict) -> str:
-    file = frame.get("file") or "?"
-    short = "/".join(Path(file).parts[-2:]) if file.startswith("/") else file
-    return f"{frame.get('name', '?')} ({short})"
 
 
 IDLE = ("epoll_wait", "epoll_pwait")

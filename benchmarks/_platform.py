@@ -1,0 +1,170 @@
+"""The Mercato platform for the benchmarks: `mercato up` in a temp data dir, started,
+waited for ("Mercato is ready") and stopped with SIGINT, plus the small HTTP helpers the
+scripts use against it (log in, find a service instance)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from _load import die_with_parent
+
+HOST = "127.0.0.1"
+READY_LINE = "Mercato is ready"
+ADMIN = {"email": "admin@mercato.local", "password": "mercato-admin"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- the platform
+
+
+class Platform:
+    """`mercato up` as a subprocess: started, waited for, stopped with SIGINT."""
+
+    def __init__(self, data_dir: str, gateway_port: int) -> None:
+        self.data_dir = data_dir
+        self.gateway_port = gateway_port
+        # Its stdout goes to a file, not a pipe: if this script dies, the supervisor must
+        # not die of a broken pipe halfway through its orderly stop.
+        self.output_path = Path(data_dir) / "mercato-up.out"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.gateway_port}"
+
+    def output(self) -> str:
+        try:
+            return self.output_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def start(self, timeout: float) -> float:
+        env = dict(
+            os.environ,
+            MERCATO_DATA_DIR=self.data_dir,
+            MERCATO_GATEWAY_PORT=str(self.gateway_port),
+            PYTHONUNBUFFERED="1",
+        )
+        started = time.monotonic()
+        # Own session: a Ctrl-C in the terminal reaches only this script, whose finally
+        # block then stops the platform once, in order. If this script dies outright,
+        # Linux sends the supervisor SIGINT (its graceful stop).
+        with self.output_path.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "mercato", "up", "--no-seed"],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=die_with_parent(signal.SIGINT),
+            )
+        deadline = started + timeout
+        while READY_LINE not in self.output():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                tail = "\n".join(self.output().splitlines()[-30:])
+                why = (f"exited with {self.proc.returncode}" if self.proc.poll() is not None
+                       else f"not ready within {timeout:.0f}s")
+                raise RuntimeError(f"`mercato up` {why}; its output:\n{tail}\n(run with "
+                                   "--keep-data to keep the data dir and its logs/)")
+            time.sleep(0.1)
+        return time.monotonic() - started
+
+    def stop(self, timeout: float = 60.0) -> None:
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            log("stopping the platform (SIGINT to `mercato up`)")
+            proc.send_signal(signal.SIGINT)
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                    break
+                except KeyboardInterrupt:
+                    log("still stopping the platform; waiting for it (up to "
+                        f"{timeout:.0f}s in all)")
+                except subprocess.TimeoutExpired:
+                    log(f"`mercato up` did not stop within {timeout:.0f}s; killing it")
+                    proc.kill()  # its children get SIGTERM from Linux (PR_SET_PDEATHSIG)
+                    proc.wait()
+                    break
+        self._reap_leftovers()
+
+    def _reap_leftovers(self) -> None:
+        """End, by pid, any process still running with this run's data dir."""
+        left = self.leftover_pids()
+        deadline = time.monotonic() + 10
+        while left and time.monotonic() < deadline:  # children may still be exiting
+            time.sleep(0.2)
+            left = self.leftover_pids()
+        if not left:
+            return
+        log(f"WARNING: processes of {self.data_dir} still running after stop: {left}; "
+            "sending SIGTERM, then SIGKILL")
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+            time.sleep(2)
+            left = self.leftover_pids()
+            if not left:
+                return
+
+    def leftover_pids(self) -> list[int]:
+        """Pids whose environment carries MERCATO_DATA_DIR=<this run's temp dir>."""
+        marks = {f"MERCATO_DATA_DIR={d}\0".encode()
+                 for d in (self.data_dir, os.path.realpath(self.data_dir))}
+        pids = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            try:
+                environ = Path(f"/proc/{entry}/environ").read_bytes() + b"\0"
+            except OSError:
+                continue
+            if any(m in environ for m in marks):
+                pids.append(int(entry))
+        return pids
+
+
+# --------------------------------------------------------------------------- HTTP helpers
+
+
+def call(method: str, url: str, body: dict | None = None, token: str | None = None) -> dict:
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        raise RuntimeError(f"{method} {url} -> {exc.code}: {exc.read()[:500]!r}") from None
+
+
+def instance_of(items: list[dict], service: str) -> dict:
+    ready = [i for i in items if i["service"] == service and i.get("health") == "ready"]
+    found = ready or [i for i in items if i["service"] == service]
+    if not found:
+        raise RuntimeError(f"no {service} instance in /api/v1/ops/services: {items}")
+    return found[0]
