@@ -86,14 +86,15 @@ async def _wait_ready(view: RegistryView, gateway_url: str, sup: Supervisor,
                   f"see the logs under {next(iter(sup.children.values())).spec.log_path.parent}")
 
 
-def _table(sup: Supervisor, view: RegistryView, gateway_url: str, nats_url: str) -> Table:
+def _table(sup: Supervisor, view: RegistryView, gateway_url: str, nats_url: str,
+           logs: Path) -> Table:
     table = Table(title="Mercato is running")
     for col in ("process", "pid", "address", "health"):
         table.add_column(col)
     table.add_row("nats", str(sup.children["nats"].pid), nats_url, "-")
     for inst in sorted(view.all(), key=lambda i: (i.service, i.instance_id)):
         table.add_row(inst.instance_id, str(inst.pid), inst.address, inst.health)
-    table.caption = f"gateway: {gateway_url}   logs: see data dir /logs   stop: Ctrl-C"
+    table.caption = f"gateway: {gateway_url}   logs: {logs}   stop: Ctrl-C"
     return table
 
 
@@ -147,7 +148,7 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
     (run_dir / "state.json").write_text(json.dumps(
         {"pid": os.getpid(), "nats_url": nats_url, "gateway_url": gateway_url}))
     with contextlib.suppress(Exception):
-        console.print(_table(sup, boot.view, gateway_url, nats_url))
+        console.print(_table(sup, boot.view, gateway_url, nats_url, logs))
     _say(f"[green]Mercato is ready[/] in {time.monotonic() - started:.1f}s at {gateway_url}")
 
 
