@@ -3,6 +3,7 @@ time from /proc, and naming where a sampled frame's code lives."""
 
 from __future__ import annotations
 
+import collections
 import os
 import shutil
 import sys
@@ -70,3 +71,52 @@ def _frame_name(frame: dict) -> str:
 
 PARKED = ("write", "writev", "send", "sendmsg", "read", "recv", "recvmsg", "epoll_wait",
           "epoll_pwait")
+
+
+def count_samples(frames: list[dict], profiles: list[dict], buckets):
+    """Tally py-spy speedscope samples of `profiles`. Samples whose innermost frame is a
+    libc call in PARKED are counted apart (`parked`); of the others (`running`): the
+    innermost Python function (`own`), every Python function on the stack (`incl`), where
+    the innermost frame's code lives (`area_own`) and the buckets (label, match(name, file))
+    any frame of the stack matches (`hits`)."""
+    own: collections.Counter = collections.Counter()
+    incl: collections.Counter = collections.Counter()
+    area_own: collections.Counter = collections.Counter()
+    hits: collections.Counter = collections.Counter()
+    parked: collections.Counter = collections.Counter()
+    total = running = 0
+    for prof in profiles:
+        for stack in prof["samples"]:
+            if not stack:
+                continue
+            total += 1
+            leaf = frames[stack[-1]]
+            if "libc.so" in (leaf.get("file") or "") and leaf.get("name") in PARKED:
+                parked[leaf["name"]] += 1
+                continue
+            running += 1
+            area_own[_area(leaf.get("file") or "?")] += 1
+            python = [frames[i] for i in stack if (frames[i].get("file") or "").endswith(".py")]
+            if python:
+                own[_frame_name(python[-1])] += 1
+            for name in {_frame_name(f) for f in python}:
+                incl[name] += 1
+            nf = [(frames[i].get("name", ""), frames[i].get("file") or "") for i in stack]
+            for label, match in buckets:
+                if any(match(n, f) for n, f in nf):
+                    hits[label] += 1
+    return total, running, own, incl, area_own, hits, parked
+
+
+def print_top_inclusive(incl: collections.Counter, of: int, top: int, skip_above: float,
+                        indent: str) -> None:
+    """The top Python functions by inclusive share of `of` samples, leaving out the event
+    loop's own frames and those above `skip_above` (the command line, the server)."""
+    shown = 0
+    for name, w in incl.most_common():
+        if w / of > skip_above or name.startswith(("Runner.", "run (", "BaseEventLoop.")):
+            continue
+        print(f"{indent}{w / of:6.1%}  {name}")
+        shown += 1
+        if shown == top:
+            break

@@ -80,9 +80,8 @@ from pathlib import Path
 from _load import die_with_parent, load_average, proc_cpu_seconds
 from _platform import ADMIN, Platform, call, free_port, instance_of
 from _profile import (
-    PARKED,
-    _area,
-    _frame_name,
+    count_samples,
+    print_top_inclusive,
     py_spy_executable,
     run_wait_seconds,
     user_system_seconds,
@@ -854,38 +853,14 @@ def summarize_profile(path: Path, buckets, top: int = 15) -> None:
     saturated 2-core box those are mostly waits for a CPU."""
     doc = json.loads(path.read_text())
     frames = doc["shared"]["frames"]
-    own: collections.Counter = collections.Counter()
-    incl: collections.Counter = collections.Counter()
-    area_own: collections.Counter = collections.Counter()
-    hits: collections.Counter = collections.Counter()
-    parked: collections.Counter = collections.Counter()
-    total = running = 0
     others: collections.Counter = collections.Counter()
     mains = [p for p in doc["profiles"] if "MainThread" in p.get("name", "")]
     for prof in doc["profiles"]:
         if mains and prof not in mains:
             label = prof.get("name", "?").split('"')[1] if '"' in prof.get("name", "") else "?"
             others[label] += sum(1 for st in prof["samples"] if st)
-    for prof in mains or doc["profiles"]:
-        for stack in prof["samples"]:
-            if not stack:
-                continue
-            total += 1
-            leaf = frames[stack[-1]]
-            if "libc.so" in (leaf.get("file") or "") and leaf.get("name") in PARKED:
-                parked[leaf["name"]] += 1
-                continue
-            running += 1
-            area_own[_area(leaf.get("file") or "?")] += 1
-            python = [frames[i] for i in stack if (frames[i].get("file") or "").endswith(".py")]
-            if python:
-                own[_frame_name(python[-1])] += 1
-            for name in {_frame_name(f) for f in python}:
-                incl[name] += 1
-            nf = [(frames[i].get("name", ""), frames[i].get("file") or "") for i in stack]
-            for label, match in buckets:
-                if any(match(n, f) for n, f in nf):
-                    hits[label] += 1
+    total, running, own, incl, area_own, hits, parked = count_samples(
+        frames, mains or doc["profiles"], buckets)
     if not running:
         print("  (no samples)")
         return
@@ -908,14 +883,7 @@ def summarize_profile(path: Path, buckets, top: int = 15) -> None:
         print(f"    {w / running:6.1%}  {name}")
     print(f"  top {top} Python functions by inclusive time (frames under which most samples "
           "sit, the command line and the event loop, left out):")
-    shown = 0
-    for name, w in incl.most_common():
-        if w / running > 0.8 or name.startswith(("Runner.", "run (", "BaseEventLoop.")):
-            continue
-        print(f"    {w / running:6.1%}  {name}")
-        shown += 1
-        if shown == top:
-            break
+    print_top_inclusive(incl, running, top, 0.8, "    ")
 
 
 def profile_run(exe: str, args, setup: Setup, nats_url: str, watch: dict[str, int]) -> None:

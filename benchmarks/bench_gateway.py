@@ -39,7 +39,6 @@ Run:  python benchmarks/bench_gateway.py            (about 90 s)
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import os
 import platform
@@ -57,9 +56,8 @@ from pathlib import Path
 from _load import Result, load_average, run_load
 from _platform import ADMIN, HOST, Platform, call, free_port, instance_of, log
 from _profile import (
-    PARKED,
-    _area,
-    _frame_name,
+    count_samples,
+    print_top_inclusive,
     py_spy_executable,
     run_wait_seconds,
     user_system_seconds,
@@ -215,32 +213,8 @@ def summarize_speedscope(path: Path, top: int = 12) -> None:
     socket syscall or epoll are counted apart, and the breakdown uses the rest."""
     doc = json.loads(path.read_text())
     frames = doc["shared"]["frames"]
-    own: collections.Counter = collections.Counter()
-    incl: collections.Counter = collections.Counter()
-    area_own: collections.Counter = collections.Counter()
-    buckets: collections.Counter = collections.Counter()
-    parked: collections.Counter = collections.Counter()
-    total = running = 0
-    for prof in doc["profiles"]:
-        for stack in prof["samples"]:
-            if not stack:
-                continue
-            total += 1
-            leaf = frames[stack[-1]]
-            if "libc.so" in (leaf.get("file") or "") and leaf.get("name") in PARKED:
-                parked[leaf["name"]] += 1
-                continue
-            running += 1
-            area_own[_area(leaf.get("file") or "?")] += 1
-            python = [frames[i] for i in stack if (frames[i].get("file") or "").endswith(".py")]
-            if python:
-                own[_frame_name(python[-1])] += 1
-            for name in {_frame_name(f) for f in python}:
-                incl[name] += 1
-            nf = [(frames[i].get("name", ""), frames[i].get("file") or "") for i in stack]
-            for label, match in BUCKETS:
-                if any(match(n, f) for n, f in nf):
-                    buckets[label] += 1
+    total, running, own, incl, area_own, buckets, parked = count_samples(
+        frames, doc["profiles"], BUCKETS)
     if not running:
         print("  (no samples)")
         return
@@ -256,14 +230,7 @@ def summarize_speedscope(path: Path, top: int = 12) -> None:
         print(f"    {w / running:6.1%}  {name}")
     print(f"  top {top} Python functions by inclusive time (the event loop's own frames left "
           "out):")
-    shown = 0
-    for name, w in incl.most_common():
-        if w / running > 0.97 or name.startswith(("Runner.", "run (", "BaseEventLoop.")):
-            continue
-        print(f"    {w / running:6.1%}  {name}")
-        shown += 1
-        if shown == top:
-            break
+    print_top_inclusive(incl, running, top, 0.97, "    ")
 
 
 # --------------------------------------------------------------------------- the run

@@ -86,7 +86,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from _load import die_with_parent, load_average, proc_cpu_seconds
-from _profile import _frame_name, py_spy_executable, user_system_seconds
+from _profile import _frame_name, print_top_inclusive, py_spy_executable, user_system_seconds
 
 from mercato.cli.nats_server import free_port, nats_binary, nats_command, nats_config
 from mercato.contracts.envelope import Event
@@ -1066,14 +1066,7 @@ def summarize_speedscope(path: Path, buckets, top: int = 12) -> None:
     for name, w in own.most_common(top):
         print(f"      {w / busy:6.1%}  {name}")
     print(f"    top {top} Python functions by inclusive time (event loop frames left out):")
-    shown = 0
-    for name, w in incl.most_common():
-        if w / busy > 0.97 or name.startswith(("Runner.", "run (", "BaseEventLoop.")):
-            continue
-        print(f"      {w / busy:6.1%}  {name}")
-        shown += 1
-        if shown == top:
-            break
+    print_top_inclusive(incl, busy, top, 0.97, "      ")
 
 
 # --------------------------------------------------------------------------- the run
