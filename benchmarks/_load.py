@@ -71,6 +71,17 @@ def die_with_parent(sig: int = signal.SIGTERM):
     return preexec
 
 
+def end_process(proc: subprocess.Popen) -> None:
+    """SIGTERM a child that still runs, give it 5 s, then SIGKILL it."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 # --------------------------------------------------------------------------- parent side
 
 
@@ -105,13 +116,7 @@ def run_load(
     try:
         out, _ = proc.communicate(timeout=warmup + duration + 60)
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        end_process(proc)
         if proc.stdout:
             proc.stdout.close()
     if proc.returncode != 0:

@@ -77,7 +77,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-from _load import die_with_parent, load_average, proc_cpu_seconds
+from _load import die_with_parent, end_process, load_average, proc_cpu_seconds
 from _platform import ADMIN, Platform, call, free_port, instance_of
 from _profile import (
     count_samples,
@@ -382,13 +382,7 @@ def run_child(cfg: dict, timeout: float) -> dict:
     try:
         out, _ = proc.communicate(timeout=timeout)
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        end_process(proc)
         if proc.stdout:
             proc.stdout.close()
     if proc.returncode != 0:

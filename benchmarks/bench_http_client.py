@@ -46,7 +46,7 @@ import sys
 import time
 import urllib.request
 
-from _load import Result, die_with_parent, load_average, run_load
+from _load import Result, die_with_parent, end_process, load_average, run_load
 
 HOST = "127.0.0.1"
 
@@ -190,13 +190,7 @@ class Children:
         return proc
 
     def stop(self, proc: subprocess.Popen) -> None:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        end_process(proc)
         if proc.stdout:
             proc.stdout.close()
 

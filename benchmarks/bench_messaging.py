@@ -85,7 +85,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _load import die_with_parent, load_average, proc_cpu_seconds
+from _load import die_with_parent, end_process, load_average, proc_cpu_seconds
 from _profile import _frame_name, print_top_inclusive, py_spy_executable, user_system_seconds
 
 from mercato.cli.nats_server import free_port, nats_binary, nats_command, nats_config
@@ -637,13 +637,7 @@ class Child:
 
     def stop(self) -> None:
         proc = self.proc
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        end_process(proc)
         self.reader.join(timeout=5)
         for pipe in (proc.stdin, proc.stdout):
             if pipe:
