@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -25,6 +24,3 @@ def iso(moment: datetime) -> str:
     """ISO-8601 text for a timestamp, as the API shows it."""
     return moment.isoformat().replace("+00:00", "Z")
 
-
-def monotonic() -> float:
-    return time.monotonic()

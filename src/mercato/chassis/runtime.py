@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import nats
@@ -45,7 +45,6 @@ class Runtime:
     consumers: Consumers | None = None
     started: bool = False
     crash_point: CrashPoints = NO_FAULTS
-    extras: dict = field(default_factory=dict)
 
     async def open(self, migrations_dir: Path | None) -> None:
         s = self.settings

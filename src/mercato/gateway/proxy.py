@@ -6,10 +6,9 @@ carries many times the traffic of the same proxy on httpx, so the edge uses aioh
 
 from __future__ import annotations
 
-import itertools
-
 import aiohttp
 
+from mercato.chassis.calls.balance import RoundRobin
 from mercato.chassis.calls.registry import Instance, RegistryView
 
 HOP_BY_HOP = frozenset({
@@ -31,9 +30,8 @@ class Upstreams:
     on the next instance when the request is safe to repeat."""
 
     def __init__(self, view: RegistryView, timeout: float) -> None:
-        self._view = view
         self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._rr: dict[str, itertools.count] = {}
+        self._balance = RoundRobin(view)
         self.session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
@@ -46,12 +44,10 @@ class Upstreams:
             await self.session.close()
 
     def _candidates(self, service: str) -> list[Instance]:
-        ready = self._view.ready(service)
+        ready = self._balance.order(service)
         if not ready:
             raise NoInstance(service, "no ready instance is registered")
-        ready.sort(key=lambda i: i.instance_id)
-        start = next(self._rr.setdefault(service, itertools.count())) % len(ready)
-        return ready[start:] + ready[:start]
+        return ready
 
     async def forward(
         self, service: str, method: str, path_qs: str, headers: list[tuple[bytes, bytes]],

@@ -10,13 +10,13 @@ Breakers, budgets and smarter balancing come with the resilience work (issue 5).
 
 from __future__ import annotations
 
-import itertools
 import json
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
+from mercato.chassis.calls.balance import RoundRobin
 from mercato.chassis.calls.registry import RegistryView
 from mercato.chassis.context import request_id_var, traceparent_var
 from mercato.chassis.security import ServiceTokens
@@ -58,12 +58,11 @@ class ServiceClient:
         timeout: float = 5.0,
         max_connections: int = 200,
     ) -> None:
-        self._view = view
         self._tokens = tokens
         self._timeout = timeout
         self._session: aiohttp.ClientSession | None = None
         self._max_connections = max_connections
-        self._counters: dict[str, itertools.count] = {}
+        self._balance = RoundRobin(view)
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300)
@@ -74,11 +73,10 @@ class ServiceClient:
             await self._session.close()
 
     def _pick_order(self, service: str) -> list:
-        instances = sorted(self._view.ready(service), key=lambda i: i.instance_id)
+        instances = self._balance.order(service)
         if not instances:
             raise Unavailable(service, "no ready instance is registered")
-        start = next(self._counters.setdefault(service, itertools.count())) % len(instances)
-        return instances[start:] + instances[:start]
+        return instances
 
     async def call(
         self,

@@ -3,7 +3,6 @@ replayed on demand."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from nats.js import JetStreamContext
@@ -102,6 +101,3 @@ async def replay_dead_letter(js: JetStreamContext, seq: int) -> DeadLetter:
     await js.delete_msg(DLQ_STREAM, seq)
     return letter
 
-
-def describe(letter: DeadLetter) -> str:
-    return json.dumps(letter.summary())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from mercato.chassis import Database, Problem
+from mercato.chassis import Database, Problem, not_found
 from mercato.chassis.clock import Clock, IdFactory, iso
 from mercato.chassis.messaging import Outbox
 from mercato.contracts.catalog import ProductCreated, ProductUpdated
@@ -53,7 +53,7 @@ class Catalog:
             async with self.db.transaction() as tx:
                 product = await self.products.get(product_id, tx)
                 if product is None:
-                    raise _not_found(product_id)
+                    raise not_found(f"product {product_id}")
                 changes = product.differences(fields)
                 if not changes:
                     return product
@@ -71,9 +71,6 @@ class Catalog:
     async def get_product(self, product_id: str) -> Product:
         product = await self.products.get(product_id)
         if product is None:
-            raise _not_found(product_id)
+            raise not_found(f"product {product_id}")
         return product
 
-
-def _not_found(product_id: str) -> Problem:
-    return Problem(404, f"product {product_id} was not found")

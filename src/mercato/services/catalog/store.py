@@ -63,10 +63,6 @@ class SqlProductRepository:
         except sqlite3.IntegrityError as exc:
             raise DuplicateSku(f"sku {product.sku!r} already exists") from exc
 
-    async def count(self) -> int:
-        row = await self.db.fetch_one("SELECT COUNT(*) AS n FROM products")
-        return int(row["n"]) if row else 0
-
     async def search(
         self, *, text: str | None, category: str | None, limit: int, cursor: str | None
     ) -> tuple[list[Product], str | None]:

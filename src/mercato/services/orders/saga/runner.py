@@ -60,10 +60,6 @@ class SagaRunner:
     async def stop(self) -> None:
         await stop_tasks(list(self.tasks.values()))
 
-    async def run_until_settled(self, order_id: str) -> None:
-        """Run one saga to its end in the caller's task (used by tests)."""
-        await self._run(order_id)
-
     async def _guarded(self, order_id: str) -> None:
         """Run the saga; an unexpected error (a locked database, a bug) is logged and the
         saga is tried again with backoff from its saved state — never left pending until
