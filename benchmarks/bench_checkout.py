@@ -49,7 +49,10 @@ The platform is stopped with SIGINT in a `finally` block (SIGTERM and Ctrl-C inc
 and gets SIGINT from Linux if this script dies outright; any process of its data dir still
 running afterwards is ended by pid (see bench_gateway.Platform).
 
-Run:  python benchmarks/bench_checkout.py            (about 2 minutes; more when overloaded)
+Both checkout modes run by default (--saga-mode), each on a platform of its own, and a
+last table puts them side by side.
+
+Run:  python benchmarks/bench_checkout.py            (about 5 minutes; more when overloaded)
       python benchmarks/bench_checkout.py --help
 """
 
@@ -949,7 +952,7 @@ def profile_run(exe: str, args, setup: Setup, nats_url: str, watch: dict[str, in
 # --------------------------------------------------------------------------- the run
 
 
-def run_benchmark(args) -> None:
+def run_benchmark(args) -> list[list[dict]]:
     import aiohttp
 
     sys.stdout.reconfigure(line_buffering=True)
@@ -964,6 +967,7 @@ def run_benchmark(args) -> None:
           "nats-py, own process")
     data_dir = tempfile.mkdtemp(prefix="bench_checkout_")
     plat = Platform(data_dir, free_port())
+    summary: list[list[dict]] = []
     try:
         took = plat.start(args.ready_timeout)
         log(f"platform ready in {took:.1f}s, gateway {plat.url}, data dir {data_dir}")
@@ -1009,6 +1013,7 @@ def run_benchmark(args) -> None:
                     f"{waited:.1f}s later")
         print_tables(results, args)
         print_phases(phases)
+        summary = results
         print_verdict(results, args)
         print(f"log output of all processes during the runs: {logged:,} bytes "
               f"(MERCATO_LOG_LEVEL={args.log_level})")
@@ -1035,6 +1040,28 @@ def run_benchmark(args) -> None:
             log(f"data dir kept: {data_dir}")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
+    return summary
+
+
+def print_modes(by_mode: dict[str, list[list[dict]]]) -> None:
+    """Both checkout modes side by side (each ran on a platform of its own, one after the
+    other; the ratio is to the orchestration)."""
+    rows = []
+    for mode, results in by_mode.items():
+        b, d = (results[1], results[3]) if results else ([], [])
+        rows.append((mode, _med(d, "done_rps") if d else None,
+                     _med(d, "conf_p50_ms") if d else None, _med(d, "conf_p99_ms") if d else None,
+                     _med(b, "done_rps") if b else None, _med(b, "conf_p50_ms") if b else None,
+                     _med(b, "conf_p99_ms") if b else None))
+    base = rows[0][1] if rows and rows[0][1] else None
+    print("\nCheckout modes (MERCATO_SAGA_MODE), POST->confirmed")
+    print("| mode | (d) max confirmed/s | x orchestration | (d) p50 ms | (d) p99 ms "
+          "| (b) confirmed/s | (b) p50 ms | (b) p99 ms |")
+    print("|---|---|---|---|---|---|---|---|")
+    for mode, dr, d50, d99, br, b50, b99 in rows:
+        ratio = f"{dr / base:.2f}" if base and dr else "-"
+        print(f"| {mode} | {dr or 0:,.1f} | {ratio} | {_ms(d50)} | {_ms(d99)} "
+              f"| {br or 0:,.1f} | {_ms(b50)} | {_ms(b99)} |")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -1098,6 +1125,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    "(default d: the platform at its maximum without an overload's timeouts)")
     p.add_argument("--profile-seconds", type=float, default=12.0,
                    help="timed seconds of the --py-spy run (default 12)")
+    p.add_argument("--saga-mode", choices=("orchestration", "choreography", "both"),
+                   default="both", help="checkout mode(s) to run, each on its own platform, "
+                   "one after the other (default both, compared in a last table)")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -1108,8 +1138,15 @@ def main(argv=None) -> None:
         child_entry()
         return
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    modes = ["orchestration", "choreography"] if args.saga_mode == "both" else [args.saga_mode]
     try:
-        run_benchmark(args)
+        by_mode = {}
+        for mode in modes:
+            os.environ["MERCATO_SAGA_MODE"] = mode  # inherited by `mercato up`
+            print(f"\n===== MERCATO_SAGA_MODE={mode} =====")
+            by_mode[mode] = run_benchmark(args)
+        if len(by_mode) > 1:
+            print_modes(by_mode)
     except KeyboardInterrupt:
         log("interrupted; the platform was stopped")
         sys.exit(130)

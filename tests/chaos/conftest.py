@@ -21,11 +21,11 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.chaos)
 
 
-@pytest.fixture
-def chaos_platform(tmp_path) -> Platform:
-    """A platform for one chaos test; its data dir (logs under data/logs) stays in
-    pytest's tmp dir for a post-mortem."""
-    p = make_platform(tmp_path)
+@pytest.fixture(params=["orchestration", "choreography"])
+def chaos_platform(request, tmp_path) -> Platform:
+    """A platform for one chaos test, once per checkout mode (MERCATO_SAGA_MODE); its data
+    dir (logs under data/logs) stays in pytest's tmp dir for a post-mortem."""
+    p = make_platform(tmp_path, MERCATO_SAGA_MODE=request.param)
     assert p.env["MERCATO_PROVIDER_TIMEOUT"] == "0.5"
     assert p.env["MERCATO_SAGA_BACKOFF"] == "0.05"
     p.start()

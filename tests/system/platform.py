@@ -39,11 +39,12 @@ class Platform:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 120.0) -> None:
+    def start(self, timeout: float = 120.0, *args: str) -> None:
+        """``mercato up`` with ``args`` (e.g. ``--replicas``), until it says it is ready."""
         self.output = self.data_dir.parent / f"up-{self.port}.out"
         out = self.output.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mercato", "up"], env=self.env, stdout=out,
+            [sys.executable, "-m", "mercato", "up", *args], env=self.env, stdout=out,
             stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + timeout

@@ -79,3 +79,34 @@ def test_a_second_mercato_up_on_the_same_data_dir_is_refused(platform: Platform)
     second.data_dir = platform.data_dir
     with pytest.raises(RuntimeError, match="another `mercato up` is running"):
         second.start(timeout=30)
+
+
+def gateway_pid(platform: Platform) -> int:
+    (pid,) = [pid for pid in processes_using(platform.data_dir)
+              if b"gateway" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")]
+    return pid
+
+
+def test_a_killed_gateway_comes_back_on_the_port_mercato_up_holds(platform: Platform):
+    """mercato up holds the gateway's listening socket: a request sent while the gateway
+    is dead waits in the backlog and is answered by the restarted one."""
+    before = gateway_pid(platform)
+    os.kill(before, signal.SIGKILL)
+    with platform.client() as c:
+        assert c.get("/api/v1/catalog/products").status_code == 200
+    assert gateway_pid(platform) != before
+    assert "gateway-1 exited" in platform.output.read_text()
+
+
+def test_a_taken_gateway_port_is_refused_before_anything_starts(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        p = make_platform(tmp_path)
+        p.port = taken.getsockname()[1]
+        p.env["MERCATO_GATEWAY_PORT"] = str(p.port)
+        with pytest.raises(RuntimeError, match=f"port {p.port} is taken"):
+            p.start(timeout=30)
+    assert processes_using(p.data_dir) == []

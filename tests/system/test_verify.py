@@ -95,8 +95,9 @@ def test_the_saga_of_a_confirmed_order_lists_every_step_done(platform: Platform)
 
     assert r.status_code == 200, r.text
     body = r.json()
-    assert (body["order_id"], body["phase"], body["reason"], body["cancel_requested"]) == (
-        order_id, "confirmed", None, False)
+    assert (body["order_id"], body["phase"], body["reason"], body["cancel_requested"],
+            body["refunded"]) == (order_id, "confirmed", None, False, False)
+    assert body["version"] >= 2  # saved at least before and after a step
     assert [s["name"] for s in body["steps"]] == FORWARD
     for step in body["steps"]:
         assert step["state"] == "done" and step["attempts"] == 1 and step["failures"] == 0

@@ -14,6 +14,8 @@ from nats.js import JetStreamContext
 
 from mercato.chassis.calls.client import ServiceClient
 from mercato.chassis.calls.registry import Instance, Registration, RegistryView
+from mercato.chassis.calls.resilience import CallPolicy
+from mercato.chassis.calls.routing import RoutingView
 from mercato.chassis.data.db import SqliteDatabase
 from mercato.chassis.data.migrations import migrate_in_child, sqlite_url
 from mercato.chassis.faults import NO_FAULTS, CrashPoints
@@ -44,6 +46,7 @@ class Runtime:
     relay: Relay | None = None
     consumers: Consumers | None = None
     started: bool = False
+    draining: bool = False
     crash_point: CrashPoints = NO_FAULTS
 
     async def open(self, migrations_dir: Path | None) -> None:
@@ -65,8 +68,11 @@ class Runtime:
         self.js = self.nc.jetstream()
         self.view = RegistryView(self.nc, s.registry_ttl)
         await self.view.start()
+        self.view.routing = RoutingView(self.nc)
+        await self.view.routing.start()
         self.tokens = ServiceTokens(s.service_secret, self.service)
-        self.client = ServiceClient(self.view, self.tokens, timeout=s.call_timeout)
+        self.client = ServiceClient(self.view, self.tokens, timeout=s.call_timeout,
+                                    policy=CallPolicy.from_settings(s))
         await self.client.start()
         self.verifier = TokenVerifier(self._fetch_jwks, s.token_issuer, s.token_audience)
         self.registration = Registration(self.nc, self.instance, s.heartbeat_interval,
@@ -79,6 +85,9 @@ class Runtime:
             await ensure_streams(self.js, self.service)
             self.relay = Relay(self.outbox, self.js, crash_point=self.crash_point)
             self.relay.start()
+        # A subscription tied to a saga mode runs only in that mode (docs/choreography.md).
+        mode = self.settings.saga_mode
+        subscriptions = [x for x in subscriptions if x.saga_mode in (None, mode)]
         if subscriptions:
             self.consumers = Consumers(self.service, self.db, self.js, subscriptions,
                                        crash_point=self.crash_point)
@@ -96,8 +105,21 @@ class Runtime:
             raise RuntimeError(f"identity answered {reply.status} for the JWKS")
         return reply.json()
 
+    async def drain(self, seconds: float) -> None:
+        """Before a graceful stop (docs/deployments.md): leave the registry, answer
+        /health/ready with 503, and keep serving for ``seconds`` while every caller's view
+        drops this instance; the server then finishes the requests in flight and stops."""
+        self.draining = True
+        log.info("draining", instance=self.instance.instance_id, seconds=seconds)
+        if self.registration:
+            await self.registration.stop()
+        await asyncio.sleep(seconds)
+
     async def is_ready(self) -> bool:
-        """Ready when the database answers and the broker connection is up."""
+        """Ready when the database answers and the broker connection is up (and the
+        instance is not draining)."""
+        if self.draining:
+            return False
         try:
             if self.db is not None:
                 await self.db.ping()
@@ -111,6 +133,8 @@ class Runtime:
         if self.registration:
             steps.append(self.registration.stop)
         if self.view:
+            if self.view.routing:
+                steps.append(self.view.routing.stop)
             steps.append(self.view.stop)
         if self.client:
             steps.append(self.client.close)

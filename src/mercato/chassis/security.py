@@ -3,12 +3,16 @@ service-to-service tokens (HS256 with the platform's shared service secret).
 
 Verification always pins one algorithm and requires ``exp``, ``iss`` and ``aud``: a token
 signed with another algorithm, by another key, for another audience or expired is refused.
+A token that passed is remembered with its principal until its own ``exp`` (``Verified``):
+a client sends the same token on every request, and checking a signature costs far more
+than a lookup.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -19,6 +23,7 @@ SERVICE_AUDIENCE = "mercato-internal"
 USER_ALGORITHM = "EdDSA"
 SERVICE_ALGORITHM = "HS256"
 CLOCK_SKEW = 30  # seconds of disagreement between hosts' clocks tolerated on iat/exp
+MAX_VERIFIED = 10_000  # tokens remembered per verifier
 
 
 class AuthError(Exception):
@@ -48,14 +53,53 @@ class Principal:
         return self.kind == "service"
 
 
+class Verified:
+    """Verified tokens and their principals until each token's ``exp``, at most ``size``,
+    least recently used dropped first. Only successes are kept: a refused token is checked
+    again every time.
+
+    Why by hand: cachetools' ``TLRUCache`` does this but is not a dependency of the
+    platform, and an ``OrderedDict`` gives the bound and the recency in a few lines.
+    """
+
+    def __init__(self, size: int = MAX_VERIFIED, now: Callable[[], float] = time.time) -> None:
+        self._size = size
+        self._now = now
+        self._items: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+
+    def get(self, token: str) -> Principal | None:
+        hit = self._items.get(token)
+        if hit is None:
+            return None
+        if hit[1] <= self._now():
+            del self._items[token]
+            return None
+        self._items.move_to_end(token)
+        return hit[0]
+
+    def put(self, token: str, principal: Principal, exp: float) -> None:
+        self._items[token] = (principal, exp)
+        self._items.move_to_end(token)
+        if len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 class ServiceTokens:
     """Mints and checks the short-lived tokens services present to one another."""
 
-    def __init__(self, secret: str, service: str, ttl: int = 300) -> None:
+    def __init__(self, secret: str, service: str, ttl: int = 300,
+                 now: Callable[[], float] = time.time) -> None:
         self._secret = secret
         self._service = service
         self._ttl = ttl
         self._cached = ("", 0.0)
+        self.verified = Verified(now=now)
 
     def token(self) -> str:
         value, expires = self._cached
@@ -68,6 +112,9 @@ class ServiceTokens:
         return value
 
     def verify(self, token: str) -> Principal:
+        known = self.verified.get(token)
+        if known is not None:
+            return known
         try:
             claims = jwt.decode(
                 token, self._secret, algorithms=[SERVICE_ALGORITHM], audience=SERVICE_AUDIENCE,
@@ -75,7 +122,9 @@ class ServiceTokens:
             )
         except jwt.PyJWTError as exc:
             raise AuthError(f"invalid service token: {exc}") from exc
-        return Principal(subject=claims["sub"], roles=frozenset({"service"}), kind="service")
+        principal = Principal(subject=claims["sub"], roles=frozenset({"service"}), kind="service")
+        self.verified.put(token, principal, float(claims["exp"]))
+        return principal
 
 
 JwksFetcher = Callable[[], Awaitable[dict]]
@@ -84,13 +133,15 @@ JwksFetcher = Callable[[], Awaitable[dict]]
 class TokenVerifier:
     """Verifies user access tokens against a JWKS, refetched when an unknown key id shows up."""
 
-    def __init__(self, fetch_jwks: JwksFetcher, issuer: str, audience: str) -> None:
+    def __init__(self, fetch_jwks: JwksFetcher, issuer: str, audience: str,
+                 now: Callable[[], float] = time.time) -> None:
         self._fetch = fetch_jwks
         self._issuer = issuer
         self._audience = audience
         self._keys: dict[str, PyJWK] = {}
         self._fetched_at = -1e9  # when the last fetch completed
         self._fetching = asyncio.Lock()
+        self.verified = Verified(now=now)
 
     def load_jwks(self, jwks: dict) -> None:
         keys = {}
@@ -98,6 +149,7 @@ class TokenVerifier:
             if entry.get("kid") and entry.get("kty") == "OKP":
                 keys[entry["kid"]] = PyJWK(entry, algorithm=USER_ALGORITHM)
         self._keys = keys
+        self.verified.clear()  # a key that left the set no longer vouches for its tokens
 
     async def _key_for(self, kid: str) -> PyJWK:
         """The key for ``kid``, fetching the JWKS when it is unknown. Requests arriving
@@ -118,6 +170,9 @@ class TokenVerifier:
             raise AuthError("token signed by an unknown key") from None
 
     async def verify(self, token: str) -> Principal:
+        known = self.verified.get(token)
+        if known is not None:
+            return known
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -135,8 +190,10 @@ class TokenVerifier:
             raise AuthError(f"invalid token: {exc}") from exc
         if claims.get("typ") != "access":
             raise AuthError("not an access token")
-        return Principal(subject=claims["sub"], roles=frozenset(claims.get("roles", [])),
-                         email=claims.get("email", ""))
+        principal = Principal(subject=claims["sub"], roles=frozenset(claims.get("roles", [])),
+                              email=claims.get("email", ""))
+        self.verified.put(token, principal, float(claims["exp"]))
+        return principal
 
 
 def bearer_token(authorization: str | None) -> str:

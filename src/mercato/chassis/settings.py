@@ -46,12 +46,34 @@ class Settings(BaseSettings):
     call_timeout: float = Field(default=5.0, gt=0)
     max_body_bytes: int = Field(default=1_000_000, gt=0)
 
+    # Calls to other services, by the gateway and the service client alike
+    # (docs/resilience.md): balancing, outlier ejection, attempts and backoff, the retry
+    # budget, the circuit breaker and the bulkhead, each per downstream service.
+    balancer: Literal["p2c", "round_robin", "random", "least_outstanding"] = "p2c"
+    eject_after_failures: int = Field(default=5, ge=1)
+    eject_seconds: float = Field(default=10.0, gt=0)
+    call_attempt_timeout: float = Field(default=0.0, ge=0)  # 0: the whole call_timeout
+    retry_attempts: int = Field(default=3, ge=1)
+    retry_backoff: float = Field(default=0.025, ge=0)  # first retry's cap; doubles, jittered
+    retry_budget_ratio: float = Field(default=0.2, ge=0)
+    retry_budget_min_per_second: float = Field(default=5.0, ge=0)
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_open_seconds: float = Field(default=5.0, gt=0)
+    breaker_probes: int = Field(default=2, ge=1)
+    bulkhead_limit: int = Field(default=128, ge=1)
+
     # Simulated payment provider.
     provider_latency: float = Field(default=0.0, ge=0)
     provider_timeout: float = Field(default=2.0, gt=0)
     # Checkout saga: attempts for a step that fails transiently, and the first backoff.
     saga_step_attempts: int = Field(default=3, ge=1)
     saga_backoff: float = Field(default=0.2, ge=0)
+    # Seconds a forward step (but the confirmation) may take, all its attempts together,
+    # before the saga gives up on it and compensates (docs/checkout.md §6).
+    saga_step_deadline: float = Field(default=30.0, gt=0)
+    # How the checkout runs: an orchestrator in orders, or services reacting to events
+    # (docs/choreography.md).
+    saga_mode: Literal["orchestration", "choreography"] = "orchestration"
     # Fault tests only: where armed crash points are looked for (see chassis/faults.py).
     fault_dir: Path | None = None
 

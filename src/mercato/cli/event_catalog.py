@@ -44,6 +44,11 @@ class _StandIn:
 class Consumer:
     service: str
     subscription: str
+    saga_mode: str | None = None  # consumed only when the checkout runs in this mode
+
+    @property
+    def note(self) -> str:
+        return f", {self.saga_mode} only" if self.saga_mode else ""
 
     @property
     def durable(self) -> str:
@@ -130,7 +135,7 @@ def event_docs(subscriptions: dict[str, list[Subscription]] | None = None) -> li
                 if doc is None:
                     raise RuntimeError(f"{service} subscribes to {event.type_name()}, which is "
                                        "not in mercato.contracts.all_events()")
-                doc.consumers.append(Consumer(service, sub.name))
+                doc.consumers.append(Consumer(service, sub.name, sub.saga_mode))
     return list(docs.values())
 
 
@@ -195,7 +200,7 @@ def _cell(text: str) -> str:
 def _consumers_text(doc: EventDoc) -> str:
     if not doc.consumers:
         return "none yet"
-    return ", ".join(f"{c.service} (`{c.durable}`)" for c in doc.consumers)
+    return ", ".join(f"{c.service} (`{c.durable}`{c.note})" for c in doc.consumers)
 
 
 def render_markdown(docs: list[EventDoc]) -> str:
@@ -288,7 +293,7 @@ def asyncapi_document(docs: list[EventDoc], version: str = "1") -> dict:
             operations[f"{c.durable}.receive{d.name}"] = {
                 "action": "receive", "channel": channel, "messages": message,
                 "summary": f"{c.service} consumes {d.name} (durable consumer "
-                           f"{c.durable})."}
+                           f"{c.durable}{c.note})."}
     return {
         "asyncapi": "3.0.0",
         "info": {"title": "Mercato integration events", "version": version,

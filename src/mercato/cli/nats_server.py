@@ -42,16 +42,6 @@ def free_port(host: str = "127.0.0.1", avoid: frozenset[int] = frozenset({STANDA
             return port
 
 
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
 def server_name(port: int) -> str:
     return f"mercato-nats-{port}"
 

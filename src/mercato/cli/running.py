@@ -22,7 +22,8 @@ def state_file(data_dir: Path) -> Path:
 
 
 def running_state(data_dir: Path) -> dict:
-    """What ``mercato up`` recorded: ``nats_url``, ``gateway_url`` and its ``pid``."""
+    """What ``mercato up`` recorded: ``nats_url``, ``gateway_url``, its ``pid`` and the
+    ``replicas`` it started of each service."""
     path = state_file(data_dir)
     if not path.exists():
         raise NotRunning(f"Mercato is not running on data dir {data_dir} (no {path}). "
@@ -35,6 +36,15 @@ def running_state(data_dir: Path) -> dict:
         raise NotRunning(f"{path} is unreadable ({exc}); is `mercato up` still starting?") \
             from None
     return state
+
+
+def expected_instances(state: dict) -> dict[str, int]:
+    """How many instances of each service ``mercato up`` started (``--replicas``); empty
+    when the state file does not say (an older ``mercato up``)."""
+    replicas = state.get("replicas")
+    if not isinstance(replicas, dict):
+        return {}
+    return {str(s): n for s, n in replicas.items() if isinstance(n, int)}
 
 
 async def _quiet(exc: Exception) -> None:

@@ -33,6 +33,7 @@ class ProcessSpec:
     env: dict[str, str]
     log_path: Path
     stop_timeout: float = 15.0
+    pass_fds: tuple[int, ...] = ()  # open descriptors the child inherits (a listener)
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Child:
     restarts: int = 0
     task: asyncio.Task | None = None
     exits: list[int] = field(default_factory=list)
+    retired: bool = False  # stopped on purpose (a deployment): not restarted
 
     @property
     def pid(self) -> int | None:
@@ -70,6 +72,7 @@ class Supervisor:
             child.proc = await asyncio.create_subprocess_exec(
                 *spec.argv, env=spec.env, stdin=asyncio.subprocess.DEVNULL,
                 stdout=log, stderr=log, start_new_session=True, preexec_fn=_die_with_parent,
+                pass_fds=spec.pass_fds,
             )
         child.started_at = time.monotonic()
 
@@ -85,25 +88,27 @@ class Supervisor:
         while True:
             code = await child.proc.wait()
             child.exits.append(code)
-            if self._stopping:
+            if self._stopping or child.retired:
                 return
             if time.monotonic() - child.started_at > 30:
                 backoff = 0.5
             self._notify(f"{child.spec.name} exited with {code}; restarting in {backoff:.1f}s "
                          f"(log: {child.spec.log_path})")
             await asyncio.sleep(backoff)
-            if self._stopping:
+            if self._stopping or child.retired:
                 return
             backoff = min(backoff * 2, self._max_backoff)
             child.restarts += 1
             await self._spawn(child)
 
-    async def stop(self, name: str) -> None:
+    async def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
+        """SIGTERM: a service drains first (deployments); SIGINT: it stops at once,
+        finishing its in-flight requests (the whole platform is going away)."""
         child = self.children.get(name)
         if child is None or not child.running:
             return
         with contextlib.suppress(ProcessLookupError):
-            child.proc.send_signal(signal.SIGTERM)
+            child.proc.send_signal(sig)
         try:
             await asyncio.wait_for(child.proc.wait(), child.spec.stop_timeout)
         except TimeoutError:
@@ -112,12 +117,25 @@ class Supervisor:
                 os.killpg(child.proc.pid, signal.SIGKILL)
             await child.proc.wait()
 
+    async def retire(self, name: str) -> None:
+        """Stop one child for good (SIGTERM: a service drains first) and forget it."""
+        child = self.children.get(name)
+        if child is None:
+            return
+        child.retired = True
+        await self.stop(name)
+        if child.task:
+            child.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await child.task
+        self.children.pop(name, None)
+
     async def stop_all(self, order: list[list[str]]) -> None:
         """Stop groups in order (each group in parallel), then anything left."""
         self._stopping = True
         for group in order:
-            await asyncio.gather(*(self.stop(name) for name in group))
-        await asyncio.gather(*(self.stop(name) for name in list(self.children)))
+            await asyncio.gather(*(self.stop(name, signal.SIGINT) for name in group))
+        await asyncio.gather(*(self.stop(name, signal.SIGINT) for name in list(self.children)))
         for child in self.children.values():
             if child.task:
                 child.task.cancel()

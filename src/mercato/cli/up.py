@@ -9,7 +9,7 @@ import json
 import os
 import secrets
 import signal
-import sys
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,16 +21,59 @@ from rich.table import Table
 
 from mercato.chassis.calls.registry import RegistryView
 from mercato.chassis.settings import Settings
+from mercato.chassis.web.serve import bind
 from mercato.cli.catalog import GATEWAY, SERVICES
+from mercato.cli.control import Control, instance_spec, socket_path
 from mercato.cli.demo import SeedError, seed_demo
-from mercato.cli.nats_server import free_port, nats_command, port_is_free
+from mercato.cli.nats_server import free_port, nats_command
+from mercato.cli.status import instance_table, shortfalls
 from mercato.cli.supervisor import ProcessSpec, Supervisor
 
 console = Console(stderr=False)
+MAX_REPLICAS = 8
 
 
 class UpError(Exception):
     pass
+
+
+def parse_replicas(text: str | None) -> dict[str, int]:
+    """How many instances of each service: ``"catalog=3,orders=2"`` -> every service with
+    1, except those named. A ValueError says what is wrong with the option."""
+    counts = dict.fromkeys(SERVICES, 1)
+    named: set[str] = set()
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        service, sep, number = (x.strip() for x in part.partition("="))
+        if not sep:
+            raise ValueError(f"{part.strip()!r} is not SERVICE=N (e.g. catalog=3)")
+        if service == GATEWAY:
+            raise ValueError("the gateway runs once (it listens on MERCATO_GATEWAY_PORT); "
+                             "replicas are for services")
+        if service not in SERVICES:
+            raise ValueError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+        if service in named:
+            raise ValueError(f"{service} is named twice")
+        if not (number.isascii() and number.isdigit()) or not 1 <= int(number) <= MAX_REPLICAS:
+            raise ValueError(f"{service}={number}: the number of instances must be a whole "
+                             f"number from 1 to {MAX_REPLICAS}")
+        named.add(service)
+        counts[service] = int(number)
+    return counts
+
+
+def process_names(replicas: dict[str, int]) -> list[str]:
+    """The supervisor's name for every service instance: ``catalog-1``, ``catalog-2``..."""
+    return [f"{s}-{n}" for s, count in replicas.items() for n in range(1, count + 1)]
+
+
+def service_specs(replicas: dict[str, int], env: dict[str, str], logs: Path,
+                  gateway_fd: int) -> list[ProcessSpec]:
+    """One process per instance (``mercato serve catalog --instance 2``, its own log),
+    services first, the gateway last (on the listening socket ``gateway_fd``)."""
+    return [instance_spec(name, env, logs, gateway_fd)
+            for name in [*process_names(replicas), f"{GATEWAY}-1"]]
 
 
 def _secret(settings: Settings, run_dir: Path) -> str:
@@ -68,12 +111,12 @@ async def _wait_tcp(port: int, timeout: float) -> None:
 
 
 async def _wait_ready(view: RegistryView, gateway_url: str, sup: Supervisor,
-                      timeout: float) -> None:
+                      timeout: float, replicas: dict[str, int]) -> None:
     deadline = time.monotonic() + timeout
     missing = list(SERVICES)
     async with aiohttp.ClientSession() as http:
         while time.monotonic() < deadline:
-            missing = [s for s in SERVICES if not view.ready(s)]
+            missing = shortfalls(view.all(), replicas)
             gateway_ok = False
             if not missing:
                 with contextlib.suppress(aiohttp.ClientError, TimeoutError):
@@ -82,18 +125,15 @@ async def _wait_ready(view: RegistryView, gateway_url: str, sup: Supervisor,
             if not missing and gateway_ok:
                 return
             await asyncio.sleep(0.1)
-    raise UpError(f"not ready within {timeout:.0f}s: waiting for {missing or ['gateway']}; "
+    raise UpError(f"not ready within {timeout:.0f}s: waiting for "
+                  f"{', '.join(missing or ['the gateway'])}; "
                   f"see the logs under {next(iter(sup.children.values())).spec.log_path.parent}")
 
 
 def _table(sup: Supervisor, view: RegistryView, gateway_url: str, nats_url: str,
            logs: Path) -> Table:
-    table = Table(title="Mercato is running")
-    for col in ("process", "pid", "address", "health"):
-        table.add_column(col)
-    table.add_row("nats", str(sup.children["nats"].pid), nats_url, "-")
-    for inst in sorted(view.all(), key=lambda i: (i.service, i.instance_id)):
-        table.add_row(inst.instance_id, str(inst.pid), inst.address, inst.health)
+    table = instance_table("Mercato is running", view.all(), time.time())
+    table.add_row("nats", "-", str(sup.children["nats"].pid), nats_url, "-", "-", "-")
     table.caption = f"gateway: {gateway_url}   logs: {logs}   stop: Ctrl-C"
     return table
 
@@ -104,6 +144,8 @@ class _Boot:
 
     nc: object = None
     view: RegistryView | None = None
+    control: Control | None = None
+    listener: socket.socket | None = None
 
 
 def _say(message: str) -> None:
@@ -113,10 +155,18 @@ def _say(message: str) -> None:
 
 
 async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot, *,
-                seed: bool, ready_timeout: float, started: float) -> None:
+                seed: bool, ready_timeout: float, started: float,
+                replicas: dict[str, int]) -> None:
     run_dir = data_dir / "run"
-    if not port_is_free(settings.gateway_port, settings.host):
-        raise UpError(f"port {settings.gateway_port} is taken: set MERCATO_GATEWAY_PORT")
+    # The gateway's port is bound here, before any service takes a port of its own (they
+    # bind port 0, which could otherwise hand one of them this very port).
+    try:
+        boot.listener = bind(settings.host, settings.gateway_port)
+    except OSError as exc:
+        raise UpError(f"port {settings.gateway_port} is taken ({exc.strerror}): "
+                      "set MERCATO_GATEWAY_PORT") from None
+    gateway_fd = boot.listener.fileno()
+    gateway_port = boot.listener.getsockname()[1]  # MERCATO_GATEWAY_PORT=0: a free one
     nats_port = int(os.environ.get("MERCATO_NATS_PORT") or free_port())
     nats_url = f"nats://127.0.0.1:{nats_port}"
     env = dict(os.environ, MERCATO_DATA_DIR=str(data_dir), MERCATO_NATS_URL=nats_url,
@@ -126,17 +176,16 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
     await sup.start(ProcessSpec("nats", nats_command(nats_port, data_dir / "nats"), env,
                                 logs / "nats.log"))
     await _wait_tcp(nats_port, 15)
-    for name in [*SERVICES, GATEWAY]:
-        argv = [sys.executable, "-m", "mercato", "serve", name, "--instance", "1"]
-        if name == GATEWAY:
-            argv += ["--port", str(settings.gateway_port)]
-        await sup.start(ProcessSpec(f"{name}-1", argv, env, logs / f"{name}-1.log"))
-    _say(f"Started {len(SERVICES)} services and the gateway; waiting until ready")
+    for spec in service_specs(replicas, env, logs, gateway_fd):
+        await sup.start(spec)
+    extra = sum(replicas.values()) - len(replicas)
+    _say(f"Started {len(SERVICES)} services"
+         f"{f' (+{extra} replicas)' if extra else ''} and the gateway; waiting until ready")
     boot.nc = await nats.connect(nats_url, max_reconnect_attempts=-1)
     boot.view = RegistryView(boot.nc, settings.registry_ttl)
     await boot.view.start()
-    gateway_url = f"http://{settings.host}:{settings.gateway_port}"
-    await _wait_ready(boot.view, gateway_url, sup, ready_timeout)
+    gateway_url = f"http://{settings.host}:{gateway_port}"
+    await _wait_ready(boot.view, gateway_url, sup, ready_timeout, replicas)
     if seed:
         try:
             created = await seed_demo(gateway_url, settings)
@@ -145,14 +194,23 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
         else:
             if created:
                 _say(f"Seeded the demo catalog: {created} products with stock")
+    boot.control = Control(
+        sup, lambda name, version: instance_spec(name, env, logs, gateway_fd,
+                                                 version), settings.version)
+    await boot.control.start(socket_path(data_dir))
     (run_dir / "state.json").write_text(json.dumps(
-        {"pid": os.getpid(), "nats_url": nats_url, "gateway_url": gateway_url}))
+        {"pid": os.getpid(), "nats_url": nats_url, "gateway_url": gateway_url,
+         "replicas": replicas}))
     with contextlib.suppress(Exception):
         console.print(_table(sup, boot.view, gateway_url, nats_url, logs))
     _say(f"[green]Mercato is ready[/] in {time.monotonic() - started:.1f}s at {gateway_url}")
 
 
-async def run_up(settings: Settings, *, seed: bool = True, ready_timeout: float = 90.0) -> int:
+async def run_up(settings: Settings, *, seed: bool = True, ready_timeout: float = 90.0,
+                 replicas: dict[str, int] | None = None) -> int:
+    """Run the platform until SIGINT/SIGTERM; ``replicas`` (from ``parse_replicas``) says
+    how many instances of each service, one by default."""
+    replicas = replicas or parse_replicas(None)
     data_dir = settings.data_dir.resolve()
     run_dir = data_dir / "run"
     lock = _lock(run_dir)
@@ -164,7 +222,7 @@ async def run_up(settings: Settings, *, seed: bool = True, ready_timeout: float 
     boot = _Boot()
     starting = asyncio.create_task(_boot(settings, sup, data_dir, boot, seed=seed,
                                          ready_timeout=ready_timeout,
-                                         started=time.monotonic()))
+                                         started=time.monotonic(), replicas=replicas))
     stopping = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -183,15 +241,22 @@ async def run_up(settings: Settings, *, seed: bool = True, ready_timeout: float 
     finally:
         stopping.cancel()
         _say("Stopping: gateway, then services, then NATS")
+        if boot.control:
+            await boot.control.close()
         if boot.view:
             await boot.view.stop()
         if boot.nc:
             with contextlib.suppress(Exception):
                 await boot.nc.close()
-        await sup.stop_all([[f"{GATEWAY}-1"], [f"{s}-1" for s in SERVICES], ["nats"]])
+        services = [n for n in sup.children if n not in (f"{GATEWAY}-1", "nats")]
+        await sup.stop_all([[f"{GATEWAY}-1"], services, ["nats"]])
+        if boot.listener:
+            boot.listener.close()
         with contextlib.suppress(FileNotFoundError):
             (run_dir / "state.json").unlink()
         with contextlib.suppress(FileNotFoundError):
             (run_dir / "up.lock").unlink()
+        with contextlib.suppress(FileNotFoundError):
+            socket_path(data_dir).unlink()
         lock.close()
         _say("Stopped.")

@@ -33,6 +33,17 @@ class StockReserved(Event):
     items: list[StockLine]
 
 
+class StockReservationFailed(Event):
+    """A reservation was refused: not enough stock (or unknown products) for its lines."""
+
+    SOURCE = "inventory"
+    reservation_id: str
+    order_id: str
+    items: list[StockLine]
+    reason: str = "out_of_stock"
+    detail: str = ""
+
+
 class StockReleased(Event):
     """A reservation was given up (reserved -> available). ``reason``: "released" when the
     checkout gave it up, "expired" when it was held past its deadline (None from
@@ -61,3 +72,14 @@ class StockReturned(Event):
     reservation_id: str
     order_id: str
     items: list[StockLine]
+
+
+class InventoryCheckoutUndone(Event):
+    """Inventory's part of a cancelled checkout is undone. ``outcome``: "released" (stock
+    back to available), "returned" (sold goods back), or "nothing" (nothing was held; a
+    late reservation for the order will be refused)."""
+
+    SOURCE = "inventory"
+    order_id: str
+    reservation_id: str
+    outcome: str

@@ -24,6 +24,14 @@ class OrderPlaced(Event):
     currency: str
     items: list[OrderLine]
     from_cart: bool = False
+    # What a choreographed checkout needs downstream (docs/choreography.md): where to ship,
+    # and the card token sealed for payments (chassis/sealing.py); absent when orchestrated.
+    shipping_address: dict[str, str] | None = None
+    sealed_card_token: str | None = None
+    # How this order's checkout runs: "orchestration" (orders drives it over HTTP) or
+    # "choreography" (the participants react to events); participants' choreography
+    # reactions leave orchestrated orders alone.
+    checkout: str = "orchestration"
 
 
 class OrderConfirmed(Event):
@@ -49,3 +57,15 @@ class OrderCancelled(Event):
     total: int
     currency: str
     refunded: bool = False
+
+
+class OrderCancelling(Event):
+    """A choreographed checkout is being called off (a step refused, the reservation
+    expired, or the customer cancelled): every participant undoes its own part and says so
+    (InventoryCheckoutUndone, PaymentCheckoutUndone, ShippingCheckoutUndone); then the order
+    is cancelled (OrderCancelled)."""
+
+    SOURCE = "orders"
+    order_id: str
+    customer_id: str
+    reason: str

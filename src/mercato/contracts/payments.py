@@ -34,3 +34,13 @@ class PaymentVoided(_PaymentEvent):
 
 class PaymentRefunded(_PaymentEvent):
     """A captured payment was given back in full."""
+
+
+class PaymentCheckoutUndone(Event):
+    """Payments' part of a cancelled checkout is undone. ``outcome``: "voided", "refunded",
+    or "nothing" (never authorized, or declined; a late authorization will be refused)."""
+
+    SOURCE = "payments"
+    order_id: str
+    payment_id: str
+    outcome: str

@@ -22,3 +22,24 @@ class ShipmentCancelled(Event):
     shipment_id: str
     order_id: str
     customer_id: str
+
+
+class ShipmentFailed(Event):
+    """A shipment could not be booked (e.g. the address is not delivered to)."""
+
+    SOURCE = "shipping"
+    shipment_id: str
+    order_id: str
+    customer_id: str
+    reason: str
+    detail: str = ""
+
+
+class ShippingCheckoutUndone(Event):
+    """Shipping's part of a cancelled checkout is undone. ``outcome``: "cancelled" or
+    "nothing" (never scheduled; a late schedule will be refused)."""
+
+    SOURCE = "shipping"
+    order_id: str
+    shipment_id: str
+    outcome: str

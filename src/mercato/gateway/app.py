@@ -1,7 +1,9 @@
 """The gateway: a raw ASGI app (no framework on the hot path) in front of every service.
 
 Per request: request id and trace context, body limit (413), route lookup, access check
-(401/403), then a proxied call to a ready instance (503 problem+json when none answers).
+(401/403), rate limits (429, gateway/ratelimit.py), then a proxied call to a ready instance
+(503 problem+json when none answers) — or the gateway's own answer: operations routes
+(ops.py) and the storefront view of an order (storefront.py).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import time
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
+from mercato.chassis.calls.resilience import CallPolicy
 from mercato.chassis.context import continue_trace, new_request_id, valid_request_id
 from mercato.chassis.logging import get_logger
 from mercato.chassis.runtime import Runtime
@@ -21,6 +24,8 @@ from mercato.gateway.errors import Reply
 from mercato.gateway.ops import answer_ops
 from mercato.gateway.policy import Access, resolve
 from mercato.gateway.proxy import NoInstance, Upstreams
+from mercato.gateway.ratelimit import RateLimiter
+from mercato.gateway.storefront import Storefront, storefront_path
 
 log = get_logger(__name__)
 REQUESTS = Counter("mercato_gateway_requests_total", "Requests through the gateway",
@@ -36,6 +41,7 @@ class Gateway:
         self.max_body = runtime.settings.max_body_bytes
         self.upstreams: Upstreams | None = None
         self.auth: EdgeAuth | None = None
+        self.limits: RateLimiter | None = None
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
@@ -50,8 +56,10 @@ class Gateway:
                 try:
                     await self.runtime.open(None)
                     self.upstreams = Upstreams(self.runtime.view,
-                                               self.runtime.settings.call_timeout)
+                                               CallPolicy.from_settings(self.runtime.settings))
                     self.auth = EdgeAuth(self.runtime.verifier)
+                    self.limits = RateLimiter.from_env()
+                    await self.limits.start()
                     await self.upstreams.start()
                     self.runtime.started = True
                     await self.runtime.registration.start(self.runtime.is_ready)
@@ -63,6 +71,7 @@ class Gateway:
             elif message["type"] == "lifespan.shutdown":
                 await self.runtime.registration.stop()
                 await self.upstreams.close()
+                await self.limits.close()
                 await self.runtime.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -84,6 +93,12 @@ class Gateway:
             status, out_headers = r.status, [(b"content-type", PROBLEM_CONTENT_TYPE.encode())]
             out_headers += [(k.lower().encode(), str(v).encode()) for k, v in r.headers.items()]
             body = problem_body(r.status, _title(r.status), r.detail, rid)
+        except Exception as exc:  # a bug: logged with its request id, answered as a problem
+            log.exception("gateway_request_failed", request_id=rid, method=method, path=path,
+                          service=service)
+            status, out_headers = 500, [(b"content-type", PROBLEM_CONTENT_TYPE.encode())]
+            body = problem_body(500, "Internal Server Error",
+                                f"the gateway failed: {type(exc).__name__}", rid)
         out_headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status,
                     "headers": out_headers + extra})
@@ -102,14 +117,26 @@ class Gateway:
             try:
                 principal = await self.auth.principal(hmap.get(b"authorization", b"").decode())
             except AuthError as exc:
+                if self.limits is not None:  # bad tokens count against the address
+                    await self.limits.admit(method, path, scope.get("client"), None)
                 raise Reply(401, str(exc), {"WWW-Authenticate": "Bearer"}) from None
             except KeysUnavailable as exc:
                 raise Reply(503, str(exc), {"Retry-After": "1"}) from None
             if route.access is Access.ADMIN and not principal.is_admin:
                 raise Reply(403, "this route needs the admin role")
         body = await self._read_body(receive, hmap)
+        if self.limits is not None:
+            await self.limits.admit(method, path, scope.get("client"), principal, body)
+        if route.service is None and storefront_path(path):
+            ids = dict(extra)
+            sent = {"Authorization": hmap[b"authorization"].decode("latin-1"),
+                    "X-Request-ID": ids[b"x-request-id"].decode(),
+                    "traceparent": ids[b"traceparent"].decode()}
+            status, kind, payload = await Storefront(self.runtime.client).answer(
+                method, path, sent)
+            return status, [(b"content-type", kind)], payload, "storefront"
         if route.service is None:
-            status, payload = await answer_ops(self.runtime, method, path)
+            status, payload = await answer_ops(self.runtime, method, path, self.upstreams)
             return status, [(b"content-type", JSON)], payload, "gateway"
         qs = scope["query_string"]
         path_qs = scope["raw_path"].decode("latin-1") + ("?" + qs.decode("latin-1") if qs else "")
@@ -121,8 +148,8 @@ class Gateway:
         try:
             status, out, payload = await self.upstreams.forward(
                 route.service, method, path_qs, headers, body, repeatable, added)
-        except NoInstance as exc:
-            raise Reply(503, str(exc), {"Retry-After": "1"}) from None
+        except NoInstance as exc:  # none ready, none answered, breaker open, bulkhead full
+            raise Reply(503, str(exc), {"Retry-After": str(exc.retry_after)}) from None
         return status, out, payload, route.service
 
     async def _read_body(self, receive, hmap) -> bytes:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import uvicorn
 import uvloop
 
@@ -16,9 +18,11 @@ def build(runtime: Runtime) -> Gateway:
     return Gateway(runtime)
 
 
-def serve_gateway(settings: Settings, *, instance: int, port: int) -> None:
+def serve_gateway(settings: Settings, *, instance: int, port: int,
+                  fd: int | None = None) -> None:
+    """Serve on ``port``, or on the listening socket ``fd`` inherited from ``mercato up``."""
     configure_logging(f"gateway-{instance}", settings.log_level)
-    sock = bind(settings.host, port)
+    sock = socket.socket(fileno=fd) if fd is not None else bind(settings.host, port)
     address = f"http://{settings.host}:{sock.getsockname()[1]}"
     runtime = Runtime("gateway", settings, make_instance("gateway", instance, address,
                                                          settings.version))

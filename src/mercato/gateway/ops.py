@@ -6,18 +6,20 @@ import json
 import re
 from typing import NoReturn
 
-from mercato.chassis.calls.client import Unavailable
+from mercato.chassis.calls.client import ServiceClient, Unavailable
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import list_dead_letters
 from mercato.chassis.runtime import Runtime
 from mercato.gateway.errors import Reply
+from mercato.gateway.proxy import Upstreams
 
 log = get_logger(__name__)
 DEAD_LETTER_LIMIT = 100
 SAGA_PATH = re.compile(r"^/api/v1/ops/sagas/([A-Za-z0-9_.:-]{1,100})$")
 
 
-async def answer_ops(runtime: Runtime, method: str, path: str) -> tuple[int, bytes]:
+async def answer_ops(runtime: Runtime, method: str, path: str,
+                     upstreams: Upstreams | None = None) -> tuple[int, bytes]:
     if method == "GET" and path == "/api/v1/ops/services":
         items = [
             {"service": i.service, "instance_id": i.instance_id, "address": i.address,
@@ -26,11 +28,24 @@ async def answer_ops(runtime: Runtime, method: str, path: str) -> tuple[int, byt
             for i in sorted(runtime.view.all(), key=lambda i: (i.service, i.instance_id))
         ]
         return 200, json.dumps({"items": items}).encode()
+    if method == "GET" and path == "/api/v1/ops/breakers":
+        return 200, json.dumps(breakers(upstreams, runtime.client)).encode()
     if method == "GET" and path == "/api/v1/ops/dead-letters":
         return await _dead_letters(runtime)
     if method == "GET" and (match := SAGA_PATH.match(path)):
         return await _saga(runtime, match.group(1))
     return _problem(404, "Not Found", f"no operations route {method} {path}")
+
+
+def breakers(upstreams: Upstreams | None, client: ServiceClient | None) -> dict:
+    """The gateway's own view of each upstream service: what it proxies (``proxy``) and what
+    it calls itself, e.g. sagas and keys (``client``). Services keep their own breakers for
+    their calls; those are not collected here (docs/resilience.md)."""
+    items = []
+    for scope, owner in (("proxy", upstreams), ("client", client)):
+        if owner is not None:
+            items += [{"scope": scope, **entry} for entry in owner.resilience.snapshot()]
+    return {"items": items}
 
 
 async def _dead_letters(runtime: Runtime) -> tuple[int, bytes]:

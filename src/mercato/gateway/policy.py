@@ -22,7 +22,7 @@ ROUTED_SERVICES = frozenset({
     "identity", "catalog", "inventory", "cart", "orders", "payments", "shipping",
     "notifications",
 })
-LOCAL_PREFIXES = ("ops",)  # answered by the gateway itself
+LOCAL_PREFIXES = ("ops", "storefront")  # answered by the gateway itself (storefront.py)
 
 _RULES: list[tuple[frozenset[str], re.Pattern, Access]] = [
     (frozenset({"POST"}), re.compile(r"^/api/v1/identity/(users|token|token/refresh)$"),
@@ -37,6 +37,8 @@ _RULES: list[tuple[frozenset[str], re.Pattern, Access]] = [
     (frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"}), re.compile(r"^/api/v1/ops/"),
      Access.ADMIN),
     (frozenset({"GET", "HEAD"}), re.compile(r"^/api/v1/orders/summary$"), Access.ADMIN),
+    # The storefront view: any signed-in user; orders decides whose order it is.
+    (frozenset({"GET"}), re.compile(r"^/api/v1/storefront/orders/[^/]+$"), Access.USER),
 ]
 
 

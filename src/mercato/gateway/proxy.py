@@ -2,14 +2,21 @@
 
 Measured on this machine (benchmarks/bench_http_client.py): a raw ASGI proxy on aiohttp
 carries many times the traffic of the same proxy on httpx, so the edge uses aiohttp.
+Balancing, retries, the retry budget, breakers and bulkheads per upstream service are the
+chassis' (``chassis/calls/resilience.py``), the same as for service-to-service calls. The
+request's ``X-Canary`` header steers the deployment routing (``chassis/calls/routing.py``)
+and is passed on; the answer carries ``X-Mercato-Version``, the answering instance's version.
 """
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 import aiohttp
 
-from mercato.chassis.calls.balance import RoundRobin
 from mercato.chassis.calls.registry import Instance, RegistryView
+from mercato.chassis.calls.resilience import CallPolicy, Resilience, Unavailable
+from mercato.chassis.calls.routing import canary_var
 
 HOP_BY_HOP = frozenset({
     b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
@@ -17,21 +24,24 @@ HOP_BY_HOP = frozenset({
     b"x-request-id", b"traceparent", b"date", b"server",
 })
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_status = itemgetter(0)
 
 
 class NoInstance(Exception):
-    def __init__(self, service: str, reason: str) -> None:
+    """No instance took the request; ``retry_after`` is the seconds for ``Retry-After``."""
+
+    def __init__(self, service: str, reason: str, retry_after: int = 1) -> None:
         super().__init__(f"{service} is unavailable: {reason}")
         self.service = service
+        self.retry_after = retry_after
 
 
 class Upstreams:
-    """Round robin over the ready instances of each service; retries a failed connection
-    on the next instance when the request is safe to repeat."""
+    """The ready instances of each service, balanced and guarded by ``Resilience``; a
+    request is retried only when it is repeatable (or when nothing was sent)."""
 
-    def __init__(self, view: RegistryView, timeout: float) -> None:
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._balance = RoundRobin(view)
+    def __init__(self, view: RegistryView, policy: CallPolicy) -> None:
+        self.resilience = Resilience(view, policy)
         self.session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
@@ -43,12 +53,6 @@ class Upstreams:
         if self.session:
             await self.session.close()
 
-    def _candidates(self, service: str) -> list[Instance]:
-        ready = self._balance.order(service)
-        if not ready:
-            raise NoInstance(service, "no ready instance is registered")
-        return ready
-
     async def forward(
         self, service: str, method: str, path_qs: str, headers: list[tuple[bytes, bytes]],
         body: bytes, repeatable: bool, added: list[tuple[bytes, bytes]] = (),
@@ -58,23 +62,22 @@ class Upstreams:
         out_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers
                        if k.lower() not in HOP_BY_HOP]
         out_headers += [(k.decode("latin-1"), v.decode("latin-1")) for k, v in added]
-        last = "no attempt"
-        for instance in self._candidates(service):
-            try:
-                async with self.session.request(
-                    method, instance.address + path_qs, data=body or None,
-                    headers=out_headers, timeout=self._timeout, allow_redirects=False,
-                ) as resp:
-                    payload = await resp.read()
-                    kept = [(k, v) for k, v in resp.raw_headers if k.lower() not in HOP_BY_HOP]
-                    return resp.status, kept, payload
-            except aiohttp.ClientConnectionError as exc:
-                last = f"{instance.instance_id}: {type(exc).__name__}"
-                connect_failed = isinstance(exc, aiohttp.ClientConnectorError)
-                if not (repeatable or connect_failed):
-                    break
-            except TimeoutError:
-                last = f"{instance.instance_id}: timed out"
-                if not repeatable:
-                    break
-        raise NoInstance(service, last)
+        canary = next((v for k, v in out_headers if k.lower() == "x-canary"), "")
+        if canary or canary_var.get():
+            canary_var.set(canary)
+        session, data = self.session, body or None
+
+        async def send(instance: Instance, timeout: aiohttp.ClientTimeout):
+            async with session.request(method, instance.address + path_qs, data=data,
+                                       headers=out_headers, timeout=timeout,
+                                       allow_redirects=False) as resp:
+                payload = await resp.read()
+                kept = [(k, v) for k, v in resp.raw_headers if k.lower() not in HOP_BY_HOP]
+                kept.append((b"x-mercato-version", instance.version.encode()))
+                return resp.status, kept, payload
+
+        try:
+            return await self.resilience.call(service, send, safe=repeatable,
+                                              status_of=_status)
+        except Unavailable as exc:
+            raise NoInstance(service, exc.reason, exc.retry_after or 1) from None

@@ -140,6 +140,19 @@ async def test_no_ready_instance_is_a_503_problem_with_retry_after(gateway):
     assert r.json()["detail"] == "catalog is unavailable: no ready instance is registered"
 
 
+async def test_a_failure_inside_the_gateway_is_a_500_problem_naming_the_request(gateway):
+    async def broken(*args, **kwargs):
+        raise KeyError("a bug")
+
+    gateway.upstreams.forward = broken
+    async with client(gateway) as c:
+        r = await c.get("/api/v1/catalog/products", headers={"X-Request-ID": "req-42"})
+    assert r.status_code == 500
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.headers["x-request-id"] == "req-42"
+    assert r.json()["detail"] == "the gateway failed: KeyError"
+
+
 async def test_a_body_over_the_limit_is_413_with_or_without_a_content_length(gateway):
     async def chunks():
         for _ in range(5):

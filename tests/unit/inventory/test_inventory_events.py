@@ -13,7 +13,7 @@ from mercato.chassis.messaging import Consumers
 from mercato.contracts.catalog import ProductCreated
 from mercato.services.inventory.events import event_id
 from mercato.services.inventory.subscriptions import subscriptions
-from tests.support.messages import deliver, envelope, inbox
+from tests.support.messages import deliver, envelope, inbox, subscription
 from tests.support.outbox import outbox_envelopes
 from tests.unit.inventory.conftest import KNOWN, OTHER, UNKNOWN, assert_stock_conserved
 
@@ -33,7 +33,8 @@ def created(product_id: str = NEW) -> ProductCreated:
 
 @pytest.fixture
 def world(inventory, store):
-    [sub] = subscriptions(SimpleNamespace(state=SimpleNamespace(inventory=inventory)))
+    sub = subscription(subscriptions(SimpleNamespace(state=SimpleNamespace(inventory=inventory))),
+                       "product_created")
     return SimpleNamespace(sub=sub, consumers=Consumers("inventory", store.db, None, [sub]))
 
 
@@ -84,13 +85,19 @@ async def test_each_reservation_transition_publishes_one_event_named_by_the_tran
     ]
 
 
-async def test_refusals_and_tombstones_move_no_stock_and_publish_nothing(inventory, store):
+async def test_a_refusal_says_so_once_and_tombstones_publish_nothing(inventory, store):
     await inventory.adjust_stock(KNOWN, 1, "initial", actor="a")
-    with pytest.raises(Problem):
-        await inventory.reserve("r1", "o1", [(KNOWN, 5)])
-    await inventory.release("r1")  # a refused reservation, released
+    for _ in range(2):  # the repeat is answered from the stored refusal: no second event
+        with pytest.raises(Problem):
+            await inventory.reserve("r1", "o1", [(KNOWN, 5)])
+    await inventory.release("r1")  # a refused reservation, released: nothing moves
     await inventory.release("never-seen")  # a tombstone
-    assert [e[0] for e in await published(store)] == ["StockAdjusted"]
+    events = await published(store)
+    assert [e[0] for e in events] == ["StockAdjusted", "StockReservationFailed"]
+    assert events[1][1] == event_id("r1", "rejected")
+    assert events[1][2]["order_id"] == "o1" and events[1][2]["reason"] == "out_of_stock"
+    assert "1 available" in events[1][2]["detail"]
+    assert (await inventory.get_stock(KNOWN)).available == 1
 
 
 async def test_a_transaction_that_fails_keeps_neither_the_movement_nor_its_event(

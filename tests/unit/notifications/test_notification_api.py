@@ -21,6 +21,7 @@ async def client(tmp_path, make_notifications):
     app.state.notifications = await make_notifications(MboxMailer(outbox))
     async with http_client(app, headers=bearer(service_token)) as http:
         http.user = bearer(identity.token("user-1"))
+        http.admin = bearer(identity.token("admin-1", ("customer", "admin")))
         http.outbox = outbox
         yield http
 
@@ -74,6 +75,32 @@ async def test_the_caller_lists_only_their_messages_with_the_public_fields(clien
     assert set(item) == {"id", "kind", "subject", "body", "order_id", "created_at"}
     assert (await client.get("/api/v1/notifications?limit=0",
                              headers=client.user)).status_code == 422
+
+
+async def test_with_an_order_id_the_caller_sees_only_their_messages_about_that_order(client):
+    await client.post("/internal/notifications", json=BODY)
+    await client.post("/internal/notifications",
+                      json={**BODY, "notification_id": "n-2", "order_id": "order-2"})
+    await client.post("/internal/notifications",
+                      json={**BODY, "notification_id": "n-3", "user_id": "user-2"})
+    mine = await client.get("/api/v1/notifications?order_id=order-1", headers=client.user)
+    other = await client.get("/api/v1/notifications?order_id=order-9", headers=client.user)
+    assert [i["id"] for i in mine.json()["items"]] == ["n-1"]
+    assert other.status_code == 200 and other.json() == {"items": []}
+    assert (await client.get("/api/v1/notifications?order_id=",
+                             headers=client.user)).status_code == 422
+
+
+async def test_an_admin_sees_every_customers_messages_about_an_order(client):
+    await client.post("/internal/notifications", json=BODY)
+    await client.post("/internal/notifications",
+                      json={**BODY, "notification_id": "n-3", "user_id": "user-2"})
+    await client.post("/internal/notifications",
+                      json={**BODY, "notification_id": "n-4", "order_id": "order-2"})
+    about = await client.get("/api/v1/notifications?order_id=order-1", headers=client.admin)
+    own = await client.get("/api/v1/notifications", headers=client.admin)
+    assert sorted(i["id"] for i in about.json()["items"]) == ["n-1", "n-3"]
+    assert own.json() == {"items": []}
 
 
 async def test_the_internal_route_needs_a_service_token(client):

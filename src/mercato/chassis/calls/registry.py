@@ -68,11 +68,13 @@ class RegistryView:
     Fed by a KV watch, which is restarted (bucket re-opened) when it fails or falls silent
     for longer than heartbeats allow — e.g. after the broker restarted and lost the
     in-memory bucket. Expiry is by this process's clock (an entry whose heartbeat is older
-    than the TTL is ignored); the server's age-out markers are not needed for it. A graceful
+    than the TTL is ignored), and the server's age-out markers drop an entry too. A graceful
     stop's delete removes an entry at once. While the feed is dead (broker unreachable or
-    hung: no update for ``silence`` seconds) the last known view is kept — nobody can
-    heartbeat then, and expiring everyone would turn a broker outage into a platform
-    outage — and after it returns, entries get one TTL of grace to heartbeat again.
+    hung: no update for ``silence`` seconds) the view as it was when the feed fell silent is
+    kept — nobody can heartbeat then, and expiring everyone would turn a broker outage into a
+    platform outage — and after it returns, those entries get one TTL of grace to heartbeat
+    again. An entry already stale when the feed fell silent (an instance killed before the
+    outage) stays expired throughout.
     """
 
     def __init__(self, nc: Nats, ttl: float, *, silence: float = 6.0) -> None:
@@ -85,6 +87,9 @@ class RegistryView:
         self._down_since: float | None = None
         self._grace_until = 0.0
         self._last_update = time.monotonic()
+        self._last_update_wall = time.time()
+        self._silent_from = 0.0  # wall time of the last update before the feed fell silent
+        self.routing = None  # a routing.RoutingView, when deployments may split traffic
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._watch(), name="registry-watch")
@@ -120,12 +125,11 @@ class RegistryView:
 
     def _apply(self, entry) -> None:
         self._last_update = time.monotonic()
+        self._last_update_wall = time.time()
         if entry is None:
             self._synced.set()
             return
-        if entry.operation == KV_PURGE:
-            return  # the server aged it out: our own clock expires it (see _fresh)
-        if entry.operation == KV_DEL or not entry.value:
+        if entry.operation in (KV_DEL, KV_PURGE) or not entry.value:  # stopped, or aged out
             self._instances.pop(entry.key, None)
             return
         try:
@@ -137,12 +141,15 @@ class RegistryView:
         feed_alive = (self._nc.is_connected
                       and time.monotonic() - self._last_update < self._silence)
         if not feed_alive:
-            self._down_since = self._down_since or now
-            return True
+            if self._down_since is None:
+                self._down_since, self._silent_from = now, self._last_update_wall
+            return instance.heartbeat_at >= self._silent_from - self._ttl
         if self._down_since is not None:
             self._grace_until = now + self._ttl
             self._down_since = None
-        return now < self._grace_until or instance.heartbeat_at >= now - self._ttl
+        if now < self._grace_until and instance.heartbeat_at >= self._silent_from - self._ttl:
+            return True
+        return instance.heartbeat_at >= now - self._ttl
 
     def all(self) -> list[Instance]:
         """Every instance whose heartbeat is within the TTL."""

@@ -8,6 +8,12 @@ runs ``sqlite3`` directly on the event loop, one connection per process, and an
 ``asyncio.Lock`` keeps one transaction at a time so no two coroutines interleave in it.
 SQLAlchemy and Alembic still own the schema (see ``migrations.py``).
 
+Several processes may share one file (replicas of a service, ``mercato up --replicas``).
+SQLite's own busy handler would then sleep *on the event loop* while another process holds
+the write lock, stalling every request of this process; so the connection has no busy
+timeout, and a statement that meets a locked database is retried after an ``asyncio.sleep``
+(see ``_when_free``), up to ``busy_timeout_ms``, then fails with ``DatabaseBusy``.
+
 SQL is written with ``?`` placeholders in the common subset of SQLite and PostgreSQL so a
 PostgreSQL adapter can implement the same ``Database`` protocol.
 """
@@ -15,13 +21,29 @@ PostgreSQL adapter can implement the same ``Database`` protocol.
 from __future__ import annotations
 
 import asyncio
+import random
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 Row = dict[str, Any]
+T = TypeVar("T")
+FIRST_WAIT = 0.001  # seconds; doubled per attempt up to LONGEST_WAIT
+LONGEST_WAIT = 0.025
+
+
+class DatabaseBusy(sqlite3.OperationalError):
+    """Another process held the database's lock for longer than the busy timeout."""
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF == sqlite3.SQLITE_BUSY  # SQLITE_BUSY and its extended codes
+    return "database is locked" in str(exc)
 
 
 class Connection(Protocol):
@@ -67,26 +89,60 @@ class _SqliteConnection:
 
 
 class SqliteDatabase:
-    """One service's SQLite file in WAL mode, used from one event loop."""
+    """One service's SQLite file in WAL mode, used from one event loop (other processes
+    may use the same file: waits for their locks are asynchronous)."""
 
     def __init__(self, path: Path, *, synchronous: str = "NORMAL", busy_timeout_ms: int = 5000):
         self.path = path
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.busy_timeout = busy_timeout_ms / 1000
+        self.busy_retries = 0  # statements that met another process's lock and were retried
+        # Setting up may wait in SQLite's busy handler (switching to WAL can meet another
+        # instance doing the same): nothing is served yet. Afterwards nothing waits there.
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                     timeout=self.busy_timeout)
         self._conn.row_factory = _dict_row
         self._conn.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode keeps the database consistent after a process crash (only
         # an OS crash or power loss may drop the last commits); FULL also syncs each one.
         self._conn.execute(f"PRAGMA synchronous={synchronous}")
-        self._conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         self._conn.execute("PRAGMA foreign_keys=ON")
+        self._conn.execute("PRAGMA busy_timeout=0")
         self._lock = asyncio.Lock()
         self._tx = _SqliteConnection(self._conn)
 
+    async def _when_free(self, statement: Callable[[], T]) -> T:
+        """Run ``statement``; while another process holds the lock it needs, retry it after
+        short asynchronous sleeps (doubling, with jitter so two waiting processes do not
+        retry in step) until ``busy_timeout`` has passed, then raise ``DatabaseBusy``.
+
+        Why by hand: the uncontended case must cost nothing over the bare call (a
+        transaction takes tens of microseconds here), and a retry library would wrap every
+        call; this loop only starts once SQLite has said busy.
+        """
+        deadline = None
+        wait = FIRST_WAIT
+        while True:
+            try:
+                return statement()
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    raise
+                now = time.monotonic()
+                deadline = deadline or now + self.busy_timeout
+                if now >= deadline:
+                    raise DatabaseBusy(
+                        f"{self.path.name} stayed locked by another process for "
+                        f"{self.busy_timeout:.1f}s ({exc})") from exc
+            self.busy_retries += 1
+            await asyncio.sleep(wait * random.uniform(0.5, 1.0))
+            wait = min(wait * 2, LONGEST_WAIT)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_SqliteConnection]:
-        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK if the block raises."""
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK if the block raises. BEGIN IMMEDIATE
+        takes the write lock up front, so the statements inside never meet a busy lock."""
         async with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            await self._when_free(lambda: self._conn.execute("BEGIN IMMEDIATE"))
             self._tx.after_commit = []
             try:
                 yield self._tx
@@ -101,11 +157,11 @@ class SqliteDatabase:
 
     async def fetch_one(self, sql: str, *params: Any) -> Row | None:
         async with self._lock:
-            return self._conn.execute(sql, params).fetchone()
+            return await self._when_free(lambda: self._conn.execute(sql, params).fetchone())
 
     async def fetch_all(self, sql: str, *params: Any) -> list[Row]:
         async with self._lock:
-            return self._conn.execute(sql, params).fetchall()
+            return await self._when_free(lambda: self._conn.execute(sql, params).fetchall())
 
     async def ping(self) -> None:
         await self.fetch_one("SELECT 1 AS ok")

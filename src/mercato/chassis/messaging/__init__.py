@@ -5,11 +5,13 @@ Public API: ``Outbox``, ``Relay``, ``Subscription``, ``Consumers``, ``ensure_str
 ``list_dead_letters``, ``replay_dead_letter``.
 """
 
-from mercato.chassis.messaging.consumer import Consumers, Subscription
+from mercato.chassis.messaging.consumer import Consumers, NotYet, Subscription
 from mercato.chassis.messaging.dlq import DeadLetter, list_dead_letters, replay_dead_letter
 from mercato.chassis.messaging.outbox import Outbox
 from mercato.chassis.messaging.relay import Relay
 from mercato.chassis.messaging.streams import ensure_streams
+from mercato.chassis.messaging.subscription import choreographed
 
-__all__ = ["Consumers", "DeadLetter", "Outbox", "Relay", "Subscription", "ensure_streams",
+__all__ = ["Consumers", "DeadLetter", "NotYet", "Outbox", "Relay", "Subscription", "choreographed",
+           "ensure_streams",
            "list_dead_letters", "replay_dead_letter"]

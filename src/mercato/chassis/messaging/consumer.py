@@ -1,10 +1,11 @@
-"""Durable, idempotent consumers: one JetStream pull consumer per subscription; each
-message is handled in one transaction with its inbox row and acked after the commit."""
+"""Durable, idempotent consumers: one JetStream pull consumer per subscription. The
+messages of one fetch are handled in one transaction, each in a savepoint with its inbox
+row (a failing one rolls back only its own), and acked after the commit."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from nats.errors import TimeoutError as NatsTimeout
@@ -19,29 +20,25 @@ from mercato.chassis.faults import NO_FAULTS
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging.dlq import dead_letter, replay_subject
 from mercato.chassis.messaging.streams import ensure_stream, event_stream_config
+from mercato.chassis.messaging.subscription import Handler, NotYet, Subscription
 from mercato.chassis.tasks import stop_tasks
 from mercato.contracts.envelope import Envelope, Event, stream_for
 
 log = get_logger(__name__)
-Handler = Callable[[Connection, Envelope, Event], Awaitable[None]]
 BACKOFF = (0.5, 2.0, 5.0, 15.0, 30.0)
+SAVEPOINT = "consumer_message"
+__all__ = ["BACKOFF", "Consumers", "Handler", "NotYet", "Subscription"]
 
 
-@dataclass(frozen=True)
-class Subscription:
-    """What a service consumes: events of one publisher, and the handler for them."""
+@dataclass
+class _Delivery:
+    """A readable message of a fetch, and what became of it (``None``: handled)."""
 
-    name: str
-    events: tuple[type[Event], ...]
-    handler: Handler
-    max_attempts: int = 5
-
-    @property
-    def source(self) -> str:
-        sources = {e.SOURCE for e in self.events}
-        if len(sources) != 1:
-            raise ValueError(f"subscription {self.name} mixes publishers {sorted(sources)}")
-        return sources.pop()
+    msg: object
+    envelope: Envelope
+    event: Event
+    attempt: int
+    error: Exception | None = None
 
 
 class Consumers:
@@ -100,54 +97,141 @@ class Consumers:
                 log.warning("consumer_fetch_failed", subscription=sub.name, error=str(exc))
                 await asyncio.sleep(1.0)
                 continue
-            for msg in messages:
-                try:
-                    await self.handle(sub, msg)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # e.g. the ack failed: redelivered after ack_wait
-                    log.warning("consumer_message_failed", subscription=sub.name,
-                                error=f"{type(exc).__name__}: {exc}")
+            try:
+                await self.handle_batch(sub, messages)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # e.g. a dead letter's ack failed: redelivered later
+                log.warning("consumer_batch_failed", subscription=sub.name,
+                            error=f"{type(exc).__name__}: {exc}")
 
     async def handle(self, sub: Subscription, msg) -> None:
-        consumer = self.durable(sub)
+        await self.handle_batch(sub, [msg])
+
+    async def handle_batch(self, sub: Subscription, messages: list) -> None:
+        """Handle one fetch: unreadable messages go to the dead letters; the others run in
+        one transaction (``own_transaction`` ones each on their own), then each is acked,
+        nak'ed with its backoff, or dead-lettered after ``max_attempts``."""
+        deliveries = [d for d in [await self._read(sub, msg) for msg in messages] if d]
+        if not deliveries:
+            return
+        if sub.own_transaction:  # each handled and settled before the next
+            for d in deliveries:
+                self._context(d.envelope)
+                try:
+                    await self._handle_outside(sub, self.durable(sub), d.envelope, d.event)
+                except Exception as exc:
+                    d.error = exc
+                await self._settle_logged(sub, d)
+            return
+        try:
+            await self._in_one_transaction(sub, deliveries)
+        except Exception as exc:
+            if len(deliveries) == 1:
+                deliveries[0].error = exc
+            else:  # nothing committed (e.g. BEGIN met a lock): each on its own
+                log.warning("consumer_batch_failed", subscription=sub.name,
+                            messages=len(deliveries), error=f"{type(exc).__name__}: {exc}")
+                for d in deliveries:
+                    d.error = None
+                    try:
+                        await self._in_one_transaction(sub, [d])
+                    except Exception as one:
+                        d.error = one
+        for d in deliveries:
+            await self._settle_logged(sub, d)
+
+    async def _settle_logged(self, sub: Subscription, d: _Delivery) -> None:
+        try:
+            await self._settle(sub, d)
+        except Exception as exc:  # e.g. the ack failed: redelivered after ack_wait
+            log.warning("consumer_message_failed", subscription=sub.name,
+                        error=f"{type(exc).__name__}: {exc}")
+
+    async def _read(self, sub: Subscription, msg) -> _Delivery | None:
         attempt = msg.metadata.num_delivered if msg.metadata else 1
         envelope = None
         try:
             envelope = Envelope.model_validate_json(msg.data)
             event_type = next((e for e in sub.events if e.type_name() == envelope.type), None)
             if event_type is None:
-                raise ValueError(f"{consumer} does not handle {envelope.type}")
-            event = event_type.model_validate(envelope.payload)
+                raise ValueError(f"{self.durable(sub)} does not handle {envelope.type}")
+            return _Delivery(msg, envelope, event_type.model_validate(envelope.payload),
+                             attempt)
         except (ValidationError, ValueError) as exc:
             # Unreadable: no retry can help. Straight to the dead letters.
-            await self._give_up(sub, msg, envelope.id if envelope else "?",
-                                envelope.type if envelope else "?",
-                                f"unreadable message: {exc}", attempt)
-            return
+            try:
+                await self._give_up(sub, msg, envelope.id if envelope else "?",
+                                    envelope.type if envelope else "?",
+                                    f"unreadable message: {exc}", attempt)
+            except Exception as failed:  # its ack: redelivered after ack_wait
+                log.warning("consumer_message_failed", subscription=sub.name,
+                            error=f"{type(failed).__name__}: {failed}")
+            return None
+
+    async def _in_one_transaction(self, sub: Subscription, deliveries: list[_Delivery]) -> None:
+        """Each delivery in a savepoint of the one transaction; a handler's failure rolls
+        back its savepoint and the after-commit callbacks it registered, and is kept on
+        the delivery. Raises (nothing committed) if the transaction itself fails, and
+        when a lone delivery's handler fails (its transaction is its savepoint)."""
+        consumer = self.durable(sub)
+        async with self.db.transaction() as tx:
+            if len(deliveries) == 1:
+                self._context(deliveries[0].envelope)
+                if await self._remember(tx, consumer, deliveries[0].envelope.id):
+                    await sub.handler(tx, deliveries[0].envelope, deliveries[0].event)
+                return
+            callbacks = getattr(tx, "after_commit", [])
+            for d in deliveries:
+                self._context(d.envelope)
+                registered = len(callbacks)
+                await tx.execute(f"SAVEPOINT {SAVEPOINT}")
+                try:
+                    if await self._remember(tx, consumer, d.envelope.id):
+                        await sub.handler(tx, d.envelope, d.event)
+                except Exception as exc:
+                    await tx.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
+                    del callbacks[registered:]
+                    d.error = exc
+                await tx.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
+
+    @staticmethod
+    def _context(envelope: Envelope) -> None:
         request_id_var.set(envelope.correlation_id or envelope.id)
         traceparent_var.set(envelope.traceparent or "")
-        try:
-            async with self.db.transaction() as tx:
-                fresh = await tx.execute(
-                    "INSERT INTO inbox (consumer, event_id, handled_at) VALUES (?, ?, ?)"
-                    " ON CONFLICT (consumer, event_id) DO NOTHING",
-                    consumer, envelope.id, iso(utc_now()))
-                if fresh:
-                    await sub.handler(tx, envelope, event)
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            if attempt >= sub.max_attempts:
-                await self._give_up(sub, msg, envelope.id, envelope.type, error, attempt)
-            else:
-                delay = self.backoff[min(attempt, len(self.backoff)) - 1]
-                log.warning("event_handler_failed", consumer=consumer, event_id=envelope.id,
-                            attempt=attempt, retry_in=delay, error=error)
-                await msg.nak(delay=delay)
+
+    async def _settle(self, sub: Subscription, d: _Delivery) -> None:
+        if d.error is None:
+            self.crash_point("consumer.before_ack")  # committed with its inbox row, not acked
+            await d.msg.ack()
+            self.handled += 1
             return
-        self.crash_point("consumer.before_ack")  # committed with its inbox row, not acked
-        await msg.ack()
-        self.handled += 1
+        error = f"{type(d.error).__name__}: {d.error}"
+        if d.attempt >= sub.max_attempts:
+            await self._give_up(sub, d.msg, d.envelope.id, d.envelope.type, error, d.attempt)
+            return
+        delay = self.backoff[min(d.attempt, len(self.backoff)) - 1]
+        (log.info if isinstance(d.error, NotYet) else log.warning)(
+            "event_handler_failed", consumer=self.durable(sub), event_id=d.envelope.id,
+            attempt=d.attempt, retry_in=delay, error=error)
+        await d.msg.nak(delay=delay)
+
+    @staticmethod
+    async def _remember(tx: Connection, consumer: str, event_id: str) -> bool:
+        """Record the event in the inbox; False if it was there already."""
+        return bool(await tx.execute(
+            "INSERT INTO inbox (consumer, event_id, handled_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (consumer, event_id) DO NOTHING",
+            consumer, event_id, iso(utc_now())))
+
+    async def _handle_outside(self, sub: Subscription, consumer: str, envelope: Envelope,
+                              event: Event) -> None:
+        if await self.db.fetch_one("SELECT 1 FROM inbox WHERE consumer = ? AND event_id = ?",
+                                   consumer, envelope.id):
+            return
+        await sub.handler(None, envelope, event)
+        async with self.db.transaction() as tx:
+            await self._remember(tx, consumer, envelope.id)
 
     async def _give_up(self, sub: Subscription, msg, event_id: str, event_type: str,
                        error: str, attempt: int) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -17,7 +17,8 @@ from mercato.chassis.context import request_id_var
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Subscription
 from mercato.chassis.runtime import Runtime
-from mercato.chassis.security import AuthError, KeysUnavailable
+from mercato.chassis.security import AuthError, KeysUnavailable, Principal
+from mercato.chassis.web.deps import require_service
 from mercato.chassis.web.errors import (
     PROBLEM_CONTENT_TYPE,
     Problem,
@@ -144,5 +145,11 @@ def _health_router(runtime: Runtime) -> APIRouter:
     @router.get("/metrics")
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @router.get("/internal/breakers")
+    async def breakers(_caller: Principal = Depends(require_service)) -> dict:
+        """This instance's calls to other services: breakers, bulkheads, budgets."""
+        return {"instance": runtime.instance.instance_id,
+                "items": runtime.client.resilience.snapshot() if runtime.client else []}
 
     return router

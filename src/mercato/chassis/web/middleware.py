@@ -9,6 +9,7 @@ from http import HTTPStatus
 
 from prometheus_client import Counter, Histogram
 
+from mercato.chassis.calls.routing import canary_var
 from mercato.chassis.context import (
     continue_trace,
     new_request_id,
@@ -49,6 +50,9 @@ class RequestContextMiddleware:
         trace = continue_trace(headers.get(b"traceparent", b"").decode("latin-1") or None)
         request_id_var.set(rid)
         traceparent_var.set(trace)
+        canary = headers.get(b"x-canary")
+        if canary is not None or canary_var.get():
+            canary_var.set(canary.decode("latin-1") if canary else "")
         extra = [(b"x-request-id", rid.encode()), (b"traceparent", trace.encode())]
         started = time.perf_counter()
         status_holder = [500]

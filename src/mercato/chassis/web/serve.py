@@ -40,9 +40,41 @@ def serve_service(service: str, build: AppBuilder, settings: Settings, *,
     config = uvicorn.Config(app, loop="uvloop", http="httptools", lifespan="on",
                             access_log=False, log_config=None, timeout_graceful_shutdown=10,
                             server_header=False)
-    server = uvicorn.Server(config)
+    server = DrainingServer(config, runtime)
     # uvicorn's loop= setting only applies to server.run(); serve() runs on ours.
     uvloop.run(_serve(server, sock))
+
+
+class DrainingServer(uvicorn.Server):
+    """SIGTERM drains first (``Runtime.drain``: out of the registry, not ready, still
+    serving for two heartbeat intervals), then stops gracefully as uvicorn does; SIGINT,
+    or a second signal, stops at once (the whole platform is going away)."""
+
+    def __init__(self, config: uvicorn.Config, runtime: Runtime) -> None:
+        super().__init__(config)
+        self.runtime = runtime
+        self._drain: asyncio.Task | bool | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, sockets=None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets=sockets)
+
+    def handle_exit(self, sig: int, frame) -> None:
+        if sig != signal.SIGTERM or self._drain is not None or not self.started:
+            super().handle_exit(sig, frame)
+            return
+        self._drain = True  # a signal handler: start the drain from the loop itself
+        self._loop.call_soon_threadsafe(self._start_drain, sig)
+
+    def _start_drain(self, sig: int) -> None:
+        self._drain = asyncio.create_task(self._drain_then_exit(sig), name="drain")
+
+    async def _drain_then_exit(self, sig: int) -> None:
+        try:
+            await self.runtime.drain(2 * self.runtime.settings.heartbeat_interval)
+        finally:
+            super().handle_exit(sig, None)
 
 
 async def _serve(server: uvicorn.Server, sock: socket.socket) -> None:

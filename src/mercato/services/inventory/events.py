@@ -2,8 +2,9 @@
 
 A reservation's events are named by the reservation id and the transition, so a repeated
 request (which moves nothing) could never publish a second event even if it tried.
-Tombstones and refusals move no stock and publish nothing. An expiry gives the units back
-like a release and says so with StockReleased too (its id names the ``expired``
+Tombstones move no stock and publish nothing; a refused reservation moves none either but
+says so (StockReservationFailed), which a choreographed checkout waits for. An expiry gives
+the units back like a release and says so with StockReleased too (its id names the ``expired``
 transition; a reservation leaves ``reserved`` once, so it is released or expired, never
 both).
 """
@@ -17,6 +18,7 @@ from mercato.contracts.inventory import (
     StockCommitted,
     StockLine,
     StockReleased,
+    StockReservationFailed,
     StockReserved,
     StockReturned,
 )
@@ -29,6 +31,7 @@ TRANSITIONS = {
     Status.RELEASED: StockReleased,
     Status.RETURNED: StockReturned,
     Status.EXPIRED: StockReleased,
+    Status.REJECTED: StockReservationFailed,
 }
 # Why a StockReleased was published (its ``reason``).
 RELEASE_REASONS = {Status.RELEASED: "released", Status.EXPIRED: "expired"}
@@ -43,6 +46,8 @@ def reservation_event(r: Reservation, to: Status) -> tuple[str, Event]:
     fields: dict = {}
     if to in RELEASE_REASONS:
         fields["reason"] = RELEASE_REASONS[to]
+    if to is Status.REJECTED:
+        fields["detail"] = (r.refusal or {}).get("detail", "")
     event = TRANSITIONS[to](
         reservation_id=r.reservation_id, order_id=r.order_id or "",
         items=[StockLine(product_id=li.product_id, quantity=li.quantity) for li in r.lines],

@@ -141,8 +141,7 @@ class Inventory:
                         reservation_id, order_id, Status.RESERVED, lines, at,
                         iso(now + self.reservation_ttl))
                 await tx.add_reservation(reservation)
-                if reservation.status is Status.RESERVED:
-                    await self._publish(tx, reservation, Status.RESERVED)
+                await self._publish(tx, reservation, reservation.status)
             # Stored before refusing, so the same reservation_id gets the same 409 again.
             return reservation.replay(order_id, lines), True
 

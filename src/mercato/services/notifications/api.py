@@ -48,8 +48,11 @@ async def send_notification(
 @router.get("/api/v1/notifications")
 async def list_notifications(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    order_id: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     caller: Principal = Depends(require_user),
     handlers: Notifications = Depends(notifications),
 ) -> dict:
-    found = await handlers.messages_for(caller, limit)
+    """The caller's messages, newest first; with ``order_id``, those about that order (an
+    admin sees every customer's messages about it, as payments and shipping show theirs)."""
+    found = await handlers.messages_for(caller, limit, order_id)
     return {"items": [n.public_dict() for n in found]}

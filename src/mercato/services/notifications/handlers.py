@@ -112,8 +112,11 @@ class Notifications:
                         sent += 1
         return sent
 
-    async def messages_for(self, caller: Principal, limit: int) -> list[Notification]:
-        return await self.store.for_user(caller.subject, limit)
+    async def messages_for(self, caller: Principal, limit: int,
+                           order_id: str | None = None) -> list[Notification]:
+        if order_id is not None and caller.is_admin:
+            return await self.store.for_order(order_id, limit)
+        return await self.store.for_user(caller.subject, limit, order_id)
 
     async def _deliver(self, n: Notification) -> Notification:
         try:

@@ -62,8 +62,20 @@ class SqlNotificationRepository:
             f"{SELECT} WHERE sent_at IS NULL ORDER BY created_at, id LIMIT ?", limit)
         return [Notification(**r) for r in rows]
 
-    async def for_user(self, user_id: str, limit: int) -> list[Notification]:
+    async def for_user(self, user_id: str, limit: int,
+                       order_id: str | None = None) -> list[Notification]:
+        if order_id is None:
+            rows = await self.db.fetch_all(
+                f"{SELECT} WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+                user_id, limit)
+        else:
+            rows = await self.db.fetch_all(
+                f"{SELECT} WHERE user_id = ? AND order_id = ?"
+                " ORDER BY created_at DESC, id DESC LIMIT ?", user_id, order_id, limit)
+        return [Notification(**r) for r in rows]
+
+    async def for_order(self, order_id: str, limit: int) -> list[Notification]:
         rows = await self.db.fetch_all(
-            f"{SELECT} WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
-            user_id, limit)
+            f"{SELECT} WHERE order_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+            order_id, limit)
         return [Notification(**r) for r in rows]

@@ -9,7 +9,9 @@ from fastapi import FastAPI
 from mercato.chassis import Runtime, create_service
 from mercato.chassis.clock import new_id, utc_now
 from mercato.chassis.logging import get_logger
+from mercato.chassis.sealing import CARD_TOKEN, Sealer
 from mercato.services.orders.api import router
+from mercato.services.orders.choreography import ChoreographyTracker
 from mercato.services.orders.clients import HttpCart, HttpCatalog
 from mercato.services.orders.handlers import Orders
 from mercato.services.orders.internal_api import router as internal_router
@@ -19,6 +21,7 @@ from mercato.services.orders.projections_api import router as projections_router
 from mercato.services.orders.saga.participants import HttpParticipants
 from mercato.services.orders.saga.runner import SagaRunner
 from mercato.services.orders.store import SqlOrderStore
+from mercato.services.orders.subscriptions import subscriptions
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = get_logger(__name__)
@@ -35,9 +38,13 @@ async def _start(runtime: Runtime, app: FastAPI) -> None:
     # A step's call may take as long as the payment provider's timeout, plus the hop.
     participants = HttpParticipants(runtime.client, step_timeout=s.provider_timeout + 1.0)
     runner = SagaRunner(store, participants, runtime.outbox, utc_now,
-                        max_attempts=s.saga_step_attempts, backoff=s.saga_backoff)
+                        max_attempts=s.saga_step_attempts, backoff=s.saga_backoff,
+                        step_deadline=s.saga_step_deadline)
     app.state.orders = Orders(store, runner, HttpCatalog(runtime.client),
-                              HttpCart(runtime.client), utc_now, new_id, runtime.outbox)
+                              HttpCart(runtime.client), utc_now, new_id, runtime.outbox,
+                              mode=s.saga_mode, sealer=Sealer(s.service_secret, CARD_TOKEN))
+    app.state.tracker = ChoreographyTracker(store, runtime.outbox, utc_now)
+    # Orchestrated sagas are resumed in either mode: a checkout finishes the way it began.
     resumed = await runner.resume_all()
     if resumed:
         log.info("sagas_resumed", count=resumed)
@@ -51,4 +58,4 @@ async def _stop(runtime: Runtime, app: FastAPI) -> None:
 def build(runtime: Runtime) -> FastAPI:
     return create_service(runtime, routers=[router, internal_router, projections_router],
                           migrations_dir=MIGRATIONS, on_start=_start, on_stop=_stop,
-                          publishes=True)
+                          publishes=True, subscriptions=subscriptions)

@@ -11,7 +11,13 @@ import uuid
 
 from mercato.chassis.data.db import Connection
 from mercato.chassis.messaging import Outbox
-from mercato.contracts.orders import OrderCancelled, OrderConfirmed, OrderLine, OrderPlaced
+from mercato.contracts.orders import (
+    OrderCancelled,
+    OrderCancelling,
+    OrderConfirmed,
+    OrderLine,
+    OrderPlaced,
+)
 from mercato.services.orders.domain import events as domain
 from mercato.services.orders.domain.events import Recorded
 from mercato.services.orders.domain.order import Order, Status
@@ -29,18 +35,21 @@ def _lines(order: Order) -> list[OrderLine]:
 
 
 async def publish(outbox: Outbox, tx: Connection, order: Order,
-                  records: list[Recorded]) -> None:
+                  records: list[Recorded], *, sealed_card_token: str | None = None,
+                  checkout: str = "orchestration") -> None:
     """The integration event of each of ``order``'s new domain events, in the transaction
     that appends them. ``order`` gives what the public events repeat (customer, total,
-    lines), which no event after the placement changes."""
+    lines), which no event after the placement changes. A choreographed checkout's
+    OrderPlaced also carries the card token, sealed for payments."""
     placed = event_id(order.id, Status.PENDING)
     for record in records:
         event = record.event
         if isinstance(event, domain.OrderPlaced):
             await outbox.add(tx, OrderPlaced(
                 order_id=order.id, customer_id=order.customer_id, total=order.total,
-                currency=order.currency, items=_lines(order), from_cart=order.from_cart),
-                event_id=placed)
+                currency=order.currency, items=_lines(order), from_cart=order.from_cart,
+                shipping_address=order.shipping_address,
+                sealed_card_token=sealed_card_token, checkout=checkout), event_id=placed)
             continue
         if isinstance(event, domain.OrderConfirmed):
             status, public = Status.CONFIRMED, OrderConfirmed(
@@ -51,3 +60,13 @@ async def publish(outbox: Outbox, tx: Connection, order: Order,
                 order_id=order.id, customer_id=order.customer_id, reason=event.reason,
                 total=order.total, currency=order.currency, refunded=event.refunded)
         await outbox.add(tx, public, event_id=event_id(order.id, status), causation_id=placed)
+
+
+async def publish_cancelling(outbox: Outbox, tx: Connection, order: Order,
+                             reason: str | None) -> None:
+    """A choreographed checkout is called off: each participant undoes its part. Once per
+    order (the id names the order and the step), whatever called it off first."""
+    await outbox.add(tx, OrderCancelling(order_id=order.id, customer_id=order.customer_id,
+                                         reason=reason or ""),
+                     event_id=str(uuid.uuid5(NAMESPACE, f"{order.id}/cancelling")),
+                     causation_id=event_id(order.id, Status.PENDING))

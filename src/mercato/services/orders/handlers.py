@@ -10,6 +10,8 @@ from typing import Protocol
 from mercato.chassis import Principal, Problem, Unavailable
 from mercato.chassis.clock import Clock, IdFactory, iso
 from mercato.chassis.messaging import Outbox
+from mercato.chassis.sealing import Sealer
+from mercato.services.orders.choreography import cancel_now
 from mercato.services.orders.domain.order import Line, Order, OrderError, Status
 from mercato.services.orders.domain.saga import CheckoutSaga
 from mercato.services.orders.events import publish
@@ -34,6 +36,10 @@ class Orders:
     clock: Clock
     new_id: IdFactory
     outbox: Outbox
+    # orchestration: the runner drives the checkout; choreography: OrderPlaced starts it
+    # and the participants' events finish it (docs/choreography.md).
+    mode: str = "orchestration"
+    sealer: Sealer | None = None
 
     async def place_order(self, customer: Principal, body: dict,
                           idempotency_key: str | None) -> Order:
@@ -60,11 +66,22 @@ class Orders:
                 await self.store.remember_key(tx, customer.subject, idempotency_key, digest,
                                               order.id, now)
             await self.store.append(tx, placed, expected_version=0)
-            await self.store.insert_saga(tx, CheckoutSaga(order.id, body["payment"]["card_token"]),
-                                         now)
-            await publish(self.outbox, tx, order, placed)
-        self.runner.start(order.id)
+            token = body["payment"]["card_token"]
+            if self.choreographed:  # the token travels sealed in OrderPlaced, not kept here
+                await self.store.insert_saga(tx, CheckoutSaga(order.id, ""), now,
+                                             mode=self.mode)
+                await publish(self.outbox, tx, order, placed,
+                              sealed_card_token=self.sealer.seal(token), checkout=self.mode)
+            else:
+                await self.store.insert_saga(tx, CheckoutSaga(order.id, token), now)
+                await publish(self.outbox, tx, order, placed)
+        if not self.choreographed:
+            self.runner.start(order.id)
         return order
+
+    @property
+    def choreographed(self) -> bool:
+        return self.mode == "choreography"
 
     async def _replay(self, tx, customer_id: str, key: str, digest: str) -> Order | None:
         seen = await self.store.find_key(tx, customer_id, key)
@@ -114,6 +131,11 @@ class Orders:
         if order.status is Status.CANCELLED:
             raise Problem(409, f"order {order_id} is already cancelled",
                           kind="already-cancelled")
+        if self.choreographed:
+            if await cancel_now(self.store, self.outbox, self.clock, order_id) is None:
+                raise Problem(409, f"order {order_id} is already cancelled",
+                              kind="already-cancelled")
+            return order
         await self.store.request_cancel(order_id)
         self.runner.start(order_id)
         return order

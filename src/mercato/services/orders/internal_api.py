@@ -53,8 +53,10 @@ async def saga(order_id: OrderId, request: Request,
     if found is None:
         raise not_found(f"the saga of order {order_id}")
     return {
-        "order_id": found.order_id, "phase": found.phase.value, "step": found.step.value,
-        "reason": found.reason, "cancel_requested": found.cancel_requested,
+        "order_id": found.order_id, "mode": found.mode, "phase": found.phase.value,
+        "step": found.step.value, "reason": found.reason,
+        "cancel_requested": found.cancel_requested, "refunded": found.refunded,
+        "version": found.version,
         "steps": [asdict(record) for record in found.records.values()],
     }
 

@@ -9,7 +9,11 @@ from mercato.chassis.data.db import Connection
 from mercato.services.orders.domain.events import Recorded
 from mercato.services.orders.domain.order import Order
 from mercato.services.orders.domain.saga import CheckoutSaga, Phase
-from mercato.services.orders.eventstore import SqlEventStore
+from mercato.services.orders.eventstore import ConcurrencyError, SqlEventStore
+
+
+class SagaConflict(ConcurrencyError):
+    """Another runner (a second orders replica) saved this saga since it was read."""
 
 
 class SqlOrderStore:
@@ -28,21 +32,29 @@ class SqlOrderStore:
         return Order.fold(await self.events.load(order_id, tx))
 
     # -- sagas ---------------------------------------------------------------
-    async def insert_saga(self, tx: Connection, saga: CheckoutSaga, at: str) -> None:
+    async def insert_saga(self, tx: Connection, saga: CheckoutSaga, at: str, *,
+                          mode: str = "orchestration") -> None:
         await tx.execute(
             "INSERT INTO sagas (order_id, card_token, phase, step, reason, cancel_requested,"
-            " state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " state, updated_at, mode, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             saga.order_id, saga.card_token, saga.phase.value, saga.step.value, saga.reason,
-            saga.cancel_requested, json.dumps(saga.to_state()), at)
+            saga.cancel_requested, json.dumps(saga.to_state()), at, mode, saga.version)
 
-    async def save_saga(self, tx: Connection, saga: CheckoutSaga, at: str) -> None:
-        """Saves the runner's progress. ``cancel_requested`` is not written here: only
-        ``request_cancel`` sets it, so a runner's save never loses a customer's request."""
-        await tx.execute(
-            "UPDATE sagas SET phase = ?, step = ?, reason = ?, state = ?, updated_at = ?"
-            " WHERE order_id = ?",
+    async def save_saga(self, tx: Connection, saga: CheckoutSaga, at: str) -> int:
+        """Saves the runner's progress if the row is still at ``saga.version`` (compare
+        and set), and returns the row's new version, for the caller to take once the
+        transaction commits; ``SagaConflict`` when another runner saved first, so that
+        progress decided on a stale read is never written over newer progress.
+        ``cancel_requested`` is not written here: only ``request_cancel`` sets it, so a
+        runner's save never loses a customer's request."""
+        changed = await tx.execute(
+            "UPDATE sagas SET phase = ?, step = ?, reason = ?, state = ?, updated_at = ?,"
+            " version = version + 1 WHERE order_id = ? AND version = ?",
             saga.phase.value, saga.step.value, saga.reason, json.dumps(saga.to_state()), at,
-            saga.order_id)
+            saga.order_id, saga.version)
+        if changed != 1:
+            raise SagaConflict(f"saga {saga.order_id} is no longer at version {saga.version}")
+        return saga.version + 1
 
     async def request_cancel(self, order_id: str) -> None:
         async with self.db.transaction() as tx:
@@ -53,16 +65,16 @@ class SqlOrderStore:
         row = await (tx or self.db).fetch_one("SELECT * FROM sagas WHERE order_id = ?", order_id)
         if row is None:
             return None
-        return CheckoutSaga.from_row(row, json.loads(row["state"])["records"])
+        return CheckoutSaga.from_row(row, json.loads(row["state"]))
 
-    async def unfinished_sagas(self) -> list[str]:
+    async def unfinished_sagas(self, mode: str | None = None) -> list[str]:
         """Order ids whose saga still has work: running, or a cancellation not yet acted
-        on."""
+        on; only those of one ``mode`` if given (the runner resumes orchestrated ones)."""
         rows = await self.db.fetch_all(
-            "SELECT order_id FROM sagas WHERE phase IN (?, ?, ?)"
-            " OR (cancel_requested AND phase = ?)",
+            "SELECT order_id FROM sagas WHERE (phase IN (?, ?, ?)"
+            " OR (cancel_requested AND phase = ?)) AND mode = coalesce(?, mode)",
             Phase.FORWARD.value, Phase.COMPENSATING.value, Phase.REFUNDING.value,
-            Phase.CONFIRMED.value)
+            Phase.CONFIRMED.value, mode)
         return [r["order_id"] for r in rows]
 
     # -- idempotency ---------------------------------------------------------

@@ -8,11 +8,15 @@ from fastapi import FastAPI
 
 from mercato.chassis import Runtime, create_service
 from mercato.chassis.clock import new_id, utc_now
+from mercato.chassis.sealing import CARD_TOKEN, Sealer
 from mercato.services.payments.api import router
+from mercato.services.payments.checkout import CheckoutReactions
 from mercato.services.payments.facts import router as facts_router
 from mercato.services.payments.handlers import Payments
+from mercato.services.payments.intents import Intents
 from mercato.services.payments.provider import SimulatedProvider
 from mercato.services.payments.store import SqlPaymentRepository
+from mercato.services.payments.subscriptions import subscriptions
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -28,8 +32,12 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
         provider_timeout=s.provider_timeout,
         clock=utc_now,
     )
+    app.state.checkout = CheckoutReactions(
+        app.state.payments, Intents(runtime.db), Sealer(s.service_secret, CARD_TOKEN),
+        attempts=s.saga_step_attempts, backoff=s.saga_backoff)
 
 
 def build(runtime: Runtime) -> FastAPI:
     return create_service(runtime, routers=[router, facts_router], migrations_dir=MIGRATIONS,
-                          on_start=_wire, publishes=True)
+                          on_start=_wire, publishes=True,
+                          subscriptions=subscriptions)

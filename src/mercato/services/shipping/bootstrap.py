@@ -11,10 +11,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from mercato.chassis import Runtime, create_service
 from mercato.chassis.clock import utc_now
 from mercato.services.shipping.api import router
+from mercato.services.shipping.checkout import CheckoutReactions
 from mercato.services.shipping.domain import tracking_number
 from mercato.services.shipping.facts import router as facts_router
 from mercato.services.shipping.handlers import Shipping
 from mercato.services.shipping.store import SqlShipmentRepository
+from mercato.services.shipping.subscriptions import subscriptions
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -41,8 +43,10 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
         clock=utc_now,
         new_tracking_number=lambda: tracking_number(secrets.choice),
     )
+    app.state.checkout = CheckoutReactions(app.state.shipping, runtime.db)
 
 
 def build(runtime: Runtime) -> FastAPI:
     return create_service(runtime, routers=[router, facts_router], migrations_dir=MIGRATIONS,
-                          on_start=_wire, publishes=True)
+                          on_start=_wire, publishes=True,
+                          subscriptions=subscriptions)

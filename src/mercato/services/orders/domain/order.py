@@ -88,11 +88,13 @@ class Order:
             raise OrderError(f"a {self.status} order cannot be confirmed")
         return self._next(at, OrderConfirmed())
 
-    def cancel(self, reason: Reason, at: str) -> list[Recorded]:
+    def cancel(self, reason: Reason, at: str, *, refunded: bool = False) -> list[Recorded]:
+        """A confirmed order's payment is always refunded when it is cancelled; a pending
+        one's was if ``refunded`` (captured, then the commit of its stock was refused)."""
         if self.status is Status.CANCELLED:
             raise OrderError("the order is already cancelled")
-        return self._next(at, OrderCancelled(reason.value,
-                                             refunded=self.status is Status.CONFIRMED))
+        return self._next(at, OrderCancelled(
+            reason.value, refunded=refunded or self.status is Status.CONFIRMED))
 
     def _next(self, at: str, *events: DomainEvent) -> list[Recorded]:
         return [Recorded(self.id, self.version + n, at, e) for n, e in enumerate(events, 1)]

@@ -5,11 +5,19 @@ Steps: reserve stock -> authorize payment -> schedule shipment -> capture -> con
 A step whose outcome is unknown (a timeout, a 5xx) is compensated as if it had
 succeeded: every compensation is idempotent and leaves a tombstone, so undoing something
 that never happened is harmless and a late request cannot bring it back.
+
+Each forward step but the confirmation has a deadline, counted from its record's first
+attempt (``started_at``) to the time the runner reads from its clock and hands in: once it
+has passed, the saga gives up on the step and compensates. Compensations have none: they
+must finish. The confirmation (after capture) has none either: the money is taken, so the
+saga keeps committing the reservation until it succeeds or is refused for good. A reply
+for a step that is not the one running (late, or a duplicate) changes nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from mercato.services.orders.domain.order import Reason
@@ -76,6 +84,9 @@ class CheckoutSaga:
     reason: str | None = None
     cancel_requested: bool = False
     records: dict[str, StepRecord] = field(default_factory=dict)
+    refunded: bool = False  # a captured payment was refunded: the cancellation says so
+    version: int = 0  # of the stored row this was read from (compare-and-set on save)
+    mode: str = "orchestration"  # or "choreography": the row records what orders heard
 
     @property
     def finished(self) -> bool:
@@ -99,7 +110,15 @@ class CheckoutSaga:
         if rec.state != "unknown":
             rec.state = "running"
 
+    def _answers(self, step: Step) -> bool:
+        """Whether a reply for ``step`` is news: it is the step running now. Otherwise the
+        reply is late (the saga gave up on the step) or a duplicate (it already moved on)
+        and the saved state decides, not the reply."""
+        return self.phase is Phase.FORWARD and step is self.step
+
     def succeeded(self, step: Step, at: str, detail: str | None = None) -> None:
+        if not self._answers(step):
+            return
         rec = self.record(step)
         rec.state, rec.finished_at, rec.detail = "done", at, detail
         if step is Step.CONFIRM:
@@ -111,30 +130,60 @@ class CheckoutSaga:
     def rejected(self, step: Step, at: str, detail: str, reason: Reason | None = None) -> None:
         """A participant refused for good; ``reason`` overrides the step's usual one (an
         expired reservation refused at commit, after capture, cancels as ``expired``)."""
+        if not self._answers(step):
+            return
         rec = self.record(step)
         rec.state, rec.finished_at, rec.detail = "rejected", at, detail
         self._compensate(reason or ON_REJECT[step])
 
-    def failed(self, step: Step, at: str, detail: str, max_attempts: int, *,
-               answered: bool = True) -> bool:
+    def overdue(self, step: Step, at: str, deadline: float | None) -> bool:
+        """Whether ``deadline`` seconds have passed at ``at`` since ``step`` was first
+        tried. The confirmation, a step never tried, and ``deadline=None`` never are."""
+        rec = self.records.get(str(step))
+        if step is Step.CONFIRM or deadline is None or rec is None or not rec.started_at:
+            return False
+        elapsed = datetime.fromisoformat(at) - datetime.fromisoformat(rec.started_at)
+        return elapsed.total_seconds() >= deadline
+
+    def failed(self, step: Step, at: str, detail: str, *, deadline: float | None,
+               max_attempts: int | None = None, answered: bool = True) -> bool:
         """A transient failure; True when the step should be tried again.
 
-        A participant that answered with a failure is given ``max_attempts``; one that did
-        not answer at all (down, restarting) is waited for, since the order can still
-        succeed once it is back.
+        The step is tried again until its deadline has passed; a participant that
+        answered with a failure (a 5xx) is also given at most ``max_attempts`` answers.
+        One that does not answer at all (down, restarting) is waited for until the
+        deadline, since the order can still succeed once it is back.
         """
+        if not self._answers(step):
+            return False
         rec = self.record(step)
         rec.state, rec.detail = "unknown", detail
         if answered:
             rec.failures += 1
-        if step is Step.CONFIRM or not answered or rec.failures < max_attempts:
+        if step is Step.CONFIRM:
             return True
-        rec.finished_at = at
-        self._compensate(ON_GIVE_UP[step])
-        return False
+        if self.overdue(step, at, deadline):
+            self.give_up(step, at, f"deadline of {deadline:g}s passed: {detail}")
+        elif answered and max_attempts is not None and rec.failures >= max_attempts:
+            self.give_up(step, at, detail)
+        return self.phase is Phase.FORWARD
 
-    def compensated(self, step: Step, at: str, detail: str | None = None) -> None:
+    def give_up(self, step: Step, at: str, detail: str) -> None:
+        """Stop trying ``step``: its outcome is unknown, so it is compensated with the
+        rest (undoing what never happened is harmless)."""
+        if not self._answers(step) or step is Step.CONFIRM:
+            return
         rec = self.record(step)
+        rec.state, rec.finished_at, rec.detail = "unknown", at, detail
+        self._compensate(ON_GIVE_UP[step])
+
+    def compensated(self, step: Step, at: str, detail: str | None = None, *,
+                    refunded: bool = False) -> None:
+        """``step`` is undone; ``refunded`` when undoing it gave captured money back."""
+        rec = self.record(step)
+        if rec.state == "compensated":  # a duplicate reply
+            return
+        self.refunded = self.refunded or refunded
         rec.state, rec.detail = "compensated", detail or rec.detail
         comp = self.record(COMPENSATION[step])
         comp.state, comp.finished_at = "done", at
@@ -161,8 +210,12 @@ class CheckoutSaga:
                 return name
         return None
 
-    def refund_step_done(self, name: str, at: str, detail: str | None = None) -> None:
+    def refund_step_done(self, name: str, at: str, detail: str | None = None, *,
+                         refunded: bool = False) -> None:
         rec = self.record(name)
+        if rec.state == "done":  # a duplicate reply
+            return
+        self.refunded = self.refunded or refunded
         rec.state, rec.finished_at, rec.detail = "done", at, detail
         rec.started_at = rec.started_at or at
         rec.attempts += 1
@@ -176,12 +229,15 @@ class CheckoutSaga:
             self.phase = Phase.CANCELLED
 
     def to_state(self) -> dict:
-        return {"records": {k: asdict(v) for k, v in self.records.items()}}
+        return {"records": {k: asdict(v) for k, v in self.records.items()},
+                "refunded": self.refunded}
 
     @classmethod
-    def from_row(cls, row: dict, records: dict) -> CheckoutSaga:
+    def from_row(cls, row: dict, state: dict) -> CheckoutSaga:
         saga = cls(order_id=row["order_id"], card_token=row["card_token"],
                    phase=Phase(row["phase"]), step=Step(row["step"]), reason=row["reason"],
-                   cancel_requested=bool(row["cancel_requested"]))
-        saga.records = {k: StepRecord(**v) for k, v in records.items()}
+                   cancel_requested=bool(row["cancel_requested"]),
+                   refunded=bool(state.get("refunded")), version=int(row.get("version") or 0),
+                   mode=row.get("mode") or "orchestration")
+        saga.records = {k: StepRecord(**v) for k, v in state["records"].items()}
         return saga

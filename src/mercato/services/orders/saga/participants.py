@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from mercato.chassis import Reply, ServiceClient, Unavailable
@@ -26,6 +26,7 @@ class Result:
     outcome: str  # ok | rejected | transient (it answered 5xx) | unreachable (no answer)
     detail: str = ""
     reason: str | None = None  # a cancellation reason the refusal implies, if not the step's
+    refunded: bool = False  # a compensation that gave captured money back (or found it given)
 
     @property
     def ok(self) -> bool:
@@ -173,6 +174,8 @@ class HttpParticipants:
             done_if=lambda p: p.get("payment_status") in ("voided", "refunded", "failed"))
         if problem.get("payment_status") == "captured":  # a capture landed late: refund it
             return await self.refund_payment(order)
+        if problem.get("payment_status") == "refunded":  # refunded by an earlier undo
+            return replace(result, refunded=True)
         return result
 
     async def cancel_shipment(self, order: Order) -> Result:
@@ -184,10 +187,12 @@ class HttpParticipants:
     async def refund_payment(self, order: Order) -> Result:
         pid = derived_id(order.id, "payment")
         # Not captured (authorized, voided, failed): nothing to refund; a void follows.
-        result, _ = await self._undo(
+        result, answer = await self._undo(
             "payments", f"/internal/payments/{pid}/refund", f"{pid}/refund",
             done_if=lambda p: p.get("payment_status") in ("authorized", "voided", "failed",
                                                           "refunded"))
+        if "refunded" in (answer.get("status"), answer.get("payment_status")):
+            return replace(result, refunded=True)
         return result
 
     async def return_stock(self, order: Order) -> Result:

@@ -1,0 +1,65 @@
+"""Shared by the rate-limit tests: a clock that moves only when told, limiters on either
+store, and the Redis at 127.0.0.1:6379 under a key prefix of each test's own."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import redis
+
+from mercato.gateway.ratelimit import RateLimiter, RateLimitSettings
+from mercato.gateway.ratelimit_redis import RedisBuckets
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class Clock:
+    def __init__(self, now: float = 1_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def redis_or_skip() -> redis.Redis:
+    """A client for the system Redis; the test is skipped (saying why) when none answers."""
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.exceptions.RedisError as exc:
+        client.close()
+        pytest.skip(f"no Redis answers at {REDIS_URL}: {exc}")
+    return client
+
+
+class RedisPrefix:
+    """A unique key prefix; ``clean()`` deletes every key under it."""
+
+    def __init__(self) -> None:
+        self.client = redis_or_skip()
+        self.prefix = f"mercato-test:{uuid.uuid4().hex}:"
+
+    def keys(self) -> list[str]:
+        return sorted(k.decode() for k in self.client.scan_iter(match=self.prefix + "*"))
+
+    def clean(self) -> None:
+        keys = list(self.client.scan_iter(match=self.prefix + "*"))
+        if keys:
+            self.client.delete(*keys)
+        self.client.close()
+
+
+def limiter(store: str, clock: Clock, prefix: RedisPrefix | None = None,
+            **limits: str) -> RateLimiter:
+    """A limiter with the given limits (the others off) on the named store."""
+    settings = RateLimitSettings(**{"rate_limit_per_client": "off",
+                                    "rate_limit_per_user": "off", "login_rate_limit": "off",
+                                    "login_rate_limit_per_email": "off", **limits})
+    buckets = None
+    if store == "redis":
+        buckets = RedisBuckets(REDIS_URL, prefix=prefix.prefix, timeout=1.0, clock=clock)
+    return RateLimiter(settings, redis=buckets, clock=clock)
