@@ -256,6 +256,33 @@ async def test_the_running_projector_keeps_the_read_models_current(shop):
     assert [(o["id"], o["status"]) for o in await listed()] == [(order_id, "confirmed")]
 
 
+async def test_a_burst_of_commits_is_projected_in_one_transaction(shop):
+    shop.projector.linger = 0.5  # long enough for the whole burst below
+    shop.projector.batch = 500
+    batches = []
+    run_batch = shop.projector.run_batch
+
+    async def counted() -> int:
+        batches.append(await run_batch())
+        return batches[-1]
+
+    shop.projector.run_batch = counted
+    shop.projector.start()
+    await asyncio.sleep(0.05)  # its start-up catch-up: nothing to do
+    assert batches == []
+    shop.hold()
+    for _ in range(5):  # five commits, each appending an OrderPlaced and waking it
+        await shop.order(ALICE, ("p1", 1), settle=False)
+        await asyncio.sleep(0.01)  # its chance to run between them
+    for _ in range(200):
+        if batches:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)
+    assert batches == [5]  # one transaction for the five, not five
+    assert len(await shop.views.list_orders("alice", 10)) == 5
+
+
 async def test_catching_up_at_start_up_includes_every_past_event(shop):
     ids = await a_day_of_trade(shop)
     fresh = Projector(shop.store.db, shop.store.events, shop.projector.projections)

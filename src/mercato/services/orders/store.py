@@ -58,8 +58,10 @@ class SqlOrderStore:
 
     async def request_cancel(self, order_id: str) -> None:
         async with self.db.transaction() as tx:
-            await tx.execute("UPDATE sagas SET cancel_requested = ? WHERE order_id = ?",
-                             True, order_id)
+            # A new version, so the runner holding this saga in memory loses its next
+            # save, reads the request and acts on it.
+            await tx.execute("UPDATE sagas SET cancel_requested = ?, version = version + 1"
+                             " WHERE order_id = ?", True, order_id)
 
     async def get_saga(self, order_id: str, tx: Connection | None = None) -> CheckoutSaga | None:
         row = await (tx or self.db).fetch_one("SELECT * FROM sagas WHERE order_id = ?", order_id)

@@ -8,9 +8,11 @@ at 0 and catches up on its own without touching the others. ``seq`` is commit or
 ``eventstore.py``), so "everything up to my position" is a true statement and reading
 ``seq > position`` never skips an event that committed late.
 
-It runs right after every commit that appended events (the event store wakes it, as the
-outbox wakes the relay), polls as a fallback (another process may have written), and
-catches up at start-up. ``rebuild`` empties the read models and replays the whole store
+It runs shortly after every commit that appended events (the event store wakes it, as the
+outbox wakes the relay; it lingers ``linger`` seconds first, so that a burst of commits is
+applied in one transaction instead of one each: at 80 checkouts/s that is ~50 projector
+transactions a second instead of ~400), polls as a fallback (another process may have
+written), and catches up at start-up. ``rebuild`` empties the read models and replays the whole store
 in one transaction, so readers see the old rows or the new ones, never a half-built set;
 a store too big for one transaction would need shadow tables swapped in instead.
 """
@@ -41,13 +43,14 @@ class Projection(Protocol):
 class Projector:
     def __init__(self, db: Database, events: SqlEventStore,
                  projections: Sequence[Projection], *, batch: int = 500, poll: float = 1.0,
-                 max_backoff: float = 5.0) -> None:
+                 max_backoff: float = 5.0, linger: float = 0.02) -> None:
         self.db = db
         self.events = events
         self.projections = list(projections)
         self.batch = batch
         self.poll = poll
         self.max_backoff = max_backoff
+        self.linger = linger
         self.wakeup = asyncio.Event()
         events.subscribe(self.wakeup.set)
         self._task: asyncio.Task | None = None
@@ -152,3 +155,4 @@ class Projector:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.poll):
                     await self.wakeup.wait()
+                    await asyncio.sleep(self.linger)  # let the rest of a burst commit

@@ -1,13 +1,17 @@
-"""Runs checkout sagas: one task per order, its state saved after every step.
+"""Runs checkout sagas: one task per order, its state saved at every step.
 
-The runner writes a saga's progress. After a crash, ``resume_all`` picks up every saga
-with work left and repeats its current step, which is safe because every call the saga
-makes is idempotent. Two runners (two orders replicas on one database) may drive the same
-saga: each save is a compare-and-set on the saga row's version, and a forward step's
-attempt is saved before it is called, so a runner whose read was stale loses that save,
-reads again and decides again instead of acting on it. A forward step is given up once its
-deadline (seconds from its first attempt, on the injected clock) has passed; compensations
-are retried with backoff until they succeed.
+The runner writes a saga's progress. It reads the saga and the order once, keeps them in
+memory while it drives them, and saves once per step: a participant's answer together with
+the claim on the next step's first attempt. After a crash, ``resume_all`` picks up every
+saga with work left and repeats its current step, which is safe because every call the
+saga makes is idempotent. Two runners (two orders replicas on one database) may drive the
+same saga: each save is a compare-and-set on the saga row's version, and a forward step's
+attempt is saved before it is called, so a runner whose copy was stale loses that save,
+reads again and applies its decision to the fresh copy (as a late reply would be) instead
+of acting on the old one. A customer's cancel bumps the version too: the runner learns of
+it at its next save. A forward step is given up once its deadline (seconds from its first
+attempt, on the injected clock) has passed; compensations are retried with backoff until
+they succeed.
 
 A change of the order's status is saved with the saga in one transaction: the order's own
 event (appended at the version the runner read, so a concurrent writer is detected) and
@@ -20,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from mercato.chassis.clock import Clock, iso
@@ -27,7 +32,7 @@ from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Outbox
 from mercato.chassis.tasks import stop_tasks
 from mercato.services.orders.domain.events import Recorded
-from mercato.services.orders.domain.order import Order, Reason, Status
+from mercato.services.orders.domain.order import Order
 from mercato.services.orders.domain.saga import (
     COMPENSATION,
     FORWARD,
@@ -37,12 +42,31 @@ from mercato.services.orders.domain.saga import (
 )
 from mercato.services.orders.events import publish
 from mercato.services.orders.eventstore import ConcurrencyError
+from mercato.services.orders.saga.decisions import (
+    Decide,
+    StepPolicy,
+    answer,
+    claim,
+    settled,
+    undone,
+)
 from mercato.services.orders.saga.participants import Participants, Result
 from mercato.services.orders.store import SqlOrderStore
 
 log = get_logger(__name__)
+CONFLICTS = 5  # saves lost to other writers in a row before the loop backs off
 MAX_BACKOFF = 5.0
 STEP_DEADLINE = 30.0  # seconds a forward step may take, all its attempts together
+
+
+@dataclass
+class _Live:
+    """The saga and order a runner holds between steps, as last saved: read once, then
+    kept in memory and read again only when a save finds that someone else wrote."""
+
+    saga: CheckoutSaga
+    order: Order
+    claimed: bool = False  # the current step's next attempt is saved and not yet made
 
 
 class SagaRunner:
@@ -59,9 +83,8 @@ class SagaRunner:
         self.participants = participants
         self.outbox = outbox
         self.clock = clock
-        self.max_attempts = max_attempts
-        self.deadlines = {s: step_deadline for s in FORWARD if s is not Step.CONFIRM}
-        self.deadlines.update(deadlines or {})
+        steps = {s: step_deadline for s in FORWARD if s is not Step.CONFIRM}
+        self.policy = StepPolicy({**steps, **(deadlines or {})}, max_attempts)
         self.backoff = backoff
         self.jitter = jitter
         self.tasks: dict[str, asyncio.Task] = {}
@@ -105,31 +128,34 @@ class SagaRunner:
     async def _sleep(self, attempt: int) -> None:
         await asyncio.sleep(self.jitter(min(MAX_BACKOFF, self.backoff * 2 ** max(0, attempt - 1))))
 
+    async def _load(self, order_id: str) -> _Live | None:
+        saga = await self.store.get_saga(order_id)
+        order = await self.store.get_order(order_id)
+        return None if saga is None or order is None else _Live(saga, order)
+
     async def _run(self, order_id: str) -> None:
         failures = 0
+        live = await self._load(order_id)
+        if live is None:
+            log.error("saga_missing", order_id=order_id)
+            return
         while True:
-            saga = await self.store.get_saga(order_id)
-            order = await self.store.get_order(order_id)
-            if saga is None or order is None:
-                log.error("saga_missing", order_id=order_id)
-                return
+            saga = live.saga
             saga.honour_cancel()
             try:
                 if saga.phase is Phase.FORWARD:
-                    retry = await self._forward(saga, order)
+                    retry = await self._forward(live)
                 elif saga.phase is Phase.COMPENSATING:
-                    retry = await self._undo(saga, order, saga.next_compensation())
+                    retry = await self._undo(live, saga.next_compensation())
                 elif saga.phase is Phase.REFUNDING:
-                    retry = await self._undo(saga, order, saga.next_refund_step())
+                    retry = await self._undo(live, saga.next_refund_step())
                 else:
-                    now = self.clock()
-                    if changes := self._settle(saga, order, now):
-                        await self._save(saga, order, changes, now)
+                    await self._commit(live, settled)
                     return
             except ConcurrencyError as exc:
-                # Someone else wrote the saga or the order (a second runner of the same
-                # saga): nothing of this step was saved; read both again, decide again.
+                # Others kept writing the saga or the order: read both again, decide again.
                 log.warning("saga_changed_meanwhile", order_id=order_id, error=str(exc))
+                live = await self._load(order_id) or live
                 retry = True
             if retry:
                 failures += 1
@@ -137,33 +163,41 @@ class SagaRunner:
             else:
                 failures = 0
 
-    async def _forward(self, saga: CheckoutSaga, order: Order) -> bool:
-        step, now = saga.step, self.clock()
-        deadline = self.deadlines.get(step)
-        if saga.overdue(step, iso(now), deadline):  # e.g. it passed while backing off
-            saga.give_up(step, iso(now), f"deadline of {deadline:g}s passed before attempt "
-                         f"{saga.record(step).attempts + 1}")
-            log.info("saga_step_given_up", order_id=order.id, step=step.value)
-            await self._save(saga, order, self._settle(saga, order, now), now)
-            return False
-        saga.begin(step, iso(now))
-        await self._save(saga, order, [], now)  # claims the attempt: a stale read stops here
-        result = await self._do(step, saga, order)
-        now = self.clock()
-        retry = False
-        if result.ok:
-            saga.succeeded(step, iso(now), result.detail or None)
-        elif result.outcome == "rejected":
-            saga.rejected(step, iso(now), result.detail,
-                          Reason(result.reason) if result.reason else None)
-        else:
-            retry = saga.failed(step, iso(now), result.detail, deadline=deadline,
-                                max_attempts=self.max_attempts,
-                                answered=result.outcome == "transient")
-        log.info("saga_step", order_id=order.id, step=step.value, outcome=result.outcome,
-                 detail=result.detail, phase=saga.phase.value)
-        await self._save(saga, order, self._settle(saga, order, now), now)
-        return retry
+    async def _commit(self, live: _Live, decide: Decide) -> None:
+        """Apply ``decide`` to the saga and order in hand and save them in one transaction.
+        If another writer got there first (a customer's cancel, a second runner), nothing
+        was saved: read both again and apply ``decide`` to the fresh copy — the same
+        decision a late reply gets — up to ``CONFLICTS`` times."""
+        for attempt in range(1, CONFLICTS + 1):
+            now = self.clock()
+            decision = decide(live.saga, live.order, now)
+            if decision is None:  # nothing to save: the copy in hand decides what is next
+                return
+            changes, claimed = decision
+            try:
+                await self._save(live.saga, live.order, changes, now)
+            except ConcurrencyError:
+                fresh = await self._load(live.saga.order_id)
+                if attempt == CONFLICTS or fresh is None:
+                    raise
+                live.saga, live.order, live.claimed = fresh.saga, fresh.order, False
+                continue
+            live.claimed = claimed
+            return
+
+    async def _forward(self, live: _Live) -> bool:
+        """One attempt of the current step; True when it should be tried again later."""
+        if not live.claimed:
+            await self._commit(live, claim(self.policy))
+            if not live.claimed:
+                return False  # given up or cancelled: the loop goes on by phase
+        step = live.saga.step
+        result = await self._do(step, live.saga, live.order)
+        live.claimed = False
+        await self._commit(live, answer(step, result, self.policy))
+        log.info("saga_step", order_id=live.order.id, step=step.value,
+                 outcome=result.outcome, detail=result.detail, phase=live.saga.phase.value)
+        return live.saga.phase is Phase.FORWARD and not live.claimed
 
     async def _do(self, step: Step, saga: CheckoutSaga, order: Order) -> Result:
         p = self.participants
@@ -173,34 +207,17 @@ class SagaRunner:
                   Step.CAPTURE: p.capture_payment, Step.CONFIRM: p.confirm_order}[step]
         return await action(order)
 
-    async def _undo(self, saga: CheckoutSaga, order: Order, what: Step | str | None) -> bool:
+    async def _undo(self, live: _Live, what: Step | str | None) -> bool:
         if what is None:
             return False
         name = COMPENSATION[what] if isinstance(what, Step) else what
-        result = await getattr(self.participants, name)(order)
-        log.info("saga_compensation", order_id=order.id, action=name, outcome=result.outcome,
-                 detail=result.detail)
+        result = await getattr(self.participants, name)(live.order)
+        log.info("saga_compensation", order_id=live.order.id, action=name,
+                 outcome=result.outcome, detail=result.detail)
         if not result.ok:
             return True
-        now = self.clock()
-        if isinstance(what, Step):
-            saga.compensated(what, iso(now), result.detail or None, refunded=result.refunded)
-        else:
-            saga.refund_step_done(what, iso(now), result.detail or None,
-                                  refunded=result.refunded)
-        await self._save(saga, order, self._settle(saga, order, now), now)
+        await self._commit(live, undone(what, result))
         return False
-
-    @staticmethod
-    def _settle(saga: CheckoutSaga, order: Order, now: datetime) -> list[Recorded]:
-        """The order's events that bring it in line with a finished saga (none if it is
-        already), to be saved in the same transaction as the saga."""
-        if saga.phase in (Phase.CONFIRMED, Phase.REFUNDING) and order.status is Status.PENDING:
-            return order.confirm(iso(now))
-        if saga.phase is Phase.CANCELLED and order.status is not Status.CANCELLED:
-            return order.cancel(Reason(saga.reason or Reason.EXPIRED.value), iso(now),
-                                refunded=saga.refunded)
-        return []
 
     async def _save(self, saga: CheckoutSaga, order: Order, changes: list[Recorded],
                     now: datetime) -> None:
