@@ -72,11 +72,13 @@ class Orders:
                                              mode=self.mode)
                 await publish(self.outbox, tx, order, placed,
                               sealed_card_token=self.sealer.seal(token), checkout=self.mode)
-            else:
-                await self.store.insert_saga(tx, CheckoutSaga(order.id, token), now)
+            else:  # the first step's first attempt is claimed in the placing transaction
+                saga = CheckoutSaga(order.id, token)
+                saga.begin(saga.step, now)
+                await self.store.insert_saga(tx, saga, now)
                 await publish(self.outbox, tx, order, placed)
-        if not self.choreographed:
-            self.runner.start(order.id)
+        if not self.choreographed:  # the runner starts from what was saved, unread
+            self.runner.start(order.id, held=(saga, Order.fold(placed)))
         return order
 
     @property

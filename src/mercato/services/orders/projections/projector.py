@@ -12,9 +12,10 @@ It runs shortly after every commit that appended events (the event store wakes i
 outbox wakes the relay; it lingers ``linger`` seconds first, so that a burst of commits is
 applied in one transaction instead of one each: at 80 checkouts/s that is ~50 projector
 transactions a second instead of ~400), polls as a fallback (another process may have
-written), and catches up at start-up. ``rebuild`` empties the read models and replays the whole store
-in one transaction, so readers see the old rows or the new ones, never a half-built set;
-a store too big for one transaction would need shadow tables swapped in instead.
+written), and catches up at start-up. ``rebuild`` empties the read models and replays the
+whole store in one transaction, so readers see the old rows or the new ones, never a
+half-built set; a store too big for one transaction would need shadow tables swapped in
+instead.
 """
 
 from __future__ import annotations

@@ -89,11 +89,15 @@ class SagaRunner:
         self.jitter = jitter
         self.tasks: dict[str, asyncio.Task] = {}
 
-    def start(self, order_id: str) -> None:
-        """Run (or keep running) the saga of ``order_id`` in the background."""
+    def start(self, order_id: str,
+              held: tuple[CheckoutSaga, Order] | None = None) -> None:
+        """Run (or keep running) the saga of ``order_id`` in the background; ``held``: the
+        saga and order just saved, with the current step's attempt claimed (the placing
+        transaction's), so the runner need not read them."""
         task = self.tasks.get(order_id)
         if task is None or task.done():
-            self.tasks[order_id] = asyncio.create_task(self._guarded(order_id),
+            live = _Live(*held, claimed=True) if held else None
+            self.tasks[order_id] = asyncio.create_task(self._guarded(order_id, live),
                                                        name=f"saga-{order_id}")
 
     async def resume_all(self) -> int:
@@ -105,7 +109,7 @@ class SagaRunner:
     async def stop(self) -> None:
         await stop_tasks(list(self.tasks.values()))
 
-    async def _guarded(self, order_id: str) -> None:
+    async def _guarded(self, order_id: str, live: _Live | None = None) -> None:
         """Run the saga; an unexpected error (a locked database, a bug) is logged and the
         saga is tried again with backoff from its saved state — never left pending until
         the next restart."""
@@ -113,12 +117,13 @@ class SagaRunner:
         try:
             while True:
                 try:
-                    await self._run(order_id)
+                    await self._run(order_id, live)
                     return
                 except asyncio.CancelledError:
                     raise
                 except Exception:
                     crashes += 1
+                    live = None  # start again from what was saved
                     log.exception("saga_crashed", order_id=order_id, attempt=crashes)
                     await self._sleep(crashes)
         finally:
@@ -133,9 +138,9 @@ class SagaRunner:
         order = await self.store.get_order(order_id)
         return None if saga is None or order is None else _Live(saga, order)
 
-    async def _run(self, order_id: str) -> None:
+    async def _run(self, order_id: str, live: _Live | None = None) -> None:
         failures = 0
-        live = await self._load(order_id)
+        live = live or await self._load(order_id)
         if live is None:
             log.error("saga_missing", order_id=order_id)
             return
