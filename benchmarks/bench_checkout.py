@@ -1064,6 +1064,35 @@ def print_modes(by_mode: dict[str, list[list[dict]]]) -> None:
               f"| {br or 0:,.1f} | {_ms(b50)} | {_ms(b99)} |")
 
 
+def _per_order(runs: list[dict], proc: str) -> str:
+    vals = [r["cpu_s"][proc] / (r["done_rps"] * r["duration"]) * 1000 for r in runs
+            if r["cpu_s"].get(proc) is not None]
+    return f"{statistics.median(vals):.2f}" if vals else "-"
+
+
+def print_trees(by_tree: dict[tuple[str, str], list[list[dict]]]) -> None:
+    """The baseline tree and this one, per mode (each on a platform of its own, one after
+    the other): the closed loop's confirmed/s and CPU per confirmed order."""
+    print("\nThis tree against the baseline (--baseline-src), (d) closed loop")
+    print("| mode | tree | (d) confirmed/s | x baseline | CPU ms/order, all | x baseline "
+          "| orders ms/order | notifications ms/order | (d) p50 / p99 ms |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    base: dict[str, tuple[float, float]] = {}
+    for (mode, tree), results in by_tree.items():
+        d = [r for r in (results[3] if results else []) if r["done_rps"]]
+        if not d:
+            print(f"| {mode} | {tree} | - | - | - | - | - | - | - |")
+            continue
+        rps = _med(d, "done_rps")
+        cpu = statistics.median(sum(v for v in r["cpu_s"].values() if v is not None)
+                                / (r["done_rps"] * r["duration"]) * 1000 for r in d)
+
+        b_rps, b_cpu = base.setdefault(mode, (rps, cpu))
+        print(f"| {mode} | {tree} | {rps:,.1f} | {rps / b_rps:.2f} | {cpu:.1f} "
+              f"| {cpu / b_cpu:.2f} | {_per_order(d, 'orders')} | {_per_order(d, 'notifications')} "
+              f"| {_ms(_med(d, 'conf_p50_ms'))} / {_ms(_med(d, 'conf_p99_ms'))} |")
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description="Checkout throughput and latency: start the platform with `mercato up "
@@ -1128,6 +1157,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--saga-mode", choices=("orchestration", "choreography", "both"),
                    default="both", help="checkout mode(s) to run, each on its own platform, "
                    "one after the other (default both, compared in a last table)")
+    p.add_argument("--baseline-src", metavar="DIR",
+                   help="also run a baseline source tree (e.g. a `git worktree` of an older "
+                   "commit): each mode runs on DIR/src first, then on this tree, and a last "
+                   "table compares them (confirmed/s, CPU per order)")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -1139,14 +1172,25 @@ def main(argv=None) -> None:
         return
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     modes = ["orchestration", "choreography"] if args.saga_mode == "both" else [args.saga_mode]
+    trees = [("this tree", None)]
+    if args.baseline_src:
+        trees.insert(0, ("baseline", str(Path(args.baseline_src).resolve() / "src")))
     try:
-        by_mode = {}
+        by_mode, by_tree = {}, {}
         for mode in modes:
             os.environ["MERCATO_SAGA_MODE"] = mode  # inherited by `mercato up`
-            print(f"\n===== MERCATO_SAGA_MODE={mode} =====")
-            by_mode[mode] = run_benchmark(args)
-        if len(by_mode) > 1:
+            for tree, src in trees:
+                os.environ.pop("PYTHONPATH", None)
+                if src:  # ahead of the editable install, for `mercato up` and its children
+                    os.environ["PYTHONPATH"] = src
+                print(f"\n===== MERCATO_SAGA_MODE={mode}, {tree}"
+                      f"{f' (PYTHONPATH={src})' if src else ''} =====")
+                by_tree[(mode, tree)] = by_mode[mode] = run_benchmark(args)
+        os.environ.pop("PYTHONPATH", None)
+        if len(by_mode) > 1 and not args.baseline_src:
             print_modes(by_mode)
+        if args.baseline_src:
+            print_trees(by_tree)
     except KeyboardInterrupt:
         log("interrupted; the platform was stopped")
         sys.exit(130)
