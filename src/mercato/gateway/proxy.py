@@ -10,6 +10,7 @@ and is passed on; the answer carries ``X-Mercato-Version``, the answering instan
 
 from __future__ import annotations
 
+import time
 from operator import itemgetter
 
 import aiohttp
@@ -17,11 +18,12 @@ import aiohttp
 from mercato.chassis.calls.registry import Instance, RegistryView
 from mercato.chassis.calls.resilience import CallPolicy, Resilience, Unavailable
 from mercato.chassis.calls.routing import canary_var
+from mercato.chassis.context import DEADLINE_HEADER, deadline_in
 
 HOP_BY_HOP = frozenset({
     b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
     b"trailer", b"transfer-encoding", b"upgrade", b"host", b"content-length",
-    b"x-request-id", b"traceparent", b"date", b"server",
+    b"x-request-id", b"traceparent", b"date", b"server", b"x-mercato-deadline",
 })
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _status = itemgetter(0)
@@ -68,8 +70,10 @@ class Upstreams:
         session, data = self.session, body or None
 
         async def send(instance: Instance, timeout: aiohttp.ClientTimeout):
+            # this attempt's deadline, so the service drops it if it comes too late
+            deadline = (DEADLINE_HEADER, deadline_in(timeout.total, time.time()))
             async with session.request(method, instance.address + path_qs, data=data,
-                                       headers=out_headers, timeout=timeout,
+                                       headers=[*out_headers, deadline], timeout=timeout,
                                        allow_redirects=False) as resp:
                 payload = await resp.read()
                 kept = [(k, v) for k, v in resp.raw_headers if k.lower() not in HOP_BY_HOP]

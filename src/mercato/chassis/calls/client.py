@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
@@ -20,7 +21,12 @@ import aiohttp
 from mercato.chassis.calls.registry import Instance, RegistryView
 from mercato.chassis.calls.resilience import CallPolicy, Resilience, Unavailable
 from mercato.chassis.calls.routing import CANARY_HEADER, canary_var
-from mercato.chassis.context import request_id_var, traceparent_var
+from mercato.chassis.context import (
+    DEADLINE_HEADER,
+    deadline_in,
+    request_id_var,
+    traceparent_var,
+)
 from mercato.chassis.security import ServiceTokens
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -105,6 +111,8 @@ class ServiceClient:
             sent["Content-Type"] = "application/json"
 
         async def send(instance: Instance, limit: aiohttp.ClientTimeout) -> Reply:
+            # this attempt's deadline, so the callee drops it if it comes too late
+            sent[DEADLINE_HEADER] = deadline_in(limit.total, time.time())
             async with session.request(method, instance.address + path, data=data,
                                        headers=sent, timeout=limit) as resp:
                 body = await resp.read()

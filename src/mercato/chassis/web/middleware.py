@@ -12,6 +12,7 @@ from prometheus_client import Counter, Histogram
 from mercato.chassis.calls.routing import canary_var
 from mercato.chassis.context import (
     continue_trace,
+    deadline_passed,
     new_request_id,
     request_id_var,
     traceparent_var,
@@ -32,8 +33,9 @@ LATENCY = Histogram(
 
 
 class RequestContextMiddleware:
-    """Sets and echoes ``X-Request-ID`` and ``traceparent``, refuses bodies over the limit
-    with 413, and records a count and a latency per route template."""
+    """Sets and echoes ``X-Request-ID`` and ``traceparent``, refuses with 503 a request
+    whose caller's deadline (``X-Mercato-Deadline``) passed while it waited, refuses bodies
+    over the limit with 413, and records a count and a latency per route template."""
 
     def __init__(self, app, *, service: str, max_body_bytes: int) -> None:
         self.app = app
@@ -67,7 +69,12 @@ class RequestContextMiddleware:
             await send(message)
 
         length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+        late = deadline_passed(headers.get(b"x-mercato-deadline"), time.time())
+        if late is not None:
+            await _problem(send_with_headers, rid, 503, f"the caller stopped waiting "
+                           f"{late * 1000:.0f} ms before this request could be handled; "
+                           "nothing was done", headers=[(b"retry-after", b"1")])
+        elif length is not None and (not length.isdigit() or int(length) > self.max_body):
             await _too_large(send_with_headers, rid, self.max_body)
         else:
             try:
@@ -110,9 +117,10 @@ async def _too_large(send, rid: str, limit: int) -> None:
     await _problem(send, rid, 413, f"the request body exceeds {limit} bytes")
 
 
-async def _problem(send, rid: str, status: int, detail: str) -> None:
+async def _problem(send, rid: str, status: int, detail: str,
+                   headers: list[tuple[bytes, bytes]] = ()) -> None:
     body = problem_body(status, HTTPStatus(status).phrase, detail, rid)
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", PROBLEM_CONTENT_TYPE.encode()),
-                            (b"content-length", str(len(body)).encode())]})
+                            (b"content-length", str(len(body)).encode()), *headers]})
     await send({"type": "http.response.body", "body": body})
