@@ -1172,7 +1172,7 @@ def main(argv=None) -> None:
         return
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     modes = ["orchestration", "choreography"] if args.saga_mode == "both" else [args.saga_mode]
-    trees = [("this tree", None)]
+    trees = [("this tree", str(Path(__file__).resolve().parent.parent / "src"))]
     if args.baseline_src:
         trees.insert(0, ("baseline", str(Path(args.baseline_src).resolve() / "src")))
     try:
@@ -1180,11 +1180,9 @@ def main(argv=None) -> None:
         for mode in modes:
             os.environ["MERCATO_SAGA_MODE"] = mode  # inherited by `mercato up`
             for tree, src in trees:
-                os.environ.pop("PYTHONPATH", None)
-                if src:  # ahead of the editable install, for `mercato up` and its children
-                    os.environ["PYTHONPATH"] = src
-                print(f"\n===== MERCATO_SAGA_MODE={mode}, {tree}"
-                      f"{f' (PYTHONPATH={src})' if src else ''} =====")
+                # ahead of any installed mercato, for `mercato up` and its children
+                os.environ["PYTHONPATH"] = src
+                print(f"\n===== MERCATO_SAGA_MODE={mode}, {tree} (PYTHONPATH={src}) =====")
                 by_tree[(mode, tree)] = by_mode[mode] = run_benchmark(args)
         os.environ.pop("PYTHONPATH", None)
         if len(by_mode) > 1 and not args.baseline_src:
