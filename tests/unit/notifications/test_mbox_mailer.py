@@ -60,3 +60,41 @@ async def test_concurrent_sends_never_interleave(tmp_path):
     assert sorted(m["Message-ID"] for m in box) == sorted(f"<n-{i}@mercato.local>"
                                                            for i in range(30))
     assert all(m.get_payload(decode=True).decode() == "line\n" * 200 for m in box)
+
+
+async def test_a_batch_is_appended_in_order_with_one_thread_hop_and_one_fsync(
+        tmp_path, monkeypatch):
+    import mercato.services.notifications.mailer as mailer_module
+    hops, syncs = [], []
+    real_to_thread, real_fsync = asyncio.to_thread, mailer_module.os.fsync
+    monkeypatch.setattr(mailer_module.asyncio, "to_thread",
+                        lambda *a: hops.append(1) or real_to_thread(*a))
+    monkeypatch.setattr(mailer_module.os, "fsync", lambda fd: syncs.append(fd) or real_fsync(fd))
+    path = tmp_path / "outbox.mbox"
+    mailer = MboxMailer(path)
+    await mailer.send_many([note(i) for i in range(1, 51)])
+    await mailer.send_many([])
+    assert (len(hops), len(syncs)) == (1, 1)
+    assert [m["Message-ID"] for m in mailbox.mbox(path)] == [
+        f"<n-{i}@mercato.local>" for i in range(1, 51)]
+
+
+async def test_a_failed_append_leaves_the_file_as_it_was(tmp_path, monkeypatch):
+    import mercato.services.notifications.mailer as mailer_module
+    path = tmp_path / "outbox.mbox"
+    mailer = MboxMailer(path)
+    await mailer.send(note(1))
+    before = path.read_bytes()
+
+    def full_disk(fd):
+        raise OSError(28, "No space left on device (scripted)")
+
+    monkeypatch.setattr(mailer_module.os, "fsync", full_disk)
+    try:
+        await mailer.send_many([note(2), note(3)])
+    except OSError:
+        pass
+    else:
+        raise AssertionError("the failed append did not raise")
+    assert path.read_bytes() == before
+    assert [m["Message-ID"] for m in mailbox.mbox(path)] == ["<n-1@mercato.local>"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -80,6 +81,12 @@ class Recipient:
 
 
 class Mailer(Protocol):
-    """Sends one notification as mail; raises when it could not."""
+    """Sends notifications as mail; raises when it could not."""
 
     async def send(self, notification: Notification) -> None: ...
+
+    async def send_many(self, notifications: Sequence[Notification]) -> None:
+        """All of them, in order, as one unit of work (the costs of a mail, a thread hop
+        and an fsync, are paid once per batch); when it raises, none counts as sent and
+        the caller sends them all again."""
+        ...

@@ -3,7 +3,8 @@
 Storing comes first and is idempotent by notification id; the mail goes out after the
 commit and the message is marked sent. A repeat of an unsent message (the mail failed, or
 the process died in between) sends it, and the sender (sender.py) sends whatever is still
-unsent, so a message is sent at least once and, in the normal case, exactly once.
+unsent, a batch at a time (one mailing, one transaction marking it sent), so a message is
+sent at least once and, in the normal case, exactly once.
 
 An event's message is stored in the consumer's transaction, with its inbox row, and its
 id derives from the event id: a redelivered event never stores a second message. The
@@ -101,16 +102,48 @@ class Notifications:
         await self.store.remember(tx, recipient, iso(self.clock()))
 
     async def deliver_pending(self, batch: int = 100) -> int:
-        """Send every stored message that has not gone out yet; how many were sent."""
+        """Send every stored message that has not gone out yet; how many were sent.
+
+        Each batch is mailed with one ``send_many`` and marked sent in one transaction,
+        under the per-id locks of its messages, so a concurrent ``send`` of one of them
+        waits and then finds it sent. A message whose lock is held is being sent right
+        now by ``send``, which mails it or fails with a 503 (and this sender's next pass
+        picks it up): it is skipped, never waited for, and the pass ends when only such
+        messages are left. Locks are taken in id order, so two passes never deadlock.
+        """
         sent = 0
         while pending := await self.store.unsent(batch):
-            for n in pending:
-                async with self._lock(n.id):
-                    current = await self.store.get(n.id)
-                    if current is not None and current.sent_at is None:
-                        await self._deliver(current)
-                        sent += 1
+            held = await self._lock_free(sorted(n.id for n in pending))
+            if not held:
+                break
+            try:
+                # Re-read under the locks: a send may have completed since the query.
+                current = await self.store.unsent_of(list(held))
+                if current:
+                    await self.mailer.send_many(current)
+                    at = iso(self.clock())
+                    await self.store.mark_sent_many([n.sent(at) for n in current])
+                    sent += len(current)
+            finally:
+                for lock in held.values():
+                    lock.release()
         return sent
+
+    async def _lock_free(self, ids: list[str]) -> dict[str, asyncio.Lock]:
+        """Lock those of ``ids`` (in their order) that nobody holds; the locks taken, by
+        id (held here: the registry only keeps a lock while someone refers to it)."""
+        held: dict[str, asyncio.Lock] = {}
+        try:
+            for nid in ids:
+                lock = self._lock(nid)
+                if not lock.locked():
+                    await lock.acquire()  # at once, unless a waiter was just woken
+                    held[nid] = lock
+        except BaseException:
+            for lock in held.values():
+                lock.release()
+            raise
+        return held
 
     async def messages_for(self, caller: Principal, limit: int,
                            order_id: str | None = None) -> list[Notification]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from mercato.chassis import Database
 from mercato.chassis.data.db import Connection
 from mercato.services.notifications.domain import Notification, Recipient
@@ -56,6 +58,22 @@ class SqlNotificationRepository:
             await tx.execute(
                 "UPDATE notifications SET sent_at = ? WHERE id = ? AND sent_at IS NULL",
                 n.sent_at, n.id)
+
+    async def mark_sent_many(self, sent: Sequence[Notification]) -> None:
+        """Record the sending of a batch in one transaction (one commit, one fsync)."""
+        async with self.db.transaction() as tx:
+            await tx.execute_many(
+                "UPDATE notifications SET sent_at = ? WHERE id = ? AND sent_at IS NULL",
+                [(n.sent_at, n.id) for n in sent])
+
+    async def unsent_of(self, ids: Sequence[str]) -> list[Notification]:
+        """Those of ``ids`` still unsent, oldest first."""
+        if not ids:
+            return []
+        marks = ", ".join("?" * len(ids))
+        rows = await self.db.fetch_all(
+            f"{SELECT} WHERE id IN ({marks}) AND sent_at IS NULL ORDER BY created_at, id", *ids)
+        return [Notification(**r) for r in rows]
 
     async def unsent(self, limit: int) -> list[Notification]:
         rows = await self.db.fetch_all(
