@@ -56,9 +56,6 @@ from rich.table import Table
 from mercato.services.notifications.domain import Notification
 from mercato.services.notifications.mailer import SENDER, MboxMailer, render_entry
 
-OLD_MAX_LINE = 998
-
-
 # --- the old mailer, as it was before batching (baseline) -----------------------------
 
 def build_message(n: Notification) -> EmailMessage:
@@ -72,7 +69,7 @@ def build_message(n: Notification) -> EmailMessage:
     msg["X-Mercato-Kind"] = n.kind
     if n.order_id:
         msg["X-Mercato-Order"] = n.order_id
-    readable = all(len(line) <= OLD_MAX_LINE for line in n.body.splitlines())
+    readable = all(len(line) <= 998 for line in n.body.splitlines())
     msg.set_content(n.body, cte="8bit" if readable else "quoted-printable")
     return msg
 
@@ -146,8 +143,8 @@ def check_same_messages(mix: list[Notification]) -> None:
 
 # --- timing ----------------------------------------------------------------------------
 
-async def timed(work, count: int) -> tuple[float, float]:
-    """Wall seconds and process CPU seconds for one run of ``work`` over ``count``."""
+async def timed(work) -> tuple[float, float]:
+    """Wall seconds and process CPU seconds for one run of ``work``."""
     gc.collect()
     wall, cpu = time.perf_counter(), time.process_time()
     await work()
@@ -158,13 +155,11 @@ def variants(tmp: Path, mix: list[Notification]) -> dict:
     old, new = OldMboxMailer(tmp / "old.mbox"), MboxMailer(tmp / "new.mbox")
     batched = MboxMailer(tmp / "batched.mbox")
 
-    async def old_each():
-        for n in mix:
-            await old.send(n)
-
-    async def new_each():
-        for n in mix:
-            await new.send(n)
+    def each(mailer):
+        async def run():
+            for n in mix:
+                await mailer.send(n)
+        return run
 
     def batches(size: int):
         async def run():
@@ -180,7 +175,7 @@ def variants(tmp: Path, mix: list[Notification]) -> dict:
         for n in mix:
             render_entry(n, 0.0)
 
-    return {"(a) old path, one at a time": old_each, "(b) new render, one at a time": new_each,
+    return {"(a) old path, one at a time": each(old), "(b) new render, one at a time": each(new),
             "(c) new, batches of 10": batches(10), "(d) new, batches of 100": batches(100),
             "(r1) old render only": old_render, "(r2) new render only": new_render}
 
@@ -198,7 +193,7 @@ async def main(args) -> int:
         for r in range(args.rounds):
             print(f"round {r + 1}/{args.rounds}", file=sys.stderr)
             for label, work in runs.items():
-                results[label].append(await timed(work, len(mix)))
+                results[label].append(await timed(work))
         fs = filesystem(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -207,13 +202,10 @@ async def main(args) -> int:
 
 
 def filesystem(path: Path) -> str:
-    best = ("?", "")
-    with open("/proc/mounts") as fh:
-        for line in fh:
-            _dev, mount, kind, *_ = line.split()
-            if str(path).startswith(mount) and len(mount) >= len(best[1]):
-                best = (kind, mount)
-    return best[0]
+    """The type of the file system ``path`` is on (its fsync is what is measured)."""
+    mounts = [line.split()[1:3] for line in Path("/proc/mounts").read_text().splitlines()]
+    found = [(len(m), kind) for m, kind in mounts if str(path).startswith(m)]
+    return max(found)[1] if found else "?"
 
 
 def print_table(args, results: dict[str, list[tuple[float, float]]], fs: str) -> None:
@@ -236,7 +228,7 @@ def print_table(args, results: dict[str, list[tuple[float, float]]], fs: str) ->
                       f"{cpu / render_cpu:.2f}" if label.startswith("(r") else "",
                       f"{wall / n * 1e6:.1f}", f"{(max(walls) - min(walls)) / wall:.0%}",
                       f"{(max(cpus) - min(cpus)) / cpu:.0%}")
-    console = Console(width=140)
+    console = Console(width=140)  # the header line, the table, what the columns say
     console.print(f"bench_mailer  python {platform.python_version()}  cpus={os.cpu_count()}  "
                   f"loadavg at start={args.load_at_start:.2f} at end={os.getloadavg()[0]:.2f}  "
                   f"dir={args.dir or tempfile.gettempdir()}")
