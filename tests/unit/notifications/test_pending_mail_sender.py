@@ -67,3 +67,19 @@ async def test_a_failing_mailer_is_retried_with_backoff_and_mails_once(make_noti
         await sender.stop()
     assert len(mailer.sent) == 1 and mailer.failures == 0
     assert await notes.store.unsent(10) == []
+
+
+async def test_a_burst_of_commits_is_mailed_as_one_batch(make_notifications):
+    mailer = InMemoryMailer()
+    notes = await make_notifications(mailer)
+    sender = PendingMailSender(notes, poll=3600, linger=0.5)
+    sender.start()
+    try:
+        await asyncio.sleep(0.05)  # its first pass: nothing to send
+        for n in range(4):  # four commits, each waking it
+            await store_event(notes, f"e-{n}")
+            await asyncio.sleep(0.01)  # its chance to run between them
+        await until(lambda: len(mailer.sent) == 4)
+    finally:
+        await sender.stop()
+    assert [len(batch) for batch in mailer.batches] == [4]

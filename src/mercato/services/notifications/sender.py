@@ -1,6 +1,8 @@
 """The background sender: mails every stored, unsent message, outside any transaction.
 
-It wakes when a commit stored a message (``Notifications.unsent``), polls as a fallback
+It wakes when a commit stored a message (``Notifications.unsent``) and lingers ``linger``
+seconds first, so that the messages of a burst of commits go out as one batch (one thread
+hop, one fsync, one transaction) rather than one each; it polls as a fallback
 (messages stored by another instance, or whose mail failed on the internal route), and
 backs off while the mailer fails, so a full disk only delays mail.
 """
@@ -20,9 +22,10 @@ BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
 class PendingMailSender:
     def __init__(self, notifications: Notifications, *, poll: float = 10.0,
-                 backoff: tuple[float, ...] = BACKOFF) -> None:
+                 backoff: tuple[float, ...] = BACKOFF, linger: float = 0.05) -> None:
         self.notifications = notifications
         self.poll = poll
+        self.linger = linger
         self.backoff = backoff
         self.sent = 0
         self._task: asyncio.Task | None = None
@@ -55,3 +58,4 @@ class PendingMailSender:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.poll):
                     await wakeup.wait()
+                    await asyncio.sleep(self.linger)  # let the rest of a burst commit
