@@ -28,3 +28,14 @@ async def stop_tasks(tasks: Iterable[asyncio.Task | None], timeout: float = 3.0)
         _done, pending = await asyncio.wait(pending, timeout=0.2)
     if pending:
         log.warning("tasks_did_not_stop", tasks=sorted(t.get_name() for t in pending))
+
+
+async def pace(last_run: float, interval: float) -> None:
+    """Sleep until ``interval`` seconds (loop time) have passed since ``last_run``.
+
+    For a worker woken by every commit (the projector, the mail sender): after a quiet
+    spell it runs at once, and in a burst at most once per ``interval``, taking the work
+    of all the commits meanwhile together (one transaction instead of one each)."""
+    wait = last_run + interval - asyncio.get_running_loop().time()
+    if wait > 0:
+        await asyncio.sleep(wait)

@@ -256,7 +256,7 @@ async def test_the_running_projector_keeps_the_read_models_current(shop):
     assert [(o["id"], o["status"]) for o in await listed()] == [(order_id, "confirmed")]
 
 
-async def test_a_burst_of_commits_is_projected_in_one_transaction(shop):
+async def test_a_burst_of_commits_is_projected_in_one_transaction_a_lone_one_at_once(shop):
     shop.projector.linger = 0.5  # long enough for the whole burst below
     shop.projector.batch = 500
     batches = []
@@ -281,6 +281,10 @@ async def test_a_burst_of_commits_is_projected_in_one_transaction(shop):
     await asyncio.sleep(0.1)
     assert batches == [5]  # one transaction for the five, not five
     assert len(await shop.views.list_orders("alice", 10)) == 5
+    await asyncio.sleep(0.6)  # a quiet spell longer than the linger
+    await shop.order(ALICE, ("p1", 1), settle=False)
+    await asyncio.sleep(0.2)  # well under the linger: a lone commit is projected at once
+    assert batches == [5, 1]
 
 
 async def test_catching_up_at_start_up_includes_every_past_event(shop):

@@ -1,8 +1,9 @@
 """The background sender: mails every stored, unsent message, outside any transaction.
 
-It wakes when a commit stored a message (``Notifications.unsent``) and lingers ``linger``
-seconds first, so that the messages of a burst of commits go out as one batch (one thread
-hop, one fsync, one transaction) rather than one each; it polls as a fallback
+It wakes when a commit stored a message (``Notifications.unsent``): at once after a quiet
+spell, and in a burst at most once per ``linger`` seconds, so that the messages of the
+burst go out as one batch (one thread hop, one fsync, one transaction) rather than one
+each; it polls as a fallback
 (messages stored by another instance, or whose mail failed on the internal route), and
 backs off while the mailer fails, so a full disk only delays mail.
 """
@@ -13,7 +14,7 @@ import asyncio
 import contextlib
 
 from mercato.chassis.logging import get_logger
-from mercato.chassis.tasks import stop_tasks
+from mercato.chassis.tasks import pace, stop_tasks
 from mercato.services.notifications.handlers import Notifications
 
 log = get_logger(__name__)
@@ -39,8 +40,10 @@ class PendingMailSender:
     async def _run(self) -> None:
         failures = 0
         wakeup = self.notifications.unsent
+        loop = asyncio.get_running_loop()
         while True:
             wakeup.clear()  # before looking: a commit during the pass wakes the next one
+            last_run = loop.time()
             try:
                 sent = await self.notifications.deliver_pending()
             except asyncio.CancelledError:
@@ -58,4 +61,4 @@ class PendingMailSender:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.poll):
                     await wakeup.wait()
-                    await asyncio.sleep(self.linger)  # let the rest of a burst commit
+                    await pace(last_run, self.linger)

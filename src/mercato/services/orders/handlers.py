@@ -40,6 +40,7 @@ class Orders:
     # and the participants' events finish it (docs/choreography.md).
     mode: str = "orchestration"
     sealer: Sealer | None = None
+    max_in_flight: int = 0  # checkouts in progress past which new orders are refused; 0: any
 
     async def place_order(self, customer: Principal, body: dict,
                           idempotency_key: str | None) -> Order:
@@ -49,6 +50,7 @@ class Orders:
                                         digest)
             if replay:
                 return replay
+        await self._admit()
         lines, currency = await self._price(customer, body)
         now = iso(self.clock())
         try:
@@ -80,6 +82,18 @@ class Orders:
         if not self.choreographed:  # the runner starts from what was saved, unread
             self.runner.start(order.id, held=(saga, Order.fold(placed)))
         return order
+
+    async def _admit(self) -> None:
+        """Load shedding: past ``max_in_flight`` checkouts in progress a new order is refused
+        at once. Accepted beyond what the participants can carry, every checkout would
+        slow down until steps time out and sagas give up — the platform's throughput
+        falls as the offered load rises; refused, the client retries later and the
+        accepted ones keep their pace."""
+        limit = self.max_in_flight
+        if limit and await self.store.checkouts_in_progress(limit) >= limit:
+            raise Problem(503, f"{limit} checkouts are in progress, as many as this platform "
+                          "takes at once (MERCATO_CHECKOUT_MAX_IN_FLIGHT); try again shortly",
+                          kind="checkout-busy", headers={"Retry-After": "1"})
 
     @property
     def choreographed(self) -> bool:

@@ -56,6 +56,14 @@ class SqlOrderStore:
             raise SagaConflict(f"saga {saga.order_id} is no longer at version {saga.version}")
         return saga.version + 1
 
+    async def checkouts_in_progress(self, up_to: int) -> int:
+        """Sagas with work left (forward or compensating), counted up to ``up_to`` (the
+        index on phase keeps it a short scan whatever the backlog)."""
+        row = await self.db.fetch_one(
+            "SELECT count(*) AS n FROM (SELECT 1 FROM sagas WHERE phase IN (?, ?) LIMIT ?)",
+            Phase.FORWARD.value, Phase.COMPENSATING.value, up_to)
+        return row["n"]
+
     async def request_cancel(self, order_id: str) -> None:
         async with self.db.transaction() as tx:
             # A new version, so the runner holding this saga in memory loses its next

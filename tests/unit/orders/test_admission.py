@@ -1,0 +1,43 @@
+"""Load shedding at the checkout: past MERCATO_CHECKOUT_MAX_IN_FLIGHT checkouts in
+progress, a new order is refused at once (503, Retry-After) and nothing is written."""
+
+from __future__ import annotations
+
+import pytest
+
+from mercato.chassis import Problem
+from tests.unit.orders.conftest import ALICE, body
+
+
+async def orders_written(shop) -> int:
+    row = await shop.store.db.fetch_one("SELECT count(*) AS n FROM sagas")
+    return row["n"]
+
+
+async def test_past_the_limit_a_new_order_is_refused_and_a_replay_still_answered(shop):
+    shop.orders.max_in_flight = 2
+    release = shop.hold()  # their reservations wait: both checkouts stay in progress
+    first = await shop.orders.place_order(ALICE, body(), "key-1")
+    await shop.order(ALICE, ("p1", 1), settle=False)
+    with pytest.raises(Problem) as refused:
+        await shop.orders.place_order(ALICE, body(("p2", 1)), "key-2")
+    assert (refused.value.status, refused.value.kind) == (503, "checkout-busy")
+    assert refused.value.headers == {"Retry-After": "1"}
+    assert "2 checkouts are in progress" in refused.value.detail
+    assert await orders_written(shop) == 2  # the refused one left nothing behind
+    # The client retrying an order that was accepted gets it back, limit or not.
+    assert (await shop.orders.place_order(ALICE, body(), "key-1")).id == first.id
+    release.set()
+    await shop.settle(first.id)
+    for order_id in list(shop.orders.runner.tasks):
+        await shop.settle(order_id)
+    again = await shop.orders.place_order(ALICE, body(("p2", 1)), "key-2")
+    assert again.status.value == "pending"  # the same request, now taken
+
+
+async def test_no_limit_takes_every_order(shop):
+    shop.orders.max_in_flight = 0
+    shop.hold()
+    for _ in range(5):
+        await shop.order(ALICE, ("p1", 1), settle=False)
+    assert await orders_written(shop) == 5
