@@ -199,7 +199,7 @@ BUCKETS = [
     ("reply to client (uvicorn send)", lambda n, f: n == "RequestResponseCycle.send"),
     ("request parsing (httptools)", lambda n, f: n == "HttpToolsProtocol.data_received"),
     ("instance choice (Upstreams._candidates)", lambda n, f: n == "Upstreams._candidates"),
-    ("token check (EdgeAuth.principal)", lambda n, f: n == "EdgeAuth.principal"),
+    ("token check (TokenVerifier.principal)", lambda n, f: n == "TokenVerifier.principal"),
     ("request id + trace context", lambda n, f: n in ("continue_trace", "new_request_id",
                                                       "valid_request_id")),
     ("metrics (prometheus_client)", lambda n, f: "prometheus_client" in f),

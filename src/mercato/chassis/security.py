@@ -169,6 +169,11 @@ class TokenVerifier:
         except KeyError:
             raise AuthError("token signed by an unknown key") from None
 
+    async def principal(self, authorization: str | None) -> Principal:
+        """The caller named by an ``Authorization: Bearer ...`` header (the gateway's
+        check at the edge); AuthError when it is missing or its token is refused."""
+        return await self.verify(bearer_token(authorization))
+
     async def verify(self, token: str) -> Principal:
         known = self.verified.get(token)
         if known is not None:

@@ -58,6 +58,19 @@ async def test_a_user_token_is_checked_once_until_it_expires(decodes):
     assert decodes == [token, token]
 
 
+async def test_the_edge_reads_the_bearer_header_and_shares_the_same_memory(decodes):
+    identity = FakeIdentity(ISS, AUD)
+    verifier = TokenVerifier(identity.fetch_jwks, ISS, AUD)
+    token = identity.token("u1")
+    for _ in range(3):
+        assert (await verifier.principal(f"Bearer {token}")).subject == "u1"
+    assert (await verifier.verify(token)).subject == "u1"
+    assert decodes == [token]  # one signature check for all four
+    for header in (None, "", "Basic dTox", "Bearer"):
+        with pytest.raises(AuthError):
+            await verifier.principal(header)
+
+
 async def test_a_refused_token_is_never_remembered(decodes):
     identity = FakeIdentity(ISS, AUD)
     verifier = TokenVerifier(identity.fetch_jwks, ISS, AUD)
