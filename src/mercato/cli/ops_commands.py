@@ -65,7 +65,7 @@ def events_catalog(
         help="The docs folder (default: the repository's docs/).")] = None,
 ) -> None:
     """Generate docs/events.md (and docs/asyncapi.yaml) from the contracts."""
-    from mercato.cli.event_catalog import docs_dir, generated_files, out_of_date
+    from mercato.cli.event_render import docs_dir, generated_files, out_of_date
 
     files = generated_files(docs or docs_dir(), asyncapi=asyncapi)
     stale = out_of_date(files)

@@ -13,15 +13,13 @@ import yaml
 from typer.testing import CliRunner
 
 from mercato.chassis.messaging import Subscription
-from mercato.cli.event_catalog import (
+from mercato.cli.event_catalog import event_docs, service_subscriptions, subscriptions_factory
+from mercato.cli.event_render import (
     asyncapi_document,
     docs_dir,
-    event_docs,
     field_rows,
     render_asyncapi,
     render_markdown,
-    service_subscriptions,
-    subscriptions_factory,
     type_text,
 )
 from mercato.cli.main import app

@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from mercato.cli.verify import (
+from mercato.cli.invariants import (
     PUBLISHERS,
     Facts,
     charged_once,

@@ -13,18 +13,10 @@ from typer.testing import CliRunner
 
 from mercato.chassis.calls.client import Reply, Unavailable
 from mercato.chassis.settings import load_settings
+from mercato.cli.invariants import PUBLISHERS, Check, Facts
 from mercato.cli.main import app
-from mercato.cli.running import NotRunning
-from mercato.cli.verify import (
-    PUBLISHERS,
-    Check,
-    Facts,
-    as_json_text,
-    check_until,
-    gather,
-    report,
-    service_secret,
-)
+from mercato.cli.running import NotRunning, service_secret
+from mercato.cli.verify import as_json_text, check_until, gather, report
 from tests.unit.cli.test_verify_checks import settled
 
 
