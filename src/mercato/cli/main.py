@@ -29,7 +29,8 @@ def up(
     import uvloop
 
     from mercato.chassis.settings import load_settings
-    from mercato.cli.up import UpError, console, parse_replicas, run_up
+    from mercato.cli.replicas import parse_replicas
+    from mercato.cli.up import UpError, console, run_up
 
     try:
         counts = parse_replicas(replicas)

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from mercato.chassis.calls.registry import Instance
 from mercato.cli.catalog import SERVICES
 from mercato.cli.main import app
+from mercato.cli.replicas import parse_replicas, process_names, service_specs
 from mercato.cli.running import expected_instances
 from mercato.cli.status import instance_table, shortfalls
-from mercato.cli.up import parse_replicas, process_names, service_specs
 
 runner = CliRunner()
 
