@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     saga_mode: Literal["orchestration", "choreography"] = "orchestration"
     # Checkouts in progress (sagas forward or compensating) past which a new order is
     # refused at once with a 503 and Retry-After (load shedding); 0: no limit.
-    checkout_max_in_flight: int = Field(default=32, ge=0)
+    checkout_max_in_flight: int = Field(default=64, ge=0)
     # Fault tests only: where armed crash points are looked for (see chassis/faults.py).
     fault_dir: Path | None = None
 
