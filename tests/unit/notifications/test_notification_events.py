@@ -3,6 +3,7 @@ the mail goes out after the commit, never inside the handler's transaction."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -12,8 +13,10 @@ from mercato.contracts.identity import UserRegistered
 from mercato.contracts.orders import OrderCancelled, OrderConfirmed, OrderLine
 from mercato.contracts.payments import PaymentRefunded
 from mercato.contracts.shipping import ShipmentScheduled
+from mercato.services.notifications.handlers import RECIPIENT_WAIT
 from mercato.services.notifications.messages import notification_id
 from mercato.services.notifications.subscriptions import subscriptions
+from tests.support.clock import ManualClock
 from tests.support.messages import deliver, envelope, inbox, subscription
 from tests.unit.notifications.notification_doubles import InMemoryMailer
 
@@ -185,3 +188,35 @@ async def test_a_registration_with_an_address_that_could_split_a_header_is_retri
     assert (msg.acks, msg.naks) == (0, [0.5])
     assert await world.db.fetch_all("SELECT * FROM recipients") == []
     assert await inbox(world.db, "notifications__recipients") == []
+
+
+async def test_an_event_heard_before_the_registration_waits_for_it_then_greets_by_name(
+        make_notifications):
+    clock = ManualClock(datetime(2026, 1, 1, 0, 0, 5, tzinfo=UTC))  # 5 s after it occurred
+    notes = await make_notifications(clock=clock)
+    subs = subscriptions(SimpleNamespace(state=SimpleNamespace(notifications=notes)))
+    consumers = Consumers("notifications", notes.store.db, None, subs)
+    outcomes = subscription(subs, "order_outcomes")
+    early = await deliver(consumers, outcomes, envelope(CONFIRMED, "e-1"))
+    assert (early.acks, early.naks) == (0, [0.5])  # redelivered later, quietly
+    assert await notes.store.db.fetch_all("SELECT id FROM notifications") == []
+    assert await inbox(notes.store.db, "notifications__order_outcomes") == []
+    await deliver(consumers, subscription(subs, "recipients"), envelope(
+        UserRegistered(user_id="user-1", email="ada@example.com", name="Ada"), "u-1"))
+    again = await deliver(consumers, outcomes, envelope(CONFIRMED, "e-1"), attempt=2)
+    assert again.acks == 1
+    [row] = await notes.store.db.fetch_all("SELECT email, body FROM notifications")
+    assert row == {"email": "ada@example.com",
+                   "body": "Hello Ada,\n\nThank you! We received 25.98 USD."}
+
+
+async def test_past_the_wait_an_unknown_customer_is_written_to_by_user_id(make_notifications):
+    late = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=RECIPIENT_WAIT)
+    notes = await make_notifications(clock=ManualClock(late))
+    subs = subscriptions(SimpleNamespace(state=SimpleNamespace(notifications=notes)))
+    consumers = Consumers("notifications", notes.store.db, None, subs)
+    msg = await deliver(consumers, subscription(subs, "order_outcomes"),
+                        envelope(CONFIRMED, "e-1"))
+    assert msg.acks == 1
+    [row] = await notes.store.db.fetch_all("SELECT user_id, email FROM notifications")
+    assert row == {"user_id": "user-1", "email": None}
