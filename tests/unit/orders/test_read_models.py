@@ -257,14 +257,20 @@ async def test_the_running_projector_keeps_the_read_models_current(shop):
 
 
 async def test_a_burst_of_commits_is_projected_in_one_transaction_a_lone_one_at_once(shop):
-    shop.projector.linger = 0.5  # long enough for the whole burst below
-    shop.projector.batch = 500
+    linger = 1.0  # long against the burst below (~0.1 s), and against a scheduling stall
+    shop.projector.linger, shop.projector.batch = linger, 500
     batches = []
     run_batch = shop.projector.run_batch
 
     async def counted() -> int:
         batches.append(await run_batch())
         return batches[-1]
+
+    async def until_batches(n: int, within: float) -> None:
+        for _ in range(int(within / 0.01)):
+            if len(batches) >= n:
+                return
+            await asyncio.sleep(0.01)
 
     shop.projector.run_batch = counted
     shop.projector.start()
@@ -274,16 +280,12 @@ async def test_a_burst_of_commits_is_projected_in_one_transaction_a_lone_one_at_
     for _ in range(5):  # five commits, each appending an OrderPlaced and waking it
         await shop.order(ALICE, ("p1", 1), settle=False)
         await asyncio.sleep(0.01)  # its chance to run between them
-    for _ in range(200):
-        if batches:
-            break
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(0.1)
+    await until_batches(1, 5.0)
     assert batches == [5]  # one transaction for the five, not five
     assert len(await shop.views.list_orders("alice", 10)) == 5
-    await asyncio.sleep(0.6)  # a quiet spell longer than the linger
+    await asyncio.sleep(linger + 0.1)  # a quiet spell longer than the linger
     await shop.order(ALICE, ("p1", 1), settle=False)
-    await asyncio.sleep(0.2)  # well under the linger: a lone commit is projected at once
+    await until_batches(2, linger * 0.8)  # a lone commit is not held for the linger
     assert batches == [5, 1]
 
 
