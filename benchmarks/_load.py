@@ -110,11 +110,17 @@ def run_load(
         ",".join(str(p) for p in watch_pids),
     ]
     env = dict(os.environ, **{HEADERS_ENV: json.dumps(headers or {})})
+    return run_json_child(cmd, env, timeout=warmup + duration + 60)
+
+
+def run_json_child(cmd: list[str], env: dict[str, str], timeout: float) -> dict:
+    """Run a load-generator child (this module, or a script's own) and return the JSON
+    object it prints last; it is ended if it outlives `timeout` or this process."""
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, text=True, env=env, preexec_fn=die_with_parent()
     )
     try:
-        out, _ = proc.communicate(timeout=warmup + duration + 60)
+        out, _ = proc.communicate(timeout=timeout)
     finally:
         end_process(proc)
         if proc.stdout:

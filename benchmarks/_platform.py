@@ -1,16 +1,20 @@
 """The Mercato platform for the benchmarks: `mercato up` in a temp data dir, started,
 waited for ("Mercato is ready") and stopped with SIGINT, plus the small HTTP helpers the
-scripts use against it (log in, find a service instance)."""
+scripts use against it (log in, find a service instance) and the pieces of command line
+they share (--ready-timeout and --keep-data, and `run_main`'s SIGTERM and Ctrl-C handling)."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -46,6 +50,11 @@ class Platform:
         # not die of a broken pipe halfway through its orderly stop.
         self.output_path = Path(data_dir) / "mercato-up.out"
         self.proc: subprocess.Popen | None = None
+
+    @classmethod
+    def in_temp_dir(cls, prefix: str) -> Platform:
+        """A platform whose data dir is a new temp dir (removed by `close`), on a free port."""
+        return cls(tempfile.mkdtemp(prefix=prefix), free_port())
 
     @property
     def url(self) -> str:
@@ -109,6 +118,15 @@ class Platform:
                     break
         self._reap_leftovers()
 
+    def close(self, keep_data: bool = False, say=log) -> None:
+        """`stop`, then delete the data dir, or with --keep-data say where it stays (its
+        logs/ are what one reads after a failed run)."""
+        self.stop()
+        if keep_data:
+            say(f"data dir kept: {self.data_dir}")
+        else:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
     def _reap_leftovers(self) -> None:
         """End, by pid, any process still running with this run's data dir."""
         left = self.leftover_pids()
@@ -162,9 +180,45 @@ def call(method: str, url: str, body: dict | None = None, token: str | None = No
         raise RuntimeError(f"{method} {url} -> {exc.code}: {exc.read()[:500]!r}") from None
 
 
+def admin_setup(gw: str, product: dict) -> tuple[str, dict, list[dict]]:
+    """What the gateway benchmarks do first, as the development admin (`mercato up` makes it
+    even with --no-seed): its bearer token, `product` created (the read they load) and the
+    instances listed by /api/v1/ops/services (addresses and pids, to call and to watch)."""
+    token = call("POST", f"{gw}/api/v1/identity/token", ADMIN)["access_token"]
+    created = call("POST", f"{gw}/api/v1/catalog/products", product, token)
+    return token, created, call("GET", f"{gw}/api/v1/ops/services", token=token)["items"]
+
+
 def instance_of(items: list[dict], service: str) -> dict:
     ready = [i for i in items if i["service"] == service and i.get("health") == "ready"]
     found = ready or [i for i in items if i["service"] == service]
     if not found:
         raise RuntimeError(f"no {service} instance in /api/v1/ops/services: {items}")
     return found[0]
+
+
+# --------------------------------------------------------------------------- command line
+
+READY_HELP = "seconds to wait for 'Mercato is ready' (default %(default)g)"
+KEEP_DATA_HELP = "keep the temp data dir (databases, logs/) instead of deleting it"
+
+
+def add_platform_options(parser: argparse.ArgumentParser, *, ready_help: str | None = READY_HELP,
+                         keep_data: bool = True, keep_data_help: str = KEEP_DATA_HELP) -> None:
+    """--ready-timeout (for `Platform.start`) and, unless `keep_data` is false, --keep-data
+    (for `Platform.close`). The help texts are the scripts' own: None shows none."""
+    parser.add_argument("--ready-timeout", type=float, default=120.0, help=ready_help)
+    if keep_data:
+        parser.add_argument("--keep-data", action="store_true", help=keep_data_help)
+
+
+def run_main(run_benchmark, args, stopped: str = "the platform was stopped", say=log):
+    """`run_benchmark(args)`, with SIGTERM turned into an exception (SystemExit 143) so its
+    finally blocks stop what it started, and Ctrl-C, once they have, into one line and exit
+    130 rather than a traceback."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        return run_benchmark(args)
+    except KeyboardInterrupt:
+        say(f"interrupted; {stopped}")
+        sys.exit(130)

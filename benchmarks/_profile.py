@@ -15,6 +15,15 @@ def py_spy_executable() -> str | None:
     return str(beside) if beside.exists() else shutil.which("py-spy")
 
 
+def py_spy_or_skip(say) -> str | None:
+    """py-spy for --py-spy, or None once `say` has told that the profile is skipped: a
+    missing profiler must not cost the tables of a long run."""
+    exe = py_spy_executable()
+    if exe is None:
+        say("--py-spy: py-spy not found (pip install py-spy); skipping the profile")
+    return exe
+
+
 def user_system_seconds(pid: int) -> tuple[float, float] | None:
     """(user, system) CPU seconds of a process, from /proc/<pid>/stat."""
     try:

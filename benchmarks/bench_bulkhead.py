@@ -28,11 +28,9 @@ import argparse
 import asyncio
 import os
 import platform
-import shutil
 import signal
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -40,7 +38,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from _load import Result, load_average, run_load
-from _platform import ADMIN, Platform, call, free_port, instance_of, log
+from _platform import Platform, add_platform_options, admin_setup, call, instance_of, log, run_main
 
 PRODUCT = {"sku": "BENCH-BH", "name": "Bench", "description": "x", "category": "bench",
            "price": 1000, "currency": "USD"}
@@ -133,21 +131,18 @@ def run_benchmark(args) -> None:
                       MERCATO_CALL_TIMEOUT=str(args.call_timeout),
                       MERCATO_BREAKER_FAILURES=str(args.breaker_failures),
                       MERCATO_REGISTRY_TTL="600")  # a frozen shipping stays registered
-    data_dir = tempfile.mkdtemp(prefix="bench_bulkhead_")
-    plat = Platform(data_dir, free_port())
+    plat = Platform.in_temp_dir("bench_bulkhead_")
     shipping_pid = None
     try:
         took = plat.start(args.ready_timeout)
         log(f"platform ready in {took:.1f}s, gateway {plat.url}")
         gw = plat.url
-        admin = call("POST", f"{gw}/api/v1/identity/token", ADMIN)["access_token"]
-        product = call("POST", f"{gw}/api/v1/catalog/products", PRODUCT, admin)
+        admin, product, items = admin_setup(gw, PRODUCT)
         user = {"email": f"bench-{uuid.uuid4().hex[:8]}@example.com",
                 "password": "bench-pass-1", "name": "Bench"}
         call("POST", f"{gw}/api/v1/identity/users", user)
         customer = call("POST", f"{gw}/api/v1/identity/token",
                         {k: user[k] for k in ("email", "password")})["access_token"]
-        items = call("GET", f"{gw}/api/v1/ops/services", token=admin)["items"]
         gateway, shipping = instance_of(items, "gateway"), instance_of(items, "shipping")
         catalog = instance_of(items, "catalog")
         shipping_pid = shipping["pid"]
@@ -208,8 +203,7 @@ def run_benchmark(args) -> None:
                 os.kill(shipping_pid, signal.SIGCONT)
             except ProcessLookupError:
                 pass
-        plat.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        plat.close()
 
 
 def print_table(results: list[Result], args) -> None:
@@ -261,18 +255,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="MERCATO_CALL_TIMEOUT: how long a call to frozen shipping hangs")
     p.add_argument("--breaker-failures", type=int, default=1_000_000,
                    help="MERCATO_BREAKER_FAILURES (default out of reach: the bulkhead alone)")
-    p.add_argument("--ready-timeout", type=float, default=120.0)
+    add_platform_options(p, ready_help=None, keep_data=False)
     return p.parse_args(argv)
 
 
 def main(argv=None) -> None:
-    args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
-        run_benchmark(args)
-    except KeyboardInterrupt:
-        log("interrupted; the platform was stopped")
-        sys.exit(130)
+    run_main(run_benchmark, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -67,12 +67,9 @@ import json
 import math
 import os
 import platform
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -80,12 +77,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-from _load import die_with_parent, end_process, load_average, proc_cpu_seconds
-from _platform import ADMIN, Platform, call, free_port, instance_of
+from _load import load_average, proc_cpu_seconds, run_json_child
+from _platform import ADMIN, Platform, add_platform_options, call, instance_of, run_main
 from _profile import (
     count_samples,
     print_top_inclusive,
-    py_spy_executable,
+    py_spy_or_skip,
     run_wait_seconds,
     user_system_seconds,
 )
@@ -379,18 +376,7 @@ def child_entry() -> None:
 
 def run_child(cfg: dict, timeout: float) -> dict:
     env = dict(os.environ, **{CONFIG_ENV: json.dumps(cfg)})  # tokens stay out of `ps`
-    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--child"],
-                            stdout=subprocess.PIPE, text=True, env=env,
-                            preexec_fn=die_with_parent())
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    finally:
-        end_process(proc)
-        if proc.stdout:
-            proc.stdout.close()
-    if proc.returncode != 0:
-        raise RuntimeError(f"load generator failed (exit {proc.returncode})")
-    return json.loads(out.strip().splitlines()[-1])
+    return run_json_child([sys.executable, os.path.abspath(__file__), "--child"], env, timeout)
 
 
 def post(url: str, body: dict, token: str | None = None, headers: dict | None = None) -> dict:
@@ -965,8 +951,8 @@ def run_benchmark(args) -> list[list[dict]]:
           f"up --no-seed`, MERCATO_LOG_LEVEL={args.log_level}, MERCATO_PROVIDER_TIMEOUT="
           f"{os.environ.get('MERCATO_PROVIDER_TIMEOUT', 'default')}  load generator: aiohttp + "
           "nats-py, own process")
-    data_dir = tempfile.mkdtemp(prefix="bench_checkout_")
-    plat = Platform(data_dir, free_port())
+    plat = Platform.in_temp_dir("bench_checkout_")
+    data_dir = plat.data_dir
     summary: list[list[dict]] = []
     try:
         took = plat.start(args.ready_timeout)
@@ -1019,13 +1005,9 @@ def run_benchmark(args) -> list[list[dict]]:
               f"(MERCATO_LOG_LEVEL={args.log_level})")
         print(f"loadavg at end={load_average()}")
 
-        if args.py_spy:
-            exe = py_spy_executable()
-            if exe is None:
-                log("--py-spy: py-spy not found (pip install py-spy); skipping the profile")
-            else:
-                setup.fresh()
-                profile_run(exe, args, setup, nats_url, watch)
+        if args.py_spy and (exe := py_spy_or_skip(log)):
+            setup.fresh()
+            profile_run(exe, args, setup, nats_url, watch)
         if args.verify:
             env = dict(os.environ, MERCATO_DATA_DIR=data_dir)
             done = subprocess.run([sys.executable, "-m", "mercato", "verify", "--wait-idle",
@@ -1035,11 +1017,7 @@ def run_benchmark(args) -> list[list[dict]]:
             for line in lines[-12:]:
                 print(f"  {line}")
     finally:
-        plat.stop()
-        if args.keep_data:
-            log(f"data dir kept: {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
+        plat.close(args.keep_data, say=log)
     return summary
 
 
@@ -1130,10 +1108,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="orders per checkout run whose saga steps are read back (default 100)")
     p.add_argument("--log-level", default="warning",
                    help="MERCATO_LOG_LEVEL of the platform (default warning)")
-    p.add_argument("--ready-timeout", type=float, default=120.0,
-                   help="seconds to wait for 'Mercato is ready' (default 120)")
-    p.add_argument("--keep-data", action="store_true",
-                   help="keep the temp data dir (databases, logs/) instead of deleting it")
+    add_platform_options(p)
     p.add_argument("--verify", action=argparse.BooleanOptionalAction, default=True,
                    help="run `mercato verify --wait-idle 30` at the end (default on)")
     p.add_argument("--py-spy", metavar="PREFIX",
@@ -1165,33 +1140,34 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def run_modes(args) -> None:
+    """`run_benchmark` for each saga mode and source tree, each on its own platform, then
+    the tables that compare them."""
+    modes = ["orchestration", "choreography"] if args.saga_mode == "both" else [args.saga_mode]
+    trees = [("this tree", str(Path(__file__).resolve().parent.parent / "src"))]
+    if args.baseline_src:
+        trees.insert(0, ("baseline", str(Path(args.baseline_src).resolve() / "src")))
+    by_mode, by_tree = {}, {}
+    for mode in modes:
+        os.environ["MERCATO_SAGA_MODE"] = mode  # inherited by `mercato up`
+        for tree, src in trees:
+            # ahead of any installed mercato, for `mercato up` and its children
+            os.environ["PYTHONPATH"] = src
+            print(f"\n===== MERCATO_SAGA_MODE={mode}, {tree} (PYTHONPATH={src}) =====")
+            by_tree[(mode, tree)] = by_mode[mode] = run_benchmark(args)
+    os.environ.pop("PYTHONPATH", None)
+    if len(by_mode) > 1 and not args.baseline_src:
+        print_modes(by_mode)
+    if args.baseline_src:
+        print_trees(by_tree)
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     if args.child:
         child_entry()
         return
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    modes = ["orchestration", "choreography"] if args.saga_mode == "both" else [args.saga_mode]
-    trees = [("this tree", str(Path(__file__).resolve().parent.parent / "src"))]
-    if args.baseline_src:
-        trees.insert(0, ("baseline", str(Path(args.baseline_src).resolve() / "src")))
-    try:
-        by_mode, by_tree = {}, {}
-        for mode in modes:
-            os.environ["MERCATO_SAGA_MODE"] = mode  # inherited by `mercato up`
-            for tree, src in trees:
-                # ahead of any installed mercato, for `mercato up` and its children
-                os.environ["PYTHONPATH"] = src
-                print(f"\n===== MERCATO_SAGA_MODE={mode}, {tree} (PYTHONPATH={src}) =====")
-                by_tree[(mode, tree)] = by_mode[mode] = run_benchmark(args)
-        os.environ.pop("PYTHONPATH", None)
-        if len(by_mode) > 1 and not args.baseline_src:
-            print_modes(by_mode)
-        if args.baseline_src:
-            print_trees(by_tree)
-    except KeyboardInterrupt:
-        log("interrupted; the platform was stopped")
-        sys.exit(130)
+    run_main(run_modes, args, say=log)
 
 
 if __name__ == "__main__":

@@ -42,11 +42,8 @@ import argparse
 import json
 import os
 import platform
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -54,11 +51,11 @@ import urllib.request
 from pathlib import Path
 
 from _load import Result, load_average, run_load
-from _platform import ADMIN, HOST, Platform, call, free_port, instance_of, log
+from _platform import HOST, Platform, add_platform_options, admin_setup, instance_of, log, run_main
 from _profile import (
     count_samples,
     print_top_inclusive,
-    py_spy_executable,
+    py_spy_or_skip,
     run_wait_seconds,
     user_system_seconds,
 )
@@ -249,15 +246,12 @@ def run_benchmark(args) -> None:
         f"rounds={args.rounds}  platform: `python -m mercato up --no-seed` (NATS, 8 services, "
         "gateway)  load generator: aiohttp, own process"
     )
-    data_dir = tempfile.mkdtemp(prefix="bench_gateway_")
-    plat = Platform(data_dir, free_port())
+    plat = Platform.in_temp_dir("bench_gateway_")
     try:
         took = plat.start(args.ready_timeout)
-        log(f"platform ready in {took:.1f}s, gateway {plat.url}, data dir {data_dir}")
+        log(f"platform ready in {took:.1f}s, gateway {plat.url}, data dir {plat.data_dir}")
         gw = plat.url
-        token = call("POST", f"{gw}/api/v1/identity/token", ADMIN)["access_token"]
-        product = call("POST", f"{gw}/api/v1/catalog/products", PRODUCT, token)
-        items = call("GET", f"{gw}/api/v1/ops/services", token=token)["items"]
+        token, product, items = admin_setup(gw, PRODUCT)
         catalog, identity = instance_of(items, "catalog"), instance_of(items, "identity")
         gateway = instance_of(items, "gateway")
         auth = {"authorization": f"Bearer {token}"}
@@ -297,20 +291,12 @@ def run_benchmark(args) -> None:
         print_table(results, [v[4] for v in variants], args)
         print(f"loadavg at end={load_average()}")
 
-        if args.py_spy:
-            exe = py_spy_executable()
-            if exe is None:
-                log("--py-spy: py-spy not found (pip install py-spy); skipping the profile")
-            else:
-                for tag, (_, url, headers, _, _) in (("b", variants[1]), ("d", variants[3])):
-                    out = Path(f"{args.py_spy}-{tag}.speedscope.json")
-                    profile_gateway(exe, out, gateway["pid"], url, headers, args)
+        if args.py_spy and (exe := py_spy_or_skip(log)):
+            for tag, (_, url, headers, _, _) in (("b", variants[1]), ("d", variants[3])):
+                out = Path(f"{args.py_spy}-{tag}.speedscope.json")
+                profile_gateway(exe, out, gateway["pid"], url, headers, args)
     finally:
-        plat.stop()
-        if args.keep_data:
-            log(f"data dir kept: {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
+        plat.close(args.keep_data)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -329,10 +315,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="untimed seconds of load before each timed window (default 1)")
     p.add_argument("--rounds", type=int, default=3,
                    help="rounds, variants interleaved; medians are reported (default 3)")
-    p.add_argument("--ready-timeout", type=float, default=120.0,
-                   help="seconds to wait for 'Mercato is ready' (default 120)")
-    p.add_argument("--keep-data", action="store_true",
-                   help="keep the temp data dir (databases, logs/) instead of deleting it")
+    add_platform_options(p)
     p.add_argument("--py-spy", metavar="PREFIX",
                    help="after the table, profile the gateway with py-spy during one more run "
                    "of (b) and (d); writes PREFIX-b.speedscope.json and PREFIX-d.speedscope.json "
@@ -341,14 +324,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> None:
-    args = parse_args(argv)
-    # Turn SIGTERM into an exception so the finally block stops the platform.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
-        run_benchmark(args)
-    except KeyboardInterrupt:
-        log("interrupted; the platform was stopped")
-        sys.exit(130)
+    run_main(run_benchmark, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -86,6 +86,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from _load import die_with_parent, end_process, load_average, proc_cpu_seconds
+from _platform import run_main
 from _profile import _frame_name, print_top_inclusive, py_spy_executable, user_system_seconds
 
 from mercato.cli.nats_server import free_port, nats_binary, nats_command, nats_config
@@ -1186,12 +1187,7 @@ def main(argv=None) -> None:
 
     sys.stdout.reconfigure(line_buffering=True)
     console = Console() if sys.stdout.isatty() else Console(width=150)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
-        run_benchmark(args, console)
-    except KeyboardInterrupt:
-        log("interrupted; child processes were stopped")
-        sys.exit(130)
+    run_main(lambda args: run_benchmark(args, console), args, "child processes were stopped")
 
 
 if __name__ == "__main__":

@@ -42,17 +42,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
-import signal
 import sys
-import tempfile
 import urllib.request
 from pathlib import Path
 
 from _load import Result, load_average, run_load
 from _nginx import Nginx, ensure_nginx, nginx_version, pin
-from _platform import ADMIN, Platform, call, free_port, instance_of, log
-from _profile import py_spy_executable
+from _platform import Platform, add_platform_options, admin_setup, instance_of, log, run_main
+from _profile import py_spy_or_skip
 from bench_gateway import PRODUCT, profile_gateway
 
 PROXIES = ("direct", "nginx", "gateway")
@@ -149,16 +146,13 @@ def run_benchmark(args) -> None:
           f"loadavg at start={load_average()}\nduration={args.duration:g}s "
           f"warmup={args.warmup:g}s rounds={args.rounds} concurrency={args.concurrency}  "
           "load generator: benchmarks/_load.py (aiohttp, own process)")
-    data_dir = tempfile.mkdtemp(prefix="bench_nginx_")
-    plat = Platform(data_dir, free_port())
+    plat = Platform.in_temp_dir("bench_nginx_")
     nginx = None
     try:
         took = plat.start(args.ready_timeout)
         log(f"platform ready in {took:.1f}s, gateway {plat.url}")
         gw = plat.url
-        token = call("POST", f"{gw}/api/v1/identity/token", ADMIN)["access_token"]
-        product = call("POST", f"{gw}/api/v1/catalog/products", PRODUCT, token)
-        items = call("GET", f"{gw}/api/v1/ops/services", token=token)["items"]
+        token, product, items = admin_setup(gw, PRODUCT)
         catalog, identity = instance_of(items, "catalog"), instance_of(items, "identity")
         gateway = instance_of(items, "gateway")
         nginx = Nginx(binary, {"catalog": catalog["address"],
@@ -204,11 +198,7 @@ def run_benchmark(args) -> None:
             print_table(results, conc, args)
             met += verdict(results, conc, args.duration)
         print(f"goal met in {sum(met)} of {len(met)} cases; loadavg at end={load_average()}")
-        if args.py_spy:
-            exe = py_spy_executable()
-            if exe is None:
-                log("--py-spy: py-spy not found (pip install py-spy); skipping the profile")
-                return
+        if args.py_spy and (exe := py_spy_or_skip(log)):
             prof = argparse.Namespace(concurrency=args.concurrency[0], duration=args.duration,
                                       warmup=args.warmup)
             for tag, route in (("catalog", "catalog read"), ("me", "users/me")):
@@ -218,11 +208,7 @@ def run_benchmark(args) -> None:
     finally:
         if nginx is not None:
             nginx.stop()
-        plat.stop()
-        if args.keep_data:
-            log(f"data dir kept: {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
+        plat.close(args.keep_data)
 
 
 def cpu_arg(value: str) -> int | None:
@@ -247,8 +233,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="CPU for the load generator, or 'none' (default 0)")
     p.add_argument("--upstream-cpu", type=cpu_arg, default=0,
                    help="CPU for the catalog and identity instances, or 'none' (default 0)")
-    p.add_argument("--ready-timeout", type=float, default=120.0)
-    p.add_argument("--keep-data", action="store_true", help="keep the platform's data dir")
+    add_platform_options(p, ready_help=None, keep_data_help="keep the platform's data dir")
     p.add_argument("--py-spy", metavar="PREFIX",
                    help="afterwards, profile the gateway with py-spy during one more catalog "
                    "read and users/me run; writes PREFIX-catalog/-me.speedscope.json")
@@ -256,13 +241,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> None:
-    args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
-        run_benchmark(args)
-    except KeyboardInterrupt:
-        log("interrupted; nginx and the platform were stopped")
-        sys.exit(130)
+    run_main(run_benchmark, parse_args(argv), "nginx and the platform were stopped")
 
 
 if __name__ == "__main__":
