@@ -22,12 +22,11 @@ import uuid
 
 import httpx
 import pytest
-import redis
 
+from tests.support.redis_server import REDIS_URL, redis_or_skip
 from tests.system.platform import Platform, free_port, make_platform
 
 LIMIT = "1/h burst 60"
-REDIS_URL = "redis://127.0.0.1:6379/0"
 READ = "/api/v1/catalog/products?limit=1"
 
 
@@ -114,12 +113,7 @@ class ExtraGateway:
 
 @pytest.fixture
 def redis_prefix():
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.exceptions.RedisError as exc:
-        client.close()
-        pytest.skip(f"no Redis answers at {REDIS_URL}: {exc}")
+    client = redis_or_skip()
     prefix = f"mercato-test:{uuid.uuid4().hex}:"
     yield prefix
     keys = list(client.scan_iter(match=prefix + "*"))

@@ -11,8 +11,9 @@ from structlog.testing import capture_logs
 
 from mercato.gateway.ratelimit import RateLimiter, RateLimitSettings
 from mercato.gateway.ratelimit_redis import RedisBuckets
+from tests.support.redis_server import REDIS_URL
 from tests.unit.gateway.test_ratelimit import outcome
-from tests.unit.gateway.test_ratelimit_support import REDIS_URL, Clock, RedisPrefix, limiter
+from tests.unit.gateway.test_ratelimit_support import Clock, RedisPrefix, limiter
 
 
 @pytest.fixture

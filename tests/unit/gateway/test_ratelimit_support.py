@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-import redis
-
 from mercato.gateway.ratelimit import RateLimiter, RateLimitSettings
 from mercato.gateway.ratelimit_redis import RedisBuckets
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
+from tests.support.redis_server import REDIS_URL, redis_or_skip
 
 
 class Clock:
@@ -23,17 +19,6 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-def redis_or_skip() -> redis.Redis:
-    """A client for the system Redis; the test is skipped (saying why) when none answers."""
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.exceptions.RedisError as exc:
-        client.close()
-        pytest.skip(f"no Redis answers at {REDIS_URL}: {exc}")
-    return client
 
 
 class RedisPrefix:
