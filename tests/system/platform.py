@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -117,6 +118,24 @@ class Platform:
         return {"items": [{"product_id": product_id, "quantity": quantity}],
                 "shipping_address": dict(ADDRESS), "payment": {"card_token": card}}
 
+    def pid_of(self, service: str) -> int:
+        """The pid of the one instance of ``service`` (GET /api/v1/ops/services)."""
+        with self.client(self.admin_token()) as c:
+            items = c.get("/api/v1/ops/services").json()["items"]
+        (pid,) = [i["pid"] for i in items if i["service"] == service]
+        return pid
+
+    def proxy_guard(self, service: str) -> dict | None:
+        """The gateway's breaker, bulkhead and budget for ``service`` (GET
+        /api/v1/ops/breakers), or None before the gateway has called it."""
+        with self.client(self.admin_token()) as c:
+            r = c.get("/api/v1/ops/breakers")
+        assert r.status_code == 200, r.text
+        found = [b for b in r.json()["items"]
+                 if b["scope"] == "proxy" and b["service"] == service]
+        assert len(found) <= 1, r.json()
+        return found[0] if found else None
+
     def wait_terminal(self, token: str, order_id: str, timeout: float = 30.0) -> dict:
         deadline = time.monotonic() + timeout
         with self.client(token) as c:
@@ -130,6 +149,32 @@ class Platform:
                     return r.json()
                 time.sleep(0.05)
         raise AssertionError(f"order {order_id} still pending after {timeout}s")
+
+
+def wait_for(predicate, timeout: float, what: str, every: float = 0.1):
+    """``predicate()`` until it is truthy (and that value), or AssertionError naming
+    ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def steady_reads(p: Platform, path: str, stop: threading.Event) -> tuple[int, list[str]]:
+    """One client reading ``path`` through the gateway until ``stop``: (requests, failures)."""
+    done, failures = 0, []
+    with httpx.Client(base_url=p.url, timeout=30) as c:
+        while not stop.is_set():
+            try:
+                r = c.get(path)
+                if r.status_code != 200:
+                    failures.append(f"GET {r.status_code} {r.text[:200]}")
+            except httpx.HTTPError as exc:
+                failures.append(f"GET {type(exc).__name__}: {exc}")
+            done += 1
+    return done, failures
 
 
 def make_platform(tmp: Path, **extra_env: str) -> Platform:

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.system.platform import Platform, make_platform
+from tests.system.platform import Platform, make_platform, wait_for
 
 LIMIT, EXTRA = 4, 8
 
@@ -30,29 +29,9 @@ def platform(tmp_path_factory) -> Platform:
     assert p.stop() == 0
 
 
-def pid_of(p: Platform, service: str) -> int:
-    with p.client(p.admin_token()) as c:
-        items = c.get("/api/v1/ops/services").json()["items"]
-    (pid,) = [i["pid"] for i in items if i["service"] == service]
-    return pid
-
-
 def shipping_bulkhead(p: Platform) -> dict:
-    with p.client(p.admin_token()) as c:
-        r = c.get("/api/v1/ops/breakers")
-    assert r.status_code == 200, r.text
-    found = [b for b in r.json()["items"]
-             if b["scope"] == "proxy" and b["service"] == "shipping"]
-    return found[0]["bulkhead"] if found else {}
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    guard = p.proxy_guard("shipping")
+    return guard["bulkhead"] if guard else {}
 
 
 def test_a_frozen_service_fills_its_bulkhead_and_no_other(platform: Platform):
@@ -66,7 +45,7 @@ def test_a_frozen_service_fills_its_bulkhead_and_no_other(platform: Platform):
             return c.get(path)
 
     assert get(listing).status_code == 200
-    pid = pid_of(platform, "shipping")
+    pid = platform.pid_of("shipping")
     os.kill(pid, signal.SIGSTOP)
     pool = ThreadPoolExecutor(LIMIT + EXTRA)
     try:

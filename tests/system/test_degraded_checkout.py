@@ -35,13 +35,6 @@ def platform(tmp_path_factory) -> Platform:
     assert p.stop() == 0
 
 
-def payments_pid(p: Platform) -> int:
-    with p.client(p.admin_token()) as c:
-        items = c.get("/api/v1/ops/services").json()["items"]
-    (pid,) = [i["pid"] for i in items if i["service"] == "payments"]
-    return pid
-
-
 def authorize_record(p: Platform, order_id: str) -> tuple[dict, dict]:
     r = saga(p, order_id)
     assert r.status_code == 200, r.text
@@ -64,7 +57,7 @@ def wait_all(p: Platform, order_ids: list[str], predicate, timeout: float, what:
 def test_checkouts_during_a_payments_freeze_end_as_designed(platform: Platform):
     product = platform.new_product(stock=EARLY + LATE + 2, price=700)
     token, _ = platform.new_customer()
-    pid = payments_pid(platform)
+    pid = platform.pid_of("payments")
     os.kill(pid, signal.SIGSTOP)
     try:
         early = [place(platform, token, product["id"], 1, "tok_ok") for _ in range(EARLY)]

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.system.platform import Platform, make_platform
+from tests.system.platform import Platform, make_platform, steady_reads
 
 READERS, WRITERS = 3, 1
 SAMPLE = 2000
@@ -42,20 +42,6 @@ def mercato(p: Platform, *args: str) -> str:
                           capture_output=True, timeout=400)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
-
-
-def read(p: Platform, path: str, stop: threading.Event, fails: list[str]) -> int:
-    done = 0
-    with httpx.Client(base_url=p.url, timeout=30) as c:
-        while not stop.is_set():
-            try:
-                r = c.get(path)
-                if r.status_code != 200:
-                    fails.append(f"GET {r.status_code} {r.text[:200]}")
-            except httpx.HTTPError as exc:
-                fails.append(f"GET {type(exc).__name__}: {exc}")
-            done += 1
-    return done
 
 
 def write(p: Platform, stop: threading.Event, fails: list[str]) -> int:
@@ -84,8 +70,8 @@ def under_load(p: Platform, product: dict, *commands: list[str]) -> tuple[int, l
     stop, fails = threading.Event(), []
     path = f"/api/v1/catalog/products/{product['id']}"
     with ThreadPoolExecutor(READERS + WRITERS) as pool:
-        loads = [pool.submit(read, p, path, stop, fails) for _ in range(READERS)]
-        loads += [pool.submit(write, p, stop, fails) for _ in range(WRITERS)]
+        reads = [pool.submit(steady_reads, p, path, stop) for _ in range(READERS)]
+        writes = [pool.submit(write, p, stop, fails) for _ in range(WRITERS)]
         try:
             time.sleep(1.0)
             for args in commands:
@@ -93,7 +79,10 @@ def under_load(p: Platform, product: dict, *commands: list[str]) -> tuple[int, l
             time.sleep(1.0)
         finally:
             stop.set()
-        requests = sum(f.result() for f in loads)
+        requests = sum(f.result() for f in writes)
+        for done, failures in (f.result() for f in reads):
+            requests += done
+            fails += failures
     return requests, fails
 
 

@@ -12,7 +12,6 @@ import signal
 import pytest
 
 from tests.system.platform import Platform, make_platform
-from tests.system.test_degraded_checkout import payments_pid
 
 LIMIT = 3
 
@@ -37,7 +36,7 @@ def test_past_the_limit_new_orders_are_refused_at_once_until_checkouts_finish(
         platform: Platform):
     product = platform.new_product(stock=10)
     token, _ = platform.new_customer()
-    pid = payments_pid(platform)
+    pid = platform.pid_of("payments")
     os.kill(pid, signal.SIGSTOP)
     try:
         accepted = [post(platform, token, product["id"], f"k-{n}") for n in range(LIMIT)]

@@ -14,7 +14,7 @@ from pathlib import Path
 import nats
 import pytest
 
-from tests.system.platform import Platform, make_platform
+from tests.system.platform import Platform, make_platform, wait_for
 from tests.system.test_supervisor import processes_using
 
 
@@ -32,16 +32,6 @@ def arm(p: Platform, service: str, point: str) -> Path:
     marker = Path(p.env["MERCATO_FAULT_DIR"]) / f"{service}.{point}"
     marker.touch()
     return marker
-
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def notifications(p: Platform, token: str) -> list[dict]:
@@ -95,11 +85,12 @@ def test_a_publisher_killed_between_commit_and_publish_delivers_after_restart(fa
     token, _ = faulty.new_customer()
     marker = arm(faulty, "orders", "relay.before_publish")
     order_id = place(faulty, token, product["id"])
-    wait_until(lambda: not marker.exists(), 30, "the orders relay to reach its crash point")
+    wait_for(lambda: not marker.exists(), 30, "the orders relay to reach its crash point",
+             every=0.2)
     order = faulty.wait_terminal(token, order_id, timeout=60)
     assert order["status"] == "confirmed"
-    wait_until(lambda: kinds_for(notifications(faulty, token), order_id), 60,
-               "the confirmation notification")
+    wait_for(lambda: kinds_for(notifications(faulty, token), order_id), 60,
+             "the confirmation notification", every=0.2)
     time.sleep(2)  # a duplicate, if any, would show by now
     assert "order_confirmed" in kinds_for(notifications(faulty, token), order_id)
     assert kinds_for(notifications(faulty, token), order_id).count("order_confirmed") == 1
@@ -114,10 +105,10 @@ def test_a_consumer_killed_between_commit_and_ack_does_not_act_twice(faulty):
     token, _ = faulty.new_customer()
     marker = arm(faulty, "notifications", "consumer.before_ack")
     order_id = place(faulty, token, product["id"])
-    wait_until(lambda: not marker.exists(), 60, "notifications to reach its crash point")
+    wait_for(lambda: not marker.exists(), 60, "notifications to reach its crash point", every=0.2)
     faulty.wait_terminal(token, order_id, timeout=60)
-    wait_until(lambda: "order_confirmed" in kinds_for(notifications(faulty, token), order_id),
-               60, "the confirmation notification after the restart")
+    wait_for(lambda: "order_confirmed" in kinds_for(notifications(faulty, token), order_id),
+             60, "the confirmation notification after the restart", every=0.2)
     time.sleep(3)  # the redelivery after the restart has had time to arrive
     kinds = kinds_for(notifications(faulty, token), order_id)
     assert kinds.count("order_confirmed") == 1
@@ -148,7 +139,7 @@ def test_a_broker_frozen_for_30_seconds_loses_and_doubles_nothing(faulty):
         items = notifications(faulty, token)
         return all("order_confirmed" in kinds_for(items, o) for o in placed)
 
-    wait_until(all_notified, 120, "a confirmation notification for every order")
+    wait_for(all_notified, 120, "a confirmation notification for every order", every=0.2)
     time.sleep(3)
     items = notifications(faulty, token)
     for order_id in placed:

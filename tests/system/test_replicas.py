@@ -12,10 +12,9 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import pytest
 
-from tests.system.platform import Platform, make_platform
+from tests.system.platform import Platform, make_platform, steady_reads
 
 REPLICAS = "catalog=3,orders=2"
 TTL = 10.0  # MERCATO_REGISTRY_TTL's default: how long a dead instance may stay listed
@@ -82,21 +81,6 @@ def test_checkouts_spread_over_two_orders_instances_all_confirm(replicated):
     verify = subprocess.run([sys.executable, "-m", "mercato", "verify", "--wait-idle", "30"],
                             env=replicated.env, capture_output=True, text=True, timeout=120)
     assert verify.returncode == 0, verify.stdout + verify.stderr
-
-
-def steady_reads(p: Platform, path: str, stop: threading.Event) -> tuple[int, list[str]]:
-    """One client reading ``path`` through the gateway until ``stop``: (requests, failures)."""
-    done, failures = 0, []
-    with httpx.Client(base_url=p.url, timeout=30) as c:
-        while not stop.is_set():
-            try:
-                r = c.get(path)
-                if r.status_code != 200:
-                    failures.append(f"{r.status_code} {r.text[:200]}")
-            except httpx.HTTPError as exc:
-                failures.append(f"{type(exc).__name__}: {exc}")
-            done += 1
-    return done, failures
 
 
 def test_one_of_three_catalog_instances_killed_under_load_fails_no_request_and_leaves_the_registry(

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import pytest
 
-from tests.system.platform import Platform, make_platform
+from tests.system.platform import Platform, make_platform, wait_for
 
 FAILURES, OPEN_SECONDS, PROBES = 3, 2, 2
 
@@ -28,31 +27,10 @@ def platform(tmp_path_factory) -> Platform:
     assert p.stop() == 0
 
 
-def payments_breaker(p: Platform) -> dict:
-    with p.client(p.admin_token()) as c:
-        r = c.get("/api/v1/ops/breakers")
-    assert r.status_code == 200, r.text
-    found = [b for b in r.json()["items"]
-             if b["scope"] == "proxy" and b["service"] == "payments"]
-    assert len(found) == 1, r.json()
-    return found[0]
-
-
-def payments_pid(p: Platform) -> int:
-    with p.client(p.admin_token()) as c:
-        items = c.get("/api/v1/ops/services").json()["items"]
-    (pid,) = [i["pid"] for i in items if i["service"] == "payments"]
-    return pid
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+def payments_guard(p: Platform) -> dict:
+    guard = p.proxy_guard("payments")
+    assert guard is not None, "the gateway has no guard for payments"
+    return guard
 
 
 def test_a_frozen_service_opens_its_breaker_then_probes_close_it(platform: Platform):
@@ -60,14 +38,14 @@ def test_a_frozen_service_opens_its_breaker_then_probes_close_it(platform: Platf
     customer = platform.client(token)
     listing = "/api/v1/payments?order_id=no-such-order"  # an empty list, from payments
     assert customer.get(listing).status_code == 200
-    assert payments_breaker(platform)["breaker"]["state"] == "closed"
-    pid = payments_pid(platform)
+    assert payments_guard(platform)["breaker"]["state"] == "closed"
+    pid = platform.pid_of("payments")
     os.kill(pid, signal.SIGSTOP)
     try:
         timed_out = [customer.get(listing) for _ in range(FAILURES)]
         assert [r.status_code for r in timed_out] == [503] * FAILURES
         assert all("timed out" in r.json()["detail"] for r in timed_out)
-        opened = payments_breaker(platform)
+        opened = payments_guard(platform)
         assert opened["breaker"]["state"] == "open"
         assert opened["breaker"]["times_opened"] == 1
 
@@ -76,19 +54,19 @@ def test_a_frozen_service_opens_its_breaker_then_probes_close_it(platform: Platf
         assert refused.headers["content-type"] == "application/problem+json"
         assert "circuit breaker is open" in refused.json()["detail"]
         assert 1 <= int(refused.headers["retry-after"]) <= OPEN_SECONDS
-        assert payments_breaker(platform)["breaker"]["rejected"] >= 1
+        assert payments_guard(platform)["breaker"]["rejected"] >= 1
     finally:
         os.kill(pid, signal.SIGCONT)
 
     half_open = wait_for(
-        lambda: (b := payments_breaker(platform))["breaker"]["state"] == "half_open" and b,
+        lambda: (b := payments_guard(platform))["breaker"]["state"] == "half_open" and b,
         OPEN_SECONDS + 10, "the breaker to let probes through")
     assert half_open["breaker"]["probes_in_flight"] == 0
     assert customer.get(listing).status_code == 200  # the first probe
-    after_one = payments_breaker(platform)["breaker"]
+    after_one = payments_guard(platform)["breaker"]
     assert (after_one["state"], after_one["probe_successes"]) == ("half_open", 1)
     assert customer.get(listing).status_code == 200  # the second probe closes it
-    closed = payments_breaker(platform)["breaker"]
+    closed = payments_guard(platform)["breaker"]
     assert (closed["state"], closed["consecutive_failures"]) == ("closed", 0)
     assert customer.get(listing).status_code == 200
     customer.close()

@@ -45,13 +45,6 @@ def settled_view(platform: Platform, token: str, order_id: str, timeout: float =
     raise AssertionError(f"no shipment and notification in the view after {timeout}s: {body}")
 
 
-def pid_of(platform: Platform, service: str) -> int:
-    with platform.client(platform.admin_token()) as c:
-        items = c.get("/api/v1/ops/services").json()["items"]
-    [pid] = [i["pid"] for i in items if i["service"] == service]
-    return pid
-
-
 def unavailable(section) -> bool:
     return isinstance(section, dict) and section.get("unavailable") is True
 
@@ -83,7 +76,7 @@ def test_a_frozen_shipping_is_a_section_marked_unavailable_and_the_rest_is_there
 ):
     token, order, product = placed_order(platform)
     settled_view(platform, token, order["id"])
-    pid = pid_of(platform, "shipping")
+    pid = platform.pid_of("shipping")
     os.kill(pid, signal.SIGSTOP)
     try:
         started = time.monotonic()
