@@ -69,7 +69,8 @@ class RequestContextMiddleware:
             await send(message)
 
         length = headers.get(b"content-length")
-        late = deadline_passed(headers.get(b"x-mercato-deadline"), time.time())
+        deadline = headers.get(b"x-mercato-deadline")
+        late = deadline_passed(deadline, time.time()) if deadline else None
         if late is not None:
             await _problem(send_with_headers, rid, 503, f"the caller stopped waiting "
                            f"{late * 1000:.0f} ms before this request could be handled; "
