@@ -197,8 +197,8 @@ BUCKETS = [
     ("request parsing (httptools)", lambda n, f: n == "HttpToolsProtocol.data_received"),
     ("instance choice (Upstreams._candidates)", lambda n, f: n == "Upstreams._candidates"),
     ("token check (TokenVerifier.principal)", lambda n, f: n == "TokenVerifier.principal"),
-    ("request id + trace context", lambda n, f: n in ("continue_trace", "new_request_id",
-                                                      "valid_request_id")),
+    ("request id", lambda n, f: n in ("new_request_id", "valid_request_id")),
+    ("tracing (OpenTelemetry)", lambda n, f: "opentelemetry" in f),
     ("metrics (prometheus_client)", lambda n, f: "prometheus_client" in f),
     ("garbage collector", lambda n, f: n.startswith("gc_collect")),
 ]

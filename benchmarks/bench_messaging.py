@@ -141,7 +141,11 @@ def make_templates(root: Path) -> None:
     from alembic.operations import Operations
     from sqlalchemy import create_engine, text
 
-    from mercato.chassis.messaging.schema import create_inbox_table, create_outbox_table
+    from mercato.chassis.messaging.schema import (
+    add_outbox_traceparent,
+    create_inbox_table,
+    create_outbox_table,
+)
 
     for name, outbox in (("publisher.db", True), ("consumer.db", False)):
         engine = create_engine(f"sqlite:///{root / name}")
@@ -149,6 +153,7 @@ def make_templates(root: Path) -> None:
             op = Operations(MigrationContext.configure(conn))
             if outbox:
                 create_outbox_table(op)
+                add_outbox_traceparent(op)
             else:
                 create_inbox_table(op)
                 conn.execute(text("CREATE TABLE effects (event_id TEXT NOT NULL, n INTEGER)"))
@@ -299,7 +304,7 @@ def batched_consumers():
     from pydantic import ValidationError
 
     from mercato.chassis.clock import iso, utc_now
-    from mercato.chassis.context import request_id_var, traceparent_var
+    from mercato.chassis.context import request_id_var
     from mercato.chassis.messaging import Consumers
     from mercato.contracts.envelope import Envelope
 
@@ -327,7 +332,6 @@ def batched_consumers():
             async with self.db.transaction() as tx:
                 for msg, envelope, event in readable:
                     request_id_var.set(envelope.correlation_id or envelope.id)
-                    traceparent_var.set(envelope.traceparent or "")
                     await tx.execute("SAVEPOINT message")
                     try:
                         fresh = await tx.execute(

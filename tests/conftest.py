@@ -6,11 +6,33 @@ import shutil
 from pathlib import Path
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from mercato.chassis.data.db import SqliteDatabase
 from mercato.chassis.data.migrations import migrate, sqlite_url
 
 SERVICES_DIR = Path(__file__).resolve().parents[1] / "src" / "mercato" / "services"
+
+
+_SPANS = InMemorySpanExporter()
+
+
+def pytest_configure(config):
+    """The test process records every span in memory (``spans`` fixture), as a served
+    process would with an exporter: the tracing code runs in every test."""
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(_SPANS))
+    trace.set_tracer_provider(provider)
+
+
+@pytest.fixture
+def spans() -> InMemorySpanExporter:
+    """The spans finished during this test (``get_finished_spans()``)."""
+    _SPANS.clear()
+    return _SPANS
 
 
 @pytest.fixture(scope="session")

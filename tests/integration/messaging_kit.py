@@ -14,7 +14,11 @@ from alembic.operations import Operations
 from sqlalchemy import create_engine, text
 
 from mercato.chassis.data.db import SqliteDatabase
-from mercato.chassis.messaging.schema import create_inbox_table, create_outbox_table
+from mercato.chassis.messaging.schema import (
+    add_outbox_traceparent,
+    create_inbox_table,
+    create_outbox_table,
+)
 from mercato.cli.nats_server import free_port, nats_command
 from mercato.contracts.envelope import Event
 
@@ -61,6 +65,7 @@ def messaging_db(path: Path) -> SqliteDatabase:
     with engine.begin() as conn:
         op = Operations(MigrationContext.configure(conn))
         create_outbox_table(op)
+        add_outbox_traceparent(op)
         create_inbox_table(op)
         conn.execute(text("CREATE TABLE effects (event_id TEXT, n INTEGER)"))
     engine.dispose()

@@ -1,31 +1,12 @@
-"""Per-request context (request id, trace) carried through logs and outgoing calls."""
+"""Per-request context carried through logs and outgoing calls: the request id and the
+caller's deadline. (The trace context is OpenTelemetry's: ``chassis/telemetry``.)"""
 
 from __future__ import annotations
 
 import os
-import re
 from contextvars import ContextVar
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
-traceparent_var: ContextVar[str] = ContextVar("traceparent", default="")
-
-_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
-
-
-def new_span_id() -> str:
-    return os.urandom(8).hex()
-
-
-def continue_trace(incoming: str | None) -> str:
-    """A W3C ``traceparent`` for this hop: same trace id as the caller, a new span id.
-
-    Starts a new trace when the caller sent none or an invalid one.
-    """
-    if incoming:
-        match = _TRACEPARENT.match(incoming.strip().lower())
-        if match and match.group(1) != "0" * 32:
-            return f"00-{match.group(1)}-{new_span_id()}-{match.group(3)}"
-    return f"00-{os.urandom(16).hex()}-{new_span_id()}-01"
 
 
 def new_request_id() -> str:

@@ -1,4 +1,5 @@
-"""JSON logs on stderr, one line per event, carrying the request id and the process's name."""
+"""JSON logs on stderr, one line per event, carrying the process's name, the request id and,
+while a span is active, its ``trace_id`` and ``span_id`` (``mercato logs --trace``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 import sys
 
 import structlog
+from opentelemetry import trace
 
 from mercato.chassis.context import request_id_var
 
@@ -14,6 +16,14 @@ def _add_request_id(_logger: object, _name: str, event: dict) -> dict:
     rid = request_id_var.get()
     if rid != "-":
         event.setdefault("request_id", rid)
+    return event
+
+
+def _add_trace(_logger: object, _name: str, event: dict) -> dict:
+    ctx = trace.get_current_span().get_span_context()
+    if ctx.is_valid:
+        event.setdefault("trace_id", f"{ctx.trace_id:032x}")
+        event.setdefault("span_id", f"{ctx.span_id:016x}")
     return event
 
 
@@ -27,6 +37,7 @@ def configure_logging(process: str, level: str = "info") -> None:
         processors=[
             structlog.contextvars.merge_contextvars,
             _add_request_id,
+            _add_trace,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,

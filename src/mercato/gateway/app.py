@@ -1,9 +1,11 @@
 """The gateway: a raw ASGI app (no framework on the hot path) in front of every service.
 
-Per request: request id and trace context, body limit (413), route lookup, access check
+Per request: request id and a server span (the root of the request's trace, or the
+continuation of the client's ``traceparent``), body limit (413), route lookup, access check
 (401/403), rate limits (429, gateway/ratelimit.py), then a proxied call to a ready instance
 (503 problem+json when none answers) — or the gateway's own answer: operations routes
-(ops.py) and the storefront view of an order (storefront.py).
+(ops.py) and the storefront view of an order (storefront.py). Every answer carries the
+server span's ``traceparent``, so a client can go from any answer to its trace.
 """
 
 from __future__ import annotations
@@ -11,13 +13,23 @@ from __future__ import annotations
 import json
 import time
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from mercato.chassis.calls.resilience import CallPolicy
-from mercato.chassis.context import continue_trace, new_request_id, valid_request_id
+from mercato.chassis.context import new_request_id, request_id_var, valid_request_id
 from mercato.chassis.logging import get_logger
 from mercato.chassis.runtime import Runtime
 from mercato.chassis.security import AuthError, KeysUnavailable, TokenVerifier
+from mercato.chassis.telemetry import (
+    ERROR,
+    SpanKind,
+    attach,
+    detach,
+    format_traceparent,
+    parse_traceparent,
+    tracer,
+)
+from mercato.chassis.telemetry.http_metrics import GATEWAY_REGISTRY, gateway_duration
 from mercato.chassis.web.errors import PROBLEM_CONTENT_TYPE, problem_body
 from mercato.gateway.errors import Reply
 from mercato.gateway.ops import answer_ops
@@ -27,11 +39,8 @@ from mercato.gateway.ratelimit import RateLimiter
 from mercato.gateway.storefront import Storefront, storefront_path
 
 log = get_logger(__name__)
-REQUESTS = Counter("mercato_gateway_requests_total", "Requests through the gateway",
-                   ["service", "status"])
-LATENCY = Histogram("mercato_gateway_request_seconds", "Gateway latency", ["service"],
-                    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5))
 JSON = b"application/json"
+UNTRACED = ("/health/", "/metrics")  # probes and scrapes: measured, never traced
 
 
 class Gateway:
@@ -43,6 +52,8 @@ class Gateway:
         # tokens (until each one's exp) makes a repeat check a dictionary lookup.
         self.auth: TokenVerifier | None = None
         self.limits: RateLimiter | None = None
+        self.tracer = tracer("mercato.gateway")
+        self.duration = gateway_duration()
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
@@ -83,13 +94,42 @@ class Gateway:
         hmap = {k: v for k, v in headers}
         incoming = hmap.get(b"x-request-id", b"").decode("latin-1")
         rid = incoming if valid_request_id(incoming) else new_request_id()
-        trace = continue_trace(hmap.get(b"traceparent", b"").decode("latin-1") or None)
-        extra = [(b"x-request-id", rid.encode()), (b"traceparent", trace.encode())]
+        request_id_var.set(rid)
+        extra = [(b"x-request-id", rid.encode())]
+        method, path = scope["method"], scope["path"]
+        span = token = None
+        if not path.startswith(UNTRACED):
+            span = self.tracer.start_span(
+                method, parse_traceparent(hmap.get(b"traceparent")), SpanKind.SERVER,
+                {"http.request.method": method, "url.path": path})
+            token = attach(span)
+            if traceparent := format_traceparent(span):
+                extra.append((b"traceparent", traceparent.encode()))
+        service, status = "-", 500
+        try:
+            status, _body, service = await self._answer(scope, receive, send, hmap, headers,
+                                                       rid, extra)
+        finally:
+            route = _route_label(service, path)
+            self.duration.labels(method, route, str(status), service).observe(
+                time.perf_counter() - started)
+            if span is not None:
+                span.update_name(f"{method} {route}")
+                span.set_attribute("http.route", route)
+                span.set_attribute("http.response.status_code", status)
+                span.set_attribute("mercato.upstream.service", service)
+                if status >= 500:
+                    span.set_status(ERROR, f"answered {status}")
+                span.end()
+                detach(token)
+
+    async def _answer(self, scope, receive, send, hmap, headers, rid: str, extra):
+        """Route, answer and send the response; (status, body, upstream service)."""
         method, path = scope["method"], scope["path"]
         service = "-"
         try:
             status, out_headers, body, service = await self._route(
-                scope, receive, hmap, headers, method, path, extra)
+                scope, receive, hmap, headers, method, path, extra, rid)
         except Reply as r:
             status, out_headers = r.status, [(b"content-type", PROBLEM_CONTENT_TYPE.encode())]
             out_headers += [(k.lower().encode(), str(v).encode()) for k, v in r.headers.items()]
@@ -104,10 +144,9 @@ class Gateway:
         await send({"type": "http.response.start", "status": status,
                     "headers": out_headers + extra})
         await send({"type": "http.response.body", "body": body})
-        REQUESTS.labels(service, str(status)).inc()
-        LATENCY.labels(service).observe(time.perf_counter() - started)
+        return status, body, service
 
-    async def _route(self, scope, receive, hmap, headers, method, path, extra):
+    async def _route(self, scope, receive, hmap, headers, method, path, extra, rid):
         if path.startswith("/health/") or path == "/metrics":
             return (*await self._local(path), "gateway")
         route = resolve(method, path)
@@ -129,10 +168,9 @@ class Gateway:
         if self.limits is not None:
             await self.limits.admit(method, path, scope.get("client"), principal, body)
         if route.service is None and storefront_path(path):
-            ids = dict(extra)
+            # the service client sends each attempt's own trace context
             sent = {"Authorization": hmap[b"authorization"].decode("latin-1"),
-                    "X-Request-ID": ids[b"x-request-id"].decode(),
-                    "traceparent": ids[b"traceparent"].decode()}
+                    "X-Request-ID": rid}
             status, kind, payload = await Storefront(self.runtime.client).answer(
                 method, path, sent)
             return status, [(b"content-type", kind)], payload, "storefront"
@@ -142,7 +180,7 @@ class Gateway:
         qs = scope["query_string"]
         path_qs = scope["raw_path"].decode("latin-1") + ("?" + qs.decode("latin-1") if qs else "")
         client = scope.get("client")
-        added = list(extra)
+        added = [extra[0]]  # the request id; the trace context is each attempt's own
         if client:
             added.append((b"x-forwarded-for", client[0].encode()))
         repeatable = method in ("GET", "HEAD", "OPTIONS") or b"idempotency-key" in hmap
@@ -172,7 +210,8 @@ class Gateway:
 
     async def _local(self, path: str):
         if path == "/metrics":
-            return 200, [(b"content-type", CONTENT_TYPE_LATEST.encode())], generate_latest()
+            return 200, [(b"content-type", CONTENT_TYPE_LATEST.encode())], (
+                generate_latest() + generate_latest(GATEWAY_REGISTRY))
         if path == "/health/live":
             return 200, [(b"content-type", JSON)], b'{"status":"live"}'
         if path in ("/health/ready", "/health/startup"):
@@ -181,6 +220,18 @@ class Gateway:
             raise Reply(503, "the gateway is not connected to the registry",
                         {"Retry-After": "1"})
         raise Reply(404, f"no route for {path}")
+
+
+def _route_label(service: str, path: str) -> str:
+    """The gateway's ``http.route``: low-cardinality, never the raw path (ids in it)."""
+    if service not in ("-", "gateway", "storefront"):
+        if path.startswith("/.well-known/"):
+            return path
+        return f"/api/v1/{service}/*"
+    for prefix in ("/api/v1/ops/", "/api/v1/storefront/", "/health/"):
+        if path.startswith(prefix):
+            return prefix + "*"
+    return "/metrics" if path == "/metrics" else "unmatched"
 
 
 def _title(status: int) -> str:

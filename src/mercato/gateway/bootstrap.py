@@ -7,10 +7,9 @@ import socket
 import uvicorn
 import uvloop
 
-from mercato.chassis.logging import configure_logging
-from mercato.chassis.runtime import Runtime, make_instance
+from mercato.chassis.runtime import Runtime
 from mercato.chassis.settings import Settings
-from mercato.chassis.web.serve import bind
+from mercato.chassis.web.serve import bind, process_runtime
 from mercato.gateway.app import Gateway
 
 
@@ -21,11 +20,8 @@ def build(runtime: Runtime) -> Gateway:
 def serve_gateway(settings: Settings, *, instance: int, port: int,
                   fd: int | None = None) -> None:
     """Serve on ``port``, or on the listening socket ``fd`` inherited from ``mercato up``."""
-    configure_logging(f"gateway-{instance}", settings.log_level)
     sock = socket.socket(fileno=fd) if fd is not None else bind(settings.host, port)
-    address = f"http://{settings.host}:{sock.getsockname()[1]}"
-    runtime = Runtime("gateway", settings, make_instance("gateway", instance, address,
-                                                         settings.version))
+    runtime = process_runtime("gateway", instance, settings, sock)
     config = uvicorn.Config(build(runtime), loop="uvloop", http="httptools", lifespan="on",
                             access_log=False, log_config=None, timeout_graceful_shutdown=10,
                             backlog=2048, server_header=False)

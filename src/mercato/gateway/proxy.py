@@ -18,6 +18,7 @@ import aiohttp
 from mercato.chassis.calls.registry import Instance, RegistryView
 from mercato.chassis.calls.resilience import CallPolicy, Resilience, Unavailable
 from mercato.chassis.calls.routing import canary_var
+from mercato.chassis.calls.telemetry import Attempt
 from mercato.chassis.context import DEADLINE_HEADER, deadline_in
 
 HOP_BY_HOP = frozenset({
@@ -59,8 +60,9 @@ class Upstreams:
         self, service: str, method: str, path_qs: str, headers: list[tuple[bytes, bytes]],
         body: bytes, repeatable: bool, added: list[tuple[bytes, bytes]] = (),
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        """Sends the client's end-to-end headers plus ``added`` (the gateway's request id,
-        trace context and forwarding headers, which replace any the client sent)."""
+        """Sends the client's end-to-end headers plus ``added`` (the gateway's request id
+        and forwarding headers, which replace any the client sent) and each attempt's own
+        trace context (its client span, ``chassis/calls/telemetry.py``)."""
         out_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers
                        if k.lower() not in HOP_BY_HOP]
         out_headers += [(k.decode("latin-1"), v.decode("latin-1")) for k, v in added]
@@ -68,17 +70,28 @@ class Upstreams:
         if canary or canary_var.get():
             canary_var.set(canary)
         session, data = self.session, body or None
+        attempts = 0
 
         async def send(instance: Instance, timeout: aiohttp.ClientTimeout):
+            nonlocal attempts
+            attempt = Attempt(service, method, instance, attempts)
+            attempts += 1
             # this attempt's deadline, so the service drops it if it comes too late
-            deadline = (DEADLINE_HEADER, deadline_in(timeout.total, time.time()))
-            async with session.request(method, instance.address + path_qs, data=data,
-                                       headers=[*out_headers, deadline], timeout=timeout,
-                                       allow_redirects=False) as resp:
-                payload = await resp.read()
-                kept = [(k, v) for k, v in resp.raw_headers if k.lower() not in HOP_BY_HOP]
-                kept.append((b"x-mercato-version", instance.version.encode()))
-                return resp.status, kept, payload
+            sent = [*out_headers, (DEADLINE_HEADER, deadline_in(timeout.total, time.time()))]
+            if attempt.traceparent:
+                sent.append(("traceparent", attempt.traceparent))
+            try:
+                async with session.request(method, instance.address + path_qs, data=data,
+                                           headers=sent, timeout=timeout,
+                                           allow_redirects=False) as resp:
+                    payload = await resp.read()
+            except BaseException as exc:
+                attempt.end(None, exc)
+                raise
+            attempt.end(resp.status)
+            kept = [(k, v) for k, v in resp.raw_headers if k.lower() not in HOP_BY_HOP]
+            kept.append((b"x-mercato-version", instance.version.encode()))
+            return resp.status, kept, payload
 
         try:
             return await self.resilience.call(service, send, safe=repeatable,

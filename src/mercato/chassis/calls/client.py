@@ -21,12 +21,8 @@ import aiohttp
 from mercato.chassis.calls.registry import Instance, RegistryView
 from mercato.chassis.calls.resilience import CallPolicy, Resilience, Unavailable
 from mercato.chassis.calls.routing import CANARY_HEADER, canary_var
-from mercato.chassis.context import (
-    DEADLINE_HEADER,
-    deadline_in,
-    request_id_var,
-    traceparent_var,
-)
+from mercato.chassis.calls.telemetry import Attempt
+from mercato.chassis.context import DEADLINE_HEADER, deadline_in, request_id_var
 from mercato.chassis.security import ServiceTokens
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -97,8 +93,6 @@ class ServiceClient:
             "Authorization": f"Bearer {self._tokens.token()}",
             "X-Request-ID": request_id_var.get(),
         }
-        if traceparent_var.get():
-            sent["traceparent"] = traceparent_var.get()
         if idempotency_key:
             sent["Idempotency-Key"] = idempotency_key
         if canary_var.get():  # a canary request stays one down the call chain
@@ -110,13 +104,25 @@ class ServiceClient:
             data = json.dumps(json_body).encode()
             sent["Content-Type"] = "application/json"
 
+        attempts = 0
+
         async def send(instance: Instance, limit: aiohttp.ClientTimeout) -> Reply:
+            nonlocal attempts
+            attempt = Attempt(service, method, instance, attempts)
+            attempts += 1
+            if attempt.traceparent:
+                sent["traceparent"] = attempt.traceparent
             # this attempt's deadline, so the callee drops it if it comes too late
             sent[DEADLINE_HEADER] = deadline_in(limit.total, time.time())
-            async with session.request(method, instance.address + path, data=data,
-                                       headers=sent, timeout=limit) as resp:
-                body = await resp.read()
-                return Reply(resp.status, body, dict(resp.headers))
+            try:
+                async with session.request(method, instance.address + path, data=data,
+                                           headers=sent, timeout=limit) as resp:
+                    body = await resp.read()
+            except BaseException as exc:
+                attempt.end(None, exc)
+                raise
+            attempt.end(resp.status)
+            return Reply(resp.status, body, dict(resp.headers))
 
         safe = method.upper() in IDEMPOTENT or idempotency_key is not None
         return await self.resilience.call(service, send, safe=safe, status_of=_status,

@@ -23,16 +23,20 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from mercato.chassis.telemetry import ERROR, SpanKind, attach, detach, recording, tracer
+
 Row = dict[str, Any]
 T = TypeVar("T")
 FIRST_WAIT = 0.001  # seconds; doubled per attempt up to LONGEST_WAIT
 LONGEST_WAIT = 0.025
+_tracer = tracer("mercato.db")
 
 
 class DatabaseBusy(sqlite3.OperationalError):
@@ -140,7 +144,32 @@ class SqliteDatabase:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_SqliteConnection]:
         """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK if the block raises. BEGIN IMMEDIATE
-        takes the write lock up front, so the statements inside never meet a busy lock."""
+        takes the write lock up front, so the statements inside never meet a busy lock.
+
+        Inside a recording span, the transaction is a span of its own (waiting for the
+        lock included) named after the function that opened it; never the SQL."""
+        if not recording():
+            async with self._transaction() as tx:
+                yield tx
+            return
+        # 0: here, 1: contextlib's __aenter__, 2: whoever wrote ``async with``
+        caller = sys._getframe(2).f_code.co_qualname
+        span = _tracer.start_span(f"transaction {caller}", kind=SpanKind.CLIENT, attributes={
+            "db.system.name": "sqlite", "db.namespace": self.path.stem,
+            "code.function.name": caller})
+        token = attach(span)
+        try:
+            async with self._transaction() as tx:
+                yield tx
+        except BaseException as exc:
+            span.set_status(ERROR, f"rolled back: {type(exc).__name__}")
+            raise
+        finally:
+            span.end()
+            detach(token)
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[_SqliteConnection]:
         async with self._lock:
             await self._when_free(lambda: self._conn.execute("BEGIN IMMEDIATE"))
             self._tx.after_commit = []

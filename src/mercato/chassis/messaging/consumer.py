@@ -1,6 +1,8 @@
 """Durable, idempotent consumers: one JetStream pull consumer per subscription. The
 messages of one fetch are handled in one transaction, each in a savepoint with its inbox
-row (a failing one rolls back only its own), and acked after the commit."""
+row (a failing one rolls back only its own), and acked after the commit. Each message is
+handled in a consumer span whose parent is the message's context (the relay's producer
+span, from its headers), with a link to it."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 
 from mercato.chassis.clock import iso, utc_now
-from mercato.chassis.context import request_id_var, traceparent_var
+from mercato.chassis.context import request_id_var
 from mercato.chassis.data.db import Connection, Database
 from mercato.chassis.faults import NO_FAULTS
 from mercato.chassis.logging import get_logger
@@ -22,9 +24,19 @@ from mercato.chassis.messaging.dlq import dead_letter, replay_subject
 from mercato.chassis.messaging.streams import ensure_stream, event_stream_config
 from mercato.chassis.messaging.subscription import Handler, NotYet, Subscription
 from mercato.chassis.tasks import stop_tasks
+from mercato.chassis.telemetry import (
+    ERROR,
+    SpanKind,
+    attach,
+    detach,
+    link_to,
+    parse_traceparent,
+    tracer,
+)
 from mercato.contracts.envelope import Envelope, Event, stream_for
 
 log = get_logger(__name__)
+_tracer = tracer("mercato.consumer")
 BACKOFF = (0.5, 2.0, 5.0, 15.0, 30.0)
 SAVEPOINT = "consumer_message"
 __all__ = ["BACKOFF", "Consumers", "Handler", "NotYet", "Subscription"]
@@ -39,6 +51,7 @@ class _Delivery:
     event: Event
     attempt: int
     error: Exception | None = None
+    span: object = None  # its consumer span, while it is handled
 
 
 class Consumers:
@@ -117,11 +130,13 @@ class Consumers:
             return
         if sub.own_transaction:  # each handled and settled before the next
             for d in deliveries:
-                self._context(d.envelope)
+                token = self._begin(sub, d)
                 try:
                     await self._handle_outside(sub, self.durable(sub), d.envelope, d.event)
                 except Exception as exc:
                     d.error = exc
+                finally:
+                    self._end(d, token)
                 await self._settle_logged(sub, d)
             return
         try:
@@ -175,15 +190,23 @@ class Consumers:
         the delivery. Raises (nothing committed) if the transaction itself fails, and
         when a lone delivery's handler fails (its transaction is its savepoint)."""
         consumer = self.durable(sub)
+        if len(deliveries) == 1:  # its transaction is a span within its consumer span
+            d = deliveries[0]
+            token = self._begin(sub, d)
+            try:
+                async with self.db.transaction() as tx:
+                    if await self._remember(tx, consumer, d.envelope.id):
+                        await sub.handler(tx, d.envelope, d.event)
+            except Exception as exc:
+                d.error = exc
+                raise
+            finally:
+                self._end(d, token)
+            return
         async with self.db.transaction() as tx:
-            if len(deliveries) == 1:
-                self._context(deliveries[0].envelope)
-                if await self._remember(tx, consumer, deliveries[0].envelope.id):
-                    await sub.handler(tx, deliveries[0].envelope, deliveries[0].event)
-                return
             callbacks = getattr(tx, "after_commit", [])
             for d in deliveries:
-                self._context(d.envelope)
+                token = self._begin(sub, d)
                 registered = len(callbacks)
                 await tx.execute(f"SAVEPOINT {SAVEPOINT}")
                 try:
@@ -193,12 +216,43 @@ class Consumers:
                     await tx.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
                     del callbacks[registered:]
                     d.error = exc
+                finally:
+                    self._end(d, token)
                 await tx.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
 
-    @staticmethod
-    def _context(envelope: Envelope) -> None:
+    def _begin(self, sub: Subscription, d: _Delivery) -> object:
+        """The message's request id, and its consumer span made the active one: a child
+        of the context the message carries (its header, else the envelope's), linked to
+        it. Returns the token for ``_end``."""
+        envelope = d.envelope
         request_id_var.set(envelope.correlation_id or envelope.id)
-        traceparent_var.set(envelope.traceparent or "")
+        headers = getattr(d.msg, "headers", None) or {}
+        parent = parse_traceparent(headers.get("traceparent") or envelope.traceparent)
+        attributes = {"messaging.system": "nats", "messaging.operation.type": "process",
+                      "messaging.destination.name": envelope.subject,
+                      "messaging.message.id": envelope.id,
+                      "messaging.consumer.group.name": self.durable(sub),
+                      "messaging.message.delivery_count": d.attempt,
+                      "mercato.event.type": envelope.type}
+        order_id = envelope.payload.get("order_id")
+        if isinstance(order_id, str):
+            attributes["mercato.order_id"] = order_id
+        links = [link_to(parent)] if parent is not None else None
+        d.span = _tracer.start_span(f"process {envelope.subject}", parent, SpanKind.CONSUMER,
+                                    attributes, links)
+        return attach(d.span)
+
+    @staticmethod
+    def _end(d: _Delivery, token: object) -> None:
+        span = d.span
+        if d.error is not None:
+            if isinstance(d.error, NotYet):  # waits for another event: not a failure
+                span.set_attribute("mercato.outcome", "not_yet")
+            else:
+                span.record_exception(d.error)
+                span.set_status(ERROR, f"{type(d.error).__name__}: {d.error}"[:200])
+        span.end()
+        detach(token)
 
     async def _settle(self, sub: Subscription, d: _Delivery) -> None:
         if d.error is None:

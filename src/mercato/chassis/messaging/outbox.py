@@ -1,5 +1,10 @@
 """The transactional outbox: events are rows written in the same transaction as the
-state change that caused them; the relay publishes them after the commit."""
+state change that caused them; the relay publishes them after the commit.
+
+Each row records the trace context it was written in (column ``traceparent``, also in the
+envelope): inside a recording span the write is a span of its own, and the relay's publish
+continues from it, so an event's consumers join the trace of the request that caused it.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,18 @@ import asyncio
 from collections.abc import Callable
 
 from mercato.chassis.clock import Clock, IdFactory, iso, new_id, utc_now
-from mercato.chassis.context import request_id_var, traceparent_var
+from mercato.chassis.context import request_id_var
 from mercato.chassis.data.db import Connection, Database
+from mercato.chassis.telemetry import (
+    SpanKind,
+    current_traceparent,
+    format_traceparent,
+    recording,
+    tracer,
+)
 from mercato.contracts.envelope import Envelope, Event
+
+_tracer = tracer("mercato.outbox")
 
 
 class Outbox:
@@ -32,18 +46,30 @@ class Outbox:
             raise ValueError(f"{self.source} cannot publish {event.type_name()} "
                              f"(it belongs to {event.SOURCE})")
         rid = request_id_var.get()
+        event_id = event_id or self.new_event_id()
+        payload = event.model_dump(mode="json")
+        span = None
+        if recording():
+            span = _tracer.start_span(f"outbox {event.type_name()}", kind=SpanKind.INTERNAL,
+                                      attributes=_attributes(event_id, event, payload))
+            traceparent = format_traceparent(span)
+        else:  # not sampled, or outside any trace: pass on what there is
+            traceparent = current_traceparent()
         envelope = Envelope(
-            id=event_id or self.new_event_id(), type=event.type_name(), version=event.VERSION,
+            id=event_id, type=event.type_name(), version=event.VERSION,
             source=self.source, occurred_at=iso(self.clock()),
             correlation_id=correlation_id or (rid if rid != "-" else None),
-            causation_id=causation_id, traceparent=traceparent_var.get() or None,
-            payload=event.model_dump(mode="json"),
+            causation_id=causation_id, traceparent=traceparent, payload=payload,
         )
-        await tx.execute(
-            "INSERT INTO outbox (id, subject, body, created_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (id) DO NOTHING",
-            envelope.id, envelope.subject, envelope.model_dump_json().encode(),
-            envelope.occurred_at)
+        try:
+            await tx.execute(
+                "INSERT INTO outbox (id, subject, body, created_at, traceparent)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                envelope.id, envelope.subject, envelope.model_dump_json().encode(),
+                envelope.occurred_at, traceparent)
+        finally:
+            if span is not None:
+                span.end()
         tx.on_commit(self._notify)
         return envelope
 
@@ -53,8 +79,8 @@ class Outbox:
 
     async def pending(self, limit: int) -> list[dict]:
         return await self.db.fetch_all(
-            "SELECT seq, id, subject, body FROM outbox WHERE published_at IS NULL"
-            " ORDER BY seq LIMIT ?", limit)
+            "SELECT seq, id, subject, body, traceparent FROM outbox"
+            " WHERE published_at IS NULL ORDER BY seq LIMIT ?", limit)
 
     async def mark_published(self, seqs: list[int]) -> None:
         if not seqs:
@@ -77,3 +103,11 @@ class Outbox:
         row = await self.db.fetch_one(
             "SELECT COUNT(*) AS n FROM outbox WHERE published_at IS NULL")
         return int(row["n"]) if row else 0
+
+
+def _attributes(event_id: str, event: Event, payload: dict) -> dict:
+    attributes = {"messaging.message.id": event_id, "mercato.event.type": event.type_name()}
+    order_id = payload.get("order_id")
+    if isinstance(order_id, str):  # what GET /api/v1/ops/traces?order_id= finds
+        attributes["mercato.order_id"] = order_id
+    return attributes

@@ -1,5 +1,6 @@
 """The outbox relay: publishes committed outbox rows to JetStream, in order, and marks a
-row sent only after the broker's acknowledgment."""
+row sent only after the broker's acknowledgment. Each publish is a producer span continuing
+the trace its row was written in; the message carries that span's ``traceparent``."""
 
 from __future__ import annotations
 
@@ -13,8 +14,16 @@ from mercato.chassis.faults import NO_FAULTS
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging.outbox import Outbox
 from mercato.chassis.tasks import stop_tasks
+from mercato.chassis.telemetry import (
+    ERROR,
+    SpanKind,
+    format_traceparent,
+    parse_traceparent,
+    tracer,
+)
 
 log = get_logger(__name__)
+_tracer = tracer("mercato.relay")
 
 
 class Relay:
@@ -70,23 +79,28 @@ class Relay:
         if not rows:
             return 0
         self.crash_point("relay.before_publish")  # committed, not yet published
+        spans = [_producer_span(row) for row in rows]
         pending = [
             asyncio.ensure_future(self.js.publish(
                 row["subject"], bytes(row["body"]), timeout=self.ack_timeout,
-                headers={"Nats-Msg-Id": row["id"]}))
-            for row in rows
+                headers=_headers(row, span)))
+            for row, span in zip(rows, spans, strict=True)
         ]
         done: list[int] = []
         error: BaseException | None = None
-        for row, fut in zip(rows, pending, strict=True):
+        for row, fut, span in zip(rows, pending, spans, strict=True):
             try:
                 await fut
             except Exception as exc:
                 error = exc
+                span.set_status(ERROR, f"not acknowledged: {type(exc).__name__}")
                 break
+            finally:
+                span.end()
             done.append(row["seq"])
-        for fut in pending[len(done) + 1:]:
+        for fut, span in zip(pending[len(done) + 1:], spans[len(done) + 1:], strict=True):
             fut.cancel()
+            span.end()
         await asyncio.gather(*pending, return_exceptions=True)
         if done:
             self.crash_point("relay.before_mark_sent")  # published, not yet marked sent
@@ -95,3 +109,20 @@ class Relay:
         if error is not None:
             raise error
         return len(done)
+
+
+def _producer_span(row: dict):
+    """``publish <subject>``, a child of the context the row was written in (a span that
+    records nothing when that trace is not sampled)."""
+    return _tracer.start_span(
+        f"publish {row['subject']}", parse_traceparent(row.get("traceparent")),
+        SpanKind.PRODUCER, {"messaging.system": "nats", "messaging.operation.type": "send",
+                            "messaging.destination.name": row["subject"],
+                            "messaging.message.id": row["id"]})
+
+
+def _headers(row: dict, span) -> dict[str, str]:
+    headers = {"Nats-Msg-Id": row["id"]}
+    if traceparent := format_traceparent(span):
+        headers["traceparent"] = traceparent
+    return headers

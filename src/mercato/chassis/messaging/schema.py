@@ -23,6 +23,17 @@ def create_outbox_table(op) -> None:
     op.create_index("ix_outbox_unpublished", "outbox", ["published_at", "seq"])
 
 
+def add_outbox_traceparent(op) -> None:
+    """The trace context of the transaction that wrote a row (W3C ``traceparent``), so the
+    relay's publish continues that trace (docs/observability.md)."""
+    op.add_column("outbox", sa.Column("traceparent", sa.String(55)))
+
+
+def drop_outbox_traceparent(op) -> None:
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("traceparent")
+
+
 def create_inbox_table(op) -> None:
     op.create_table(
         "inbox",

@@ -1,5 +1,6 @@
-"""Pure ASGI middleware shared by every service: request id, trace context, body limit,
-and request metrics. Pure ASGI (not BaseHTTPMiddleware) because it sits on every request.
+"""Pure ASGI middleware shared by every service: request id, a server span continuing the
+caller's trace, the caller's deadline, body limit, and the request duration histogram.
+Pure ASGI (not BaseHTTPMiddleware) because it sits on every request.
 """
 
 from __future__ import annotations
@@ -7,40 +8,42 @@ from __future__ import annotations
 import time
 from http import HTTPStatus
 
-from prometheus_client import Counter, Histogram
-
 from mercato.chassis.calls.routing import canary_var
 from mercato.chassis.context import (
-    continue_trace,
     deadline_passed,
     new_request_id,
     request_id_var,
-    traceparent_var,
     valid_request_id,
 )
 from mercato.chassis.logging import get_logger
+from mercato.chassis.telemetry import (
+    ERROR,
+    SpanKind,
+    attach,
+    detach,
+    format_traceparent,
+    parse_traceparent,
+    tracer,
+)
+from mercato.chassis.telemetry.http_metrics import server_duration
 from mercato.chassis.web.errors import PROBLEM_CONTENT_TYPE, problem_body
 
 log = get_logger(__name__)
-
-REQUESTS = Counter(
-    "mercato_http_requests_total", "HTTP requests served", ["service", "method", "route", "status"]
-)
-LATENCY = Histogram(
-    "mercato_http_request_seconds", "HTTP request latency", ["service", "method", "route"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-)
+UNTRACED = ("/health/", "/metrics")  # probes and scrapes: measured, never traced
 
 
 class RequestContextMiddleware:
-    """Sets and echoes ``X-Request-ID`` and ``traceparent``, refuses with 503 a request
-    whose caller's deadline (``X-Mercato-Deadline``) passed while it waited, refuses bodies
-    over the limit with 413, and records a count and a latency per route template."""
+    """Sets and echoes ``X-Request-ID``; runs the request in a server span that continues
+    the caller's ``traceparent`` and answers with its own; refuses with 503 a request whose
+    caller's deadline (``X-Mercato-Deadline``) passed while it waited, refuses bodies over
+    the limit with 413, and records the duration per route template and status."""
 
     def __init__(self, app, *, service: str, max_body_bytes: int) -> None:
         self.app = app
         self.service = service
         self.max_body = max_body_bytes
+        self.tracer = tracer("mercato.http")
+        self.duration = server_duration()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -49,16 +52,46 @@ class RequestContextMiddleware:
         headers = dict(scope["headers"])
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
         rid = incoming if valid_request_id(incoming) else new_request_id()
-        trace = continue_trace(headers.get(b"traceparent", b"").decode("latin-1") or None)
         request_id_var.set(rid)
-        traceparent_var.set(trace)
         canary = headers.get(b"x-canary")
         if canary is not None or canary_var.get():
             canary_var.set(canary.decode("latin-1") if canary else "")
-        extra = [(b"x-request-id", rid.encode()), (b"traceparent", trace.encode())]
+        extra = [(b"x-request-id", rid.encode())]
+        method, path = scope["method"], scope["path"]
         started = time.perf_counter()
-        status_holder = [500]
+        if path.startswith(UNTRACED):
+            status = await self._handle(scope, receive, send, headers, rid, extra, None)
+            self._observe(scope, method, status, started)
+            return
+        span = self.tracer.start_span(
+            method, parse_traceparent(headers.get(b"traceparent")), SpanKind.SERVER,
+            {"http.request.method": method, "url.path": path})
+        token = attach(span)
+        status = 500
+        try:
+            if traceparent := format_traceparent(span):
+                extra.append((b"traceparent", traceparent.encode()))
+            status = await self._handle(scope, receive, send, headers, rid, extra, span)
+        finally:
+            template = self._observe(scope, method, status, started)
+            span.update_name(f"{method} {template}")
+            span.set_attribute("http.route", template)
+            span.set_attribute("http.response.status_code", status)
+            if status >= 500:
+                span.set_status(ERROR, f"answered {status}")
+            span.end()
+            detach(token)
 
+    def _observe(self, scope, method: str, status: int, started: float) -> str:
+        """Record the duration under the route's template; returns the template."""
+        template = getattr(scope.get("route"), "path", "unmatched")
+        self.duration.labels(method, template, str(status)).observe(
+            time.perf_counter() - started)
+        return template
+
+    async def _handle(self, scope, receive, send, headers, rid: str, extra, span) -> int:
+        """Serve the request (or refuse it); returns the status answered."""
+        status_holder = [500]
         response_started = [False]
 
         async def send_with_headers(message):
@@ -80,19 +113,16 @@ class RequestContextMiddleware:
         else:
             try:
                 await self.app(scope, _limited(receive, self.max_body), send_with_headers)
-            except Exception:
+            except Exception as exc:
                 # Here, not in Starlette's outer error middleware, so that even a crash
                 # answers problem+json with the request id and trace headers.
-                log.exception("unhandled_error", path=scope.get("path"))
+                log.exception("unhandled_error", path=scope["path"])
+                if span is not None:
+                    span.record_exception(exc)
                 if not response_started[0]:
                     await _problem(send_with_headers, rid, 500,
                                    "an internal error occurred; see the service log")
-        route = scope.get("route")
-        template = getattr(route, "path", "unmatched")
-        REQUESTS.labels(self.service, scope["method"], template, str(status_holder[0])).inc()
-        LATENCY.labels(self.service, scope["method"], template).observe(
-            time.perf_counter() - started
-        )
+        return status_holder[0]
 
 
 class BodyTooLarge(Exception):

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from mercato.chassis.logging import configure_logging
 from mercato.chassis.runtime import Runtime, make_instance
 from mercato.chassis.settings import Settings
+from mercato.chassis.telemetry import setup_tracing
 
 AppBuilder = Callable[[Runtime], FastAPI]
 
@@ -31,11 +32,8 @@ def bind(host: str, port: int) -> socket.socket:
 def serve_service(service: str, build: AppBuilder, settings: Settings, *,
                   instance: int = 1, port: int = 0) -> None:
     """Serve one instance until SIGINT/SIGTERM; a graceful stop deregisters it first."""
-    configure_logging(f"{service}-{instance}", settings.log_level)
     sock = bind(settings.host, port)
-    address = f"http://{settings.host}:{sock.getsockname()[1]}"
-    runtime = Runtime(service, settings, make_instance(service, instance, address,
-                                                       settings.version))
+    runtime = process_runtime(service, instance, settings, sock)
     app = build(runtime)
     config = uvicorn.Config(app, loop="uvloop", http="httptools", lifespan="on",
                             access_log=False, log_config=None, timeout_graceful_shutdown=10,
@@ -43,6 +41,18 @@ def serve_service(service: str, build: AppBuilder, settings: Settings, *,
     server = DrainingServer(config, runtime)
     # uvicorn's loop= setting only applies to server.run(); serve() runs on ours.
     uvloop.run(_serve(server, sock))
+
+
+def process_runtime(service: str, instance: int, settings: Settings,
+                    sock: socket.socket) -> Runtime:
+    """The start of every served process (a service or the gateway): its JSON logs, its
+    identity in the registry (listening on ``sock``) and its tracer provider."""
+    configure_logging(f"{service}-{instance}", settings.log_level)
+    address = f"http://{settings.host}:{sock.getsockname()[1]}"
+    runtime = Runtime(service, settings, make_instance(service, instance, address,
+                                                       settings.version))
+    setup_tracing(service, runtime.instance.instance_id, settings.version)
+    return runtime
 
 
 class DrainingServer(uvicorn.Server):

@@ -1,0 +1,32 @@
+"""What an operator sees of a process: traces (OpenTelemetry, ``tracing.py``) and
+metrics (prometheus-client, ``metrics.py``). See docs/observability.md.
+
+Public API: ``setup_tracing``, ``TracingSettings``, ``tracer``, ``parse_traceparent``,
+``format_traceparent``, ``current_traceparent``, ``link_to``, ``recording``, ``attach``, ``detach``,
+``SpanKind``, ``Status``, ``StatusCode``.
+"""
+
+from mercato.chassis.telemetry.tracing import (
+    ERROR,
+    Span,
+    SpanKind,
+    Status,
+    StatusCode,
+    TracingSettings,
+    attach,
+    current_traceparent,
+    detach,
+    format_traceparent,
+    link_to,
+    parse_traceparent,
+    recording,
+    setup_tracing,
+    tracer,
+)
+
+__all__ = [
+    "ERROR", "Span", "SpanKind", "Status", "StatusCode", "TracingSettings", "attach",
+    "current_traceparent", "detach", "format_traceparent", "link_to", "parse_traceparent",
+    "recording",
+    "setup_tracing", "tracer",
+]
