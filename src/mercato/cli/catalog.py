@@ -16,6 +16,7 @@ SERVICES: dict[str, str] = {
     "notifications": "mercato.services.notifications.bootstrap:build",
 }
 GATEWAY = "gateway"
+TRACES = "traces"  # the embedded trace store (mercato.tracestore), not a service
 
 
 def load_builder(service: str):

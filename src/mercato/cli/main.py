@@ -48,17 +48,27 @@ def up(
 
 @app.command()
 def serve(
-    service: Annotated[str, typer.Argument(help="identity, catalog, ..., or gateway")],
+    service: Annotated[str, typer.Argument(
+        help="identity, catalog, ..., gateway, or traces (the embedded trace store)")],
     instance: Annotated[int, typer.Option(help="Instance number, shown in ps.")] = 1,
     port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 0,
     fd: Annotated[int | None, typer.Option(
         help="Serve on this inherited listening socket instead of binding a port "
              "(mercato up passes the gateway the port it holds).")] = None,
 ) -> None:
-    """Run one instance of a service (the supervisor calls this)."""
+    """Run one instance of a service, the gateway or the trace store (the supervisor
+    calls this). `mercato serve traces --port P` receives OTLP/HTTP trace exports on
+    POST /v1/traces and answers GET /traces (docs/trace-store.md)."""
     from mercato.chassis.settings import load_settings
-    from mercato.cli.catalog import GATEWAY, SERVICES, load_builder
+    from mercato.cli.catalog import GATEWAY, SERVICES, TRACES, load_builder
 
+    if service == TRACES:
+        from mercato.tracestore import StoreSettings, serve_traces
+
+        if not port:
+            raise typer.BadParameter("the trace store needs --port (mercato up picks one)")
+        serve_traces(StoreSettings(), port)
+        return
     settings = load_settings()
     if service == GATEWAY:
         from mercato.gateway.bootstrap import serve_gateway
