@@ -28,6 +28,8 @@ from mercato.chassis.web.errors import (
 from mercato.chassis.web.middleware import BodyTooLarge, RequestContextMiddleware
 
 log = get_logger(__name__)
+NO_FASTAPI_TELEMETRY = {"tracing": False, "metrics": False, "logs": False,
+                        "operation_spans": False, "auto_configure": False}
 Hook = Callable[[Runtime, FastAPI], Awaitable[None]]
 
 
@@ -72,8 +74,11 @@ def create_service(
                 await on_stop(runtime, app)
             await runtime.close()
 
+    # FastAPI's own telemetry is off: the request middleware makes the server span (as the
+    # gateway does), and FastAPI's would add a second one plus three operation spans to
+    # every request (docs/observability.md, "What it costs").
     app = FastAPI(title=f"mercato {runtime.service}", lifespan=lifespan,
-                  docs_url=None, redoc_url=None)
+                  docs_url=None, redoc_url=None, telemetry=NO_FASTAPI_TELEMETRY)
     app.state.runtime = runtime
     _install_error_handlers(app)
     app.include_router(_health_router(runtime))
