@@ -189,3 +189,33 @@ async def test_a_transaction_is_a_span_named_after_its_caller_and_the_outbox_row
     assert ids(traceparent)[1] == f"{write.context.span_id:016x}"
     rows = await db.fetch_all("SELECT traceparent FROM outbox ORDER BY seq")
     assert rows[0]["traceparent"] is None and rows[1]["traceparent"] == traceparent
+
+
+class Store:
+    """A repository with its own transaction wrapper, as several services have."""
+
+    def __init__(self, db) -> None:
+        self.db = db
+
+    @contextlib.asynccontextmanager
+    async def transaction(self):
+        async with self.db.transaction() as tx:
+            yield tx
+
+
+class Reservations:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def reserve(self) -> None:
+        async with self.store.transaction() as tx:
+            await tx.execute("SELECT 1")
+
+
+async def test_a_transaction_opened_through_a_stores_wrapper_is_named_after_the_handler(
+        service_db_for, spans):
+    db = await service_db_for("inventory")
+    with test_tracer.start_as_current_span("request"):
+        await Reservations(Store(db)).reserve()
+    assert [s.name for s in spans.get_finished_spans()] == [
+        "transaction Reservations.reserve", "request"]

@@ -92,6 +92,19 @@ class _SqliteConnection:
         self._conn.executemany(sql, rows)
 
 
+_WRAPPERS = frozenset({"__aenter__", "transaction", "unit"})
+
+
+def _opener() -> str:
+    """The function that opened the transaction: the first frame above this one that is
+    neither a context manager's ``__aenter__`` nor a store's own ``transaction``/``unit``
+    wrapper (those would name every transaction of a service alike)."""
+    frame = sys._getframe(2)  # 0: here, 1: ``transaction``
+    while frame.f_back is not None and frame.f_code.co_name in _WRAPPERS:
+        frame = frame.f_back
+    return frame.f_code.co_qualname
+
+
 class SqliteDatabase:
     """One service's SQLite file in WAL mode, used from one event loop (other processes
     may use the same file: waits for their locks are asynchronous)."""
@@ -152,8 +165,7 @@ class SqliteDatabase:
             async with self._transaction() as tx:
                 yield tx
             return
-        # 0: here, 1: contextlib's __aenter__, 2: whoever wrote ``async with``
-        caller = sys._getframe(2).f_code.co_qualname
+        caller = _opener()
         span = _tracer.start_span(f"transaction {caller}", kind=SpanKind.CLIENT, attributes={
             "db.system.name": "sqlite", "db.namespace": self.path.stem,
             "code.function.name": caller})
