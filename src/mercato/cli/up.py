@@ -22,13 +22,20 @@ from rich.table import Table
 from mercato.chassis.calls.registry import RegistryView
 from mercato.chassis.settings import Settings
 from mercato.chassis.web.serve import bind
-from mercato.cli.catalog import GATEWAY, SERVICES
+from mercato.cli.catalog import GATEWAY, SERVICES, TRACES
 from mercato.cli.control import Control, instance_spec, socket_path
 from mercato.cli.demo import SeedError, seed_demo
+from mercato.cli.liveness import LivenessWatch
 from mercato.cli.nats_server import free_port, nats_command
 from mercato.cli.replicas import parse_replicas, service_specs
 from mercato.cli.status import instance_table, shortfalls
 from mercato.cli.supervisor import ProcessSpec, Supervisor
+from mercato.cli.trace_store_up import (
+    TraceStoreError,
+    exporter_env,
+    external_endpoint,
+    start_trace_store,
+)
 
 console = Console(stderr=False)
 
@@ -92,10 +99,13 @@ async def _wait_ready(view: RegistryView, gateway_url: str, sup: Supervisor,
 
 
 def _table(sup: Supervisor, view: RegistryView, gateway_url: str, nats_url: str,
-           logs: Path) -> Table:
+           logs: Path, traces: str) -> Table:
     table = instance_table("Mercato is running", view.all(), time.time())
     table.add_row("nats", "-", str(sup.children["nats"].pid), nats_url, "-", "-", "-")
-    table.caption = f"gateway: {gateway_url}   logs: {logs}   stop: Ctrl-C"
+    if TRACES in sup.children:
+        table.add_row("traces", "-", str(sup.children[TRACES].pid), traces, "-", "-", "-")
+    table.caption = (f"gateway: {gateway_url}   traces: {traces}   logs: {logs}   "
+                     "stop: Ctrl-C")
     return table
 
 
@@ -107,6 +117,8 @@ class _Boot:
     view: RegistryView | None = None
     control: Control | None = None
     listener: socket.socket | None = None
+    liveness: LivenessWatch | None = None
+    gateway_url: str = ""
 
 
 def _say(message: str) -> None:
@@ -137,6 +149,16 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
     await sup.start(ProcessSpec("nats", nats_command(nats_port, data_dir / "nats"), env,
                                 logs / "nats.log"))
     await _wait_tcp(nats_port, 15)
+    store_url, traces = None, external_endpoint(env)
+    if traces is None:
+        try:
+            store_url = traces = await start_trace_store(sup, env, logs, host="127.0.0.1")
+        except TraceStoreError as exc:
+            raise UpError(str(exc)) from None
+        env = exporter_env(env, store_url)
+        _say(f"Started the trace store on {store_url} (data in {data_dir / 'traces'})")
+    else:
+        traces = f"exported to {traces}"
     for spec in service_specs(replicas, env, logs, gateway_fd):
         await sup.start(spec)
     extra = sum(replicas.values()) - len(replicas)
@@ -145,26 +167,35 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
     boot.nc = await nats.connect(nats_url, max_reconnect_attempts=-1)
     boot.view = RegistryView(boot.nc, settings.registry_ttl)
     await boot.view.start()
-    gateway_url = f"http://{settings.host}:{gateway_port}"
+    gateway_url = boot.gateway_url = f"http://{settings.host}:{gateway_port}"
+    boot.liveness = LivenessWatch(sup, lambda msg: _say(f"[yellow]supervisor:[/] {msg}"))
+    boot.liveness.know(f"{GATEWAY}-1", gateway_url)
+    if store_url:
+        boot.liveness.know(TRACES, store_url)
+    boot.liveness.start(boot.view)
     await _wait_ready(boot.view, gateway_url, sup, ready_timeout, replicas)
-    if seed:
-        try:
-            created = await seed_demo(gateway_url, settings)
-        except (SeedError, aiohttp.ClientError, TimeoutError) as exc:
-            _say(f"[yellow]warning:[/] the demo catalog was not seeded: {exc}")
-        else:
-            if created:
-                _say(f"Seeded the demo catalog: {created} products with stock")
     boot.control = Control(
         sup, lambda name, version: instance_spec(name, env, logs, gateway_fd,
                                                  version), settings.version)
     await boot.control.start(socket_path(data_dir))
     (run_dir / "state.json").write_text(json.dumps(
         {"pid": os.getpid(), "nats_url": nats_url, "gateway_url": gateway_url,
-         "replicas": replicas}))
+         "replicas": replicas, "trace_store_url": store_url}))
     with contextlib.suppress(Exception):
-        console.print(_table(sup, boot.view, gateway_url, nats_url, logs))
+        console.print(_table(sup, boot.view, gateway_url, nats_url, logs, traces))
+    # Said as soon as the gateway answers ready (every service has a ready instance);
+    # the demo catalog is seeded after, and says so.
     _say(f"[green]Mercato is ready[/] in {time.monotonic() - started:.1f}s at {gateway_url}")
+
+
+async def _seed(gateway_url: str, settings: Settings) -> None:
+    try:
+        created = await seed_demo(gateway_url, settings)
+    except (SeedError, aiohttp.ClientError, TimeoutError) as exc:
+        _say(f"[yellow]warning:[/] the demo catalog was not seeded: {exc}")
+    else:
+        if created:
+            _say(f"Seeded the demo catalog: {created} products with stock")
 
 
 async def run_up(settings: Settings, *, seed: bool = True, ready_timeout: float = 90.0,
@@ -194,14 +225,21 @@ async def run_up(settings: Settings, *, seed: bool = True, ready_timeout: float 
                 await starting
             return 130
         starting.result()  # raises UpError if start-up failed
+        seeding = asyncio.create_task(_seed(boot.gateway_url, settings)) if seed else None
         await stopping
+        if seeding is not None and not seeding.done():
+            seeding.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await seeding
         return 0
     except UpError as exc:
         _say(f"[red]error:[/] {exc}")
         return 1
     finally:
         stopping.cancel()
-        _say("Stopping: gateway, then services, then NATS")
+        _say("Stopping: gateway, then services, then the trace store and NATS")
+        if boot.liveness:
+            await boot.liveness.stop()
         if boot.control:
             await boot.control.close()
         if boot.view:
@@ -209,8 +247,8 @@ async def run_up(settings: Settings, *, seed: bool = True, ready_timeout: float 
         if boot.nc:
             with contextlib.suppress(Exception):
                 await boot.nc.close()
-        services = [n for n in sup.children if n not in (f"{GATEWAY}-1", "nats")]
-        await sup.stop_all([[f"{GATEWAY}-1"], services, ["nats"]])
+        services = [n for n in sup.children if n not in (f"{GATEWAY}-1", "nats", TRACES)]
+        await sup.stop_all([[f"{GATEWAY}-1"], services, [TRACES, "nats"]])
         if boot.listener:
             boot.listener.close()
         with contextlib.suppress(FileNotFoundError):

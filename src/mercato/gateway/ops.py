@@ -12,6 +12,7 @@ from mercato.chassis.messaging import list_dead_letters
 from mercato.chassis.runtime import Runtime
 from mercato.gateway.errors import Reply
 from mercato.gateway.proxy import Upstreams
+from mercato.gateway.traces import answer_traces, is_trace_path
 
 log = get_logger(__name__)
 DEAD_LETTER_LIMIT = 100
@@ -19,7 +20,8 @@ SAGA_PATH = re.compile(r"^/api/v1/ops/sagas/([A-Za-z0-9_.:-]{1,100})$")
 
 
 async def answer_ops(runtime: Runtime, method: str, path: str,
-                     upstreams: Upstreams | None = None) -> tuple[int, bytes]:
+                     upstreams: Upstreams | None = None,
+                     query: bytes = b"") -> tuple[int, bytes]:
     if method == "GET" and path == "/api/v1/ops/services":
         items = [
             {"service": i.service, "instance_id": i.instance_id, "address": i.address,
@@ -34,6 +36,8 @@ async def answer_ops(runtime: Runtime, method: str, path: str,
         return await _dead_letters(runtime)
     if method == "GET" and (match := SAGA_PATH.match(path)):
         return await _saga(runtime, match.group(1))
+    if is_trace_path(path):
+        return await answer_traces(method, path, query)
     return _problem(404, "Not Found", f"no operations route {method} {path}")
 
 

@@ -11,6 +11,7 @@ from mercato.chassis.calls.registry import Instance
 from mercato.chassis.runtime import Runtime, make_instance
 from mercato.chassis.settings import load_settings
 from mercato.gateway.app import Gateway
+from mercato.gateway.policy import ROUTED_SERVICES
 from mercato.gateway.ratelimit import RateLimiter, RateLimitSettings
 from tests.support.service_http import client
 from tests.unit.gateway.test_gateway import CUSTOMER, FakeAuth, FakeView, RecordingUpstreams
@@ -69,6 +70,8 @@ async def test_requests_with_bad_tokens_count_against_their_address(gateway):
 
 async def test_health_and_metrics_are_never_limited(gateway):
     gateway.runtime.is_ready = _ready
+    gateway.runtime.view = FakeView(*(Instance(s, f"{s}-1", f"http://{s}", "1", health="ready")
+                                      for s in ROUTED_SERVICES))  # ready: all can be routed
     async with client(gateway) as c:
         statuses = {(await c.get(p)).status_code for _ in range(10)
                     for p in ("/health/live", "/health/ready", "/metrics")}
