@@ -195,6 +195,44 @@ def verify(
                                           as_json=as_json)))
 
 
+TRACE_HELP = (
+    "Show one trace of the running platform as a waterfall: a row per span, indented under "
+    "its parent, with its service, a bar placed by its start and duration within the "
+    "trace, and its duration in ms; the slowest span (below the root) is highlighted, "
+    "error spans are red.\n\n"
+    "REF is a trace id (32 hex digits, e.g. from an answer's traceparent header: "
+    "00-<trace id>-<span id>-01) or an order id (its newest trace). Read from the embedded "
+    "trace store that `mercato up` runs (docs/trace-store.md); exit 1 when the platform is "
+    "not running or nothing is found."
+)
+
+
+@app.command(help=TRACE_HELP)
+def trace(ref: Annotated[str, typer.Argument(metavar="REF",
+                                             help="A trace id or an order id.")]) -> None:
+    """Show a trace as a waterfall (help: TRACE_HELP)."""
+    from mercato.chassis.settings import load_settings
+    from mercato.cli.trace import show_trace
+
+    settings = load_settings()
+    raise typer.Exit(_run(show_trace(Path(settings.data_dir), ref, _console())))
+
+
+@app.command()
+def logs(trace_id: Annotated[str, typer.Option(
+        "--trace", metavar="TRACE_ID",
+        help="Only the lines written for this trace (32 hex digits).")]) -> None:
+    """Print the log lines of every process (<data dir>/logs/*.log) that carry one trace
+    id, merged in time order, each after its process's name. Works on a stopped platform
+    too: it reads the files."""
+    from mercato.chassis.settings import load_settings
+    from mercato.cli.logs import print_trace_lines
+
+    settings = load_settings()
+    raise typer.Exit(print_trace_lines(Path(settings.data_dir) / "logs", trace_id,
+                                       typer.echo))
+
+
 app.add_typer(events_app, name="events")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(projections_app, name="projections")
