@@ -36,6 +36,7 @@ from mercato.gateway.ops import answer_ops
 from mercato.gateway.policy import Access, resolve
 from mercato.gateway.proxy import NoInstance, Upstreams
 from mercato.gateway.ratelimit import RateLimiter
+from mercato.gateway.readiness import not_ready
 from mercato.gateway.storefront import Storefront, storefront_path
 
 log = get_logger(__name__)
@@ -175,7 +176,8 @@ class Gateway:
                 method, path, sent)
             return status, [(b"content-type", kind)], payload, "storefront"
         if route.service is None:
-            status, payload = await answer_ops(self.runtime, method, path, self.upstreams)
+            status, payload = await answer_ops(self.runtime, method, path, self.upstreams,
+                                               scope["query_string"])
             return status, [(b"content-type", JSON)], payload, "gateway"
         qs = scope["query_string"]
         path_qs = scope["raw_path"].decode("latin-1") + ("?" + qs.decode("latin-1") if qs else "")
@@ -215,10 +217,12 @@ class Gateway:
         if path == "/health/live":
             return 200, [(b"content-type", JSON)], b'{"status":"live"}'
         if path in ("/health/ready", "/health/startup"):
-            if await self.runtime.is_ready():
+            problem = await not_ready(self.runtime) if path == "/health/ready" else (
+                None if await self.runtime.is_ready()
+                else "the gateway is not connected to the registry")
+            if problem is None:
                 return 200, [(b"content-type", JSON)], json.dumps({"status": "ready"}).encode()
-            raise Reply(503, "the gateway is not connected to the registry",
-                        {"Retry-After": "1"})
+            raise Reply(503, problem, {"Retry-After": "1"})
         raise Reply(404, f"no route for {path}")
 
 
