@@ -54,13 +54,16 @@ class LivenessWatch:
         """The child called ``name`` always answers at ``base_url`` (whatever its pid)."""
         self._fixed[name] = base_url
 
-    def start(self, view: RegistryView | None) -> None:
-        """Check every ``interval`` seconds from now on, learning services' URLs from
-        ``view``."""
+    def open(self, view: RegistryView | None = None) -> None:
+        """Ready to check (``check_once``), learning services' URLs from ``view``."""
         self._view = view
         self._http = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(force_close=True),
             timeout=aiohttp.ClientTimeout(total=self._timeout))
+
+    def start(self, view: RegistryView | None) -> None:
+        """Check every ``interval`` seconds from now on (see ``open``)."""
+        self.open(view)
         self._task = asyncio.create_task(self._run(), name="liveness")
 
     async def stop(self) -> None:
