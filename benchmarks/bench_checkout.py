@@ -91,8 +91,9 @@ from bench_gateway import BUCKETS as GATEWAY_BUCKETS
 CONFIG_ENV = "BENCH_CHECKOUT_CONFIG"
 SERVICES = ("gateway", "orders", "inventory", "payments", "shipping", "notifications",
             "catalog", "identity", "cart")
-# CPU columns: the services, then the broker, the supervisor and the load generator.
-PROCS = (*SERVICES, "nats", "up", "load")
+# CPU columns: the services, then the broker, the trace store (when `mercato up` runs one),
+# the supervisor and the load generator.
+PROCS = (*SERVICES, "nats", "traces", "up", "load")
 ADDRESS = {"name": "Bench Customer", "line1": "1 Load St", "city": "Benchtown",
            "postal_code": "B1", "country": "GB"}
 GOAL_RPS, GOAL_RATE, GOAL_P99_MS = 300.0, 200.0, 250.0
@@ -395,8 +396,9 @@ def post(url: str, body: dict, token: str | None = None, headers: dict | None = 
         raise RuntimeError(f"POST {url} -> {exc.code}: {exc.read()[:500]!r}") from None
 
 
-def nats_pid(data_dir: str) -> int | None:
-    """The nats-server started for this data dir (its environment names the data dir)."""
+def data_dir_pid(data_dir: str, command: bytes) -> int | None:
+    """The process started for this data dir (its environment names the data dir) whose
+    command line contains ``command`` (arguments are NUL-separated there)."""
     mark = f"MERCATO_DATA_DIR={os.path.realpath(data_dir)}\0".encode()
     mark2 = f"MERCATO_DATA_DIR={data_dir}\0".encode()
     for entry in os.listdir("/proc"):
@@ -407,9 +409,14 @@ def nats_pid(data_dir: str) -> int | None:
             env = Path(f"/proc/{entry}/environ").read_bytes() + b"\0"
         except OSError:
             continue
-        if b"nats-server" in cmd and (mark in env or mark2 in env):
+        if command in cmd and (mark in env or mark2 in env):
             return int(entry)
     return None
+
+
+def nats_pid(data_dir: str) -> int | None:
+    """The nats-server started for this data dir."""
+    return data_dir_pid(data_dir, b"nats-server")
 
 
 def settle(watch: dict[str, int], quiet: float = 0.15, limit: float = 30.0) -> float:
@@ -969,6 +976,8 @@ def run_benchmark(args) -> list[list[dict]]:
         npid = nats_pid(data_dir)
         if npid:
             watch["nats"] = npid
+        if tpid := data_dir_pid(data_dir, b"serve\0traces\0"):
+            watch["traces"] = tpid
         watch["up"] = plat.proc.pid
         print("pids: " + "  ".join(f"{k} {v}" for k, v in watch.items()))
 
