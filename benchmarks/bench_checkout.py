@@ -799,6 +799,7 @@ ORDERS_BUCKETS = [
     ("pydantic", lambda n, f: "pydantic" in f),
     ("NATS client (nats-py)", lambda n, f: "/nats/" in f),
     ("metrics (prometheus_client)", lambda n, f: "prometheus_client" in f),
+    ("tracing (OpenTelemetry SDK and API)", lambda n, f: "opentelemetry" in f),
     ("logging (structlog, logging)", lambda n, f: "structlog" in f or "/logging/" in f),
     ("garbage collector", lambda n, f: n.startswith("gc_collect")),
 ]
@@ -824,6 +825,7 @@ SERVICE_BUCKETS = [
     ("pydantic", lambda n, f: "pydantic" in f),
     ("NATS client (nats-py)", lambda n, f: "/nats/" in f),
     ("metrics (prometheus_client)", lambda n, f: "prometheus_client" in f),
+    ("tracing (OpenTelemetry SDK and API)", lambda n, f: "opentelemetry" in f),
     ("service registry (heartbeat, watch)",
      lambda n, f: f.endswith(("calls/registry.py", "chassis/registry.py"))),
     ("garbage collector", lambda n, f: n.startswith("gc_collect")),

@@ -1,7 +1,7 @@
 """What an operator sees of a process: traces (OpenTelemetry, ``tracing.py``) and
 metrics (prometheus-client, ``metrics.py``). See docs/observability.md.
 
-Public API: ``setup_tracing``, ``TracingSettings``, ``tracer``, ``parse_traceparent``,
+Public API: ``setup_tracing``, ``TracingSettings``, ``tracer``, ``annotate``, ``parse_traceparent``,
 ``format_traceparent``, ``current_traceparent``, ``link_to``, ``recording``, ``attach``, ``detach``,
 ``SpanKind``, ``Status``, ``StatusCode``.
 """
@@ -13,6 +13,7 @@ from mercato.chassis.telemetry.tracing import (
     Status,
     StatusCode,
     TracingSettings,
+    annotate,
     attach,
     current_traceparent,
     detach,
@@ -25,7 +26,8 @@ from mercato.chassis.telemetry.tracing import (
 )
 
 __all__ = [
-    "ERROR", "Span", "SpanKind", "Status", "StatusCode", "TracingSettings", "attach",
+    "ERROR", "Span", "SpanKind", "Status", "StatusCode", "TracingSettings", "annotate",
+    "attach",
     "current_traceparent", "detach", "format_traceparent", "link_to", "parse_traceparent",
     "recording",
     "setup_tracing", "tracer",

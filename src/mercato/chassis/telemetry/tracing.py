@@ -1,9 +1,10 @@
 """Traces with the OpenTelemetry SDK: set up once per process, used by the chassis'
 entrypoints (request middleware, service client, database, outbox, relay, consumers).
 
-Spans go over OTLP/HTTP to ``OTEL_EXPORTER_OTLP_ENDPOINT`` (the embedded trace store that
-``mercato up`` runs, or any collector) through the SDK's ``BatchSpanProcessor``: the
-request path only appends a finished span to a queue, a thread encodes and sends them.
+Spans go over OTLP/HTTP (protobuf) to ``OTEL_EXPORTER_OTLP_ENDPOINT`` (the embedded trace
+store that ``mercato up`` runs, or any collector) through the SDK's ``BatchSpanProcessor``:
+the request path only appends a finished span to a queue, a thread encodes (``otlp_proto``:
+the SDK's exporter with a faster encoder) and sends them.
 With no endpoint, the provider samples nothing: trace and span ids are still made and
 propagated (answers carry ``traceparent``, log lines carry ``trace_id``), nothing is
 recorded. ``OTEL_SDK_DISABLED=true`` leaves the API's no-op provider in place.
@@ -16,6 +17,7 @@ gateway and the middleware do it on every request, and the header is one fixed f
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -34,7 +36,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
     "ERROR", "Context", "Span", "SpanKind", "Status", "StatusCode", "TracingSettings",
-    "attach", "current_traceparent", "detach", "format_traceparent", "link_to",
+    "annotate", "attach", "current_traceparent", "detach", "format_traceparent", "link_to",
     "parse_traceparent",
     "recording", "setup_tracing", "tracer",
 ]
@@ -50,7 +52,8 @@ class TracingSettings(BaseSettings):
     sdk_disabled: bool = False
     exporter_otlp_endpoint: str | None = None
     exporter_otlp_traces_endpoint: str | None = None
-    exporter_otlp_protocol: str = "http/protobuf"
+    exporter_otlp_protocol: Literal["http/protobuf"] = "http/protobuf"
+    exporter_otlp_traces_protocol: Literal["http/protobuf"] | None = None
 
     @property
     def exports(self) -> bool:
@@ -77,12 +80,9 @@ def setup_tracing(service: str, instance_id: str, version: str,
     resource = Resource.create({"service.name": service, "service.instance.id": instance_id,
                                 "service.version": version})
     if exporter is None and settings.exports:
-        if settings.exporter_otlp_protocol != "http/protobuf":
-            raise ValueError(f"OTEL_EXPORTER_OTLP_PROTOCOL={settings.exporter_otlp_protocol} "
-                             "is not supported: Mercato exports over http/protobuf")
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from mercato.chassis.telemetry.otlp_proto import FastOTLPSpanExporter
 
-        exporter = OTLPSpanExporter()  # reads the endpoint, headers, timeout from OTEL_*
+        exporter = FastOTLPSpanExporter()  # reads the endpoint, headers, timeout from OTEL_*
     provider = TracerProvider(resource=resource,
                               sampler=None if exporter is not None else ALWAYS_OFF)
     if exporter is not None:
@@ -135,6 +135,17 @@ def recording() -> bool:
     is made only then, so background work outside any trace, and traces not sampled,
     cost nothing."""
     return trace.get_current_span().is_recording()
+
+
+def annotate(attributes: dict[str, str | int | float | bool],
+             error: str | None = None) -> None:
+    """Add ``attributes`` to the active span and, with ``error``, mark it failed: what an
+    entrypoint (a subscription's reaction) knows of the outcome."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_attributes(attributes)
+        if error is not None:
+            span.set_status(StatusCode.ERROR, error)
 
 
 def attach(span: Span) -> object:

@@ -17,6 +17,7 @@ from mercato.chassis.clock import iso
 from mercato.chassis.data.db import Connection, Row
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import NotYet
+from mercato.chassis.telemetry import annotate
 from mercato.contracts.envelope import Envelope
 from mercato.contracts.ids import shipment_id
 from mercato.contracts.orders import OrderCancelling, OrderPlaced
@@ -36,6 +37,7 @@ class CheckoutReactions:
     async def on_order(self, _tx: Connection | None, envelope: Envelope,
                        event: OrderPlaced | OrderCancelling) -> None:
         if isinstance(event, OrderCancelling):
+            annotate({"mercato.saga.step": "cancel_shipment"})
             sid = shipment_id(event.order_id)
             cancelled = await self.shipping.cancel(sid)
             async with self.db.transaction() as tx:
@@ -63,6 +65,7 @@ class CheckoutReactions:
             raise NotYet(f"OrderPlaced of order {event.order_id} not heard yet")
         if intent["checkout"] != "choreography":
             return  # the orchestrator schedules this order's shipment
+        annotate({"mercato.saga.step": "schedule_shipment"})
         sid = shipment_id(event.order_id)
         try:
             cmd = _schedule(sid, event.order_id, intent)
@@ -80,6 +83,7 @@ class CheckoutReactions:
     async def _failed(self, sid: str, order_id: str, customer_id: str, reason: str,
                       detail: str) -> None:
         log.info("shipment_refused", order_id=order_id, reason=reason, detail=detail)
+        annotate({"mercato.saga.outcome": reason}, error=f"{reason}: {detail}")
         async with self.db.transaction() as tx:
             await self.shipping.outbox.add(tx, ShipmentFailed(
                 shipment_id=sid, order_id=order_id, customer_id=customer_id, reason=reason,
