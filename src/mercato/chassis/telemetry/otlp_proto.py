@@ -3,10 +3,11 @@
 Why by hand: the SDK's exporter (``opentelemetry-exporter-otlp-proto-http``) builds a
 protobuf object for every span, attribute and value in Python before serialising; that
 was half of what tracing cost a service's process, on a thread that holds the GIL the
-event loop needs. Measured on this machine (benchmarks/bench_span_export.py): about 23 µs of
-CPU per span for the SDK's encoder against a few µs for this one, which writes the same
-wire format (``opentelemetry/proto/trace/v1/trace.proto``) straight into a byte buffer and
-keeps the encoding of each recurring attribute (a key with its value) in a small cache.
+event loop needs. Measured on this machine (benchmarks/bench_span_export.py, figures in
+benchmarks/RESULTS.md): this one takes under a third of the SDK encoder's CPU per span. It
+writes the same wire format (``opentelemetry/proto/trace/v1/trace.proto``) straight into a
+byte buffer and keeps the encoding of each recurring attribute (a key with its value) in a
+small cache.
 The bytes decode, with the official classes, to the message the SDK's encoder makes (a
 unit test checks it). Everything else — endpoint, headers, compression, timeouts, retries
 — is the SDK's exporter's own.
