@@ -1,8 +1,9 @@
 """A trace as a waterfall in the terminal (rich): one row per span, indented under its
 parent, with a bar placed by its start and length relative to the whole trace.
 
-The slowest span is highlighted: the longest one that is not a root (a root spans the
-whole request, so it is always the longest and says nothing); error spans are red.
+The slowest span is highlighted: the one with the most time of its own, not spent in
+the spans under it (the longest overall is always the root, which says nothing); error
+spans are red.
 """
 
 from __future__ import annotations
@@ -42,10 +43,27 @@ def _ms(span: dict) -> float:
     return max(span["end_unix_nano"] - span["start_unix_nano"], 0) / 1e6
 
 
+def self_time(span: dict, children: list[dict]) -> int:
+    """Nanoseconds of ``span`` not covered by any of its children: the time it spent
+    itself, not waiting for the calls and steps under it."""
+    start, end = span["start_unix_nano"], span["end_unix_nano"]
+    covered, reach = 0, start
+    for c in sorted(children, key=lambda c: c["start_unix_nano"]):
+        lo, hi = max(c["start_unix_nano"], reach), min(c["end_unix_nano"], end)
+        if hi > lo:
+            covered += hi - lo
+            reach = hi
+    return max(end - start - covered, 0)
+
+
 def slowest(rows: list[tuple[int, dict]]) -> dict | None:
-    """The longest span below a root (the root itself when it is alone)."""
-    inner = [span for depth, span in rows if depth > 0] or [span for _, span in rows]
-    return max(inner, key=_ms, default=None)
+    """The span with the most time of its own (``self_time``): where the time went. The
+    longest span overall would always be the root, which says nothing."""
+    children: dict[str, list[dict]] = {}
+    for _depth, span in rows:
+        children.setdefault(span.get("parent_span_id") or "", []).append(span)
+    return max((span for _, span in rows),
+               key=lambda s: self_time(s, children.get(s["span_id"], [])), default=None)
 
 
 def bar(span: dict, start: int, total: int, width: int = BAR_WIDTH) -> str:
