@@ -26,6 +26,7 @@ from mercato.chassis.telemetry import (
     attach,
     detach,
     format_traceparent,
+    keep_failure,
     parse_traceparent,
     tracer,
 )
@@ -106,7 +107,7 @@ class Gateway:
             token = attach(span)
             if traceparent := format_traceparent(span):
                 extra.append((b"traceparent", traceparent.encode()))
-        service, status = "-", 500
+        service, status, start_ns = "-", 500, time.time_ns()
         try:
             status, _body, service = await self._answer(scope, receive, send, hmap, headers,
                                                        rid, extra)
@@ -121,6 +122,10 @@ class Gateway:
                 span.set_attribute("mercato.upstream.service", service)
                 if status >= 500:
                     span.set_status(ERROR, f"answered {status}")
+                    keep_failure(span, f"{method} {route}", SpanKind.SERVER, start_ns, {
+                        "http.request.method": method, "url.path": path, "http.route": route,
+                        "http.response.status_code": status,
+                        "mercato.upstream.service": service}, f"answered {status}")
                 span.end()
                 detach(token)
 

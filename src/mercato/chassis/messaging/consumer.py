@@ -1,14 +1,12 @@
 """Durable, idempotent consumers: one JetStream pull consumer per subscription. The
 messages of one fetch are handled in one transaction, each in a savepoint with its inbox
 row (a failing one rolls back only its own), and acked after the commit. Each message is
-handled in a consumer span whose parent is the message's context (the relay's producer
-span, from its headers), with a link to it."""
+handled in a consumer span (``delivery.py``)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
@@ -16,42 +14,20 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 
 from mercato.chassis.clock import iso, utc_now
-from mercato.chassis.context import request_id_var
 from mercato.chassis.data.db import Connection, Database
 from mercato.chassis.faults import NO_FAULTS
 from mercato.chassis.logging import get_logger
+from mercato.chassis.messaging.delivery import Delivery, begin, end
 from mercato.chassis.messaging.dlq import dead_letter, replay_subject
 from mercato.chassis.messaging.streams import ensure_stream, event_stream_config
 from mercato.chassis.messaging.subscription import Handler, NotYet, Subscription
 from mercato.chassis.tasks import stop_tasks
-from mercato.chassis.telemetry import (
-    ERROR,
-    SpanKind,
-    attach,
-    detach,
-    link_to,
-    parse_traceparent,
-    tracer,
-)
 from mercato.contracts.envelope import Envelope, Event, stream_for
 
 log = get_logger(__name__)
-_tracer = tracer("mercato.consumer")
 BACKOFF = (0.5, 2.0, 5.0, 15.0, 30.0)
 SAVEPOINT = "consumer_message"
 __all__ = ["BACKOFF", "Consumers", "Handler", "NotYet", "Subscription"]
-
-
-@dataclass
-class _Delivery:
-    """A readable message of a fetch, and what became of it (``None``: handled)."""
-
-    msg: object
-    envelope: Envelope
-    event: Event
-    attempt: int
-    error: Exception | None = None
-    span: object = None  # its consumer span, while it is handled
 
 
 class Consumers:
@@ -130,13 +106,13 @@ class Consumers:
             return
         if sub.own_transaction:  # each handled and settled before the next
             for d in deliveries:
-                token = self._begin(sub, d)
+                token = begin(d, self.durable(sub))
                 try:
                     await self._handle_outside(sub, self.durable(sub), d.envelope, d.event)
                 except Exception as exc:
                     d.error = exc
                 finally:
-                    self._end(d, token)
+                    end(d, token)
                 await self._settle_logged(sub, d)
             return
         try:
@@ -156,14 +132,14 @@ class Consumers:
         for d in deliveries:
             await self._settle_logged(sub, d)
 
-    async def _settle_logged(self, sub: Subscription, d: _Delivery) -> None:
+    async def _settle_logged(self, sub: Subscription, d: Delivery) -> None:
         try:
             await self._settle(sub, d)
         except Exception as exc:  # e.g. the ack failed: redelivered after ack_wait
             log.warning("consumer_message_failed", subscription=sub.name,
                         error=f"{type(exc).__name__}: {exc}")
 
-    async def _read(self, sub: Subscription, msg) -> _Delivery | None:
+    async def _read(self, sub: Subscription, msg) -> Delivery | None:
         attempt = msg.metadata.num_delivered if msg.metadata else 1
         envelope = None
         try:
@@ -171,7 +147,7 @@ class Consumers:
             event_type = next((e for e in sub.events if e.type_name() == envelope.type), None)
             if event_type is None:
                 raise ValueError(f"{self.durable(sub)} does not handle {envelope.type}")
-            return _Delivery(msg, envelope, event_type.model_validate(envelope.payload),
+            return Delivery(msg, envelope, event_type.model_validate(envelope.payload),
                              attempt)
         except (ValidationError, ValueError) as exc:
             # Unreadable: no retry can help. Straight to the dead letters.
@@ -184,7 +160,7 @@ class Consumers:
                             error=f"{type(failed).__name__}: {failed}")
             return None
 
-    async def _in_one_transaction(self, sub: Subscription, deliveries: list[_Delivery]) -> None:
+    async def _in_one_transaction(self, sub: Subscription, deliveries: list[Delivery]) -> None:
         """Each delivery in a savepoint of the one transaction; a handler's failure rolls
         back its savepoint and the after-commit callbacks it registered, and is kept on
         the delivery. Raises (nothing committed) if the transaction itself fails, and
@@ -192,7 +168,7 @@ class Consumers:
         consumer = self.durable(sub)
         if len(deliveries) == 1:  # its transaction is a span within its consumer span
             d = deliveries[0]
-            token = self._begin(sub, d)
+            token = begin(d, self.durable(sub))
             try:
                 async with self.db.transaction() as tx:
                     if await self._remember(tx, consumer, d.envelope.id):
@@ -201,12 +177,12 @@ class Consumers:
                 d.error = exc
                 raise
             finally:
-                self._end(d, token)
+                end(d, token)
             return
         async with self.db.transaction() as tx:
             callbacks = getattr(tx, "after_commit", [])
             for d in deliveries:
-                token = self._begin(sub, d)
+                token = begin(d, self.durable(sub))
                 registered = len(callbacks)
                 await tx.execute(f"SAVEPOINT {SAVEPOINT}")
                 try:
@@ -217,44 +193,10 @@ class Consumers:
                     del callbacks[registered:]
                     d.error = exc
                 finally:
-                    self._end(d, token)
+                    end(d, token)
                 await tx.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
 
-    def _begin(self, sub: Subscription, d: _Delivery) -> object:
-        """The message's request id, and its consumer span made the active one: a child
-        of the context the message carries (its header, else the envelope's), linked to
-        it. Returns the token for ``_end``."""
-        envelope = d.envelope
-        request_id_var.set(envelope.correlation_id or envelope.id)
-        headers = getattr(d.msg, "headers", None) or {}
-        parent = parse_traceparent(headers.get("traceparent") or envelope.traceparent)
-        attributes = {"messaging.system": "nats", "messaging.operation.type": "process",
-                      "messaging.destination.name": envelope.subject,
-                      "messaging.message.id": envelope.id,
-                      "messaging.consumer.group.name": self.durable(sub),
-                      "messaging.message.delivery_count": d.attempt,
-                      "mercato.event.type": envelope.type}
-        order_id = envelope.payload.get("order_id")
-        if isinstance(order_id, str):
-            attributes["mercato.order_id"] = order_id
-        links = [link_to(parent)] if parent is not None else None
-        d.span = _tracer.start_span(f"process {envelope.subject}", parent, SpanKind.CONSUMER,
-                                    attributes, links)
-        return attach(d.span)
-
-    @staticmethod
-    def _end(d: _Delivery, token: object) -> None:
-        span = d.span
-        if d.error is not None:
-            if isinstance(d.error, NotYet):  # waits for another event: not a failure
-                span.set_attribute("mercato.outcome", "not_yet")
-            else:
-                span.record_exception(d.error)
-                span.set_status(ERROR, f"{type(d.error).__name__}: {d.error}"[:200])
-        span.end()
-        detach(token)
-
-    async def _settle(self, sub: Subscription, d: _Delivery) -> None:
+    async def _settle(self, sub: Subscription, d: Delivery) -> None:
         if d.error is None:
             self.crash_point("consumer.before_ack")  # committed with its inbox row, not acked
             await d.msg.ack()

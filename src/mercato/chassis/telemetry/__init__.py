@@ -1,9 +1,9 @@
 """What an operator sees of a process: traces (OpenTelemetry, ``tracing.py``) and
 metrics (prometheus-client, ``metrics.py``). See docs/observability.md.
 
-Public API: ``setup_tracing``, ``TracingSettings``, ``tracer``, ``annotate``, ``parse_traceparent``,
-``format_traceparent``, ``current_traceparent``, ``link_to``, ``recording``, ``attach``, ``detach``,
-``SpanKind``, ``Status``, ``StatusCode``.
+Public API: ``setup_tracing``, ``TracingSettings``, ``tracer``, ``parse_traceparent``,
+``format_traceparent``, ``current_traceparent``, ``link_to``, ``recording``, ``attach``,
+``detach``, ``annotate``, ``keep_failure``, ``SpanKind``, ``Status``, ``StatusCode``.
 """
 
 from mercato.chassis.telemetry.tracing import (
@@ -18,6 +18,7 @@ from mercato.chassis.telemetry.tracing import (
     current_traceparent,
     detach,
     format_traceparent,
+    keep_failure,
     link_to,
     parse_traceparent,
     recording,
@@ -28,7 +29,8 @@ from mercato.chassis.telemetry.tracing import (
 __all__ = [
     "ERROR", "Span", "SpanKind", "Status", "StatusCode", "TracingSettings", "annotate",
     "attach",
-    "current_traceparent", "detach", "format_traceparent", "link_to", "parse_traceparent",
+    "current_traceparent", "detach", "format_traceparent", "keep_failure", "link_to",
+    "parse_traceparent",
     "recording",
     "setup_tracing", "tracer",
 ]

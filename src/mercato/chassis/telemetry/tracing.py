@@ -34,11 +34,12 @@ from opentelemetry.trace import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mercato.chassis.telemetry.keep import install_keeper, keep_failure
+
 __all__ = [
     "ERROR", "Context", "Span", "SpanKind", "Status", "StatusCode", "TracingSettings",
-    "annotate", "attach", "current_traceparent", "detach", "format_traceparent", "link_to",
-    "parse_traceparent",
-    "recording", "setup_tracing", "tracer",
+    "annotate", "attach", "current_traceparent", "detach", "format_traceparent",
+    "keep_failure", "link_to", "parse_traceparent", "recording", "setup_tracing", "tracer",
 ]
 ERROR = StatusCode.ERROR
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
@@ -66,7 +67,8 @@ def setup_tracing(service: str, instance_id: str, version: str,
 
     Resource attributes name the process: ``service.name``, ``service.instance.id``,
     ``service.version``. The sampler is the SDK's from ``OTEL_TRACES_SAMPLER``/``_ARG``
-    (default ``parentbased_always_on``) when spans are exported, else ``always_off``.
+    (default ``parentbased_always_on``) when spans are exported, else ``always_off``;
+    failures outside the sample are kept all the same (``keep.py``).
     ``exporter`` replaces the OTLP exporter (tests). Returns None when the SDK is disabled.
     """
     settings = settings or TracingSettings()
@@ -86,7 +88,9 @@ def setup_tracing(service: str, instance_id: str, version: str,
     provider = TracerProvider(resource=resource,
                               sampler=None if exporter is not None else ALWAYS_OFF)
     if exporter is not None:
-        provider.add_span_processor(BatchSpanProcessor(exporter))
+        processor = BatchSpanProcessor(exporter)
+        provider.add_span_processor(processor)
+        install_keeper(resource, processor)
     trace.set_tracer_provider(provider)
     return provider
 

@@ -22,6 +22,7 @@ from mercato.chassis.telemetry import (
     attach,
     detach,
     format_traceparent,
+    keep_failure,
     parse_traceparent,
     tracer,
 )
@@ -67,7 +68,7 @@ class RequestContextMiddleware:
             method, parse_traceparent(headers.get(b"traceparent")), SpanKind.SERVER,
             {"http.request.method": method, "url.path": path})
         token = attach(span)
-        status = 500
+        status, start_ns = 500, time.time_ns()
         try:
             if traceparent := format_traceparent(span):
                 extra.append((b"traceparent", traceparent.encode()))
@@ -79,6 +80,9 @@ class RequestContextMiddleware:
             span.set_attribute("http.response.status_code", status)
             if status >= 500:
                 span.set_status(ERROR, f"answered {status}")
+                keep_failure(span, f"{method} {template}", SpanKind.SERVER, start_ns, {
+                    "http.request.method": method, "url.path": path, "http.route": template,
+                    "http.response.status_code": status}, f"answered {status}")
             span.end()
             detach(token)
 
