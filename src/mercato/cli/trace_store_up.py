@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import aiohttp
@@ -54,6 +54,22 @@ def exporter_env(env: Mapping[str, str], store_url: str) -> dict[str, str]:
     out = dict(env, OTEL_EXPORTER_OTLP_ENDPOINT=store_url, MERCATO_TRACE_STORE_URL=store_url)
     out.setdefault("OTEL_BSP_SCHEDULE_DELAY", SCHEDULE_DELAY_MS)
     return out
+
+
+async def trace_setup(sup: Supervisor, env: Mapping[str, str], logs: Path,
+                      say: Callable[[str], None]) -> tuple[dict[str, str], str | None, str]:
+    """What the platform does with its spans: (the children's environment, the store's
+    URL or None, a line for the start-up table). No store when tracing is off
+    (``OTEL_SDK_DISABLED=true``) or spans go to the user's own endpoint; otherwise it is
+    started and every child exports to it. Raises ``TraceStoreError``."""
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return dict(env), None, "off (OTEL_SDK_DISABLED=true)"
+    if external := external_endpoint(env):
+        return dict(env), None, f"exported to {external}"
+    store_url = await start_trace_store(sup, env, logs)
+    say(f"Started the trace store on {store_url} (data in "
+        f"{Path(env.get('MERCATO_DATA_DIR', '.')) / 'traces'})")
+    return exporter_env(env, store_url), store_url, store_url
 
 
 async def start_trace_store(sup: Supervisor, env: Mapping[str, str], logs: Path, *,

@@ -30,12 +30,7 @@ from mercato.cli.nats_server import free_port, nats_command
 from mercato.cli.replicas import parse_replicas, service_specs
 from mercato.cli.status import instance_table, shortfalls
 from mercato.cli.supervisor import ProcessSpec, Supervisor
-from mercato.cli.trace_store_up import (
-    TraceStoreError,
-    exporter_env,
-    external_endpoint,
-    start_trace_store,
-)
+from mercato.cli.trace_store_up import TraceStoreError, trace_setup
 
 console = Console(stderr=False)
 
@@ -149,16 +144,10 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
     await sup.start(ProcessSpec("nats", nats_command(nats_port, data_dir / "nats"), env,
                                 logs / "nats.log"))
     await _wait_tcp(nats_port, 15)
-    store_url, traces = None, external_endpoint(env)
-    if traces is None:
-        try:
-            store_url = traces = await start_trace_store(sup, env, logs, host="127.0.0.1")
-        except TraceStoreError as exc:
-            raise UpError(str(exc)) from None
-        env = exporter_env(env, store_url)
-        _say(f"Started the trace store on {store_url} (data in {data_dir / 'traces'})")
-    else:
-        traces = f"exported to {traces}"
+    try:
+        env, store_url, traces = await trace_setup(sup, env, logs, _say)
+    except TraceStoreError as exc:
+        raise UpError(str(exc)) from None
     for spec in service_specs(replicas, env, logs, gateway_fd):
         await sup.start(spec)
     extra = sum(replicas.values()) - len(replicas)

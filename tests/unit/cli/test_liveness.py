@@ -14,7 +14,12 @@ from aiohttp.test_utils import TestServer
 
 from mercato.cli.liveness import LivenessWatch
 from mercato.cli.supervisor import Child, ProcessSpec
-from mercato.cli.trace_store_up import exporter_env, external_endpoint, trace_store_spec
+from mercato.cli.trace_store_up import (
+    exporter_env,
+    external_endpoint,
+    trace_setup,
+    trace_store_spec,
+)
 
 
 class FakeSupervisor:
@@ -121,3 +126,19 @@ def test_an_endpoint_set_by_the_user_means_no_embedded_store():
     assert external_endpoint({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318",
                               "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://t/v1/traces"}
                              ) == "http://t/v1/traces"
+
+
+class NoStarts:
+    """A supervisor that must not be asked to start anything."""
+
+    async def start(self, spec):
+        raise AssertionError(f"started {spec.name}")
+
+
+@pytest.mark.parametrize(("env", "line"), [
+    ({"OTEL_SDK_DISABLED": "TRUE"}, "off (OTEL_SDK_DISABLED=true)"),
+    ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}, "exported to http://c:4318"),
+])
+async def test_no_store_is_started_when_tracing_is_off_or_goes_elsewhere(tmp_path, env, line):
+    out, store, said = await trace_setup(NoStarts(), env, tmp_path, print)
+    assert (out, store, said) == (env, None, line)
