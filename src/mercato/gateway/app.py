@@ -113,9 +113,11 @@ class Gateway:
                                                        rid, extra)
         finally:
             route = _route_label(service, path)
-            self.duration.labels(method, route, str(status), service).observe(
-                time.perf_counter() - started)
+            took = time.perf_counter() - started
+            self.duration.labels(method, route, str(status), service).observe(took)
             if span is not None:
+                log.info("http_request", method=method, path=path, status=status,
+                         upstream=service, ms=round(took * 1000, 1))
                 span.update_name(f"{method} {route}")
                 span.set_attribute("http.route", route)
                 span.set_attribute("http.response.status_code", status)

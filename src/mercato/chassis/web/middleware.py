@@ -75,6 +75,8 @@ class RequestContextMiddleware:
             status = await self._handle(scope, receive, send, headers, rid, extra, span)
         finally:
             template = self._observe(scope, method, status, started)
+            log.info("http_request", method=method, route=template, status=status,
+                     ms=round((time.perf_counter() - started) * 1000, 1))
             span.update_name(f"{method} {template}")
             span.set_attribute("http.route", template)
             span.set_attribute("http.response.status_code", status)
