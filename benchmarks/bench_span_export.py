@@ -4,6 +4,9 @@
   span, sampled         start + end of a recorded span, handed to the BatchSpanProcessor
   encode, SDK           the SDK exporter's protobuf encoding (encode_spans + serialise)
   encode, Mercato       chassis/telemetry/otlp_proto.py's encoder (the same bytes' meaning)
+  store: decode         the trace store reading one export (tracestore/otlp.py)
+  store: write          the trace store's transaction for it (tracestore/store.py, a
+                        temp file; each batch new traces of 8 spans)
 
 The spans are shaped like the platform's (a server span's attributes, a unique path,
 an order id); batches of --batch spans. CPU time (time.process_time), best of --repeat.
@@ -14,7 +17,9 @@ Run:  python benchmarks/bench_span_export.py          (a few seconds)
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
+from pathlib import Path
 
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -30,6 +35,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
 
 from mercato.chassis.telemetry.otlp_proto import encode_request
+from mercato.tracestore.otlp import PROTOBUF, decode
+from mercato.tracestore.store import TraceStore
 
 RESOURCE = Resource.create({"service.name": "orders", "service.instance.id": "orders-1-ab12cd",
                             "service.version": "1"})
@@ -53,6 +60,26 @@ def make_spans(tracer, n: int) -> None:
         span.set_attribute("http.response.status_code", 202)
         span.set_attribute("mercato.order_id", f"o-{i}")
         span.end()
+
+
+def store_write(make, provider, n: int, repeat: int) -> float:
+    """CPU per span of the store's ingest of fresh exports (new traces of 8 spans)."""
+    kept = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(kept))
+    exports = []
+    for _ in range(repeat):
+        kept.clear()
+        for _ in range(n // 8):
+            with provider.get_tracer("bench").start_as_current_span("root"):
+                make(provider.get_tracer("bench"), 7)
+        exports.append(decode(encode_request(kept.get_finished_spans()), PROTOBUF))
+    with tempfile.TemporaryDirectory() as folder:
+        store = TraceStore(Path(folder) / "traces.db", max_traces=100_000, max_bytes=1 << 30)
+        store.open()
+        try:
+            return best(lambda: store.ingest(*exports.pop()), repeat) / n
+        finally:
+            store.close()
 
 
 def best(fn, repeat: int) -> float:
@@ -86,6 +113,9 @@ def main() -> None:
     sdk = best(lambda: encode_spans(spans).SerializePartialToString(), args.repeat) / n
     ours = best(lambda: encode_request(spans), args.repeat) / n
     rows += [("encode, SDK", sdk), ("encode, Mercato", ours)]
+    body = encode_request(spans)
+    rows.append(("store: decode", best(lambda: decode(body, PROTOBUF), args.repeat) / n))
+    rows.append(("store: write", store_write(make_spans, provider, n, args.repeat)))
     print(f"CPU per span, batches of {n}, best of {args.repeat}")
     print("| part | µs per span | x SDK encoder |")
     print("|---|---|---|")
