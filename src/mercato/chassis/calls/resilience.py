@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -38,7 +39,9 @@ from mercato.chassis.calls.balance import Balancer
 from mercato.chassis.calls.breaker import CircuitBreaker
 from mercato.chassis.calls.budget import RetryBudget
 from mercato.chassis.calls.bulkhead import Bulkhead
+from mercato.chassis.calls.guard import Guard, note
 from mercato.chassis.calls.registry import Instance, RegistryView
+from mercato.chassis.telemetry.call_metrics import watch
 
 T = TypeVar("T")
 RETRY_STATUSES = frozenset({502, 503, 504})
@@ -89,19 +92,16 @@ class CallPolicy:
         )
 
 
-@dataclass
-class Guard:
-    """The per-service state: its breaker, bulkhead and retry budget."""
-
-    breaker: CircuitBreaker
-    bulkhead: Bulkhead
-    budget: RetryBudget
-
-
 class Resilience:
+    """``scope`` names these calls in metrics (``mercato_call_scope``); by default the
+    last part of the module that built it: ``proxy`` for the gateway's, ``client`` for a
+    service client's. Its breakers and counts are read at scrape time (``watch``)."""
+
     def __init__(self, view: RegistryView, policy: CallPolicy | None = None, *,
                  clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+                 scope: str | None = None) -> None:
+        self.scope = scope or sys._getframe(1).f_globals.get("__name__", "?").rsplit(".")[-1]
         self.policy = p = policy or CallPolicy()
         self._clock = clock
         self._rng = rng or random.Random()
@@ -110,6 +110,7 @@ class Resilience:
                                  eject_for=p.eject_for, clock=clock, rng=self._rng)
         self._guards: dict[str, Guard] = {}
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        watch(self)
 
     def guard(self, service: str) -> Guard:
         found = self._guards.get(service)
@@ -132,11 +133,13 @@ class Resilience:
         g = self._guards.get(service) or self.guard(service)
         ticket = g.breaker.admit()
         if ticket is None:
+            note("breaker_open", service, breaker_retry_after_s=g.breaker.retry_after())
             raise Unavailable(service, f"its circuit breaker is open after "
                               f"{g.breaker.threshold} calls in a row got no answer",
                               retry_after=g.breaker.retry_after())
         if not g.bulkhead.try_enter():
             g.breaker.record(ticket, None)
+            note("bulkhead_full", service, bulkhead_limit=g.bulkhead.limit)
             raise Unavailable(service, f"its bulkhead is full ({g.bulkhead.limit} calls in "
                               f"flight)", retry_after=1)
         answered: bool | None = None  # for the breaker; None: no verdict
@@ -164,12 +167,14 @@ class Resilience:
         n, retryable = len(candidates), False
         last_error, last_reply = "no attempt was made", None
         refused = False  # the last attempt never connected: the next is free and at once
+        why = ""  # how the last attempt failed, for the retry's count and span event
         for i in range(p.attempts):
             if i:
                 if not retryable:
                     break
                 if not refused:
                     if not g.budget.withdraw():
+                        note("retry_budget_exhausted", service)
                         last_error += " (no retry: the retry budget is spent)"
                         break
                     delay = self._rng.uniform(0, min(p.backoff_cap,
@@ -181,6 +186,7 @@ class Resilience:
                 if left <= 0:
                     break
                 limit = self._timeout(min(per_attempt, left))
+                g.retried(service, i, why, last_error)
             else:
                 limit = self._timeout(per_attempt)  # the usual values: built once, reused
             instance = candidates[i % n]
@@ -190,9 +196,11 @@ class Resilience:
             except aiohttp.ClientConnectorError as exc:  # not connected: nothing was sent
                 balancer.finished(stats, True)
                 retryable, refused, last_error = True, True, _describe(instance, exc)
+                why = "refused"
             except (aiohttp.ClientError, TimeoutError) as exc:
                 balancer.finished(stats, True)
                 retryable, refused, last_error = safe, False, _describe(instance, exc)
+                why = "timeout" if isinstance(exc, TimeoutError) else "error"
             except BaseException:  # cancelled (the client went away) or a bug: no verdict
                 balancer.finished(stats, None)
                 raise
@@ -201,7 +209,7 @@ class Resilience:
                 balancer.finished(stats, status >= 500)
                 if status in RETRY_STATUSES and safe and i + 1 < n:
                     last_reply, retryable, refused = result, True, False
-                    last_error = f"{instance.instance_id} answered {status}"
+                    last_error, why = f"{instance.instance_id} answered {status}", "status"
                     continue
                 return result
         if last_reply is not None:  # every instance tried answered a 5xx: that is the answer

@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mercato.chassis.context import request_id_var
@@ -18,6 +18,7 @@ from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Subscription
 from mercato.chassis.runtime import Runtime
 from mercato.chassis.security import AuthError, KeysUnavailable, Principal
+from mercato.chassis.telemetry.metrics import exposition
 from mercato.chassis.web.deps import require_service
 from mercato.chassis.web.errors import (
     PROBLEM_CONTENT_TYPE,
@@ -149,7 +150,8 @@ def _health_router(runtime: Runtime) -> APIRouter:
 
     @router.get("/metrics")
     async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        """Every metric of this process; outbox, consumers and dead letters read now."""
+        return Response(await exposition(runtime), media_type=CONTENT_TYPE_LATEST)
 
     @router.get("/internal/breakers")
     async def breakers(_caller: Principal = Depends(require_service)) -> dict:
