@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mercato.chassis import Runtime, create_service
 from mercato.chassis.clock import new_id, utc_now
+from mercato.chassis.telemetry.metrics import scrape_metrics
 from mercato.services.inventory.api import router
 from mercato.services.inventory.catalog_client import HttpCatalog
 from mercato.services.inventory.facts import router as facts_router
@@ -44,9 +45,20 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
         reservation_ttl=timedelta(seconds=settings.reservation_ttl),
     )
     app.state.inventory = inventory
+    _gauges(inventory.store)
     app.state.sweeper = ReservationSweeper(inventory,
                                            interval=settings.reservation_sweep_interval)
     app.state.sweeper.start()
+
+
+def _gauges(store: SqlInventoryStore) -> None:
+    """What inventory holds for checkouts, read at each scrape of ``/metrics``."""
+    metrics = scrape_metrics()
+    metrics.add_probe("mercato_inventory_reservations_held", "Reservations holding stock "
+                      "for a checkout (not yet committed, released or expired)",
+                      store.reservations_held)
+    metrics.add_probe("mercato_inventory_units_reserved", "Units of stock held by "
+                      "reservations", store.units_reserved)
 
 
 async def _stop(runtime: Runtime, app: FastAPI) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from mercato.chassis import Problem
 from mercato.chassis.logging import get_logger
+from mercato.chassis.telemetry import annotate
 from mercato.contracts.envelope import Envelope
 from mercato.contracts.ids import reservation_id
 from mercato.contracts.inventory import InventoryCheckoutUndone
@@ -41,10 +42,12 @@ class CheckoutReactions:
                        event: OrderPlaced | OrderCancelling) -> None:
         rid = reservation_id(event.order_id)
         if isinstance(event, OrderCancelling):
+            annotate({"mercato.saga.step": "release_stock"})
             await self.undo(event.order_id, rid)
             return
         if event.checkout != "choreography":
             return  # the orchestrator reserves for this order
+        annotate({"mercato.saga.step": "reserve_stock"})
         try:
             await self.inventory.reserve(
                 rid, event.order_id, [(x.product_id, x.quantity) for x in event.items])
@@ -74,6 +77,7 @@ class CheckoutReactions:
 
     async def on_payment_captured(self, _tx: None, envelope: Envelope,
                                   event: PaymentCaptured) -> None:
+        annotate({"mercato.saga.step": "confirm_order"})
         try:
             await self.inventory.commit(reservation_id(event.order_id))
         except Problem as exc:
@@ -84,6 +88,8 @@ def _settled_or_raise(exc: Problem, heard: str, order_id: str) -> None:
     """A refusal that is an outcome ends the reaction; anything else (a transient error,
     a bug) propagates and the event is redelivered."""
     if exc.status == 409 and _kind(exc) in SETTLED:
+        annotate({"mercato.saga.outcome": _kind(exc)},
+                 error=f"{_kind(exc)}: {exc.detail}" if _kind(exc) == "out-of-stock" else None)
         log.info("checkout_step_refused", heard=heard, order_id=order_id, kind=_kind(exc),
                  detail=exc.detail)
         return

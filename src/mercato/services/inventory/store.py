@@ -55,6 +55,17 @@ class SqlInventoryStore:
             Status.RESERVED.value, before, limit)
         return [r["reservation_id"] for r in rows]
 
+    async def reservations_held(self) -> int:
+        """Reservations holding stock now (status ``reserved``)."""
+        row = await self.db.fetch_one(
+            "SELECT COUNT(*) AS n FROM reservations WHERE status = ?", Status.RESERVED.value)
+        return int(row["n"]) if row else 0
+
+    async def units_reserved(self) -> int:
+        """Units of stock those reservations hold, every product together."""
+        row = await self.db.fetch_one("SELECT COALESCE(SUM(reserved), 0) AS n FROM stock")
+        return int(row["n"]) if row else 0
+
     async def all_stock(self) -> list[Stock]:
         rows = await self.db.fetch_all(f"SELECT {STOCK_COLUMNS} FROM stock ORDER BY product_id")
         return [Stock(**r) for r in rows]

@@ -14,21 +14,31 @@ from mercato.chassis.clock import Clock, iso
 from mercato.chassis.data.db import Connection
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Outbox
+from mercato.chassis.telemetry import annotate
 from mercato.contracts.envelope import Envelope, Event
-from mercato.services.orders.domain.choreography import all_undone, call_off, heard, refunded
+from mercato.services.orders.domain.choreography import (
+    all_undone,
+    call_off,
+    heard,
+    refunded,
+    step_of,
+)
 from mercato.services.orders.domain.order import Order, Reason, Status
 from mercato.services.orders.domain.saga import CheckoutSaga, Phase
 from mercato.services.orders.events import publish, publish_cancelling
+from mercato.services.orders.metrics import CheckoutMetrics, checkout_metrics, finished
 from mercato.services.orders.store import SqlOrderStore
 
 log = get_logger(__name__)
 
 
 class ChoreographyTracker:
-    def __init__(self, store: SqlOrderStore, outbox: Outbox, clock: Clock) -> None:
+    def __init__(self, store: SqlOrderStore, outbox: Outbox, clock: Clock, *,
+                 metrics: CheckoutMetrics | None = None) -> None:
         self.store = store
         self.outbox = outbox
         self.clock = clock
+        self.metrics = metrics or checkout_metrics()
 
     async def on_event(self, tx: Connection | None, envelope: Envelope, event: Event) -> None:
         assert tx is not None, "the tracker runs in the consumer's transaction"
@@ -41,7 +51,8 @@ class ChoreographyTracker:
             return
         if saga.mode != "choreography":
             return  # an orchestrated order: its runner hears the participants over HTTP
-        now = iso(self.clock())
+        annotate({"mercato.saga.step": step_of(envelope.type)})
+        now, before = iso(self.clock()), finished(saga)
         verdict = heard(saga, envelope.type, now, reason=getattr(event, "reason", None),
                         detail=getattr(event, "outcome", None) or getattr(event, "detail", None)
                         or None)
@@ -53,6 +64,8 @@ class ChoreographyTracker:
             await publish_cancelling(self.outbox, tx, order, saga.reason)
         changes += _finish(order, saga, now)
         await self._save(tx, order, saga, changes, now)
+        # measured once the consumer's transaction commits (never for a rolled-back one)
+        tx.on_commit(lambda: self.metrics.committed(order, saga, changes, before))
         if changes:
             log.info("checkout_settled", order_id=order_id, heard=envelope.type,
                      status=changes[-1].type)

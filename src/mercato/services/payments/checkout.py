@@ -21,6 +21,7 @@ from mercato.chassis.data.db import Connection
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import NotYet
 from mercato.chassis.sealing import Sealer
+from mercato.chassis.telemetry import annotate
 from mercato.contracts.envelope import Envelope
 from mercato.contracts.ids import payment_id
 from mercato.contracts.inventory import StockReserved
@@ -54,6 +55,7 @@ class CheckoutReactions:
     async def on_order(self, _tx: Connection | None, envelope: Envelope,
                        event: OrderPlaced | OrderCancelling) -> None:
         if isinstance(event, OrderCancelling):
+            annotate({"mercato.saga.step": "void_payment"})
             await self.undo(event.order_id)
             return
         if event.checkout == "choreography" and not event.sealed_card_token:
@@ -91,6 +93,7 @@ class CheckoutReactions:
             raise NotYet(f"OrderPlaced of order {event.order_id} not heard yet")
         if intent["checkout"] != "choreography":
             return  # the orchestrator authorizes this order
+        annotate({"mercato.saga.step": "authorize_payment"})
         cmd = Authorize(payment_id(event.order_id), event.order_id, intent["customer_id"],
                         intent["amount"], intent["currency"],
                         self.sealer.open(intent["sealed_card_token"]))
@@ -110,6 +113,7 @@ class CheckoutReactions:
 
     async def on_shipment_scheduled(self, _tx: Connection | None, envelope: Envelope,
                                     event: ShipmentScheduled) -> None:
+        annotate({"mercato.saga.step": "capture_payment"})
         await self._settled(self.payments.capture(payment_id(event.order_id)),
                             "ShipmentScheduled", event.order_id)
 
@@ -145,6 +149,8 @@ def _settled_or_raise(exc: Problem, heard: str, order_id: str) -> None:
     """A refusal that is an outcome ends the reaction; anything else (the provider down,
     a bug) propagates and the event is redelivered."""
     if exc.status in (402, 409) and (exc.kind or "") in SETTLED:
+        annotate({"mercato.saga.outcome": exc.kind or ""},
+                 error=f"{exc.kind}: {exc.detail}" if exc.kind == "payment-declined" else None)
         log.info("checkout_step_refused", heard=heard, order_id=order_id, kind=exc.kind,
                  detail=exc.detail)
         return

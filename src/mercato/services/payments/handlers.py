@@ -31,6 +31,7 @@ from mercato.services.payments.domain import (
     Status,
 )
 from mercato.services.payments.events import payment_event, transition_event_id
+from mercato.services.payments.metrics import MoneyMetrics, money_metrics
 from mercato.services.payments.store import SqlPaymentRepository, StaleStatus, Tombstoned
 
 log = get_logger(__name__)
@@ -61,6 +62,7 @@ class Payments:
     provider: CardProvider
     provider_timeout: float
     clock: Clock
+    metrics: MoneyMetrics = field(default_factory=money_metrics)
     # Serializes commands on one payment id within this process, so a duplicate request
     # waits for the first one's answer instead of asking the provider twice.
     _locks: WeakValueDictionary = field(default_factory=WeakValueDictionary, init=False)
@@ -158,6 +160,7 @@ class Payments:
             current = await self.store.get(payment.id)
             assert current is not None
             return _apply(current, action, after.updated_at, allow_change=False)
+        self.metrics.moved(after)  # stored by this transaction, and committed
         return after
 
     async def _publish(self, tx: Connection, payment: Payment) -> None:

@@ -80,6 +80,15 @@ def heard(saga: CheckoutSaga, event_type: str, at: str, *, reason: str | None = 
     raise ValueError(f"a choreographed checkout does not expect {event_type}")
 
 
+def step_of(event_type: str) -> str:
+    """The step of the checkout that ``event_type`` reports (for a reaction's span)."""
+    if event_type in FORWARD:
+        return FORWARD[event_type].value
+    if event_type in REFUSALS:
+        return REFUSALS[event_type][0].value
+    return UNDONE.get(event_type, "reservation_expired" if event_type == EXPIRY else "?")
+
+
 def all_undone(saga: CheckoutSaga) -> bool:
     return all(name in saga.records for name in UNDONE.values())
 

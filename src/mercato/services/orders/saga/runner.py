@@ -27,6 +27,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from opentelemetry.trace import Tracer
+
 from mercato.chassis.clock import Clock, iso
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Outbox
@@ -42,6 +44,7 @@ from mercato.services.orders.domain.saga import (
 )
 from mercato.services.orders.events import publish
 from mercato.services.orders.eventstore import ConcurrencyError
+from mercato.services.orders.metrics import CheckoutMetrics, Finished, checkout_metrics, finished
 from mercato.services.orders.saga.decisions import (
     Decide,
     StepPolicy,
@@ -51,6 +54,7 @@ from mercato.services.orders.saga.decisions import (
     undone,
 )
 from mercato.services.orders.saga.participants import Participants, Result
+from mercato.services.orders.saga.spans import saga_tracer, traced
 from mercato.services.orders.store import SqlOrderStore
 
 log = get_logger(__name__)
@@ -74,7 +78,8 @@ class SagaRunner:
                  clock: Clock, *, max_attempts: int | None = None, backoff: float = 0.2,
                  jitter: Callable[[float], float] = lambda cap: random.uniform(0, cap),
                  step_deadline: float = STEP_DEADLINE,
-                 deadlines: Mapping[Step, float] | None = None) -> None:
+                 deadlines: Mapping[Step, float] | None = None,
+                 tracer: Tracer | None = None, metrics: CheckoutMetrics | None = None) -> None:
         """``max_attempts`` bounds the failures a participant may answer for one step
         (None: only the deadline does); ``step_deadline`` is every forward step's
         deadline but the confirmation's (it has none), ``deadlines`` overrides it per step;
@@ -88,6 +93,8 @@ class SagaRunner:
         self.backoff = backoff
         self.jitter = jitter
         self.tasks: dict[str, asyncio.Task] = {}
+        self.tracer = tracer or saga_tracer()
+        self.metrics = metrics or checkout_metrics()
 
     def start(self, order_id: str,
               held: tuple[CheckoutSaga, Order] | None = None) -> None:
@@ -174,13 +181,13 @@ class SagaRunner:
         was saved: read both again and apply ``decide`` to the fresh copy — the same
         decision a late reply gets — up to ``CONFLICTS`` times."""
         for attempt in range(1, CONFLICTS + 1):
-            now = self.clock()
+            now, before = self.clock(), finished(live.saga)
             decision = decide(live.saga, live.order, now)
             if decision is None:  # nothing to save: the copy in hand decides what is next
                 return
             changes, claimed = decision
             try:
-                await self._save(live.saga, live.order, changes, now)
+                await self._save(live.saga, live.order, changes, now, before)
             except ConcurrencyError:
                 fresh = await self._load(live.saga.order_id)
                 if attempt == CONFLICTS or fresh is None:
@@ -197,7 +204,9 @@ class SagaRunner:
             if not live.claimed:
                 return False  # given up or cancelled: the loop goes on by phase
         step = live.saga.step
-        result = await self._do(step, live.saga, live.order)
+        result = await traced(self.tracer, "step", step.value, live.order.id,
+                              self._do(step, live.saga, live.order),
+                              live.saga.record(step).attempts)
         live.claimed = False
         await self._commit(live, answer(step, result, self.policy))
         log.info("saga_step", order_id=live.order.id, step=step.value,
@@ -216,7 +225,8 @@ class SagaRunner:
         if what is None:
             return False
         name = COMPENSATION[what] if isinstance(what, Step) else what
-        result = await getattr(self.participants, name)(live.order)
+        result = await traced(self.tracer, "compensation", name, live.order.id,
+                              getattr(self.participants, name)(live.order))
         log.info("saga_compensation", order_id=live.order.id, action=name,
                  outcome=result.outcome, detail=result.detail)
         if not result.ok:
@@ -225,7 +235,7 @@ class SagaRunner:
         return False
 
     async def _save(self, saga: CheckoutSaga, order: Order, changes: list[Recorded],
-                    now: datetime) -> None:
+                    now: datetime, before: Finished) -> None:
         """Saga and order in one transaction; ``ConcurrencyError`` (``SagaConflict`` for
         the saga row) when another writer got there first, and then nothing is saved."""
         async with self.store.db.transaction() as tx:
@@ -233,6 +243,7 @@ class SagaRunner:
             if changes:
                 await self.store.append(tx, changes, expected_version=order.version)
                 await publish(self.outbox, tx, order, changes)
+        self.metrics.committed(order, saga, changes, before)
         saga.version = version
         for change in changes:
             order.apply(change)
