@@ -54,7 +54,7 @@ from mercato.services.orders.saga.decisions import (
     undone,
 )
 from mercato.services.orders.saga.participants import Participants, Result
-from mercato.services.orders.saga.spans import saga_tracer, traced
+from mercato.services.orders.saga.spans import outcome, saga_span, saga_tracer
 from mercato.services.orders.store import SqlOrderStore
 
 log = get_logger(__name__)
@@ -204,11 +204,12 @@ class SagaRunner:
             if not live.claimed:
                 return False  # given up or cancelled: the loop goes on by phase
         step = live.saga.step
-        result = await traced(self.tracer, "step", step.value, live.order.id,
-                              self._do(step, live.saga, live.order),
-                              live.saga.record(step).attempts)
-        live.claimed = False
-        await self._commit(live, answer(step, result, self.policy))
+        with saga_span(self.tracer, "step", step.value, live.order.id,
+                       live.saga.record(step).attempts) as span:
+            result = await self._do(step, live.saga, live.order)
+            outcome(span, result)
+            live.claimed = False
+            await self._commit(live, answer(step, result, self.policy))
         log.info("saga_step", order_id=live.order.id, step=step.value,
                  outcome=result.outcome, detail=result.detail, phase=live.saga.phase.value)
         return live.saga.phase is Phase.FORWARD and not live.claimed
@@ -225,13 +226,14 @@ class SagaRunner:
         if what is None:
             return False
         name = COMPENSATION[what] if isinstance(what, Step) else what
-        result = await traced(self.tracer, "compensation", name, live.order.id,
-                              getattr(self.participants, name)(live.order))
-        log.info("saga_compensation", order_id=live.order.id, action=name,
-                 outcome=result.outcome, detail=result.detail)
-        if not result.ok:
-            return True
-        await self._commit(live, undone(what, result))
+        with saga_span(self.tracer, "compensation", name, live.order.id) as span:
+            result = await getattr(self.participants, name)(live.order)
+            outcome(span, result)
+            log.info("saga_compensation", order_id=live.order.id, action=name,
+                     outcome=result.outcome, detail=result.detail)
+            if not result.ok:
+                return True
+            await self._commit(live, undone(what, result))
         return False
 
     async def _save(self, saga: CheckoutSaga, order: Order, changes: list[Recorded],

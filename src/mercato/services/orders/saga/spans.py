@@ -1,9 +1,10 @@
 """The saga's spans: one per forward step attempt (``saga.step <step>``) and one per
 compensation or refund step (``saga.compensation <action>``), kind INTERNAL, active while
-the participant is called, so the call's client span and the participant's server span are
-its children. Attributes ``mercato.order_id``, ``mercato.saga.step``,
-``mercato.saga.outcome`` (ok, rejected, transient, unreachable) and ``mercato.saga.detail``;
-an error status when the participant refused or failed.
+the participant is called and its answer saved, so the call's client span, the
+participant's server span and the save's transaction are its children. Attributes
+``mercato.order_id``, ``mercato.saga.step``, ``mercato.saga.outcome`` (ok, rejected,
+transient, unreachable) and ``mercato.saga.detail``; an error status when the participant
+refused or failed.
 
 The runner's tasks start from the POST /orders request, so its spans join that request's
 trace; a saga resumed after a restart has no trace to join, and its spans start their own.
@@ -11,7 +12,8 @@ trace; a saga resumed after a restart has no trace to join, and its spans start 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
@@ -24,19 +26,20 @@ def saga_tracer() -> Tracer:
     return trace.get_tracer("mercato.orders")
 
 
-async def traced(tracer: Tracer, kind: str, name: str, order_id: str,
-                 call: Awaitable[Result], attempt: int | None = None) -> Result:
-    """Await ``call`` (a participant's) inside its span and record what it answered;
-    ``kind``: ``step`` or ``compensation``, ``name``: the step or the action."""
+@contextmanager
+def saga_span(tracer: Tracer, kind: str, name: str, order_id: str,
+              attempt: int | None = None) -> Iterator[Span]:
+    """The span of one step attempt or compensation, active while the participant is
+    called and what it answered is saved (so the save's transaction, and the outbox
+    write of the order's outcome, are its children); ``kind``: ``step`` or
+    ``compensation``, ``name``: the step or the action. ``outcome`` records the answer."""
     attributes: dict[str, str | int] = {"mercato.order_id": order_id,
                                         "mercato.saga.step": name}
     if attempt is not None:
         attributes["mercato.saga.attempt"] = attempt
     with tracer.start_as_current_span(f"saga.{kind} {name}", kind=SpanKind.INTERNAL,
                                       attributes=attributes) as span:
-        result = await call
-        outcome(span, result)
-        return result
+        yield span
 
 
 def outcome(span: Span, result: Result) -> None:
