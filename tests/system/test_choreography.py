@@ -27,6 +27,9 @@ from tests.system.test_checkout_journey import (  # noqa: F401 - collected again
 from tests.system.test_read_models import (  # noqa: F401
     test_list_detail_and_summary_after_a_confirmed_and_a_cancelled_order,
 )
+from tests.system.test_traces import (  # noqa: F401
+    test_a_confirmed_orders_trace_crosses_every_service_through_http_and_events,
+)
 from tests.system.test_verify import (  # noqa: F401
     FORWARD,
     place,
