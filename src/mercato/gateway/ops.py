@@ -12,6 +12,7 @@ from mercato.chassis.messaging import list_dead_letters
 from mercato.chassis.runtime import Runtime
 from mercato.gateway.errors import Reply
 from mercato.gateway.proxy import Upstreams
+from mercato.gateway.targets import TARGETS_PATH, answer_targets
 from mercato.gateway.traces import answer_traces, is_trace_path
 
 log = get_logger(__name__)
@@ -30,6 +31,8 @@ async def answer_ops(runtime: Runtime, method: str, path: str,
             for i in sorted(runtime.view.all(), key=lambda i: (i.service, i.instance_id))
         ]
         return 200, json.dumps({"items": items}).encode()
+    if method == "GET" and path == TARGETS_PATH:
+        return answer_targets(runtime.view.all())
     if method == "GET" and path == "/api/v1/ops/breakers":
         return 200, json.dumps(breakers(upstreams, runtime.client)).encode()
     if method == "GET" and path == "/api/v1/ops/dead-letters":
