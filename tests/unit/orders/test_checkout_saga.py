@@ -6,6 +6,7 @@ import itertools
 from datetime import UTC, datetime
 
 import pytest
+from opentelemetry import trace
 
 from mercato.chassis import Principal, Problem
 from mercato.chassis.messaging import Outbox
@@ -384,3 +385,24 @@ async def test_an_unexpected_error_is_retried_from_the_saved_state_not_left_pend
     assert done.status.value == "confirmed"
     assert fake.calls.count("schedule_shipment") == 3
     assert fake.calls.count("reserve_stock") == 1  # resumed at the step, not from the start
+
+
+async def test_a_saga_resumed_after_a_crash_goes_on_in_its_orders_trace(world, spans):
+    orders, fake = world
+
+    async def crash():
+        raise Killed("process killed")
+
+    fake.hooks["schedule_shipment"] = crash
+    with trace.get_tracer("tests").start_as_current_span("POST /api/v1/orders") as request:
+        order = await orders.place_order(ALICE, body(), None)
+        with pytest.raises(Killed):
+            await orders.runner.tasks[order.id]
+    fake.hooks.clear()
+    spans.clear()
+    assert await orders.runner.resume_all() == 1  # outside any trace, as after a restart
+    assert (await settle(orders, order.id)).status.value == "confirmed"
+    steps = [s for s in spans.get_finished_spans() if s.name.startswith("saga.step")]
+    assert [s.attributes["mercato.saga.step"] for s in steps] == [
+        "schedule_shipment", "capture_payment", "confirm_order"]
+    assert {s.context.trace_id for s in steps} == {request.get_span_context().trace_id}

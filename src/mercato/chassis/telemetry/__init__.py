@@ -3,7 +3,8 @@ metrics (prometheus-client, ``metrics.py``). See docs/observability.md.
 
 Public API: ``setup_tracing``, ``TracingSettings``, ``tracer``, ``parse_traceparent``,
 ``format_traceparent``, ``current_traceparent``, ``link_to``, ``recording``, ``attach``,
-``detach``, ``annotate``, ``keep_failure``, ``SpanKind``, ``Status``, ``StatusCode``.
+``attach_context``, ``detach``, ``annotate``, ``keep_failure``, ``SpanKind``, ``Status``,
+``StatusCode``.
 """
 
 from mercato.chassis.telemetry.tracing import (
@@ -15,6 +16,7 @@ from mercato.chassis.telemetry.tracing import (
     TracingSettings,
     annotate,
     attach,
+    attach_context,
     current_traceparent,
     detach,
     format_traceparent,
@@ -28,7 +30,7 @@ from mercato.chassis.telemetry.tracing import (
 
 __all__ = [
     "ERROR", "Span", "SpanKind", "Status", "StatusCode", "TracingSettings", "annotate",
-    "attach",
+    "attach", "attach_context",
     "current_traceparent", "detach", "format_traceparent", "keep_failure", "link_to",
     "parse_traceparent",
     "recording",

@@ -38,7 +38,7 @@ from mercato.chassis.telemetry.keep import install_keeper, keep_failure
 
 __all__ = [
     "ERROR", "Context", "Span", "SpanKind", "Status", "StatusCode", "TracingSettings",
-    "annotate", "attach", "current_traceparent", "detach", "format_traceparent",
+    "annotate", "attach", "attach_context", "current_traceparent", "detach", "format_traceparent",
     "keep_failure", "link_to", "parse_traceparent", "recording", "setup_tracing", "tracer",
 ]
 ERROR = StatusCode.ERROR
@@ -155,6 +155,12 @@ def annotate(attributes: dict[str, str | int | float | bool],
 def attach(span: Span) -> object:
     """Make ``span`` the active one; returns the token for ``detach``."""
     return otel_context.attach(trace.set_span_in_context(span))
+
+
+def attach_context(context: Context | None) -> object:
+    """Make ``context`` (from ``parse_traceparent``; None: no trace) the active one, e.g.
+    around the creation of a task that should go on in a saved trace; for ``detach``."""
+    return otel_context.attach(context if context is not None else Context())
 
 
 def detach(token: object) -> None:

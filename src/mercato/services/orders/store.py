@@ -6,6 +6,7 @@ import json
 
 from mercato.chassis import Database
 from mercato.chassis.data.db import Connection
+from mercato.chassis.telemetry import current_traceparent
 from mercato.services.orders.domain.events import Recorded
 from mercato.services.orders.domain.order import Order
 from mercato.services.orders.domain.saga import CheckoutSaga, Phase
@@ -34,11 +35,14 @@ class SqlOrderStore:
     # -- sagas ---------------------------------------------------------------
     async def insert_saga(self, tx: Connection, saga: CheckoutSaga, at: str, *,
                           mode: str = "orchestration") -> None:
+        # the trace it was placed in: a saga resumed after a restart goes on in it
         await tx.execute(
             "INSERT INTO sagas (order_id, card_token, phase, step, reason, cancel_requested,"
-            " state, updated_at, mode, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " state, updated_at, mode, version, traceparent)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             saga.order_id, saga.card_token, saga.phase.value, saga.step.value, saga.reason,
-            saga.cancel_requested, json.dumps(saga.to_state()), at, mode, saga.version)
+            saga.cancel_requested, json.dumps(saga.to_state()), at, mode, saga.version,
+            current_traceparent())
 
     async def save_saga(self, tx: Connection, saga: CheckoutSaga, at: str) -> int:
         """Saves the runner's progress if the row is still at ``saga.version`` (compare
@@ -86,6 +90,14 @@ class SqlOrderStore:
             Phase.FORWARD.value, Phase.COMPENSATING.value, Phase.REFUNDING.value,
             Phase.CONFIRMED.value, mode)
         return [r["order_id"] for r in rows]
+
+    async def saga_traceparents(self, order_ids: list[str]) -> dict[str, str]:
+        """The trace context each of these sagas was placed in (those that have one)."""
+        rows = await self.db.fetch_all(
+            "SELECT order_id, traceparent FROM sagas WHERE traceparent IS NOT NULL AND"
+            f" order_id IN ({', '.join('?' * len(order_ids))})", *order_ids) if order_ids \
+            else []
+        return {r["order_id"]: r["traceparent"] for r in rows}
 
     # -- idempotency ---------------------------------------------------------
     async def find_key(self, tx: Connection, customer_id: str, key: str) -> dict | None:

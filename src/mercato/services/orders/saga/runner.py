@@ -33,6 +33,7 @@ from mercato.chassis.clock import Clock, iso
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Outbox
 from mercato.chassis.tasks import stop_tasks
+from mercato.chassis.telemetry import attach_context, detach, parse_traceparent
 from mercato.services.orders.domain.events import Recorded
 from mercato.services.orders.domain.order import Order
 from mercato.services.orders.domain.saga import (
@@ -108,9 +109,15 @@ class SagaRunner:
                                                        name=f"saga-{order_id}")
 
     async def resume_all(self) -> int:
+        """Start every saga with work left, each in the trace its order was placed in."""
         order_ids = await self.store.unfinished_sagas("orchestration")
+        traces = await self.store.saga_traceparents(order_ids)
         for order_id in order_ids:
-            self.start(order_id)
+            token = attach_context(parse_traceparent(traces.get(order_id)))
+            try:
+                self.start(order_id)  # the task takes the context it is created in
+            finally:
+                detach(token)
         return len(order_ids)
 
     async def stop(self) -> None:
