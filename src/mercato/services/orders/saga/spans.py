@@ -7,7 +7,7 @@ transient, unreachable) and ``mercato.saga.detail``; an error status when the pa
 refused or failed.
 
 The runner's tasks start from the POST /orders request, so its spans join that request's
-trace; a saga resumed after a restart has no trace to join, and its spans start their own.
+trace; a saga resumed after a restart goes on in that trace too (the saga row keeps it).
 """
 
 from __future__ import annotations
