@@ -6,8 +6,13 @@ order's and the saga's own timestamps (a manual clock here)."""
 from __future__ import annotations
 
 import pytest
+from opentelemetry import context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import CollectorRegistry
 
+from mercato.chassis.telemetry import SLOW_CHECKOUT, keep, parse_traceparent
 from mercato.contracts.inventory import (
     InventoryCheckoutUndone,
     StockCommitted,
@@ -21,6 +26,7 @@ from tests.support.messages import envelope
 from tests.unit.orders.conftest import ALICE, body
 from tests.unit.orders.test_choreography_tracker import choreographed, hear, payment
 
+UNSAMPLED = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"
 STEPS = ("reserve_stock", "authorize_payment", "schedule_shipment", "capture_payment",
          "confirm_order")
 
@@ -139,3 +145,24 @@ async def test_a_choreographed_cancellation_counts_when_the_last_undo_commits(sh
     assert value(registry, "mercato_saga_step_duration_seconds_count",
                  step="authorize_payment", outcome="rejected", mode="choreography") == 1
 
+
+
+async def test_a_slow_checkout_outside_the_sample_is_kept_as_one_span(shop, registry):
+    kept = InMemorySpanExporter()
+    keep.install_keeper(Resource.create({}), SimpleSpanProcessor(kept))
+    try:  # both orders run in a trace that was not sampled
+        attached = context.attach(parse_traceparent(UNSAMPLED))
+        try:
+            shop.fake.hooks["reserve_stock"] = later(shop, SLOW_CHECKOUT / 2)
+            fast = await shop.order(ALICE, ("p1", 1))
+            shop.fake.hooks["reserve_stock"] = later(shop, SLOW_CHECKOUT + 1)
+            slow = await shop.order(ALICE, ("p1", 1))
+        finally:
+            context.detach(attached)
+    finally:
+        keep._keeper.clear()
+    (span,) = kept.get_finished_spans()
+    assert span.name == "checkout" and span.attributes["mercato.kept"] == "slow"
+    assert span.attributes["mercato.order_id"] == slow != fast
+    assert span.attributes["mercato.checkout.outcome"] == "confirmed"
+    assert [link.context.trace_id for link in span.links] == [int(UNSAMPLED[3:35], 16)]

@@ -3,12 +3,14 @@ metrics (prometheus-client, ``metrics.py``). See docs/observability.md.
 
 Public API: ``setup_tracing``, ``TracingSettings``, ``tracer``, ``parse_traceparent``,
 ``format_traceparent``, ``current_traceparent``, ``link_to``, ``recording``, ``attach``,
-``attach_context``, ``detach``, ``annotate``, ``keep_failure``, ``SpanKind``, ``Status``,
+``attach_context``, ``detach``, ``annotate``, ``keep_failure``, ``keep_slow``,
+``SLOW_CHECKOUT``, ``SpanKind``, ``Status``,
 ``StatusCode``.
 """
 
 from mercato.chassis.telemetry.tracing import (
     ERROR,
+    SLOW_CHECKOUT,
     Span,
     SpanKind,
     Status,
@@ -21,6 +23,7 @@ from mercato.chassis.telemetry.tracing import (
     detach,
     format_traceparent,
     keep_failure,
+    keep_slow,
     link_to,
     parse_traceparent,
     recording,
@@ -29,10 +32,8 @@ from mercato.chassis.telemetry.tracing import (
 )
 
 __all__ = [
-    "ERROR", "Span", "SpanKind", "Status", "StatusCode", "TracingSettings", "annotate",
-    "attach", "attach_context",
-    "current_traceparent", "detach", "format_traceparent", "keep_failure", "link_to",
-    "parse_traceparent",
-    "recording",
-    "setup_tracing", "tracer",
+    "ERROR", "SLOW_CHECKOUT", "Span", "SpanKind", "Status", "StatusCode", "TracingSettings",
+    "annotate", "attach", "attach_context", "current_traceparent", "detach", "format_traceparent",
+    "keep_failure", "keep_slow", "link_to", "parse_traceparent", "recording", "setup_tracing",
+    "tracer",
 ]

@@ -34,12 +34,13 @@ from opentelemetry.trace import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from mercato.chassis.telemetry.keep import install_keeper, keep_failure
+from mercato.chassis.telemetry.keep import SLOW_CHECKOUT, install_keeper, keep_failure, keep_slow
 
 __all__ = [
-    "ERROR", "Context", "Span", "SpanKind", "Status", "StatusCode", "TracingSettings",
-    "annotate", "attach", "attach_context", "current_traceparent", "detach", "format_traceparent",
-    "keep_failure", "link_to", "parse_traceparent", "recording", "setup_tracing", "tracer",
+    "ERROR", "SLOW_CHECKOUT", "Context", "Span", "SpanKind", "Status", "StatusCode",
+    "TracingSettings", "annotate", "attach", "attach_context", "current_traceparent", "detach",
+    "format_traceparent", "keep_failure", "keep_slow", "link_to", "parse_traceparent", "recording",
+    "setup_tracing", "tracer",
 ]
 ERROR = StatusCode.ERROR
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")

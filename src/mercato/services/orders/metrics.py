@@ -7,6 +7,8 @@ the choreography's consumer transaction): a save lost to another writer, a repli
 redelivery's duplicate saves nothing and so counts nothing, and each order is counted once.
 Durations come from the order's and the saga's own timestamps (the injected clock), not
 from this process's timers, so they mean the same whichever replica ends the checkout.
+A checkout slower than ``SLOW_CHECKOUT`` is also kept as a span when its trace was not
+sampled (``chassis/telemetry/keep.py``).
 
 A step's duration is from its first attempt to its outcome, retries and backoffs included
 (orchestration). A choreographed step is heard, not run, by orders: its duration is from
@@ -20,6 +22,7 @@ from functools import cache
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 
+from mercato.chassis.telemetry import SLOW_CHECKOUT, keep_slow
 from mercato.services.orders.domain.events import OrderCancelled, OrderConfirmed, Recorded
 from mercato.services.orders.domain.order import Order, Status
 from mercato.services.orders.domain.saga import FORWARD, CheckoutSaga
@@ -65,8 +68,13 @@ class CheckoutMetrics:
                 outcome = "confirmed" if confirmed else "cancelled"
                 reason = "" if confirmed else change.event.reason
                 self.checkouts.labels(outcome, reason, mode).inc()
-                self.duration.labels(outcome, mode).observe(
-                    _seconds(order.created_at, change.at))
+                seconds = _seconds(order.created_at, change.at)
+                self.duration.labels(outcome, mode).observe(seconds)
+                if seconds > SLOW_CHECKOUT:  # kept even when its trace is not sampled
+                    keep_slow("checkout", int(_moment(order.created_at).timestamp() * 1e9),
+                              {"mercato.order_id": order.id, "mercato.saga.mode": mode,
+                               "mercato.checkout.outcome": outcome,
+                               "mercato.checkout.reason": reason})
                 return
 
 
