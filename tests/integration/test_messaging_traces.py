@@ -1,5 +1,6 @@
 """An event's consumers join the trace of the request that caused it: outbox write ->
-relay's producer span -> consumer span, through a real NATS server."""
+relay's producer span -> consumer span, through a real NATS server; a redelivery is
+counted (mercato_consumer_redeliveries_total)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,25 @@ import nats
 import pytest
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
+from prometheus_client import REGISTRY
 
-from mercato.chassis.messaging import Consumers, NotYet, Outbox, Relay, Subscription, ensure_streams
+from mercato.chassis.messaging import (
+    Consumers,
+    NotYet,
+    Outbox,
+    Relay,
+    Subscription,
+    ensure_streams,
+)
 from tests.integration.messaging_kit import NatsServer, Pinged, eventually, messaging_db
 
 pytestmark = pytest.mark.integration
 request_tracer = trace.get_tracer("tests")
+
+
+def redelivered() -> float:
+    return REGISTRY.get_sample_value("mercato_consumer_redeliveries_total",
+                                     {"messaging_consumer_group_name": "sub__pings"}) or 0.0
 
 
 @pytest.fixture
@@ -43,6 +57,7 @@ async def test_a_consumer_span_is_the_child_of_the_publish_which_continues_the_w
 
     consumers = Consumers("sub", sub_db, js, [Subscription("pings", (Pinged,), handle)],
                           backoff=(0.05,))
+    redelivered_before = redelivered()
     await consumers.start()
     try:
         with request_tracer.start_as_current_span("POST /pings") as request:
@@ -75,6 +90,7 @@ async def test_a_consumer_span_is_the_child_of_the_publish_which_continues_the_w
         assert producer in publishes
         assert [link.context.span_id for link in process.links] == [producer.context.span_id]
         assert process.attributes["messaging.consumer.group.name"] == "sub__pings"
+    assert redelivered() == redelivered_before + 1  # the NotYet's, counted
     waited = [p for p in processes if p.attributes.get("mercato.outcome") == "not_yet"]
     assert len(waited) == 1 and waited[0].status.status_code is StatusCode.UNSET
     assert waited[0].attributes["messaging.message.delivery_count"] == 1

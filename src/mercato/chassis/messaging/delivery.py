@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import cache
+
+from prometheus_client import Counter
 
 from mercato.chassis.context import request_id_var
 from mercato.chassis.messaging.subscription import NotYet
@@ -23,6 +26,14 @@ from mercato.chassis.telemetry import (
 from mercato.contracts.envelope import Envelope, Event
 
 _tracer = tracer("mercato.consumer")
+
+
+@cache
+def redeliveries() -> Counter:
+    """Messages handled again (a delivery after the first: a NotYet, a failed handler, an
+    ack lost in a crash), per durable consumer; made on first use, not at import."""
+    return Counter("mercato_consumer_redeliveries", "Deliveries of a message after its "
+                   "first, per durable consumer", ["messaging_consumer_group_name"])
 
 
 @dataclass
@@ -43,6 +54,8 @@ def begin(d: Delivery, consumer: str) -> object:
     one, with the message's request id; returns the token for ``end``."""
     envelope = d.envelope
     request_id_var.set(envelope.correlation_id or envelope.id)
+    if d.attempt > 1:
+        redeliveries().labels(consumer).inc()
     headers = getattr(d.msg, "headers", None) or {}
     parent = parse_traceparent(headers.get("traceparent") or envelope.traceparent)
     attributes = {"messaging.system": "nats", "messaging.operation.type": "process",
