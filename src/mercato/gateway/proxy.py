@@ -44,7 +44,7 @@ class Upstreams:
     request is retried only when it is repeatable (or when nothing was sent)."""
 
     def __init__(self, view: RegistryView, policy: CallPolicy) -> None:
-        self.resilience = Resilience(view, policy)
+        self.resilience = Resilience(view, policy, scope="proxy")
         self.session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:

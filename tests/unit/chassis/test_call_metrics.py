@@ -27,7 +27,7 @@ def scrape(*sources: Resilience) -> dict[tuple, float]:
             for family in text_string_to_metric_families(text) for s in family.samples}
 
 
-def labels(service: str = "catalog", scope: str = "test_resilience_calls", **more) -> tuple:
+def labels(service: str = "catalog", scope: str = "client", **more) -> tuple:
     return tuple(sorted({"mercato_upstream_service": service, "mercato_call_scope": scope,
                          **more}.items()))
 
@@ -57,12 +57,12 @@ async def test_the_breaker_state_reads_0_closed_2_open_then_1_half_open_as_the_c
 
 async def test_a_scope_names_its_calls_and_two_scopes_calling_one_service_stay_apart():
     proxy = Resilience(catalog(1), scope="proxy")
-    client = Resilience(catalog(1))  # named after the module that built it
+    client = Resilience(catalog(1))  # a service client's, by default
     proxy.guard("catalog").breaker._open()
     client.guard("catalog")
     samples = scrape(proxy, client)
     assert samples[("mercato_breaker_state", labels(scope="proxy"))] == 2
-    assert samples[("mercato_breaker_state", labels(scope="test_call_metrics"))] == 0
+    assert samples[("mercato_breaker_state", labels(scope="client"))] == 0
 
 
 async def test_retries_are_counted_by_how_the_attempt_before_failed():

@@ -64,7 +64,8 @@ class ServiceClient:
         self._session: aiohttp.ClientSession | None = None
         self._max_connections = max_connections
         self.resilience = Resilience(
-            view, dataclasses.replace(policy or CallPolicy(), total_timeout=timeout))
+            view, dataclasses.replace(policy or CallPolicy(), total_timeout=timeout),
+            scope="client")
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300)

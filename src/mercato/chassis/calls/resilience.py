@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -93,15 +92,15 @@ class CallPolicy:
 
 
 class Resilience:
-    """``scope`` names these calls in metrics (``mercato_call_scope``); by default the
-    last part of the module that built it: ``proxy`` for the gateway's, ``client`` for a
-    service client's. Its breakers and counts are read at scrape time (``watch``)."""
+    """``scope`` names these calls in metrics (``mercato_call_scope``): ``proxy`` for the
+    gateway's proxied requests, ``client`` for a service client's calls. Its breakers and
+    counts are read at scrape time (``watch``)."""
 
     def __init__(self, view: RegistryView, policy: CallPolicy | None = None, *,
                  clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None,
                  sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-                 scope: str | None = None) -> None:
-        self.scope = scope or sys._getframe(1).f_globals.get("__name__", "?").rsplit(".")[-1]
+                 scope: str = "client") -> None:
+        self.scope = scope
         self.policy = p = policy or CallPolicy()
         self._clock = clock
         self._rng = rng or random.Random()

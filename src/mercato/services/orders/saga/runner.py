@@ -36,13 +36,7 @@ from mercato.chassis.tasks import stop_tasks
 from mercato.chassis.telemetry import attach_context, detach, parse_traceparent
 from mercato.services.orders.domain.events import Recorded
 from mercato.services.orders.domain.order import Order
-from mercato.services.orders.domain.saga import (
-    COMPENSATION,
-    FORWARD,
-    CheckoutSaga,
-    Phase,
-    Step,
-)
+from mercato.services.orders.domain.saga import COMPENSATION, FORWARD, CheckoutSaga, Phase, Step
 from mercato.services.orders.events import publish
 from mercato.services.orders.eventstore import ConcurrencyError
 from mercato.services.orders.metrics import CheckoutMetrics, Finished, checkout_metrics, finished
@@ -114,10 +108,8 @@ class SagaRunner:
         traces = await self.store.saga_traceparents(order_ids)
         for order_id in order_ids:
             token = attach_context(parse_traceparent(traces.get(order_id)))
-            try:
-                self.start(order_id)  # the task takes the context it is created in
-            finally:
-                detach(token)
+            self.start(order_id)  # the task takes the context it is created in
+            detach(token)
         return len(order_ids)
 
     async def stop(self) -> None:
