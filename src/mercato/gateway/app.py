@@ -20,17 +20,8 @@ from mercato.chassis.context import new_request_id, request_id_var, valid_reques
 from mercato.chassis.logging import get_logger
 from mercato.chassis.runtime import Runtime
 from mercato.chassis.security import AuthError, KeysUnavailable, TokenVerifier
-from mercato.chassis.telemetry import (
-    ERROR,
-    SpanKind,
-    attach,
-    detach,
-    format_traceparent,
-    keep_failure,
-    parse_traceparent,
-    tracer,
-)
 from mercato.chassis.telemetry.http_metrics import GATEWAY_REGISTRY, gateway_duration
+from mercato.chassis.telemetry.server_span import ServerSpans
 from mercato.chassis.web.errors import PROBLEM_CONTENT_TYPE, problem_body
 from mercato.gateway.errors import Reply
 from mercato.gateway.ops import answer_ops
@@ -54,7 +45,7 @@ class Gateway:
         # tokens (until each one's exp) makes a repeat check a dictionary lookup.
         self.auth: TokenVerifier | None = None
         self.limits: RateLimiter | None = None
-        self.tracer = tracer("mercato.gateway")
+        self.spans = ServerSpans("mercato.gateway")
         self.duration = gateway_duration()
 
     async def __call__(self, scope, receive, send) -> None:
@@ -99,37 +90,23 @@ class Gateway:
         request_id_var.set(rid)
         extra = [(b"x-request-id", rid.encode())]
         method, path = scope["method"], scope["path"]
-        span = token = None
+        server = None
         if not path.startswith(UNTRACED):
-            span = self.tracer.start_span(
-                method, parse_traceparent(hmap.get(b"traceparent")), SpanKind.SERVER,
-                {"http.request.method": method, "url.path": path})
-            token = attach(span)
-            if traceparent := format_traceparent(span):
-                extra.append((b"traceparent", traceparent.encode()))
-        service, status, start_ns = "-", 500, time.time_ns()
+            server = self.spans.start(method, path, hmap.get(b"traceparent"))
+            if server.traceparent:
+                extra.append((b"traceparent", server.traceparent.encode()))
+        service, status = "-", 500
         try:
             status, _body, service = await self._answer(scope, receive, send, hmap, headers,
-                                                       rid, extra)
+                                                        rid, extra)
         finally:
             route = _route_label(service, path)
             took = time.perf_counter() - started
             self.duration.labels(method, route, str(status), service).observe(took)
-            if span is not None:
+            if server is not None:
                 log.info("http_request", method=method, path=path, status=status,
                          upstream=service, ms=round(took * 1000, 1))
-                span.update_name(f"{method} {route}")
-                span.set_attribute("http.route", route)
-                span.set_attribute("http.response.status_code", status)
-                span.set_attribute("mercato.upstream.service", service)
-                if status >= 500:
-                    span.set_status(ERROR, f"answered {status}")
-                    keep_failure(span, f"{method} {route}", SpanKind.SERVER, start_ns, {
-                        "http.request.method": method, "url.path": path, "http.route": route,
-                        "http.response.status_code": status,
-                        "mercato.upstream.service": service}, f"answered {status}")
-                span.end()
-                detach(token)
+                server.end(route, status, {"mercato.upstream.service": service})
 
     async def _answer(self, scope, receive, send, hmap, headers, rid: str, extra):
         """Route, answer and send the response; (status, body, upstream service)."""

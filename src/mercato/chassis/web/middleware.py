@@ -16,17 +16,8 @@ from mercato.chassis.context import (
     valid_request_id,
 )
 from mercato.chassis.logging import get_logger
-from mercato.chassis.telemetry import (
-    ERROR,
-    SpanKind,
-    attach,
-    detach,
-    format_traceparent,
-    keep_failure,
-    parse_traceparent,
-    tracer,
-)
 from mercato.chassis.telemetry.http_metrics import server_duration
+from mercato.chassis.telemetry.server_span import ServerSpans
 from mercato.chassis.web.errors import PROBLEM_CONTENT_TYPE, problem_body
 
 log = get_logger(__name__)
@@ -43,7 +34,7 @@ class RequestContextMiddleware:
         self.app = app
         self.service = service
         self.max_body = max_body_bytes
-        self.tracer = tracer("mercato.http")
+        self.spans = ServerSpans("mercato.http")
         self.duration = server_duration()
 
     async def __call__(self, scope, receive, send):
@@ -64,29 +55,18 @@ class RequestContextMiddleware:
             status = await self._handle(scope, receive, send, headers, rid, extra, None)
             self._observe(scope, method, status, started)
             return
-        span = self.tracer.start_span(
-            method, parse_traceparent(headers.get(b"traceparent")), SpanKind.SERVER,
-            {"http.request.method": method, "url.path": path})
-        token = attach(span)
-        status, start_ns = 500, time.time_ns()
+        server = self.spans.start(method, path, headers.get(b"traceparent"))
+        status = 500
         try:
-            if traceparent := format_traceparent(span):
-                extra.append((b"traceparent", traceparent.encode()))
-            status = await self._handle(scope, receive, send, headers, rid, extra, span)
+            if server.traceparent:
+                extra.append((b"traceparent", server.traceparent.encode()))
+            status = await self._handle(scope, receive, send, headers, rid, extra,
+                                        server.span)
         finally:
             template = self._observe(scope, method, status, started)
             log.info("http_request", method=method, route=template, status=status,
                      ms=round((time.perf_counter() - started) * 1000, 1))
-            span.update_name(f"{method} {template}")
-            span.set_attribute("http.route", template)
-            span.set_attribute("http.response.status_code", status)
-            if status >= 500:
-                span.set_status(ERROR, f"answered {status}")
-                keep_failure(span, f"{method} {template}", SpanKind.SERVER, start_ns, {
-                    "http.request.method": method, "url.path": path, "http.route": template,
-                    "http.response.status_code": status}, f"answered {status}")
-            span.end()
-            detach(token)
+            server.end(template, status)
 
     def _observe(self, scope, method: str, status: int, started: float) -> str:
         """Record the duration under the route's template; returns the template."""
