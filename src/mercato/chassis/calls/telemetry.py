@@ -15,6 +15,7 @@ from mercato.chassis.telemetry import (
     current_traceparent,
     format_traceparent,
     recording,
+    start_span,
     tracer,
 )
 from mercato.chassis.telemetry.http_metrics import client_duration
@@ -35,9 +36,8 @@ class Attempt:
                           "mercato.upstream.instance": instance.instance_id}
             if resend:
                 attributes["http.request.resend_count"] = resend
-            self.span: Span | None = _tracer.start_span(f"{method} {service}",
-                                                        kind=SpanKind.CLIENT,
-                                                        attributes=attributes)
+            self.span: Span | None = start_span(_tracer, f"{method} {service}", None,
+                                                SpanKind.CLIENT, attributes)
             self.traceparent = format_traceparent(self.span)
         else:  # not sampled, or no trace: pass on what there is
             self.span, self.traceparent = None, current_traceparent()

@@ -30,7 +30,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from mercato.chassis.telemetry import ERROR, SpanKind, attach, detach, recording, tracer
+from mercato.chassis.telemetry import (
+    ERROR,
+    SpanKind,
+    attach,
+    detach,
+    recording,
+    start_span,
+    tracer,
+)
 
 Row = dict[str, Any]
 T = TypeVar("T")
@@ -166,7 +174,7 @@ class SqliteDatabase:
                 yield tx
             return
         caller = _opener()
-        span = _tracer.start_span(f"transaction {caller}", kind=SpanKind.CLIENT, attributes={
+        span = start_span(_tracer, f"transaction {caller}", None, SpanKind.CLIENT, {
             "db.system.name": "sqlite", "db.namespace": self.path.stem,
             "code.function.name": caller})
         token = attach(span)

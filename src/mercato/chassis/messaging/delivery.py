@@ -21,6 +21,7 @@ from mercato.chassis.telemetry import (
     keep_failure,
     link_to,
     parse_traceparent,
+    start_span,
     tracer,
 )
 from mercato.contracts.envelope import Envelope, Event
@@ -68,8 +69,8 @@ def begin(d: Delivery, consumer: str) -> object:
     if isinstance(order_id, str):
         attributes["mercato.order_id"] = order_id
     links = [link_to(parent)] if parent is not None else None
-    d.span = _tracer.start_span(f"process {envelope.subject}", parent, SpanKind.CONSUMER,
-                                attributes, links)
+    d.span = start_span(_tracer, f"process {envelope.subject}", parent, SpanKind.CONSUMER,
+                        attributes, links)
     d.started = (time.time_ns(), attributes)
     return attach(d.span)
 

@@ -19,6 +19,7 @@ from mercato.chassis.telemetry import (
     current_traceparent,
     format_traceparent,
     recording,
+    start_span,
     tracer,
 )
 from mercato.contracts.envelope import Envelope, Event
@@ -50,8 +51,8 @@ class Outbox:
         payload = event.model_dump(mode="json")
         span = None
         if recording():
-            span = _tracer.start_span(f"outbox {event.type_name()}", kind=SpanKind.INTERNAL,
-                                      attributes=_attributes(event_id, event, payload))
+            span = start_span(_tracer, f"outbox {event.type_name()}", None, SpanKind.INTERNAL,
+                              _attributes(event_id, event, payload))
             traceparent = format_traceparent(span)
         else:  # not sampled, or outside any trace: pass on what there is
             traceparent = current_traceparent()

@@ -19,6 +19,7 @@ from mercato.chassis.telemetry import (
     SpanKind,
     format_traceparent,
     parse_traceparent,
+    start_span,
     tracer,
 )
 
@@ -114,8 +115,8 @@ class Relay:
 def _producer_span(row: dict):
     """``publish <subject>``, a child of the context the row was written in (a span that
     records nothing when that trace is not sampled)."""
-    return _tracer.start_span(
-        f"publish {row['subject']}", parse_traceparent(row.get("traceparent")),
+    return start_span(
+        _tracer, f"publish {row['subject']}", parse_traceparent(row.get("traceparent")),
         SpanKind.PRODUCER, {"messaging.system": "nats", "messaging.operation.type": "send",
                             "messaging.destination.name": row["subject"],
                             "messaging.message.id": row["id"]})

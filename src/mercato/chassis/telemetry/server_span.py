@@ -15,6 +15,7 @@ from mercato.chassis.telemetry.tracing import (
     detach,
     format_traceparent,
     parse_traceparent,
+    start_span,
     tracer,
 )
 
@@ -26,8 +27,8 @@ class ServerSpans:
         self.tracer = tracer(name)
 
     def start(self, method: str, path: str, traceparent: bytes | None) -> ServerSpan:
-        return ServerSpan(self.tracer.start_span(
-            method, parse_traceparent(traceparent), SpanKind.SERVER,
+        return ServerSpan(start_span(
+            self.tracer, method, parse_traceparent(traceparent), SpanKind.SERVER,
             {"http.request.method": method, "url.path": path}), method, path)
 
 
@@ -47,11 +48,10 @@ class ServerSpan:
         ``attributes``, end it and make the caller's context active again."""
         span = self.span
         name = f"{self.method} {route}"
-        span.update_name(name)
-        span.set_attribute("http.route", route)
-        span.set_attribute("http.response.status_code", status)
-        if attributes:
-            span.set_attributes(attributes)
+        if span.is_recording():
+            span.update_name(name)
+            span.set_attributes({"http.route": route, "http.response.status_code": status,
+                                 **(attributes or {})})
         if status >= 500:
             span.set_status(ERROR, f"answered {status}")
             keep_failure(span, name, SpanKind.SERVER, self.start_ns, {

@@ -40,7 +40,7 @@ __all__ = [
     "ERROR", "SLOW_CHECKOUT", "Context", "Span", "SpanKind", "Status", "StatusCode",
     "TracingSettings", "annotate", "attach", "attach_context", "current_traceparent", "detach",
     "format_traceparent", "keep_failure", "keep_slow", "link_to", "parse_traceparent", "recording",
-    "setup_tracing", "tracer",
+    "setup_tracing", "start_span", "tracer",
 ]
 ERROR = StatusCode.ERROR
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
@@ -94,6 +94,19 @@ def setup_tracing(service: str, instance_id: str, version: str,
         install_keeper(resource, processor)
     trace.set_tracer_provider(provider)
     return provider
+
+
+def start_span(tracer_: trace.Tracer, name: str, context: Context | None, kind: SpanKind,
+               attributes: dict, links=None) -> Span:
+    """``tracer_.start_span`` with ``attributes`` set after the span is made, and only if it
+    records. Why: given at the start, the SDK copies them through a cleaning pass whose
+    ``isinstance(..., Mapping)`` check on the sampler's ``MappingProxyType`` missed the ABC
+    cache on every span here — about 10 µs of a recorded span's ~38 µs (measured with the
+    request middleware alone: benchmarks/RESULTS.md, bench_span_export)."""
+    span = tracer_.start_span(name, context, kind, links=links)
+    if span.is_recording():
+        span.set_attributes(attributes)
+    return span
 
 
 def tracer(name: str) -> trace.Tracer:

@@ -37,8 +37,10 @@ def saga_span(tracer: Tracer, kind: str, name: str, order_id: str,
                                         "mercato.saga.step": name}
     if attempt is not None:
         attributes["mercato.saga.attempt"] = attempt
-    with tracer.start_as_current_span(f"saga.{kind} {name}", kind=SpanKind.INTERNAL,
-                                      attributes=attributes) as span:
+    # attributes set once made, as chassis.telemetry.start_span does (and for its reason)
+    with tracer.start_as_current_span(f"saga.{kind} {name}", kind=SpanKind.INTERNAL) as span:
+        if span.is_recording():
+            span.set_attributes(attributes)
         yield span
 
 
