@@ -66,7 +66,7 @@ class Gateway:
                     self.limits = RateLimiter.from_env()
                     await self.limits.start()
                     await self.upstreams.start()
-                    self.runtime.started = True
+                    self.runtime.mark_started()
                     await self.runtime.registration.start(self.runtime.is_ready)
                 except Exception as exc:
                     log.exception("gateway_start_failed")

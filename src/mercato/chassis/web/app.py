@@ -60,7 +60,7 @@ def create_service(
             await on_start(runtime, app)
         await runtime.start_messaging(
             publishes=publishes, subscriptions=subscriptions(app) if subscriptions else [])
-        runtime.started = True
+        runtime.mark_started()
         await runtime.registration.start(runtime.is_ready)
         log.info("service_started", instance=runtime.instance.instance_id,
                  address=runtime.instance.address)
