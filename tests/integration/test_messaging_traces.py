@@ -1,5 +1,5 @@
-"""An event's consumers join the trace of the request that caused it: outbox write ->
-relay's producer span -> consumer span, through a real NATS server; a redelivery is
+"""An event's consumers join the trace of the request that caused it: the transaction
+that wrote it -> relay's producer span -> consumer span, through a real NATS server; a redelivery is
 counted (mercato_consumer_redeliveries_total)."""
 
 from __future__ import annotations
@@ -77,12 +77,13 @@ async def test_a_consumer_span_is_the_child_of_the_publish_which_continues_the_w
     trace_id = request.get_span_context().trace_id
     assert {s.context.trace_id for s in finished} == {trace_id}
     by_id = {s.context.span_id: s for s in finished}
-    writes = [s for s in finished if s.name == "outbox Pinged"]
+    (write,) = [s for s in finished if s.name.startswith("transaction ")]
     publishes = [s for s in finished if s.kind is SpanKind.PRODUCER]
     processes = [s for s in finished if s.kind is SpanKind.CONSUMER]
-    assert len(writes) == len(publishes) == 2 and len(processes) == 3  # one redelivery
-    for publish in publishes:
-        assert by_id[publish.parent.span_id] in writes
+    assert [e.name for e in write.events] == ["outbox.add", "outbox.add"]
+    assert len(publishes) == 2 and len(processes) == 3  # one redelivery
+    for publish in publishes:  # each continues the transaction that wrote its row
+        assert by_id[publish.parent.span_id] is write
         assert publish.attributes["messaging.system"] == "nats"
         assert publish.attributes["messaging.destination.name"] == "mercato.testsvc.Pinged"
     for process in processes:

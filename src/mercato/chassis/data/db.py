@@ -67,7 +67,7 @@ class Connection(Protocol):
 
 
 class Database(Protocol):
-    def transaction(self) -> Any: ...  # async context manager yielding a Connection
+    def transaction(self, *, traced: bool = True) -> Any: ...  # async cm -> Connection
     async def fetch_one(self, sql: str, *params: Any) -> Row | None: ...
     async def fetch_all(self, sql: str, *params: Any) -> list[Row]: ...
     async def ping(self) -> None: ...
@@ -163,13 +163,15 @@ class SqliteDatabase:
             wait = min(wait * 2, LONGEST_WAIT)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[_SqliteConnection]:
+    async def transaction(self, *, traced: bool = True) -> AsyncIterator[_SqliteConnection]:
         """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK if the block raises. BEGIN IMMEDIATE
         takes the write lock up front, so the statements inside never meet a busy lock.
 
         Inside a recording span, the transaction is a span of its own (waiting for the
-        lock included) named after the function that opened it; never the SQL."""
-        if not recording():
+        lock included) named after the function that opened it; never the SQL. Not with
+        ``traced=False``: a transaction whose caller's span already says it all (a
+        consumer's, around one message's handler)."""
+        if not traced or not recording():
             async with self._transaction() as tx:
                 yield tx
             return

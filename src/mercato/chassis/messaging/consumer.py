@@ -170,7 +170,7 @@ class Consumers:
             d = deliveries[0]
             token = begin(d, self.durable(sub))
             try:
-                async with self.db.transaction() as tx:
+                async with self.db.transaction(traced=False) as tx:
                     if await self._remember(tx, consumer, d.envelope.id):
                         await sub.handler(tx, d.envelope, d.event)
             except Exception as exc:
@@ -179,7 +179,7 @@ class Consumers:
             finally:
                 end(d, token)
             return
-        async with self.db.transaction() as tx:
+        async with self.db.transaction(traced=False) as tx:
             callbacks = getattr(tx, "after_commit", [])
             for d in deliveries:
                 token = begin(d, self.durable(sub))
@@ -226,7 +226,7 @@ class Consumers:
                                    consumer, envelope.id):
             return
         await sub.handler(None, envelope, event)
-        async with self.db.transaction() as tx:
+        async with self.db.transaction(traced=False) as tx:
             await self._remember(tx, consumer, envelope.id)
 
     async def _give_up(self, sub: Subscription, msg, event_id: str, event_type: str,

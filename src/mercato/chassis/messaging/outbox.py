@@ -2,7 +2,7 @@
 state change that caused them; the relay publishes them after the commit.
 
 Each row records the trace context it was written in (column ``traceparent``, also in the
-envelope): inside a recording span the write is a span of its own, and the relay's publish
+envelope: the transaction's span, on which the write is an event), and the relay's publish
 continues from it, so an event's consumers join the trace of the request that caused it.
 """
 
@@ -11,20 +11,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from opentelemetry import trace
+
 from mercato.chassis.clock import Clock, IdFactory, iso, new_id, utc_now
 from mercato.chassis.context import request_id_var
 from mercato.chassis.data.db import Connection, Database
-from mercato.chassis.telemetry import (
-    SpanKind,
-    current_traceparent,
-    format_traceparent,
-    recording,
-    start_span,
-    tracer,
-)
+from mercato.chassis.telemetry import current_traceparent
 from mercato.contracts.envelope import Envelope, Event
-
-_tracer = tracer("mercato.outbox")
 
 
 class Outbox:
@@ -49,28 +42,19 @@ class Outbox:
         rid = request_id_var.get()
         event_id = event_id or self.new_event_id()
         payload = event.model_dump(mode="json")
-        span = None
-        if recording():
-            span = start_span(_tracer, f"outbox {event.type_name()}", None, SpanKind.INTERNAL,
-                              _attributes(event_id, event, payload))
-            traceparent = format_traceparent(span)
-        else:  # not sampled, or outside any trace: pass on what there is
-            traceparent = current_traceparent()
+        _record(event_id, event, payload)
+        traceparent = current_traceparent()
         envelope = Envelope(
             id=event_id, type=event.type_name(), version=event.VERSION,
             source=self.source, occurred_at=iso(self.clock()),
             correlation_id=correlation_id or (rid if rid != "-" else None),
             causation_id=causation_id, traceparent=traceparent, payload=payload,
         )
-        try:
-            await tx.execute(
-                "INSERT INTO outbox (id, subject, body, created_at, traceparent)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                envelope.id, envelope.subject, envelope.model_dump_json().encode(),
-                envelope.occurred_at, traceparent)
-        finally:
-            if span is not None:
-                span.end()
+        await tx.execute(
+            "INSERT INTO outbox (id, subject, body, created_at, traceparent)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            envelope.id, envelope.subject, envelope.model_dump_json().encode(),
+            envelope.occurred_at, traceparent)
         tx.on_commit(self._notify)
         return envelope
 
@@ -106,9 +90,16 @@ class Outbox:
         return int(row["n"]) if row else 0
 
 
-def _attributes(event_id: str, event: Event, payload: dict) -> dict:
-    attributes = {"messaging.message.id": event_id, "mercato.event.type": event.type_name()}
+def _record(event_id: str, event: Event, payload: dict) -> None:
+    """The write, as an event on the active span (the transaction's): an event, not a span
+    of its own, because a span costs several times more and this one would only repeat
+    its transaction's timing (benchmarks/RESULTS.md, bench_tracing). The order it names
+    goes on the span too: what ``GET /api/v1/ops/traces?order_id=`` finds."""
+    span = trace.get_current_span()
+    if not span.is_recording():
+        return
+    span.add_event("outbox.add", {"messaging.message.id": event_id,
+                                  "mercato.event.type": event.type_name()})
     order_id = payload.get("order_id")
-    if isinstance(order_id, str):  # what GET /api/v1/ops/traces?order_id= finds
-        attributes["mercato.order_id"] = order_id
-    return attributes
+    if isinstance(order_id, str):
+        span.set_attribute("mercato.order_id", order_id)
