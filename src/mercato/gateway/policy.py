@@ -17,11 +17,10 @@ class Access(Enum):
     ADMIN = "admin"
 
 
-# The first segment after /api/v1/ names the service that owns the path.
-ROUTED_SERVICES = frozenset({
-    "identity", "catalog", "inventory", "cart", "orders", "payments", "shipping",
-    "notifications",
-})
+# The first segment after /api/v1/ names the service that owns the path (in this order
+# wherever they are listed: identity first, it serves the keys every token check needs).
+ROUTED_SERVICES = ("identity", "catalog", "inventory", "cart", "orders", "payments",
+                   "shipping", "notifications")
 LOCAL_PREFIXES = ("ops", "storefront")  # answered by the gateway itself (storefront.py)
 
 _RULES: list[tuple[frozenset[str], re.Pattern, Access]] = [
