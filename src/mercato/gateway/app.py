@@ -30,6 +30,7 @@ from mercato.gateway.proxy import NoInstance, Upstreams
 from mercato.gateway.ratelimit import RateLimiter
 from mercato.gateway.readiness import not_ready
 from mercato.gateway.storefront import Storefront, storefront_path
+from mercato.gateway.web import Pages, is_page_path, page_route
 
 log = get_logger(__name__)
 JSON = b"application/json"
@@ -47,6 +48,8 @@ class Gateway:
         self.limits: RateLimiter | None = None
         self.spans = ServerSpans("mercato.gateway")
         self.duration = gateway_duration()
+        # The storefront and the console (gateway/web.py), set by the composition root.
+        self.pages: Pages | None = None
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
@@ -97,10 +100,15 @@ class Gateway:
                 extra.append((b"traceparent", server.traceparent.encode()))
         service, status = "-", 500
         try:
-            status, _body, service = await self._answer(scope, receive, send, hmap, headers,
-                                                        rid, extra)
+            if self.pages is not None and is_page_path(path):
+                service = "pages"
+                status = await self.pages(scope, receive, _adding(send, extra))
+            else:
+                status, _body, service = await self._answer(scope, receive, send, hmap,
+                                                            headers, rid, extra)
         finally:
-            route = _route_label(service, path)
+            route = page_route(path, status) if service == "pages" else _route_label(
+                service, path)
             took = time.perf_counter() - started
             self.duration.labels(method, route, str(status), service).observe(took)
             if server is not None:
@@ -208,6 +216,15 @@ class Gateway:
                 return 200, [(b"content-type", JSON)], json.dumps({"status": "ready"}).encode()
             raise Reply(503, problem, {"Retry-After": "1"})
         raise Reply(404, f"no route for {path}")
+
+
+def _adding(send, extra):
+    """``send`` with the request id and trace context added to the answer's headers."""
+    async def sending(message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+    return sending
 
 
 def _route_label(service: str, path: str) -> str:

@@ -10,11 +10,26 @@ import uvloop
 from mercato.chassis.runtime import Runtime
 from mercato.chassis.settings import Settings
 from mercato.chassis.web.serve import bind, process_runtime
+from mercato.console.app import create_console
 from mercato.gateway.app import Gateway
+from mercato.gateway.inprocess import InProcessApi
+from mercato.gateway.web import Pages
+from mercato.storefront.app import create_storefront
 
 
 def build(runtime: Runtime) -> Gateway:
-    return Gateway(runtime)
+    gateway = Gateway(runtime)
+    # The pages call the public API in process; their visitors' tokens are checked by the
+    # same verifier as the API's (known once the gateway has started).
+    api = InProcessApi(gateway.handle)
+
+    async def verify(token: str):
+        return await runtime.verifier.verify(token)
+
+    secret = runtime.settings.service_secret
+    gateway.pages = Pages(create_storefront(api, verify, secret),
+                          create_console(api, verify, secret))
+    return gateway
 
 
 def serve_gateway(settings: Settings, *, instance: int, port: int,

@@ -26,7 +26,7 @@ LOCAL_PREFIXES = ("ops", "storefront")  # answered by the gateway itself (storef
 _RULES: list[tuple[frozenset[str], re.Pattern, Access]] = [
     (frozenset({"POST"}), re.compile(r"^/api/v1/identity/(users|token|token/refresh)$"),
      Access.PUBLIC),
-    (frozenset({"GET", "HEAD"}), re.compile(r"^/api/v1/catalog/products(/[^/]+)?$"),
+    (frozenset({"GET", "HEAD"}), re.compile(r"^/api/v1/catalog/(products(/[^/]+)?|categories)$"),
      Access.PUBLIC),
     (frozenset({"GET", "HEAD"}), re.compile(r"^/api/v1/inventory/stock/[^/]+$"), Access.PUBLIC),
     (frozenset({"POST", "PATCH", "PUT", "DELETE"}), re.compile(r"^/api/v1/catalog/"),

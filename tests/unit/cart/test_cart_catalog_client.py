@@ -13,7 +13,7 @@ async def test_lookup_asks_for_all_ids_in_one_call_and_reads_prices():
     client = FakeServiceClient(reply(200, {"products": {
         "a": {"id": "a", "price": 1999, "currency": "USD", "name": "A"}}}))
     found = await HttpCatalog(client).lookup(["a", "b"])
-    assert found == {"a": Product("a", 1999, "USD")}
+    assert found == {"a": Product("a", 1999, "USD", "A")}
     assert client.sent == [("catalog", "POST", "/internal/products/lookup", {"ids": ["a", "b"]})]
 
 

@@ -45,4 +45,5 @@ def _product(product_id: str, fields: dict) -> Product:
     price, currency = fields["price"], fields["currency"]
     if type(price) is not int or not isinstance(currency, str):
         raise ValueError(f"product {product_id} has no integer price and currency")
-    return Product(product_id, price, currency)
+    name = fields.get("name")
+    return Product(product_id, price, currency, name if isinstance(name, str) else "")

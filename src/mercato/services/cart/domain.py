@@ -45,6 +45,7 @@ class Product:
     product_id: str
     price: int
     currency: str
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ def priced(cart: Cart, products: Mapping[str, Product]) -> dict:
     for line in cart.lines:
         product = products.get(line.product_id)
         item: dict = {"product_id": line.product_id, "quantity": line.quantity}
+        if product is not None and product.name:
+            item["name"] = product.name
         if product is None or product.currency != currency:
             item.update(unit_price=None, unavailable=True)
         else:

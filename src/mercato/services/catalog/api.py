@@ -64,6 +64,12 @@ async def list_products(
     return {"items": [p.as_dict() for p in items], "next_cursor": next_cursor}
 
 
+@router.get("/api/v1/catalog/categories")
+async def list_categories(handlers: Catalog = Depends(catalog)) -> dict:
+    return {"items": [{"name": name, "product_count": n}
+                      for name, n in await handlers.products.categories()]}
+
+
 @router.get("/api/v1/catalog/products/{product_id}")
 async def get_product(product_id: str, handlers: Catalog = Depends(catalog)) -> dict:
     return (await handlers.get_product(product_id)).as_dict()

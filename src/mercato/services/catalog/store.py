@@ -87,6 +87,12 @@ class SqlProductRepository:
         next_cursor = encode_cursor(items[-1]) if len(rows) > limit else None
         return items, next_cursor
 
+    async def categories(self) -> list[tuple[str, int]]:
+        """Every category with how many products it has, by name."""
+        rows = await self.db.fetch_all(
+            "SELECT category, COUNT(*) AS n FROM products GROUP BY category ORDER BY category")
+        return [(r["category"], r["n"]) for r in rows]
+
 
 def _values(p: Product) -> tuple:
     return (p.id, p.sku, p.name, p.description, p.category, p.price, p.currency,
