@@ -6,7 +6,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: up test lint unit system chaos bench clean help
+.PHONY: up test lint unit system chaos bench clean help chromium screenshots
 
 help:
 	@echo "make up [ARGS=...]   install, then run the whole platform (mercato up)"
@@ -14,6 +14,7 @@ help:
 	@echo "make unit            fast tests only (no processes started)"
 	@echo "make chaos           checkout under load with services SIGKILLed (minutes)"
 	@echo "make bench           run the benchmarks under benchmarks/"
+	@echo "make screenshots     run the browser tests and save their screenshots in docs/screenshots/"
 	@echo "make clean           remove the virtualenv and the default data dir"
 
 $(STAMP): pyproject.toml
@@ -29,8 +30,16 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
 
+# The browser tests drive Debian's Chromium; it is installed here when missing (never a
+# browser download by a test tool).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 # tests/chaos takes minutes: `make chaos` runs it.
-test: lint
+test: lint chromium
 	$(BIN)/pytest -q --ignore=tests/chaos $(ARGS)
 
 unit: $(STAMP)
@@ -41,6 +50,9 @@ chaos: $(STAMP)
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+screenshots: $(STAMP) chromium
+	MERCATO_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/browser $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mercato
