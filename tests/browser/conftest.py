@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.system.platform import Platform, make_platform
+from tests.system.platform import Platform, make_platform, wait_for
 
 CHROMIUM = Path(os.environ.get("MERCATO_CHROMIUM", "/usr/bin/chromium"))
 # As root Chromium needs --no-sandbox; the rest keep it off this machine's closed network.
@@ -27,6 +27,9 @@ COURIER_SPEEDUP = "120"  # a demo's minutes become seconds
 def shop(tmp_path_factory) -> Platform:
     p = make_platform(tmp_path_factory.mktemp("shop"), MERCATO_COURIER_SPEEDUP=COURIER_SPEEDUP)
     p.start()
+    with p.client() as api:  # the demo catalog is seeded just after "ready"
+        wait_for(lambda: api.get("/api/v1/catalog/products?limit=1").json()["items"], 60,
+                 "the demo catalog")
     yield p
     code = p.stop()
     assert code == 0, f"mercato up exited {code}:\n{p.output.read_text()}"

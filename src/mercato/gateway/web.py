@@ -46,7 +46,8 @@ class Pages:
 
         path = scope["path"]
         if path == CONSOLE or path.startswith(CONSOLE + "/"):
-            app, scope = self.console, {**scope, "root_path": CONSOLE}
+            app, scope = self.console, {**scope, "root_path": CONSOLE,
+                                        "path": path if path != CONSOLE else CONSOLE + "/"}
         else:
             app = self.storefront
         started = time.perf_counter()

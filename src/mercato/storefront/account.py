@@ -29,7 +29,7 @@ def routes(kit: PageKit) -> list[Route]:
         values = {"email": str(form.get("email", "")).strip()}
         password = str(form.get("password", ""))
         after = safe_next(str(form.get("next", "")))
-        errors = {}
+        errors, status = {}, 400
         if not values["email"]:
             errors["email"] = "Enter your email."
         if not password:
@@ -43,11 +43,14 @@ def routes(kit: PageKit) -> list[Route]:
                 return response
             if reply.status == 401:
                 errors["form"] = "The email or the password is wrong."
+            elif reply.status == 429:
+                status = 429
+                errors["form"] = (f"Too many sign-ins; try again in "
+                                  f"{reply.headers.get('retry-after', 'a few')} seconds.")
             elif reply.status == 422:
                 errors = reply.field_errors() or {"form": reply.problem()}
             else:
                 errors["form"] = reply.problem()
-        status = 429 if "form" in errors and "rate" in errors["form"].lower() else 400
         return kit.render(request, "signin.html",
                           {"next": after, "values": values, "errors": errors}, status=status)
 
