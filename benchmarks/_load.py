@@ -216,6 +216,7 @@ async def load(args) -> None:
             {
                 "rps": n / args.duration,
                 "p50_ms": pick(0.50),
+                "p95_ms": pick(0.95),
                 "p99_ms": pick(0.99),
                 "errors": sum(errors.values()),
                 "error_kinds": dict(errors),

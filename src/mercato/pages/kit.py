@@ -25,6 +25,7 @@ from starlette.templating import Jinja2Templates
 
 from mercato.chassis.logging import get_logger
 from mercato.pages.api import Api, ApiReply
+from mercato.pages.cache import PublicCache
 from mercato.pages.csrf import CSRF_FIELD, Csrf, checked_form, cookie_of
 from mercato.pages.middleware import PageHeaders
 from mercato.pages.session import Verify, Visitor, visitor
@@ -35,8 +36,9 @@ KIT = Path(__file__).parent
 
 class PageKit:
     def __init__(self, api: Api, verify: Verify, secret: str, templates: Path,
-                 globals_: dict[str, Any] | None = None) -> None:
+                 globals_: dict[str, Any] | None = None, public_ttl: float = 1.0) -> None:
         self.api = api
+        self.public_cache = PublicCache(public_ttl)
         self.verify = verify
         self.csrf = Csrf(secret)
         env = jinja2.Environment(
@@ -65,6 +67,12 @@ class PageKit:
         client = (request.client.host, request.client.port) if request.client else None
         return await self.api.request(method, path, token=who.token if who else None,
                                       json=json, headers=headers, client=client)
+
+    async def public(self, request: Request, path: str) -> ApiReply:
+        """An anonymous GET of public data (the same for every visitor), micro-cached
+        (pages/cache.py)."""
+        return await self.public_cache.get(
+            path, lambda: self.call(request, "GET", path, anonymous=True))
 
     def render(self, request: Request, name: str, context: dict[str, Any] | None = None,
                status: int = 200) -> Response:
@@ -110,6 +118,7 @@ def page_app(kit: PageKit, routes: list[BaseRoute], static: Path,
               Mount("/static", StaticFiles(directory=static), name="static")]
     return Starlette(
         routes=[*routes, *mounts],
-        middleware=[Middleware(PageHeaders), Middleware(GZipMiddleware, minimum_size=600)],
+        middleware=[Middleware(PageHeaders),
+                    Middleware(GZipMiddleware, minimum_size=600, compresslevel=6)],
         exception_handlers={HTTPException: error_page, Exception: error_page,
                             **(handlers or {})})

@@ -38,9 +38,8 @@ def routes(kit: PageKit) -> list[Route]:
     async def home(request: Request):
         await kit.visitor(request)
         products, categories = await asyncio.gather(
-            kit.call(request, "GET", f"/api/v1/catalog/products?limit={FEATURED}",
-                     anonymous=True),
-            kit.call(request, "GET", "/api/v1/catalog/categories", anonymous=True))
+            kit.public(request, f"/api/v1/catalog/products?limit={FEATURED}"),
+            kit.public(request, "/api/v1/catalog/categories"))
         if not products.ok:
             raise unavailable(products, "The catalog cannot be read right now")
         cats = categories.json()["items"] if categories.ok else []
@@ -56,9 +55,8 @@ def routes(kit: PageKit) -> list[Route]:
                  **({"category": category} if category else {}),
                  **({"cursor": cursor} if cursor else {})}
         products, categories = await asyncio.gather(
-            kit.call(request, "GET", "/api/v1/catalog/products?" + urlencode(query),
-                     anonymous=True),
-            kit.call(request, "GET", "/api/v1/catalog/categories", anonymous=True))
+            kit.public(request, "/api/v1/catalog/products?" + urlencode(query)),
+            kit.public(request, "/api/v1/catalog/categories"))
         if products.status == 400:
             raise HTTPException(400, "That page of results no longer exists; search again.")
         if not products.ok:
@@ -77,10 +75,8 @@ def routes(kit: PageKit) -> list[Route]:
         await kit.visitor(request)
         pid = request.path_params["product_id"]
         item, stock = await asyncio.gather(
-            kit.call(request, "GET", f"/api/v1/catalog/products/{quote(pid, safe='')}",
-                     anonymous=True),
-            kit.call(request, "GET", f"/api/v1/inventory/stock/{quote(pid, safe='')}",
-                     anonymous=True))
+            kit.public(request, f"/api/v1/catalog/products/{quote(pid, safe='')}"),
+            kit.public(request, f"/api/v1/inventory/stock/{quote(pid, safe='')}"))
         if item.status == 404:
             raise HTTPException(404, "This product is not in the catalog.")
         if not item.ok:
