@@ -8,6 +8,9 @@ One JSON object per line each way. Requests: ``{"op": "list"}`` -> every service
 ``{"op": "stop", "name": NAME}`` -> that instance drained (SIGTERM) and stopped for good.
 Answers: ``{"ok": true, "result": ...}`` or ``{"ok": false, "error": "..."}``.
 
+The client side (``request``) is ``mercato.operations.control_client``, which the gateway's
+console routes use too.
+
 Hand-written: a local, single-user line protocol over a unix socket is a few lines on
 asyncio's ``start_unix_server``; an RPC framework would add a dependency for three verbs.
 """
@@ -24,6 +27,9 @@ from pathlib import Path
 
 from mercato.cli.catalog import GATEWAY, SERVICES
 from mercato.cli.supervisor import ProcessSpec, Supervisor
+from mercato.operations.control_client import ControlError, request, socket_path
+
+__all__ = ["Control", "ControlError", "instance_spec", "request", "socket_path"]
 
 SpecFor = Callable[[str, str], ProcessSpec]  # (process name, version) -> its spec
 MAX_INSTANCES = 16
@@ -45,14 +51,6 @@ def instance_spec(name: str, env: dict[str, str], logs: Path, gateway_fd: int,
     if version is not None:
         env = dict(env, MERCATO_VERSION=version)
     return ProcessSpec(name, argv, env, logs / f"{name}.log", pass_fds=pass_fds)
-
-
-class ControlError(Exception):
-    """The control socket is unreachable, or it refused the request (the reason)."""
-
-
-def socket_path(data_dir: Path) -> Path:
-    return Path(data_dir) / "run" / "control.sock"
 
 
 def split_name(name: str) -> tuple[str, int]:
@@ -143,24 +141,3 @@ class Control:
 def _remove(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
-
-
-async def request(path: Path, op: str, **args) -> object:
-    """One request to the running supervisor; raises ``ControlError``."""
-    try:
-        reader, writer = await asyncio.open_unix_connection(str(path))
-    except OSError as exc:
-        raise ControlError(f"cannot reach `mercato up` on {path}: {exc.strerror or exc}") \
-            from None
-    try:
-        writer.write(json.dumps({"op": op, **args}).encode() + b"\n")
-        await writer.drain()
-        line = await reader.readline()
-    finally:
-        writer.close()
-    if not line:
-        raise ControlError("`mercato up` closed the control socket without an answer")
-    answer = json.loads(line)
-    if not answer.get("ok"):
-        raise ControlError(answer.get("error", "refused"))
-    return answer["result"]

@@ -23,8 +23,9 @@ from mercato.chassis.security import AuthError, KeysUnavailable, TokenVerifier
 from mercato.chassis.telemetry.http_metrics import GATEWAY_REGISTRY, gateway_duration
 from mercato.chassis.telemetry.server_span import ServerSpans
 from mercato.chassis.web.errors import PROBLEM_CONTENT_TYPE, problem_body
+from mercato.gateway.audit import audited
 from mercato.gateway.errors import Reply
-from mercato.gateway.ops import answer_ops
+from mercato.gateway.ops import answer_ops, console_parts
 from mercato.gateway.policy import Access, resolve
 from mercato.gateway.proxy import NoInstance, Upstreams
 from mercato.gateway.ratelimit import RateLimiter
@@ -50,6 +51,7 @@ class Gateway:
         self.duration = gateway_duration()
         # The storefront and the console (gateway/web.py), set by the composition root.
         self.pages: Pages | None = None
+        self.parts = console_parts(runtime)  # audit trail, metrics sampler, deployments
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
@@ -69,6 +71,7 @@ class Gateway:
                     self.limits = RateLimiter.from_env()
                     await self.limits.start()
                     await self.upstreams.start()
+                    await self.parts.sampler.start()
                     self.runtime.mark_started()
                     await self.runtime.registration.start(self.runtime.is_ready)
                 except Exception as exc:
@@ -78,6 +81,7 @@ class Gateway:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.runtime.registration.stop()
+                await self.parts.sampler.stop()
                 await self.upstreams.close()
                 await self.limits.close()
                 await self.runtime.close()
@@ -137,6 +141,8 @@ class Gateway:
         await send({"type": "http.response.start", "status": status,
                     "headers": out_headers + extra})
         await send({"type": "http.response.body", "body": body})
+        if (audit := scope.get("mercato.audit")) is not None:  # after the answer: its status
+            await self.parts.audit.record(audit[0], method, path, status, rid, audit[1])
         return status, body, service
 
     async def _route(self, scope, receive, hmap, headers, method, path, extra, rid):
@@ -158,6 +164,8 @@ class Gateway:
             if route.access is Access.ADMIN and not principal.is_admin:
                 raise Reply(403, "this route needs the admin role")
         body = await self._read_body(receive, hmap)
+        if principal is not None and audited(method, route):
+            scope["mercato.audit"] = (principal, body)  # recorded once answered (audit.py)
         if self.limits is not None:
             await self.limits.admit(method, path, scope.get("client"), principal, body)
         if route.service is None and storefront_path(path):
@@ -169,7 +177,7 @@ class Gateway:
             return status, [(b"content-type", kind)], payload, "storefront"
         if route.service is None:
             status, payload = await answer_ops(self.runtime, method, path, self.upstreams,
-                                               scope["query_string"])
+                                               scope["query_string"], self.parts)
             return status, [(b"content-type", JSON)], payload, "gateway"
         qs = scope["query_string"]
         path_qs = scope["raw_path"].decode("latin-1") + ("?" + qs.decode("latin-1") if qs else "")

@@ -4,25 +4,50 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import NoReturn
+from urllib.parse import parse_qs
 
 from mercato.chassis.calls.client import ServiceClient, Unavailable
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import list_dead_letters
 from mercato.chassis.runtime import Runtime
+from mercato.gateway.audit import AuditTrail
+from mercato.gateway.dead_letters import answer_dead_letter, is_dead_letter_path
 from mercato.gateway.errors import Reply
+from mercato.gateway.events_feed import EVENTS_PATH, answer_events
+from mercato.gateway.metrics_sampler import SERIES_PATH, MetricsSampler, answer_series
 from mercato.gateway.proxy import Upstreams
+from mercato.gateway.release import DEPLOYMENTS_PATH, Deployments
 from mercato.gateway.targets import TARGETS_PATH, answer_targets
 from mercato.gateway.traces import answer_traces, is_trace_path
 
 log = get_logger(__name__)
 DEAD_LETTER_LIMIT = 100
 SAGA_PATH = re.compile(r"^/api/v1/ops/sagas/([A-Za-z0-9_.:-]{1,100})$")
+AUDIT_PATH = "/api/v1/ops/audit"
+
+
+@dataclass
+class ConsoleParts:
+    """What the console's operations routes stand on, beside the runtime."""
+
+    audit: AuditTrail | None = None
+    sampler: MetricsSampler | None = None
+    deployments: Deployments | None = None
+
+
+def console_parts(runtime: Runtime) -> ConsoleParts:
+    return ConsoleParts(
+        AuditTrail(lambda: runtime.js),
+        MetricsSampler(lambda: runtime.view.all() if runtime.view else ()),
+        Deployments(runtime))
 
 
 async def answer_ops(runtime: Runtime, method: str, path: str,
                      upstreams: Upstreams | None = None,
-                     query: bytes = b"") -> tuple[int, bytes]:
+                     query: bytes = b"", parts: ConsoleParts | None = None
+                     ) -> tuple[int, bytes]:
     if method == "GET" and path == "/api/v1/ops/services":
         items = [
             {"service": i.service, "instance_id": i.instance_id, "address": i.address,
@@ -41,6 +66,17 @@ async def answer_ops(runtime: Runtime, method: str, path: str,
         return await _saga(runtime, match.group(1))
     if is_trace_path(path):
         return await answer_traces(method, path, query)
+    if is_dead_letter_path(path):
+        return await answer_dead_letter(runtime.js, method, path, query)
+    if method == "GET" and path == EVENTS_PATH:
+        return await answer_events(runtime.js, query)
+    parts = parts or ConsoleParts()
+    if method == "GET" and path == AUDIT_PATH and parts.audit is not None:
+        return await _audit(parts.audit, query)
+    if path.startswith(SERIES_PATH) and parts.sampler is not None:
+        return answer_series(parts.sampler, method, path)
+    if path.startswith(DEPLOYMENTS_PATH) and parts.deployments is not None:
+        return await parts.deployments.answer(method, path)
     return _problem(404, "Not Found", f"no operations route {method} {path}")
 
 
@@ -84,6 +120,22 @@ def _unavailable(detail: str) -> NoReturn:
     """End the request with the gateway's own 503 problem and Retry-After, as when no
     instance can take a proxied call."""
     raise Reply(503, detail, {"Retry-After": "1"})
+
+
+async def _audit(audit: AuditTrail, query: bytes) -> tuple[int, bytes]:
+    args = {k: v[-1] for k, v in parse_qs(query.decode("latin-1")).items()}
+    limit, before = args.get("limit", "50"), args.get("before", "")
+    if not limit.isdigit() or not 1 <= int(limit) <= 500:
+        raise Reply(400, "limit: a whole number from 1 to 500")
+    if before and not before.isdigit():
+        raise Reply(400, "before: the seq of an entry")
+    try:
+        items = await audit.newest(int(limit), int(before) if before else None)
+    except Exception as exc:  # broker down or slow: say so rather than answer 500
+        log.warning("audit_unavailable", error=str(exc))
+        raise Reply(503, f"the audit trail is unavailable: {type(exc).__name__}",
+                    {"Retry-After": "1"}) from None
+    return 200, json.dumps({"items": items}).encode()
 
 
 async def _list(js) -> list:

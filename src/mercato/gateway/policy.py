@@ -35,7 +35,7 @@ _RULES: list[tuple[frozenset[str], re.Pattern, Access]] = [
      Access.ADMIN),
     (frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"}), re.compile(r"^/api/v1/ops/"),
      Access.ADMIN),
-    (frozenset({"GET", "HEAD"}), re.compile(r"^/api/v1/orders/summary$"), Access.ADMIN),
+    (frozenset({"GET", "HEAD"}), re.compile(r"^/api/v1/orders/(summary|recent)$"), Access.ADMIN),
     # The storefront view: any signed-in user; orders decides whose order it is.
     (frozenset({"GET"}), re.compile(r"^/api/v1/storefront/orders/[^/]+$"), Access.USER),
 ]

@@ -10,6 +10,7 @@ from mercato.chassis import Runtime, create_service
 from mercato.chassis.clock import new_id, utc_now
 from mercato.chassis.logging import get_logger
 from mercato.chassis.sealing import CARD_TOKEN, Sealer
+from mercato.services.orders.admin_api import router as admin_router
 from mercato.services.orders.api import router
 from mercato.services.orders.choreography import ChoreographyTracker
 from mercato.services.orders.clients import HttpCart, HttpCatalog
@@ -57,6 +58,7 @@ async def _stop(runtime: Runtime, app: FastAPI) -> None:
 
 
 def build(runtime: Runtime) -> FastAPI:
-    return create_service(runtime, routers=[router, internal_router, projections_router],
+    return create_service(runtime, routers=[admin_router, router, internal_router,
+                                            projections_router],
                           migrations_dir=MIGRATIONS, on_start=_start, on_stop=_stop,
                           publishes=True, subscriptions=subscriptions)
