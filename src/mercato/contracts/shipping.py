@@ -37,9 +37,44 @@ class ShipmentFailed(Event):
 
 class ShippingCheckoutUndone(Event):
     """Shipping's part of a cancelled checkout is undone. ``outcome``: "cancelled" or
-    "nothing" (never scheduled; a late schedule will be refused)."""
+    "nothing" (never scheduled; a late schedule will be refused), or "delivered" (the
+    parcel had arrived already: nothing could be called back)."""
 
     SOURCE = "shipping"
     order_id: str
     shipment_id: str
     outcome: str
+
+
+class ShipmentLabelled(Event):
+    """The courier labelled a shipment of a confirmed order; it is to be collected."""
+
+    SOURCE = "shipping"
+    shipment_id: str
+    order_id: str
+    customer_id: str
+    tracking_number: str
+    labelled_at: str
+
+
+class ShipmentDispatched(Event):
+    """The courier collected the parcel: the shipment is in transit (status
+    ``in_transit``)."""
+
+    SOURCE = "shipping"
+    shipment_id: str
+    order_id: str
+    customer_id: str
+    tracking_number: str
+    dispatched_at: str
+
+
+class ShipmentDelivered(Event):
+    """The courier delivered the parcel to the shipping address."""
+
+    SOURCE = "shipping"
+    shipment_id: str
+    order_id: str
+    customer_id: str
+    tracking_number: str
+    delivered_at: str

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from mercato.chassis import Principal, Problem, require_service, require_user
-from mercato.services.shipping.domain import Address, Item, ShippingError
+from mercato.services.shipping.domain import Address, AlreadyDelivered, Item, ShippingError
 from mercato.services.shipping.handlers import Schedule, Shipping
 
 router = APIRouter()
@@ -71,7 +71,11 @@ async def cancel(
     _caller: Principal = Depends(require_service),
     handlers: Shipping = Depends(shipping),
 ) -> dict:
-    shipment = await handlers.cancel(shipment_id)
+    try:
+        shipment = await handlers.cancel(shipment_id)
+    except AlreadyDelivered as exc:
+        raise Problem(409, str(exc), kind="already-delivered",
+                      shipment_id=shipment_id) from exc
     if shipment is None:  # never seen: now a tombstone
         return {"id": shipment_id, "order_id": None, "status": "cancelled",
                 "tracking_number": None}

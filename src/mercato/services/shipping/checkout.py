@@ -23,7 +23,7 @@ from mercato.contracts.ids import shipment_id
 from mercato.contracts.orders import OrderCancelling, OrderPlaced
 from mercato.contracts.payments import PaymentAuthorized
 from mercato.contracts.shipping import ShipmentFailed, ShippingCheckoutUndone
-from mercato.services.shipping.domain import Address, Item, ShippingError
+from mercato.services.shipping.domain import Address, AlreadyDelivered, Item, ShippingError
 from mercato.services.shipping.handlers import Schedule, Shipping, transition_event_id
 
 log = get_logger(__name__)
@@ -39,11 +39,15 @@ class CheckoutReactions:
         if isinstance(event, OrderCancelling):
             annotate({"mercato.saga.step": "cancel_shipment"})
             sid = shipment_id(event.order_id)
-            cancelled = await self.shipping.cancel(sid)
+            try:
+                cancelled = await self.shipping.cancel(sid)
+                outcome = "nothing" if cancelled is None else "cancelled"
+            except AlreadyDelivered:  # too late to call back: `mercato verify` names it
+                log.warning("cancelled_order_already_delivered", order_id=event.order_id)
+                outcome = "delivered"
             async with self.db.transaction() as tx:
                 await self.shipping.outbox.add(tx, ShippingCheckoutUndone(
-                    order_id=event.order_id, shipment_id=sid,
-                    outcome="nothing" if cancelled is None else "cancelled"),
+                    order_id=event.order_id, shipment_id=sid, outcome=outcome),
                     event_id=transition_event_id(sid, "undone"))
             return
         items = [{"product_id": x.product_id, "quantity": x.quantity} for x in event.items]

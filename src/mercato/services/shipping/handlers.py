@@ -3,21 +3,29 @@
 Scheduling is idempotent by shipment id, and a cancel that arrives before its schedule
 leaves a tombstone so the late schedule is refused instead of shipping a cancelled order.
 ShipmentScheduled and ShipmentCancelled are recorded in the outbox in the transaction that
-stores the change, with ids derived from the shipment id and the transition.
+stores the change, with ids derived from the shipment id and the transition. OrderConfirmed
+releases the order's shipment to the courier (courier.py), which moves it from there.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mercato.chassis import Database, Principal, Problem
 from mercato.chassis.clock import Clock, iso
+from mercato.chassis.data.db import Connection
+from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Outbox
+from mercato.contracts.envelope import Envelope
+from mercato.contracts.ids import shipment_id as shipment_of
+from mercato.contracts.orders import OrderConfirmed
 from mercato.contracts.shipping import ShipmentCancelled, ShipmentScheduled
 from mercato.services.shipping.domain import (
     Address,
+    CourierSchedule,
     Item,
     NotDeliverable,
     Shipment,
@@ -27,6 +35,7 @@ from mercato.services.shipping.domain import (
 )
 from mercato.services.shipping.store import SqlShipmentRepository, Tombstoned, TrackingNumberTaken
 
+log = get_logger(__name__)
 TRACKING_ATTEMPTS = 5
 EVENT_NAMESPACE = uuid.UUID("e719fae3-29a6-4584-9169-212447db6f58")
 
@@ -60,6 +69,9 @@ class Shipping:
     blocked_countries: frozenset[str]
     clock: Clock
     new_tracking_number: Callable[[], str]
+    courier: CourierSchedule = field(default_factory=CourierSchedule)
+    # Set after a commit that released a shipment; the courier waits on it.
+    released: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     async def schedule(self, cmd: Schedule) -> Shipment:
         if await self.store.is_tombstoned(cmd.shipment_id):
@@ -113,6 +125,19 @@ class Shipping:
                     customer_id=after.customer_id,
                 ), event_id=transition_event_id(after.id, after.status))
             return after
+
+    async def on_order_confirmed(self, tx: Connection, _envelope: Envelope,
+                                 event: OrderConfirmed) -> None:
+        """The order is confirmed (captured, stock committed), in either checkout mode:
+        its shipment may start moving. Only this fact releases it, so nothing of an order
+        still being checked out, or cancelled, ever moves."""
+        shipment = await self.store.get(shipment_of(event.order_id), tx)
+        if shipment is None:  # scheduled before any confirmation, so never expected
+            log.warning("confirmed_order_without_shipment", order_id=event.order_id)
+            return
+        after = shipment.release(self.clock(), self.courier)
+        if after is not shipment and await self.store.save_move(tx, shipment, after):
+            tx.on_commit(self.released.set)
 
     async def shipments_of_order(self, order_id: str, caller: Principal) -> list[Shipment]:
         shipments = await self.store.for_order(order_id)

@@ -14,7 +14,8 @@ from mercato.chassis.data.db import Connection, Row
 from mercato.services.shipping.domain import Address, Item, Shipment, Status
 
 COLUMNS = ("id, order_id, customer_id, status, tracking_number, address_name, address_line1,"
-           " address_city, address_postal_code, address_country, items, created_at, updated_at")
+           " address_city, address_postal_code, address_country, items, created_at, updated_at,"
+           " released_at, due_at")
 SELECT = f"SELECT {COLUMNS} FROM shipments"
 
 
@@ -35,6 +36,7 @@ def _shipment(row: Row) -> Shipment:
         items=tuple(Item(**i) for i in json.loads(row["items"])),
         status=Status(row["status"]), tracking_number=row["tracking_number"],
         created_at=row["created_at"], updated_at=row["updated_at"],
+        released_at=row["released_at"], due_at=row["due_at"],
     )
 
 
@@ -73,12 +75,13 @@ class SqlShipmentRepository:
         try:
             await tx.execute(
                 f"INSERT INTO shipments ({COLUMNS})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 shipment.id, shipment.order_id, shipment.customer_id, str(shipment.status),
                 shipment.tracking_number, a.name, a.line1, a.city, a.postal_code,
                 a.country, json.dumps([{"product_id": i.product_id, "quantity": i.quantity}
                                        for i in shipment.items]),
-                shipment.created_at, shipment.updated_at,
+                shipment.created_at, shipment.updated_at, shipment.released_at,
+                shipment.due_at,
             )
         except sqlite3.IntegrityError as exc:  # the id was checked above: the number clashed
             raise TrackingNumberTaken(shipment.tracking_number) from exc
@@ -92,5 +95,28 @@ class SqlShipmentRepository:
         )
 
     async def save_status(self, tx: Connection, shipment: Shipment) -> None:
-        await tx.execute("UPDATE shipments SET status = ?, updated_at = ? WHERE id = ?",
-                         str(shipment.status), shipment.updated_at, shipment.id)
+        await tx.execute(
+            "UPDATE shipments SET status = ?, updated_at = ?, due_at = ? WHERE id = ?",
+            str(shipment.status), shipment.updated_at, shipment.due_at, shipment.id)
+
+    async def save_move(self, tx: Connection, before: Shipment, after: Shipment) -> bool:
+        """Store a release or a courier step if the row is still as ``before`` (another
+        courier may have taken the step first); True if stored."""
+        return bool(await tx.execute(
+            "UPDATE shipments SET status = ?, updated_at = ?, released_at = ?, due_at = ?"
+            " WHERE id = ? AND status = ? AND COALESCE(due_at, '') = ?",
+            str(after.status), after.updated_at, after.released_at, after.due_at, after.id,
+            str(before.status), before.due_at or ""))
+
+    async def due(self, at: str, limit: int) -> list[str]:
+        """Ids of shipments whose next courier step is due at ``at`` (a ``stamp``)."""
+        rows = await self.db.fetch_all(
+            "SELECT id FROM shipments WHERE due_at IS NOT NULL AND due_at <= ?"
+            " ORDER BY due_at, id LIMIT ?", at, limit)
+        return [r["id"] for r in rows]
+
+    async def next_due(self) -> str | None:
+        """The earliest due time of any courier step (a ``stamp``), if one is waiting."""
+        row = await self.db.fetch_one(
+            "SELECT MIN(due_at) AS due FROM shipments WHERE due_at IS NOT NULL")
+        return row["due"] if row else None
