@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mercato.console import services
+from mercato.console import audit, dead_letters, orders, services
 from mercato.console.access import SignInFirst, sign_in_first
 from mercato.pages import Api, PageKit, page_app
 from mercato.pages.session import Verify
@@ -14,5 +14,6 @@ HERE = Path(__file__).parent
 
 def create_console(api: Api, verify: Verify, secret: str):
     kit = PageKit(api, verify, secret, HERE / "templates", {"home_url": "/console"})
-    return page_app(kit, [*services.routes(kit)], HERE / "static",
-                    {SignInFirst: sign_in_first})
+    pages = [*services.routes(kit), *orders.routes(kit), *dead_letters.routes(kit),
+             *audit.routes(kit)]
+    return page_app(kit, pages, HERE / "static", {SignInFirst: sign_in_first})
