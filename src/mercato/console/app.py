@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mercato.console import audit, dead_letters, orders, services
+from mercato.console import (
+    audit,
+    dead_letters,
+    deployments,
+    events,
+    metrics,
+    orders,
+    services,
+    stock,
+)
 from mercato.console.access import SignInFirst, sign_in_first
 from mercato.pages import Api, PageKit, page_app
 from mercato.pages.session import Verify
 
 HERE = Path(__file__).parent
+PAGES = (services, orders, events, dead_letters, deployments, stock, metrics, audit)
 
 
 def create_console(api: Api, verify: Verify, secret: str):
     kit = PageKit(api, verify, secret, HERE / "templates", {"home_url": "/console"})
-    pages = [*services.routes(kit), *orders.routes(kit), *dead_letters.routes(kit),
-             *audit.routes(kit)]
-    return page_app(kit, pages, HERE / "static", {SignInFirst: sign_in_first})
+    return page_app(kit, [route for page in PAGES for route in page.routes(kit)],
+                    HERE / "static", {SignInFirst: sign_in_first})
