@@ -69,3 +69,21 @@ class OrderCancelling(Event):
     order_id: str
     customer_id: str
     reason: str
+
+
+class OrderShipped(Event):
+    """A confirmed order left with the courier (its shipment is in transit); from now on
+    it can no longer be cancelled."""
+
+    SOURCE = "orders"
+    order_id: str
+    customer_id: str
+    tracking_number: str = ""
+
+
+class OrderDelivered(Event):
+    """A shipped order's parcel was delivered."""
+
+    SOURCE = "orders"
+    order_id: str
+    customer_id: str

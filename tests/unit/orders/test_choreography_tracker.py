@@ -84,3 +84,25 @@ async def test_events_of_an_orchestrated_order_are_left_to_its_runner(shop):
     assert (after.phase, after.records, after.version) == (
         before.phase, before.records, before.version)
     assert [k for k, _ in await published(shop)] == ["OrderPlaced"]
+
+
+async def test_the_participants_events_are_the_orders_milestones_in_any_order(shop):
+    from mercato.contracts.payments import PaymentAuthorized
+    from mercato.contracts.shipping import ShipmentScheduled
+    tracker = choreographed(shop)
+    order = await shop.orders.place_order(ALICE, body(("p1", 2)), None)
+    scheduled = ShipmentScheduled(shipment_id="s", order_id=order.id, customer_id="alice",
+                                  tracking_number="MRC0000000001")
+    await hear(shop, tracker, scheduled, "e1")  # shipping's stream came first
+    await hear(shop, tracker, StockReserved(reservation_id="r", order_id=order.id, items=[]),
+               "e2")
+    await hear(shop, tracker, payment(order.id, cls=PaymentAuthorized), "e3")
+    await hear(shop, tracker, scheduled, "e1")  # a redelivery
+    await hear(shop, tracker, StockCommitted(reservation_id="r", order_id=order.id, items=[]),
+               "e4")
+    done = (await shop.store.get_order(order.id)).as_dict()
+    assert [p["step"] for p in done["progress"]] == [
+        "placed", "reserved", "paid", "shipment_scheduled", "confirmed"]
+    assert done["history"][-1]["status"] == "confirmed"
+    # the milestones are orders' own: nothing more is published for them
+    assert [k for k, _ in await published(shop)] == ["OrderPlaced", "OrderConfirmed"]

@@ -85,6 +85,9 @@ def expected(oid: str) -> dict:
         "items": [{"product_id": p, "name": n, "quantity": q, "unit_price": u,
                    "amount": q * u} for p, n, q, u in lines],
         "history": [{"status": s, "at": at, "reason": r} for s, r, at in history],
+        # the timeline knows what the old rows did: the placement and the confirmation
+        "progress": [{"step": "placed" if s == "pending" else s, "at": at}
+                     for s, _, at in history if s != "cancelled"],
     }
 
 

@@ -137,5 +137,5 @@ def test_the_stored_data_of_a_placement_is_plain_json_types():
 
 
 def test_an_unknown_event_type_is_refused():
-    with pytest.raises(ValueError, match="OrderShipped"):
-        from_data("OrderShipped", {})
+    with pytest.raises(ValueError, match="OrderTeleported"):
+        from_data("OrderTeleported", {})

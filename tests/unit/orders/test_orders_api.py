@@ -62,7 +62,7 @@ async def test_the_detail_of_a_fresh_order_is_found_before_the_projector_runs(ap
     assert projected.json() == fresh.json()
     assert set(projected.json()) == {"id", "customer_id", "status", "reason", "total",
                                      "currency", "items", "shipping_address", "created_at",
-                                     "history"}
+                                     "history", "progress"}
 
 
 async def test_another_users_order_is_a_404_before_and_after_projection(api, shop):

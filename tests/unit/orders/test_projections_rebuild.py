@@ -37,7 +37,8 @@ async def test_the_rebuild_route_replays_the_store_and_reports_the_rows(api, sho
         await tx.execute("DELETE FROM order_list_view")
     answer = await api.post("/internal/projections/rebuild", headers=api.service)
     assert answer.status_code == 200
-    assert answer.json() == {"service": "orders", "events": 5, "position": 5, "rows": {
+    # each order: placed, reserved, paid, shipment scheduled, confirmed; and one cancel
+    assert answer.json() == {"service": "orders", "events": 11, "position": 11, "rows": {
         "order_list_view": 2, "order_detail_view": 2, "sales_orders": 2, "sales_by_day": 1,
         "sales_by_product": 1}}
     assert await read_model_rows(shop) == before

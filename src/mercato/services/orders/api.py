@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
-from mercato.chassis import Principal, require_admin, require_user
+from mercato.chassis import Principal, Problem, require_admin, require_user
+from mercato.services.orders.domain.order import AlreadyShipped, OrderError
 from mercato.services.orders.handlers import Orders
 from mercato.services.orders.projections.views import OrderViews
 
@@ -97,5 +98,16 @@ async def get_order(order_id: str, user: Principal = Depends(require_user),
 @router.post("/api/v1/orders/{order_id}/cancel", status_code=202)
 async def cancel_order(order_id: str, user: Principal = Depends(require_user),
                        handlers: Orders = Depends(orders)) -> dict:
-    order = await handlers.cancel_order(user, order_id)
+    try:
+        order = await handlers.cancel_order(user, order_id)
+    except OrderError as exc:
+        raise problem_of(exc) from exc
     return {"id": order.id, "status": order.status.value, "cancellation": "requested"}
+
+
+def problem_of(exc: OrderError) -> Problem:
+    """Orders' domain errors as the client sees them (the one mapping)."""
+    if isinstance(exc, AlreadyShipped):
+        return Problem(409, str(exc), title="Order already shipped", kind="order-shipped",
+                       order_status=exc.status.value)
+    return Problem(409, str(exc), kind="order-conflict")

@@ -56,13 +56,13 @@ class ChoreographyTracker:
         verdict = heard(saga, envelope.type, now, reason=getattr(event, "reason", None),
                         detail=getattr(event, "outcome", None) or getattr(event, "detail", None)
                         or None)
-        changes = []
+        changes = order.progressed(verdict.progress, now) if verdict.progress else []
         if verdict.confirm and saga.phase is Phase.FORWARD and order.status is Status.PENDING:
-            changes = order.confirm(now)
+            changes = Order.chain(changes, order.confirm(now))
             saga.phase = Phase.CONFIRMED
         elif verdict.abort and order.status is Status.PENDING and call_off(saga, verdict.abort):
             await publish_cancelling(self.outbox, tx, order, saga.reason)
-        changes += _finish(order, saga, now)
+        changes = Order.chain(changes, _finish(order, saga, now))
         await self._save(tx, order, saga, changes, now)
         # measured once the consumer's transaction commits (never for a rolled-back one)
         tx.on_commit(lambda: self.metrics.committed(order, saga, changes, before))
@@ -94,13 +94,15 @@ async def cancel_now(store: SqlOrderStore, outbox: Outbox, clock: Clock, order_i
     """A customer's cancellation, choreographed: the checkout is called off at once
     (OrderCancelling), a confirmed order's too, and the order is cancelled when every
     participant has undone its part. Returns the order as it was, or None if it was
-    cancelled already."""
+    cancelled already; ``AlreadyShipped`` once it is shipped (checked in the transaction
+    that calls it off, so a shipment heard meanwhile is never called back)."""
     now = iso(clock())
     async with store.db.transaction() as tx:
         order = await store.get_order(order_id, tx)
         saga = await store.get_saga(order_id, tx)
         if order is None or saga is None or order.status is Status.CANCELLED:
             return None
+        order.check_cancellable()  # AlreadyShipped: the courier has it
         if call_off(saga, Reason.CUSTOMER_REQUEST):
             await publish_cancelling(outbox, tx, order, saga.reason)
             await store.save_saga(tx, saga, now)

@@ -15,8 +15,10 @@ from mercato.contracts.orders import (
     OrderCancelled,
     OrderCancelling,
     OrderConfirmed,
+    OrderDelivered,
     OrderLine,
     OrderPlaced,
+    OrderShipped,
 )
 from mercato.services.orders.domain import events as domain
 from mercato.services.orders.domain.events import Recorded
@@ -40,7 +42,8 @@ async def publish(outbox: Outbox, tx: Connection, order: Order,
     """The integration event of each of ``order``'s new domain events, in the transaction
     that appends them. ``order`` gives what the public events repeat (customer, total,
     lines), which no event after the placement changes. A choreographed checkout's
-    OrderPlaced also carries the card token, sealed for payments."""
+    OrderPlaced also carries the card token, sealed for payments. A checkout step's
+    milestone (OrderProgressed) is the order's own: the participants said so already."""
     placed = event_id(order.id, Status.PENDING)
     for record in records:
         event = record.event
@@ -51,10 +54,19 @@ async def publish(outbox: Outbox, tx: Connection, order: Order,
                 shipping_address=order.shipping_address,
                 sealed_card_token=sealed_card_token, checkout=checkout), event_id=placed)
             continue
+        if isinstance(event, domain.OrderProgressed):
+            continue
         if isinstance(event, domain.OrderConfirmed):
             status, public = Status.CONFIRMED, OrderConfirmed(
                 order_id=order.id, customer_id=order.customer_id, total=order.total,
                 currency=order.currency, items=_lines(order), from_cart=order.from_cart)
+        elif isinstance(event, domain.OrderShipped):
+            status, public = Status.SHIPPED, OrderShipped(
+                order_id=order.id, customer_id=order.customer_id,
+                tracking_number=event.tracking_number)
+        elif isinstance(event, domain.OrderDelivered):
+            status, public = Status.DELIVERED, OrderDelivered(
+                order_id=order.id, customer_id=order.customer_id)
         else:
             status, public = Status.CANCELLED, OrderCancelled(
                 order_id=order.id, customer_id=order.customer_id, reason=event.reason,

@@ -1,4 +1,5 @@
-"""Orders commands and queries: place, read, list and cancel orders."""
+"""Orders commands and queries: place, read, list and cancel orders; and the courier's
+news (ShipmentDispatched, ShipmentDelivered), which ship and deliver them."""
 
 from __future__ import annotations
 
@@ -9,14 +10,22 @@ from typing import Protocol
 
 from mercato.chassis import Principal, Problem, Unavailable
 from mercato.chassis.clock import Clock, IdFactory, iso
-from mercato.chassis.messaging import Outbox
+from mercato.chassis.data.db import Connection
+from mercato.chassis.logging import get_logger
+from mercato.chassis.messaging import NotYet, Outbox
 from mercato.chassis.sealing import Sealer
+from mercato.contracts.envelope import Envelope
+from mercato.contracts.shipping import ShipmentDelivered, ShipmentDispatched
 from mercato.services.orders.choreography import cancel_now
 from mercato.services.orders.domain.order import Line, Order, OrderError, Status
-from mercato.services.orders.domain.saga import CheckoutSaga
+from mercato.services.orders.domain.saga import CheckoutSaga, Phase
 from mercato.services.orders.events import publish
 from mercato.services.orders.saga.runner import SagaRunner
 from mercato.services.orders.store import SqlOrderStore
+
+log = get_logger(__name__)
+# A checkout being undone: its parcel is being called back, the order will be cancelled.
+UNDOING = (Phase.COMPENSATING, Phase.REFUNDING, Phase.CANCELLED)
 
 
 class CatalogPort(Protocol):
@@ -152,6 +161,34 @@ class Orders:
                 raise Problem(409, f"order {order_id} is already cancelled",
                               kind="already-cancelled")
             return order
-        await self.store.request_cancel(order_id)
+        async with self.store.db.transaction() as tx:
+            # again where it is written: the courier's news may have shipped it meanwhile
+            current = await self.store.get_order(order_id, tx)
+            current.check_cancellable()
+            await self.store.request_cancel(order_id, tx)
         self.runner.start(order_id)
         return order
+
+    async def on_shipment_progress(self, tx: Connection, envelope: Envelope,
+                                   event: ShipmentDispatched | ShipmentDelivered) -> None:
+        """The courier moved the order's parcel, in either checkout mode: in transit, the
+        order is shipped (and can no longer be cancelled); delivered, it is delivered.
+        Not while the order's cancellation is under way: its parcel is being called back."""
+        order = await self.store.get_order(event.order_id, tx)
+        saga = await self.store.get_saga(event.order_id, tx)
+        if order is None or saga is None:
+            log.warning("shipment_of_unknown_order", order_id=event.order_id,
+                        heard=envelope.type)
+            return
+        if order.status is Status.CANCELLED or saga.cancel_requested or saga.phase in UNDOING:
+            log.info("shipment_of_cancelled_order", order_id=order.id, heard=envelope.type)
+            return
+        if order.status is Status.PENDING or (isinstance(event, ShipmentDelivered)
+                                              and order.status is Status.CONFIRMED):
+            raise NotYet(f"order {order.id} is {order.status}: {envelope.type} came early")
+        now = iso(self.clock())
+        changes = (order.ship(now, event.tracking_number)
+                   if isinstance(event, ShipmentDispatched) else order.deliver(now))
+        if changes:
+            await self.store.append(tx, changes, expected_version=order.version)
+            await publish(self.outbox, tx, order, changes)

@@ -68,12 +68,14 @@ class SqlOrderStore:
             Phase.FORWARD.value, Phase.COMPENSATING.value, up_to)
         return row["n"]
 
-    async def request_cancel(self, order_id: str) -> None:
-        async with self.db.transaction() as tx:
-            # A new version, so the runner holding this saga in memory loses its next
-            # save, reads the request and acts on it.
-            await tx.execute("UPDATE sagas SET cancel_requested = ?, version = version + 1"
-                             " WHERE order_id = ?", True, order_id)
+    async def request_cancel(self, order_id: str, tx: Connection | None = None) -> None:
+        if tx is None:
+            async with self.db.transaction() as own:
+                return await self.request_cancel(order_id, own)
+        # A new version, so the runner holding this saga in memory loses its next
+        # save, reads the request and acts on it.
+        await tx.execute("UPDATE sagas SET cancel_requested = ?, version = version + 1"
+                         " WHERE order_id = ?", True, order_id)
 
     async def get_saga(self, order_id: str, tx: Connection | None = None) -> CheckoutSaga | None:
         row = await (tx or self.db).fetch_one("SELECT * FROM sagas WHERE order_id = ?", order_id)

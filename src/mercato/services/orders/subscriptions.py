@@ -1,6 +1,7 @@
-"""Every event orders consumes, listed in one place: only the choreographed checkout's
-(docs/choreography.md), one subscription per participant's stream; orchestrated, the saga
-runner hears the participants' answers over HTTP instead."""
+"""Every event orders consumes, listed in one place: the choreographed checkout's
+(docs/choreography.md), one subscription per participant's stream (orchestrated, the saga
+runner hears the participants' answers over HTTP instead); and in both modes the courier's
+news, which ships and delivers confirmed orders."""
 
 from __future__ import annotations
 
@@ -8,16 +9,21 @@ from fastapi import FastAPI
 
 from mercato.chassis.messaging import Subscription, choreographed
 from mercato.contracts import all_events
+from mercato.contracts.shipping import ShipmentDelivered, ShipmentDispatched
 from mercato.services.orders.choreography import ChoreographyTracker
 from mercato.services.orders.domain.choreography import EVENT_TYPES
+from mercato.services.orders.handlers import Orders
 
 
 def subscriptions(app: FastAPI) -> list[Subscription]:
     tracker: ChoreographyTracker = app.state.tracker
     events = all_events()
     heard = [events[name] for name in EVENT_TYPES]
+    orders: Orders = app.state.orders
     return [
-        choreographed(f"checkout_{source}", tuple(e for e in heard if e.SOURCE == source),
-                      tracker.on_event, own_transaction=False)
-        for source in ("inventory", "payments", "shipping")
+        *(choreographed(f"checkout_{source}", tuple(e for e in heard if e.SOURCE == source),
+                        tracker.on_event, own_transaction=False)
+          for source in ("inventory", "payments", "shipping")),
+        Subscription("shipment_progress", (ShipmentDispatched, ShipmentDelivered),
+                     orders.on_shipment_progress),
     ]

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mercato.services.orders.domain.order import Reason
-from mercato.services.orders.domain.saga import CheckoutSaga, Phase, Step
+from mercato.services.orders.domain.progress import Milestone
+from mercato.services.orders.domain.saga import MILESTONE, CheckoutSaga, Phase, Step
 
 FORWARD = {
     "StockReserved": Step.RESERVE,
@@ -42,11 +43,13 @@ UNAVAILABLE = {"provider_unavailable"}
 @dataclass(frozen=True)
 class Verdict:
     """What to do with the order: confirm it, call its checkout off for ``abort``, or
-    (``undone``) cancel it now that every participant has undone its part."""
+    (``undone``) cancel it now that every participant has undone its part; and the
+    milestone of its timeline that the event reports (``progress``), if any."""
 
     confirm: bool = False
     abort: Reason | None = None
     undone: bool = False
+    progress: Milestone | None = None
 
 
 UNCHANGED = Verdict()
@@ -62,7 +65,7 @@ def heard(saga: CheckoutSaga, event_type: str, at: str, *, reason: str | None = 
         _mark(saga, step, "done", at, detail)
         if _position(_next(step)) > _position(saga.step):
             saga.step = _next(step)
-        return Verdict(confirm=step is Step.CONFIRM)
+        return Verdict(confirm=step is Step.CONFIRM, progress=MILESTONE.get(step))
     if event_type in REFUSALS:
         step, why = REFUSALS[event_type]
         _mark(saga, step, "rejected", at, detail or reason)

@@ -43,7 +43,28 @@ class OrderCancelled:
     refunded: bool = False  # it had been confirmed: the payment was refunded
 
 
-DomainEvent = OrderPlaced | OrderConfirmed | OrderCancelled
+@dataclass(frozen=True)
+class OrderProgressed:
+    """A step of the checkout succeeded (``reserved``, ``paid``, ``shipment_scheduled``):
+    a milestone of the order's timeline, which does not change its status."""
+
+    step: str
+
+
+@dataclass(frozen=True)
+class OrderShipped:
+    """The courier has the parcel: it is on its way."""
+
+    tracking_number: str = ""
+
+
+@dataclass(frozen=True)
+class OrderDelivered:
+    pass
+
+
+DomainEvent = (OrderPlaced | OrderConfirmed | OrderCancelled | OrderProgressed | OrderShipped
+               | OrderDelivered)
 
 
 @dataclass(frozen=True)
@@ -68,6 +89,10 @@ def to_data(event: DomainEvent) -> dict:
                            "unit_price": x.unit_price} for x in event.lines]}
     if isinstance(event, OrderCancelled):
         return {"reason": event.reason, "refunded": event.refunded}
+    if isinstance(event, OrderProgressed):
+        return {"step": event.step}
+    if isinstance(event, OrderShipped):
+        return {"tracking_number": event.tracking_number}
     return {}
 
 
@@ -80,4 +105,10 @@ def from_data(type_name: str, data: dict) -> DomainEvent:
         return OrderCancelled(reason=data["reason"], refunded=bool(data.get("refunded")))
     if type_name == "OrderConfirmed":
         return OrderConfirmed()
+    if type_name == "OrderProgressed":
+        return OrderProgressed(step=data["step"])
+    if type_name == "OrderShipped":
+        return OrderShipped(tracking_number=data.get("tracking_number", ""))
+    if type_name == "OrderDelivered":
+        return OrderDelivered()
     raise ValueError(f"unknown order event type {type_name!r}")

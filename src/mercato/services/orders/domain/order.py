@@ -1,15 +1,21 @@
 """The order aggregate, event-sourced: an ``Order`` is the fold of its events.
 
-A command (``place``, ``confirm``, ``cancel``) checks the rules against the current state
-and returns the new events without changing anything; the caller appends them to the
-store (the expected version is ``order.version``) and applies them. So the state that
-decisions are made on is always exactly what the stored events say.
+A command (``place``, ``confirm``, ``cancel``, ``ship``, ``deliver``, ``progressed``) checks
+the rules against the current state and returns the new events without changing anything;
+the caller appends them to the store (the expected version is ``order.version``) and
+applies them. So the state that decisions are made on is always exactly what the stored
+events say.
+
+After its confirmation an order is shipped, then delivered; once shipped it can no longer
+be cancelled. ``progress`` is the order's timeline as orders learnt it: each milestone
+(placed, reserved, paid, shipment scheduled, confirmed, shipped, delivered) once, with
+when.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from mercato.services.orders.domain.events import (
@@ -17,21 +23,46 @@ from mercato.services.orders.domain.events import (
     Line,
     OrderCancelled,
     OrderConfirmed,
+    OrderDelivered,
     OrderPlaced,
+    OrderProgressed,
+    OrderShipped,
     Recorded,
 )
+from mercato.services.orders.domain.progress import (
+    CHECKOUT_MILESTONES,
+    Milestone,
+    progress_list,
+)
 
-__all__ = ["Change", "Line", "Order", "OrderError", "Reason", "Status"]
+__all__ = ["AlreadyShipped", "Change", "Line", "Milestone", "Order", "OrderError", "Reason",
+           "Status"]
 
 
 class OrderError(Exception):
     """A rule of the order was broken; the message says which."""
 
 
+class AlreadyShipped(OrderError):
+    """The order has left the warehouse: it can no longer be cancelled."""
+
+    def __init__(self, order_id: str, status: Status) -> None:
+        super().__init__(f"order {order_id} is {status.value}; a shipped order can no longer "
+                         "be cancelled")
+        self.order_id = order_id
+        self.status = status
+
+
 class Status(StrEnum):
     PENDING = "pending"
     CONFIRMED = "confirmed"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
     CANCELLED = "cancelled"
+
+
+# Confirmed and after: the order was paid for and is being (or was) delivered.
+FULFILLED = (Status.CONFIRMED, Status.SHIPPED, Status.DELIVERED)
 
 
 class Reason(StrEnum):
@@ -63,6 +94,7 @@ class Order:
     history: list[Change] = field(default_factory=list)
     from_cart: bool = False  # the customer's cart is emptied once it is confirmed
     version: int = 0  # of the last event folded in
+    progress: dict[Milestone, str] = field(default_factory=dict)  # milestone -> when
 
     # -- commands: decide, return the new events --------------------------------
     @classmethod
@@ -90,11 +122,48 @@ class Order:
 
     def cancel(self, reason: Reason, at: str, *, refunded: bool = False) -> list[Recorded]:
         """A confirmed order's payment is always refunded when it is cancelled; a pending
-        one's was if ``refunded`` (captured, then the commit of its stock was refused)."""
-        if self.status is Status.CANCELLED:
-            raise OrderError("the order is already cancelled")
+        one's was if ``refunded`` (captured, then the commit of its stock was refused).
+        A shipped or delivered order cannot be cancelled (``AlreadyShipped``)."""
+        self.check_cancellable()
         return self._next(at, OrderCancelled(
             reason.value, refunded=refunded or self.status is Status.CONFIRMED))
+
+    def check_cancellable(self) -> None:
+        if self.status is Status.CANCELLED:
+            raise OrderError("the order is already cancelled")
+        if self.status in (Status.SHIPPED, Status.DELIVERED):
+            raise AlreadyShipped(self.id, self.status)
+
+    def progressed(self, step: Milestone, at: str) -> list[Recorded]:
+        """A checkout step succeeded; nothing when it is known already, or the order was
+        cancelled (a step heard late, and undone since)."""
+        if step not in CHECKOUT_MILESTONES:
+            raise OrderError(f"{step} is not a step of the checkout")
+        if step in self.progress or self.status is Status.CANCELLED:
+            return []
+        return self._next(at, OrderProgressed(step.value))
+
+    def ship(self, at: str, tracking_number: str = "") -> list[Recorded]:
+        """The courier has the parcel; nothing if the order was shipped already."""
+        if self.status in (Status.SHIPPED, Status.DELIVERED):
+            return []
+        if self.status is not Status.CONFIRMED:
+            raise OrderError(f"a {self.status} order cannot be shipped")
+        return self._next(at, OrderShipped(tracking_number))
+
+    def deliver(self, at: str) -> list[Recorded]:
+        """The parcel arrived; nothing if the order was delivered already."""
+        if self.status is Status.DELIVERED:
+            return []
+        if self.status is not Status.SHIPPED:
+            raise OrderError(f"a {self.status} order cannot be delivered")
+        return self._next(at, OrderDelivered())
+
+    @staticmethod
+    def chain(first: list[Recorded], then: list[Recorded]) -> list[Recorded]:
+        """``first`` and then ``then``, both decided on the same state: ``then``'s versions
+        move past ``first``'s."""
+        return [*first, *(replace(r, version=r.version + len(first)) for r in then)]
 
     def _next(self, at: str, *events: DomainEvent) -> list[Recorded]:
         return [Recorded(self.id, self.version + n, at, e) for n, e in enumerate(events, 1)]
@@ -119,7 +188,8 @@ class Order:
                              f"v{record.version}, not OrderPlaced v1")
         return cls(record.order_id, placed.customer, list(placed.lines), placed.currency,
                    placed.address, record.at, history=[Change(Status.PENDING, record.at)],
-                   from_cart=placed.from_cart, version=1)
+                   from_cart=placed.from_cart, version=1,
+                   progress={Milestone.PLACED: record.at})
 
     def apply(self, record: Recorded) -> None:
         """Fold one more event in (events come from the store, so they are facts: the
@@ -128,9 +198,12 @@ class Order:
             raise OrderError(f"event {record.order_id} v{record.version} does not follow "
                              f"{self.id} v{self.version}")
         event = record.event
-        if isinstance(event, OrderConfirmed):
-            self.status = Status.CONFIRMED
-            self.history.append(Change(Status.CONFIRMED, record.at))
+        if isinstance(event, OrderProgressed):
+            self.progress.setdefault(Milestone(event.step), record.at)
+        elif isinstance(event, OrderConfirmed | OrderShipped | OrderDelivered):
+            self.status = STATUS_OF[type(event)]
+            self.history.append(Change(self.status, record.at))
+            self.progress.setdefault(Milestone(self.status.value), record.at)
         elif isinstance(event, OrderCancelled):
             self.status, self.reason = Status.CANCELLED, event.reason
             self.history.append(Change(Status.CANCELLED, record.at, event.reason))
@@ -156,4 +229,9 @@ class Order:
             "shipping_address": self.shipping_address, "created_at": self.created_at,
             "history": [{"status": c.status.value, "at": c.at, "reason": c.reason}
                         for c in self.history],
+            "progress": progress_list(self.progress),
         }
+
+
+STATUS_OF = {OrderConfirmed: Status.CONFIRMED, OrderShipped: Status.SHIPPED,
+             OrderDelivered: Status.DELIVERED}

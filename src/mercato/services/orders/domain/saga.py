@@ -21,6 +21,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from mercato.services.orders.domain.order import Reason
+from mercato.services.orders.domain.progress import Milestone
 
 
 class Step(StrEnum):
@@ -37,6 +38,12 @@ COMPENSATION = {
     Step.AUTHORIZE: "void_payment",
     Step.SCHEDULE: "cancel_shipment",
     Step.CAPTURE: "refund_payment",
+}
+# The order's timeline milestone that a forward step's success is (``progress``).
+MILESTONE = {
+    Step.RESERVE: Milestone.RESERVED,
+    Step.AUTHORIZE: Milestone.PAID,
+    Step.SCHEDULE: Milestone.SHIPMENT_SCHEDULED,
 }
 ON_REJECT = {
     Step.RESERVE: Reason.OUT_OF_STOCK,

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 from mercato.chassis.data.db import Connection, Database
-from mercato.services.orders.domain.events import (
-    OrderCancelled,
-    OrderConfirmed,
-    OrderPlaced,
-    Recorded,
-)
-from mercato.services.orders.domain.order import Status
+from mercato.services.orders.domain.events import OrderCancelled, OrderPlaced, Recorded
+from mercato.services.orders.domain.order import STATUS_OF, Status
 
 COLUMNS = "order_id AS id, status, total, currency, created_at, item_count"
 
@@ -28,12 +23,12 @@ class OrderList:
                 sum(x.amount for x in event.lines), event.currency, record.at,
                 sum(x.quantity for x in event.lines))
             return
-        if isinstance(event, OrderConfirmed):
-            status = Status.CONFIRMED
+        if type(event) in STATUS_OF:  # confirmed, shipped, delivered
+            status = STATUS_OF[type(event)]
         elif isinstance(event, OrderCancelled):
             status = Status.CANCELLED
         else:
-            return
+            return  # a milestone of the checkout: the status is unchanged
         await tx.execute("UPDATE order_list_view SET status = ? WHERE order_id = ?",
                          status.value, record.order_id)
 

@@ -12,7 +12,13 @@ from __future__ import annotations
 import json
 
 from mercato.chassis.data.db import Connection, Database
-from mercato.services.orders.domain.events import OrderConfirmed, OrderPlaced, Recorded, to_data
+from mercato.services.orders.domain.events import (
+    OrderCancelled,
+    OrderConfirmed,
+    OrderPlaced,
+    Recorded,
+    to_data,
+)
 
 
 class SalesSummary:
@@ -27,6 +33,8 @@ class SalesSummary:
                 " VALUES (?, ?, ?, NULL)", record.order_id, event.currency,
                 json.dumps(to_data(event)["lines"]))
             return
+        if not isinstance(event, OrderConfirmed | OrderCancelled):
+            return  # a checkout step, the shipping or the delivery: sold already
         order = await tx.fetch_one("SELECT * FROM sales_orders WHERE order_id = ?",
                                    record.order_id)
         if isinstance(event, OrderConfirmed):

@@ -17,7 +17,7 @@ from mercato.chassis.clock import iso
 from mercato.chassis.logging import get_logger
 from mercato.services.orders.domain.events import Recorded
 from mercato.services.orders.domain.order import Order, Reason, Status
-from mercato.services.orders.domain.saga import CheckoutSaga, Phase, Step
+from mercato.services.orders.domain.saga import MILESTONE, CheckoutSaga, Phase, Step
 from mercato.services.orders.saga.participants import Result
 
 log = get_logger(__name__)
@@ -66,23 +66,39 @@ def claim(policy: StepPolicy) -> Decide:
 
 def answer(step: Step, result: Result, policy: StepPolicy) -> Decide:
     """What a participant's answer for ``step`` decides; when the saga moves on, the next
-    step's first attempt is claimed in the same save."""
+    step's first attempt is claimed in the same save. A success is also a milestone of
+    the order's timeline (reserved, paid, shipment scheduled), saved with it."""
     def decide(saga: CheckoutSaga, order: Order, now: datetime) -> Decision:
         if saga.phase is not Phase.FORWARD or saga.step is not step:
             return None  # late or duplicate (a fresh copy went on): the copy decides
         if result.ok:
             saga.succeeded(step, iso(now), result.detail or None)
-        elif result.outcome == "rejected":
+            reached = order.progressed(MILESTONE[step], iso(now)) if step in MILESTONE else []
+            return _along(reached, _after_answer(step, policy, saga, order, now))
+        if result.outcome == "rejected":
             saga.rejected(step, iso(now), result.detail,
                           Reason(result.reason) if result.reason else None)
         elif saga.failed(step, iso(now), result.detail, deadline=policy.deadlines.get(step),
                          max_attempts=policy.max_attempts,
                          answered=result.outcome == "transient"):
             return [], False  # tried again after a backoff, and claimed then
-        if saga.phase is Phase.FORWARD and saga.step is not step:
-            return claim(policy)(saga, order, now)
-        return settle(saga, order, now), False
+        return _after_answer(step, policy, saga, order, now)
     return decide
+
+
+def _after_answer(step: Step, policy: StepPolicy, saga: CheckoutSaga, order: Order,
+                  now: datetime) -> Decision:
+    if saga.phase is Phase.FORWARD and saga.step is not step:
+        return claim(policy)(saga, order, now)
+    return settle(saga, order, now), False
+
+
+def _along(reached: list[Recorded], decision: Decision) -> Decision:
+    """``decision`` with the milestone ``reached`` saved before its own events."""
+    if not reached:
+        return decision
+    changes, claimed = decision if decision is not None else ([], False)
+    return Order.chain(reached, changes), claimed
 
 
 def undone(what: Step | str, result: Result) -> Decide:
