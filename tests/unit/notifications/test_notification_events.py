@@ -10,7 +10,13 @@ import pytest
 
 from mercato.chassis.messaging import Consumers
 from mercato.contracts.identity import UserRegistered
-from mercato.contracts.orders import OrderCancelled, OrderConfirmed, OrderLine
+from mercato.contracts.orders import (
+    OrderCancelled,
+    OrderConfirmed,
+    OrderDelivered,
+    OrderLine,
+    OrderShipped,
+)
 from mercato.contracts.payments import PaymentRefunded
 from mercato.contracts.shipping import ShipmentScheduled
 from mercato.services.notifications.handlers import RECIPIENT_WAIT
@@ -55,6 +61,7 @@ async def test_the_subscriptions_name_the_events_they_consume(world):
     assert {(s.name, s.source, tuple(e.type_name() for e in s.events)) for s in world.subs} == {
         ("order_outcomes", "orders", ("OrderConfirmed", "OrderCancelled")),
         ("shipments", "shipping", ("ShipmentScheduled",)),
+        ("order_deliveries", "orders", ("OrderShipped", "OrderDelivered")),
         ("refunds", "payments", ("PaymentRefunded",)),
         ("recipients", "identity", ("UserRegistered",)),
     }
@@ -220,3 +227,17 @@ async def test_past_the_wait_an_unknown_customer_is_written_to_by_user_id(make_n
     assert msg.acks == 1
     [row] = await notes.store.db.fetch_all("SELECT user_id, email FROM notifications")
     assert row == {"user_id": "user-1", "email": None}
+
+
+async def test_a_shipped_and_a_delivered_order_each_tell_the_customer_once(world):
+    shipped = OrderShipped(order_id=ORDER, customer_id="user-1", tracking_number="MRC0000000042")
+    delivered = OrderDelivered(order_id=ORDER, customer_id="user-1")
+    for event, eid in ((shipped, "e-s"), (delivered, "e-d"), (shipped, "e-s")):
+        msg = await send(world, "order_deliveries", event, eid)
+        assert (msg.acks, msg.naks) == (1, [])
+    rows = await stored(world)
+    assert [(r["kind"], r["subject"], r["order_id"]) for r in rows] == [
+        ("order_shipped", "Your order 0a1b2c3d has shipped", ORDER),
+        ("order_delivered", "Your order 0a1b2c3d has been delivered", ORDER)]
+    assert "Tracking number: MRC0000000042" in rows[0]["body"]
+    assert rows[1]["body"] == "Your order has been delivered. Enjoy!"

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 
 from mercato.contracts.envelope import Event
-from mercato.contracts.orders import OrderCancelled, OrderConfirmed
+from mercato.contracts.orders import OrderCancelled, OrderConfirmed, OrderDelivered, OrderShipped
 from mercato.contracts.payments import PaymentRefunded
 from mercato.contracts.shipping import ShipmentScheduled
 
@@ -62,6 +62,18 @@ def _shipment_scheduled(e: ShipmentScheduled) -> Draft:
                  e.order_id)
 
 
+def _order_shipped(e: OrderShipped) -> Draft:
+    tracking = f" Tracking number: {e.tracking_number}." if e.tracking_number else ""
+    return Draft(e.customer_id, "order_shipped", f"Your order {e.order_id[:8]} has shipped",
+                 f"Your order has shipped: the courier has your parcel.{tracking}", e.order_id)
+
+
+def _order_delivered(e: OrderDelivered) -> Draft:
+    return Draft(e.customer_id, "order_delivered",
+                 f"Your order {e.order_id[:8]} has been delivered",
+                 "Your order has been delivered. Enjoy!", e.order_id)
+
+
 def _payment_refunded(e: PaymentRefunded) -> Draft:
     return Draft(e.customer_id, "payment_refunded", f"Your refund for order {e.order_id[:8]}",
                  f"We refunded {_money(e.amount, e.currency)} to your card.", e.order_id)
@@ -72,6 +84,8 @@ COMPOSERS = {
     OrderCancelled: _order_cancelled,
     ShipmentScheduled: _shipment_scheduled,
     PaymentRefunded: _payment_refunded,
+    OrderShipped: _order_shipped,
+    OrderDelivered: _order_delivered,
 }
 MESSAGE_EVENTS = tuple(COMPOSERS)
 
