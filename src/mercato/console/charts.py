@@ -3,6 +3,7 @@ page's Content-Security-Policy allows none); each series' colour is a CSS class.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 WIDTH, HEIGHT = 400, 140
@@ -35,15 +36,8 @@ def nice_top(value: float) -> float:
     """A round upper bound for the y axis (1, 2, 5 times a power of ten)."""
     if value <= 0:
         return 1.0
-    step = 1.0
-    while step * 10 < value:
-        step *= 10
-    while step > value * 10:
-        step /= 10
-    for f in (1, 2, 5, 10):
-        if step * f >= value:
-            return step * f
-    return step * 10
+    step = 10.0 ** math.floor(math.log10(value))
+    return next(step * f for f in (1, 2, 5, 10) if step * f >= value * (1 - 1e-9))
 
 
 def chart(title: str, unit: str, times: list[float],
