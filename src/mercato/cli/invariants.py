@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 PUBLISHERS = ("catalog", "identity", "inventory", "orders", "payments", "shipping")
 SHOWN = 5  # violations named per invariant; the count covers them all
 CHARGED = ("captured", "refunded")  # a refunded payment was captured first
+# Confirmed, and then shipped and delivered: paid for, its stock sold.
+FULFILLED = ("confirmed", "shipped", "delivered")
+LIVE_SHIPMENT = ("scheduled", "labelled", "in_transit")  # the courier may still move it
 
 
 
@@ -83,14 +86,14 @@ def sold_matches(facts: Facts) -> tuple[str, list[str]]:
     for r in inventory["reservations"]:
         if r["status"] == "committed":
             committed.add(r["order_id"])
-            if status.get(r["order_id"]) == "confirmed":
+            if status.get(r["order_id"]) in FULFILLED:
                 expected.update({i["product_id"]: i["quantity"] for i in r["items"]})
     sold = {p["product_id"]: p["sold"] for p in inventory["products"]}
     bad = [f"product {pid}: sold {n}, confirmed orders {expected[pid]}"
            for pid, n in sold.items() if n != expected[pid]]
     bad += [f"product {pid}: no stock record, confirmed orders {n}"
             for pid, n in expected.items() if pid not in sold]
-    confirmed = [oid for oid, s in status.items() if s == "confirmed"]
+    confirmed = [oid for oid, s in status.items() if s in FULFILLED]
     bad += [f"order {oid}: confirmed without a committed reservation"
             for oid in confirmed if oid not in committed]
     return (f"sold {sum(sold.values())} units = {sum(expected.values())} in the committed "
@@ -112,7 +115,7 @@ def money_conserved(facts: Facts) -> tuple[str, list[str]]:
             net[p["order_id"]] -= p["amount"]
     due = {}
     for o in facts.services["orders"]["orders"]:
-        if o["status"] == "confirmed":
+        if o["status"] in FULFILLED:
             confirmed[o["currency"]] += o["total"]
             due[o["order_id"]] = o["total"]
     lines, bad = [], []
@@ -155,9 +158,9 @@ def nothing_stuck(facts: Facts) -> tuple[str, list[str]]:
     authorized = [f"payment {p['payment_id']}: still authorized, order {p['order_id']} "
                   f"{finished(p['order_id'])}" for p in facts.services["payments"]["payments"]
                   if p["status"] == "authorized" and finished(p["order_id"])]
-    shipped = [f"shipment {s['shipment_id']}: still scheduled, order {s['order_id']} cancelled"
-               for s in facts.services["shipping"]["shipments"]
-               if s["status"] == "scheduled" and status.get(s["order_id"]) == "cancelled"]
+    shipped = [f"shipment {s['shipment_id']}: still {s['status']}, order {s['order_id']} "
+               "cancelled" for s in facts.services["shipping"]["shipments"]
+               if s["status"] in LIVE_SHIPMENT and status.get(s["order_id"]) == "cancelled"]
     return (f"{len(pending)} pending orders, {len(sagas)} unfinished sagas; of finished "
             f"orders: {len(held)} held reservations, {len(authorized)} authorized payments, "
             f"{len(shipped)} live shipments of cancelled ones"), \
@@ -190,8 +193,38 @@ def events_consumed(facts: Facts) -> tuple[str, list[str]]:
             f"unacknowledged; {facts.dead_letters} dead letters"), bad
 
 
+# What orders' history must read for each status the courier's news gives an order.
+SHIPPED_PATH = {"shipped": ["pending", "confirmed", "shipped"],
+                "delivered": ["pending", "confirmed", "shipped", "delivered"]}
+# The shipment's status that agrees with each order status, once everything is heard.
+SHIPMENT_OF = {"shipped": ("in_transit",), "delivered": ("delivered",)}
+
+
+@invariant(7, "delivered orders were confirmed and shipped", "orders", "shipping")
+def delivered_were_shipped(facts: Facts) -> tuple[str, list[str]]:
+    shipment = {s["order_id"]: s["status"] for s in facts.services["shipping"]["shipments"]}
+    bad, counts = [], Counter()
+    for o in facts.services["orders"]["orders"]:
+        oid, status, history = o["order_id"], o["status"], o.get("history") or []
+        moved = shipment.get(oid)
+        counts[status] += 1
+        if status in SHIPPED_PATH:
+            if history != SHIPPED_PATH[status]:
+                bad.append(f"order {oid}: {status} after {' -> '.join(history)}")
+            if moved not in SHIPMENT_OF[status]:
+                bad.append(f"order {oid}: {status}, its shipment {moved or 'unknown'}")
+        elif status == "cancelled":
+            if {"shipped", "delivered"} & set(history) or moved in ("in_transit", "delivered"):
+                bad.append(f"order {oid}: cancelled, yet shipped (history "
+                           f"{' -> '.join(history)}, shipment {moved})")
+        elif moved in ("labelled", "in_transit", "delivered"):  # pending or confirmed
+            bad.append(f"order {oid}: {status}, its shipment already {moved}")
+    return (f"{counts['delivered']} delivered and {counts['shipped']} shipped orders, each "
+            f"confirmed then shipped; {counts['cancelled']} cancelled orders, none shipped"), bad
+
+
 CHECKS = (stock_conserved, sold_matches, money_conserved, charged_once, nothing_stuck,
-          events_consumed)
+          events_consumed, delivered_were_shipped)
 
 
 def check_all(facts: Facts) -> list[Check]:

@@ -12,6 +12,7 @@ from mercato.cli.invariants import (
     Facts,
     charged_once,
     check_all,
+    delivered_were_shipped,
     events_consumed,
     money_conserved,
     nothing_stuck,
@@ -86,12 +87,13 @@ def add_payment(f: Facts, payment_id: str, order_id: str, status: str, amount: i
          "amount": amount, "currency": currency})
 
 
-def test_a_settled_platform_passes_all_six_invariants_in_order():
+def test_a_settled_platform_passes_all_seven_invariants_in_order():
     checks = check_all(settled())
     assert [(c.number, c.name, c.ok) for c in checks] == [
         (1, "stock conserved", True), (2, "sold matches confirmed orders", True),
         (3, "money conserved", True), (4, "no order charged twice", True),
-        (5, "nothing stuck", True), (6, "every event consumed", True)]
+        (5, "nothing stuck", True), (6, "every event consumed", True),
+        (7, "delivered orders were confirmed and shipped", True)]
     assert all(c.violations == [] and c.count == 0 for c in checks)
 
 
@@ -304,13 +306,65 @@ def test_unknown_consumer_positions_fail_the_check_with_the_broker_error():
     assert check.violations == ["consumers unknown: TimeoutError"]
 
 
+def test_a_shipment_the_courier_still_moves_for_a_cancelled_order_is_stuck():
+    f = settled()
+    f.services["shipping"]["shipments"][1]["status"] = "labelled"
+    assert nothing_stuck(f).violations == ["shipment sC: still labelled, order C cancelled"]
+
+
+# -- 7. delivered orders were confirmed and shipped -----------------------------------
+def delivered(f: Facts, status: str = "delivered", shipment: str = "delivered") -> Facts:
+    """Order A has gone on to ``status``; its shipment is ``shipment``."""
+    order = f.services["orders"]["orders"][0]
+    order.update(status=status, history=["pending", "confirmed", "shipped", "delivered"][
+        :{"shipped": 3, "delivered": 4}[status]])
+    f.services["shipping"]["shipments"][0]["status"] = shipment
+    return f
+
+
+def test_shipped_and_delivered_orders_count_as_sold_and_paid_and_pass_every_check():
+    for status, shipment in (("shipped", "in_transit"), ("delivered", "delivered")):
+        checks = check_all(delivered(settled(), status, shipment))
+        assert [c.number for c in checks if not c.ok] == []
+    check = delivered_were_shipped(delivered(settled()))
+    assert check.figures == ("1 delivered and 0 shipped orders, each confirmed then shipped; "
+                             "2 cancelled orders, none shipped")
+
+
+def test_a_delivered_order_that_was_never_shipped_is_named():
+    f = delivered(settled())
+    f.services["orders"]["orders"][0]["history"] = ["pending", "confirmed", "delivered"]
+    check = delivered_were_shipped(f)
+    assert check.violations == ["order A: delivered after pending -> confirmed -> delivered"]
+
+
+def test_a_delivered_order_whose_shipment_is_not_delivered_is_named():
+    check = delivered_were_shipped(delivered(settled(), shipment="in_transit"))
+    assert check.violations == ["order A: delivered, its shipment in_transit"]
+
+
+def test_a_cancelled_order_whose_parcel_went_out_is_named():
+    f = settled()
+    f.services["shipping"]["shipments"][1]["status"] = "delivered"
+    check = delivered_were_shipped(f)
+    assert not check.ok
+    assert check.violations[0].startswith("order C: cancelled, yet shipped")
+
+
+def test_a_confirmed_orders_parcel_moving_before_orders_heard_of_it_is_named():
+    f = settled()
+    f.services["shipping"]["shipments"][0]["status"] = "in_transit"
+    assert delivered_were_shipped(f).violations == [
+        "order A: confirmed, its shipment already in_transit"]
+
+
 # -- facts that could not be read -----------------------------------------------------
 def test_a_service_without_facts_fails_only_the_invariants_that_need_it():
     f = settled()
     del f.services["shipping"]
     f.missing["shipping"] = "no ready instance is registered"
     checks = {c.number: c for c in check_all(f)}
-    assert [n for n, c in checks.items() if not c.ok] == [5, 6]
+    assert [n for n, c in checks.items() if not c.ok] == [5, 6, 7]
     assert checks[5].figures == "no facts from shipping"
     assert checks[5].violations == ["shipping: no ready instance is registered"]
 

@@ -35,7 +35,8 @@ async def facts(request: Request, _caller: Principal = Depends(require_service))
             if order is not None and saga is not None:
                 orders.append({"order_id": order.id, "status": order.status.value,
                                "total": order.total, "currency": order.currency,
-                               "reason": order.reason, "saga": saga.phase.value})
+                               "reason": order.reason, "saga": saga.phase.value,
+                               "history": [c.status.value for c in order.history]})
     unfinished = await store.unfinished_sagas()
     return {
         "orders": orders,
