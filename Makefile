@@ -38,9 +38,12 @@ chromium:
 	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the browser tests"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-# tests/chaos takes minutes: `make chaos` runs it.
+# tests/chaos takes minutes: `make chaos` runs it. The browser tests run in a pytest of
+# their own: Playwright's sync API keeps an event loop running in the test thread, which
+# pytest-asyncio's tests cannot share.
 test: lint chromium
-	$(BIN)/pytest -q --ignore=tests/chaos $(ARGS)
+	$(BIN)/pytest -q --ignore=tests/chaos --ignore=tests/browser $(ARGS)
+	$(BIN)/pytest -q tests/browser $(ARGS)
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit $(ARGS)

@@ -70,12 +70,13 @@ def test_a_shopper_buys_two_products_and_watches_them_delivered(page: Page, shot
     expect(page.locator("ol.timeline li.done")).to_have_count(7)
     shot(page, "storefront-order-delivered")
 
-    page.get_by_role("link", name="My orders").click()
+    page.get_by_role("link", name="My orders", exact=True).click()
     expect(page.locator("table.lines tbody tr")).to_have_count(1)
     expect(page.locator("table.lines .status")).to_have_text("delivered")
     shot(page, "storefront-my-orders")
     page.get_by_role("link", name="Notifications").click()
-    expect(page.get_by_text(re.compile("has been delivered"))).to_be_visible()
+    expect(page.get_by_role("strong").filter(has_text=re.compile("has been delivered"))
+           ).to_be_visible()
     shot(page, "storefront-notifications")
 
 

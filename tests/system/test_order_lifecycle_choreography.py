@@ -1,0 +1,27 @@
+"""The order's life after its confirmation with a choreographed checkout
+(MERCATO_SAGA_MODE=choreography): the same tests as test_order_lifecycle, collected again
+against a platform of their own, since shipped and delivered follow the courier's events
+in either mode."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.system.platform import Platform, make_platform
+from tests.system.test_order_lifecycle import (  # noqa: F401 - collected again, here
+    SPEEDUP,
+    test_a_paid_order_is_shipped_then_delivered_and_the_customer_told_both,
+    test_after_delivered_and_cancelled_orders_verify_holds_the_lifecycle_invariant,
+    test_cancelling_a_shipped_order_is_refused_with_a_409_and_changes_nothing,
+    test_declined_and_cancelled_orders_never_ship,
+)
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory) -> Platform:
+    p = make_platform(tmp_path_factory.mktemp("lifecycle-choreography"),
+                      MERCATO_SAGA_MODE="choreography", MERCATO_COURIER_SPEEDUP=SPEEDUP)
+    p.start()
+    yield p
+    code = p.stop()
+    assert code == 0, f"mercato up exited {code}:\n{p.output.read_text()}"
