@@ -198,6 +198,10 @@ SHIPPED_PATH = {"shipped": ["pending", "confirmed", "shipped"],
                 "delivered": ["pending", "confirmed", "shipped", "delivered"]}
 # The shipment's status that agrees with each order status, once everything is heard.
 SHIPMENT_OF = {"shipped": ("in_transit",), "delivered": ("delivered",)}
+# What a pending or confirmed order's parcel cannot be yet: a pending order has none
+# released; a confirmed one may be labelled, but in transit orders hears it is shipped.
+NOT_YET_MOVED = {"pending": ("labelled", "in_transit", "delivered"),
+                 "confirmed": ("in_transit", "delivered")}
 
 
 @invariant(7, "delivered orders were confirmed and shipped", "orders", "shipping")
@@ -217,7 +221,7 @@ def delivered_were_shipped(facts: Facts) -> tuple[str, list[str]]:
             if {"shipped", "delivered"} & set(history) or moved in ("in_transit", "delivered"):
                 bad.append(f"order {oid}: cancelled, yet shipped (history "
                            f"{' -> '.join(history)}, shipment {moved})")
-        elif moved in ("labelled", "in_transit", "delivered"):  # pending or confirmed
+        elif moved in NOT_YET_MOVED.get(status, ()):
             bad.append(f"order {oid}: {status}, its shipment already {moved}")
     return (f"{counts['delivered']} delivered and {counts['shipped']} shipped orders, each "
             f"confirmed then shipped; {counts['cancelled']} cancelled orders, none shipped"), bad

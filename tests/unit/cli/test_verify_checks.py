@@ -358,6 +358,20 @@ def test_a_confirmed_orders_parcel_moving_before_orders_heard_of_it_is_named():
         "order A: confirmed, its shipment already in_transit"]
 
 
+def test_a_confirmed_orders_labelled_parcel_waits_for_the_courier_and_passes():
+    f = settled()
+    f.services["shipping"]["shipments"][0]["status"] = "labelled"
+    assert delivered_were_shipped(f).violations == []
+
+
+def test_a_pending_orders_labelled_parcel_is_named():
+    f = settled()
+    f.services["orders"]["orders"][0].update(status="pending", history=["pending"])
+    f.services["shipping"]["shipments"][0]["status"] = "labelled"
+    assert delivered_were_shipped(f).violations == [
+        "order A: pending, its shipment already labelled"]
+
+
 # -- facts that could not be read -----------------------------------------------------
 def test_a_service_without_facts_fails_only_the_invariants_that_need_it():
     f = settled()
