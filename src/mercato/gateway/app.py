@@ -10,26 +10,23 @@ server span's ``traceparent``, so a client can go from any answer to its trace.
 
 from __future__ import annotations
 
-import json
 import time
-
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from mercato.chassis.calls.resilience import CallPolicy
 from mercato.chassis.context import new_request_id, request_id_var, valid_request_id
 from mercato.chassis.logging import get_logger
 from mercato.chassis.runtime import Runtime
 from mercato.chassis.security import AuthError, KeysUnavailable, TokenVerifier
-from mercato.chassis.telemetry.http_metrics import GATEWAY_REGISTRY, gateway_duration
+from mercato.chassis.telemetry.http_metrics import gateway_duration
 from mercato.chassis.telemetry.server_span import ServerSpans
 from mercato.chassis.web.errors import PROBLEM_CONTENT_TYPE, problem_body
 from mercato.gateway.audit import audited
 from mercato.gateway.errors import Reply
+from mercato.gateway.local import answer_local
 from mercato.gateway.ops import answer_ops, console_parts
 from mercato.gateway.policy import Access, resolve
 from mercato.gateway.proxy import NoInstance, Upstreams
 from mercato.gateway.ratelimit import RateLimiter
-from mercato.gateway.readiness import not_ready
 from mercato.gateway.storefront import Storefront, storefront_path
 from mercato.gateway.web import Pages, is_page_path, page_route
 
@@ -147,7 +144,7 @@ class Gateway:
 
     async def _route(self, scope, receive, hmap, headers, method, path, extra, rid):
         if path.startswith("/health/") or path == "/metrics":
-            return (*await self._local(path), "gateway")
+            return (*await answer_local(self.runtime, path), "gateway")
         route = resolve(method, path)
         if route is None:
             raise Reply(404, f"no route for {method} {path}")
@@ -209,21 +206,6 @@ class Gateway:
             chunks.append(chunk)
             more = message.get("more_body", False)
         return b"".join(chunks)
-
-    async def _local(self, path: str):
-        if path == "/metrics":
-            return 200, [(b"content-type", CONTENT_TYPE_LATEST.encode())], (
-                generate_latest() + generate_latest(GATEWAY_REGISTRY))
-        if path == "/health/live":
-            return 200, [(b"content-type", JSON)], b'{"status":"live"}'
-        if path in ("/health/ready", "/health/startup"):
-            problem = await not_ready(self.runtime) if path == "/health/ready" else (
-                None if await self.runtime.is_ready()
-                else "the gateway is not connected to the registry")
-            if problem is None:
-                return 200, [(b"content-type", JSON)], json.dumps({"status": "ready"}).encode()
-            raise Reply(503, problem, {"Retry-After": "1"})
-        raise Reply(404, f"no route for {path}")
 
 
 def _adding(send, extra):
