@@ -19,6 +19,9 @@ The issue's target: pages >= 50 % of (a)'s throughput, p95 <= 100 ms, at 20 conn
 CPU per request: the gateway's (where pages render) and catalog's + inventory's + cart's.
 
 Run:  python benchmarks/bench_pages.py            (about 2 minutes)
+      MERCATO_CART_PRICE_TTL=0 python benchmarks/bench_pages.py
+                                                  (the cart asks the catalog every time:
+                                                  the baseline of its price cache)
       python benchmarks/bench_pages.py --help
 """
 
