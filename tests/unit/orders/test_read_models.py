@@ -258,7 +258,7 @@ async def test_the_running_projector_keeps_the_read_models_current(shop):
 
 async def test_a_burst_of_commits_is_projected_in_one_transaction_a_lone_one_at_once(shop):
     linger = 1.0  # long against the burst below (~0.1 s), and against a scheduling stall
-    shop.projector.linger, shop.projector.batch = linger, 500
+    shop.projector.worker.linger, shop.projector.batch = linger, 500
     batches = []
     run_batch = shop.projector.run_batch
 

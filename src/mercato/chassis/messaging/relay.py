@@ -5,7 +5,6 @@ the trace its row was written in; the message carries that span's ``traceparent`
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 
 from nats.js import JetStreamContext
@@ -13,7 +12,6 @@ from nats.js import JetStreamContext
 from mercato.chassis.faults import NO_FAULTS
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging.outbox import Outbox
-from mercato.chassis.tasks import stop_tasks
 from mercato.chassis.telemetry import (
     ERROR,
     SpanKind,
@@ -22,6 +20,7 @@ from mercato.chassis.telemetry import (
     start_span,
     tracer,
 )
+from mercato.chassis.worker import Worker, doubling
 
 log = get_logger(__name__)
 _tracer = tracer("mercato.relay")
@@ -43,32 +42,18 @@ class Relay:
         self.ack_timeout = ack_timeout
         self.max_backoff = max_backoff
         self.published = 0
-        self._task: asyncio.Task | None = None
+        self.worker = Worker("outbox-relay", self._pass, poll=poll, wakeup=outbox.wakeup,
+                             backoff=doubling(0.1, max_backoff), failed="relay_publish_failed")
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+        self.worker.start()
 
     async def stop(self) -> None:
-        await stop_tasks([self._task])
+        await self.worker.stop()
 
-    async def _run(self) -> None:
-        backoff = 0.1
-        while True:
-            self.outbox.wakeup.clear()
-            try:
-                sent = await self.publish_pending()
-                backoff = 0.1
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("relay_publish_failed", error=str(exc), retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff)
-                continue
-            if sent < self.batch:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.poll):
-                        await self.outbox.wakeup.wait()
+    async def _pass(self) -> float | None:
+        """One batch; at once again if it was full, else after ``poll`` or a commit."""
+        return 0 if await self.publish_pending() >= self.batch else None
 
     async def publish_pending(self) -> int:
         """Publish one batch of unsent rows in order; returns how many were sent.

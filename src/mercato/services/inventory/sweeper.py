@@ -8,11 +8,9 @@ database busy or full) is logged and the next one tries again.
 
 from __future__ import annotations
 
-import asyncio
-
 from mercato.chassis.clock import Clock
 from mercato.chassis.logging import get_logger
-from mercato.chassis.tasks import stop_tasks
+from mercato.chassis.worker import Worker
 from mercato.services.inventory.handlers import Inventory
 
 log = get_logger(__name__)
@@ -27,17 +25,22 @@ class ReservationSweeper:
         self.clock = clock or inventory.clock
         self.expired = 0  # reservations this sweeper expired since it started
         self.passes = 0
-        self._task: asyncio.Task | None = None
+        # a failing pass is logged and the next one runs an interval later
+        self.worker = Worker("reservation-sweeper", self._pass, poll=interval,
+                             backoff=(interval,), failed="reservation_sweep_failed")
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="reservation-sweeper")
+        self.worker.start()
 
     async def stop(self) -> None:
-        await stop_tasks([self._task])
+        await self.worker.stop()
 
     @property
     def running(self) -> bool:
-        return self._task is not None and not self._task.done()
+        return self.worker.running
+
+    async def _pass(self) -> None:
+        await self.sweep()
 
     async def sweep(self) -> int:
         """One pass: expire every reservation due now, in batches; returns how many."""
@@ -53,13 +56,3 @@ class ReservationSweeper:
         if total:
             log.info("reservations_swept", expired=total)
         return total
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("reservation_sweep_failed", error=str(exc), retry_in=self.interval)
-            await asyncio.sleep(self.interval)

@@ -13,12 +13,10 @@ earliest due step (at most ``poll`` seconds, to notice the work of another insta
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from datetime import datetime
 
 from mercato.chassis.logging import get_logger
-from mercato.chassis.tasks import stop_tasks
+from mercato.chassis.worker import Worker
 from mercato.contracts.envelope import Event
 from mercato.contracts.shipping import ShipmentDelivered, ShipmentDispatched, ShipmentLabelled
 from mercato.services.shipping.domain import Shipment, Status, iso_text, stamp
@@ -69,39 +67,27 @@ async def move_one(shipping: Shipping, shipment_id: str) -> bool:
 
 
 class Courier:
+    """The courier's background worker (chassis ``Worker``): a pass moves every due step,
+    then it sleeps until the earliest next one, woken by a release."""
+
     def __init__(self, shipping: Shipping, *, poll: float = 5.0,
                  backoff: tuple[float, ...] = BACKOFF) -> None:
         self.shipping = shipping
         self.poll = poll
-        self.backoff = backoff
         self.moved = 0
-        self._task: asyncio.Task | None = None
+        self.worker = Worker("shipping-courier", self._pass, poll=poll,
+                             wakeup=shipping.released, backoff=backoff,
+                             failed="courier_pass_failed")
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="shipping-courier")
+        self.worker.start()
 
     async def stop(self) -> None:
-        await stop_tasks([self._task])
+        await self.worker.stop()
 
-    async def _run(self) -> None:
-        failures = 0
-        wakeup = self.shipping.released
-        while True:
-            wakeup.clear()  # before looking: a release during the pass wakes the next one
-            try:
-                self.moved += await move_due(self.shipping)
-                wait = await self._until_next()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a locked or lost database: try again later
-                wait = self.backoff[min(failures, len(self.backoff) - 1)]
-                failures += 1
-                log.warning("courier_pass_failed", error=str(exc), retry_in=wait)
-            else:
-                failures = 0
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(wait):
-                    await wakeup.wait()
+    async def _pass(self) -> float:
+        self.moved += await move_due(self.shipping)
+        return await self._until_next()
 
     async def _until_next(self) -> float:
         """Seconds until the earliest due step, at most ``poll``."""

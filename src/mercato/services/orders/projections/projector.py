@@ -21,13 +21,12 @@ would need shadow tables swapped in instead.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from typing import Protocol
 
 from mercato.chassis.data.db import Connection, Database
 from mercato.chassis.logging import get_logger
-from mercato.chassis.tasks import pace, stop_tasks
+from mercato.chassis.worker import Worker, doubling
 from mercato.services.orders.domain.events import Recorded
 from mercato.services.orders.eventstore import SqlEventStore
 
@@ -49,12 +48,13 @@ class Projector:
         self.events = events
         self.projections = list(projections)
         self.batch = batch
-        self.poll = poll
-        self.max_backoff = max_backoff
-        self.linger = linger
         self.wakeup = asyncio.Event()
         events.subscribe(self.wakeup.set)
-        self._task: asyncio.Task | None = None
+        # An event a projection cannot apply stops that batch (nothing of it is kept) and
+        # is retried: the read models lag, loudly, rather than skip it.
+        self.worker = Worker("order-projector", self._pass, poll=poll, wakeup=self.wakeup,
+                             linger=linger, backoff=doubling(0.1, max_backoff),
+                             failed="projector_failed", traceback=True)
 
     async def catch_up(self) -> int:
         """Apply every event not yet applied; returns how many events were read."""
@@ -132,30 +132,10 @@ class Projector:
 
     # -- running in the background ---------------------------------------------
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="order-projector")
+        self.worker.start()
 
     async def stop(self) -> None:
-        await stop_tasks([self._task])
+        await self.worker.stop()
 
-    async def _run(self) -> None:
-        backoff = 0.1
-        loop = asyncio.get_running_loop()
-        while True:
-            self.wakeup.clear()
-            last_run = loop.time()
-            try:
-                await self.catch_up()
-                backoff = 0.1
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # An event a projection cannot apply stops that batch (nothing of it is
-                # kept) and is retried: the read models lag, loudly, rather than skip it.
-                log.exception("projector_failed", retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff)
-                continue
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.poll):
-                    await self.wakeup.wait()
-                    await pace(last_run, self.linger)
+    async def _pass(self) -> None:
+        await self.catch_up()
