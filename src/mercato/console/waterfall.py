@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mercato.chassis.telemetry.span_tree import ordered, slowest
+
 SCALE = 1000
 
 
@@ -27,42 +29,6 @@ class Row:
     slowest: bool
 
 
-def ordered(spans: list[dict]) -> list[tuple[int, dict]]:
-    """(depth, span) in tree order; a span whose parent is not in the trace is a root."""
-    ids = {s["span_id"] for s in spans}
-    children: dict[str, list[dict]] = {}
-    roots = []
-    for s in sorted(spans, key=lambda s: (s["start_unix_nano"], s["span_id"])):
-        parent = s.get("parent_span_id") or ""
-        if parent in ids and parent != s["span_id"]:
-            children.setdefault(parent, []).append(s)
-        else:
-            roots.append(s)
-    out: list[tuple[int, dict]] = []
-    stack = [(0, s) for s in reversed(roots)]
-    seen: set[str] = set()
-    while stack:
-        depth, span = stack.pop()
-        if span["span_id"] in seen:  # a cycle in bad data: each span once
-            continue
-        seen.add(span["span_id"])
-        out.append((depth, span))
-        stack.extend((depth + 1, c) for c in reversed(children.get(span["span_id"], [])))
-    return out
-
-
-def self_time(span: dict, children: list[dict]) -> int:
-    """Nanoseconds of ``span`` not covered by any of its children."""
-    start, end = span["start_unix_nano"], span["end_unix_nano"]
-    covered, reach = 0, start
-    for c in sorted(children, key=lambda c: c["start_unix_nano"]):
-        lo, hi = max(c["start_unix_nano"], reach), min(c["end_unix_nano"], end)
-        if hi > lo:
-            covered += hi - lo
-            reach = hi
-    return max(end - start - covered, 0)
-
-
 def waterfall(spans: list[dict]) -> tuple[list[Row], float]:
     """The rows of one trace (as ``GET /api/v1/ops/traces/{id}`` gives its spans) and the
     trace's length in ms."""
@@ -71,10 +37,7 @@ def waterfall(spans: list[dict]) -> tuple[list[Row], float]:
     tree = ordered(spans)
     start = min(s["start_unix_nano"] for s in spans)
     total = max(max(s["end_unix_nano"] for s in spans) - start, 1)
-    children: dict[str, list[dict]] = {}
-    for _depth, span in tree:
-        children.setdefault(span.get("parent_span_id") or "", []).append(span)
-    slow = max((s for _, s in tree), key=lambda s: self_time(s, children.get(s["span_id"], [])))
+    slow = slowest(tree)
     rows = []
     for depth, s in tree:
         x = min(int((s["start_unix_nano"] - start) / total * SCALE), SCALE - 2)
