@@ -29,7 +29,10 @@ def platform(tmp_path_factory) -> Platform:
     # after 3 silent calls and probes again after 1 s, so it is closed soon after the thaw.
     p = make_platform(tmp_path_factory.mktemp("degraded"), MERCATO_REGISTRY_TTL="60",
                       MERCATO_SAGA_STEP_DEADLINE=str(DEADLINE), MERCATO_CALL_TIMEOUT="3.0",
-                      MERCATO_BREAKER_FAILURES="3", MERCATO_BREAKER_OPEN_SECONDS="1")
+                      MERCATO_BREAKER_FAILURES="3", MERCATO_BREAKER_OPEN_SECONDS="1",
+                      # the freeze is deliberate and outlasts 3 missed liveness checks
+                      # (~12 s), after which `mercato up` would kill payments
+                      MERCATO_LIVENESS_FAILURES="30")
     p.start()
     yield p
     assert p.stop() == 0

@@ -31,6 +31,17 @@ INTERVAL = 2.0
 TIMEOUT = 2.0
 
 
+def liveness_failures() -> int:
+    """``MERCATO_LIVENESS_FAILURES``: missed checks in a row before a child is killed
+    (default 3; 0 turns the checks off, e.g. to hold a process in a debugger)."""
+    raw = os.environ.get("MERCATO_LIVENESS_FAILURES", "").strip()
+    if not raw:
+        return FAILURES
+    if not raw.isdigit():
+        raise ValueError(f"MERCATO_LIVENESS_FAILURES must be a whole number >= 0, not {raw!r}")
+    return int(raw)
+
+
 class LivenessWatch:
     """Checks every running child's ``/health/live`` and kills the hung ones."""
 

@@ -25,7 +25,7 @@ from mercato.chassis.web.serve import bind
 from mercato.cli.catalog import GATEWAY, SERVICES, TRACES
 from mercato.cli.control import Control, instance_spec, socket_path
 from mercato.cli.demo import SeedError, seed_demo
-from mercato.cli.liveness import LivenessWatch
+from mercato.cli.liveness import LivenessWatch, liveness_failures
 from mercato.cli.nats_server import free_port, nats_command
 from mercato.cli.replicas import parse_replicas, service_specs
 from mercato.cli.status import instance_table, shortfalls
@@ -126,6 +126,10 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
                 seed: bool, ready_timeout: float, started: float,
                 replicas: dict[str, int]) -> None:
     run_dir = data_dir / "run"
+    try:
+        failures = liveness_failures()
+    except ValueError as exc:
+        raise UpError(str(exc)) from None
     # The gateway's port is bound here, before any service takes a port of its own (they
     # bind port 0, which could otherwise hand one of them this very port).
     try:
@@ -157,11 +161,13 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
     boot.view = RegistryView(boot.nc, settings.registry_ttl)
     await boot.view.start()
     gateway_url = boot.gateway_url = f"http://{settings.host}:{gateway_port}"
-    boot.liveness = LivenessWatch(sup, lambda msg: _say(f"[yellow]supervisor:[/] {msg}"))
-    boot.liveness.know(f"{GATEWAY}-1", gateway_url)
-    if store_url:
-        boot.liveness.know(TRACES, store_url)
-    boot.liveness.start(boot.view)
+    if failures:
+        boot.liveness = LivenessWatch(sup, lambda msg: _say(f"[yellow]supervisor:[/] {msg}"),
+                                      failures=failures)
+        boot.liveness.know(f"{GATEWAY}-1", gateway_url)
+        if store_url:
+            boot.liveness.know(TRACES, store_url)
+        boot.liveness.start(boot.view)
     await _wait_ready(boot.view, gateway_url, sup, ready_timeout, replicas)
     boot.control = Control(
         sup, lambda name, version: instance_spec(name, env, logs, gateway_fd,

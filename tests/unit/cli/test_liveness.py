@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from mercato.cli.liveness import LivenessWatch
+from mercato.cli.liveness import LivenessWatch, liveness_failures
 from mercato.cli.supervisor import Child, ProcessSpec
 from mercato.cli.trace_store_up import (
     exporter_env,
@@ -142,3 +142,13 @@ class NoStarts:
 async def test_no_store_is_started_when_tracing_is_off_or_goes_elsewhere(tmp_path, env, line):
     out, store, said = await trace_setup(NoStarts(), env, tmp_path, print)
     assert (out, store, said) == (env, None, line)
+
+
+def test_the_number_of_missed_checks_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv("MERCATO_LIVENESS_FAILURES", raising=False)
+    assert liveness_failures() == 3
+    monkeypatch.setenv("MERCATO_LIVENESS_FAILURES", "0")
+    assert liveness_failures() == 0  # off
+    monkeypatch.setenv("MERCATO_LIVENESS_FAILURES", "many")
+    with pytest.raises(ValueError, match="MERCATO_LIVENESS_FAILURES must be a whole number"):
+        liveness_failures()
