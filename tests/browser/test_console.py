@@ -22,7 +22,8 @@ from tests.system.platform import Platform, wait_for
 
 def place_order(shop: Platform) -> str:
     token, _ = shop.new_customer()
-    product = shop.new_product(stock=5)
+    # a plausible product: the shop's home (and its screenshot) lists the newest ones
+    product = shop.new_product(stock=5, name="Stoneware teapot", category="kitchen")
     with shop.client(token) as c:
         r = c.post("/api/v1/orders", json=shop.order_body(product["id"]),
                    headers={"Idempotency-Key": str(uuid.uuid4())})

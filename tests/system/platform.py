@@ -94,12 +94,13 @@ class Platform:
         assert r.status_code == 201, r.text
         return self.login(email, "s3cret-pass"), r.json()
 
-    def new_product(self, stock: int, price: int = 1000) -> dict:
+    def new_product(self, stock: int, price: int = 1000, name: str | None = None,
+                    category: str = "tests") -> dict:
         sku = f"SKU-{uuid.uuid4().hex[:12]}"
         with self.client(self.admin_token()) as c:
             r = c.post("/api/v1/catalog/products", json={
-                "sku": sku, "name": f"Product {sku}", "description": "test",
-                "category": "tests", "price": price, "currency": "USD"})
+                "sku": sku, "name": name or f"Product {sku}", "description": "test",
+                "category": category, "price": price, "currency": "USD"})
             assert r.status_code == 201, r.text
             product = r.json()
             if stock:
