@@ -72,3 +72,39 @@ def test_the_jwks_is_public_and_the_ops_services_list_every_instance(platform: P
             "notifications", "gateway"} <= services
     assert all(i["health"] == "ready" and i["address"].startswith("http://127.0.0.1:")
                for i in items)
+
+
+def raw_get(platform: Platform, raw_path: str, method: str = "GET",
+            body: bytes | None = None) -> tuple[int, bytes]:
+    """A request whose path goes on the wire exactly as written (httpx, like browsers,
+    removes dot segments before sending; an attacker's client does not)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    where = urlsplit(platform.url)
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+    try:
+        conn.request(method, raw_path, body=body,
+                     headers={"content-type": "application/json"} if body else {})
+        answer = conn.getresponse()
+        return answer.status, answer.read()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("raw_path", [
+    "/api/v1/catalog/../../metrics",            # a service's own scrape
+    "/api/v1/catalog/%2e%2e/%2e%2e/openapi.json",
+    "/api/v1/catalog/../../internal/products/lookup",
+    "/api/v1/identity/./token",                 # the sign-in, past its per-email limit
+    "/api/v1//catalog/products",
+    "/api/v1/catalog/products/",                # was a 307 naming the instance's address
+])
+def test_a_path_with_two_readings_is_refused_by_the_real_gateway(platform: Platform,
+                                                                  raw_path):
+    body = b'{"email": "a@example.com", "password": "x"}' if "token" in raw_path else None
+    status, answer = raw_get(platform, raw_path, "POST" if body else "GET", body)
+    assert status == 400, answer
+    assert b"is ambiguous" in answer
+    assert b"127.0.0.1:" not in answer  # no instance's address
+    assert raw_get(platform, "/api/v1/catalog/products?limit=1")[0] == 200

@@ -1,7 +1,8 @@
 """The gateway: a raw ASGI app (no framework on the hot path) in front of every service.
 
 Per request: request id and a server span (the root of the request's trace, or the
-continuation of the client's ``traceparent``), body limit (413), route lookup, access check
+continuation of the client's ``traceparent``), a path with one reading (400, paths.py),
+body limit (413), route lookup, access check
 (401/403), rate limits (429, gateway/ratelimit.py), then a proxied call to a ready instance
 (503 problem+json when none answers) — or the gateway's own answer: operations routes
 (ops.py) and the storefront view of an order (storefront.py). Every answer carries the
@@ -24,6 +25,7 @@ from mercato.gateway.audit import audited
 from mercato.gateway.errors import Reply
 from mercato.gateway.local import answer_local
 from mercato.gateway.ops import answer_ops, console_parts
+from mercato.gateway.paths import ambiguous
 from mercato.gateway.policy import Access, resolve
 from mercato.gateway.proxy import NoInstance, Upstreams
 from mercato.gateway.ratelimit import RateLimiter
@@ -145,13 +147,16 @@ class Gateway:
     async def _route(self, scope, receive, hmap, headers, method, path, extra, rid):
         if path.startswith("/health/") or path == "/metrics":
             return (*await answer_local(self.runtime, path), "gateway")
+        if (why := ambiguous(scope.get("raw_path") or path.encode())) is not None:
+            raise Reply(400, f"the path {path!r} is ambiguous: it has {why}")
         route = resolve(method, path)
         if route is None:
             raise Reply(404, f"no route for {method} {path}")
         principal = None
         if route.access is not Access.PUBLIC:
             try:
-                principal = await self.auth.principal(hmap.get(b"authorization", b"").decode())
+                principal = await self.auth.principal(
+                    hmap.get(b"authorization", b"").decode("latin-1"))
             except AuthError as exc:
                 if self.limits is not None:  # bad tokens count against the address
                     await self.limits.admit(method, path, scope.get("client"), None)
