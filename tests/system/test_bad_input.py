@@ -105,3 +105,30 @@ def test_a_negative_cart_quantity_is_refused(platform: Platform):
         r = c.put(f"/api/v1/cart/items/{product['id']}", json={"quantity": -2})
         assert "quantity" in problem(r, 422)["detail"]
         assert c.get("/api/v1/cart").json()["items"] == []
+
+
+@pytest.mark.parametrize("name", ["Eve\nBcc: victim@example.com", "Eve\r", "Eve\x00",
+                                  "Eve\u2028Mallory", "   "])
+def test_a_name_on_more_than_one_line_is_refused_and_no_user_is_made(platform: Platform, name):
+    email = f"eve-{uuid.uuid4().hex[:8]}@example.com"
+    with platform.client() as c:
+        body = problem(c.post("/api/v1/identity/users", json={
+            "email": email, "password": "correct horse battery", "name": name}), 422)
+        signin = c.post("/api/v1/identity/token",
+                        json={"email": email, "password": "correct horse battery"})
+    assert "name" in body["detail"]
+    assert ("one line" in body["detail"]) or ("blank" in body["detail"])
+    assert signin.status_code == 401
+
+
+def test_an_address_line_with_a_line_break_is_refused_and_no_order_is_written(
+        platform: Platform):
+    product = platform.new_product(stock=2)
+    token, _ = platform.new_customer()
+    body = platform.order_body(product["id"])
+    body["shipping_address"] = dict(body["shipping_address"], line1="1 Main St\r\nX-Evil: 1")
+    with platform.client(token) as c:
+        detail = problem(c.post("/api/v1/orders", json=body), 422)["detail"]
+        assert c.get("/api/v1/orders").json()["items"] == []
+    assert "shipping_address.line1" in detail and "one line" in detail
+    assert platform.stock(product["id"])["available"] == 2

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 from pydantic_core import PydanticCustomError
 
 from mercato.chassis import Principal, require_user
+from mercato.chassis.web.text import OneLine
 from mercato.services.identity.domain import (
     PASSWORD_MAX,
     PASSWORD_MIN,
@@ -41,7 +42,7 @@ class NewUser(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: Email
     password: Password
-    name: Annotated[StrictStr, Field(min_length=1, max_length=200, pattern=r"\S")]
+    name: OneLine(200)
 
 
 class Credentials(BaseModel):

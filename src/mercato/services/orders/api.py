@@ -8,12 +8,13 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from mercato.chassis import Principal, Problem, require_admin, require_user
+from mercato.chassis.web.text import OneLine
 from mercato.services.orders.domain.order import AlreadyShipped, OrderError
 from mercato.services.orders.handlers import Orders
 from mercato.services.orders.projections.views import OrderViews
 
 router = APIRouter()
-Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+Text = OneLine(200)
 
 
 class Item(BaseModel):
