@@ -150,3 +150,18 @@ def test_the_trace_store_runs_and_its_routes_answer_through_the_gateway(watched)
                            capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0, shown.stderr
     assert f"trace {trace_id}" in shown.stdout and "catalog" in shown.stdout
+
+
+def test_nothing_under_the_data_dir_is_readable_by_other_users(platform: Platform):
+    """Databases, keys, the NATS store and logs are the owner's only (issue 11)."""
+    import stat
+
+    open_to_others = []
+    for path in [platform.data_dir, *platform.data_dir.rglob("*")]:
+        if path.is_symlink() or not path.exists():
+            continue
+        mode = path.stat().st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            open_to_others.append(f"{path.relative_to(platform.data_dir)} {oct(mode & 0o777)}")
+    assert open_to_others == []
+    assert any(p.suffix == ".db" for p in platform.data_dir.rglob("*"))  # it looked

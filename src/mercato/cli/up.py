@@ -198,7 +198,12 @@ async def run_up(settings: Settings, *, seed: bool = True, ready_timeout: float 
     """Run the platform until SIGINT/SIGTERM; ``replicas`` (from ``parse_replicas``) says
     how many instances of each service, one by default."""
     replicas = replicas or parse_replicas(None)
+    # Databases, keys, secrets, the NATS store and logs hold customers' data: readable by
+    # this user only, for everything created from here on by us and by every child.
+    os.umask(0o077)
     data_dir = settings.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
     run_dir = data_dir / "run"
     lock = _lock(run_dir)
     sup = Supervisor(lambda msg: _say(f"[yellow]supervisor:[/] {msg}"))
