@@ -136,6 +136,9 @@ class Gateway:
             status, out_headers = 500, [(b"content-type", PROBLEM_CONTENT_TYPE.encode())]
             body = problem_body(500, "Internal Server Error",
                                 f"the gateway failed: {type(exc).__name__}", rid)
+        if scope.get("mercato.private") and not any(k == b"cache-control"
+                                                     for k, _ in out_headers):
+            out_headers.append((b"cache-control", b"no-store"))  # a user's own answer
         out_headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status,
                     "headers": out_headers + extra})
@@ -165,6 +168,7 @@ class Gateway:
                 raise Reply(503, str(exc), {"Retry-After": "1"}) from None
             if route.access is Access.ADMIN and not principal.is_admin:
                 raise Reply(403, "this route needs the admin role")
+            scope["mercato.private"] = True
         body = await self._read_body(receive, hmap)
         if principal is not None and audited(method, route):
             scope["mercato.audit"] = (principal, body)  # recorded once answered (audit.py)

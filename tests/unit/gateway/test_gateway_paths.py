@@ -81,3 +81,13 @@ async def test_a_plain_path_is_forwarded_as_it_was_checked(gateway):  # noqa: F8
         r = await c.get("/api/v1/catalog/products/p%20q")
     assert r.status_code == 200
     assert gateway.upstreams.calls[0][2] == "/api/v1/catalog/products/p%20q"
+
+
+async def test_an_authenticated_answer_is_not_to_be_stored_and_a_public_one_may_be(
+        gateway):  # noqa: F811
+    async with client(gateway) as c:
+        mine = await c.get("/api/v1/orders", headers={"Authorization": "Bearer customer"})
+        public = await c.get("/api/v1/catalog/products")
+    assert mine.status_code == public.status_code == 200
+    assert mine.headers["cache-control"] == "no-store"
+    assert "cache-control" not in public.headers
