@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # Checkouts in progress (sagas forward or compensating) past which a new order is
     # refused at once with a 503 and Retry-After (load shedding); 0: no limit.
     checkout_max_in_flight: int = Field(default=64, ge=0)
+    # The same for one customer's checkouts (fairness: one account cannot fill the whole
+    # limit above); past it, that customer's new order is a 429 with Retry-After; 0: none.
+    checkout_max_in_flight_per_customer: int = Field(default=16, ge=0)
     # Fault tests only: where armed crash points are looked for (see chassis/faults.py).
     fault_dir: Path | None = None
 

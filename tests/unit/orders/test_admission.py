@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mercato.chassis import Problem
-from tests.unit.orders.conftest import ALICE, body
+from tests.unit.orders.conftest import ALICE, BOB, body
 
 
 async def orders_written(shop) -> int:
@@ -41,3 +41,23 @@ async def test_no_limit_takes_every_order(shop):
     for _ in range(5):
         await shop.order(ALICE, ("p1", 1), settle=False)
     assert await orders_written(shop) == 5
+
+
+async def test_one_customer_holds_only_a_share_and_others_are_still_taken(shop):
+    shop.orders.max_in_flight, shop.orders.max_in_flight_per_customer = 10, 2
+    release = shop.hold()  # every checkout stays in progress
+    for _ in range(2):
+        await shop.order(ALICE, ("p1", 1), settle=False)
+    with pytest.raises(Problem) as refused:
+        await shop.orders.place_order(ALICE, body(("p2", 1)), "alice-3")
+    assert (refused.value.status, refused.value.kind) == (429, "too-many-checkouts")
+    assert refused.value.headers == {"Retry-After": "1"}
+    assert "you have 2 checkouts in progress" in refused.value.detail
+    assert await orders_written(shop) == 2  # nothing of the refused one
+    bobs = await shop.orders.place_order(BOB, body(("p2", 1)), "bob-1")  # another customer
+    assert bobs.status.value == "pending"
+    release.set()
+    for order_id in list(shop.orders.runner.tasks):
+        await shop.settle(order_id)
+    again = await shop.orders.place_order(ALICE, body(("p2", 1)), "alice-3")
+    assert again.status.value == "pending"  # her own finished: she is taken again

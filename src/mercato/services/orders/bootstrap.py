@@ -44,7 +44,8 @@ async def _start(runtime: Runtime, app: FastAPI) -> None:
     app.state.orders = Orders(store, runner, HttpCatalog(runtime.client),
                               HttpCart(runtime.client), utc_now, new_id, runtime.outbox,
                               mode=s.saga_mode, sealer=Sealer(s.service_secret, CARD_TOKEN),
-                              max_in_flight=s.checkout_max_in_flight)
+                              max_in_flight=s.checkout_max_in_flight,
+                              max_in_flight_per_customer=s.checkout_max_in_flight_per_customer)
     app.state.tracker = ChoreographyTracker(store, runtime.outbox, utc_now)
     # Orchestrated sagas are resumed in either mode: a checkout finishes the way it began.
     resumed = await runner.resume_all()

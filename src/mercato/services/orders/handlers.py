@@ -50,6 +50,7 @@ class Orders:
     mode: str = "orchestration"
     sealer: Sealer | None = None
     max_in_flight: int = 0  # checkouts in progress past which new orders are refused; 0: any
+    max_in_flight_per_customer: int = 0  # the same, for one customer's checkouts; 0: any
 
     async def place_order(self, customer: Principal, body: dict,
                           idempotency_key: str | None) -> Order:
@@ -59,7 +60,7 @@ class Orders:
                                         digest)
             if replay:
                 return replay
-        await self._admit()
+        await self._admit(customer.subject)
         lines, currency = await self._price(customer, body)
         now = iso(self.clock())
         try:
@@ -80,19 +81,19 @@ class Orders:
             token = body["payment"]["card_token"]
             if self.choreographed:  # the token travels sealed in OrderPlaced, not kept here
                 await self.store.insert_saga(tx, CheckoutSaga(order.id, ""), now,
-                                             mode=self.mode)
+                                             mode=self.mode, customer_id=customer.subject)
                 await publish(self.outbox, tx, order, placed,
                               sealed_card_token=self.sealer.seal(token), checkout=self.mode)
             else:  # the first step's first attempt is claimed in the placing transaction
                 saga = CheckoutSaga(order.id, token)
                 saga.begin(saga.step, now)
-                await self.store.insert_saga(tx, saga, now)
+                await self.store.insert_saga(tx, saga, now, customer_id=customer.subject)
                 await publish(self.outbox, tx, order, placed)
         if not self.choreographed:  # the runner starts from what was saved, unread
             self.runner.start(order.id, held=(saga, Order.fold(placed)))
         return order
 
-    async def _admit(self) -> None:
+    async def _admit(self, customer_id: str) -> None:
         """Load shedding: past ``max_in_flight`` checkouts in progress a new order is refused
         at once. Accepted beyond what the participants can carry, every checkout would
         slow down until steps time out and sagas give up — the platform's throughput
@@ -103,6 +104,14 @@ class Orders:
             raise Problem(503, f"{limit} checkouts are in progress, as many as this platform "
                           "takes at once (MERCATO_CHECKOUT_MAX_IN_FLIGHT); try again shortly",
                           kind="checkout-busy", headers={"Retry-After": "1"})
+        # Fairness: one account may hold only its share, so that its checkouts (slow ones,
+        # or many at once) cannot fill the whole limit and refuse everybody else.
+        mine = self.max_in_flight_per_customer
+        if mine and await self.store.checkouts_in_progress(mine, customer_id) >= mine:
+            raise Problem(429, f"you have {mine} checkouts in progress, as many as one "
+                          "customer may have at once "
+                          "(MERCATO_CHECKOUT_MAX_IN_FLIGHT_PER_CUSTOMER); try again shortly",
+                          kind="too-many-checkouts", headers={"Retry-After": "1"})
 
     @property
     def choreographed(self) -> bool:

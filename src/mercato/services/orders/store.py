@@ -34,15 +34,15 @@ class SqlOrderStore:
 
     # -- sagas ---------------------------------------------------------------
     async def insert_saga(self, tx: Connection, saga: CheckoutSaga, at: str, *,
-                          mode: str = "orchestration") -> None:
+                          mode: str = "orchestration", customer_id: str | None = None) -> None:
         # the trace it was placed in: a saga resumed after a restart goes on in it
         await tx.execute(
             "INSERT INTO sagas (order_id, card_token, phase, step, reason, cancel_requested,"
-            " state, updated_at, mode, version, traceparent)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " state, updated_at, mode, version, traceparent, customer_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             saga.order_id, saga.card_token, saga.phase.value, saga.step.value, saga.reason,
             saga.cancel_requested, json.dumps(saga.to_state()), at, mode, saga.version,
-            current_traceparent())
+            current_traceparent(), customer_id)
 
     async def save_saga(self, tx: Connection, saga: CheckoutSaga, at: str) -> int:
         """Saves the runner's progress if the row is still at ``saga.version`` (compare
@@ -60,12 +60,15 @@ class SqlOrderStore:
             raise SagaConflict(f"saga {saga.order_id} is no longer at version {saga.version}")
         return saga.version + 1
 
-    async def checkouts_in_progress(self, up_to: int) -> int:
-        """Sagas with work left (forward or compensating), counted up to ``up_to`` (the
-        index on phase keeps it a short scan whatever the backlog)."""
+    async def checkouts_in_progress(self, up_to: int, customer_id: str | None = None) -> int:
+        """Sagas with work left (forward or compensating), all or one customer's, counted
+        up to ``up_to`` (the indexes on phase and on customer and phase keep it a short
+        scan whatever the backlog)."""
+        mine = " AND customer_id = ?" if customer_id is not None else ""
         row = await self.db.fetch_one(
-            "SELECT count(*) AS n FROM (SELECT 1 FROM sagas WHERE phase IN (?, ?) LIMIT ?)",
-            Phase.FORWARD.value, Phase.COMPENSATING.value, up_to)
+            "SELECT count(*) AS n FROM (SELECT 1 FROM sagas WHERE phase IN (?, ?)"
+            f"{mine} LIMIT ?)", Phase.FORWARD.value, Phase.COMPENSATING.value,
+            *([customer_id] if customer_id is not None else []), up_to)
         return row["n"]
 
     async def request_cancel(self, order_id: str, tx: Connection | None = None) -> None:
