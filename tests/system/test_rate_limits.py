@@ -144,3 +144,13 @@ def test_two_gateways_sharing_redis_share_one_limit(limited: Platform, redis_pre
     assert first == second == [200] * 30 + [429] * 10
     logs = "".join(gw.log.read_text() for gw in gateways)
     assert '"store": "redis"' in logs and "rate_limit_redis_unavailable" not in logs
+
+
+def test_a_client_cannot_choose_its_address_with_x_forwarded_for(limited: Platform):
+    """No proxy is trusted by default: a made-up X-Forwarded-For on each request (from
+    127.0.0.1, which uvicorn would believe by default) is not a new client address."""
+    with sender(limited.url, "127.0.0.1") as c:
+        statuses = [c.get(READ, headers={"X-Forwarded-For": f"10.9.{n // 250}.{n % 250}"}
+                          ).status_code for n in range(75)]
+    assert 429 in statuses
+    assert statuses.count(200) <= 60  # one address's budget (LIMIT), not 75 addresses'

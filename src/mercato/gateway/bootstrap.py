@@ -6,6 +6,7 @@ import socket
 
 import uvicorn
 import uvloop
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mercato.chassis.runtime import Runtime
 from mercato.chassis.settings import Settings
@@ -15,6 +16,17 @@ from mercato.gateway.app import Gateway
 from mercato.gateway.inprocess import InProcessApi
 from mercato.gateway.web import Pages
 from mercato.storefront.app import create_storefront
+
+
+class EdgeSettings(BaseSettings):
+    """The gateway's place in the network."""
+
+    model_config = SettingsConfigDict(env_prefix="MERCATO_", extra="ignore")
+
+    # MERCATO_TRUSTED_PROXIES: comma-separated addresses or networks of the proxies in front
+    # of the gateway; only from them is X-Forwarded-For believed as the client's address
+    # (rate limits per address, logs). Empty: the peer's own address, always.
+    trusted_proxies: str = ""
 
 
 def build(runtime: Runtime) -> Gateway:
@@ -37,7 +49,11 @@ def serve_gateway(settings: Settings, *, instance: int, port: int,
     """Serve on ``port``, or on the listening socket ``fd`` inherited from ``mercato up``."""
     sock = socket.socket(fileno=fd) if fd is not None else bind(settings.host, port)
     runtime = process_runtime("gateway", instance, settings, sock)
+    proxies = EdgeSettings().trusted_proxies.strip()
     config = uvicorn.Config(build(runtime), loop="uvloop", http="httptools", lifespan="on",
                             access_log=False, log_config=None, timeout_graceful_shutdown=10,
-                            backlog=2048, server_header=False)
+                            backlog=2048, server_header=False,
+                            # uvicorn believes X-Forwarded-For from 127.0.0.1 by default:
+                            # any local client could then pick its own address
+                            proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
     uvloop.run(uvicorn.Server(config).serve(sockets=[sock]))
