@@ -149,7 +149,7 @@ class Gateway:
 
     async def _route(self, scope, receive, hmap, headers, method, path, extra, rid):
         if path.startswith("/health/") or path == "/metrics":
-            return (*await answer_local(self.runtime, path), "gateway")
+            return (*await answer_local(self.runtime, method, path), "gateway")
         if (why := ambiguous(scope.get("raw_path") or path.encode())) is not None:
             raise Reply(400, f"the path {path!r} is ambiguous: it has {why}")
         route = resolve(method, path)

@@ -16,8 +16,12 @@ from mercato.gateway.readiness import not_ready
 JSON = b"application/json"
 
 
-async def answer_local(runtime: Runtime, path: str) -> tuple[int, list, bytes]:
-    """(status, headers, body) for a probe or the scrape; 503 ``Reply`` when not ready."""
+async def answer_local(runtime: Runtime, method: str, path: str) -> tuple[int, list, bytes]:
+    """(status, headers, body) for a probe or the scrape; 503 ``Reply`` when not ready,
+    405 for a method other than GET or HEAD (they change nothing)."""
+    if method not in ("GET", "HEAD"):
+        raise Reply(405, f"{path} answers GET and HEAD only, not {method}",
+                    {"Allow": "GET, HEAD"})
     if path == "/metrics":
         return 200, [(b"content-type", CONTENT_TYPE_LATEST.encode())], (
             generate_latest() + generate_latest(GATEWAY_REGISTRY))

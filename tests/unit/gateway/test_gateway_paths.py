@@ -91,3 +91,15 @@ async def test_an_authenticated_answer_is_not_to_be_stored_and_a_public_one_may_
     assert mine.status_code == public.status_code == 200
     assert mine.headers["cache-control"] == "no-store"
     assert "cache-control" not in public.headers
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE", "PUT"])
+async def test_the_gateways_probes_and_scrape_answer_get_and_head_only(gateway, method):  # noqa: F811
+    async with client(gateway) as c:
+        r = await c.request(method, "/metrics")
+        live = await c.request(method, "/health/live")
+        scrape = await c.get("/metrics")
+    assert r.status_code == live.status_code == 405
+    assert r.headers["allow"] == "GET, HEAD"
+    assert "GET and HEAD only" in r.json()["detail"]
+    assert scrape.status_code == 200
