@@ -38,9 +38,7 @@ class Relay:
         self.outbox = outbox
         self.js = js
         self.batch = batch
-        self.poll = poll
         self.ack_timeout = ack_timeout
-        self.max_backoff = max_backoff
         self.published = 0
         self.worker = Worker("outbox-relay", self._pass, poll=poll, wakeup=outbox.wakeup,
                              backoff=doubling(0.1, max_backoff), failed="relay_publish_failed")

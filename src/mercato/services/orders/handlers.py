@@ -99,15 +99,19 @@ class Orders:
         slow down until steps time out and sagas give up — the platform's throughput
         falls as the offered load rises; refused, the client retries later and the
         accepted ones keep their pace."""
-        limit = self.max_in_flight
-        if limit and await self.store.checkouts_in_progress(limit) >= limit:
+        limit, mine = self.max_in_flight, self.max_in_flight_per_customer
+        if not (limit or mine):
+            return
+        # a limit of 0 is no limit: its count (taken up to 1) is not looked at
+        busy, theirs = await self.store.checkouts_in_progress(limit or 1, customer_id,
+                                                              mine or 1)
+        if limit and busy >= limit:
             raise Problem(503, f"{limit} checkouts are in progress, as many as this platform "
                           "takes at once (MERCATO_CHECKOUT_MAX_IN_FLIGHT); try again shortly",
                           kind="checkout-busy", headers={"Retry-After": "1"})
         # Fairness: one account may hold only its share, so that its checkouts (slow ones,
         # or many at once) cannot fill the whole limit and refuse everybody else.
-        mine = self.max_in_flight_per_customer
-        if mine and await self.store.checkouts_in_progress(mine, customer_id) >= mine:
+        if mine and theirs >= mine:
             raise Problem(429, f"you have {mine} checkouts in progress, as many as one "
                           "customer may have at once "
                           "(MERCATO_CHECKOUT_MAX_IN_FLIGHT_PER_CUSTOMER); try again shortly",

@@ -60,16 +60,18 @@ class SqlOrderStore:
             raise SagaConflict(f"saga {saga.order_id} is no longer at version {saga.version}")
         return saga.version + 1
 
-    async def checkouts_in_progress(self, up_to: int, customer_id: str | None = None) -> int:
-        """Sagas with work left (forward or compensating), all or one customer's, counted
-        up to ``up_to`` (the indexes on phase and on customer and phase keep it a short
-        scan whatever the backlog)."""
-        mine = " AND customer_id = ?" if customer_id is not None else ""
+    async def checkouts_in_progress(self, up_to: int, customer_id: str,
+                                    up_to_theirs: int) -> tuple[int, int]:
+        """Sagas with work left (forward or compensating): all of them counted up to
+        ``up_to``, and ``customer_id``'s up to ``up_to_theirs``, in one read (the indexes
+        on phase and on customer and phase keep both short scans whatever the backlog)."""
+        busy = (Phase.FORWARD.value, Phase.COMPENSATING.value)
         row = await self.db.fetch_one(
-            "SELECT count(*) AS n FROM (SELECT 1 FROM sagas WHERE phase IN (?, ?)"
-            f"{mine} LIMIT ?)", Phase.FORWARD.value, Phase.COMPENSATING.value,
-            *([customer_id] if customer_id is not None else []), up_to)
-        return row["n"]
+            "SELECT (SELECT count(*) FROM (SELECT 1 FROM sagas WHERE phase IN (?, ?)"
+            " LIMIT ?)) AS n, (SELECT count(*) FROM (SELECT 1 FROM sagas WHERE phase IN"
+            " (?, ?) AND customer_id = ? LIMIT ?)) AS theirs",
+            *busy, up_to, *busy, customer_id, up_to_theirs)
+        return row["n"], row["theirs"]
 
     async def request_cancel(self, order_id: str, tx: Connection | None = None) -> None:
         if tx is None:
