@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -187,3 +188,14 @@ def make_platform(tmp: Path, **extra_env: str) -> Platform:
     for key in ("MERCATO_SERVICE_SECRET", "MERCATO_SIGNING_KEY_FILE", "MERCATO_NATS_PORT"):
         env.pop(key, None)
     return Platform(data_dir, port, env)
+
+
+def running_platform(tmp_path_factory, name: str, **extra_env: str) -> Iterator[Platform]:
+    """A module's own platform (``yield from`` it in a fixture): started with
+    ``extra_env``, stopped after the module, and failing the module if `mercato up` did
+    not exit cleanly."""
+    p = make_platform(tmp_path_factory.mktemp(name), **extra_env)
+    p.start()
+    yield p
+    code = p.stop()
+    assert code == 0, f"mercato up exited {code}:\n{p.output.read_text()}"

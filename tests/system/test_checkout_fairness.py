@@ -11,7 +11,7 @@ import signal
 
 import pytest
 
-from tests.system.platform import Platform, make_platform
+from tests.system.platform import Platform, running_platform
 from tests.system.test_load_shedding import post
 
 MINE = 2  # one customer's checkouts in progress
@@ -19,13 +19,11 @@ MINE = 2  # one customer's checkouts in progress
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory) -> Platform:
-    p = make_platform(tmp_path_factory.mktemp("fairness"), MERCATO_CHECKOUT_MAX_IN_FLIGHT="20",
-                      MERCATO_CHECKOUT_MAX_IN_FLIGHT_PER_CUSTOMER=str(MINE),
-                      MERCATO_SAGA_STEP_DEADLINE="120", MERCATO_REGISTRY_TTL="60",
-                      MERCATO_LIVENESS_FAILURES="30")
-    p.start()
-    yield p
-    assert p.stop() == 0
+    yield from running_platform(tmp_path_factory, "fairness",
+                                MERCATO_CHECKOUT_MAX_IN_FLIGHT="20",
+                                MERCATO_CHECKOUT_MAX_IN_FLIGHT_PER_CUSTOMER=str(MINE),
+                                MERCATO_SAGA_STEP_DEADLINE="120", MERCATO_REGISTRY_TTL="60",
+                                MERCATO_LIVENESS_FAILURES="30")
 
 
 def test_one_customer_cannot_take_every_checkout_slot(platform: Platform):

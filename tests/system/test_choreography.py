@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.system.platform import Platform, make_platform
+from tests.system.platform import Platform, running_platform
 from tests.system.test_checkout_journey import (  # noqa: F401 - collected again, here
     test_a_declined_card_cancels_the_order_and_releases_all_stock,
     test_a_failing_provider_cancels_with_payment_unavailable_after_bounded_retries,
@@ -40,12 +40,8 @@ from tests.system.test_verify import (  # noqa: F401
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory) -> Platform:
-    p = make_platform(tmp_path_factory.mktemp("choreography"),
-                      MERCATO_SAGA_MODE="choreography")
-    p.start()
-    yield p
-    code = p.stop()
-    assert code == 0, f"mercato up exited {code}:\n{p.output.read_text()}"
+    yield from running_platform(tmp_path_factory, "choreography",
+                                MERCATO_SAGA_MODE="choreography")
 
 
 def test_the_saga_row_records_each_step_as_orders_heard_it(platform: Platform):

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.system.platform import Platform, make_platform, wait_for
+from tests.system.platform import Platform, running_platform, wait_for
 from tests.system.test_verify import verify
 
 SPEEDUP = "30"
@@ -24,11 +24,7 @@ STEPS = ["placed", "reserved", "paid", "shipment_scheduled", "confirmed", "shipp
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory) -> Platform:
-    p = make_platform(tmp_path_factory.mktemp("lifecycle"), MERCATO_COURIER_SPEEDUP=SPEEDUP)
-    p.start()
-    yield p
-    code = p.stop()
-    assert code == 0, f"mercato up exited {code}:\n{p.output.read_text()}"
+    yield from running_platform(tmp_path_factory, "lifecycle", MERCATO_COURIER_SPEEDUP=SPEEDUP)
 
 
 def place(platform: Platform, token: str, product_id: str, card: str = "tok_ok") -> str:

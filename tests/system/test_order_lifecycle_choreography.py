@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.system.platform import Platform, make_platform
+from tests.system.platform import Platform, running_platform
 from tests.system.test_order_lifecycle import (  # noqa: F401 - collected again, here
     SPEEDUP,
     test_a_paid_order_is_shipped_then_delivered_and_the_customer_told_both,
@@ -19,9 +19,6 @@ from tests.system.test_order_lifecycle import (  # noqa: F401 - collected again,
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory) -> Platform:
-    p = make_platform(tmp_path_factory.mktemp("lifecycle-choreography"),
-                      MERCATO_SAGA_MODE="choreography", MERCATO_COURIER_SPEEDUP=SPEEDUP)
-    p.start()
-    yield p
-    code = p.stop()
-    assert code == 0, f"mercato up exited {code}:\n{p.output.read_text()}"
+    yield from running_platform(tmp_path_factory, "lifecycle-choreography",
+                                MERCATO_SAGA_MODE="choreography",
+                                MERCATO_COURIER_SPEEDUP=SPEEDUP)
