@@ -6,6 +6,10 @@ binds the loopback address and the chosen port, names the server, and turns JetS
 with ``sync_interval: always``: JetStream then writes every message to disk before it
 acknowledges it, so an event the relay saw acknowledged survives an OS crash too (the
 acknowledgment is what lets the relay forget its outbox row; see docs/messaging.md).
+
+Given ``users`` (``nats_auth.nats_users``), the file also has an ``authorization`` block:
+one nkey user each, by public key, with its permissions; a connection without a known
+nkey is then refused. Without ``users`` the server lets anyone in, as before.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 STANDARD_PORT = 4222
@@ -46,9 +51,23 @@ def server_name(port: int) -> str:
     return f"mercato-nats-{port}"
 
 
-def nats_config(port: int, store_dir: Path, host: str = "127.0.0.1") -> str:
+def authorization_block(users: Mapping[str, tuple[str, dict]]) -> str:
+    """The ``authorization`` section: per user (name -> public nkey, permissions) one entry,
+    its name in a comment. Strings are JSON, which the NATS configuration format reads."""
+    q = json.dumps
+    lines = ["authorization {", "  users: ["]
+    for name, (nkey, perms) in users.items():
+        lines.append(f"    # {name}")
+        lines.append(f"    {{nkey: {q(nkey)}, permissions: {q(perms)}}}")
+    lines += ["  ]", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def nats_config(port: int, store_dir: Path, host: str = "127.0.0.1",
+                users: Mapping[str, tuple[str, dict]] | None = None) -> str:
     """The server's configuration text. Strings are JSON-quoted, which the NATS
-    configuration format reads as quoted strings (paths may hold spaces)."""
+    configuration format reads as quoted strings (paths may hold spaces). ``users``: see
+    ``authorization_block``; none, no authentication."""
     if port == STANDARD_PORT:
         raise ValueError(f"port {STANDARD_PORT} is the standard NATS port: choose another")
     q = json.dumps
@@ -62,17 +81,19 @@ def nats_config(port: int, store_dir: Path, host: str = "127.0.0.1") -> str:
         "  # fsync every write before the PubAck: an acknowledged event survives an OS crash\n"
         "  sync_interval: always\n"
         "}\n"
+        + (authorization_block(users) if users else "")
     )
 
 
 def write_nats_config(port: int, store_dir: Path, host: str = "127.0.0.1",
-                      path: Path | None = None) -> Path:
+                      path: Path | None = None,
+                      users: Mapping[str, tuple[str, dict]] | None = None) -> Path:
     """Write the configuration (by default to ``<store_dir>/nats.conf``) and return its path."""
     store_dir = Path(store_dir)
     path = path or store_dir / CONFIG_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
     store_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(nats_config(port, store_dir, host))
+    path.write_text(nats_config(port, store_dir, host, users))
     return path
 
 
@@ -83,7 +104,8 @@ def check_nats_config(path: Path) -> tuple[bool, str]:
     return proc.returncode == 0, (proc.stdout + proc.stderr).strip()
 
 
-def nats_command(port: int, store_dir: Path, host: str = "127.0.0.1") -> list[str]:
+def nats_command(port: int, store_dir: Path, host: str = "127.0.0.1",
+                 users: Mapping[str, tuple[str, dict]] | None = None) -> list[str]:
     """The command line of a server on ``host:port`` keeping JetStream data in
-    ``store_dir``; writes its configuration file there first."""
-    return [nats_binary(), "-c", str(write_nats_config(port, store_dir, host))]
+    ``store_dir``; writes its configuration file there first (with ``users``, if given)."""
+    return [nats_binary(), "-c", str(write_nats_config(port, store_dir, host, users=users))]
