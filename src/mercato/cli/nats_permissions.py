@@ -26,6 +26,7 @@ from functools import cache
 from mercato.chassis.calls import registry, routing
 from mercato.chassis.messaging.consumer import Consumers
 from mercato.chassis.messaging.streams import DLQ_STREAM, DLQ_SUBJECT_PREFIX
+from mercato.chassis.messaging.subscription import Subscription
 from mercato.cli.catalog import GATEWAY, SERVICES
 from mercato.contracts import all_events, stream_for
 from mercato.gateway.audit import AUDIT_STREAM, AUDIT_SUBJECT
@@ -72,13 +73,19 @@ class _Stand:
 
 
 @cache
-def durables(service: str) -> tuple[tuple[str, str], ...]:
-    """The (stream, durable consumer) pairs of one service: every subscription in its
-    ``subscriptions.py``, in either saga mode, named as ``Consumers`` names it."""
+def subscriptions_of(service: str) -> tuple[Subscription, ...]:
+    """Every subscription in a service's ``subscriptions.py``, in either saga mode (their
+    handlers are bound to stand-ins: read their names and events, never call them)."""
     module = f"mercato.services.{service}.subscriptions"
     if service not in SERVICES or importlib.util.find_spec(module) is None:
         return ()
-    subs = importlib.import_module(module).subscriptions(_Stand())
+    return tuple(importlib.import_module(module).subscriptions(_Stand()))
+
+
+def durables(service: str) -> tuple[tuple[str, str], ...]:
+    """The (stream, durable consumer) pairs of one service, named as ``Consumers`` names
+    them."""
+    subs = list(subscriptions_of(service))
     names = Consumers(service, None, None, subs)  # type: ignore[arg-type]  # names only
     return tuple((stream_for(s.source), names.durable(s)) for s in subs)
 
