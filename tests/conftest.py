@@ -13,6 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from mercato.chassis.data.db import SqliteDatabase
 from mercato.chassis.data.migrations import migrate, sqlite_url
+from tests.system.platform import Platform, make_platform
 
 SERVICES_DIR = Path(__file__).resolve().parents[1] / "src" / "mercato" / "services"
 
@@ -26,6 +27,29 @@ def pytest_configure(config):
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(_SPANS))
     trace.set_tracer_provider(provider)
+
+
+# Tests in these folders start processes and speak HTTP to them (`-m "not system"` skips).
+SYSTEM_FOLDERS = ("tests/system", "tests/security")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if any(folder in str(item.fspath) for folder in SYSTEM_FOLDERS):
+            item.add_marker(pytest.mark.system)
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory) -> Platform:
+    """One running platform (`mercato up`) shared by the system and the security tests
+    (each test uses its own users and products, so they do not see each other's
+    effects); started on first use. A module that needs other settings starts its own
+    with ``running_platform`` (tests/system/platform.py)."""
+    p = make_platform(tmp_path_factory.mktemp("platform"))
+    p.start()
+    yield p
+    code = p.stop()
+    assert code == 0, f"mercato up exited {code}:\n{p.output.read_text()}"
 
 
 @pytest.fixture
