@@ -114,8 +114,9 @@ def kv_write(bucket: str, prefix: str | None = None) -> Rules:
 
 def kv_create(bucket: str) -> Rules:
     """Create the bucket when it is absent (the registry is in memory: a restarted broker
-    has lost it, and its writers re-create it); an existing bucket is left as it is."""
-    return Rules(pub={f"{API}.STREAM.CREATE.KV_{bucket}"})
+    has lost it, and its writers re-create it); an existing bucket is left as it is. The
+    client first reads the account's API level (``$JS.API.INFO``) for the limit markers."""
+    return Rules(pub={f"{API}.STREAM.CREATE.KV_{bucket}", f"{API}.INFO"})
 
 
 def stream_admin(stream: str) -> Rules:
@@ -140,16 +141,20 @@ def durable_consumer(stream: str, durable: str) -> Rules:
 
 
 def event_reader() -> Rules:
-    """Read the event streams without consuming them: list them and their consumers,
-    read them through ephemeral consumers (pull, or ordered push), and never through a
-    service's durable (a fetch there would take its messages)."""
+    """Read the event streams without consuming them: list them and their consumers, and
+    read them through ephemeral consumers (ordered push ones the server names, pull ones
+    the client names, ``<name>.<filter>``); never fetch from, create or change a service's
+    durable (a fetch there would take its messages, a create would change its filter)."""
     rules = Rules(pub={f"{API}.STREAM.LIST"})
     for stream in map(stream_for, publishers()):
         rules.pub |= {f"{API}.STREAM.INFO.{stream}", f"{API}.CONSUMER.CREATE.{stream}",
+                      f"{API}.CONSUMER.CREATE.{stream}.*", f"{API}.CONSUMER.CREATE.{stream}.*.>",
                       f"{API}.CONSUMER.LIST.{stream}", f"{API}.CONSUMER.INFO.{stream}.*",
                       f"{API}.CONSUMER.MSG.NEXT.{stream}.*", f"$JS.FC.{stream}.>"}
-    rules.deny |= {f"{API}.CONSUMER.MSG.NEXT.{stream}.{durable}"
-                   for stream, durable in every_durable()}
+    for stream, durable in every_durable():
+        rules.deny |= {f"{API}.CONSUMER.MSG.NEXT.{stream}.{durable}",
+                       f"{API}.CONSUMER.CREATE.{stream}.{durable}",
+                       f"{API}.CONSUMER.CREATE.{stream}.{durable}.>"}
     return rules
 
 

@@ -135,10 +135,13 @@ def test_the_cli_writes_nothing():
 
 
 @pytest.mark.parametrize("user", ["gateway", "cli"])
-def test_readers_of_the_event_streams_cannot_fetch_from_a_service_durable(user):
+def test_readers_of_the_event_streams_cannot_fetch_from_or_change_a_service_durable(user):
     assert may_publish(user, "$JS.API.CONSUMER.MSG.NEXT.MERCATO_ORDERS.a1b2c3ephemeral")
+    assert may_publish(user, "$JS.API.CONSUMER.CREATE.MERCATO_ORDERS.a1b2c3.mercato.orders.>")
     for stream, durable in [p for s in SERVICES for p in durables(s)]:
         assert not may_publish(user, f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}")
+        assert not may_publish(user, f"$JS.API.CONSUMER.CREATE.{stream}.{durable}")
+        assert not may_publish(user, f"$JS.API.CONSUMER.CREATE.{stream}.{durable}.mercato.>")
 
 
 def test_the_gateway_writes_the_audit_trail_and_replays_but_never_events():
