@@ -14,6 +14,11 @@ and the server answers on the client's inbox; a JetStream publish is the same wi
 event subject, its PubAck the answer. Inboxes are per user (``_INBOX.<user>.>``, the
 client's ``inbox_prefix``) and no user may publish to any inbox: one user cannot read
 another's replies (PubAcks, fetched events, registry snapshots) nor forge them.
+Not granted because no code needs it: single-key KV reads (``$JS.API.DIRECT.GET``), any
+stream or consumer deletion, purges. A push consumer's deliver subject is not checked
+against its creator's publish rights, but the server does not store those deliveries in
+a stream (tried: an ephemeral consumer delivering to another stream's subject adds nothing
+to it), so an event reader cannot forge events that way.
 """
 
 from __future__ import annotations
