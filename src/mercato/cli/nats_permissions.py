@@ -146,15 +146,17 @@ def durable_consumer(stream: str, durable: str) -> Rules:
 
 
 def event_reader() -> Rules:
-    """Read the event streams without consuming them: list them and their consumers, and
-    read them through ephemeral consumers (ordered push ones the server names, pull ones
-    the client names, ``<name>.<filter>``); never fetch from, create or change a service's
-    durable (a fetch there would take its messages, a create would change its filter)."""
+    """Read the event streams without consuming them: list them and their consumers, get
+    one message by sequence, and read them through ephemeral consumers (ordered push ones
+    the server names, pull ones the client names, ``<name>.<filter>``); never fetch from,
+    create or change a service's durable (a fetch there would take its messages, a create
+    would change its filter)."""
     rules = Rules(pub={f"{API}.STREAM.LIST"})
     for stream in map(stream_for, publishers()):
         rules.pub |= {f"{API}.STREAM.INFO.{stream}", f"{API}.CONSUMER.CREATE.{stream}",
                       f"{API}.CONSUMER.CREATE.{stream}.*", f"{API}.CONSUMER.CREATE.{stream}.*.>",
                       f"{API}.CONSUMER.LIST.{stream}", f"{API}.CONSUMER.INFO.{stream}.*",
+                      f"{API}.STREAM.MSG.GET.{stream}",
                       f"{API}.CONSUMER.MSG.NEXT.{stream}.*", f"$JS.FC.{stream}.>"}
     for stream, durable in every_durable():
         rules.deny |= {f"{API}.CONSUMER.MSG.NEXT.{stream}.{durable}",

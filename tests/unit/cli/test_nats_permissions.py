@@ -132,6 +132,7 @@ def test_the_cli_writes_nothing():
     assert [s for s in writes if may_publish("cli", s)] == []
     assert may_publish("cli", "$JS.API.STREAM.LIST")
     assert may_publish("cli", "$JS.API.STREAM.MSG.GET.MERCATO_DLQ")
+    assert may_publish("cli", "$JS.API.STREAM.MSG.GET.MERCATO_ORDERS")
 
 
 @pytest.mark.parametrize("user", ["gateway", "cli"])
