@@ -1,8 +1,19 @@
-"""HTTP adapters for the catalog and cart ports of the order handlers."""
+"""HTTP adapters for the catalog and cart ports of the order handlers.
+
+A peer's answer is read, never trusted: an answer that is not the expected JSON shape (a
+product without an integer price, a line without a positive integer quantity) is the
+peer being unavailable — the order is refused with a 503 and nothing written — rather
+than an exception out of the handler or an order priced from a value coerced with
+``int()`` (19.99 would have become 19).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from mercato.chassis import ServiceClient, Unavailable
+
+MAX_PRICE = 10**12  # the catalog's own bound on a price
 
 
 class HttpCatalog:
@@ -14,7 +25,12 @@ class HttpCatalog:
                                         json_body={"ids": product_ids})
         if not reply.ok:
             raise Unavailable("catalog", f"lookup answered {reply.status}")
-        return reply.json()["products"]
+        products = _field(reply, "catalog", "products", dict)
+        found = {}
+        for pid in product_ids:
+            if pid in products:
+                found[pid] = _product(pid, products[pid])
+        return found
 
 
 class HttpCart:
@@ -25,5 +41,42 @@ class HttpCart:
         reply = await self._client.call("cart", "GET", f"/internal/carts/{user_id}")
         if not reply.ok:
             raise Unavailable("cart", f"cart answered {reply.status}")
-        return [{"product_id": i["product_id"], "quantity": i["quantity"]}
-                for i in reply.json()["items"] if not i.get("unavailable")]
+        lines = []
+        for line in _field(reply, "cart", "items", list):
+            if not isinstance(line, dict):
+                raise Unavailable("cart", "sent a cart line that is not an object")
+            if line.get("unavailable"):
+                continue
+            pid, quantity = line.get("product_id"), line.get("quantity")
+            if not isinstance(pid, str) or not pid or type(quantity) is not int \
+                    or quantity < 1:
+                raise Unavailable("cart", "sent a cart line without a product id and a "
+                                          "positive integer quantity")
+            lines.append({"product_id": pid, "quantity": quantity})
+        return lines
+
+
+def _field(reply, service: str, name: str, kind: type) -> Any:
+    """``reply``'s JSON object's ``name``, which must be a ``kind``; else Unavailable."""
+    try:
+        body = reply.json()
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
+        raise Unavailable(service, "sent an answer that is not JSON") from None
+    value = body.get(name) if isinstance(body, dict) else None
+    if not isinstance(value, kind):
+        raise Unavailable(service, f"sent an answer without {name!r}")
+    return value
+
+
+def _product(product_id: str, fields: object) -> dict:
+    """One product of a lookup, with the fields the order takes from it checked."""
+    if not isinstance(fields, dict):
+        raise Unavailable("catalog", f"sent product {product_id} as no object")
+    price, currency, name = fields.get("price"), fields.get("currency"), fields.get("name")
+    if type(price) is not int or not 0 <= price <= MAX_PRICE:
+        raise Unavailable("catalog", f"sent product {product_id} without an integer price")
+    if not isinstance(currency, str) or len(currency) != 3 or not currency.isupper():
+        raise Unavailable("catalog", f"sent product {product_id} without a currency")
+    if not isinstance(name, str):
+        raise Unavailable("catalog", f"sent product {product_id} without a name")
+    return fields
