@@ -44,10 +44,15 @@ def placed(platform: Platform) -> Placed:
     return confirmed_order(platform)
 
 
+@pytest.fixture(scope="module")
+def intruder(platform: Platform):
+    """Another customer, who asks for the owner's objects."""
+    return customer(platform)
+
+
 @pytest.mark.parametrize(("method", "route", "knows_all"), ORDER_ROUTES)
-def test_another_customers_order_is_not_found(platform: Platform, placed: Placed, method,
-                                              route, knows_all):
-    intruder = customer(platform)
+def test_another_customers_order_is_not_found(platform: Platform, placed: Placed, intruder,
+                                              method, route, knows_all):
     with platform.client(intruder.token) as c:
         theirs = c.request(method, route.format(id=placed.order["id"]))
         nothing = c.request(method, route.format(id=unknown_id()))

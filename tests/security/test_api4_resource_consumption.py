@@ -24,6 +24,12 @@ from tests.system.platform import Platform
 MAX_BODY = 1_000_000  # MERCATO_MAX_BODY_BYTES' default
 
 
+@pytest.fixture(scope="module")
+def buyer(platform: Platform):
+    """One customer for the module: every order and cart line it tries is refused."""
+    return customer(platform)
+
+
 @pytest.mark.parametrize(("path", "status"), [
     ("/api/v1/catalog/products?limit=101", 422),
     ("/api/v1/catalog/products?limit=1000000", 422),
@@ -32,9 +38,8 @@ MAX_BODY = 1_000_000  # MERCATO_MAX_BODY_BYTES' default
     ("/api/v1/orders?limit=101", 422),
     ("/api/v1/notifications?limit=201", 422),
 ])
-def test_a_page_larger_than_the_cap_is_refused(platform: Platform, path, status):
-    user = customer(platform)
-    with platform.client(user.token) as c:
+def test_a_page_larger_than_the_cap_is_refused(platform: Platform, buyer, path, status):
+    with platform.client(buyer.token) as c:
         r = c.get(path)
     assert r.status_code == status, r.text
     assert "limit" in r.json()["detail"]
@@ -98,8 +103,7 @@ def test_a_content_length_that_is_no_number_is_refused(platform: Platform, lengt
     assert status in (400, 413), body
 
 
-def test_an_order_of_more_lines_than_allowed_is_refused(platform: Platform):
-    buyer = customer(platform)
+def test_an_order_of_more_lines_than_allowed_is_refused(platform: Platform, buyer):
     product = platform.new_product(stock=100)
     body = platform.order_body(product["id"])
     body["items"] = [{"product_id": product["id"], "quantity": 1}] * 51
@@ -111,8 +115,8 @@ def test_an_order_of_more_lines_than_allowed_is_refused(platform: Platform):
 
 
 @pytest.mark.parametrize("quantity", [0, -1, 100, 10**9, 2**63])
-def test_an_order_line_quantity_out_of_bounds_is_refused(platform: Platform, quantity):
-    buyer = customer(platform)
+def test_an_order_line_quantity_out_of_bounds_is_refused(platform: Platform, buyer,
+                                                         quantity):
     product = platform.new_product(stock=5)
     with platform.client(buyer.token) as c:
         r = c.post("/api/v1/orders", json=platform.order_body(product["id"], quantity))
@@ -123,8 +127,7 @@ def test_an_order_line_quantity_out_of_bounds_is_refused(platform: Platform, qua
 
 
 @pytest.mark.parametrize("quantity", [-1, 100, 10**9, 1.5, "3"])
-def test_a_cart_quantity_out_of_bounds_is_refused(platform: Platform, quantity):
-    buyer = customer(platform)
+def test_a_cart_quantity_out_of_bounds_is_refused(platform: Platform, buyer, quantity):
     product = platform.new_product(stock=5)
     with platform.client(buyer.token) as c:
         r = c.put(f"/api/v1/cart/items/{product['id']}", json={"quantity": quantity})

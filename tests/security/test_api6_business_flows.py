@@ -117,22 +117,25 @@ def test_a_replayed_order_is_charged_once_and_its_key_cannot_buy_anything_else(
 def test_a_burst_of_one_customers_slow_checkouts_is_held_to_its_share(platform: Platform):
     greedy, other = customer(platform), customer(platform)
     product = platform.new_product(stock=100)
-    burst = PER_CUSTOMER + 8
+    burst = 4 * PER_CUSTOMER  # each stays in progress ~1.5 s: far more than needed
+    answers = []
 
     def place(n: int):
+        if any(a.status_code == 429 for a in answers):
+            return  # held: the rest of the burst is not needed
         with platform.client(greedy.token) as c:
-            return c.post("/api/v1/orders", headers={"Idempotency-Key": f"b-{n}"},
-                          json=platform.order_body(product["id"], card="tok_slow"))
+            answers.append(c.post("/api/v1/orders", headers={"Idempotency-Key": f"b-{n}"},
+                                  json=platform.order_body(product["id"], card="tok_slow")))
 
-    with ThreadPoolExecutor(8) as pool:
-        answers = list(pool.map(place, range(burst)))
+    with ThreadPoolExecutor(12) as pool:
+        list(pool.map(place, range(burst)))
     with platform.client(other.token) as c:  # another customer is not held back
         theirs = c.post("/api/v1/orders", json=platform.order_body(product["id"]))
     codes = [a.status_code for a in answers]
     taken = [a.json()["id"] for a in answers if a.status_code == 202]
     refused = [a for a in answers if a.status_code == 429]
-    assert len(taken) + len(refused) == burst, codes
-    assert PER_CUSTOMER <= len(taken) < burst and refused, codes
+    assert len(taken) + len(refused) == len(answers), codes
+    assert refused and len(taken) >= PER_CUSTOMER, codes
     assert all(r.json()["type"].endswith("/too-many-checkouts")
                and r.headers["retry-after"] == "1" for r in refused)
     assert theirs.status_code == 202, theirs.text

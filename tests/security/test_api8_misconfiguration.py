@@ -27,8 +27,12 @@ LEAKS = (b"Traceback", b'File "', b"fastapi", b"starlette", b"uvicorn", b"pydant
 EVIL = "https://evil.example"
 
 
-def error_answers(platform: Platform) -> list[tuple[str, int, dict, bytes]]:
-    token = customer(platform).token
+@pytest.fixture(scope="module")
+def token(platform: Platform) -> str:
+    return customer(platform).token
+
+
+def error_answers(platform: Platform, token: str) -> list[tuple[str, int, dict, bytes]]:
     bearer = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     asks = [
         ("GET", "/api/v1/nope", {}, None),                                  # 404
@@ -49,8 +53,9 @@ def error_answers(platform: Platform) -> list[tuple[str, int, dict, bytes]]:
     return [(f"{m} {p}", *raw_request(platform.url, m, p, h, b)) for m, p, h, b in asks]
 
 
-def test_errors_are_problems_without_tracebacks_banners_or_addresses(platform: Platform):
-    for what, status, headers, body in error_answers(platform):
+def test_errors_are_problems_without_tracebacks_banners_or_addresses(platform: Platform,
+                                                                   token):
+    for what, status, headers, body in error_answers(platform, token):
         assert 400 <= status < 500, (what, status, body[:300])
         assert headers["content-type"] == "application/problem+json", (what, headers)
         for leak in LEAKS:
@@ -88,8 +93,7 @@ def test_pages_carry_the_security_headers(platform: Platform, page):
 
 @pytest.mark.parametrize("path", ["/api/v1/catalog/products", "/api/v1/orders",
                                   "/api/v1/ops/services", "/"])
-def test_cors_is_closed_to_another_origin(platform: Platform, path):
-    token = customer(platform).token
+def test_cors_is_closed_to_another_origin(platform: Platform, token, path):
     with platform.client() as c:
         preflight = c.options(path, headers={
             "Origin": EVIL, "Access-Control-Request-Method": "POST",
@@ -104,8 +108,7 @@ def test_cors_is_closed_to_another_origin(platform: Platform, path):
 
 @pytest.mark.parametrize("path", ["/api/v1/catalog/products", "/api/v1/orders", "/",
                                   "/health/live", "/api/v1/identity/users/me"])
-def test_trace_is_refused_and_never_echoes(platform: Platform, path):
-    token = customer(platform).token
+def test_trace_is_refused_and_never_echoes(platform: Platform, token, path):
     marker = "echo-me-9f2c"
     for auth in ({}, {"Authorization": f"Bearer {token}"}):
         status, _, body = raw_request(platform.url, "TRACE", path,
