@@ -185,7 +185,9 @@ def make_platform(tmp: Path, **extra_env: str) -> Platform:
     env = dict(os.environ, MERCATO_DATA_DIR=str(data_dir), MERCATO_GATEWAY_PORT=str(port),
                MERCATO_ENV="development", MERCATO_PROVIDER_TIMEOUT="0.5",
                MERCATO_SAGA_BACKOFF="0.05", MERCATO_LOG_LEVEL="info", **extra_env)
-    for key in ("MERCATO_SERVICE_SECRET", "MERCATO_SIGNING_KEY_FILE", "MERCATO_NATS_PORT"):
+    for key in ("MERCATO_SERVICE_KEY_FILE", "MERCATO_SERVICE_JWKS_FILE",
+                "MERCATO_CARD_SEAL_KEY_FILE", "MERCATO_PAGES_KEY_FILE",
+                "MERCATO_SIGNING_KEY_FILE", "MERCATO_NATS_PORT"):
         env.pop(key, None)
     return Platform(data_dir, port, env)
 

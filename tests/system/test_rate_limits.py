@@ -23,6 +23,7 @@ import uuid
 import httpx
 import pytest
 
+from mercato.cli.workload_keys import child_env
 from tests.support.redis_server import REDIS_URL, redis_or_skip
 from tests.system.platform import Platform, free_port, make_platform
 
@@ -74,13 +75,12 @@ class ExtraGateway:
     def __init__(self, platform: Platform, instance: int, env: dict[str, str]) -> None:
         data_dir = platform.data_dir.resolve()
         state = json.loads((data_dir / "run" / "state.json").read_text())
-        secret = (data_dir / "secrets" / "service_secret").read_text().strip()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"gateway-{instance}.log"
         full = dict(platform.env, MERCATO_DATA_DIR=str(data_dir),
-                    MERCATO_NATS_URL=state["nats_url"], MERCATO_SERVICE_SECRET=secret,
-                    PYTHONUNBUFFERED="1", **env)
+                    MERCATO_NATS_URL=state["nats_url"], PYTHONUNBUFFERED="1",
+                    **child_env("gateway", data_dir), **env)
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "mercato", "serve", "gateway", "--instance",

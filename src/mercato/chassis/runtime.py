@@ -20,9 +20,10 @@ from mercato.chassis.calls.routing import RoutingView
 from mercato.chassis.data.db import SqliteDatabase
 from mercato.chassis.data.migrations import migrate_in_child, sqlite_url
 from mercato.chassis.faults import NO_FAULTS, CrashPoints
+from mercato.chassis.identity import ServiceIdentity, load_identity
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Consumers, Outbox, Relay, Subscription, ensure_streams
-from mercato.chassis.security import ServiceTokens, TokenVerifier
+from mercato.chassis.security import TokenVerifier
 from mercato.chassis.settings import Settings
 
 log = get_logger(__name__)
@@ -40,7 +41,7 @@ class Runtime:
     view: RegistryView | None = None
     registration: Registration | None = None
     client: ServiceClient | None = None
-    tokens: ServiceTokens | None = None
+    identity: ServiceIdentity | None = None
     verifier: TokenVerifier | None = None
     js: JetStreamContext | None = None
     outbox: Outbox | None = None
@@ -53,6 +54,7 @@ class Runtime:
     async def open(self, migrations_dir: Path | None) -> None:
         s = self.settings
         self.crash_point = CrashPoints(s.fault_dir, self.service)
+        self.identity = load_identity(self.service, s)  # first: no key, no start
         if migrations_dir is not None:
             folder = s.service_dir(self.service)
             path = folder / f"{self.service}.db"
@@ -71,8 +73,7 @@ class Runtime:
         await self.view.start()
         self.view.routing = RoutingView(self.nc)
         await self.view.routing.start()
-        self.tokens = ServiceTokens(s.service_secret, self.service)
-        self.client = ServiceClient(self.view, self.tokens, timeout=s.call_timeout,
+        self.client = ServiceClient(self.view, self.identity, timeout=s.call_timeout,
                                     policy=CallPolicy.from_settings(s))
         await self.client.start()
         self.verifier = TokenVerifier(self._fetch_jwks, s.token_issuer, s.token_audience)

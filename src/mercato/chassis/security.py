@@ -1,5 +1,6 @@
-"""Tokens: user access tokens (EdDSA, verified against identity's JWKS) and
-service-to-service tokens (HS256 with the platform's shared service secret).
+"""User access tokens (EdDSA, verified against identity's JWKS), the principal a request
+acts for, and the memory of verified tokens. Service-to-service tokens, signed by each
+workload's own key, are ``chassis/identity``'s.
 
 Verification always pins one algorithm and requires ``exp``, ``iss`` and ``aud``: a token
 signed with another algorithm, by another key, for another audience or expired is refused.
@@ -19,9 +20,7 @@ from dataclasses import dataclass
 import jwt
 from jwt import PyJWK
 
-SERVICE_AUDIENCE = "mercato-internal"
 USER_ALGORITHM = "EdDSA"
-SERVICE_ALGORITHM = "HS256"
 CLOCK_SKEW = 30  # seconds of disagreement between hosts' clocks tolerated on iat/exp
 MAX_VERIFIED = 10_000  # tokens remembered per verifier
 
@@ -88,43 +87,6 @@ class Verified:
 
     def __len__(self) -> int:
         return len(self._items)
-
-
-class ServiceTokens:
-    """Mints and checks the short-lived tokens services present to one another."""
-
-    def __init__(self, secret: str, service: str, ttl: int = 300,
-                 now: Callable[[], float] = time.time) -> None:
-        self._secret = secret
-        self._service = service
-        self._ttl = ttl
-        self._cached = ("", 0.0)
-        self.verified = Verified(now=now)
-
-    def token(self) -> str:
-        value, expires = self._cached
-        now = time.time()
-        if now > expires - 60:
-            claims = {"sub": self._service, "aud": SERVICE_AUDIENCE, "iat": int(now),
-                      "exp": int(now + self._ttl), "kind": "service"}
-            value = jwt.encode(claims, self._secret, algorithm=SERVICE_ALGORITHM)
-            self._cached = (value, now + self._ttl)
-        return value
-
-    def verify(self, token: str) -> Principal:
-        known = self.verified.get(token)
-        if known is not None:
-            return known
-        try:
-            claims = jwt.decode(
-                token, self._secret, algorithms=[SERVICE_ALGORITHM], audience=SERVICE_AUDIENCE,
-                options={"require": ["exp", "sub", "aud"]}, leeway=CLOCK_SKEW,
-            )
-        except jwt.PyJWTError as exc:
-            raise AuthError(f"invalid service token: {exc}") from exc
-        principal = Principal(subject=claims["sub"], roles=frozenset({"service"}), kind="service")
-        self.verified.put(token, principal, float(claims["exp"]))
-        return principal
 
 
 JwksFetcher = Callable[[], Awaitable[dict]]

@@ -14,7 +14,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_ADMIN_EMAIL = "admin@mercato.local"
 DEV_ADMIN_PASSWORD = "mercato-admin"
-DEV_SERVICE_SECRET = "mercato-development-service-secret-not-for-production"
 
 
 class Settings(BaseSettings):
@@ -32,8 +31,15 @@ class Settings(BaseSettings):
 
     admin_email: str = DEV_ADMIN_EMAIL
     admin_password: str = DEV_ADMIN_PASSWORD
-    # Shared secret for service-to-service tokens on /internal routes.
-    service_secret: str = DEV_SERVICE_SECRET
+    # This workload's Ed25519 key and the service JWKS (every workload's public key): the
+    # identity it calls other services with and checks callers against (docs/zero-trust.md).
+    # Unset: the data dir's keys/ (created by `mercato up`); required in production.
+    service_key_file: Path | None = None
+    service_jwks_file: Path | None = None
+    # Secrets shared by the few services that need them: the key that seals card tokens
+    # (orders and payments) and the one that signs the pages' CSRF tokens (gateway).
+    card_seal_key_file: Path | None = None
+    pages_key_file: Path | None = None
     # PEM file of the Ed25519 key that signs access tokens; generated in development.
     signing_key_file: Path | None = None
     token_issuer: str = "mercato-identity"
@@ -88,9 +94,9 @@ class Settings(BaseSettings):
         if self.env == "production":
             if self.admin_password == DEV_ADMIN_PASSWORD:
                 raise ValueError("MERCATO_ADMIN_PASSWORD must be set outside development")
-            if self.service_secret == DEV_SERVICE_SECRET or len(self.service_secret) < 32:
-                raise ValueError("MERCATO_SERVICE_SECRET must be set (32+ characters) "
-                                 "outside development")
+            if self.service_key_file is None or self.service_jwks_file is None:
+                raise ValueError("MERCATO_SERVICE_KEY_FILE and MERCATO_SERVICE_JWKS_FILE "
+                                 "must be set outside development")
             if self.fault_dir is not None:
                 raise ValueError("MERCATO_FAULT_DIR (fault injection) is for tests only")
             if self.signing_key_file is None:

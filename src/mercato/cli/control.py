@@ -27,6 +27,7 @@ from pathlib import Path
 
 from mercato.cli.catalog import GATEWAY, SERVICES
 from mercato.cli.supervisor import ProcessSpec, Supervisor
+from mercato.cli.workload_keys import child_env
 from mercato.operations.control_client import ControlError, request, socket_path
 
 __all__ = ["Control", "ControlError", "instance_spec", "request", "socket_path"]
@@ -48,8 +49,9 @@ def instance_spec(name: str, env: dict[str, str], logs: Path, gateway_fd: int,
     if service == GATEWAY:
         argv += ["--fd", str(gateway_fd)]
         pass_fds = (gateway_fd,)
+    env = dict(env, **child_env(service, Path(env.get("MERCATO_DATA_DIR") or ".mercato")))
     if version is not None:
-        env = dict(env, MERCATO_VERSION=version)
+        env["MERCATO_VERSION"] = version
     return ProcessSpec(name, argv, env, logs / f"{name}.log", pass_fds=pass_fds)
 
 

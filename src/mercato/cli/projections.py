@@ -15,9 +15,8 @@ from rich.console import Console
 
 from mercato.chassis.calls.client import ServiceClient, Unavailable
 from mercato.chassis.calls.registry import RegistryView
-from mercato.chassis.security import ServiceTokens
 from mercato.chassis.settings import Settings
-from mercato.cli.running import connect, running_state, service_secret
+from mercato.cli.running import cli_identity, connect, running_state
 
 PROJECTING = ("orders",)  # the services that keep read models
 REBUILD_TIMEOUT = 120.0  # seconds: the whole store is replayed in one call
@@ -27,10 +26,10 @@ async def rebuild_projections(settings: Settings, console: Console,
                               services: list[str]) -> int:
     data_dir = Path(settings.data_dir)
     state = running_state(data_dir)
-    tokens = ServiceTokens(service_secret(data_dir, settings), "cli")
+    identity = cli_identity(settings)
     nc = await connect(state["nats_url"])
     view = RegistryView(nc, settings.registry_ttl)
-    client = ServiceClient(view, tokens, timeout=REBUILD_TIMEOUT)
+    client = ServiceClient(view, identity, timeout=REBUILD_TIMEOUT)
     try:
         await view.start()
         await client.start()

@@ -4,13 +4,16 @@ by ``mercato up`` once it is ready) and connecting to its NATS server."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import nats
 from nats.aio.client import Client as Nats
 
+from mercato.chassis.identity import ServiceIdentity, load_identity
+from mercato.chassis.identity.load import IdentityUnavailable
 from mercato.chassis.settings import Settings
+
+CLI = "cli"  # the workload name of the operator commands (cli/workload_keys.py)
 
 
 class NotRunning(Exception):
@@ -62,14 +65,10 @@ async def connect(nats_url: str) -> Nats:
             from None
 
 
-def service_secret(data_dir: Path, settings: Settings) -> str:
-    """The secret ``mercato up`` gave the services (see up.py): the environment's, else
-    the one kept in the data dir."""
-    if os.environ.get("MERCATO_SERVICE_SECRET"):
-        return settings.service_secret
-    path = data_dir / "secrets" / "service_secret"
+def cli_identity(settings: Settings) -> ServiceIdentity:
+    """The operator commands' own workload identity (``cli``, created by ``mercato up``
+    under the data dir; MERCATO_SERVICE_KEY_FILE and _JWKS_FILE name them elsewhere)."""
     try:
-        return path.read_text().strip()
-    except OSError as exc:
-        raise NotRunning(f"cannot read the service secret {path} ({exc.strerror}); set "
-                         "MERCATO_SERVICE_SECRET to the platform's secret") from None
+        return load_identity(CLI, settings)
+    except IdentityUnavailable as exc:
+        raise NotRunning(str(exc)) from None

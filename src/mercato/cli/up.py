@@ -7,7 +7,6 @@ import contextlib
 import fcntl
 import json
 import os
-import secrets
 import signal
 import socket
 import time
@@ -31,24 +30,13 @@ from mercato.cli.replicas import parse_replicas, service_specs
 from mercato.cli.status import instance_table, shortfalls
 from mercato.cli.supervisor import ProcessSpec, Supervisor
 from mercato.cli.trace_store_up import TraceStoreError, trace_setup
+from mercato.cli.workload_keys import ensure_workload_keys
 
 console = Console(stderr=False)
 
 
 class UpError(Exception):
     pass
-
-
-def _secret(settings: Settings, run_dir: Path) -> str:
-    """The service-to-service secret: from settings, else one kept in the data dir."""
-    if os.environ.get("MERCATO_SERVICE_SECRET"):
-        return settings.service_secret
-    path = run_dir.parent / "secrets" / "service_secret"
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 def _lock(run_dir: Path):
@@ -141,8 +129,9 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
     gateway_port = boot.listener.getsockname()[1]  # MERCATO_GATEWAY_PORT=0: a free one
     nats_port = int(os.environ.get("MERCATO_NATS_PORT") or free_port())
     nats_url = f"nats://127.0.0.1:{nats_port}"
+    ensure_workload_keys(data_dir)  # before any child: each starts with its own key
     env = dict(os.environ, MERCATO_DATA_DIR=str(data_dir), MERCATO_NATS_URL=nats_url,
-               MERCATO_SERVICE_SECRET=_secret(settings, run_dir), PYTHONUNBUFFERED="1")
+               PYTHONUNBUFFERED="1")
     logs = data_dir / "logs"
     _say(f"Starting NATS on {nats_url} (data in {data_dir / 'nats'})")
     await sup.start(ProcessSpec("nats", nats_command(nats_port, data_dir / "nats"), env,

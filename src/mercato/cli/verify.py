@@ -24,10 +24,9 @@ from rich.markup import escape
 from mercato.chassis.calls.client import ServiceClient, Unavailable
 from mercato.chassis.calls.registry import RegistryView
 from mercato.chassis.messaging.streams import DLQ_STREAM
-from mercato.chassis.security import ServiceTokens
 from mercato.chassis.settings import Settings
 from mercato.cli.invariants import Check, Facts, check_all
-from mercato.cli.running import connect, running_state, service_secret
+from mercato.cli.running import cli_identity, connect, running_state
 
 FETCH_ORDER = (("catalog", "identity", "inventory", "payments", "shipping"), ("orders",))
 
@@ -97,10 +96,10 @@ async def verify_platform(settings: Settings, console: Console, *, wait_idle: fl
                           as_json: bool = False) -> int:
     data_dir = Path(settings.data_dir)
     state = running_state(data_dir)
-    tokens = ServiceTokens(service_secret(data_dir, settings), "verify")
+    identity = cli_identity(settings)
     nc = await connect(state["nats_url"])
     view = RegistryView(nc, settings.registry_ttl)
-    client = ServiceClient(view, tokens, timeout=10)
+    client = ServiceClient(view, identity, timeout=10)
     try:
         await view.start()
         await client.start()

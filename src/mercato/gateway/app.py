@@ -15,9 +15,10 @@ import time
 
 from mercato.chassis.calls.resilience import CallPolicy
 from mercato.chassis.context import new_request_id, request_id_var, valid_request_id
+from mercato.chassis.identity.tokens import USER_HEADER
 from mercato.chassis.logging import get_logger
 from mercato.chassis.runtime import Runtime
-from mercato.chassis.security import AuthError, KeysUnavailable, TokenVerifier
+from mercato.chassis.security import AuthError, KeysUnavailable, TokenVerifier, bearer_token
 from mercato.chassis.telemetry.http_metrics import gateway_duration
 from mercato.chassis.telemetry.server_span import ServerSpans
 from mercato.chassis.web.errors import PROBLEM_CONTENT_TYPE, problem_body
@@ -176,7 +177,7 @@ class Gateway:
             await self.limits.admit(method, path, scope.get("client"), principal, body)
         if route.service is None and storefront_path(path):
             # the service client sends each attempt's own trace context
-            sent = {"Authorization": hmap[b"authorization"].decode("latin-1"),
+            sent = {USER_HEADER: bearer_token(hmap[b"authorization"].decode("latin-1")),
                     "X-Request-ID": rid}
             status, kind, payload = await Storefront(self.runtime.client).answer(
                 method, path, sent)
@@ -189,6 +190,7 @@ class Gateway:
         path_qs = scope["raw_path"].decode("latin-1") + ("?" + qs.decode("latin-1") if qs else "")
         client = scope.get("client")
         added = [extra[0]]  # the request id; the trace context is each attempt's own
+        added += self._credentials(route.service, hmap.get(b"authorization"))
         if client:
             added.append((b"x-forwarded-for", client[0].encode()))
         repeatable = method in ("GET", "HEAD", "OPTIONS") or b"idempotency-key" in hmap
@@ -198,6 +200,16 @@ class Gateway:
         except NoInstance as exc:  # none ready, none answered, breaker open, bulkhead full
             raise Reply(503, str(exc), {"Retry-After": str(exc.retry_after)}) from None
         return status, out, payload, route.service
+
+    def _credentials(self, service: str, authorization: bytes | None) -> list:
+        """The gateway's own token for ``service`` and, when the client sent a bearer
+        token, that token as the user the request acts for (chassis/web/deps.py); what
+        the client sent under these names never reaches a service (proxy.py)."""
+        sent = [(b"authorization", b"Bearer " + self.runtime.identity.token(service).encode())]
+        scheme, _, token = (authorization or b"").partition(b" ")
+        if scheme.lower() == b"bearer" and token.strip():
+            sent.append((USER_HEADER.lower().encode(), token.strip()))
+        return sent
 
     async def _read_body(self, receive, hmap) -> bytes:
         length = hmap.get(b"content-length")

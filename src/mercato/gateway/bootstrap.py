@@ -8,6 +8,7 @@ import uvicorn
 import uvloop
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mercato.chassis.identity import shared_secret
 from mercato.chassis.runtime import Runtime
 from mercato.chassis.settings import Settings
 from mercato.chassis.web.serve import bind, process_runtime
@@ -38,7 +39,7 @@ def build(runtime: Runtime) -> Gateway:
     async def verify(token: str):
         return await runtime.verifier.verify(token)
 
-    secret = runtime.settings.service_secret
+    secret = shared_secret(runtime.settings, "pages")  # signs the pages' CSRF tokens
     gateway.pages = Pages(create_storefront(api, verify, secret),
                           create_console(api, verify, secret))
     return gateway

@@ -26,6 +26,9 @@ HOP_BY_HOP = frozenset({
     b"trailer", b"transfer-encoding", b"upgrade", b"host", b"content-length",
     b"x-request-id", b"traceparent", b"date", b"server", b"x-mercato-deadline",
 })
+# Credentials the gateway sets itself (its service token, the user acted for): a
+# client's own values under these names are dropped, never forwarded.
+REPLACED = frozenset({b"authorization", b"x-mercato-user"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _status = itemgetter(0)
 
@@ -64,7 +67,7 @@ class Upstreams:
         and forwarding headers, which replace any the client sent) and each attempt's own
         trace context (its client span, ``chassis/calls/telemetry.py``)."""
         out_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers
-                       if k.lower() not in HOP_BY_HOP]
+                       if k.lower() not in HOP_BY_HOP and k.lower() not in REPLACED]
         out_headers += [(k.decode("latin-1"), v.decode("latin-1")) for k, v in added]
         canary = next((v for k, v in out_headers if k.lower() == "x-canary"), "")
         if canary or canary_var.get():

@@ -22,6 +22,7 @@ from typing import Any
 
 from mercato.chassis.calls.client import Reply as ServiceReply
 from mercato.chassis.calls.client import ServiceClient, Unavailable
+from mercato.chassis.identity.tokens import USER_HEADER
 from mercato.chassis.logging import get_logger
 from mercato.gateway.errors import Reply
 
@@ -48,7 +49,7 @@ class Storefront:
     async def answer(self, method: str, path: str,
                      headers: dict[str, str]) -> tuple[int, bytes, bytes]:
         """(status, content type, body) for a storefront request; ``headers`` are sent on
-        every call (the caller's Authorization, the request id and trace context)."""
+        every call (the caller's access token as the user acted for, the request id)."""
         match = STOREFRONT_ORDER.match(path)
         if method != "GET" or match is None:
             raise Reply(404, f"no storefront route {method} {path}")
@@ -101,8 +102,8 @@ class Storefront:
 
     async def _products(self, ids: list[str], headers: dict[str, str]) -> dict:
         """Each line's product as catalog has it now; None for one catalog no longer has.
-        One call (catalog's lookup, with the gateway's service token) for all the lines."""
-        own = {k: v for k, v in headers.items() if k != "Authorization"}
+        One call (catalog's lookup, as the gateway itself) for all the lines."""
+        own = {k: v for k, v in headers.items() if k != USER_HEADER}
         found = (await self._json("catalog", "POST", "/internal/products/lookup",
                                   json_body={"ids": ids}, headers=own))["products"]
         return {pid: found.get(pid) for pid in ids}

@@ -8,7 +8,7 @@ import pytest
 from mercato.contracts.catalog import ProductCreated, ProductUpdated
 from mercato.services.catalog.bootstrap import build
 from tests.support.outbox import outbox_events
-from tests.support.service_http import bearer, client, service_app
+from tests.support.service_http import client, service_app
 from tests.unit.catalog.conftest import MUG
 
 
@@ -17,8 +17,8 @@ async def api(tmp_path, catalog):
     app, identity, _service_token = service_app("catalog", build, tmp_path)
     app.state.catalog = catalog  # the lifespan (NATS, migrations) is not run here
     async with client(app) as http:
-        http.admin = bearer(identity.token("boss", ("customer", "admin")))
-        http.customer = bearer(identity.token("ada"))
+        http.admin = identity.headers("boss", ("customer", "admin"))
+        http.customer = identity.headers("ada")
         http.db = catalog.db
         yield http
 

@@ -17,7 +17,7 @@ from mercato.chassis.calls.registry import Instance
 from mercato.chassis.calls.resilience import CallPolicy
 from mercato.chassis.context import deadline_in, deadline_passed
 from mercato.gateway.proxy import Upstreams
-from tests.support.service_http import client, service_runtime
+from tests.support.service_http import WORKLOAD_KEYS, bearer, client, service_runtime
 
 
 @pytest.mark.parametrize(("value", "now", "late"), [
@@ -52,7 +52,8 @@ def app(tmp_path):
 
 
 async def test_a_request_whose_caller_stopped_waiting_is_refused_before_any_work(app):
-    async with client(app) as c:
+    as_orders = bearer(WORKLOAD_KEYS.identity("orders").token("catalog"))
+    async with client(app, headers=as_orders) as c:
         late = await c.post("/work", headers={"X-Mercato-Deadline": f"{time.time() - 2:.3f}"})
         in_time = await c.post("/work", headers={"X-Mercato-Deadline": f"{time.time() + 5:.3f}"})
         without = await c.post("/work")
@@ -101,7 +102,7 @@ async def recording_server():
 
 async def test_the_service_client_sends_each_attempts_deadline(tmp_path):
     async with recording_server() as (view, seen):
-        sc = ServiceClient(view, service_runtime("orders", tmp_path).tokens)
+        sc = ServiceClient(view, service_runtime("orders", tmp_path).identity)
         await sc.start()
         try:
             await sc.call("catalog", "GET", "/x", timeout=3.0)

@@ -123,7 +123,7 @@ async def servers(*statuses: int):
 
 async def test_each_attempt_of_a_call_is_a_client_span_whose_context_it_sends(tmp_path, spans):
     async with servers(503, 200) as (view, seen):
-        sc = ServiceClient(view, service_runtime("orders", tmp_path).tokens,
+        sc = ServiceClient(view, service_runtime("orders", tmp_path).identity,
                            policy=CallPolicy(balancer="round_robin"))
         await sc.start()
         try:

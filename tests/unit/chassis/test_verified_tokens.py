@@ -13,7 +13,6 @@ from mercato.chassis import security
 from mercato.chassis.security import (
     AuthError,
     Principal,
-    ServiceTokens,
     TokenVerifier,
     Verified,
 )
@@ -89,16 +88,6 @@ async def test_a_new_key_set_forgets_tokens_its_old_keys_vouched_for():
     verifier.load_jwks(other.jwks)  # same kid, another key: the old token's signature fails
     with pytest.raises(AuthError):
         await verifier.verify(token)
-
-
-def test_service_tokens_are_checked_once_and_a_wrong_secret_still_fails(decodes):
-    ours = ServiceTokens("s" * 32, "inventory")
-    token = ServiceTokens("s" * 32, "orders").token()
-    assert ours.verify(token).subject == "orders"
-    assert ours.verify(token).is_service
-    assert decodes == [token]
-    with pytest.raises(AuthError):
-        ours.verify(ServiceTokens("x" * 32, "orders").token())
 
 
 def test_the_memory_is_bounded_and_drops_the_least_recently_used():

@@ -75,6 +75,18 @@ def test_each_instance_is_its_own_process_with_its_number_and_log():
     assert len({s.log_path for s in specs}) == len(specs)
 
 
+def test_each_child_is_given_its_own_key_and_only_the_secrets_it_needs():
+    specs = {s.name: s.env for s in service_specs(
+        parse_replicas(None), {"MERCATO_DATA_DIR": "/d"}, Path("/logs"), 7)}
+    for name, env in specs.items():
+        service = name.rpartition("-")[0]
+        assert env["MERCATO_SERVICE_KEY_FILE"] == f"/d/keys/{service}.pem"
+        assert env["MERCATO_SERVICE_JWKS_FILE"] == "/d/keys/services.jwks.json"
+    holders = {n.rpartition("-")[0] for n, e in specs.items() if "MERCATO_CARD_SEAL_KEY_FILE" in e}
+    assert holders == {"orders", "payments"}
+    assert [n for n, e in specs.items() if "MERCATO_PAGES_KEY_FILE" in e] == ["gateway-1"]
+
+
 def test_every_instance_is_stopped_with_the_services():
     assert process_names({"catalog": 2, "orders": 1}) == ["catalog-1", "catalog-2", "orders-1"]
 

@@ -15,8 +15,9 @@ from mercato.chassis.calls.client import Reply, Unavailable
 from mercato.chassis.settings import load_settings
 from mercato.cli.invariants import PUBLISHERS, Check, Facts
 from mercato.cli.main import app
-from mercato.cli.running import NotRunning, service_secret
+from mercato.cli.running import NotRunning, cli_identity
 from mercato.cli.verify import as_json_text, check_until, gather, report
+from mercato.cli.workload_keys import ensure_workload_keys
 from tests.unit.cli.test_verify_checks import settled
 
 
@@ -141,22 +142,19 @@ def test_without_wait_idle_it_checks_once():
     assert len(reads) == 1 and not all(c.ok for c in checks)
 
 
-def test_the_service_secret_is_read_from_the_data_dir(tmp_path, monkeypatch):
-    monkeypatch.delenv("MERCATO_SERVICE_SECRET", raising=False)
-    (tmp_path / "secrets").mkdir()
-    (tmp_path / "secrets" / "service_secret").write_text("s3cret-from-up\n")
-    assert service_secret(tmp_path, load_settings()) == "s3cret-from-up"
+def test_the_cli_acts_with_its_own_key_from_the_data_dir(tmp_path, monkeypatch):
+    for name in ("MERCATO_SERVICE_KEY_FILE", "MERCATO_SERVICE_JWKS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    ensure_workload_keys(tmp_path)
+    identity = cli_identity(load_settings(data_dir=tmp_path))
+    assert identity.service == "cli"
 
 
-def test_a_service_secret_in_the_environment_wins(tmp_path, monkeypatch):
-    monkeypatch.setenv("MERCATO_SERVICE_SECRET", "from-the-environment")
-    assert service_secret(tmp_path, load_settings()) == "from-the-environment"
-
-
-def test_no_service_secret_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.delenv("MERCATO_SERVICE_SECRET", raising=False)
-    with pytest.raises(NotRunning, match="cannot read the service secret"):
-        service_secret(tmp_path, load_settings())
+def test_no_keys_in_the_data_dir_is_a_clear_error(tmp_path, monkeypatch):
+    for name in ("MERCATO_SERVICE_KEY_FILE", "MERCATO_SERVICE_JWKS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(NotRunning, match="cli has no service key"):
+        cli_identity(load_settings(data_dir=tmp_path))
 
 
 def test_verify_on_a_stopped_platform_says_so_and_exits_1(tmp_path):

@@ -16,7 +16,7 @@ from mercato.chassis.runtime import Runtime, make_instance
 from mercato.chassis.settings import load_settings
 from mercato.gateway.app import Gateway
 from mercato.gateway.proxy import Upstreams
-from tests.support.service_http import client
+from tests.support.service_http import WORKLOAD_KEYS, client
 from tests.unit.gateway.test_gateway import ADMIN, CUSTOMER, FakeAuth, FakeView
 
 ADMIN_HEADERS = {"Authorization": "Bearer admin"}
@@ -66,6 +66,7 @@ def closed_port() -> str:
 async def gateway(tmp_path):
     runtime = Runtime("gateway", load_settings(data_dir=tmp_path),
                       make_instance("gateway", 1, "http://gw", "1"))
+    runtime.identity = WORKLOAD_KEYS.identity("gateway")
     gw = Gateway(runtime)
     runtime.view = FakeView()
     gw.auth = FakeAuth(customer=CUSTOMER, admin=ADMIN)

@@ -15,7 +15,7 @@ from mercato.chassis.settings import load_settings
 from mercato.gateway.app import Gateway
 from mercato.gateway.audit import AUDIT_STREAM, AuditTrail, audited, what
 from mercato.gateway.policy import resolve
-from tests.support.service_http import client
+from tests.support.service_http import WORKLOAD_KEYS, client
 from tests.unit.gateway.jetstream_fakes import InMemoryJetStream
 from tests.unit.gateway.test_ops_dead_letters import FakeAuth
 
@@ -37,6 +37,7 @@ def js():
 def gateway(tmp_path, js):
     settings = load_settings(data_dir=tmp_path)
     runtime = Runtime("gateway", settings, make_instance("gateway", 1, "http://gw", "1"))
+    runtime.identity = WORKLOAD_KEYS.identity("gateway")
     runtime.js = js
     gw = Gateway(runtime)
     gw.auth = FakeAuth()

@@ -11,7 +11,7 @@ from mercato.chassis.security import AuthError, Principal
 from mercato.chassis.settings import load_settings
 from mercato.gateway.app import Gateway
 from mercato.gateway.policy import Access, resolve
-from tests.support.service_http import client
+from tests.support.service_http import WORKLOAD_KEYS, client
 
 
 class FakeView:
@@ -63,6 +63,7 @@ ADMIN = Principal("a1", frozenset({"customer", "admin"}))
 def gateway(tmp_path):
     settings = load_settings(data_dir=tmp_path, max_body_bytes=1000)
     runtime = Runtime("gateway", settings, make_instance("gateway", 1, "http://gw", "1"))
+    runtime.identity = WORKLOAD_KEYS.identity("gateway")
     gw = Gateway(runtime)
     view = FakeView(Instance("catalog", "catalog-1", "http://c", "1", health="ready"),
                     Instance("orders", "orders-1", "http://o", "1", health="ready"))

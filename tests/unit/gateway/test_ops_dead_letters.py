@@ -17,7 +17,7 @@ from mercato.chassis.runtime import Runtime, make_instance
 from mercato.chassis.security import AuthError, Principal
 from mercato.chassis.settings import load_settings
 from mercato.gateway.app import Gateway
-from tests.support.service_http import client
+from tests.support.service_http import WORKLOAD_KEYS, client
 
 
 class InMemoryJetStream:
@@ -76,6 +76,7 @@ def js():
 def gateway(tmp_path, js):
     settings = load_settings(data_dir=tmp_path)
     runtime = Runtime("gateway", settings, make_instance("gateway", 1, "http://gw", "1"))
+    runtime.identity = WORKLOAD_KEYS.identity("gateway")
     runtime.js = js
     gw = Gateway(runtime)
     gw.auth = FakeAuth()

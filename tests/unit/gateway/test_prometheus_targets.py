@@ -10,7 +10,7 @@ from mercato.chassis.calls.registry import Instance
 from mercato.chassis.runtime import Runtime, make_instance
 from mercato.chassis.settings import load_settings
 from mercato.gateway.app import Gateway
-from tests.support.service_http import client
+from tests.support.service_http import WORKLOAD_KEYS, client
 from tests.unit.gateway.test_ops_dead_letters import ADMIN, FakeAuth
 
 PATH = "/api/v1/ops/prometheus-targets"
@@ -30,6 +30,7 @@ class FakeView:
 def gateway(tmp_path):
     settings = load_settings(data_dir=tmp_path)
     runtime = Runtime("gateway", settings, make_instance("gateway", 1, "http://gw", "1"))
+    runtime.identity = WORKLOAD_KEYS.identity("gateway")
     runtime.view = FakeView(
         Instance("orders", "orders-2-bb", "http://127.0.0.1:41002", "2", health="starting"),
         Instance("gateway", "gateway-1-aa", "http://127.0.0.1:8000", "1", health="ready"),

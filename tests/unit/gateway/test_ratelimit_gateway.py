@@ -13,7 +13,7 @@ from mercato.chassis.settings import load_settings
 from mercato.gateway.app import Gateway
 from mercato.gateway.policy import ROUTED_SERVICES
 from mercato.gateway.ratelimit import RateLimiter, RateLimitSettings
-from tests.support.service_http import client
+from tests.support.service_http import WORKLOAD_KEYS, client
 from tests.unit.gateway.test_gateway import CUSTOMER, FakeAuth, FakeView, RecordingUpstreams
 from tests.unit.gateway.test_ratelimit_support import Clock, limiter
 
@@ -24,6 +24,7 @@ ME = "/api/v1/identity/users/me"
 def gateway(tmp_path):
     runtime = Runtime("gateway", load_settings(data_dir=tmp_path),
                       make_instance("gateway", 1, "http://gw", "1"))
+    runtime.identity = WORKLOAD_KEYS.identity("gateway")
     gw = Gateway(runtime)
     view = FakeView(Instance("catalog", "catalog-1", "http://c", "1", health="ready"),
                     Instance("identity", "identity-1", "http://i", "1", health="ready"))

@@ -15,7 +15,7 @@ from mercato.chassis.security import AuthError, Principal
 from mercato.chassis.settings import load_settings
 from mercato.gateway.app import Gateway
 from mercato.gateway.storefront import Storefront
-from tests.support.service_http import client
+from tests.support.service_http import WORKLOAD_KEYS, client
 
 ORDER = {"id": "o-1", "customer_id": "u1", "status": "confirmed", "total": 30,
          "items": [{"product_id": "p-1", "quantity": 1}, {"product_id": "p-2", "quantity": 2},
@@ -63,6 +63,7 @@ class FakeAuth:
 
 
 USER = {"Authorization": "Bearer customer"}
+FORWARDED = {"X-Mercato-User": "customer"}
 
 
 @pytest.fixture
@@ -74,6 +75,7 @@ def services():
 def gateway(tmp_path, services):
     settings = load_settings(data_dir=tmp_path)
     runtime = Runtime("gateway", settings, make_instance("gateway", 1, "http://gw", "1"))
+    runtime.identity = WORKLOAD_KEYS.identity("gateway")
     runtime.client = services
     gw = Gateway(runtime)
     gw.auth = FakeAuth()
@@ -113,10 +115,11 @@ async def test_the_callers_token_and_request_id_go_to_every_service_acting_for_t
 ):
     await view(gateway)
     for service, _m, _p, headers, _b in services.calls:
-        if service == "catalog":  # a service-only lookup: the gateway's own token
-            assert "Authorization" not in headers
+        assert "Authorization" not in headers  # the service client sends its own token
+        if service == "catalog":  # a service-only lookup: the gateway acting for itself
+            assert "X-Mercato-User" not in headers
         else:
-            assert headers["Authorization"] == "Bearer customer"
+            assert headers["X-Mercato-User"] == "customer"
         assert headers["X-Request-ID"] == "req-42"
         # the trace context is each attempt's own (the service client's client span)
         assert "traceparent" not in headers
@@ -159,7 +162,7 @@ async def test_a_dependency_that_never_answers_is_cut_off_and_marked_unavailable
 
     services.answers["shipping"] = hang
     storefront = Storefront(services, section_timeout=0.01)
-    composed = await storefront.compose(ORDER, dict(USER))
+    composed = await storefront.compose(ORDER, dict(FORWARDED))
     assert composed["shipment"]["unavailable"] is True
     assert "no answer within" in composed["shipment"]["reason"]
     assert composed["notifications"] == NOTES
@@ -176,7 +179,7 @@ async def test_the_sections_are_asked_at_the_same_time(services):
             await barrier.wait()
             return reply
         services.answers[service] = together
-    composed = await Storefront(services, section_timeout=30).compose(ORDER, dict(USER))
+    composed = await Storefront(services, section_timeout=30).compose(ORDER, dict(FORWARDED))
     assert all(not (isinstance(v, dict) and v.get("unavailable")) for v in composed.values())
 
 

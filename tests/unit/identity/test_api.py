@@ -7,7 +7,7 @@ import pytest
 from mercato.chassis import create_service
 from mercato.chassis.security import TokenVerifier
 from mercato.services.identity.api import router
-from tests.support.service_http import bearer, caller_token, service_runtime
+from tests.support.service_http import bearer, caller_token, forwarded, service_runtime
 from tests.support.service_http import client as http_client
 from tests.unit.identity.conftest import AUDIENCE, ISSUER, make_identity
 
@@ -122,7 +122,7 @@ async def test_a_reused_refresh_token_answers_401(client):
 async def test_me_shows_the_caller_without_password_material(client):
     tokens = await register_and_sign_in(client)
     resp = await client.get("/api/v1/identity/users/me",
-                            headers=bearer(tokens["access_token"]))
+                            headers=forwarded("identity", tokens["access_token"]))
     assert resp.status_code == 200
     assert set(resp.json()) == {"id", "email", "name", "roles"}
     assert "argon2" not in resp.text

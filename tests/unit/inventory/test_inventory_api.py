@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mercato.services.inventory.bootstrap import build
-from tests.support.service_http import bearer, client, service_app
+from tests.support.service_http import NO_TOKEN, bearer, client, service_app
 from tests.unit.inventory.conftest import KNOWN, OTHER, UNKNOWN
 
 ADJUST = f"/api/v1/inventory/stock/{KNOWN}/adjustments"
@@ -16,8 +16,8 @@ async def api(tmp_path, inventory):
     app, identity, service_token = service_app("inventory", build, tmp_path)
     app.state.inventory = inventory
     async with client(app) as http:
-        http.admin = bearer(identity.token("admin-1", ("customer", "admin")))
-        http.user = bearer(identity.token("user-1"))
+        http.admin = identity.headers("admin-1", ("customer", "admin"))
+        http.user = identity.headers("user-1")
         http.service = bearer(service_token)
         yield http
 
@@ -141,7 +141,8 @@ async def test_reservation_routes_are_for_services_only(api):
             "items": [{"product_id": KNOWN, "quantity": 1}]}
     assert (await api.post("/internal/reservations", json=body,
                            headers=api.admin)).status_code == 403
-    assert (await api.post("/internal/reservations/r1/release")).status_code == 401
+    assert (await api.post("/internal/reservations/r1/release",
+                           headers=NO_TOKEN)).status_code == 401
 
 
 @pytest.mark.parametrize(("items", "field"), [

@@ -20,8 +20,8 @@ async def client(tmp_path, make_notifications):
     outbox = outbox_path(app.state.runtime)
     app.state.notifications = await make_notifications(MboxMailer(outbox))
     async with http_client(app, headers=bearer(service_token)) as http:
-        http.user = bearer(identity.token("user-1"))
-        http.admin = bearer(identity.token("admin-1", ("customer", "admin")))
+        http.user = identity.headers("user-1")
+        http.admin = identity.headers("admin-1", ("customer", "admin"))
         http.outbox = outbox
         yield http
 

@@ -17,9 +17,9 @@ async def api(tmp_path, shop):
     # the lifespan is not run: the shop's handlers and read models stand in
     app.state.orders, app.state.views = shop.orders, shop.views
     async with http_client(app) as http:
-        http.alice = bearer(identity.token("alice"))
-        http.bob = bearer(identity.token("bob"))
-        http.admin = bearer(identity.token("root", ("customer", "admin")))
+        http.alice = identity.headers("alice")
+        http.bob = identity.headers("bob")
+        http.admin = identity.headers("root", ("customer", "admin"))
         http.service = bearer(service_token)
         yield http
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from mercato.cli.projections import rebuild_all
 from mercato.services.orders.bootstrap import build
 from tests.support.service_client import FakeServiceClient, reply
-from tests.support.service_http import bearer, service_app
+from tests.support.service_http import NO_TOKEN, bearer, caller_token, service_app
 from tests.support.service_http import client as http_client
 from tests.unit.orders.conftest import ALICE, BOB, read_model_rows
 
@@ -22,8 +22,9 @@ async def api(tmp_path, shop):
     app.state.orders, app.state.views, app.state.projector = (
         shop.orders, shop.views, shop.projector)
     async with http_client(app) as http:
-        http.service = bearer(service_token)
-        http.admin = bearer(identity.token("root", ("customer", "admin")))
+        http.service = bearer(caller_token(app.state.runtime, "cli"))
+        http.orders = bearer(service_token)
+        http.admin = identity.headers("root", ("customer", "admin"))
         yield http
 
 
@@ -48,7 +49,10 @@ async def test_the_rebuild_route_is_for_services_only(api, shop):
     await shop.order(ALICE, ("p1", 2))
     assert (await api.post("/internal/projections/rebuild",
                            headers=api.admin)).status_code == 403
-    assert (await api.post("/internal/projections/rebuild")).status_code == 401
+    assert (await api.post("/internal/projections/rebuild",
+                           headers=NO_TOKEN)).status_code == 401
+    refused = await api.post("/internal/projections/rebuild", headers=api.orders)
+    assert refused.status_code == 403 and "orders may not call" in refused.json()["detail"]
     assert await shop.projector.positions() == {  # nothing was rebuilt
         "order_list": 0, "order_detail": 0, "sales": 0}
 

@@ -2,8 +2,9 @@
 problem+json that name the field, and callers are authorized."""
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from mercato.chassis.security import ServiceTokens
+from mercato.chassis.identity import ServiceIdentity, ServiceKeys, public_jwk
 from mercato.services.payments.bootstrap import build
 from tests.support.service_http import bearer, service_app
 from tests.support.service_http import client as http_client
@@ -19,8 +20,8 @@ async def client(tmp_path, make_payments):
     # the lifespan is not run: no broker or registry needed here
     app.state.payments = await make_payments(FakeProvider())
     async with http_client(app, headers=bearer(service_token)) as http:
-        http.user = bearer(identity.token("user-1"))
-        http.other_user = bearer(identity.token("user-2"))
+        http.user = identity.headers("user-1")
+        http.other_user = identity.headers("user-2")
         http.handlers = app.state.payments
         yield http
 
@@ -67,7 +68,9 @@ async def test_internal_routes_refuse_a_caller_without_a_service_token(client):
     reply = await client.post("/internal/payments/authorize", json=BODY,
                               headers={"Authorization": ""})
     assert reply.status_code == 401
-    forged = ServiceTokens("not-the-secret", "orders").token()
+    key = Ed25519PrivateKey.generate()  # "orders", but not the key the JWKS knows
+    kid = public_jwk("orders", key)["kid"]
+    forged = ServiceIdentity("orders", key, kid, ServiceKeys(lambda: {})).token("payments")
     reply = await client.post("/internal/payments/pay-1/void",
                               headers={"Authorization": f"Bearer {forged}"})
     assert reply.status_code == 401

@@ -18,8 +18,8 @@ async def client(tmp_path, make_shipping):
     # the lifespan is not run: no broker or registry needed here
     app.state.shipping = await make_shipping()
     async with http_client(app, headers=bearer(service_token)) as http:
-        http.user = bearer(identity.token("user-1"))
-        http.other_user = bearer(identity.token("user-2"))
+        http.user = identity.headers("user-1")
+        http.other_user = identity.headers("user-2")
         yield http
 
 

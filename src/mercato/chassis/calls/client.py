@@ -23,7 +23,8 @@ from mercato.chassis.calls.resilience import CallPolicy, Resilience, Unavailable
 from mercato.chassis.calls.routing import CANARY_HEADER, canary_var
 from mercato.chassis.calls.telemetry import Attempt
 from mercato.chassis.context import DEADLINE_HEADER, deadline_in, request_id_var
-from mercato.chassis.security import ServiceTokens
+from mercato.chassis.identity import ServiceIdentity
+from mercato.chassis.identity.tokens import USER_HEADER
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _status = attrgetter("status")
@@ -54,13 +55,13 @@ class ServiceClient:
     def __init__(
         self,
         view: RegistryView,
-        tokens: ServiceTokens,
+        identity: ServiceIdentity,
         *,
         timeout: float = 5.0,
         max_connections: int = 200,
         policy: CallPolicy | None = None,
     ) -> None:
-        self._tokens = tokens
+        self._identity = identity
         self._session: aiohttp.ClientSession | None = None
         self._max_connections = max_connections
         self.resilience = Resilience(
@@ -85,17 +86,24 @@ class ServiceClient:
         headers: dict[str, str] | None = None,
         timeout: float | None = None,
         idempotency_key: str | None = None,
+        user: str | None = None,
     ) -> Reply:
         """One request to some ready instance of ``service``; raises ``Unavailable``.
-        ``timeout`` bounds this call and each of its attempts (default: the policy's)."""
+        ``timeout`` bounds this call and each of its attempts (default: the policy's).
+        The call carries this workload's token for ``service``; ``user``, an end user's
+        access token, is passed on as the user it acts for (only the gateway's count)."""
+        if headers and any(k.lower() == "authorization" for k in headers):
+            raise ValueError("a call carries its own service token: give the user's as user=")
         assert self._session is not None, "ServiceClient.start() was not called"
         session = self._session
         sent = {
-            "Authorization": f"Bearer {self._tokens.token()}",
+            "Authorization": f"Bearer {self._identity.token(service)}",
             "X-Request-ID": request_id_var.get(),
         }
         if idempotency_key:
             sent["Idempotency-Key"] = idempotency_key
+        if user:
+            sent[USER_HEADER] = user
         if canary_var.get():  # a canary request stays one down the call chain
             sent[CANARY_HEADER] = canary_var.get()
         if headers:

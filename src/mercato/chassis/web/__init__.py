@@ -3,16 +3,24 @@ problem+json errors, authentication and authorization, and serving one instance.
 
 Public API: ``create_service``, ``problem_response``, ``serve_service``, ``bind``,
 ``Problem``, ``not_found``, ``problem_body``, ``PROBLEM_CONTENT_TYPE``, ``require_user``,
-``require_admin``, ``require_service``. Tokens and principals are in
-``mercato.chassis.security`` (shared with ``calls``, which presents service tokens).
+``require_admin``, ``require_service(*callers)``, ``allowlist``, ``USER_HEADER``. User
+tokens and principals are in ``mercato.chassis.security``, service tokens in
+``mercato.chassis.identity`` (shared with ``calls``, which presents them).
 """
 
 from mercato.chassis.web.app import create_service, problem_response
-from mercato.chassis.web.deps import require_admin, require_service, require_user
+from mercato.chassis.web.deps import (
+    USER_HEADER,
+    allowlist,
+    require_admin,
+    require_service,
+    require_user,
+)
 from mercato.chassis.web.errors import PROBLEM_CONTENT_TYPE, Problem, not_found, problem_body
 from mercato.chassis.web.serve import bind, serve_service
 
 __all__ = [
-    "PROBLEM_CONTENT_TYPE", "Problem", "bind", "create_service", "not_found", "problem_body",
-    "problem_response", "require_admin", "require_service", "require_user", "serve_service",
+    "PROBLEM_CONTENT_TYPE", "USER_HEADER", "Problem", "allowlist", "bind", "create_service",
+    "not_found", "problem_body", "problem_response", "require_admin", "require_service",
+    "require_user", "serve_service",
 ]

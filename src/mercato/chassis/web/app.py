@@ -19,7 +19,7 @@ from mercato.chassis.messaging import Subscription
 from mercato.chassis.runtime import Runtime
 from mercato.chassis.security import AuthError, KeysUnavailable, Principal
 from mercato.chassis.telemetry.metrics import exposition
-from mercato.chassis.web.deps import require_service
+from mercato.chassis.web.deps import allowlist, caller, require_service
 from mercato.chassis.web.errors import (
     PROBLEM_CONTENT_TYPE,
     Problem,
@@ -82,9 +82,11 @@ def create_service(
                   docs_url=None, redoc_url=None, telemetry=NO_FASTAPI_TELEMETRY)
     app.state.runtime = runtime
     _install_error_handlers(app)
-    app.include_router(_health_router(runtime))
-    for router in routers:
-        app.include_router(router)
+    health = _health_router(runtime)
+    app.include_router(health)
+    app.state.allowlist = allowlist([health, *routers])  # who may call each internal route
+    for router in routers:  # every service route: a workload's token first (deps.py)
+        app.include_router(router, dependencies=[Depends(caller)])
     app.add_middleware(
         RequestContextMiddleware, service=runtime.service,
         max_body_bytes=runtime.settings.max_body_bytes,
@@ -154,7 +156,8 @@ def _health_router(runtime: Runtime) -> APIRouter:
         return Response(await exposition(runtime), media_type=CONTENT_TYPE_LATEST)
 
     @router.get("/internal/breakers")
-    async def breakers(_caller: Principal = Depends(require_service)) -> dict:
+    async def breakers(
+            _caller: Principal = Depends(require_service("gateway", "cli"))) -> dict:
         """This instance's calls to other services: breakers, bulkheads, budgets."""
         return {"instance": runtime.instance.instance_id,
                 "items": runtime.client.resilience.snapshot() if runtime.client else []}

@@ -49,13 +49,13 @@ async def clear_cart(user: Principal = Depends(require_user),
 
 
 @router.get("/internal/carts/{user_id}")
-async def get_cart_of(user_id: UserId, _caller: Principal = Depends(require_service),
+async def get_cart_of(user_id: UserId, _caller: Principal = Depends(require_service("orders")),
                       handlers: Carts = Depends(carts)) -> dict:
     return await handlers.view(user_id)
 
 
 @router.delete("/internal/carts/{user_id}", status_code=204)
-async def clear_cart_of(user_id: UserId, _caller: Principal = Depends(require_service),
+async def clear_cart_of(user_id: UserId, _caller: Principal = Depends(require_service("orders")),
                         handlers: Carts = Depends(carts)) -> Response:
     await handlers.clear(user_id)
     return Response(status_code=204)

@@ -101,7 +101,7 @@ async def update_product(
 @router.post("/internal/products/lookup")
 async def lookup_products(
     body: Lookup,
-    _caller: Principal = Depends(require_service),
+    _caller: Principal = Depends(require_service("orders", "inventory", "cart", "gateway")),
     handlers: Catalog = Depends(catalog),
 ) -> dict:
     """Products by id for other services; unknown ids are simply absent."""

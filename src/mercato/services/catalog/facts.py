@@ -11,6 +11,6 @@ router = APIRouter()
 
 
 @router.get("/internal/facts")
-async def facts(request: Request, _caller: Principal = Depends(require_service)) -> dict:
+async def facts(request: Request, _caller: Principal = Depends(require_service("cli"))) -> dict:
     return {"outbox": await request.app.state.runtime.outbox.unpublished()}
 

@@ -76,7 +76,7 @@ async def adjust_stock(
 async def reserve(
     body: NewReservation,
     response: Response,
-    _caller: Principal = Depends(require_service),
+    _caller: Principal = Depends(require_service("orders")),
     handlers: Inventory = Depends(inventory),
 ) -> dict:
     result, created = await handlers.reserve(
@@ -89,7 +89,7 @@ async def reserve(
 @router.post("/internal/reservations/{reservation_id}/commit")
 async def commit(
     reservation_id: ReservationId,
-    _caller: Principal = Depends(require_service),
+    _caller: Principal = Depends(require_service("orders")),
     handlers: Inventory = Depends(inventory),
 ) -> dict:
     return (await handlers.commit(reservation_id)).as_dict()
@@ -98,7 +98,7 @@ async def commit(
 @router.post("/internal/reservations/{reservation_id}/release")
 async def release(
     reservation_id: ReservationId,
-    _caller: Principal = Depends(require_service),
+    _caller: Principal = Depends(require_service("orders")),
     handlers: Inventory = Depends(inventory),
 ) -> dict:
     return (await handlers.release(reservation_id)).as_dict()
@@ -107,7 +107,7 @@ async def release(
 @router.post("/internal/reservations/{reservation_id}/return")
 async def return_goods(
     reservation_id: ReservationId,
-    _caller: Principal = Depends(require_service),
+    _caller: Principal = Depends(require_service("orders")),
     handlers: Inventory = Depends(inventory),
 ) -> dict:
     return (await handlers.return_goods(reservation_id)).as_dict()

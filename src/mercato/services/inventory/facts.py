@@ -14,7 +14,7 @@ router = APIRouter()
 
 
 @router.get("/internal/facts")
-async def facts(request: Request, _caller: Principal = Depends(require_service)) -> dict:
+async def facts(request: Request, _caller: Principal = Depends(require_service("cli"))) -> dict:
     runtime = request.app.state.runtime
     async with runtime.db.transaction() as tx:
         stock = await tx.fetch_all(

@@ -39,7 +39,7 @@ async def notifications(request: Request) -> Notifications:
 @router.post("/internal/notifications", status_code=201)
 async def send_notification(
     body: SendBody,
-    _caller: Principal = Depends(require_service),
+    _caller: Principal = Depends(require_service("orders")),
     handlers: Notifications = Depends(notifications),
 ) -> dict:
     return (await handlers.send(SendNotification(**body.model_dump()))).as_dict()

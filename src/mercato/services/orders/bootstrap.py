@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from mercato.chassis import Runtime, create_service
 from mercato.chassis.clock import new_id, utc_now
+from mercato.chassis.identity import shared_secret
 from mercato.chassis.logging import get_logger
 from mercato.chassis.sealing import CARD_TOKEN, Sealer
 from mercato.services.orders.admin_api import router as admin_router
@@ -43,7 +44,8 @@ async def _start(runtime: Runtime, app: FastAPI) -> None:
                         step_deadline=s.saga_step_deadline)
     app.state.orders = Orders(store, runner, HttpCatalog(runtime.client),
                               HttpCart(runtime.client), utc_now, new_id, runtime.outbox,
-                              mode=s.saga_mode, sealer=Sealer(s.service_secret, CARD_TOKEN),
+                              mode=s.saga_mode,
+                              sealer=Sealer(shared_secret(s, "card-seal"), CARD_TOKEN),
                               max_in_flight=s.checkout_max_in_flight,
                               max_in_flight_per_customer=s.checkout_max_in_flight_per_customer)
     app.state.tracker = ChoreographyTracker(store, runtime.outbox, utc_now)

@@ -24,7 +24,7 @@ def _store(request: Request):
 
 
 @router.get("/internal/facts")
-async def facts(request: Request, _caller: Principal = Depends(require_service)) -> dict:
+async def facts(request: Request, _caller: Principal = Depends(require_service("cli"))) -> dict:
     runtime, store = request.app.state.runtime, _store(request)
     orders = []
     async with runtime.db.transaction() as tx:  # one snapshot: each order agrees with its saga
@@ -49,7 +49,7 @@ async def facts(request: Request, _caller: Principal = Depends(require_service))
 
 @router.get("/internal/sagas/{order_id}")
 async def saga(order_id: OrderId, request: Request,
-               _caller: Principal = Depends(require_service)) -> dict:
+               _caller: Principal = Depends(require_service("gateway"))) -> dict:
     found = await _store(request).get_saga(order_id)
     if found is None:
         raise not_found(f"the saga of order {order_id}")

@@ -13,7 +13,7 @@ router = APIRouter()
 
 @router.post("/internal/projections/rebuild")
 async def rebuild_projections(request: Request,
-                              _caller: Principal = Depends(require_service)) -> dict:
+                              _caller: Principal = Depends(require_service("cli"))) -> dict:
     """Empty every read model and replay the event store into it; the events replayed,
     the new position and the rows of each read-model table."""
     return {"service": "orders", **await request.app.state.projector.rebuild()}

@@ -35,7 +35,7 @@ async def payments(request: Request) -> Payments:
 @router.post("/internal/payments/authorize", status_code=201)
 async def authorize(
     body: AuthorizeBody,
-    _caller: Principal = Depends(require_service),
+    _caller: Principal = Depends(require_service("orders")),
     handlers: Payments = Depends(payments),
 ) -> dict:
     return (await handlers.authorize(Authorize(**body.model_dump()))).as_dict()
@@ -44,7 +44,7 @@ async def authorize(
 @router.post("/internal/payments/{payment_id}/capture")
 async def capture(
     payment_id: PaymentId,
-    _caller: Principal = Depends(require_service),
+    _caller: Principal = Depends(require_service("orders")),
     handlers: Payments = Depends(payments),
 ) -> dict:
     return (await handlers.capture(payment_id)).as_dict()
@@ -53,7 +53,7 @@ async def capture(
 @router.post("/internal/payments/{payment_id}/void")
 async def void(
     payment_id: PaymentId,
-    _caller: Principal = Depends(require_service),
+    _caller: Principal = Depends(require_service("orders")),
     handlers: Payments = Depends(payments),
 ) -> dict:
     payment = await handlers.void(payment_id)
@@ -66,7 +66,7 @@ async def void(
 @router.post("/internal/payments/{payment_id}/refund")
 async def refund(
     payment_id: PaymentId,
-    _caller: Principal = Depends(require_service),
+    _caller: Principal = Depends(require_service("orders")),
     handlers: Payments = Depends(payments),
 ) -> dict:
     return (await handlers.refund(payment_id)).as_dict()

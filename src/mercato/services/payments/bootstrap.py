@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from mercato.chassis import Runtime, create_service
 from mercato.chassis.clock import new_id, utc_now
+from mercato.chassis.identity import shared_secret
 from mercato.chassis.sealing import CARD_TOKEN, Sealer
 from mercato.services.payments.api import router
 from mercato.services.payments.checkout import CheckoutReactions
@@ -33,7 +34,7 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
         clock=utc_now,
     )
     app.state.checkout = CheckoutReactions(
-        app.state.payments, Intents(runtime.db), Sealer(s.service_secret, CARD_TOKEN),
+        app.state.payments, Intents(runtime.db), Sealer(shared_secret(s, "card-seal"), CARD_TOKEN),
         attempts=s.saga_step_attempts, backoff=s.saga_backoff)
 
 

@@ -14,7 +14,7 @@ router = APIRouter()
 
 
 @router.get("/internal/facts")
-async def facts(request: Request, _caller: Principal = Depends(require_service)) -> dict:
+async def facts(request: Request, _caller: Principal = Depends(require_service("cli"))) -> dict:
     runtime = request.app.state.runtime
     payments = await runtime.db.fetch_all(
         "SELECT id AS payment_id, order_id, status, amount, currency FROM payments"

@@ -51,7 +51,7 @@ async def shipping(request: Request) -> Shipping:
 @router.post("/internal/shipments", status_code=201)
 async def schedule(
     body: ScheduleBody,
-    _caller: Principal = Depends(require_service),
+    _caller: Principal = Depends(require_service("orders")),
     handlers: Shipping = Depends(shipping),
 ) -> dict:
     fields = body.address.model_dump()
@@ -68,7 +68,7 @@ async def schedule(
 @router.post("/internal/shipments/{shipment_id}/cancel")
 async def cancel(
     shipment_id: ShipmentId,
-    _caller: Principal = Depends(require_service),
+    _caller: Principal = Depends(require_service("orders")),
     handlers: Shipping = Depends(shipping),
 ) -> dict:
     try:

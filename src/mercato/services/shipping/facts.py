@@ -13,7 +13,7 @@ router = APIRouter()
 
 
 @router.get("/internal/facts")
-async def facts(request: Request, _caller: Principal = Depends(require_service)) -> dict:
+async def facts(request: Request, _caller: Principal = Depends(require_service("cli"))) -> dict:
     runtime = request.app.state.runtime
     shipments = await runtime.db.fetch_all(
         "SELECT id AS shipment_id, order_id, status FROM shipments ORDER BY created_at, id")

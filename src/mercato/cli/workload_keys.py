@@ -1,0 +1,52 @@
+"""The supervisor's half of workload identity (docs/zero-trust.md): before any child
+starts, every workload has its key under ``<data dir>/keys/`` and the service JWKS lists
+them all; each child is then told the path of its own key and of the secrets it needs,
+and of nothing else's (in production each of these is a mounted secret).
+
+Workloads: the services, the gateway, and ``cli`` — the operator commands that call
+services themselves (``mercato verify``, ``mercato projections rebuild``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mercato.chassis.identity import (
+    ensure_private_key,
+    ensure_secret,
+    jwks_path,
+    key_path,
+    public_jwk,
+    secret_path,
+    write_jwks,
+)
+from mercato.cli.catalog import GATEWAY, SERVICES
+from mercato.cli.running import CLI
+
+WORKLOADS = (*SERVICES, GATEWAY, CLI)
+# The shared secrets and who holds them: card tokens are sealed by orders and opened by
+# payments; the pages' CSRF tokens are the gateway's alone.
+SECRETS = {"card-seal": ("orders", "payments"), "pages": (GATEWAY,)}
+
+
+def ensure_workload_keys(data_dir: Path) -> Path:
+    """Create what is missing (keys are kept across runs) and write the service JWKS;
+    returns its path."""
+    jwks = [public_jwk(name, ensure_private_key(key_path(data_dir, name)))
+            for name in WORKLOADS]
+    for name in SECRETS:
+        ensure_secret(secret_path(data_dir, name))
+    path = jwks_path(data_dir)
+    write_jwks(path, jwks)
+    return path
+
+
+def child_env(service: str, data_dir: Path) -> dict[str, str]:
+    """The identity settings of one child process of ``service``."""
+    env = {"MERCATO_SERVICE_KEY_FILE": str(key_path(data_dir, service)),
+           "MERCATO_SERVICE_JWKS_FILE": str(jwks_path(data_dir))}
+    for name, holders in SECRETS.items():
+        if service in holders:
+            env[f"MERCATO_{name.replace('-', '_').upper()}_KEY_FILE"] = str(
+                secret_path(data_dir, name))
+    return env
