@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     gateway_port: int = Field(default=8000, ge=0, le=65535)
     host: str = "127.0.0.1"
     nats_url: str = "nats://127.0.0.1:4333"
+    # This process's NATS user: its nkey seed file (made by `mercato up` under
+    # <data dir>/keys/nats/); unset: connect without credentials (a server of one's own).
+    nats_nkey_file: Path | None = None
     version: str = "1"
     log_level: str = "info"
 
