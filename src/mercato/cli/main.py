@@ -2,17 +2,49 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from mercato.cli.common import console as _console
 from mercato.cli.common import run as _run
 from mercato.cli.ops_commands import dlq_app, events_app, projections_app
 
-app = typer.Typer(help="Mercato: an e-commerce platform built as real microservices.",
-                  no_args_is_help=True, add_completion=False)
+
+class _Cli(typer.Typer):
+    """Every command, its settings refused in one line each, not a pydantic traceback:
+    settings are read inside each command (and ops_commands'), so the one place that sees
+    all of their failures is the call of the app itself. Exit 2, as for a bad option."""
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except ValidationError as exc:
+            if not exc.title.endswith("Settings"):  # a bug's ValidationError: its traceback
+                raise
+            for line in settings_errors(exc):
+                typer.echo(f"error: {line}", err=True)
+            sys.exit(2)
+
+
+def settings_errors(exc: ValidationError) -> list[str]:
+    """One line per refused setting, naming its MERCATO_* variable (a value is not shown:
+    it may be a secret)."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        message = error["msg"].removeprefix("Value error, ")
+        if error["loc"]:  # a field's own check; otherwise the model's, which names them
+            name = "MERCATO_" + "_".join(str(p) for p in error["loc"]).upper()
+            message = f"{name}: {message}"
+        lines.append(message)
+    return lines
+
+
+app = _Cli(help="Mercato: an e-commerce platform built as real microservices.",
+           no_args_is_help=True, add_completion=False)
 
 
 @app.command()
