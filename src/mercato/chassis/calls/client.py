@@ -5,6 +5,11 @@ Built on one shared ``aiohttp.ClientSession`` per process: measured on this mach
 the same proxy on ``httpx.AsyncClient``. Balancing, retries, the retry budget, the circuit
 breaker and the bulkhead are the same as the gateway's (``resilience.py``, and
 docs/resilience.md): an open breaker or a full bulkhead raises ``Unavailable`` at once.
+
+A reply is read up to ``max_reply_bytes`` (8 MiB by default; the largest the platform
+sends is a page of products, a few kB): a peer that answers more — broken, or not the
+peer it claims to be — costs the caller that much memory at most, and the attempt fails
+like one that got no answer (``ReplyTooLarge``, so the call ends in ``Unavailable``).
 """
 
 from __future__ import annotations
@@ -27,9 +32,30 @@ from mercato.chassis.identity import ServiceIdentity
 from mercato.chassis.identity.tokens import USER_HEADER
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+MAX_REPLY_BYTES = 8 * 1024 * 1024
+CHUNK = 64 * 1024
 _status = attrgetter("status")
 
-__all__ = ["IDEMPOTENT", "Reply", "ServiceClient", "Unavailable"]
+__all__ = ["IDEMPOTENT", "Reply", "ReplyTooLarge", "ServiceClient", "Unavailable", "read_bounded"]
+
+
+class ReplyTooLarge(aiohttp.ClientPayloadError):
+    """A peer's reply past the bound: an ``aiohttp.ClientError``, so the resilience layer
+    takes it as an attempt that failed (``Unavailable`` when none is left)."""
+
+
+async def read_bounded(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The reply's body, refused (``ReplyTooLarge``) once it is over ``limit`` bytes: at
+    once by its Content-Length, else as soon as the chunks read pass it."""
+    if resp.content_length is not None and resp.content_length > limit:
+        raise ReplyTooLarge(f"the reply declares {resp.content_length} bytes, over {limit}")
+    chunks, size = [], 0
+    async for chunk in resp.content.iter_chunked(CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise ReplyTooLarge(f"the reply is over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 @dataclass
@@ -50,7 +76,8 @@ class ServiceClient:
     """Calls other services by name. One per process, created in the composition root.
 
     ``timeout`` is a call's default total time; ``policy`` the rest (``CallPolicy``, from
-    settings in the runtime); the defaults are the policy's own."""
+    settings in the runtime); the defaults are the policy's own. ``max_reply_bytes``
+    bounds what one reply may cost (``read_bounded``)."""
 
     def __init__(
         self,
@@ -60,8 +87,10 @@ class ServiceClient:
         timeout: float = 5.0,
         max_connections: int = 200,
         policy: CallPolicy | None = None,
+        max_reply_bytes: int = MAX_REPLY_BYTES,
     ) -> None:
         self._identity = identity
+        self._max_reply = max_reply_bytes
         self._session: aiohttp.ClientSession | None = None
         self._max_connections = max_connections
         self.resilience = Resilience(
@@ -113,7 +142,7 @@ class ServiceClient:
             data = json.dumps(json_body).encode()
             sent["Content-Type"] = "application/json"
 
-        attempts = 0
+        attempts, most = 0, self._max_reply
 
         async def send(instance: Instance, limit: aiohttp.ClientTimeout) -> Reply:
             nonlocal attempts
@@ -126,7 +155,7 @@ class ServiceClient:
             try:
                 async with session.request(method, instance.address + path, data=data,
                                            headers=sent, timeout=limit) as resp:
-                    body = await resp.read()
+                    body = await read_bounded(resp, most)
             except BaseException as exc:
                 attempt.end(None, exc)
                 raise
