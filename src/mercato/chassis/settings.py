@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     # The same for one customer's checkouts (fairness: one account cannot fill the whole
     # limit above); past it, that customer's new order is a 429 with Retry-After; 0: none.
     checkout_max_in_flight_per_customer: int = Field(default=16, ge=0)
+    # Units of one product one customer may hold in orders placed in the last 24 hours
+    # and not cancelled (pending to delivered); past it the order is a 409 units-limit,
+    # so one account cannot buy or hold a product's whole stock in a loop; 0: no limit.
+    max_units_per_customer_per_product_per_day: int = Field(default=20, ge=0)
     # Fault tests only: where armed crash points are looked for (see chassis/faults.py).
     fault_dir: Path | None = None
 

@@ -161,4 +161,8 @@ def test_a_downgrade_folds_the_events_back_into_the_old_tables(old_database):
     before = dump_old_tables(old_database)
     command.upgrade(alembic(old_database), "head")
     command.downgrade(alembic(old_database), "0002")
+    # Everything comes back but the card tokens past their use (0010): those stay forgotten.
+    still_needed = {"o-pending"}  # its checkout has not authorized yet
+    before["sagas"] = [(oid, token if oid in still_needed else "", *rest)
+                       for oid, token, *rest in before["sagas"]]
     assert dump_old_tables(old_database) == before

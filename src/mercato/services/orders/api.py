@@ -8,7 +8,9 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from mercato.chassis import Principal, Problem, require_admin, require_user
+from mercato.chassis.clock import iso
 from mercato.chassis.web.text import OneLine
+from mercato.services.orders.domain.limits import UnitsLimitExceeded
 from mercato.services.orders.domain.order import AlreadyShipped, OrderError
 from mercato.services.orders.handlers import Orders
 from mercato.services.orders.projections.views import OrderViews
@@ -67,8 +69,11 @@ async def place_order(
     user: Principal = Depends(require_user),
     handlers: Orders = Depends(orders),
 ) -> dict:
-    order = await handlers.place_order(user, body.model_dump(exclude_none=True),
-                                       idempotency_key)
+    try:
+        order = await handlers.place_order(user, body.model_dump(exclude_none=True),
+                                           idempotency_key)
+    except OrderError as exc:
+        raise problem_of(exc) from exc
     response.headers["Location"] = f"/api/v1/orders/{order.id}"
     return {"id": order.id, "status": "pending", "total": order.total,
             "currency": order.currency}
@@ -108,6 +113,14 @@ async def cancel_order(order_id: str, user: Principal = Depends(require_user),
 
 def problem_of(exc: OrderError) -> Problem:
     """Orders' domain errors as the client sees them (the one mapping)."""
+    if isinstance(exc, UnitsLimitExceeded):
+        # 409, not 429: the customer's own orders of the day conflict with this one, and
+        # retrying soon cannot help; the client shows what can be ordered now and when
+        # more frees up (docs/checkout.md §9).
+        return Problem(409, str(exc), title="Units limit reached", kind="units-limit",
+                       product_id=exc.product_id, limit=exc.limit, held=exc.held,
+                       requested=exc.requested, available=exc.available,
+                       frees_at=iso(exc.frees_at) if exc.frees_at else None)
     if isinstance(exc, AlreadyShipped):
         return Problem(409, str(exc), title="Order already shipped", kind="order-shipped",
                        order_status=exc.status.value)

@@ -15,6 +15,7 @@ from mercato.services.orders.admin_api import router as admin_router
 from mercato.services.orders.api import router
 from mercato.services.orders.choreography import ChoreographyTracker
 from mercato.services.orders.clients import HttpCart, HttpCatalog
+from mercato.services.orders.domain.limits import UnitsLimit
 from mercato.services.orders.handlers import Orders
 from mercato.services.orders.internal_api import router as internal_router
 from mercato.services.orders.projections import Projector, read_models
@@ -47,7 +48,8 @@ async def _start(runtime: Runtime, app: FastAPI) -> None:
                               mode=s.saga_mode,
                               sealer=Sealer(shared_secret(s, "card-seal"), CARD_TOKEN),
                               max_in_flight=s.checkout_max_in_flight,
-                              max_in_flight_per_customer=s.checkout_max_in_flight_per_customer)
+                              max_in_flight_per_customer=s.checkout_max_in_flight_per_customer,
+                              units_limit=UnitsLimit(s.max_units_per_customer_per_product_per_day))
     app.state.tracker = ChoreographyTracker(store, runtime.outbox, utc_now)
     # Orchestrated sagas are resumed in either mode: a checkout finishes the way it began.
     resumed = await runner.resume_all()

@@ -53,6 +53,7 @@ class ChoreographyTracker:
             return  # an orchestrated order: its runner hears the participants over HTTP
         annotate({"mercato.saga.step": step_of(envelope.type)})
         now, before = iso(self.clock()), finished(saga)
+        card_was_needed, was_over = saga.needs_card, saga.finished
         verdict = heard(saga, envelope.type, now, reason=getattr(event, "reason", None),
                         detail=getattr(event, "outcome", None) or getattr(event, "detail", None)
                         or None)
@@ -63,6 +64,11 @@ class ChoreographyTracker:
         elif verdict.abort and order.status is Status.PENDING and call_off(saga, verdict.abort):
             await publish_cancelling(self.outbox, tx, order, saga.reason)
         changes = Order.chain(changes, _finish(order, saga, now))
+        # The sealed card in OrderPlaced's outbox row goes once the payment is authorized
+        # or the checkout refused (the event that says so was caused by OrderPlaced, so it
+        # was published), or at the latest when the checkout ends, whatever ended it.
+        if (card_was_needed and not saga.needs_card) or (saga.finished and not was_over):
+            await self.store.forget_sealed_card(tx, order_id)
         await self._save(tx, order, saga, changes, now)
         # measured once the consumer's transaction commits (never for a rolled-back one)
         tx.on_commit(lambda: self.metrics.committed(order, saga, changes, before))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from mercato.chassis import Principal, Problem, Unavailable
@@ -17,6 +18,7 @@ from mercato.chassis.sealing import Sealer
 from mercato.contracts.envelope import Envelope
 from mercato.contracts.shipping import ShipmentDelivered, ShipmentDispatched
 from mercato.services.orders.choreography import cancel_now
+from mercato.services.orders.domain.limits import UnitsLimit
 from mercato.services.orders.domain.order import Line, Order, OrderError, Status
 from mercato.services.orders.domain.saga import CheckoutSaga, Phase
 from mercato.services.orders.events import publish
@@ -51,6 +53,8 @@ class Orders:
     sealer: Sealer | None = None
     max_in_flight: int = 0  # checkouts in progress past which new orders are refused; 0: any
     max_in_flight_per_customer: int = 0  # the same, for one customer's checkouts; 0: any
+    # units of a product one customer may hold in a day (domain/limits.py); 0: any
+    units_limit: UnitsLimit = field(default_factory=lambda: UnitsLimit(0))
 
     async def place_order(self, customer: Principal, body: dict,
                           idempotency_key: str | None) -> Order:
@@ -62,7 +66,8 @@ class Orders:
                 return replay
         await self._admit(customer.subject)
         lines, currency = await self._price(customer, body)
-        now = iso(self.clock())
+        moment = self.clock()
+        now = iso(moment)
         try:
             placed = Order.place(self.new_id(), customer.subject, lines, currency,
                                  body["shipping_address"], now,
@@ -75,9 +80,14 @@ class Orders:
                 replay = await self._replay(tx, customer.subject, idempotency_key, digest)
                 if replay:
                     return replay
+            # After the replay (an accepted order is answered again, not counted against
+            # itself), before anything is written: a refusal leaves no key to replay it.
+            await self._within_units_limit(tx, customer.subject, lines, moment)
+            if idempotency_key:
                 await self.store.remember_key(tx, customer.subject, idempotency_key, digest,
                                               order.id, now)
             await self.store.append(tx, placed, expected_version=0)
+            await self.store.hold_units(tx, order.id, customer.subject, lines, moment)
             token = body["payment"]["card_token"]
             if self.choreographed:  # the token travels sealed in OrderPlaced, not kept here
                 await self.store.insert_saga(tx, CheckoutSaga(order.id, ""), now,
@@ -116,6 +126,18 @@ class Orders:
                           "customer may have at once "
                           "(MERCATO_CHECKOUT_MAX_IN_FLIGHT_PER_CUSTOMER); try again shortly",
                           kind="too-many-checkouts", headers={"Retry-After": "1"})
+
+    async def _within_units_limit(self, tx: Connection, customer_id: str, lines: list[Line],
+                                  moment: datetime) -> None:
+        """``UnitsLimitExceeded`` if this order takes the customer past the units of a
+        product one customer may hold in a day. Counted in the placing transaction (the
+        database's write lock), so two orders of one customer placed at once are counted
+        one after the other and cannot both pass together past the limit."""
+        if not self.units_limit.active:
+            return
+        held = await self.store.units_held(tx, customer_id, [x.product_id for x in lines],
+                                           self.units_limit.since(moment))
+        self.units_limit.check(lines, held, moment)
 
     @property
     def choreographed(self) -> bool:

@@ -1,15 +1,19 @@
-"""The orders database: orders (as their events), sagas, idempotency keys."""
+"""The orders database: orders (as their events), sagas, idempotency keys, and the units
+each order holds per product (counted for the per-customer limit)."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from mercato.chassis import Database
 from mercato.chassis.data.db import Connection
 from mercato.chassis.telemetry import current_traceparent
-from mercato.services.orders.domain.events import Recorded
-from mercato.services.orders.domain.order import Order
+from mercato.services.orders.domain.events import Line, Recorded
+from mercato.services.orders.domain.limits import Held
+from mercato.services.orders.domain.order import Order, Status
 from mercato.services.orders.domain.saga import CheckoutSaga, Phase
+from mercato.services.orders.events import event_id
 from mercato.services.orders.eventstore import ConcurrencyError, SqlEventStore
 
 
@@ -50,12 +54,14 @@ class SqlOrderStore:
         transaction commits; ``SagaConflict`` when another runner saved first, so that
         progress decided on a stale read is never written over newer progress.
         ``cancel_requested`` is not written here: only ``request_cancel`` sets it, so a
-        runner's save never loses a customer's request."""
+        runner's save never loses a customer's request. The card token is written as
+        the saga holds it: emptied by the step that no longer needs it (``needs_card``),
+        in this same transaction."""
         changed = await tx.execute(
             "UPDATE sagas SET phase = ?, step = ?, reason = ?, state = ?, updated_at = ?,"
-            " version = version + 1 WHERE order_id = ? AND version = ?",
+            " card_token = ?, version = version + 1 WHERE order_id = ? AND version = ?",
             saga.phase.value, saga.step.value, saga.reason, json.dumps(saga.to_state()), at,
-            saga.order_id, saga.version)
+            saga.card_token, saga.order_id, saga.version)
         if changed != 1:
             raise SagaConflict(f"saga {saga.order_id} is no longer at version {saga.version}")
         return saga.version + 1
@@ -72,6 +78,55 @@ class SqlOrderStore:
             " (?, ?) AND customer_id = ? LIMIT ?)) AS theirs",
             *busy, up_to, *busy, customer_id, up_to_theirs)
         return row["n"], row["theirs"]
+
+    # -- units held per customer (the business-flow limit, domain/limits.py) -------
+    async def hold_units(self, tx: Connection, order_id: str, customer_id: str,
+                         lines: list[Line], placed_at: datetime) -> None:
+        """Record what a new order holds, per product (its lines summed), in the placing
+        transaction: what ``units_held`` counts for the customer's next orders."""
+        units: dict[str, int] = {}
+        for line in lines:
+            units[line.product_id] = units.get(line.product_id, 0) + line.quantity
+        await tx.execute_many(
+            "INSERT INTO order_units (order_id, product_id, customer_id, units, placed_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(order_id, p, customer_id, n, _sortable(placed_at)) for p, n in units.items()])
+
+    async def units_held(self, tx: Connection, customer_id: str, product_ids: list[str],
+                         since: datetime) -> list[Held]:
+        """The units of ``product_ids`` in ``customer_id``'s orders placed after ``since``
+        and not cancelled (their saga's phase says so: it turns ``cancelled`` in the
+        transaction that cancels the order), one read on the index (customer, product,
+        time). Read in the placing transaction, which holds the database's write lock:
+        two orders of one customer are counted one after the other, never both before
+        either is written."""
+        products = sorted(set(product_ids))
+        rows = await tx.fetch_all(
+            "SELECT u.product_id, u.units, u.placed_at FROM order_units u"
+            " JOIN sagas s ON s.order_id = u.order_id WHERE u.customer_id = ?"
+            f" AND u.product_id IN ({', '.join('?' * len(products))}) AND u.placed_at > ?"
+            " AND s.phase <> ?",
+            customer_id, *products, _sortable(since), Phase.CANCELLED.value)
+        return [Held(r["product_id"], int(r["units"]), datetime.fromisoformat(r["placed_at"]))
+                for r in rows]
+
+    # -- the card token (docs/checkout.md §10) -------------------------------------
+    async def forget_sealed_card(self, tx: Connection, order_id: str) -> None:
+        """Empty the sealed card token of a choreographed order's OrderPlaced in the
+        outbox (this database's copy; the stream keeps its own until its max age). Only
+        once the event went out and the checkout no longer needs it: a relay that
+        publishes it again (its ack lost) is dropped by the broker's duplicate window.
+        The outbox is the chassis's table, but the row is orders' own event."""
+        placed = event_id(order_id, Status.PENDING)
+        row = await tx.fetch_one("SELECT body FROM outbox WHERE id = ?", placed)
+        if row is None:
+            return
+        envelope = json.loads(row["body"])
+        if not envelope.get("payload", {}).get("sealed_card_token"):
+            return
+        envelope["payload"]["sealed_card_token"] = None
+        await tx.execute("UPDATE outbox SET body = ? WHERE id = ?",
+                         json.dumps(envelope).encode(), placed)
 
     async def request_cancel(self, order_id: str, tx: Connection | None = None) -> None:
         if tx is None:
@@ -117,3 +172,8 @@ class SqlOrderStore:
         await tx.execute(
             "INSERT INTO idempotency_keys (customer_id, key, request_hash, order_id, created_at)"
             " VALUES (?, ?, ?, ?, ?)", customer_id, key, request_hash, order_id, at)
+
+
+def _sortable(moment: datetime) -> str:
+    """Fixed-width UTC text, so that text order is time order in SQL."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")

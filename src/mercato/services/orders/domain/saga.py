@@ -99,6 +99,20 @@ class CheckoutSaga:
     def finished(self) -> bool:
         return self.phase in (Phase.CONFIRMED, Phase.CANCELLED)
 
+    @property
+    def needs_card(self) -> bool:
+        """Whether the card token may still be used: only to authorize the payment, so
+        while the checkout goes forward and that step has not succeeded (a retried
+        authorization still has it). Capture, void and refund name the payment, not the
+        card."""
+        return self.phase is Phase.FORWARD and self.step in (Step.RESERVE, Step.AUTHORIZE)
+
+    def _forget_card(self) -> None:
+        """Not kept at rest longer than needed: the token goes with the save that records
+        the authorization or the end of the forward steps, so no crash can leave it."""
+        if not self.needs_card:
+            self.card_token = ""
+
     def record(self, step: Step | str) -> StepRecord:
         return self.records.setdefault(str(step), StepRecord(str(step)))
 
@@ -132,6 +146,7 @@ class CheckoutSaga:
             self.phase = Phase.CONFIRMED
         else:
             self.step = FORWARD[FORWARD.index(step) + 1]
+        self._forget_card()
         self.honour_cancel()
 
     def rejected(self, step: Step, at: str, detail: str, reason: Reason | None = None) -> None:
@@ -232,6 +247,7 @@ class CheckoutSaga:
     def _compensate(self, reason: Reason) -> None:
         self.reason = self.reason or reason.value
         self.phase = Phase.COMPENSATING
+        self._forget_card()
         if self.next_compensation() is None:
             self.phase = Phase.CANCELLED
 
