@@ -5,9 +5,9 @@
   the product, the limit and when more frees up, with nothing written (and no idempotency
   record: the same key is taken once the order fits), while another customer still buys
   the product; declined and cancelled orders do not count;
-- no card token, in the clear or sealed, is left in orders' database file once checkouts
-  have ended (confirmed, declined, cancelled after confirmation), in both saga modes,
-  while a checkout not yet authorized still holds it (so the scan can see one).
+- no card token, in the clear or sealed, is left in orders' database file (nor payments')
+  once checkouts have ended (confirmed, declined, cancelled after confirmation), in both
+  saga modes, while a checkout not yet authorized still holds it (so the scan sees one).
 """
 
 from __future__ import annotations
@@ -104,8 +104,8 @@ def sealer_of(p: Platform) -> Sealer:
     return Sealer(secret_path(p.data_dir, "card-seal").read_text().strip(), CARD_TOKEN)
 
 
-def card_data_in_orders(p: Platform) -> list[str]:
-    return card_data_at_rest(p.data_dir / "orders" / "orders.db", CARDS, sealer_of(p))
+def card_data_in_orders(p: Platform, service: str = "orders") -> list[str]:
+    return card_data_at_rest(p.data_dir / service / f"{service}.db", CARDS, sealer_of(p))
 
 
 @pytest.mark.parametrize("mode", ["limited", "choreographed"])
@@ -126,3 +126,6 @@ def test_no_card_token_is_left_in_orders_database_once_checkouts_end(request, mo
     ended(p, buyer, place(p, buyer, product["id"], 1, card="tok_decline"), "cancelled")
     cancel(p, buyer, confirmed["id"])
     assert card_data_in_orders(p) == []
+    # payments opens the card to authorize (choreographed: its intent kept it sealed)
+    assert (p.data_dir / "payments" / "payments.db").exists()
+    assert card_data_in_orders(p, "payments") == []

@@ -270,3 +270,27 @@ async def test_an_orchestrated_order_is_left_to_the_orchestrator(world):
     await react(world, reserved())  # heard, not NotYet: its OrderPlaced said orchestration
     assert world.provider.calls == []
     assert await world.payments.store.get(PID) is None
+
+
+async def sealed_card(world) -> str:
+    row = await world.db.fetch_one(
+        "SELECT sealed_card_token FROM checkout_intents WHERE order_id = ?", ORDER)
+    return row["sealed_card_token"]
+
+
+@pytest.mark.parametrize("card", ["tok_ok", "tok_decline", "tok_error"])
+async def test_the_sealed_card_is_forgotten_once_the_authorization_is_answered(world, card):
+    await react(world, placed(world, card))
+    assert world.sealer.open(await sealed_card(world)) == card  # kept until then
+    await react(world, reserved())
+    assert await sealed_card(world) == ""
+    calls = list(world.provider.calls)
+    published_before = await published(world)
+    await react(world, reserved(), "redelivered")  # answered from what was stored
+    assert world.provider.calls == calls and await published(world) == published_before
+
+
+async def test_the_sealed_card_is_forgotten_when_the_checkout_is_called_off(world):
+    await react(world, placed(world))
+    await react(world, cancelling())
+    assert await sealed_card(world) == ""

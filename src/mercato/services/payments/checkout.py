@@ -1,5 +1,6 @@
 """Payments' part in a choreographed checkout (docs/choreography.md): it remembers the
-amount and the sealed card token from OrderPlaced, authorizes on StockReserved, captures on
+amount and the sealed card token from OrderPlaced (forgotten once the authorization is
+answered or the checkout called off), authorizes on StockReserved, captures on
 ShipmentScheduled, and on OrderCancelling undoes its part (void an authorization, refund a
 capture, or leave a tombstone so a late authorization never happens) and says so
 (PaymentCheckoutUndone).
@@ -85,6 +86,7 @@ class CheckoutReactions:
             await self.payments.outbox.add(tx, PaymentCheckoutUndone(
                 order_id=order_id, payment_id=pid, outcome=outcome),
                 event_id=transition_event_id(pid, "undone"))
+        await self.intents.forget_card(order_id)  # called off: never authorized from now on
 
     async def on_stock_reserved(self, _tx: Connection | None, envelope: Envelope,
                                 event: StockReserved) -> None:
@@ -93,19 +95,33 @@ class CheckoutReactions:
             raise NotYet(f"OrderPlaced of order {event.order_id} not heard yet")
         if intent["checkout"] != "choreography":
             return  # the orchestrator authorizes this order
+        if not intent["sealed_card_token"]:
+            # forgotten once answered (or called off): this is a redelivery, and the
+            # answer was stored and published with the payment
+            log.info("authorization_already_answered", order_id=event.order_id)
+            return
         annotate({"mercato.saga.step": "authorize_payment"})
         cmd = Authorize(payment_id(event.order_id), event.order_id, intent["customer_id"],
                         intent["amount"], intent["currency"],
                         self.sealer.open(intent["sealed_card_token"]))
+        await self._authorize(cmd, event.order_id)
+        # Answered for good: the card is not kept past its use. Not in the authorization's
+        # transaction; a crash before this line redelivers StockReserved, which is
+        # answered from the stored payment and forgets it then.
+        await self.intents.forget_card(event.order_id)
+
+    async def _authorize(self, cmd: Authorize, order_id: str) -> None:
+        """Authorize, retrying a provider that fails transiently; returns once the payment
+        is answered (authorized, declined, given up); raises what should be redelivered."""
         for attempt in range(1, self.attempts + 1):
             try:
                 await self.payments.authorize(cmd)
                 return
             except Problem as exc:
                 if exc.status not in TRANSIENT:
-                    _settled_or_raise(exc, "StockReserved", event.order_id)
+                    _settled_or_raise(exc, "StockReserved", order_id)
                     return
-                log.warning("authorization_failed", order_id=event.order_id,
+                log.warning("authorization_failed", order_id=order_id,
                             attempt=attempt, detail=exc.detail)
                 if attempt < self.attempts:
                     await self.sleep(self.backoff * 2 ** (attempt - 1))

@@ -1,6 +1,7 @@
 """What payments keeps from OrderPlaced for a choreographed checkout: the amount, the
-customer and the card token, still sealed (opened only to authorize); of an orchestrated
-order only that it is one, so its StockReserved is left to the orchestrator."""
+customer and the card token, still sealed (opened only to authorize, then forgotten); of
+an orchestrated order only that it is one, so its StockReserved is left to the
+orchestrator."""
 
 from __future__ import annotations
 
@@ -27,3 +28,10 @@ class Intents:
         return await self.db.fetch_one(
             "SELECT order_id, customer_id, amount, currency, sealed_card_token, checkout"
             " FROM checkout_intents WHERE order_id = ?", order_id)
+
+    async def forget_card(self, order_id: str) -> None:
+        """The sealed card token is needed to authorize only: emptied once that is
+        answered or the checkout called off, so payments keeps no card at rest."""
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE checkout_intents SET sealed_card_token = ''"
+                             " WHERE order_id = ?", order_id)
