@@ -2,15 +2,20 @@
 
 Per request: request id and a server span (the root of the request's trace, or the
 continuation of the client's ``traceparent``), a path with one reading (400, paths.py),
-body limit (413), route lookup, access check
-(401/403), rate limits (429, gateway/ratelimit.py), then a proxied call to a ready instance
-(503 problem+json when none answers) — or the gateway's own answer: operations routes
-(ops.py) and the storefront view of an order (storefront.py). Every answer carries the
-server span's ``traceparent``, so a client can go from any answer to its trace.
+route lookup, access check (401/403), body limit (413) and deadline (408), rate limits
+(429, gateway/ratelimit.py), then a proxied call to a ready instance (503 problem+json
+when none answers) — or the gateway's own answer: operations routes (ops.py) and the
+storefront view of an order (storefront.py). Every answer carries the server span's
+``traceparent``, so a client can go from any answer to its trace, and the API's answers
+carry the headers that stop a browser sniffing, framing or leaking them (``SECURITY``; the
+pages set their own). HEAD is answered as GET without the body (same headers, the same
+Content-Length); OPTIONS, and a method no route takes, from the route's methods
+(methods.py). The connection itself (header deadline and size) is http_protocol.py's.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from mercato.chassis.calls.resilience import CallPolicy
@@ -24,7 +29,8 @@ from mercato.chassis.telemetry.server_span import ServerSpans
 from mercato.chassis.web.errors import PROBLEM_CONTENT_TYPE, problem_body
 from mercato.gateway.audit import audited
 from mercato.gateway.errors import Reply
-from mercato.gateway.local import answer_local
+from mercato.gateway.local import LOCAL_ONLY, answer_local
+from mercato.gateway.methods import ServiceMethods
 from mercato.gateway.ops import answer_ops, console_parts
 from mercato.gateway.paths import ambiguous
 from mercato.gateway.policy import Access, resolve
@@ -36,12 +42,18 @@ from mercato.gateway.web import Pages, is_page_path, page_route
 log = get_logger(__name__)
 JSON = b"application/json"
 UNTRACED = ("/health/", "/metrics")  # probes and scrapes: measured, never traced
+SECURITY = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"no-referrer"))
+ROUTED = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})  # what a route may take
 
 
 class Gateway:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.max_body = runtime.settings.max_body_bytes
+        self.body_timeout = 30.0  # seconds; and who reads /metrics: set by bootstrap.py
+        self.metrics = LOCAL_ONLY
+        self.methods = ServiceMethods(None)
         self.upstreams: Upstreams | None = None
         # Checks a client's access token: the chassis verifier, whose cache of verified
         # tokens (until each one's exp) makes a repeat check a dictionary lookup.
@@ -68,6 +80,7 @@ class Gateway:
                     self.upstreams = Upstreams(self.runtime.view,
                                                CallPolicy.from_settings(self.runtime.settings))
                     self.auth = self.runtime.verifier
+                    self.methods.client = self.runtime.client
                     self.limits = RateLimiter.from_env()
                     await self.limits.start()
                     await self.upstreams.start()
@@ -137,10 +150,12 @@ class Gateway:
             status, out_headers = 500, [(b"content-type", PROBLEM_CONTENT_TYPE.encode())]
             body = problem_body(500, "Internal Server Error",
                                 f"the gateway failed: {type(exc).__name__}", rid)
-        if scope.get("mercato.private") and not any(k == b"cache-control"
-                                                     for k, _ in out_headers):
+        names = {k.lower() for k, _ in out_headers}
+        if scope.get("mercato.private") and b"cache-control" not in names:
             out_headers.append((b"cache-control", b"no-store"))  # a user's own answer
-        out_headers.append((b"content-length", str(len(body)).encode()))
+        out_headers += [h for h in SECURITY if h[0] not in names]
+        if status != 204:
+            out_headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status,
                     "headers": out_headers + extra})
         await send({"type": "http.response.body", "body": body})
@@ -150,9 +165,13 @@ class Gateway:
 
     async def _route(self, scope, receive, hmap, headers, method, path, extra, rid):
         if path.startswith("/health/") or path == "/metrics":
-            return (*await answer_local(self.runtime, method, path), "gateway")
+            return (*await answer_local(self.runtime, method, path, self.metrics,
+                                        scope.get("client"), hmap), "gateway")
         if (why := ambiguous(scope.get("raw_path") or path.encode())) is not None:
             raise Reply(400, f"the path {path!r} is ambiguous: it has {why}")
+        if method not in ROUTED and method != "HEAD":  # OPTIONS, TRACE, CONNECT, ...
+            return await self._allow(scope, method, path)
+        method = "GET" if method == "HEAD" else method  # uvicorn sends HEAD no body
         route = resolve(method, path)
         if route is None:
             raise Reply(404, f"no route for {method} {path}")
@@ -193,13 +212,23 @@ class Gateway:
         added += self._credentials(route.service, hmap.get(b"authorization"))
         if client:
             added.append((b"x-forwarded-for", client[0].encode()))
-        repeatable = method in ("GET", "HEAD", "OPTIONS") or b"idempotency-key" in hmap
+        repeatable = method == "GET" or b"idempotency-key" in hmap
         try:
             status, out, payload = await self.upstreams.forward(
                 route.service, method, path_qs, headers, body, repeatable, added)
         except NoInstance as exc:  # none ready, none answered, breaker open, bulkhead full
             raise Reply(503, str(exc), {"Retry-After": str(exc.retry_after)}) from None
         return status, out, payload, route.service
+
+    async def _allow(self, scope, method: str, path: str):
+        """OPTIONS: 204 with ``Allow``; another method no route takes: 405 with it. Public
+        (the methods are the published API's) and rate-limited by address."""
+        if self.limits is not None:
+            await self.limits.admit(method, path, scope.get("client"), None)
+        service, allow = await self.methods.allow(path)
+        if method != "OPTIONS":
+            raise Reply(405, f"{path} takes {allow}, not {method}", {"Allow": allow})
+        return 204, [(b"allow", allow.encode())], b"", service
 
     def _credentials(self, service: str, authorization: bytes | None) -> list:
         """The gateway's own token for ``service`` and, when the client sent a bearer
@@ -216,16 +245,21 @@ class Gateway:
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             raise Reply(413, f"the request body exceeds {self.max_body} bytes")
         chunks, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise Reply(499, "client disconnected")
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body:
-                raise Reply(413, f"the request body exceeds {self.max_body} bytes")
-            chunks.append(chunk)
-            more = message.get("more_body", False)
+        try:  # the whole body within the deadline: a trickle holds no connection for ever
+            async with asyncio.timeout(self.body_timeout):
+                while more:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        raise Reply(499, "client disconnected")
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_body:
+                        raise Reply(413, f"the request body exceeds {self.max_body} bytes")
+                    chunks.append(chunk)
+                    more = message.get("more_body", False)
+        except TimeoutError:
+            raise Reply(408, f"the request body did not arrive within {self.body_timeout} s",
+                        {"Connection": "close"}) from None
         return b"".join(chunks)
 
 

@@ -1,0 +1,106 @@
+"""``OPTIONS`` at the gateway (RFC 9110 §9.3.7): 204 and ``Allow``, the methods the target
+resource takes — never forwarded, and no CORS headers (none is configured).
+
+Why not ask the service with OPTIONS: FastAPI answers it with a 405 whose ``Allow`` names
+only the first route that matched the path (``GET /api/v1/orders`` and ``POST
+/api/v1/orders`` are two routes; OPTIONS was told ``POST``). A service's OpenAPI document
+lists every route and method, so the gateway reads it (through the chassis client, with
+its workload token, on the service's own port: the public never sees it) and keeps it for
+``TTL`` seconds; the gateway's own routes (operations, storefront) are listed here.
+
+``HEAD`` is taken wherever ``GET`` is (the gateway answers it as GET without the body).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from mercato.chassis.calls.client import ServiceClient, Unavailable
+from mercato.chassis.logging import get_logger
+from mercato.gateway.dead_letters import CONSUMER, ONE, REPLAY
+from mercato.gateway.errors import Reply
+from mercato.gateway.events_feed import EVENTS_PATH
+from mercato.gateway.metrics_sampler import SERIES_PATH
+from mercato.gateway.ops import AUDIT_PATH, SAGA_PATH
+from mercato.gateway.policy import resolve
+from mercato.gateway.release import ACTION, DEPLOYMENTS_PATH
+from mercato.gateway.storefront import storefront_path
+from mercato.gateway.targets import TARGETS_PATH
+from mercato.gateway.traces import is_trace_path
+
+log = get_logger(__name__)
+TTL = 60.0
+VERBS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_GET_ONLY = {"/api/v1/ops/services", TARGETS_PATH, "/api/v1/ops/breakers",
+             "/api/v1/ops/dead-letters", EVENTS_PATH, AUDIT_PATH, DEPLOYMENTS_PATH}
+
+
+def allow_header(methods: set[str]) -> str:
+    """``Allow``'s value: ``methods`` plus HEAD where GET is, and OPTIONS, in one order."""
+    full = set(methods) | {"OPTIONS"} | ({"HEAD"} if "GET" in methods else set())
+    return ", ".join(m for m in VERBS if m in full)
+
+
+def local_methods(path: str) -> set[str]:
+    """The methods of one of the gateway's own API routes (ops.py, storefront.py)."""
+    if REPLAY.match(path) or ACTION.match(path):
+        return {"POST"}
+    if (path in _GET_ONLY or storefront_path(path) or SAGA_PATH.match(path)
+            or ONE.match(path) or CONSUMER.match(path) or is_trace_path(path)
+            or path.startswith(SERIES_PATH)):
+        return {"GET"}
+    return set()
+
+
+class ServiceMethods:
+    """Each service's routes and their methods, from its OpenAPI document."""
+
+    def __init__(self, client: ServiceClient | None, clock=time.monotonic) -> None:
+        self.client = client
+        self.clock = clock
+        self._tables: dict[str, tuple[float, list[tuple[re.Pattern, set[str]]]]] = {}
+
+    async def allow(self, path: str) -> tuple[str, str]:
+        """(who answers, ``Allow``) for ``path``; ``Reply`` 404 when it takes no method,
+        503 when its service cannot say which."""
+        route = resolve("GET", path)
+        methods: set[str] = set()
+        if route is not None and route.service is None:
+            methods = local_methods(path)
+        elif route is not None and path.startswith("/.well-known/"):
+            methods = {"GET"}
+        elif route is not None:
+            try:
+                methods = await self.of(route.service, path)
+            except Unavailable as exc:
+                raise Reply(503, str(exc), {"Retry-After": "1"}) from None
+        if not methods:
+            raise Reply(404, f"no route for {path}")
+        return route.service or "gateway", allow_header(methods)
+
+    async def of(self, service: str, path: str) -> set[str]:
+        """The methods ``path`` takes at ``service`` (empty: no such route); raises
+        ``Unavailable`` when the service cannot say."""
+        found = self._tables.get(service)
+        if found is None or self.clock() - found[0] > TTL:
+            found = self.clock(), await self._load(service)
+            self._tables[service] = found
+        return set().union(*(verbs for pattern, verbs in found[1] if pattern.match(path)))
+
+    async def _load(self, service: str) -> list[tuple[re.Pattern, set[str]]]:
+        reply = await self.client.call(service, "GET", "/openapi.json")
+        if not reply.ok:
+            raise Unavailable(service, f"its route list answered {reply.status}")
+        return routes(reply.json().get("paths", {}))
+
+
+def routes(paths: dict) -> list[tuple[re.Pattern, set[str]]]:
+    """(path pattern, methods) per OpenAPI path template (``{name}`` is one segment)."""
+    table = []
+    for template, item in paths.items():
+        pattern = "".join("[^/]+" if part.startswith("{") else re.escape(part)
+                          for part in re.split(r"(\{[^}/]+\})", template))
+        verbs = {m.upper() for m in item if m.upper() in VERBS}
+        table.append((re.compile(f"^{pattern}$"), verbs))
+    return table
