@@ -89,7 +89,7 @@ class Orders:
             await self.store.append(tx, placed, expected_version=0)
             await self.store.hold_units(tx, order.id, customer.subject, lines, moment)
             token = body["payment"]["card_token"]
-            if self.choreographed:  # the token travels sealed in OrderPlaced, not kept here
+            if self.choreographed:  # the token travels sealed in OrderPlaced, till authorized
                 await self.store.insert_saga(tx, CheckoutSaga(order.id, ""), now,
                                              mode=self.mode, customer_id=customer.subject)
                 await publish(self.outbox, tx, order, placed,
