@@ -87,6 +87,9 @@ from _profile import (
     user_system_seconds,
 )
 from bench_gateway import BUCKETS as GATEWAY_BUCKETS
+from nats.js.api import DeliverPolicy
+
+from mercato.cli.running import login
 
 CONFIG_ENV = "BENCH_CHECKOUT_CONFIG"
 SERVICES = ("gateway", "orders", "inventory", "payments", "shipping", "notifications",
@@ -175,9 +178,13 @@ async def child_main(cfg: dict) -> dict:
             if fut is not None and not fut.done():
                 fut.set_result(None)
 
-        nc = await nats.connect(cfg["nats_url"], max_reconnect_attempts=3)
-        await nc.subscribe("mercato.orders.OrderConfirmed", cb=on_event)
-        await nc.subscribe("mercato.orders.OrderCancelled", cb=on_event)
+        nc = await nats.connect(cfg["nats_url"], max_reconnect_attempts=3, **cfg["nats_login"])
+        # no user may subscribe to event subjects directly: an ordered consumer on the
+        # stream, from new messages on (what `mercato events tail` does)
+        js = nc.jetstream()
+        for event in ("OrderConfirmed", "OrderCancelled"):
+            await js.subscribe(f"mercato.orders.{event}", cb=on_event, stream="MERCATO_ORDERS",
+                               ordered_consumer=True, deliver_policy=DeliverPolicy.NEW)
         await nc.flush()
 
     # one record per request: [due perf, done perf, ok, error kind, order id, post-done wall]
@@ -449,6 +456,7 @@ class Setup:
         self.customers: list[dict] = []
         self.tokens: list[str] = []
         self.tokens_at = 0.0
+        self.nats_login: dict[str, str] = {}
 
     def run(self) -> None:
         gw, tag = self.gw, uuid.uuid4().hex[:8]
@@ -559,7 +567,8 @@ def child_config(kind: str, mode: str, args, setup: Setup, nats_url: str,
         "drain": args.drain, "order_timeout": args.drain, "request_timeout": 30.0,
         "max_connections": args.max_connections, "tokens": setup.tokens,
         "products": setup.products, "read_path": f"/api/v1/catalog/products/{setup.products[0]}",
-        "nats_url": nats_url, "watch": watch, "saga_sample": args.saga_sample,
+        "nats_url": nats_url, "nats_login": setup.nats_login, "watch": watch,
+        "saga_sample": args.saga_sample,
     }
 
 
@@ -968,6 +977,7 @@ def run_benchmark(args) -> list[list[dict]]:
         log(f"platform ready in {took:.1f}s, gateway {plat.url}, data dir {data_dir}")
         nats_url = json.loads((Path(data_dir) / "run" / "state.json").read_text())["nats_url"]
         setup = Setup(plat.url, args)
+        setup.nats_login = login(Path(data_dir))  # watches the orders stream as `cli`
         t0 = time.monotonic()
         setup.run()
         setup.smoke()

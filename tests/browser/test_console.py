@@ -16,6 +16,7 @@ from playwright.sync_api import Page, expect
 
 from mercato.chassis.clock import iso, utc_now
 from mercato.chassis.messaging.dlq import dead_letter
+from mercato.cli.running import login
 from tests.browser.steps import ADMIN, register, sign_in
 from tests.system.platform import Platform, wait_for
 
@@ -45,7 +46,8 @@ def make_dead_letter(shop: Platform) -> str:
                             "name": "Dee Letter"}}
 
     async def write() -> None:
-        nc = await nats.connect(nats_url)
+        # a dead letter as notifications' consumer makes one (its own NATS user)
+        nc = await nats.connect(nats_url, **login(shop.data_dir, "notifications"))
         try:
             await dead_letter(nc.jetstream(), consumer="notifications__recipients",
                               subject="mercato.identity.UserRegistered",

@@ -14,6 +14,7 @@ from pathlib import Path
 import nats
 import pytest
 
+from mercato.cli.running import login
 from tests.system.platform import Platform, make_platform, wait_for
 from tests.system.test_supervisor import processes_using
 
@@ -22,7 +23,9 @@ from tests.system.test_supervisor import processes_using
 def faulty(tmp_path_factory) -> Platform:
     tmp = tmp_path_factory.mktemp("faults")
     (tmp / "faults").mkdir()
-    p = make_platform(tmp, MERCATO_FAULT_DIR=str(tmp / "faults"))
+    # one customer orders the same product many times across the faults
+    p = make_platform(tmp, MERCATO_FAULT_DIR=str(tmp / "faults"),
+                      MERCATO_MAX_UNITS_PER_CUSTOMER_PER_PRODUCT_PER_DAY="0")
     p.start()
     yield p
     assert p.stop() == 0
@@ -54,7 +57,7 @@ def stream_events(p: Platform, stream: str, event_type: str) -> list[dict]:
     nats_url = json.loads((p.data_dir / "run" / "state.json").read_text())["nats_url"]
 
     async def read() -> list[dict]:
-        nc = await nats.connect(nats_url)
+        nc = await nats.connect(nats_url, **login(p.data_dir))  # as the `cli` user
         js = nc.jetstream()
         info = await js.stream_info(stream)
         found = []

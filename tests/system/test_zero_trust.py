@@ -6,10 +6,17 @@ issue's takeover, made with another service's token, changes nothing."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+
 import httpx
+import nats
+import pytest
 
 from mercato.chassis.identity import load_identity
 from mercato.chassis.settings import load_settings
+from mercato.cli.running import login
 from tests.system.platform import Platform
 
 
@@ -90,3 +97,59 @@ def test_a_route_takes_the_callers_it_names(platform: Platform):
             "Authorization": f"Bearer {as_workload(platform, 'payments').token('orders')}"})
     assert as_gateway.status_code == 200
     assert as_payments.status_code == 403
+
+
+# --- NATS: users and least privilege (docs/zero-trust.md part 3) ----------------------
+
+def nats_try(platform: Platform, user: str | None, act) -> list[str]:
+    """Run ``act(js)`` on the platform's NATS as ``user`` (its seed from the data dir;
+    None: no credentials); the permission errors the server reported, lower-cased."""
+    url = json.loads((platform.data_dir / "run" / "state.json").read_text())["nats_url"]
+    errors: list[str] = []
+
+    async def record(exc: Exception) -> None:
+        errors.append(str(exc).lower())
+
+    async def run() -> None:
+        options = login(platform.data_dir, user) if user else {}
+        nc = await nats.connect(url, allow_reconnect=False, connect_timeout=2,
+                                error_cb=record, **options)
+        try:
+            with contextlib.suppress(nats.errors.Error):
+                await act(nc.jetstream(timeout=1))
+            await nc.flush()
+            await asyncio.sleep(0.2)  # the server's async -ERR reaches the callback
+        finally:
+            await nc.close()
+
+    asyncio.run(run())
+    return errors
+
+
+def test_nats_refuses_a_client_without_credentials(platform: Platform):
+    async def nothing(_js) -> None:
+        pass
+    with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+        nats_try(platform, None, nothing)
+
+
+def test_a_service_cannot_forge_another_services_event_or_registry_entry(platform: Platform):
+    forged = json.dumps({"id": "f-1", "type": "UserRegistered", "version": 1,
+                         "source": "identity", "occurred_at": "2026-01-01T00:00:00+00:00",
+                         "payload": {"user_id": "u", "email": "evil@example.com",
+                                     "name": "Eve"}}).encode()
+
+    async def forge_event(js) -> None:
+        await js.publish("mercato.identity.UserRegistered", forged)
+
+    async def rogue_identity(js) -> None:
+        kv = await js.key_value("mercato_registry")
+        await kv.put("identity.rogue-1", b'{"service": "identity"}')
+
+    assert 'permissions violation for publish to "mercato.identity.userregistered"' in \
+        " ".join(nats_try(platform, "cart", forge_event))
+    assert 'permissions violation for publish to "$kv.mercato_registry.identity.rogue-1"' in \
+        " ".join(nats_try(platform, "cart", rogue_identity))
+    with platform.client(platform.admin_token()) as c:
+        items = c.get("/api/v1/ops/services").json()["items"]
+    assert not [i for i in items if "rogue" in i.get("instance_id", "")]

@@ -22,7 +22,9 @@ from mercato.chassis.data.migrations import migrate_in_child, sqlite_url
 from mercato.chassis.faults import NO_FAULTS, CrashPoints
 from mercato.chassis.identity import ServiceIdentity, load_identity
 from mercato.chassis.logging import get_logger
-from mercato.chassis.messaging import Consumers, Outbox, Relay, Subscription, ensure_streams
+from mercato.chassis.messaging import Consumers, Outbox, Relay, Subscription
+from mercato.chassis.messaging.credentials import connect_options
+from mercato.chassis.messaging.streams import ensure_stream, event_stream_config
 from mercato.chassis.security import TokenVerifier
 from mercato.chassis.settings import Settings
 
@@ -63,6 +65,7 @@ class Runtime:
             self.outbox = Outbox(self.db, self.service)
         self.nc = await nats.connect(
             s.nats_url, name=f"{self.service}/{self.instance.instance_id}",
+            **connect_options(self.service, s.nats_nkey_file),  # its own NATS user
             max_reconnect_attempts=-1, reconnect_time_wait=0.5,
             # notice a hung broker in seconds, not the default minutes
             ping_interval=5, max_outstanding_pings=2,
@@ -92,7 +95,7 @@ class Runtime:
                               subscriptions: list[Subscription]) -> None:
         """Streams, the outbox relay (if this service publishes) and its consumers."""
         if publishes:
-            await ensure_streams(self.js, self.service)
+            await ensure_stream(self.js, event_stream_config(self.service))  # its own only
             self.relay = Relay(self.outbox, self.js, crash_point=self.crash_point)
             self.relay.start()
         # A subscription tied to a saga mode runs only in that mode (docs/choreography.md).

@@ -140,13 +140,8 @@ class TokenVerifier:
         known = self.verified.get(token)
         if known is not None:
             return known
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
-            raise AuthError(f"malformed token: {exc}") from exc
-        if header.get("alg") != USER_ALGORITHM:
-            raise AuthError(f"token algorithm {header.get('alg')!r} is not accepted")
-        key = await self._key_for(str(header.get("kid", "")))
+        kid = key_id(token, USER_ALGORITHM, "token")
+        key = await self._key_for(kid)
         try:
             claims = jwt.decode(
                 token, key, algorithms=[USER_ALGORITHM], audience=self._audience,
@@ -161,6 +156,18 @@ class TokenVerifier:
                               email=claims.get("email", ""))
         self.verified.put(token, principal, float(claims["exp"]))
         return principal
+
+
+def key_id(token: str, algorithm: str, what: str) -> str:
+    """The ``kid`` of a token whose header names ``algorithm`` (the one accepted: a token
+    that names another, ``none`` included, is refused before any key is looked up)."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise AuthError(f"malformed {what}: {exc}") from exc
+    if header.get("alg") != algorithm:
+        raise AuthError(f"{what} algorithm {header.get('alg')!r} is not accepted")
+    return str(header.get("kid", ""))
 
 
 def bearer_token(authorization: str | None) -> str:

@@ -9,12 +9,13 @@ from pathlib import Path
 import typer
 
 
-def nats_url(settings) -> str:
-    """The running platform's NATS URL, from ``<data dir>/run/state.json``; exit 1 if none."""
-    from mercato.cli.running import NotRunning, running_state
+def nats_url(settings) -> tuple[str, dict[str, str]]:
+    """The running platform's NATS URL (from ``<data dir>/run/state.json``; exit 1 if
+    none) and the ``cli`` user's login to it."""
+    from mercato.cli.running import NotRunning, login, running_state
 
     try:
-        return running_state(Path(settings.data_dir))["nats_url"]
+        return running_state(Path(settings.data_dir))["nats_url"], login(settings.data_dir)
     except NotRunning as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None

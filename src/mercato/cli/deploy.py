@@ -16,7 +16,7 @@ from mercato.chassis.calls.registry import RegistryView
 from mercato.chassis.calls.routing import open_bucket
 from mercato.chassis.settings import Settings
 from mercato.cli.catalog import SERVICES
-from mercato.cli.running import connect, running_state
+from mercato.cli.running import SUPERVISOR, connect, login, running_state
 from mercato.operations.deployer import SETTLE, Deployer, DeployError, Say
 
 __all__ = ["SETTLE", "STRATEGIES", "DeployError", "Deployer", "check_args", "run"]
@@ -53,7 +53,8 @@ async def run(settings: Settings, say: Say, action: str, service: str, **args) -
     from mercato.operations.control_client import ControlError
 
     data_dir = _data_dir(settings)
-    nc = await connect(running_state(data_dir)["nats_url"])
+    # the deploy tooling writes the routing table: it logs in as the supervisor does
+    nc = await connect(running_state(data_dir)["nats_url"], login(data_dir, SUPERVISOR))
     view = RegistryView(nc, settings.registry_ttl)
     try:
         await view.start()

@@ -30,8 +30,9 @@ async def dead_letters(js, limit: int) -> list[DeadLetter]:
     return await list_dead_letters(js, limit=limit)
 
 
-async def show_dead_letters(nats_url: str, console: Console, limit: int = 100) -> int:
-    nc = await connect(nats_url)
+async def show_dead_letters(nats_url: str, console: Console, limit: int = 100, *,
+                            login: dict[str, str] | None = None) -> int:
+    nc = await connect(nats_url, login)
     try:
         letters = await dead_letters(nc.jetstream(), limit)
     finally:
@@ -45,8 +46,9 @@ async def show_dead_letters(nats_url: str, console: Console, limit: int = 100) -
     return 0
 
 
-async def replay(nats_url: str, seq: int, console: Console) -> int:
-    nc = await connect(nats_url)
+async def replay(nats_url: str, seq: int, console: Console, *,
+                 login: dict[str, str] | None = None) -> int:
+    nc = await connect(nats_url, login)
     try:
         try:
             letter = await replay_dead_letter(nc.jetstream(), seq)

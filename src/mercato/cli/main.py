@@ -122,7 +122,7 @@ def status() -> None:
     instance id, pid, address, version, health and last heartbeat; and the services with
     fewer ready instances than `mercato up` started."""
     from mercato.chassis.settings import load_settings
-    from mercato.cli.running import NotRunning, expected_instances, running_state
+    from mercato.cli.running import NotRunning, expected_instances, login, running_state
     from mercato.cli.status import show_status
 
     settings = load_settings()
@@ -132,7 +132,8 @@ def status() -> None:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     raise typer.Exit(_run(show_status(state["nats_url"], settings,
-                                      expected=expected_instances(state))))
+                                      expected=expected_instances(state),
+                                      login=login(Path(settings.data_dir)))))
 
 
 DEPLOY_HELP = (

@@ -12,8 +12,9 @@ How the supervisor uses it: before starting the server, ``keys = ensure_credenti
 data_dir / "keys")`` and ``nats_command(port, store, users=nats_users(keys))``; then it
 connects itself as ``supervisor`` and creates the event streams, the dead-letter stream
 and both KV buckets (``stream_setup`` in ``nats_permissions.py``), and starts each child
-with ``MERCATO_NATS_NKEY_FILE=<its seed path>`` (``child_env``). The child connects with
-``nats.connect(url, nkeys_seed=path, inbox_prefix="_INBOX.<user>")`` (``connect_options``):
+with ``MERCATO_NATS_NKEY_FILE=<its seed path>`` (``child_env`` in cli/workload_keys.py).
+The child connects with ``nats.connect(url, nkeys_seed=path, inbox_prefix="_INBOX.<user>")``
+(``connect_options`` in chassis/messaging/credentials.py):
 the per-user inbox prefix is required, since each user may subscribe only to its own
 inboxes; it keeps one user from reading another's replies (PubAcks, fetched events).
 """
@@ -25,14 +26,12 @@ from pathlib import Path
 
 import nkeys
 
-from mercato.cli.nats_permissions import USERS, inbox_prefix, permissions
-
-NKEY_FILE_ENV = "MERCATO_NATS_NKEY_FILE"
-SEED_SUFFIX = ".nk"
+from mercato.chassis.messaging.credentials import seed_path
+from mercato.cli.nats_permissions import USERS, permissions
 
 
 def credentials_dir(keys_dir: Path) -> Path:
-    return Path(keys_dir) / "nats"
+    return seed_path(keys_dir, "-").parent
 
 
 def _new_seed() -> bytes:
@@ -74,7 +73,7 @@ def ensure_credentials(keys_dir: Path, users: tuple[str, ...] = USERS) -> dict[s
     folder.chmod(0o700)
     found: dict[str, Path] = {}
     for user in users:
-        path = folder / f"{user}{SEED_SUFFIX}"
+        path = seed_path(keys_dir, user)
         if path.exists():
             path.chmod(0o600)
             public_key_of(path)
@@ -94,11 +93,5 @@ def nats_users(credentials: dict[str, Path]) -> dict[str, tuple[str, dict]]:
     return {user: (key, permissions(user)) for user, key in public_keys(credentials).items()}
 
 
-def child_env(credentials: dict[str, Path], user: str) -> dict[str, str]:
-    """What a child process needs in its environment to connect as ``user``."""
-    return {NKEY_FILE_ENV: str(credentials[user])}
 
 
-def connect_options(user: str, seed_file: Path | str) -> dict[str, str]:
-    """The ``nats.connect`` keyword arguments of ``user``: its seed and its inboxes."""
-    return {"nkeys_seed": str(seed_file), "inbox_prefix": inbox_prefix(user)}

@@ -30,15 +30,15 @@ from functools import cache
 
 from mercato.chassis.calls import registry, routing
 from mercato.chassis.messaging.consumer import Consumers
+from mercato.chassis.messaging.credentials import inbox_prefix
 from mercato.chassis.messaging.streams import DLQ_STREAM, DLQ_SUBJECT_PREFIX
 from mercato.chassis.messaging.subscription import Subscription
 from mercato.cli.catalog import GATEWAY, SERVICES
+from mercato.cli.running import CLI, SUPERVISOR
 from mercato.contracts import all_events, stream_for
 from mercato.gateway.audit import AUDIT_STREAM, AUDIT_SUBJECT
 
 API = "$JS.API"
-SUPERVISOR = "supervisor"
-CLI = "cli"
 USERS: tuple[str, ...] = (*SERVICES, GATEWAY, SUPERVISOR, CLI)
 
 
@@ -53,11 +53,6 @@ class Rules:
 
     def __add__(self, other: Rules) -> Rules:
         return Rules(self.pub | other.pub, self.sub | other.sub, self.deny | other.deny)
-
-
-def inbox_prefix(user: str) -> str:
-    """The inbox prefix a user's connection must use (``nats.connect(inbox_prefix=...)``)."""
-    return f"_INBOX.{user}"
 
 
 def publishers() -> tuple[str, ...]:
@@ -204,15 +199,15 @@ def rules_of(user: str) -> Rules:
         for stream, durable in durables(user):
             rules += durable_consumer(stream, durable)
         return rules
-    if user == GATEWAY:
+    if user == GATEWAY:  # the console's Promote/Rollback (admins, audited) write routing
         return (common + kv_write(registry.BUCKET, GATEWAY) + kv_create(registry.BUCKET)
-                + event_reader()
+                + kv_write(routing.BUCKET) + event_reader()
                 + dead_letter_reader() + dead_letter_replayer() + audit_writer())
     if user == SUPERVISOR:
         return (common + kv_create(registry.BUCKET) + kv_create(routing.BUCKET)
                 + kv_write(routing.BUCKET) + stream_setup())
-    if user == CLI:
-        return common + event_reader() + dead_letter_reader()
+    if user == CLI:  # the operator's commands: read, and `mercato dlq replay`
+        return common + event_reader() + dead_letter_reader() + dead_letter_replayer()
     raise KeyError(f"no NATS user {user!r}; one of {', '.join(USERS)}")
 
 

@@ -46,8 +46,8 @@ def events_tail(
     from mercato.chassis.settings import load_settings
     from mercato.cli.events import tail_events
 
-    nats_url = _nats_url(load_settings())
-    raise typer.Exit(_run(tail_events(nats_url, subject=subject, from_start=from_start,
+    nats_url, login = _nats_url(load_settings())
+    raise typer.Exit(_run(tail_events(nats_url, login=login, subject=subject, from_start=from_start,
                                       as_json=as_json)))
 
 
@@ -94,8 +94,8 @@ def dlq_list(
     from mercato.chassis.settings import load_settings
     from mercato.cli.dlq import show_dead_letters
 
-    nats_url = _nats_url(load_settings())
-    raise typer.Exit(_run(show_dead_letters(nats_url, _console(), limit)))
+    nats_url, login = _nats_url(load_settings())
+    raise typer.Exit(_run(show_dead_letters(nats_url, _console(), limit, login=login)))
 
 
 @dlq_app.command("replay", help=(
@@ -110,8 +110,8 @@ def dlq_replay(
     from mercato.chassis.settings import load_settings
     from mercato.cli.dlq import replay
 
-    nats_url = _nats_url(load_settings())
-    raise typer.Exit(_run(replay(nats_url, seq, _console())))
+    nats_url, login = _nats_url(load_settings())
+    raise typer.Exit(_run(replay(nats_url, seq, _console(), login=login)))
 
 
 projections_app = typer.Typer(help="Read models: rebuild them from the event store.",

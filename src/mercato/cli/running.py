@@ -10,10 +10,13 @@ import nats
 from nats.aio.client import Client as Nats
 
 from mercato.chassis.identity import ServiceIdentity, load_identity
+from mercato.chassis.identity.keys import keys_dir
 from mercato.chassis.identity.load import IdentityUnavailable
+from mercato.chassis.messaging.credentials import connect_options, seed_path
 from mercato.chassis.settings import Settings
 
 CLI = "cli"  # the workload name of the operator commands (cli/workload_keys.py)
+SUPERVISOR = "supervisor"  # mercato up and the deploy tooling (cli/nats_permissions.py)
 
 
 class NotRunning(Exception):
@@ -55,11 +58,20 @@ async def _quiet(exc: Exception) -> None:
     notices a lost connection itself and says so in one line."""
 
 
-async def connect(nats_url: str) -> Nats:
+def login(data_dir: Path, user: str = CLI) -> dict[str, str]:
+    """How a command logs in to the platform's NATS: as ``cli`` (reads, replays) or, for
+    the deploy commands, as ``supervisor`` — the seeds ``mercato up`` keeps in the data dir
+    (none there: no credentials, for a server of one's own)."""
+    seed = seed_path(keys_dir(data_dir), user)
+    return connect_options(user, seed if seed.exists() else None)
+
+
+async def connect(nats_url: str, login: dict[str, str] | None = None) -> Nats:
     """One connection attempt with a short timeout: a command should fail fast and say so."""
     try:
         return await nats.connect(nats_url, connect_timeout=2, max_reconnect_attempts=1,
-                                  allow_reconnect=False, name="mercato-cli", error_cb=_quiet)
+                                  allow_reconnect=False, name="mercato-cli", error_cb=_quiet,
+                                  **(login or {}))
     except Exception as exc:
         raise NotRunning(f"cannot connect to NATS at {nats_url}: {exc or type(exc).__name__}") \
             from None

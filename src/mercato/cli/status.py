@@ -39,10 +39,11 @@ def shortfalls(instances: Iterable[Instance], expected: dict[str, int]) -> list[
 
 
 async def show_status(nats_url: str, settings: Settings,
-                      expected: dict[str, int] | None = None) -> int:
+                      expected: dict[str, int] | None = None,
+                      login: dict[str, str] | None = None) -> int:
     """Print the registry; exit 1 when nothing is registered. ``expected`` (instances per
     service, as ``mercato up`` recorded them) adds a line for each service short of them."""
-    nc = await connect(nats_url)
+    nc = await connect(nats_url, login)
     try:
         view = RegistryView(nc, settings.registry_ttl)
         await view.start()

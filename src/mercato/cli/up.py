@@ -19,18 +19,22 @@ from rich.console import Console
 from rich.table import Table
 
 from mercato.chassis.calls.registry import RegistryView
+from mercato.chassis.identity.keys import keys_dir
+from mercato.chassis.messaging.credentials import connect_options
 from mercato.chassis.settings import Settings
 from mercato.chassis.web.serve import bind
 from mercato.cli.catalog import GATEWAY, SERVICES, TRACES
 from mercato.cli.control import Control, instance_spec, socket_path
 from mercato.cli.demo import SeedError, seed_demo
 from mercato.cli.liveness import LivenessWatch, liveness_failures
+from mercato.cli.nats_auth import ensure_credentials, nats_users
 from mercato.cli.nats_server import free_port, nats_command
 from mercato.cli.replicas import parse_replicas, service_specs
+from mercato.cli.running import SUPERVISOR
 from mercato.cli.status import instance_table, shortfalls
 from mercato.cli.supervisor import ProcessSpec, Supervisor
 from mercato.cli.trace_store_up import TraceStoreError, trace_setup
-from mercato.cli.workload_keys import ensure_workload_keys
+from mercato.cli.workload_keys import ensure_workload_keys, set_up_streams
 
 console = Console(stderr=False)
 
@@ -130,13 +134,18 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
     nats_port = int(os.environ.get("MERCATO_NATS_PORT") or free_port())
     nats_url = f"nats://127.0.0.1:{nats_port}"
     ensure_workload_keys(data_dir)  # before any child: each starts with its own key
+    seeds = ensure_credentials(keys_dir(data_dir))  # and its own NATS user
     env = dict(os.environ, MERCATO_DATA_DIR=str(data_dir), MERCATO_NATS_URL=nats_url,
                PYTHONUNBUFFERED="1")
     logs = data_dir / "logs"
     _say(f"Starting NATS on {nats_url} (data in {data_dir / 'nats'})")
-    await sup.start(ProcessSpec("nats", nats_command(nats_port, data_dir / "nats"), env,
-                                logs / "nats.log"))
+    await sup.start(ProcessSpec("nats", nats_command(nats_port, data_dir / "nats",
+                                                     users=nats_users(seeds)),
+                                env, logs / "nats.log"))
     await _wait_tcp(nats_port, 15)
+    boot.nc = await nats.connect(nats_url, max_reconnect_attempts=-1,
+                                 **connect_options(SUPERVISOR, seeds[SUPERVISOR]))
+    await set_up_streams(boot.nc.jetstream(), settings.registry_ttl)
     try:
         env, store_url, traces = await trace_setup(sup, env, logs, _say)
     except TraceStoreError as exc:
@@ -146,7 +155,6 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
     extra = sum(replicas.values()) - len(replicas)
     _say(f"Started {len(SERVICES)} services"
          f"{f' (+{extra} replicas)' if extra else ''} and the gateway; waiting until ready")
-    boot.nc = await nats.connect(nats_url, max_reconnect_attempts=-1)
     boot.view = RegistryView(boot.nc, settings.registry_ttl)
     await boot.view.start()
     gateway_url = boot.gateway_url = f"http://{settings.host}:{gateway_port}"

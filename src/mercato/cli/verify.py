@@ -26,7 +26,7 @@ from mercato.chassis.calls.registry import RegistryView
 from mercato.chassis.messaging.streams import DLQ_STREAM
 from mercato.chassis.settings import Settings
 from mercato.cli.invariants import Check, Facts, check_all
-from mercato.cli.running import cli_identity, connect, running_state
+from mercato.cli.running import cli_identity, connect, login, running_state
 
 FETCH_ORDER = (("catalog", "identity", "inventory", "payments", "shipping"), ("orders",))
 
@@ -97,7 +97,7 @@ async def verify_platform(settings: Settings, console: Console, *, wait_idle: fl
     data_dir = Path(settings.data_dir)
     state = running_state(data_dir)
     identity = cli_identity(settings)
-    nc = await connect(state["nats_url"])
+    nc = await connect(state["nats_url"], login(data_dir))
     view = RegistryView(nc, settings.registry_ttl)
     client = ServiceClient(view, identity, timeout=10)
     try:

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nats.js import JetStreamContext
+
+from mercato.chassis.calls import registry, routing
 from mercato.chassis.identity import (
     ensure_private_key,
     ensure_secret,
@@ -20,7 +23,11 @@ from mercato.chassis.identity import (
     secret_path,
     write_jwks,
 )
+from mercato.chassis.identity.keys import keys_dir
+from mercato.chassis.messaging import ensure_streams
+from mercato.chassis.messaging.credentials import NKEY_FILE_ENV, seed_path
 from mercato.cli.catalog import GATEWAY, SERVICES
+from mercato.cli.nats_permissions import publishers
 from mercato.cli.running import CLI
 
 WORKLOADS = (*SERVICES, GATEWAY, CLI)
@@ -41,10 +48,20 @@ def ensure_workload_keys(data_dir: Path) -> Path:
     return path
 
 
+async def set_up_streams(js: JetStreamContext, registry_ttl: float) -> None:
+    """What no service may set up for itself (each may touch only its own stream): every
+    event stream, the dead-letter stream, the registry and routing buckets."""
+    await ensure_streams(js, *publishers())
+    await registry.open_bucket(js, registry_ttl)
+    await routing.open_bucket(js)
+
+
 def child_env(service: str, data_dir: Path) -> dict[str, str]:
-    """The identity settings of one child process of ``service``."""
+    """The identity settings of one child process of ``service``: its key, the service
+    JWKS, its NATS user's seed (cli/nats_auth.py) and the shared secrets it holds."""
     env = {"MERCATO_SERVICE_KEY_FILE": str(key_path(data_dir, service)),
-           "MERCATO_SERVICE_JWKS_FILE": str(jwks_path(data_dir))}
+           "MERCATO_SERVICE_JWKS_FILE": str(jwks_path(data_dir)),
+           NKEY_FILE_ENV: str(seed_path(keys_dir(data_dir), service))}
     for name, holders in SECRETS.items():
         if service in holders:
             env[f"MERCATO_{name.replace('-', '_').upper()}_KEY_FILE"] = str(

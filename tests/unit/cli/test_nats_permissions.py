@@ -75,8 +75,10 @@ def test_a_service_writes_its_own_registry_key_and_no_other(service):
 
 
 @pytest.mark.parametrize("user", USERS)
-def test_only_the_supervisor_writes_routing(user):
-    assert may_publish(user, "$KV.mercato_routing.orders") == (user == "supervisor")
+def test_only_the_deploy_tooling_writes_routing(user):
+    # mercato up / mercato deploy, and the console's Promote and Rollback
+    assert may_publish(user, "$KV.mercato_routing.orders") == (user in ("supervisor",
+                                                                         "gateway"))
 
 
 @pytest.mark.parametrize("user", USERS)
@@ -123,13 +125,16 @@ def test_a_service_changes_no_stream_but_its_own(service):
         assert not may_publish(service, f"$JS.API.STREAM.{verb}.MERCATO_DLQ")
 
 
-def test_the_cli_writes_nothing():
+def test_the_cli_writes_no_event_and_only_replays_dead_letters():
     writes = [*(s for p in publishers() for s in event_subjects(p)),
               "$KV.mercato_registry.cli.x", "$KV.mercato_routing.orders", "mercato.dlq.x",
-              "mercato.orders.replay.cart__order_confirmed", "audit.gateway",
+              "audit.gateway",
               "$JS.API.STREAM.CREATE.MERCATO_ORDERS", "$JS.API.STREAM.DELETE.MERCATO_ORDERS",
-              "$JS.API.STREAM.MSG.DELETE.MERCATO_DLQ", "$JS.API.STREAM.PURGE.MERCATO_DLQ"]
+              "$JS.API.STREAM.PURGE.MERCATO_DLQ"]
     assert [s for s in writes if may_publish("cli", s)] == []
+    # `mercato dlq replay`: the letter's event again, for the one consumer, then removed
+    assert may_publish("cli", "mercato.orders.replay.cart__order_confirmed")
+    assert may_publish("cli", "$JS.API.STREAM.MSG.DELETE.MERCATO_DLQ")
     assert may_publish("cli", "$JS.API.STREAM.LIST")
     assert may_publish("cli", "$JS.API.STREAM.MSG.GET.MERCATO_DLQ")
     assert may_publish("cli", "$JS.API.STREAM.MSG.GET.MERCATO_ORDERS")

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt import PyJWK
 
 from mercato.chassis.identity.keys import owner_of
-from mercato.chassis.security import CLOCK_SKEW, AuthError, Principal, Verified
+from mercato.chassis.security import CLOCK_SKEW, AuthError, Principal, Verified, key_id
 
 ALGORITHM = "EdDSA"
 MAX_TTL = 300
@@ -106,13 +106,7 @@ class ServiceIdentity:
         known = self.verified.get(token)
         if known is not None:
             return known
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
-            raise AuthError(f"malformed service token: {exc}") from exc
-        if header.get("alg") != ALGORITHM:
-            raise AuthError(f"service token algorithm {header.get('alg')!r} is not accepted")
-        kid = str(header.get("kid", ""))
+        kid = key_id(token, ALGORITHM, "service token")
         key = self._keys.key(kid)
         try:
             claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=self.service,

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
 from mercato.chassis.clock import iso, utc_now
@@ -54,7 +55,10 @@ class Consumers:
     async def start(self) -> None:
         for sub in self.subscriptions:
             stream = stream_for(sub.source)
-            await ensure_stream(self.js, event_stream_config(sub.source))
+            try:  # made by the supervisor, as no service may change another's stream
+                await self.js.stream_info(stream)
+            except NotFoundError:  # a server of one's own (tests): make it here
+                await ensure_stream(self.js, event_stream_config(sub.source))
             config = ConsumerConfig(
                 durable_name=self.durable(sub), name=self.durable(sub),
                 filter_subjects=[*(e.subject() for e in sub.events),
