@@ -6,6 +6,7 @@ Balancing, retries, the retry budget, breakers and bulkheads per upstream servic
 chassis' (``chassis/calls/resilience.py``), the same as for service-to-service calls. The
 request's ``X-Canary`` header steers the deployment routing (``chassis/calls/routing.py``)
 and is passed on; the answer carries ``X-Mercato-Version``, the answering instance's version.
+A reply is read up to ``MAX_REPLY_BYTES`` (``read_bounded``): past it the attempt fails.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from operator import itemgetter
 
 import aiohttp
 
+from mercato.chassis.calls.client import MAX_REPLY_BYTES, read_bounded
 from mercato.chassis.calls.registry import Instance, RegistryView
 from mercato.chassis.calls.resilience import CallPolicy, Resilience, Unavailable
 from mercato.chassis.calls.routing import canary_var
@@ -87,7 +89,7 @@ class Upstreams:
                 async with session.request(method, instance.address + path_qs, data=data,
                                            headers=sent, timeout=timeout,
                                            allow_redirects=False) as resp:
-                    payload = await resp.read()
+                    payload = await read_bounded(resp, MAX_REPLY_BYTES)
             except BaseException as exc:
                 attempt.end(None, exc)
                 raise

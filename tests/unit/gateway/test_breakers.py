@@ -1,6 +1,7 @@
 """The gateway's resilience in process, against real local upstreams on 127.0.0.1: a full
 bulkhead and an open breaker answer 503 problem+json with Retry-After at once, retries go
-to another instance only for repeatable requests, and /api/v1/ops/breakers shows it all."""
+to another instance only for repeatable requests, a reply past the bound is a failed
+attempt, and /api/v1/ops/breakers shows it all."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import socket
 import pytest
 from aiohttp import web
 
+from mercato.chassis.calls.client import MAX_REPLY_BYTES
 from mercato.chassis.calls.registry import Instance
 from mercato.chassis.calls.resilience import CallPolicy
 from mercato.chassis.runtime import Runtime, make_instance
@@ -37,6 +39,8 @@ class Upstream:
         self.arrived.set()
         if request.path.endswith("/slow"):
             await self.gate.wait()
+        if request.path.endswith("/huge"):  # past the gateway's bound on a reply
+            return web.Response(body=b"a" * (MAX_REPLY_BYTES + 1))
         return web.json_response({"ok": True})
 
     async def __aenter__(self) -> Upstream:
@@ -148,3 +152,15 @@ async def test_ops_breakers_lists_each_upstream_with_its_instances(gateway):
     assert [(i["instance_id"], i["outstanding"], i["ejected"]) for i in catalog["instances"]] \
         == [("catalog-1", 0, False)]
     assert as_customer.status_code == 403
+
+
+async def test_an_upstream_reply_past_the_bound_is_not_passed_on(gateway):
+    async with Upstream() as up:
+        await with_upstreams(gateway, up.address, attempts=1)
+        async with client(gateway) as c:
+            huge = await c.get("/api/v1/catalog/products/huge")
+            fine = await c.get("/api/v1/catalog/products")
+    assert huge.status_code == 503
+    assert f"over {MAX_REPLY_BYTES}" in huge.json()["detail"]
+    assert len(huge.content) < 2000
+    assert fine.status_code == 200

@@ -47,8 +47,10 @@ class ReplyTooLarge(aiohttp.ClientPayloadError):
 async def read_bounded(resp: aiohttp.ClientResponse, limit: int) -> bytes:
     """The reply's body, refused (``ReplyTooLarge``) once it is over ``limit`` bytes: at
     once by its Content-Length, else as soon as the chunks read pass it."""
-    if resp.content_length is not None and resp.content_length > limit:
-        raise ReplyTooLarge(f"the reply declares {resp.content_length} bytes, over {limit}")
+    if resp.content_length is not None:  # the common case: declared, so read at once
+        if resp.content_length > limit:
+            raise ReplyTooLarge(f"the reply declares {resp.content_length} bytes, over {limit}")
+        return await resp.read()
     chunks, size = [], 0
     async for chunk in resp.content.iter_chunked(CHUNK):
         size += len(chunk)
