@@ -90,46 +90,74 @@ class Verified:
 
 
 JwksFetcher = Callable[[], Awaitable[dict]]
+JWKS_MAX_AGE = 300.0  # seconds a fetched key set is used before it is fetched again
+REFETCH_AFTER = 1.0  # seconds: at most one fetch this often for kids still unknown
+STALE_RETRY = 10.0  # seconds before an old key set that could not be fetched is tried again
 
 
 class TokenVerifier:
-    """Verifies user access tokens against a JWKS, refetched when an unknown key id shows up."""
+    """Verifies user access tokens against identity's JWKS: fetched when an unknown key
+    id shows up and when the copy is older than ``JWKS_MAX_AGE``. A key whose JWK says
+    when it retires (``retire_at``, seconds since the epoch: identity's rotation,
+    docs/zero-trust.md section 5) vouches for no token from then on, fetched or not."""
 
     def __init__(self, fetch_jwks: JwksFetcher, issuer: str, audience: str,
                  now: Callable[[], float] = time.time) -> None:
         self._fetch = fetch_jwks
         self._issuer = issuer
         self._audience = audience
+        self._now = now
         self._keys: dict[str, PyJWK] = {}
-        self._fetched_at = -1e9  # when the last fetch completed
+        self._jwks: dict[str, dict] = {}
+        self._retire_at: dict[str, float] = {}
+        self._fetched_at = -1e9  # when the last fetch completed (monotonic)
+        self._refresh_due = -1e9  # when the key set is old enough to fetch again
         self._fetching = asyncio.Lock()
         self.verified = Verified(now=now)
 
     def load_jwks(self, jwks: dict) -> None:
-        keys = {}
+        keys, entries, retire_at = {}, {}, {}
         for entry in jwks.get("keys", []):
             if entry.get("kid") and entry.get("kty") == "OKP":
-                keys[entry["kid"]] = PyJWK(entry, algorithm=USER_ALGORITHM)
-        self._keys = keys
-        self.verified.clear()  # a key that left the set no longer vouches for its tokens
+                kid = entry["kid"]
+                keys[kid] = PyJWK(entry, algorithm=USER_ALGORITHM)
+                entries[kid] = {k: v for k, v in entry.items() if k != "retire_at"}
+                if isinstance(entry.get("retire_at"), int | float):
+                    retire_at[kid] = float(entry["retire_at"])
+        # A key that left the set, or changed, no longer vouches for the tokens it
+        # verified; a set that only grew (a rotation's new key) keeps them.
+        if any(entries.get(kid) != entry for kid, entry in self._jwks.items()):
+            self.verified.clear()
+        self._keys, self._jwks, self._retire_at = keys, entries, retire_at
+        self._refresh_due = time.monotonic() + JWKS_MAX_AGE
 
     async def _key_for(self, kid: str) -> PyJWK:
-        """The key for ``kid``, fetching the JWKS when it is unknown. Requests arriving
-        while a fetch is in flight wait for it (one fetch, not one per request); a key
-        still unknown after a fetch completed within the last second is refused."""
-        if kid not in self._keys:
+        """The key for ``kid``, fetching the JWKS when it is unknown or the copy is old.
+        Requests arriving while a fetch is in flight wait for it (one fetch, not one per
+        request); a key still unknown after a fetch completed within ``REFETCH_AFTER`` is
+        refused. An old copy that cannot be fetched again is kept (a known key still
+        verifies); an unknown key that cannot be fetched is KeysUnavailable."""
+        if kid not in self._keys or time.monotonic() >= self._refresh_due:
             async with self._fetching:
-                if kid not in self._keys and time.monotonic() - self._fetched_at > 1.0:
+                now = time.monotonic()
+                if ((kid not in self._keys and now - self._fetched_at > REFETCH_AFTER)
+                        or now >= self._refresh_due):
                     try:
                         jwks = await self._fetch()
                     except Exception as exc:
-                        raise KeysUnavailable(f"signing keys unavailable: {exc}") from exc
-                    self.load_jwks(jwks)
-                    self._fetched_at = time.monotonic()
+                        if kid not in self._keys:
+                            raise KeysUnavailable(f"signing keys unavailable: {exc}") from exc
+                        self._refresh_due = time.monotonic() + STALE_RETRY
+                    else:
+                        self.load_jwks(jwks)
+                        self._fetched_at = time.monotonic()
         try:
-            return self._keys[kid]
+            key = self._keys[kid]
         except KeyError:
             raise AuthError("token signed by an unknown key") from None
+        if self._now() >= self._retire_at.get(kid, float("inf")):
+            raise AuthError("token signed by a retired key")
+        return key
 
     async def principal(self, authorization: str | None) -> Principal:
         """The caller named by an ``Authorization: Bearer ...`` header (the gateway's
@@ -154,7 +182,9 @@ class TokenVerifier:
             raise AuthError("not an access token")
         principal = Principal(subject=claims["sub"], roles=frozenset(claims.get("roles", [])),
                               email=claims.get("email", ""))
-        self.verified.put(token, principal, float(claims["exp"]))
+        # Remembered until the token expires, or its key retires if that comes first.
+        until = min(float(claims["exp"]), self._retire_at.get(kid, float("inf")))
+        self.verified.put(token, principal, until)
         return principal
 
 

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from mercato.cli.common import console as _console
 from mercato.cli.common import run as _run
+from mercato.cli.keys import keys_app
 from mercato.cli.ops_commands import dlq_app, events_app, projections_app
 
 
@@ -269,3 +270,4 @@ def logs(trace_id: Annotated[str, typer.Option(
 app.add_typer(events_app, name="events")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(projections_app, name="projections")
+app.add_typer(keys_app, name="keys")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -11,8 +13,10 @@ from mercato.chassis.messaging import Outbox
 from mercato.services.identity.handlers import Identity, TokenSettings
 from mercato.services.identity.keys import SigningKey
 from mercato.services.identity.passwords import Argon2Passwords
+from mercato.services.identity.signing import KeyRing, key_times, stored
 from mercato.services.identity.store import SqlIdentityStore
 from tests.support.clock import ManualClock
+from tests.unit.identity.fakes import InMemorySigningKeyRepository
 
 ISSUER = "mercato-identity"
 AUDIENCE = "mercato"
@@ -25,16 +29,24 @@ def counting_secrets():
     return lambda: f"refresh-secret-{next(counter)}"
 
 
+def key_ring(clock, key: SigningKey | None = None) -> KeyRing:
+    """A key ring holding ``key`` (a new one if None), active since long ago."""
+    first = replace(stored(key or SigningKey.generate()), activates_at=clock() - timedelta(days=1))
+    return KeyRing(InMemorySigningKeyRepository([first]), clock, key_times(ACCESS_TTL),
+                   loaded=[first])
+
+
 def make_identity(db, *, clock=None, key=None, passwords=None, new_secret=None,
                   outbox=None) -> Identity:
+    clock = clock or ManualClock()
     return Identity(
         store=SqlIdentityStore(db),
         passwords=passwords or Argon2Passwords.cheap_for_tests(),
-        key=key or SigningKey.generate(),
+        keys=key_ring(clock, key),
         tokens=TokenSettings(issuer=ISSUER, audience=AUDIENCE, access_ttl=ACCESS_TTL,
                              refresh_ttl=REFRESH_TTL),
         outbox=outbox or Outbox(db, "identity"),
-        clock=clock or ManualClock(),
+        clock=clock,
         new_id=lambda: str(uuid.uuid4()),
         new_secret=new_secret or counting_secrets(),
     )

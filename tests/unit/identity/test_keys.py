@@ -1,4 +1,5 @@
-"""The signing key: loaded from a file, or made once in development and reused."""
+"""A signing key: its JWK, loaded from a PEM file, and an older installation's
+development key file (imported once, then deleted)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from mercato.services.identity.keys import (
     SigningKey,
     SigningKeyError,
     _create_atomically,
+    forget_dev_key,
     load_or_create_signing_key,
+    load_pem,
     load_signing_key,
     thumbprint,
 )
@@ -52,10 +55,34 @@ def test_a_configured_key_file_is_used_instead_of_the_development_key(tmp_path):
     assert not (tmp_path / "identity" / DEV_KEY_NAME).exists()
 
 
-def test_a_missing_configured_key_file_is_an_error_not_a_new_key(tmp_path):
+def test_when_two_instances_race_to_create_the_key_the_first_one_written_wins(tmp_path):
+    path = tmp_path / DEV_KEY_NAME
+    winner, loser = SigningKey.generate(), SigningKey.generate()
+    _create_atomically(path, winner.pem())
+    _create_atomically(path, loser.pem())
+    assert load_signing_key(path).kid == winner.kid
+    assert [p.name for p in tmp_path.iterdir()] == [DEV_KEY_NAME]
+
+
+def test_the_development_key_file_is_deleted_only_when_it_holds_the_retired_key(tmp_path):
+    key = SigningKey.generate()
+    path = tmp_path / DEV_KEY_NAME
+    path.write_bytes(key.pem())
+    assert not forget_dev_key(tmp_path, SigningKey.generate().kid)
+    assert path.exists()
+    assert forget_dev_key(tmp_path, key.kid)
+    assert not path.exists()
+    assert not forget_dev_key(tmp_path, key.kid)  # gone already: nothing to do
+
+
+def test_a_key_survives_its_pem_form():
+    key = SigningKey.generate()
+    assert load_pem(key.pem()).kid == key.kid
+
+
+def test_a_missing_configured_key_file_is_an_error(tmp_path):
     with pytest.raises(SigningKeyError, match="cannot read"):
-        load_or_create_signing_key(tmp_path / "absent.pem", tmp_path)
-    assert not (tmp_path / DEV_KEY_NAME).exists()
+        load_signing_key(tmp_path / "absent.pem")
 
 
 def test_a_key_file_that_is_not_pem_is_refused(tmp_path):
@@ -73,12 +100,3 @@ def test_a_key_file_holding_an_rsa_key_is_refused(tmp_path):
         serialization.NoEncryption()))
     with pytest.raises(SigningKeyError, match="not an Ed25519 key"):
         load_signing_key(path)
-
-
-def test_when_two_instances_race_to_create_the_key_the_first_one_written_wins(tmp_path):
-    path = tmp_path / DEV_KEY_NAME
-    winner, loser = SigningKey.generate(), SigningKey.generate()
-    _create_atomically(path, winner.pem())
-    _create_atomically(path, loser.pem())
-    assert load_signing_key(path).kid == winner.kid
-    assert [p.name for p in tmp_path.iterdir()] == [DEV_KEY_NAME]

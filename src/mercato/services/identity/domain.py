@@ -130,3 +130,105 @@ def access_claims(user: User, *, now: datetime, ttl_seconds: int, issuer: str,
         "iss": issuer, "aud": audience, "iat": issued, "exp": issued + ttl_seconds,
         "jti": jti,
     }
+
+
+# -- the keys that sign access tokens ------------------------------------------------------
+
+
+class KeyState(Enum):
+    """Where a signing key is in its life; derived from its times, so every replica
+    agrees at any instant without anyone writing a state change."""
+
+    PENDING = "pending"          # published in the JWKS, not signing yet
+    ACTIVE = "active"            # signs new tokens (one key at a time)
+    VERIFY_ONLY = "verify-only"  # published, signs nothing: its tokens are still alive
+    RETIRED = "retired"          # gone from the JWKS; its private half erased
+
+
+class RotationInProgress(IdentityError):
+    """A rotation's new key is not active yet; a second rotation waits for it."""
+
+
+class KeyAlreadyKnown(IdentityError):
+    pass
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """One signing key as identity keeps it. ``retire_after`` is set when a newer key
+    takes over: every token this key signed has expired by then. ``retired_at`` records
+    that its private half was erased."""
+
+    kid: str
+    public_jwk: dict
+    private_pem: bytes | None
+    created_at: datetime
+    activates_at: datetime
+    retire_after: datetime | None = None
+    retired_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class KeyTimes:
+    """How long a new key is published before it signs (``lead``: every replica and
+    verifier can know it before the first token it signs), and how long an old key
+    verifies after it stopped signing (``keep``: the longest access-token life plus the
+    verifiers' clock skew and a lagging replica)."""
+
+    lead: timedelta
+    keep: timedelta
+
+
+@dataclass(frozen=True)
+class KeySet:
+    """All signing keys, and the rules of their rotation."""
+
+    keys: tuple[StoredKey, ...]
+
+    def state(self, key: StoredKey, now: datetime) -> KeyState:
+        if key.retired_at is not None or (key.retire_after is not None
+                                          and now >= key.retire_after):
+            return KeyState.RETIRED
+        if now < key.activates_at:
+            return KeyState.PENDING
+        signer = self.signer(now)
+        return KeyState.ACTIVE if signer and signer.kid == key.kid else KeyState.VERIFY_ONLY
+
+    def signer(self, now: datetime) -> StoredKey | None:
+        """The key that signs at ``now``: the latest to have become active, not retired."""
+        live = [k for k in self.keys if k.activates_at <= now and k.retired_at is None
+                and (k.retire_after is None or now < k.retire_after)]
+        return max(live, key=lambda k: (k.activates_at, k.kid), default=None)
+
+    def published(self, now: datetime) -> list[StoredKey]:
+        """The keys a verifier needs: pending, active and verify-only ones."""
+        return [k for k in self.keys if self.state(k, now) is not KeyState.RETIRED]
+
+    def due_for_erasure(self, now: datetime) -> list[StoredKey]:
+        """Retired keys whose private half is still kept."""
+        return [k for k in self.keys if k.retired_at is None
+                and self.state(k, now) is KeyState.RETIRED]
+
+    def rotate(self, new: StoredKey, now: datetime,
+               times: KeyTimes) -> tuple[StoredKey, StoredKey | None]:
+        """``new`` as the next key (active after ``times.lead``, or at once when nothing
+        signs) and the current signer with the time it retires; both to be stored."""
+        if any(k.kid == new.kid for k in self.keys):
+            raise KeyAlreadyKnown(f"key {new.kid} is known already")
+        pending = [k for k in self.keys if self.state(k, now) is KeyState.PENDING]
+        if pending:
+            raise RotationInProgress(
+                f"key {pending[0].kid} becomes active at {pending[0].activates_at.isoformat()}"
+                "; rotate again after that")
+        current = self.signer(now)
+        starts = now + times.lead if current else now
+        new = replace(new, created_at=now, activates_at=starts)
+        if current is None:
+            return new, None
+        return new, replace(current, retire_after=starts + times.keep)
+
+    def first(self, new: StoredKey, now: datetime) -> StoredKey | None:
+        """``new`` as the first key, active at once; None when there are keys already."""
+        if self.keys:
+            return None
+        return replace(new, created_at=now, activates_at=now)

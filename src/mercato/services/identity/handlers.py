@@ -26,6 +26,7 @@ from mercato.services.identity.domain import (
 )
 from mercato.services.identity.keys import SigningKey
 from mercato.services.identity.passwords import Argon2Passwords
+from mercato.services.identity.signing import KeyRing
 from mercato.services.identity.store import SqlIdentityStore
 
 log = get_logger(__name__)
@@ -53,15 +54,20 @@ class Identity:
 
     store: SqlIdentityStore
     passwords: Argon2Passwords
-    key: SigningKey
+    keys: KeyRing
     tokens: TokenSettings
     outbox: Outbox
     clock: Clock
     new_id: IdFactory
     new_secret: Callable[[], str] = lambda: secrets.token_urlsafe(32)
 
+    @property
+    def key(self) -> SigningKey:
+        """The key that signs access tokens now."""
+        return self.keys.signer()
+
     def jwks(self) -> dict:
-        return self.key.jwks()
+        return self.keys.jwks()
 
     async def register_user(self, email: str, password: str, name: str,
                             roles: tuple[str, ...] = (ROLE_CUSTOMER,)) -> User:
@@ -155,8 +161,9 @@ class Identity:
         claims = access_claims(user, now=self.clock(), ttl_seconds=self.tokens.access_ttl,
                                issuer=self.tokens.issuer, audience=self.tokens.audience,
                                jti=self.new_id())
-        return {"access_token": self.key.sign(claims), "refresh_token": refresh_secret,
-                "token_type": "bearer", "expires_in": self.tokens.access_ttl}
+        return {"access_token": self.keys.signer().sign(claims),
+                "refresh_token": refresh_secret, "token_type": "bearer",
+                "expires_in": self.tokens.access_ttl}
 
 
 def _unauthorized(detail: str) -> Problem:

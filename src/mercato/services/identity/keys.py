@@ -1,9 +1,11 @@
-"""The Ed25519 key that signs access tokens, and its public half as a JWKS.
+"""An Ed25519 key that signs access tokens, its public half as a JWK, and its PEM forms.
 
-In production the key comes from a PEM file (settings refuse to start without one). In
-development it is generated once at ``<data_dir>/identity/signing_key.pem`` and reused, so
-tokens survive a restart; instances starting together agree on one key because the file
-appears atomically (written aside, then hard-linked into place, which fails if it exists).
+Which key signs, and when keys rotate, is signing.py's: the keys live in identity's
+database. A key comes from there, from a PEM file (MERCATO_SIGNING_KEY_FILE, taken in at
+start), or, for the first key of a development installation, from
+``<data_dir>/identity/signing_key.pem``, made once (instances starting together agree on
+it: the file appears atomically, written aside then hard-linked into place, which fails if
+it exists) and deleted when its key retires.
 """
 
 from __future__ import annotations
@@ -68,19 +70,37 @@ class SigningKey:
         )
 
 
+def load_pem(data: bytes, source: str = "the key") -> SigningKey:
+    """The Ed25519 key in PKCS8 PEM ``data``; SigningKeyError says what is wrong with it."""
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        raise SigningKeyError(f"{source} is not an unencrypted PKCS8 PEM private key") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise SigningKeyError(f"{source} holds a {type(key).__name__}, not an Ed25519 key")
+    return SigningKey(key)
+
+
 def load_signing_key(path: Path) -> SigningKey:
     """The key in a PKCS8 PEM file; SigningKeyError says what is wrong with it."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise SigningKeyError(f"cannot read signing key file {path}: {exc}") from exc
+    return load_pem(data, str(path))
+
+
+def forget_dev_key(service_dir: Path, kid: str) -> bool:
+    """Delete the development key file if it holds ``kid``, a key that has retired: the
+    database erases a retired key's private half, and no copy may outlive it."""
+    path = service_dir / DEV_KEY_NAME
     try:
-        key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError) as exc:
-        raise SigningKeyError(f"{path} is not an unencrypted PKCS8 PEM private key") from exc
-    if not isinstance(key, Ed25519PrivateKey):
-        raise SigningKeyError(f"{path} holds a {type(key).__name__}, not an Ed25519 key")
-    return SigningKey(key)
+        if load_signing_key(path).kid != kid:
+            return False
+    except SigningKeyError:
+        return False
+    path.unlink(missing_ok=True)
+    return True
 
 
 def load_or_create_signing_key(configured: Path | None, service_dir: Path) -> SigningKey:

@@ -1,0 +1,183 @@
+"""The keys that sign access tokens: which one signs, the JWKS, rotation, retirement.
+
+Keys live in identity's database, shared by its replicas; each replica keeps a copy in
+memory (``refresh``, once a second, by the ``signing-keys`` worker: one small SELECT),
+so signing a token and serving the JWKS read no database. A rotation adds a key that is
+published at once and signs only ``KeyTimes.lead`` later, by which time every replica's
+copy (and so every JWKS answer) holds it: a verifier that meets its first token and
+fetches the JWKS from any replica finds it. The key it replaces stops signing then and
+verifies for ``KeyTimes.keep`` more (the longest access-token life, the verifiers' clock
+skew, a lagging replica), then is retired: dropped from the JWKS, its private half erased
+by the worker. States follow from these times (domain ``KeySet``), so no replica has to
+write a state change for the others to see it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from mercato.chassis.clock import Clock, iso
+from mercato.chassis.logging import get_logger
+from mercato.chassis.security import CLOCK_SKEW
+from mercato.services.identity.domain import (
+    IdentityError,
+    KeySet,
+    KeyState,
+    KeyTimes,
+    StoredKey,
+)
+from mercato.services.identity.keys import ALGORITHM, SigningKey, load_pem
+
+log = get_logger(__name__)
+LEAD = 5.0  # seconds a new key is published before it signs: several refreshes
+REFRESH = 1.0  # seconds between two reads of the key table by each replica
+
+
+def key_times(access_ttl: int) -> KeyTimes:
+    """A new key signs ``LEAD`` after the rotation; the old one verifies for the longest
+    access-token life, plus the verifiers' clock skew (they accept a token that long past
+    its exp) and ``LEAD`` again for a replica whose copy lags."""
+    return KeyTimes(lead=timedelta(seconds=LEAD),
+                    keep=timedelta(seconds=access_ttl + CLOCK_SKEW + LEAD))
+
+
+class NoSigningKey(IdentityError):
+    pass
+
+
+class SigningKeyUnit(Protocol):
+    async def all(self) -> list[StoredKey]: ...
+    async def add(self, key: StoredKey) -> None: ...
+    async def set_retire_after(self, key: StoredKey) -> None: ...
+    async def erase(self, kid: str, at: datetime) -> None: ...
+
+
+class SigningKeyRepository(Protocol):
+    """The port: the key table, read alone or changed in one transaction."""
+
+    def unit(self) -> AbstractAsyncContextManager[SigningKeyUnit]: ...
+    async def all(self) -> list[StoredKey]: ...
+
+
+@dataclass(frozen=True)
+class Rotation:
+    new: StoredKey
+    previous: StoredKey | None
+
+
+def stored(key: SigningKey) -> StoredKey:
+    """``key`` as the table keeps it; its times are set by the rule that adds it."""
+    epoch = datetime.fromtimestamp(0, UTC)
+    return StoredKey(kid=key.kid, public_jwk=key.public_jwk(), private_pem=key.pem(),
+                     created_at=epoch, activates_at=epoch)
+
+
+class KeyRing:
+    """Identity's signing keys (see the module's docstring)."""
+
+    def __init__(self, repository: SigningKeyRepository, clock: Clock, times: KeyTimes,
+                 loaded: Sequence[StoredKey] = (),
+                 on_retired: Callable[[str], None] | None = None) -> None:
+        self.repository = repository
+        self.on_retired = on_retired  # e.g. delete the development key file
+        self.clock = clock
+        self.times = times
+        self._set = KeySet(tuple(loaded))
+        self._parsed: dict[str, SigningKey] = {}
+
+    # -- reads, from this replica's copy --------------------------------------------
+    def signer(self) -> SigningKey:
+        """The key to sign with now."""
+        current = self._set.signer(self.clock())
+        if current is None or current.private_pem is None:
+            raise NoSigningKey("identity has no active signing key")
+        key = self._parsed.get(current.kid)
+        if key is None:
+            key = self._parsed[current.kid] = load_pem(current.private_pem)
+        return key
+
+    def jwks(self) -> dict:
+        """The public keys a verifier needs now. A key that will retire says when
+        (``retire_at``, seconds since the epoch; verifiers that know the member stop
+        trusting it then, others when they next fetch the set)."""
+        keys = []
+        for key in self._set.published(self.clock()):
+            jwk = {**key.public_jwk, "kid": key.kid, "alg": ALGORITHM, "use": "sig"}
+            if key.retire_after is not None:
+                jwk["retire_at"] = int(key.retire_after.timestamp())
+            keys.append(jwk)
+        return {"keys": keys}
+
+    def states(self) -> list[tuple[StoredKey, KeyState]]:
+        now = self.clock()
+        return [(k, self._set.state(k, now)) for k in self._set.keys]
+
+    # -- changes, in the shared table ------------------------------------------------
+    async def refresh(self) -> None:
+        """Read the table again; erase the private half of keys that have retired."""
+        keys = await self.repository.all()
+        now = self.clock()
+        erased: list[str] = []
+        if KeySet(tuple(keys)).due_for_erasure(now):
+            async with self.repository.unit() as unit:
+                for key in KeySet(tuple(await unit.all())).due_for_erasure(now):
+                    await unit.erase(key.kid, now)
+                    erased.append(key.kid)
+                keys = await unit.all()
+        self._load(keys)
+        for kid in erased:
+            log.info("signing_key_retired", kid=kid)
+            if self.on_retired is not None:
+                await asyncio.to_thread(self.on_retired, kid)
+
+    async def adopt(self, key: SigningKey, *, rotate_in: bool) -> bool:
+        """Take ``key`` into the table if it is not there: as the first key when there
+        is none; else, with ``rotate_in`` (a configured key file that holds a new key),
+        as a rotation to it. True if added."""
+        now = self.clock()
+        added = previous = None
+        async with self.repository.unit() as unit:
+            current = KeySet(tuple(await unit.all()))
+            known = next((k for k in current.keys if k.kid == key.kid), None)
+            if known is None:
+                added = current.first(stored(key), now)
+                if added is None and rotate_in:
+                    added, previous = current.rotate(stored(key), now, self.times)
+                if added is not None:
+                    await unit.add(added)
+                if previous is not None:
+                    await unit.set_retire_after(previous)
+            elif current.state(known, now) is KeyState.RETIRED:
+                log.warning("configured_signing_key_retired", kid=key.kid)
+            keys = await unit.all()
+        self._load(keys)
+        if added is not None:
+            log.info("signing_key_adopted", kid=added.kid, activates_at=iso(added.activates_at))
+        return added is not None
+
+    async def rotate(self) -> Rotation:
+        """A new key, active after the lead; the current one verify-only until its tokens
+        have expired. RotationInProgress while a new key is still pending."""
+        now = self.clock()
+        async with self.repository.unit() as unit:
+            new, previous = KeySet(tuple(await unit.all())).rotate(
+                stored(SigningKey.generate()), now, self.times)
+            await unit.add(new)
+            if previous is not None:
+                await unit.set_retire_after(previous)
+            keys = await unit.all()
+        self._load(keys)
+        log.info("signing_key_rotated", kid=new.kid, activates_at=iso(new.activates_at),
+                 previous=previous.kid if previous else None,
+                 previous_retires=iso(previous.retire_after) if previous else None)
+        return Rotation(new, previous)
+
+    def _load(self, keys: list[StoredKey]) -> None:
+        self._set = KeySet(tuple(keys))
+        for kid in set(self._parsed) - {k.kid for k in keys if k.private_pem}:
+            del self._parsed[kid]
