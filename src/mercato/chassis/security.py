@@ -131,26 +131,34 @@ class TokenVerifier:
         self._keys, self._jwks, self._retire_at = keys, entries, retire_at
         self._refresh_due = time.monotonic() + JWKS_MAX_AGE
 
+    async def _refetch(self, kid: str) -> None:
+        """Fetch the JWKS if ``kid`` is unknown (at most once per ``REFETCH_AFTER``) or
+        the copy is older than ``JWKS_MAX_AGE``. Requests arriving while a fetch is in
+        flight wait for it (one fetch, not one per request). A fetch that fails is
+        KeysUnavailable for an unknown key; an old copy is kept (its keys still verify)
+        and fetched again after ``STALE_RETRY``."""
+        async with self._fetching:
+            now = time.monotonic()
+            unknown = kid not in self._keys
+            if not ((unknown and now - self._fetched_at > REFETCH_AFTER)
+                    or now >= self._refresh_due):
+                return
+            try:
+                jwks = await self._fetch()
+            except Exception as exc:
+                if unknown:
+                    raise KeysUnavailable(f"signing keys unavailable: {exc}") from exc
+                self._refresh_due = time.monotonic() + STALE_RETRY
+                return
+            self.load_jwks(jwks)
+            self._fetched_at = time.monotonic()
+
     async def _key_for(self, kid: str) -> PyJWK:
-        """The key for ``kid``, fetching the JWKS when it is unknown or the copy is old.
-        Requests arriving while a fetch is in flight wait for it (one fetch, not one per
-        request); a key still unknown after a fetch completed within ``REFETCH_AFTER`` is
-        refused. An old copy that cannot be fetched again is kept (a known key still
-        verifies); an unknown key that cannot be fetched is KeysUnavailable."""
-        if kid not in self._keys or time.monotonic() >= self._refresh_due:
-            async with self._fetching:
-                now = time.monotonic()
-                if ((kid not in self._keys and now - self._fetched_at > REFETCH_AFTER)
-                        or now >= self._refresh_due):
-                    try:
-                        jwks = await self._fetch()
-                    except Exception as exc:
-                        if kid not in self._keys:
-                            raise KeysUnavailable(f"signing keys unavailable: {exc}") from exc
-                        self._refresh_due = time.monotonic() + STALE_RETRY
-                    else:
-                        self.load_jwks(jwks)
-                        self._fetched_at = time.monotonic()
+        """The key for ``kid``, fetching the JWKS when it is unknown; a key still unknown
+        after a fetch completed within ``REFETCH_AFTER`` is refused, and so is a key past
+        its ``retire_at``."""
+        if kid not in self._keys:
+            await self._refetch(kid)
         try:
             key = self._keys[kid]
         except KeyError:
@@ -165,6 +173,9 @@ class TokenVerifier:
         return await self.verify(bearer_token(authorization))
 
     async def verify(self, token: str) -> Principal:
+        if time.monotonic() >= self._refresh_due:
+            # Before the memory: a key that left the set takes its tokens with it.
+            await self._refetch(key_id(token, USER_ALGORITHM, "token"))
         known = self.verified.get(token)
         if known is not None:
             return known

@@ -3,12 +3,14 @@ replica, and tokens across a rotation as the chassis verifier sees them."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import timedelta
 
 import jwt
 import pytest
 
+from mercato.chassis import security
 from mercato.chassis.security import CLOCK_SKEW, AuthError, TokenVerifier
 from mercato.services.identity.domain import (
     KeyAlreadyKnown,
@@ -225,3 +227,69 @@ async def test_a_verifier_forgets_tokens_only_when_a_key_leaves_or_changes():
     clock.advance(TIMES.lead.total_seconds() + TIMES.keep.total_seconds())
     verifier.load_jwks(keys.jwks())  # the old key is gone
     assert len(verifier.verified) == 0
+
+
+class Monotonic:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    @staticmethod
+    def time() -> float:
+        return time.time()
+
+
+@pytest.fixture
+def monotonic(monkeypatch) -> Monotonic:
+    """The verifier's monotonic clock, and only the verifier's (not the event loop's)."""
+    fake = Monotonic()
+    monkeypatch.setattr(security, "time", fake)
+    return fake
+
+
+def user_token(key: SigningKey, clock) -> str:
+    return key.sign({"sub": "u1", "typ": "access", "iss": ISSUER, "aud": AUDIENCE,
+                     "exp": int(clock().timestamp()) + ACCESS_TTL})
+
+
+async def test_an_idle_verifier_drops_a_retired_key_when_its_copy_is_old(monotonic):
+    clock = ManualClock()
+    keys = await started(clock)
+    old = keys.signer()
+    verifier = TokenVerifier(lambda: _value(keys.jwks()), ISSUER, AUDIENCE,
+                             now=lambda: clock().timestamp())
+    verifier.load_jwks(keys.jwks())  # fetched before the rotation: no retire_at in it
+    await keys.rotate()
+    clock.advance(TIMES.lead.total_seconds() + TIMES.keep.total_seconds())
+    await verifier.verify(user_token(old, clock))  # its copy is young: still trusted
+    monotonic.now += security.JWKS_MAX_AGE
+    with pytest.raises(AuthError, match="unknown key"):
+        await verifier.verify(user_token(old, clock))
+
+
+async def test_an_old_copy_that_cannot_be_fetched_again_keeps_verifying(monotonic):
+    clock = ManualClock()
+    keys = await started(clock)
+    fetches = []
+
+    async def failing() -> dict:
+        fetches.append(monotonic.now)
+        raise ConnectionError("identity is down")
+
+    verifier = TokenVerifier(failing, ISSUER, AUDIENCE)
+    verifier.load_jwks(keys.jwks())
+    monotonic.now += security.JWKS_MAX_AGE
+    assert (await verifier.verify(user_token(keys.signer(), clock))).subject == "u1"
+    clock.advance(1)
+    await verifier.verify(user_token(keys.signer(), clock))  # no new attempt yet
+    assert len(fetches) == 1
+    monotonic.now += security.STALE_RETRY
+    clock.advance(1)
+    await verifier.verify(user_token(keys.signer(), clock))
+    assert len(fetches) == 2
+
+
+async def _value(value):
+    return value
