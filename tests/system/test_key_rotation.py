@@ -180,6 +180,9 @@ def test_sessions_live_through_a_rotation_and_the_old_key_then_retires(platform:
     r = me(p, forged)
     assert r.status_code == 401, r.text
     assert keys_listed(p) == {old_kid: "retired", new_kid: "active"}
+    shown = mercato(p, "keys", "list")  # the table an operator reads
+    assert shown.returncode == 0, shown.stderr
+    assert "retired" in shown.stdout and "active" in shown.stdout and new_kid in shown.stdout
     wait_for(lambda: not dev_key.exists(), 30, "the development key file to be deleted")
     with sqlite3.connect(p.data_dir / "identity" / "identity.db") as db:
         rows = dict(db.execute("SELECT kid, private_pem IS NOT NULL FROM signing_keys"))

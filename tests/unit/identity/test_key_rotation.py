@@ -162,6 +162,19 @@ async def test_a_configured_key_file_with_a_new_key_is_a_rotation_to_it_and_a_kn
     assert len(repository.rows) == 2
 
 
+async def test_a_new_key_file_during_a_rotation_waits_for_the_next_start():
+    clock = ManualClock()
+    repository = InMemorySigningKeyRepository()
+    keys = await started(clock, repository)
+    rotation = await keys.rotate()
+    configured = SigningKey.generate()
+    assert not await keys.adopt(configured, rotate_in=True)  # starts, keys unchanged
+    assert configured.kid not in repository.rows
+    clock.advance(LEAD)
+    assert await ring(clock, repository).adopt(configured, rotate_in=True)
+    assert repository.rows[rotation.new.kid].retire_after is not None
+
+
 async def test_a_rotation_that_fails_changes_nothing():
     clock = ManualClock()
     repository = InMemorySigningKeyRepository()

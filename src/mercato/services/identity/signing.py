@@ -29,6 +29,7 @@ from mercato.services.identity.domain import (
     KeySet,
     KeyState,
     KeyTimes,
+    RotationInProgress,
     StoredKey,
 )
 from mercato.services.identity.keys import ALGORITHM, SigningKey, load_pem
@@ -147,7 +148,12 @@ class KeyRing:
             if known is None:
                 added = current.first(stored(key), now)
                 if added is None and rotate_in:
-                    added, previous = current.rotate(stored(key), now, self.times)
+                    try:
+                        added, previous = current.rotate(stored(key), now, self.times)
+                    except RotationInProgress as exc:
+                        # Start anyway, with the keys there are; the next start takes it.
+                        log.warning("configured_signing_key_not_taken", kid=key.kid,
+                                    reason=str(exc))
                 if added is not None:
                     await unit.add(added)
                 if previous is not None:
