@@ -123,7 +123,7 @@ def key_table(keys: list[dict]):
         style = STATE_STYLE.get(key["state"], "")
         table.add_row(key["kid"], f"[{style}]{key['state']}[/]" if style else key["state"],
                       key["created_at"], key["activates_at"],
-                      key.get("retired_at") or key.get("retire_after") or "-")
+                      key.get("retire_after") or "-")
     return table
 
 
