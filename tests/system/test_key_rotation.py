@@ -143,7 +143,9 @@ def test_sessions_live_through_a_rotation_and_the_old_key_then_retires(platform:
         rotation = json.loads(rotated.stdout)
         new_kid = rotation["new"]["kid"]
         assert rotation["previous"]["kid"] == old_kid and new_kid != old_kid
-        assert set(jwks_kids(p)) == {old_kid, new_kid}  # published before it signs
+        # Published by both replicas (each reads the table once a second) before it signs.
+        wait_for(lambda: all(set(jwks_kids(p)) == {old_kid, new_kid} for _ in range(4)), 30,
+                 "the new key in the JWKS")
 
         # New tokens carry the new kid (whichever replica signs them), old ones verify.
         with p.client() as c:
