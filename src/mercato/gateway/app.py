@@ -31,10 +31,12 @@ from mercato.gateway.audit import audited
 from mercato.gateway.errors import Reply
 from mercato.gateway.local import LOCAL_ONLY, answer_local
 from mercato.gateway.methods import ServiceMethods
+from mercato.gateway.openapi import Documents
 from mercato.gateway.ops import answer_ops, console_parts
 from mercato.gateway.paths import ambiguous
 from mercato.gateway.policy import Access, resolve
 from mercato.gateway.proxy import NoInstance, Upstreams
+from mercato.gateway.public_api import CONTRACT_PATHS, TTL, PublicApi, service_fetcher
 from mercato.gateway.ratelimit import RateLimiter
 from mercato.gateway.storefront import Storefront, storefront_path
 from mercato.gateway.web import Pages, is_page_path, page_route
@@ -54,6 +56,7 @@ class Gateway:
         self.body_timeout = 30.0  # seconds; and who reads /metrics: set by bootstrap.py
         self.metrics = LOCAL_ONLY
         self.methods = ServiceMethods(None)
+        self.contract: PublicApi | None = None  # /api/v1/openapi.json and /api/v1/docs
         self.upstreams: Upstreams | None = None
         # Checks a client's access token: the chassis verifier, whose cache of verified
         # tokens (until each one's exp) makes a repeat check a dictionary lookup.
@@ -81,6 +84,8 @@ class Gateway:
                                                CallPolicy.from_settings(self.runtime.settings))
                     self.auth = self.runtime.verifier
                     self.methods.client = self.runtime.client
+                    self.contract = PublicApi(Documents(service_fetcher(self.runtime.client),
+                                                        TTL))
                     self.limits = RateLimiter.from_env()
                     await self.limits.start()
                     await self.upstreams.start()
@@ -172,6 +177,8 @@ class Gateway:
         if method not in ROUTED and method != "HEAD":  # OPTIONS, TRACE, CONNECT, ...
             return await self._allow(scope, method, path)
         method = "GET" if method == "HEAD" else method  # uvicorn sends HEAD no body
+        if path in CONTRACT_PATHS:
+            return await self._contract(scope, method, path)
         route = resolve(method, path)
         if route is None:
             raise Reply(404, f"no route for {method} {path}")
@@ -204,7 +211,8 @@ class Gateway:
         if route.service is None:
             status, payload = await answer_ops(self.runtime, method, path, self.upstreams,
                                                scope["query_string"], self.parts)
-            return status, [(b"content-type", JSON)], payload, "gateway"
+            kind = JSON if status < 400 else PROBLEM_CONTENT_TYPE.encode()
+            return status, [(b"content-type", kind)], payload, "gateway"
         qs = scope["query_string"]
         path_qs = scope["raw_path"].decode("latin-1") + ("?" + qs.decode("latin-1") if qs else "")
         client = scope.get("client")
@@ -229,6 +237,16 @@ class Gateway:
         if method != "OPTIONS":
             raise Reply(405, f"{path} takes {allow}, not {method}", {"Allow": allow})
         return 204, [(b"allow", allow.encode())], b"", service
+
+    async def _contract(self, scope, method: str, path: str):
+        """The published API (public_api.py): public, rate-limited by address."""
+        if method != "GET":
+            raise Reply(405, f"{path} takes GET, HEAD, OPTIONS, not {method}",
+                        {"Allow": "GET, HEAD, OPTIONS"})
+        if self.limits is not None:
+            await self.limits.admit(method, path, scope.get("client"), None)
+        status, out, body = await self.contract.answer(path)
+        return status, out, body, "gateway"
 
     def _credentials(self, service: str, authorization: bytes | None) -> list:
         """The gateway's own token for ``service`` and, when the client sent a bearer

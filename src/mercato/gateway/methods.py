@@ -24,6 +24,7 @@ from mercato.gateway.events_feed import EVENTS_PATH
 from mercato.gateway.metrics_sampler import SERIES_PATH
 from mercato.gateway.ops import AUDIT_PATH, SAGA_PATH
 from mercato.gateway.policy import resolve
+from mercato.gateway.public_api import CONTRACT_PATHS
 from mercato.gateway.release import ACTION, DEPLOYMENTS_PATH
 from mercato.gateway.storefront import storefront_path
 from mercato.gateway.targets import TARGETS_PATH
@@ -66,6 +67,8 @@ class ServiceMethods:
         503 when its service cannot say which."""
         route = resolve("GET", path)
         methods: set[str] = set()
+        if path in CONTRACT_PATHS:
+            return "gateway", allow_header({"GET"})
         if route is not None and route.service is None:
             methods = local_methods(path)
         elif route is not None and path.startswith("/.well-known/"):

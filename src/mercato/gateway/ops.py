@@ -9,9 +9,11 @@ from typing import NoReturn
 from urllib.parse import parse_qs
 
 from mercato.chassis.calls.client import ServiceClient, Unavailable
+from mercato.chassis.context import request_id_var
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import list_dead_letters
 from mercato.chassis.runtime import Runtime
+from mercato.chassis.web.errors import problem_body
 from mercato.gateway.audit import AuditTrail
 from mercato.gateway.dead_letters import answer_dead_letter, is_dead_letter_path
 from mercato.gateway.errors import Reply
@@ -143,6 +145,4 @@ async def _list(js) -> list:
 
 
 def _problem(status: int, title: str, detail: str) -> tuple[int, bytes]:
-    body = {"type": f"https://mercato.dev/problems/{title.lower().replace(' ', '-')}",
-            "title": title, "status": status, "detail": detail}
-    return status, json.dumps(body).encode()
+    return status, problem_body(status, title, detail, request_id_var.get())

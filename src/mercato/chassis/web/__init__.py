@@ -3,7 +3,8 @@ problem+json errors, authentication and authorization, and serving one instance.
 
 Public API: ``create_service``, ``problem_response``, ``serve_service``, ``bind``,
 ``Problem``, ``not_found``, ``problem_body``, ``PROBLEM_CONTENT_TYPE``, ``require_user``,
-``require_admin``, ``require_service(*callers)``, ``allowlist``, ``USER_HEADER``. User
+``require_admin``, ``require_service(*callers)``, ``allowlist``, ``USER_HEADER``, and
+``problems(*statuses)`` / ``declare_problems`` for the OpenAPI document (openapi.py). User
 tokens and principals are in ``mercato.chassis.security``, service tokens in
 ``mercato.chassis.identity`` (shared with ``calls``, which presents them).
 """
@@ -17,10 +18,11 @@ from mercato.chassis.web.deps import (
     require_user,
 )
 from mercato.chassis.web.errors import PROBLEM_CONTENT_TYPE, Problem, not_found, problem_body
+from mercato.chassis.web.openapi import declare_problems, problems
 from mercato.chassis.web.serve import bind, serve_service
 
 __all__ = [
     "PROBLEM_CONTENT_TYPE", "USER_HEADER", "Problem", "allowlist", "bind", "create_service",
-    "not_found", "problem_body", "problem_response", "require_admin", "require_service",
-    "require_user", "serve_service",
+    "declare_problems", "not_found", "problem_body", "problem_response", "problems",
+    "require_admin", "require_service", "require_user", "serve_service",
 ]

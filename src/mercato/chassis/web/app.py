@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -27,6 +27,7 @@ from mercato.chassis.web.errors import (
     problem_body,
 )
 from mercato.chassis.web.middleware import BodyTooLarge, RequestContextMiddleware
+from mercato.chassis.web.openapi import declare_problems, problems
 
 log = get_logger(__name__)
 NO_FASTAPI_TELEMETRY = {"tracing": False, "metrics": False, "logs": False,
@@ -87,6 +88,7 @@ def create_service(
     app.state.allowlist = allowlist([health, *routers])  # who may call each internal route
     for router in routers:  # every service route: a workload's token first (deps.py)
         app.include_router(router, dependencies=[Depends(caller)])
+    _document_problems(app, health)
     app.add_middleware(
         RequestContextMiddleware, service=runtime.service,
         max_body_bytes=runtime.settings.max_body_bytes,
@@ -100,6 +102,19 @@ def problem_response(status: int, detail: str, *, title: str | None = None,
     p = Problem(status, detail, title=title, kind=kind)
     body = problem_body(status, p.title, detail, request_id_var.get(), p.kind, **extra)
     return Response(body, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers=headers)
+
+
+def _document_problems(app: FastAPI, health: APIRouter) -> None:
+    """The app's OpenAPI document declares every problem it answers (openapi.py)."""
+    build = app.openapi
+    open_paths = frozenset(r.path for r in health.routes if not r.path.startswith("/internal/"))
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = declare_problems(build(), open_paths)
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -137,20 +152,21 @@ def _health_router(runtime: Runtime) -> APIRouter:
     async def live() -> dict:
         return {"status": "live", "instance": runtime.instance.instance_id}
 
-    @router.get("/health/startup")
+    @router.get("/health/startup", responses=problems(503))
     async def startup() -> Response:
         if runtime.started:
             return Response(b'{"status":"started"}', media_type="application/json")
         return problem_response(503, "the service is still starting")
 
-    @router.get("/health/ready")
+    @router.get("/health/ready", responses=problems(503))
     async def ready() -> Response:
         if await runtime.is_ready():
             return Response(b'{"status":"ready"}', media_type="application/json")
         return problem_response(503, "database or broker unavailable",
                                 headers={"Retry-After": "1"})
 
-    @router.get("/metrics")
+    @router.get("/metrics", response_class=PlainTextResponse,
+                responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {}}}})
     async def metrics() -> Response:
         """Every metric of this process; outbox, consumers and dead letters read now."""
         return Response(await exposition(runtime), media_type=CONTENT_TYPE_LATEST)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from mercato.chassis import Principal, require_service, require_user
+from mercato.chassis.web import problems
 from mercato.services.cart.domain import MAX_QUANTITY
 from mercato.services.cart.handlers import Carts
 
@@ -31,7 +32,7 @@ async def get_cart(user: Principal = Depends(require_user),
     return await handlers.view(user.subject)
 
 
-@router.put("/api/v1/cart/items/{product_id}")
+@router.put("/api/v1/cart/items/{product_id}", responses=problems(409))
 async def put_item(
     product_id: ProductId,
     body: Quantity,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from mercato.chassis import Principal, Problem, require_admin, require_service
+from mercato.chassis.web import problems
 from mercato.services.catalog.handlers import Catalog
 from mercato.services.catalog.store import BadCursor
 
@@ -43,6 +44,16 @@ class Lookup(BaseModel):
     ids: Annotated[list[str], Field(max_length=500)]
 
 
+# Where a new product's id leads (OpenAPI links: clients and schemathesis' stateful runs).
+PRODUCT_LINKS = {
+    "GetProduct": {"operationRef": "#/paths/~1api~1v1~1catalog~1products~1{product_id}/get",
+                   "parameters": {"product_id": "$response.body#/id"}},
+    "UpdateProduct": {
+        "operationRef": "#/paths/~1api~1v1~1catalog~1products~1{product_id}/patch",
+        "parameters": {"product_id": "$response.body#/id"}},
+}
+
+
 async def catalog(request: Request) -> Catalog:
     return request.app.state.catalog
 
@@ -75,7 +86,8 @@ async def get_product(product_id: str, handlers: Catalog = Depends(catalog)) -> 
     return (await handlers.get_product(product_id)).as_dict()
 
 
-@router.post("/api/v1/catalog/products", status_code=201)
+@router.post("/api/v1/catalog/products", status_code=201,
+             responses={**problems(409), 201: {"links": PRODUCT_LINKS}})
 async def create_product(
     body: NewProduct,
     _admin: Principal = Depends(require_admin),
@@ -84,7 +96,7 @@ async def create_product(
     return (await handlers.create_product(body.model_dump())).as_dict()
 
 
-@router.patch("/api/v1/catalog/products/{product_id}")
+@router.patch("/api/v1/catalog/products/{product_id}", responses=problems(409))
 async def update_product(
     product_id: str,
     body: ProductChange,

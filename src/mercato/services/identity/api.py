@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 from pydantic_core import PydanticCustomError
 
 from mercato.chassis import Principal, require_user
+from mercato.chassis.web import problems
 from mercato.chassis.web.text import OneLine
 from mercato.services.identity.domain import (
     PASSWORD_MAX,
@@ -60,7 +61,7 @@ async def identity(request: Request) -> Identity:
     return request.app.state.identity
 
 
-@router.post("/api/v1/identity/users", status_code=201)
+@router.post("/api/v1/identity/users", status_code=201, responses=problems(409))
 async def register(body: NewUser, handlers: Identity = Depends(identity)) -> dict:
     user = await handlers.register_user(body.email, body.password, body.name)
     return user.public()
@@ -78,7 +79,7 @@ async def refresh(body: RefreshRequest, handlers: Identity = Depends(identity)) 
     return JSONResponse(tokens, headers=NO_STORE)
 
 
-@router.get("/api/v1/identity/users/me")
+@router.get("/api/v1/identity/users/me", responses=problems(404))
 async def me(principal: Principal = Depends(require_user),
              handlers: Identity = Depends(identity)) -> dict:
     return (await handlers.get_user(principal.subject)).public()

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
 from mercato.chassis import Principal, require_admin, require_service
+from mercato.chassis.web import problems
 from mercato.services.inventory.handlers import Inventory
 
 router = APIRouter()
@@ -59,7 +60,7 @@ async def get_stock(product_id: ProductId, handlers: Inventory = Depends(invento
     return (await handlers.get_stock(product_id)).as_dict()
 
 
-@router.post("/api/v1/inventory/stock/{product_id}/adjustments")
+@router.post("/api/v1/inventory/stock/{product_id}/adjustments", responses=problems(409))
 async def adjust_stock(
     product_id: ProductId,
     body: Adjustment,
@@ -72,7 +73,7 @@ async def adjust_stock(
     return stock.as_dict()
 
 
-@router.post("/internal/reservations", status_code=201)
+@router.post("/internal/reservations", status_code=201, responses=problems(404, 409))
 async def reserve(
     body: NewReservation,
     response: Response,
@@ -86,7 +87,7 @@ async def reserve(
     return result
 
 
-@router.post("/internal/reservations/{reservation_id}/commit")
+@router.post("/internal/reservations/{reservation_id}/commit", responses=problems(409))
 async def commit(
     reservation_id: ReservationId,
     _caller: Principal = Depends(require_service("orders")),
@@ -95,7 +96,7 @@ async def commit(
     return (await handlers.commit(reservation_id)).as_dict()
 
 
-@router.post("/internal/reservations/{reservation_id}/release")
+@router.post("/internal/reservations/{reservation_id}/release", responses=problems(409))
 async def release(
     reservation_id: ReservationId,
     _caller: Principal = Depends(require_service("orders")),
@@ -104,7 +105,7 @@ async def release(
     return (await handlers.release(reservation_id)).as_dict()
 
 
-@router.post("/internal/reservations/{reservation_id}/return")
+@router.post("/internal/reservations/{reservation_id}/return", responses=problems(409))
 async def return_goods(
     reservation_id: ReservationId,
     _caller: Principal = Depends(require_service("orders")),

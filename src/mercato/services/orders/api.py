@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_
 
 from mercato.chassis import Principal, Problem, require_admin, require_user
 from mercato.chassis.clock import iso
+from mercato.chassis.web import problems
 from mercato.chassis.web.text import OneLine
 from mercato.services.orders.domain.limits import UnitsLimitExceeded
 from mercato.services.orders.domain.order import AlreadyShipped, OrderError
@@ -53,6 +54,11 @@ class PlaceOrder(BaseModel):
         return self
 
 
+# Where a placed order's id leads (OpenAPI links: clients and schemathesis' stateful runs).
+ORDER_LINKS = {"GetOrder": {"operationRef": "#/paths/~1api~1v1~1orders~1{order_id}/get",
+                            "parameters": {"order_id": "$response.body#/id"}}}
+
+
 async def orders(request: Request) -> Orders:
     return request.app.state.orders
 
@@ -61,7 +67,8 @@ async def read_models(request: Request) -> OrderViews:
     return request.app.state.views
 
 
-@router.post("/api/v1/orders", status_code=202)
+@router.post("/api/v1/orders", status_code=202,
+             responses={**problems(409, 429), 202: {"links": ORDER_LINKS}})
 async def place_order(
     body: PlaceOrder,
     response: Response,
@@ -101,7 +108,7 @@ async def get_order(order_id: str, user: Principal = Depends(require_user),
     return await views.order_detail(user, order_id)
 
 
-@router.post("/api/v1/orders/{order_id}/cancel", status_code=202)
+@router.post("/api/v1/orders/{order_id}/cancel", status_code=202, responses=problems(409))
 async def cancel_order(order_id: str, user: Principal = Depends(require_user),
                        handlers: Orders = Depends(orders)) -> dict:
     try:

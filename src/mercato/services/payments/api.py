@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from mercato.chassis import Principal, require_service, require_user
+from mercato.chassis.web import problems
 from mercato.services.payments.handlers import Authorize, Payments
 
 router = APIRouter()
@@ -32,7 +33,8 @@ async def payments(request: Request) -> Payments:
     return request.app.state.payments
 
 
-@router.post("/internal/payments/authorize", status_code=201)
+@router.post("/internal/payments/authorize", status_code=201,
+             responses=problems(402, 409, 502, 504))
 async def authorize(
     body: AuthorizeBody,
     _caller: Principal = Depends(require_service("orders")),
@@ -41,7 +43,7 @@ async def authorize(
     return (await handlers.authorize(Authorize(**body.model_dump()))).as_dict()
 
 
-@router.post("/internal/payments/{payment_id}/capture")
+@router.post("/internal/payments/{payment_id}/capture", responses=problems(409, 502, 504))
 async def capture(
     payment_id: PaymentId,
     _caller: Principal = Depends(require_service("orders")),
@@ -50,7 +52,7 @@ async def capture(
     return (await handlers.capture(payment_id)).as_dict()
 
 
-@router.post("/internal/payments/{payment_id}/void")
+@router.post("/internal/payments/{payment_id}/void", responses=problems(409, 502, 504))
 async def void(
     payment_id: PaymentId,
     _caller: Principal = Depends(require_service("orders")),
@@ -63,7 +65,7 @@ async def void(
     return payment.as_dict()
 
 
-@router.post("/internal/payments/{payment_id}/refund")
+@router.post("/internal/payments/{payment_id}/refund", responses=problems(409, 502, 504))
 async def refund(
     payment_id: PaymentId,
     _caller: Principal = Depends(require_service("orders")),
@@ -72,7 +74,7 @@ async def refund(
     return (await handlers.refund(payment_id)).as_dict()
 
 
-@router.get("/api/v1/payments")
+@router.get("/api/v1/payments", responses=problems(404))
 async def list_payments(
     order_id: Annotated[str, Query(min_length=1, max_length=100)],
     caller: Principal = Depends(require_user),

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from mercato.chassis import Principal, Problem, require_service, require_user
+from mercato.chassis.web import problems
 from mercato.services.shipping.domain import Address, AlreadyDelivered, Item, ShippingError
 from mercato.services.shipping.handlers import Schedule, Shipping
 
@@ -48,7 +49,7 @@ async def shipping(request: Request) -> Shipping:
     return request.app.state.shipping
 
 
-@router.post("/internal/shipments", status_code=201)
+@router.post("/internal/shipments", status_code=201, responses=problems(409))
 async def schedule(
     body: ScheduleBody,
     _caller: Principal = Depends(require_service("orders")),
@@ -65,7 +66,7 @@ async def schedule(
     return (await handlers.schedule(cmd)).as_dict()
 
 
-@router.post("/internal/shipments/{shipment_id}/cancel")
+@router.post("/internal/shipments/{shipment_id}/cancel", responses=problems(409))
 async def cancel(
     shipment_id: ShipmentId,
     _caller: Principal = Depends(require_service("orders")),
@@ -82,7 +83,7 @@ async def cancel(
     return shipment.as_dict()
 
 
-@router.get("/api/v1/shipping/shipments")
+@router.get("/api/v1/shipping/shipments", responses=problems(404))
 async def list_shipments(
     order_id: Annotated[str, Query(min_length=1, max_length=100)],
     caller: Principal = Depends(require_user),
