@@ -4,7 +4,8 @@ Only the documented API answers through the gateway: no other version (/api/v2, 
 /api/v1.1), no undocumented first segment, and none of a service's own operational
 routes (`/metrics`, `/openapi.json`, `/docs`, `/redoc`, `/health/*`) under
 /api/v1/<service>/..., with or without a token, an admin's included. The gateway's own
-documented routes (its /health/*, /.well-known/jwks.json, the public catalog) answer.
+documented routes (its /health/*, /.well-known/jwks.json, the public catalog, and the
+published contract: /api/v1/openapi.json and /api/v1/docs, tests/contract/) answer.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ OPERATIONAL = ["metrics", "openapi.json", "docs", "redoc", "docs/oauth2-redirect
 @pytest.mark.parametrize("path", [
     "/api/v2/catalog/products", "/api/v0/catalog/products", "/api/v1.1/catalog/products",
     "/api/V1/catalog/products", "/api/catalog/products", "/api/v1/admin",
-    "/api/v1/debug", "/api/v1/internal", "/api/v1/users", "/api/v1/openapi.json",
-    "/api/v1/docs", "/api/v1/metrics", "/api/v1/health/live", "/api/v1/graphql",
+    "/api/v1/debug", "/api/v1/internal", "/api/v1/users", "/api/v1/redoc",
+    "/api/v1/swagger.json", "/api/v1/metrics", "/api/v1/health/live", "/api/v1/graphql",
     "/api/v1/Catalog/products", "/api/v1/catalog-old/products",
 ])
 def test_an_undocumented_version_or_prefix_is_not_found(platform: Platform, path):
@@ -54,10 +55,12 @@ def test_the_gateways_own_documented_routes_answer(platform: Platform):
         jwks = c.get("/.well-known/jwks.json")
         products = c.get("/api/v1/catalog/products", params={"limit": 1})
         categories = c.get("/api/v1/catalog/categories")
+        contract = c.get("/api/v1/openapi.json")
         assert c.get("/.well-known/openid-configuration").status_code == 404
     assert jwks.status_code == 200 and jwks.json()["keys"]
     assert products.status_code == 200 and "items" in products.json()
     assert categories.status_code == 200
+    assert contract.status_code == 200 and "/api/v1/catalog/products" in contract.json()["paths"]
 
 
 def test_the_gateways_scrape_does_not_show_internal_addresses(platform: Platform):
