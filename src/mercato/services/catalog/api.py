@@ -40,6 +40,24 @@ class ProductChange(BaseModel):
     currency: Currency | None = None
 
 
+class ProductOut(BaseModel):
+    """A product as answered (documented only: the handler's dict is sent as it is)."""
+    id: str
+    sku: str
+    name: str
+    description: str
+    category: str
+    price: StrictInt
+    currency: Currency
+    created_at: str
+    updated_at: str
+
+
+class ProductPage(BaseModel):
+    items: list[ProductOut]
+    next_cursor: str | None
+
+
 class Lookup(BaseModel):
     ids: Annotated[list[str], Field(max_length=500)]
 
@@ -58,7 +76,8 @@ async def catalog(request: Request) -> Catalog:
     return request.app.state.catalog
 
 
-@router.get("/api/v1/catalog/products")
+@router.get("/api/v1/catalog/products", response_model=None,
+            responses={200: {"model": ProductPage}})
 async def list_products(
     q: Annotated[str | None, Query(max_length=200)] = None,
     category: Annotated[str | None, Query(max_length=100)] = None,
@@ -81,13 +100,14 @@ async def list_categories(handlers: Catalog = Depends(catalog)) -> dict:
                       for name, n in await handlers.products.categories()]}
 
 
-@router.get("/api/v1/catalog/products/{product_id}")
+@router.get("/api/v1/catalog/products/{product_id}", response_model=None,
+            responses={200: {"model": ProductOut}})
 async def get_product(product_id: str, handlers: Catalog = Depends(catalog)) -> dict:
     return (await handlers.get_product(product_id)).as_dict()
 
 
-@router.post("/api/v1/catalog/products", status_code=201,
-             responses={**problems(409), 201: {"links": PRODUCT_LINKS}})
+@router.post("/api/v1/catalog/products", status_code=201, response_model=None,
+             responses={**problems(409), 201: {"model": ProductOut, "links": PRODUCT_LINKS}})
 async def create_product(
     body: NewProduct,
     _admin: Principal = Depends(require_admin),
@@ -96,7 +116,8 @@ async def create_product(
     return (await handlers.create_product(body.model_dump())).as_dict()
 
 
-@router.patch("/api/v1/catalog/products/{product_id}", responses=problems(409))
+@router.patch("/api/v1/catalog/products/{product_id}", response_model=None,
+             responses={**problems(409), 200: {"model": ProductOut}})
 async def update_product(
     product_id: str,
     body: ProductChange,

@@ -38,6 +38,16 @@ class Adjustment(BaseModel):
         return value
 
 
+class StockOut(BaseModel):
+    """A product's stock as answered (documented only; on_hand = available + reserved +
+    sold)."""
+    product_id: str
+    on_hand: Annotated[StrictInt, Field(ge=0)]
+    available: Annotated[StrictInt, Field(ge=0)]
+    reserved: Annotated[StrictInt, Field(ge=0)]
+    sold: Annotated[StrictInt, Field(ge=0)]
+
+
 class Item(BaseModel):
     model_config = ConfigDict(extra="forbid")
     product_id: Id
@@ -55,12 +65,14 @@ async def inventory(request: Request) -> Inventory:
     return request.app.state.inventory
 
 
-@router.get("/api/v1/inventory/stock/{product_id}")
+@router.get("/api/v1/inventory/stock/{product_id}", response_model=None,
+            responses={200: {"model": StockOut}})
 async def get_stock(product_id: ProductId, handlers: Inventory = Depends(inventory)) -> dict:
     return (await handlers.get_stock(product_id)).as_dict()
 
 
-@router.post("/api/v1/inventory/stock/{product_id}/adjustments", responses=problems(409))
+@router.post("/api/v1/inventory/stock/{product_id}/adjustments", response_model=None,
+             responses={**problems(409), 200: {"model": StockOut}})
 async def adjust_stock(
     product_id: ProductId,
     body: Adjustment,

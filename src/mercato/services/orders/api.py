@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
@@ -59,6 +59,14 @@ ORDER_LINKS = {"GetOrder": {"operationRef": "#/paths/~1api~1v1~1orders~1{order_i
                             "parameters": {"order_id": "$response.body#/id"}}}
 
 
+class Placed(BaseModel):
+    """The answer to a placed order (documented only)."""
+    id: str
+    status: Literal["pending"]
+    total: StrictInt
+    currency: str
+
+
 async def orders(request: Request) -> Orders:
     return request.app.state.orders
 
@@ -68,7 +76,8 @@ async def read_models(request: Request) -> OrderViews:
 
 
 @router.post("/api/v1/orders", status_code=202,
-             responses={**problems(409, 429), 202: {"links": ORDER_LINKS}})
+             response_model=None,
+             responses={**problems(409, 429), 202: {"model": Placed, "links": ORDER_LINKS}})
 async def place_order(
     body: PlaceOrder,
     response: Response,
