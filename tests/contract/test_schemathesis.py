@@ -41,7 +41,8 @@ def schemathesis(location: str, token: str, report: Path, *extra: str) -> None:
                "-n", str(EXAMPLES), "-c", CHECKS, "-w", "1", "--no-color",
                "--generation-database", "none", "--report", "junit",
                "--report-dir", str(report), *extra]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600,
+                          cwd=report)  # its cache (.schemathesis/) stays out of the checkout
     summary = done.stdout[-12000:]
     found = done.stdout.split("=== SUMMARY", 1)[0][-8000:]  # the failures and errors
     assert done.returncode == 0, f"schemathesis found problems:\n{found}\n{done.stderr}"
