@@ -19,17 +19,19 @@ from nats.errors import TimeoutError as NatsTimeout
 from mercato.chassis.calls import registry, routing
 from mercato.chassis.calls.registry import Registration, RegistryView
 from mercato.chassis.calls.routing import Policy, RoutingView
-from mercato.chassis.messaging import Consumers, Outbox, Relay, ensure_streams
+from mercato.chassis.messaging import Consumers, Outbox, Relay
 from mercato.chassis.messaging.credentials import connect_options
 from mercato.chassis.messaging.dlq import dead_letter, list_dead_letters
 from mercato.chassis.messaging.streams import ensure_stream, event_stream_config
 from mercato.chassis.runtime import make_instance
+from mercato.cli.audit import record
 from mercato.cli.catalog import SERVICES
 from mercato.cli.events import Tail
 from mercato.cli.nats_auth import ensure_credentials, nats_users
 from mercato.cli.nats_permissions import publishers, subscriptions_of
 from mercato.cli.nats_server import check_nats_config, free_port, nats_binary, write_nats_config
 from mercato.cli.verify import consumer_positions
+from mercato.cli.workload_keys import set_up_streams
 from mercato.contracts import stream_for
 from mercato.gateway.audit import AUDIT_STREAM, AUDIT_SUBJECT, AuditTrail, audit_stream_config
 from mercato.gateway.dead_letters import answer_dead_letter
@@ -85,8 +87,7 @@ async def platform(server):
     errors: list[str] = []
     nc = await connect_as(server, "supervisor", errors)
     js = nc.jetstream(timeout=2)
-    await ensure_streams(js, *publishers())
-    await registry.open_bucket(js, ttl=10)
+    await set_up_streams(js, registry_ttl=10)  # the supervisor's own code
     kv = await routing.open_bucket(js)
     await kv.put("orders", Policy(stable="1").to_json())
     await nc.close()
@@ -272,6 +273,22 @@ async def test_the_cli_reads_everything_and_publishes_no_event(platform):
         await nc.publish(subject, b"{}")
     await settled(nc, errors, len(writes))
     assert errors == [violation(s) for s in writes]
+
+
+async def test_an_operator_command_audits_itself_but_cannot_pass_for_the_gateway(platform):
+    errors: list[str] = []
+    nc = await connect_as(platform, "cli", errors)
+    said: list[str] = []
+    assert await record(nc.jetstream(timeout=2), "mercato dlq replay 3", 0, "ok", said.append)
+    assert said == []
+    await nc.publish(AUDIT_SUBJECT, b'{"actor": "admin"}')
+    await settled(nc, errors, 1)
+    assert errors == [violation(AUDIT_SUBJECT)]
+    reader = await connect_as(platform, "gateway")
+    newest = (await AuditTrail(lambda: reader.jetstream(timeout=2)).newest(5))
+    await reader.close()
+    entry = next(e for e in newest if e["method"] == "CLI")
+    assert entry["path"] == "mercato dlq replay 3" and entry["status"] == 0
 
 
 async def test_the_gateway_audits_reads_the_events_and_replays_a_dead_letter(platform):

@@ -177,3 +177,12 @@ def test_a_second_deployment_of_the_same_service_is_refused_while_one_is_in_prog
     assert "in progress" in again.stdout
     mercato(platform, "promote", "catalog")
     assert catalog_versions(platform) == ["6", "6"]
+    # Each command is in the audit trail, the refused one with its exit code and reason.
+    with platform.client(platform.admin_token()) as c:
+        r = c.get("/api/v1/ops/audit", params={"limit": 3})
+    assert r.status_code == 200, r.text
+    trail = [(e["method"], e["path"], e["status"]) for e in r.json()["items"]]
+    assert trail == [("CLI", "mercato promote catalog", 0),
+                     ("CLI", "mercato deploy catalog", 1),
+                     ("CLI", "mercato deploy catalog", 0)], trail
+    assert "in progress" in r.json()["items"][1]["detail"]

@@ -143,6 +143,13 @@ def test_sessions_live_through_a_rotation_and_the_old_key_then_retires(platform:
         rotation = json.loads(rotated.stdout)
         new_kid = rotation["new"]["kid"]
         assert rotation["previous"]["kid"] == old_kid and new_kid != old_kid
+        with p.client(p.admin_token()) as c:  # the operator's command is in the trail
+            trail = c.get("/api/v1/ops/audit", params={"limit": 5})
+        assert trail.status_code == 200, trail.text
+        entry = next(e for e in trail.json()["items"] if e["method"] == "CLI")
+        assert entry["path"] == "mercato keys rotate" and entry["status"] == 0, entry
+        assert entry["detail"] == f"new key {new_kid}", entry
+        assert entry["actor"].startswith("operator:"), entry
         # Published by both replicas (each reads the table once a second) before it signs.
         wait_for(lambda: all(set(jwks_kids(p)) == {old_kid, new_kid} for _ in range(4)), 30,
                  "the new key in the JWKS")

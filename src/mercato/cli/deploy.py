@@ -15,6 +15,7 @@ from pathlib import Path
 from mercato.chassis.calls.registry import RegistryView
 from mercato.chassis.calls.routing import open_bucket
 from mercato.chassis.settings import Settings
+from mercato.cli.audit import record
 from mercato.cli.catalog import SERVICES
 from mercato.cli.running import SUPERVISOR, connect, login, running_state
 from mercato.operations.deployer import SETTLE, Deployer, DeployError, Say
@@ -60,11 +61,16 @@ async def run(settings: Settings, say: Say, action: str, service: str, **args) -
         await view.start()
         kv = await open_bucket(nc.jetstream())
         deployer = Deployer(data_dir, nc, kv, view, say)
-        await getattr(deployer, action)(service, **args)
+        command = f"mercato {action} {service}"
+        try:
+            await getattr(deployer, action)(service, **args)
+        except (DeployError, ControlError) as exc:
+            say(f"error: {exc}")
+            await record(nc.jetstream(), command, 1, str(exc), say)
+            return 1
+        await record(nc.jetstream(), command, 0,
+                     " ".join(f"{k}={v}" for k, v in args.items() if v is not None), say)
         return 0
-    except (DeployError, ControlError) as exc:
-        say(f"error: {exc}")
-        return 1
     finally:
         await view.stop()
         await nc.close()

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mercato.chassis.messaging import DeadLetter, list_dead_letters, replay_dead_letter
+from mercato.cli.audit import record
 from mercato.cli.running import connect
 
 COLUMNS = ("seq", "consumer", "event type", "event id", "attempts", "failed at", "error")
@@ -50,12 +51,17 @@ async def replay(nats_url: str, seq: int, console: Console, *,
                  login: dict[str, str] | None = None) -> int:
     nc = await connect(nats_url, login)
     try:
+        command = f"mercato dlq replay {seq}"
         try:
             letter = await replay_dead_letter(nc.jetstream(), seq)
         except LookupError:
             console.print(f"[red]error:[/] there is no dead letter with sequence {seq} "
                           "(see `mercato dlq list`)")
+            await record(nc.jetstream(), command, 1, "no such dead letter", console.print)
             return 1
+        await record(nc.jetstream(), command, 0,
+                     f"{letter.event_type} {letter.event_id} to {letter.subject}",
+                     console.print)
     finally:
         with contextlib.suppress(Exception):
             await nc.close()

@@ -67,6 +67,7 @@ async def call_identity(settings, console, method: str, path: str, *,
     """Call identity's key route as the CLI and print its answer; 1 if it refused."""
     from mercato.chassis.calls.client import ServiceClient
     from mercato.chassis.calls.registry import RegistryView
+    from mercato.cli.audit import record
     from mercato.cli.running import cli_identity, connect, login, running_state
 
     data_dir = Path(settings.data_dir)
@@ -78,14 +79,23 @@ async def call_identity(settings, console, method: str, path: str, *,
     try:
         await view.start()
         await client.start()
-        return await ask(client, console, method, path, as_json=as_json)
+        answer: dict = {}
+        code = await ask(client, console, method, path, as_json=as_json, answer=answer)
+        if method != "GET":  # a change of state: in the audit trail (cli/audit.py)
+            new = answer.get("new", {}).get("kid") if code == 0 else None
+            await record(nc.jetstream(), "mercato keys rotate", code,
+                         f"new key {new}" if new else answer.get("detail", ""),
+                         say=console.print)
+        return code
     finally:
         await client.close()
         await view.stop()
         await nc.close()
 
 
-async def ask(client, console, method: str, path: str, *, as_json: bool = False) -> int:
+async def ask(client, console, method: str, path: str, *, as_json: bool = False,
+              answer: dict | None = None) -> int:
+    """Ask identity, print its answer (kept in ``answer`` too); 0, or 1 if refused."""
     import json
 
     from mercato.chassis.calls.client import Unavailable
@@ -99,6 +109,8 @@ async def ask(client, console, method: str, path: str, *, as_json: bool = False)
         body = reply.json() or {}
     except ValueError:
         body = {"detail": reply.body[:200].decode("utf-8", "replace")}
+    if answer is not None:
+        answer.update(body)
     if not reply.ok:
         console.print(f"[red]error:[/] identity answered {reply.status}: "
                       f"{body.get('detail', '')}", highlight=False)

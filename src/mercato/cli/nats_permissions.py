@@ -36,7 +36,7 @@ from mercato.chassis.messaging.subscription import Subscription
 from mercato.cli.catalog import GATEWAY, SERVICES
 from mercato.cli.running import CLI, SUPERVISOR
 from mercato.contracts import all_events, stream_for
-from mercato.gateway.audit import AUDIT_STREAM, AUDIT_SUBJECT
+from mercato.gateway.audit import AUDIT_STREAM, AUDIT_SUBJECT, OPERATOR_SUBJECT
 
 API = "$JS.API"
 USERS: tuple[str, ...] = (*SERVICES, GATEWAY, SUPERVISOR, CLI)
@@ -180,10 +180,16 @@ def audit_writer() -> Rules:
         pub={AUDIT_SUBJECT, f"{API}.STREAM.MSG.GET.{AUDIT_STREAM}"})
 
 
+def operator_audit() -> Rules:
+    """The operator's commands that change state without the gateway (cli/audit.py):
+    their own subject of the audit stream, never the gateway's."""
+    return Rules(pub={OPERATOR_SUBJECT})
+
+
 def stream_setup() -> Rules:
     """Create every event stream and the dead-letter stream before the services start,
     so that no service needs rights on a stream it does not own."""
-    rules = stream_admin(DLQ_STREAM)
+    rules = stream_admin(DLQ_STREAM) + stream_admin(AUDIT_STREAM)
     for source in publishers():
         rules += stream_admin(stream_for(source))
     return rules
@@ -205,9 +211,10 @@ def rules_of(user: str) -> Rules:
                 + dead_letter_reader() + dead_letter_replayer() + audit_writer())
     if user == SUPERVISOR:
         return (common + kv_create(registry.BUCKET) + kv_create(routing.BUCKET)
-                + kv_write(routing.BUCKET) + stream_setup())
+                + kv_write(routing.BUCKET) + stream_setup() + operator_audit())
     if user == CLI:  # the operator's commands: read, and `mercato dlq replay`
-        return common + event_reader() + dead_letter_reader() + dead_letter_replayer()
+        return (common + event_reader() + dead_letter_reader() + dead_letter_replayer()
+                + operator_audit())
     raise KeyError(f"no NATS user {user!r}; one of {', '.join(USERS)}")
 
 

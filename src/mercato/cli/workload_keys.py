@@ -26,9 +26,11 @@ from mercato.chassis.identity import (
 from mercato.chassis.identity.keys import keys_dir
 from mercato.chassis.messaging import ensure_streams
 from mercato.chassis.messaging.credentials import NKEY_FILE_ENV, seed_path
+from mercato.chassis.messaging.streams import ensure_stream
 from mercato.cli.catalog import GATEWAY, SERVICES
 from mercato.cli.nats_permissions import publishers
 from mercato.cli.running import CLI
+from mercato.gateway.audit import audit_stream_config
 
 WORKLOADS = (*SERVICES, GATEWAY, CLI)
 # The shared secrets and who holds them: card tokens are sealed by orders and opened by
@@ -50,8 +52,10 @@ def ensure_workload_keys(data_dir: Path) -> Path:
 
 async def set_up_streams(js: JetStreamContext, registry_ttl: float) -> None:
     """What no service may set up for itself (each may touch only its own stream): every
-    event stream, the dead-letter stream, the registry and routing buckets."""
+    event stream, the dead-letter stream, the audit stream (written by the gateway and
+    the operator's commands), the registry and routing buckets."""
     await ensure_streams(js, *publishers())
+    await ensure_stream(js, audit_stream_config())
     await registry.open_bucket(js, registry_ttl)
     await routing.open_bucket(js)
 

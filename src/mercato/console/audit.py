@@ -1,5 +1,7 @@
 """Audit: every admin state change the gateway routed (the console's actions, and curl's
-or a script's alike): who, what, when, and how it was answered; newest first."""
+or a script's alike) and every operator command that changes state without it (``mercato
+keys rotate``, ``dlq replay``, ``deploy``/``promote``/``rollback``: cli/audit.py): who,
+what, when, and how it was answered; newest first."""
 
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ PAGE = 50
 
 
 def describe(entry: dict) -> str:
-    """The action in words, from its method and path."""
+    """The action in words, from its method and path (a command's words for the CLI's)."""
+    if entry.get("method") == "CLI":
+        return command_words(entry.get("path", ""))
     parts = entry.get("path", "").split("/")[3:]  # after /api/v1/
     method = entry.get("method", "")
     if parts[:2] == ["ops", "dead-letters"] and parts[-1:] == ["replay"]:
@@ -26,6 +30,18 @@ def describe(entry: dict) -> str:
     if parts[:2] == ["catalog", "products"]:
         return "Created a product" if method == "POST" else f"Changed product {parts[2][:8]}"
     return f"{method} {entry.get('path', '')}"
+
+
+def command_words(command: str) -> str:
+    """``mercato keys rotate`` → "Rotated the signing keys", and so on."""
+    words = command.split()[1:]
+    if words[:2] == ["keys", "rotate"]:
+        return "Rotated the signing keys"
+    if words[:2] == ["dlq", "replay"] and len(words) == 3:
+        return f"Replayed dead letter {words[2]}"
+    if len(words) == 2 and words[0] in ("deploy", "promote", "rollback"):
+        return f"{words[0].capitalize()} the deployment of {words[1]}"
+    return command
 
 
 def routes(kit: PageKit) -> list[Route]:

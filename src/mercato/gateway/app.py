@@ -165,7 +165,9 @@ class Gateway:
                     "headers": out_headers + extra})
         await send({"type": "http.response.body", "body": body})
         if (audit := scope.get("mercato.audit")) is not None:  # after the answer: its status
-            await self.parts.audit.record(audit[0], method, path, status, rid, audit[1])
+            client = scope.get("client")  # the address uvicorn resolved (trusted proxies)
+            await self.parts.audit.record(audit[0], method, path, status, rid, audit[1],
+                                          client[0] if client else "")
         return status, body, service
 
     async def _route(self, scope, receive, hmap, headers, method, path, extra, rid):

@@ -8,6 +8,9 @@ JetStream stream ``AUDIT`` (file storage, bounded by count and age, oldest dropp
 so every gateway replica writes to the same trail and ``GET /api/v1/ops/audit`` reads it
 newest first. Writing never fails the request: a broker that does not take the entry is
 logged (``audit_not_recorded``) with the entry itself, so the log keeps what the stream lost.
+The operator's commands that change state without the gateway (``mercato keys rotate``,
+``dlq replay``, ``deploy``/``promote``/``rollback``) write to the same stream on their own
+subject (``cli/audit.py``), so the trail says which side an entry came from.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from mercato.gateway.policy import Access, Route
 log = get_logger(__name__)
 AUDIT_STREAM = "AUDIT"
 AUDIT_SUBJECT = "audit.gateway"
+OPERATOR_SUBJECT = "audit.cli"  # the operator's commands (cli/audit.py): its own subject
 MAX_ENTRIES = 100_000
 MAX_AGE = 365 * DAY
 DETAIL_CHARS = 500
@@ -39,7 +43,7 @@ def audit_stream_config() -> StreamConfig:
         name=AUDIT_STREAM, subjects=["audit.>"], retention=RetentionPolicy.LIMITS,
         storage=StorageType.FILE, max_msgs=MAX_ENTRIES, max_age=MAX_AGE,
         discard=DiscardPolicy.OLD, num_replicas=1,
-        description="admin state changes routed by the gateway: who, what, when")
+        description="admin state changes, routed by the gateway or run by the CLI")
 
 
 def audited(method: str, route: Route) -> bool:
@@ -75,10 +79,10 @@ class AuditTrail:
         return js
 
     async def record(self, who: Principal, method: str, path: str, status: int,
-                     request_id: str, body: bytes = b"") -> None:
+                     request_id: str, body: bytes = b"", address: str = "") -> None:
         entry = {"at": iso(self._clock()), "actor": who.subject, "email": who.email,
                  "method": method, "path": path, "status": status,
-                 "request_id": request_id, "detail": what(body)}
+                 "request_id": request_id, "detail": what(body), "address": address}
         try:
             js = await self._js()
             await js.publish(AUDIT_SUBJECT, json.dumps(entry).encode(), stream=AUDIT_STREAM,

@@ -158,8 +158,16 @@ def test_the_gateway_writes_the_audit_trail_and_replays_but_never_events():
     assert not may_publish("gateway", "$JS.API.STREAM.UPDATE.MERCATO_PAYMENTS")
 
 
+@pytest.mark.parametrize("user", ["cli", "supervisor"])
+def test_operator_commands_audit_themselves_on_their_own_subject_only(user):
+    assert may_publish(user, "audit.cli")
+    assert not may_publish(user, "audit.gateway")  # an entry cannot pass for the gateway's
+    assert not may_publish("gateway", "audit.cli")  # nor the gateway's for the operator's
+    assert not any(may_publish(s, "audit.cli") for s in SERVICES)
+
+
 def test_the_supervisor_sets_up_every_stream_and_publishes_no_event():
-    for stream in [*map(stream_for, publishers()), "MERCATO_DLQ"]:
+    for stream in [*map(stream_for, publishers()), "MERCATO_DLQ", "AUDIT"]:
         assert may_publish("supervisor", f"$JS.API.STREAM.CREATE.{stream}")
     assert not any(may_publish("supervisor", s) for p in publishers()
                    for s in event_subjects(p))

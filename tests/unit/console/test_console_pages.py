@@ -126,8 +126,14 @@ async def test_the_audit_page_lists_who_did_what_and_when(api):
     api.on("GET", "/api/v1/ops/audit?limit=50", 200, {"items": [
         {"seq": 3, "at": "2026-12-05T10:00:00Z", "actor": "u1", "email": "root@x",
          "method": "POST", "path": "/api/v1/ops/dead-letters/7/replay", "status": 200,
-         "detail": ""}]})
+         "detail": "", "address": "10.1.2.3"},
+        {"seq": 2, "at": "2026-12-05T09:00:00Z", "actor": "operator:ann@box", "email": None,
+         "method": "CLI", "path": "mercato keys rotate", "status": 1,
+         "detail": "rotation in progress", "address": "local"}]})
     async with await browse(api, "admin:root") as c:
         r = await c.get("/audit")
     assert r.status_code == 200
     assert "root@x" in r.text and "Replayed dead letter 7" in r.text
+    assert "10.1.2.3" in r.text
+    assert "operator:ann@box" in r.text and "Rotated the signing keys" in r.text
+    assert re.search(r'class="badge bad">exit 1<', r.text)  # a command that failed

@@ -102,6 +102,13 @@ def test_audit_entries_and_routing_policies_read_as_words():
         == "Promote the deployment of catalog"
     assert describe({"method": "POST", "path": "/api/v1/catalog/products"}) == (
         "Created a product")
+    assert describe({"method": "CLI", "path": "mercato keys rotate"}) == (
+        "Rotated the signing keys")
+    assert describe({"method": "CLI", "path": "mercato dlq replay 12"}) == (
+        "Replayed dead letter 12")
+    assert describe({"method": "CLI", "path": "mercato rollback orders"}) == (
+        "Rollback the deployment of orders")
+    assert describe({"method": "CLI", "path": "mercato other"}) == "mercato other"
     assert routing_words(None) == "every ready instance"
     assert routing_words({"stable": "1", "canary": "2", "weight": 10, "active": None}) == (
         "canary: 10% to 2, the rest to 1")

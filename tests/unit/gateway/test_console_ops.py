@@ -120,6 +120,7 @@ async def test_every_admin_state_change_is_audited_newest_first(gateway, js):
         ("/api/v1/ops/dead-letters/2/replay", 200),
         ("/api/v1/ops/dead-letters/1/replay", 200)]
     assert {i["actor"] for i in items} == {"admin-1"}
+    assert {i["address"] for i in items} == {"127.0.0.1"}  # who called, as uvicorn saw it
     assert all(i["method"] == "POST" and i["at"].endswith("Z") for i in items)
     assert [i["seq"] for i in page.json()["items"]] == [1]
     assert bad.status_code == 400
