@@ -12,6 +12,7 @@ import subprocess
 import time
 
 import nats
+import nats.js.errors
 import nkeys
 import pytest
 from nats.errors import TimeoutError as NatsTimeout
@@ -24,6 +25,7 @@ from mercato.chassis.messaging.credentials import connect_options
 from mercato.chassis.messaging.dlq import dead_letter, list_dead_letters
 from mercato.chassis.messaging.streams import ensure_stream, event_stream_config
 from mercato.chassis.runtime import make_instance
+from mercato.chassis.security import Principal
 from mercato.cli.audit import record
 from mercato.cli.catalog import SERVICES
 from mercato.cli.events import Tail
@@ -291,6 +293,32 @@ async def test_an_operator_command_audits_itself_but_cannot_pass_for_the_gateway
     assert entry["path"] == "mercato dlq replay 3" and entry["status"] == 0
 
 
+@pytest.mark.parametrize("verb", ["update", "delete", "purge", "delete_msg"])
+async def test_the_gateway_cannot_change_the_audit_trail(platform, verb):
+    async def change(_nc, js):
+        if verb == "update":
+            await js.update_stream(dataclasses.replace(audit_stream_config(), max_msgs=1))
+        elif verb == "delete_msg":
+            await js.delete_msg(AUDIT_STREAM, 1)
+        else:
+            await getattr(js, f"{verb}_stream")(AUDIT_STREAM)
+    errors = await refused(platform, "gateway", change)
+    assert len(errors) == 1 and "permissions violation" in errors[0], errors
+
+
+async def test_not_even_the_supervisor_can_allow_deleting_audit_entries(platform):
+    nc = await connect_as(platform, "supervisor")
+    js = nc.jetstream(timeout=2)
+    try:  # it may update the stream (it created it), but the denials cannot be cancelled
+        config = (await js.stream_info(AUDIT_STREAM)).config
+        assert config.deny_delete and config.deny_purge
+        with pytest.raises(nats.js.errors.ServerError, match="can not cancel"):
+            await js.update_stream(dataclasses.replace(audit_stream_config(),
+                                                       deny_delete=False, deny_purge=False))
+    finally:
+        await nc.close()
+
+
 async def test_the_gateway_audits_reads_the_events_and_replays_a_dead_letter(platform):
     errors: list[str] = []
     cart = await connect_as(platform, "cart", errors)
@@ -301,9 +329,10 @@ async def test_the_gateway_audits_reads_the_events_and_replays_a_dead_letter(pla
     await cart.close()
     nc = await connect_as(platform, "gateway", errors)
     js = nc.jetstream(timeout=2)
-    await ensure_stream(js, audit_stream_config())
-    await js.publish(AUDIT_SUBJECT, b'{"actor": "admin"}', stream=AUDIT_STREAM)
-    assert (await AuditTrail(lambda: js).newest(1))[0]["actor"] == "admin"
+    trail = AuditTrail(lambda: js)
+    admin = Principal("admin", frozenset({"admin"}), email="a@x")
+    await trail.record(admin, "POST", "/x", 200, "r")
+    assert (await trail.newest(1))[0]["actor"] == "admin"
     assert (await answer_events(js, b"limit=5"))[0] == 200
     letter = next(d for d in await list_dead_letters(js) if d.event_id == "e9")
     status, body = await answer_dead_letter(

@@ -175,9 +175,10 @@ def dead_letter_replayer() -> Rules:
 
 
 def audit_writer() -> Rules:
-    """The gateway's audit trail: its own stream, written and read back."""
-    return stream_admin(AUDIT_STREAM) + Rules(
-        pub={AUDIT_SUBJECT, f"{API}.STREAM.MSG.GET.{AUDIT_STREAM}"})
+    """The gateway's audit trail: written and read back; the stream created if missing,
+    never updated (its limits could drop entries), deleted or purged (gateway/audit.py)."""
+    return Rules(pub={AUDIT_SUBJECT, f"{API}.STREAM.MSG.GET.{AUDIT_STREAM}",
+                      f"{API}.STREAM.INFO.{AUDIT_STREAM}", f"{API}.STREAM.CREATE.{AUDIT_STREAM}"})
 
 
 def operator_audit() -> Rules:

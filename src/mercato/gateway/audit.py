@@ -11,6 +11,9 @@ logged (``audit_not_recorded``) with the entry itself, so the log keeps what the
 The operator's commands that change state without the gateway (``mercato keys rotate``,
 ``dlq replay``, ``deploy``/``promote``/``rollback``) write to the same stream on their own
 subject (``cli/audit.py``), so the trail says which side an entry came from.
+No API changes the trail: the stream denies message deletes and purges (a setting the
+server lets no one cancel), no NATS user may delete it, and the gateway may only create it
+when it is missing (the supervisor creates it first) — never update its limits.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from nats.js.errors import NotFoundError
 
 from mercato.chassis.clock import iso, utc_now
 from mercato.chassis.logging import get_logger
-from mercato.chassis.messaging.streams import DAY, ensure_stream
+from mercato.chassis.messaging.streams import DAY
 from mercato.chassis.security import Principal
 from mercato.gateway.policy import Access, Route
 
@@ -42,7 +45,7 @@ def audit_stream_config() -> StreamConfig:
     return StreamConfig(
         name=AUDIT_STREAM, subjects=["audit.>"], retention=RetentionPolicy.LIMITS,
         storage=StorageType.FILE, max_msgs=MAX_ENTRIES, max_age=MAX_AGE,
-        discard=DiscardPolicy.OLD, num_replicas=1,
+        discard=DiscardPolicy.OLD, num_replicas=1, deny_delete=True, deny_purge=True,
         description="admin state changes, routed by the gateway or run by the CLI")
 
 
@@ -73,8 +76,11 @@ class AuditTrail:
         js = self._js_of()
         if js is None:
             raise ConnectionError("the gateway is not connected to NATS")
-        if not self._ready:
-            await ensure_stream(js, audit_stream_config())
+        if not self._ready:  # created if missing, never changed: the gateway may not
+            try:
+                await js.stream_info(AUDIT_STREAM)
+            except NotFoundError:
+                await js.add_stream(audit_stream_config())
             self._ready = True
         return js
 

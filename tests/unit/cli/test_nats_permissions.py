@@ -152,7 +152,10 @@ def test_readers_of_the_event_streams_cannot_fetch_from_or_change_a_service_dura
 
 def test_the_gateway_writes_the_audit_trail_and_replays_but_never_events():
     assert may_publish("gateway", "audit.gateway")
-    assert may_publish("gateway", "$JS.API.STREAM.UPDATE.AUDIT")
+    assert may_publish("gateway", "$JS.API.STREAM.CREATE.AUDIT")
+    for verb in ("UPDATE", "DELETE", "PURGE", "MSG.DELETE"):  # the trail is not changed
+        assert not any(may_publish(user, f"$JS.API.STREAM.{verb}.AUDIT")
+                       for user in ("gateway", "cli", *SERVICES)), verb
     assert may_publish("gateway", "mercato.payments.replay.orders__checkout_payments")
     assert not may_publish("gateway", "mercato.payments.PaymentCaptured")
     assert not may_publish("gateway", "$JS.API.STREAM.UPDATE.MERCATO_PAYMENTS")
