@@ -4,7 +4,7 @@ HEAD is GET without the body: the same status and headers, Content-Length includ
 public, authenticated and operations routes, pages and the gateway's probes. OPTIONS is a
 204 whose ``Allow`` lists what the route takes (a service's from its OpenAPI document: both
 GET and POST on /api/v1/orders), with no CORS header; a method no route takes is a 405
-with ``Allow``. The gateway's /metrics is served to this host (where the tests run) and
+with ``Allow``, and so is a service's or a page's own 405, naming every method of the path. The gateway's /metrics is served to this host (where the tests run) and
 refused to a client that came through a proxy."""
 
 from __future__ import annotations
@@ -72,6 +72,20 @@ def test_a_method_no_route_takes_is_a_405_with_allow(platform: Platform, method)
     with platform.client() as c:
         r = c.request(method, "/api/v1/catalog/categories")
     assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD, OPTIONS"
+
+
+@pytest.mark.parametrize(("method", "path", "allow"), [
+    ("DELETE", "/api/v1/orders", "GET, HEAD, POST, OPTIONS"),  # a service's own 405
+    ("PUT", "/api/v1/catalog/categories", "GET, HEAD, OPTIONS"),
+    ("PUT", "/cart", "GET, HEAD"),  # a page's
+    ("DELETE", "/", "GET, HEAD")])
+def test_a_routes_405_names_every_method_the_path_takes(platform: Platform, method, path,
+                                                         allow):
+    token = platform.admin_token()  # past every role check: the method is what is wrong
+    with platform.client(token) as c:
+        r = c.request(method, path)
+    assert r.status_code == 405, (method, path, r.text[:200])
+    assert r.headers["allow"] == allow, (method, path)
 
 
 def test_the_gateways_metrics_are_refused_through_a_proxy_and_served_here(

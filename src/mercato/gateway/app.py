@@ -228,6 +228,8 @@ class Gateway:
                 route.service, method, path_qs, headers, body, repeatable, added)
         except NoInstance as exc:  # none ready, none answered, breaker open, bulkhead full
             raise Reply(503, str(exc), {"Retry-After": str(exc.retry_after)}) from None
+        if status == 405:  # FastAPI names one route's methods; the path may have more
+            out = await self.methods.full_allow(path, out)
         return status, out, payload, route.service
 
     async def _allow(self, scope, method: str, path: str):

@@ -9,6 +9,8 @@ its workload token, on the service's own port: the public never sees it) and kee
 ``TTL`` seconds; the gateway's own routes (operations, storefront) are listed here.
 
 ``HEAD`` is taken wherever ``GET`` is (the gateway answers it as GET without the body).
+A service's own 405 (a method the path does not take) has its ``Allow`` replaced with
+the same full list before it is sent on.
 """
 
 from __future__ import annotations
@@ -81,6 +83,15 @@ class ServiceMethods:
         if not methods:
             raise Reply(404, f"no route for {path}")
         return route.service or "gateway", allow_header(methods)
+
+    async def full_allow(self, path: str, headers: list) -> list:
+        """A service's 405 answer's ``headers`` with ``Allow`` naming every method of
+        ``path`` (FastAPI's names only the first route that matched)."""
+        try:
+            _, allow = await self.allow(path)
+        except Reply:  # the service cannot say now: its own header stays
+            return headers
+        return [h for h in headers if h[0].lower() != b"allow"] + [(b"allow", allow.encode())]
 
     async def of(self, service: str, path: str) -> set[str]:
         """The methods ``path`` takes at ``service`` (empty: no such route); raises

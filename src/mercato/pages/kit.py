@@ -19,7 +19,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Match, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
@@ -96,6 +96,17 @@ def money(amount: int | None, currency: str = "USD") -> str:
     return f"{symbol}{text}" if symbol else f"{text} {currency}"
 
 
+def allowed(request: Request) -> str:
+    """``Allow`` for a 405: every method of the routes that take this path (Starlette's
+    names only the first one that matched), HEAD where GET is."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if getattr(route, "methods", None) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    order = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+    return ", ".join(m for m in order if m in methods)
+
+
 def page_app(kit: PageKit, routes: list[BaseRoute], static: Path,
              handlers: dict | None = None) -> Any:
     """The app's routes, its static files under ``/static`` (the kit's under
@@ -111,8 +122,11 @@ def page_app(kit: PageKit, routes: list[BaseRoute], static: Path,
             await kit.visitor(request)
         except Exception:  # the error page must not fail on who is looking
             pass
-        return kit.render(request, "error.html", {"status": status, "detail": detail},
+        page = kit.render(request, "error.html", {"status": status, "detail": detail},
                           status=status)
+        if status == 405:
+            page.headers["Allow"] = allowed(request)
+        return page
 
     mounts = [Mount("/static/kit", StaticFiles(directory=KIT / "static"), name="kit"),
               Mount("/static", StaticFiles(directory=static), name="static")]

@@ -137,3 +137,10 @@ async def test_the_audit_page_lists_who_did_what_and_when(api):
     assert "10.1.2.3" in r.text
     assert "operator:ann@box" in r.text and "Rotated the signing keys" in r.text
     assert re.search(r'class="badge bad">exit 1<', r.text)  # a command that failed
+
+
+async def test_a_method_the_page_does_not_take_is_a_405_naming_what_it_takes(api):
+    async with await browse(api, "admin:root") as c:
+        r = await c.put("/audit")
+    assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD"
+    assert "text/html" in r.headers["content-type"]

@@ -120,6 +120,17 @@ async def test_a_method_no_route_takes_is_a_405_with_allow(gateway):  # noqa: F8
     assert b"echo-me" not in body and gateway.upstreams.calls == []
 
 
+async def test_a_services_own_405_names_every_method_of_the_path(gateway):  # noqa: F811
+    async def refuses(*_args, **_kw):  # FastAPI: the first route that matched, POST only
+        return 405, [(b"content-type", b"application/problem+json"),
+                     (b"allow", b"POST")], b'{"status": 405}'
+    gateway.upstreams.forward = refuses
+    gateway.methods = ServiceMethods(OpenApiClient())
+    status, head, _ = await call(gateway, "DELETE", "/api/v1/orders",
+                                 [(b"authorization", b"Bearer customer")])
+    assert status == 405 and head["allow"] == "GET, HEAD, POST, OPTIONS"
+
+
 def test_a_path_parameter_is_one_segment():
     [(pattern, verbs)] = routes({"/api/v1/orders/{order_id}": {"get": {}, "parameters": []}})
     assert verbs == {"GET"}
