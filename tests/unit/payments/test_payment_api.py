@@ -116,4 +116,4 @@ async def test_listing_shows_the_owner_their_payments_and_hides_them_from_others
                          "updated_at"}
     reply = await client.get("/api/v1/payments", params={"order_id": "order-1"},
                              headers=client.other_user)
-    assert reply.status_code == 404
+    assert reply.status_code == 200 and reply.json()["items"] == []  # as for none

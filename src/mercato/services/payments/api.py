@@ -74,7 +74,7 @@ async def refund(
     return (await handlers.refund(payment_id)).as_dict()
 
 
-@router.get("/api/v1/payments", responses=problems(404))
+@router.get("/api/v1/payments")
 async def list_payments(
     order_id: Annotated[str, Query(min_length=1, max_length=100)],
     caller: Principal = Depends(require_user),

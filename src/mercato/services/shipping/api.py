@@ -83,7 +83,7 @@ async def cancel(
     return shipment.as_dict()
 
 
-@router.get("/api/v1/shipping/shipments", responses=problems(404))
+@router.get("/api/v1/shipping/shipments")
 async def list_shipments(
     order_id: Annotated[str, Query(min_length=1, max_length=100)],
     caller: Principal = Depends(require_user),
