@@ -67,15 +67,15 @@ class Platform:
             return ""
 
     def start(self, timeout: float) -> float:
-        env = dict(
+        env = {
             # a benchmark's few customers buy the same products thousands of times: the
             # per-customer units limit (OWASP API6) would refuse them after 20
-            MERCATO_MAX_UNITS_PER_CUSTOMER_PER_PRODUCT_PER_DAY="0",
-            **os.environ,
-            MERCATO_DATA_DIR=self.data_dir,
-            MERCATO_GATEWAY_PORT=str(self.gateway_port),
-            PYTHONUNBUFFERED="1",
-        )
+            "MERCATO_MAX_UNITS_PER_CUSTOMER_PER_PRODUCT_PER_DAY": "0",
+            **os.environ,  # may set any of these too (--baseline-src sets PYTHONPATH...)
+            "MERCATO_DATA_DIR": str(self.data_dir),
+            "MERCATO_GATEWAY_PORT": str(self.gateway_port),
+            "PYTHONUNBUFFERED": "1",
+        }
         started = time.monotonic()
         # Own session: a Ctrl-C in the terminal reaches only this script, whose finally
         # block then stops the platform once, in order. If this script dies outright,

@@ -89,7 +89,11 @@ from _profile import (
 from bench_gateway import BUCKETS as GATEWAY_BUCKETS
 from nats.js.api import DeliverPolicy
 
-from mercato.cli.running import login
+try:
+    from mercato.cli.running import login
+except ImportError:  # a --baseline-src tree from before NATS had users: no login needed
+    def login(_data_dir: Path) -> dict[str, str]:
+        return {}
 
 CONFIG_ENV = "BENCH_CHECKOUT_CONFIG"
 SERVICES = ("gateway", "orders", "inventory", "payments", "shipping", "notifications",
