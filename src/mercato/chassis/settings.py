@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     # (orders and payments) and the one that signs the pages' CSRF tokens (gateway).
     card_seal_key_file: Path | None = None
     pages_key_file: Path | None = None
+    # Optional mTLS inside (docs/zero-trust.md part 4): services serve HTTPS that requires
+    # a client certificate from the local CA, every internal client presents its own, NATS
+    # requires one too. Off: plain HTTP and NATS, as always. The files: this workload's
+    # certificate, key and the CA; unset, the data dir's pki/ (`mercato certs`).
+    mtls: bool = False
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_ca_file: Path | None = None
     # PEM file of the Ed25519 key that signs access tokens; generated in development.
     signing_key_file: Path | None = None
     token_issuer: str = "mercato-identity"
