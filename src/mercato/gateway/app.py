@@ -81,11 +81,12 @@ class Gateway:
                 try:
                     await self.runtime.open(None)
                     self.upstreams = Upstreams(self.runtime.view,
-                                               CallPolicy.from_settings(self.runtime.settings))
+                                               CallPolicy.from_settings(self.runtime.settings),
+                                               ssl=self.runtime.tls)  # MERCATO_MTLS=1
                     self.auth = self.runtime.verifier
-                    self.methods.client = self.runtime.client
-                    self.contract = PublicApi(Documents(service_fetcher(self.runtime.client),
-                                                        TTL))
+                    documents = Documents(service_fetcher(self.runtime.client), TTL)
+                    self.methods.documents = documents  # one cache of the services' documents
+                    self.contract = PublicApi(documents)
                     self.limits = RateLimiter.from_env()
                     await self.limits.start()
                     await self.upstreams.start()

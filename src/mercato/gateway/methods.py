@@ -4,9 +4,11 @@ resource takes — never forwarded, and no CORS headers (none is configured).
 Why not ask the service with OPTIONS: FastAPI answers it with a 405 whose ``Allow`` names
 only the first route that matched the path (``GET /api/v1/orders`` and ``POST
 /api/v1/orders`` are two routes; OPTIONS was told ``POST``). A service's OpenAPI document
-lists every route and method, so the gateway reads it (through the chassis client, with
-its workload token, on the service's own port: the public never sees it) and keeps it for
-``TTL`` seconds; the gateway's own routes (operations, storefront) are listed here.
+lists every route and method, so the gateway reads it from the same ``Documents`` cache
+that the published contract is combined from (openapi.py: read through the chassis
+client, with the gateway's workload token, on the service's own port); the route table
+made from a document is kept with it. The gateway's own routes (operations, storefront)
+are listed here.
 
 ``HEAD`` is taken wherever ``GET`` is (the gateway answers it as GET without the body).
 A service's own 405 (a method the path does not take) has its ``Allow`` replaced with
@@ -16,14 +18,13 @@ the same full list before it is sent on.
 from __future__ import annotations
 
 import re
-import time
 
-from mercato.chassis.calls.client import ServiceClient, Unavailable
-from mercato.chassis.logging import get_logger
+from mercato.chassis.calls.client import Unavailable
 from mercato.gateway.dead_letters import CONSUMER, ONE, REPLAY
 from mercato.gateway.errors import Reply
 from mercato.gateway.events_feed import EVENTS_PATH
 from mercato.gateway.metrics_sampler import SERIES_PATH
+from mercato.gateway.openapi import Documents
 from mercato.gateway.ops import AUDIT_PATH, SAGA_PATH
 from mercato.gateway.policy import resolve
 from mercato.gateway.public_api import CONTRACT_PATHS
@@ -32,8 +33,6 @@ from mercato.gateway.storefront import storefront_path
 from mercato.gateway.targets import TARGETS_PATH
 from mercato.gateway.traces import is_trace_path
 
-log = get_logger(__name__)
-TTL = 60.0
 VERBS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _GET_ONLY = {"/api/v1/ops/services", TARGETS_PATH, "/api/v1/ops/breakers",
              "/api/v1/ops/dead-letters", EVENTS_PATH, AUDIT_PATH, DEPLOYMENTS_PATH}
@@ -59,10 +58,9 @@ def local_methods(path: str) -> set[str]:
 class ServiceMethods:
     """Each service's routes and their methods, from its OpenAPI document."""
 
-    def __init__(self, client: ServiceClient | None, clock=time.monotonic) -> None:
-        self.client = client
-        self.clock = clock
-        self._tables: dict[str, tuple[float, list[tuple[re.Pattern, set[str]]]]] = {}
+    def __init__(self, documents: Documents | None) -> None:
+        self.documents = documents  # the gateway's, known once it has started
+        self._tables: dict[str, tuple[dict, list[tuple[re.Pattern, set[str]]]]] = {}
 
     async def allow(self, path: str) -> tuple[str, str]:
         """(who answers, ``Allow``) for ``path``; ``Reply`` 404 when it takes no method,
@@ -96,17 +94,19 @@ class ServiceMethods:
     async def of(self, service: str, path: str) -> set[str]:
         """The methods ``path`` takes at ``service`` (empty: no such route); raises
         ``Unavailable`` when the service cannot say."""
-        found = self._tables.get(service)
-        if found is None or self.clock() - found[0] > TTL:
-            found = self.clock(), await self._load(service)
-            self._tables[service] = found
-        return set().union(*(verbs for pattern, verbs in found[1] if pattern.match(path)))
-
-    async def _load(self, service: str) -> list[tuple[re.Pattern, set[str]]]:
-        reply = await self.client.call(service, "GET", "/openapi.json")
-        if not reply.ok:
-            raise Unavailable(service, f"its route list answered {reply.status}")
-        return routes(reply.json().get("paths", {}))
+        if self.documents is None:
+            raise Unavailable(service, "the gateway is starting")
+        try:
+            document = await self.documents.of(service)
+        except Unavailable:
+            raise
+        except Exception as exc:  # not JSON, or the call itself failed
+            raise Unavailable(service, f"its route list cannot be read ({exc})") from None
+        kept = self._tables.get(service)
+        if kept is None or kept[0] is not document:  # a new document: a new table
+            kept = document, routes(document.get("paths", {}))
+            self._tables[service] = kept
+        return set().union(*(verbs for pattern, verbs in kept[1] if pattern.match(path)))
 
 
 def routes(paths: dict) -> list[tuple[re.Pattern, set[str]]]:

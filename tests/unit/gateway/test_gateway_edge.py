@@ -13,6 +13,8 @@ import pytest
 from mercato.chassis.calls.client import Reply
 from mercato.gateway.local import MetricsAccess
 from mercato.gateway.methods import ServiceMethods, routes
+from mercato.gateway.openapi import Documents
+from mercato.gateway.public_api import service_fetcher
 from tests.unit.gateway.test_gateway import gateway  # noqa: F401 - the fixture
 
 ORDERS_OPENAPI = {"paths": {"/api/v1/orders": {"get": {}, "post": {}},
@@ -29,6 +31,13 @@ class OpenApiClient:
     async def call(self, service, method, path, **_kw):
         self.calls.append((service, method, path))
         return Reply(200, json.dumps(ORDERS_OPENAPI).encode(), {})
+
+
+def methods_of(client: OpenApiClient) -> ServiceMethods:
+    """The gateway's OPTIONS table, reading documents as the gateway does (one cache)."""
+    methods = ServiceMethods(Documents(service_fetcher(client)))
+    methods.client_calls = client.calls
+    return methods
 
 
 async def call(app, method, path, headers=(), body_parts=(b"",), client_addr="127.0.0.1",
@@ -97,7 +106,7 @@ async def test_head_of_an_authenticated_route_needs_the_token_as_get_does(gatewa
     ("/api/v1/storefront/orders/o-1", "GET, HEAD, OPTIONS"),
     ("/.well-known/jwks.json", "GET, HEAD, OPTIONS")])
 async def test_options_is_a_204_listing_the_routes_methods(gateway, path, allow):  # noqa: F811
-    gateway.methods = ServiceMethods(OpenApiClient())
+    gateway.methods = methods_of(OpenApiClient())
     status, head, body = await call(gateway, "OPTIONS", path)
     assert (status, head["allow"], body) == (204, allow, b"")
     assert "content-length" not in head and "access-control-allow-origin" not in head
@@ -105,15 +114,15 @@ async def test_options_is_a_204_listing_the_routes_methods(gateway, path, allow)
 
 
 async def test_options_of_no_route_is_a_404_and_the_document_is_read_once(gateway):  # noqa: F811
-    gateway.methods = ServiceMethods(OpenApiClient())
+    gateway.methods = methods_of(OpenApiClient())
     assert (await call(gateway, "OPTIONS", "/api/v1/orders/o-1/nope"))[0] == 404
     assert (await call(gateway, "OPTIONS", "/api/v1/orders"))[0] == 204
     assert (await call(gateway, "OPTIONS", "/api/v1/nope"))[0] == 404
-    assert gateway.methods.client.calls == [("orders", "GET", "/openapi.json")]
+    assert gateway.methods.client_calls == [("orders", "GET", "/openapi.json")]
 
 
 async def test_a_method_no_route_takes_is_a_405_with_allow(gateway):  # noqa: F811
-    gateway.methods = ServiceMethods(OpenApiClient())
+    gateway.methods = methods_of(OpenApiClient())
     status, head, body = await call(gateway, "TRACE", "/api/v1/orders",
                                     [(b"x-echo", b"echo-me")])
     assert status == 405 and head["allow"] == "GET, HEAD, POST, OPTIONS"
@@ -125,7 +134,7 @@ async def test_a_services_own_405_names_every_method_of_the_path(gateway):  # no
         return 405, [(b"content-type", b"application/problem+json"),
                      (b"allow", b"POST")], b'{"status": 405}'
     gateway.upstreams.forward = refuses
-    gateway.methods = ServiceMethods(OpenApiClient())
+    gateway.methods = methods_of(OpenApiClient())
     status, head, _ = await call(gateway, "DELETE", "/api/v1/orders",
                                  [(b"authorization", b"Bearer customer")])
     assert status == 405 and head["allow"] == "GET, HEAD, POST, OPTIONS"
@@ -150,3 +159,12 @@ async def test_metrics_are_served_to_operators_only(gateway, addr, headers, toke
     got, _, body = await call(gateway, "GET", "/metrics", headers, client_addr=addr)
     assert got == status, body[:200]
     assert (b"# TYPE" in body) == (status == 200)
+
+
+async def test_options_reads_the_document_the_contract_already_read():
+    client = OpenApiClient()
+    documents = Documents(service_fetcher(client))
+    await documents.of("orders")  # as the published contract does when combined
+    methods = ServiceMethods(documents)
+    assert await methods.allow("/api/v1/orders/o-1/cancel") == ("orders", "POST, OPTIONS")
+    assert client.calls == [("orders", "GET", "/openapi.json")]  # one read, one cache
