@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import os
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from mercato.chassis.messaging.credentials import connect_options
 from mercato.chassis.messaging.streams import ensure_stream, event_stream_config
 from mercato.chassis.security import TokenVerifier
 from mercato.chassis.settings import Settings
+from mercato.chassis.tls import client_ssl
 
 log = get_logger(__name__)
 
@@ -52,11 +54,15 @@ class Runtime:
     started: bool = False
     draining: bool = False
     crash_point: CrashPoints = NO_FAULTS
+    # MERCATO_MTLS=1: this workload's client TLS context (its certificate), for NATS and
+    # for calls to services; None, plain (chassis/tls).
+    tls: ssl.SSLContext | None = None
 
     async def open(self, migrations_dir: Path | None) -> None:
         s = self.settings
         self.crash_point = CrashPoints(s.fault_dir, self.service)
         self.identity = load_identity(self.service, s)  # first: no key, no start
+        self.tls = client_ssl(s, self.service)
         if migrations_dir is not None:
             folder = s.service_dir(self.service)
             path = folder / f"{self.service}.db"
@@ -66,6 +72,7 @@ class Runtime:
         self.nc = await nats.connect(
             s.nats_url, name=f"{self.service}/{self.instance.instance_id}",
             **connect_options(self.service, s.nats_nkey_file),  # its own NATS user
+            **({"tls": self.tls} if self.tls else {}),  # MERCATO_MTLS=1: its certificate
             max_reconnect_attempts=-1, reconnect_time_wait=0.5,
             # notice a hung broker in seconds, not the default minutes
             ping_interval=5, max_outstanding_pings=2,
@@ -77,7 +84,8 @@ class Runtime:
         self.view.routing = RoutingView(self.nc)
         await self.view.routing.start()
         self.client = ServiceClient(self.view, self.identity, timeout=s.call_timeout,
-                                    policy=CallPolicy.from_settings(s))
+                                    policy=CallPolicy.from_settings(s),
+                                    ssl=self.tls)
         await self.client.start()
         self.verifier = TokenVerifier(self._fetch_jwks, s.token_issuer, s.token_audience)
         self.registration = Registration(self.nc, self.instance, s.heartbeat_interval,

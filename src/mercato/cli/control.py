@@ -49,7 +49,8 @@ def instance_spec(name: str, env: dict[str, str], logs: Path, gateway_fd: int,
     if service == GATEWAY:
         argv += ["--fd", str(gateway_fd)]
         pass_fds = (gateway_fd,)
-    env = dict(env, **child_env(service, Path(env.get("MERCATO_DATA_DIR") or ".mercato")))
+    env = dict(env, **child_env(service, Path(env.get("MERCATO_DATA_DIR") or ".mercato"),
+                                mtls=env.get("MERCATO_MTLS") == "1"))  # as up.py sets it
     if version is not None:
         env["MERCATO_VERSION"] = version
     return ProcessSpec(name, argv, env, logs / f"{name}.log", pass_fds=pass_fds)

@@ -68,14 +68,14 @@ async def call_identity(settings, console, method: str, path: str, *,
     from mercato.chassis.calls.client import ServiceClient
     from mercato.chassis.calls.registry import RegistryView
     from mercato.cli.audit import record
-    from mercato.cli.running import cli_identity, connect, login, running_state
+    from mercato.cli.running import cli_identity, cli_ssl, connect, login, running_state
 
     data_dir = Path(settings.data_dir)
     state = running_state(data_dir)
     identity = cli_identity(settings)
     nc = await connect(state["nats_url"], login(data_dir))
     view = RegistryView(nc, settings.registry_ttl)
-    client = ServiceClient(view, identity, timeout=CALL_TIMEOUT)
+    client = ServiceClient(view, identity, timeout=CALL_TIMEOUT, ssl=cli_ssl(data_dir))
     try:
         await view.start()
         await client.start()

@@ -20,6 +20,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Callable
+from ssl import SSLContext
 
 import aiohttp
 
@@ -60,6 +61,7 @@ class LivenessWatch:
         self._view: RegistryView | None = None
         self._task: asyncio.Task | None = None
         self._http: aiohttp.ClientSession | None = None
+        self.ssl: SSLContext | None = None  # mTLS: the supervisor's client certificate
 
     def know(self, name: str, base_url: str) -> None:
         """The child called ``name`` always answers at ``base_url`` (whatever its pid)."""
@@ -69,7 +71,8 @@ class LivenessWatch:
         """Ready to check (``check_once``), learning services' URLs from ``view``."""
         self._view = view
         self._http = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(force_close=True),
+            connector=aiohttp.TCPConnector(force_close=True,
+                                           ssl=self.ssl if self.ssl is not None else True),
             timeout=aiohttp.ClientTimeout(total=self._timeout))
 
     def start(self, view: RegistryView | None) -> None:

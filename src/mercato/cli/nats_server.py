@@ -10,6 +10,10 @@ acknowledgment is what lets the relay forget its outbox row; see docs/messaging.
 Given ``users`` (``nats_auth.nats_users``), the file also has an ``authorization`` block:
 one nkey user each, by public key, with its permissions; a connection without a known
 nkey is then refused. Without ``users`` the server lets anyone in, as before.
+
+Given ``tls`` (the server's certificate, key and the local CA; ``MERCATO_MTLS=1``), the
+file also has a ``tls`` block with ``verify: true``: every client must speak TLS and show
+a certificate the CA signed, before (and besides) logging in with its nkey.
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mercato.chassis.tls import TlsFiles
 
 STANDARD_PORT = 4222
 CONFIG_NAME = "nats.conf"
@@ -63,11 +71,26 @@ def authorization_block(users: Mapping[str, tuple[str, dict]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def tls_block(tls: TlsFiles) -> str:
+    """The ``tls`` section: TLS required, and a client certificate from the CA."""
+    q = json.dumps
+    return ("tls {\n"
+            f"  cert_file: {q(str(Path(tls.cert).resolve()))}\n"
+            f"  key_file: {q(str(Path(tls.key).resolve()))}\n"
+            f"  ca_file: {q(str(Path(tls.ca).resolve()))}\n"
+            "  # a client without a certificate signed by the CA is refused\n"
+            "  verify: true\n"
+            "  timeout: 2\n"
+            "}\n")
+
+
 def nats_config(port: int, store_dir: Path, host: str = "127.0.0.1",
-                users: Mapping[str, tuple[str, dict]] | None = None) -> str:
+                users: Mapping[str, tuple[str, dict]] | None = None,
+                tls: TlsFiles | None = None) -> str:
     """The server's configuration text. Strings are JSON-quoted, which the NATS
     configuration format reads as quoted strings (paths may hold spaces). ``users``: see
-    ``authorization_block``; none, no authentication."""
+    ``authorization_block``; none, no authentication. ``tls``: see ``tls_block``; none,
+    plain connections."""
     if port == STANDARD_PORT:
         raise ValueError(f"port {STANDARD_PORT} is the standard NATS port: choose another")
     q = json.dumps
@@ -82,18 +105,20 @@ def nats_config(port: int, store_dir: Path, host: str = "127.0.0.1",
         "  sync_interval: always\n"
         "}\n"
         + (authorization_block(users) if users else "")
+        + (tls_block(tls) if tls else "")
     )
 
 
 def write_nats_config(port: int, store_dir: Path, host: str = "127.0.0.1",
                       path: Path | None = None,
-                      users: Mapping[str, tuple[str, dict]] | None = None) -> Path:
+                      users: Mapping[str, tuple[str, dict]] | None = None,
+                      tls: TlsFiles | None = None) -> Path:
     """Write the configuration (by default to ``<store_dir>/nats.conf``) and return its path."""
     store_dir = Path(store_dir)
     path = path or store_dir / CONFIG_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
     store_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(nats_config(port, store_dir, host, users))
+    path.write_text(nats_config(port, store_dir, host, users, tls))
     return path
 
 
@@ -105,7 +130,10 @@ def check_nats_config(path: Path) -> tuple[bool, str]:
 
 
 def nats_command(port: int, store_dir: Path, host: str = "127.0.0.1",
-                 users: Mapping[str, tuple[str, dict]] | None = None) -> list[str]:
+                 users: Mapping[str, tuple[str, dict]] | None = None,
+                 tls: TlsFiles | None = None) -> list[str]:
     """The command line of a server on ``host:port`` keeping JetStream data in
-    ``store_dir``; writes its configuration file there first (with ``users``, if given)."""
-    return [nats_binary(), "-c", str(write_nats_config(port, store_dir, host, users=users))]
+    ``store_dir``; writes its configuration file there first (with ``users`` and ``tls``,
+    if given)."""
+    return [nats_binary(), "-c", str(write_nats_config(port, store_dir, host, users=users,
+                                                       tls=tls))]

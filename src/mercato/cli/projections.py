@@ -16,7 +16,7 @@ from rich.console import Console
 from mercato.chassis.calls.client import ServiceClient, Unavailable
 from mercato.chassis.calls.registry import RegistryView
 from mercato.chassis.settings import Settings
-from mercato.cli.running import cli_identity, connect, login, running_state
+from mercato.cli.running import cli_identity, cli_ssl, connect, login, running_state
 
 PROJECTING = ("orders",)  # the services that keep read models
 REBUILD_TIMEOUT = 120.0  # seconds: the whole store is replayed in one call
@@ -29,7 +29,7 @@ async def rebuild_projections(settings: Settings, console: Console,
     identity = cli_identity(settings)
     nc = await connect(state["nats_url"], login(data_dir))
     view = RegistryView(nc, settings.registry_ttl)
-    client = ServiceClient(view, identity, timeout=REBUILD_TIMEOUT)
+    client = ServiceClient(view, identity, timeout=REBUILD_TIMEOUT, ssl=cli_ssl(data_dir))
     try:
         await view.start()
         await client.start()

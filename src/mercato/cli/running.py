@@ -4,6 +4,7 @@ by ``mercato up`` once it is ready) and connecting to its NATS server."""
 from __future__ import annotations
 
 import json
+import ssl
 from pathlib import Path
 
 import nats
@@ -14,6 +15,8 @@ from mercato.chassis.identity.keys import keys_dir
 from mercato.chassis.identity.load import IdentityUnavailable
 from mercato.chassis.messaging.credentials import connect_options, seed_path
 from mercato.chassis.settings import Settings
+from mercato.chassis.tls import TlsFiles, client_context
+from mercato.chassis.tls.pki import ca_path, cert_key_path, cert_path
 
 CLI = "cli"  # the workload name of the operator commands (cli/workload_keys.py)
 SUPERVISOR = "supervisor"  # mercato up and the deploy tooling (cli/nats_permissions.py)
@@ -58,15 +61,33 @@ async def _quiet(exc: Exception) -> None:
     notices a lost connection itself and says so in one line."""
 
 
-def login(data_dir: Path, user: str = CLI) -> dict[str, str]:
+def login(data_dir: Path, user: str = CLI) -> dict[str, object]:
     """How a command logs in to the platform's NATS: as ``cli`` (reads, replays) or, for
     the deploy commands, as ``supervisor`` — the seeds ``mercato up`` keeps in the data dir
-    (none there: no credentials, for a server of one's own)."""
+    (none there: no credentials, for a server of one's own) and, when the platform runs
+    with mTLS, the user's certificate (``tls``)."""
     seed = seed_path(keys_dir(data_dir), user)
-    return connect_options(user, seed if seed.exists() else None)
+    options: dict[str, object] = dict(connect_options(user, seed if seed.exists() else None))
+    tls = cli_ssl(data_dir, user)
+    if tls is not None:
+        options["tls"] = tls
+    return options
 
 
-async def connect(nats_url: str, login: dict[str, str] | None = None) -> Nats:
+def cli_ssl(data_dir: Path, workload: str = CLI) -> ssl.SSLContext | None:
+    """The client TLS context of a command (``workload``'s certificate from the data
+    dir's pki/) when the running platform says it runs with mTLS; else None."""
+    try:
+        mtls = json.loads(state_file(data_dir).read_text()).get("mtls") is True
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not mtls:
+        return None
+    return client_context(TlsFiles(cert_path(data_dir, workload),
+                                   cert_key_path(data_dir, workload), ca_path(data_dir)))
+
+
+async def connect(nats_url: str, login: dict[str, object] | None = None) -> Nats:
     """One connection attempt with a short timeout: a command should fail fast and say so."""
     try:
         return await nats.connect(nats_url, connect_timeout=2, max_reconnect_attempts=1,

@@ -22,6 +22,7 @@ from mercato.chassis.calls.registry import RegistryView
 from mercato.chassis.identity.keys import keys_dir
 from mercato.chassis.messaging.credentials import connect_options
 from mercato.chassis.settings import Settings
+from mercato.chassis.tls import client_ssl, tls_files
 from mercato.chassis.web.serve import bind
 from mercato.cli.catalog import GATEWAY, SERVICES, TRACES
 from mercato.cli.control import Control, instance_spec, socket_path
@@ -34,7 +35,12 @@ from mercato.cli.running import SUPERVISOR
 from mercato.cli.status import instance_table, shortfalls
 from mercato.cli.supervisor import ProcessSpec, Supervisor
 from mercato.cli.trace_store_up import TraceStoreError, trace_setup
-from mercato.cli.workload_keys import ensure_workload_keys, set_up_streams
+from mercato.cli.workload_keys import (
+    NATS,
+    ensure_workload_certs,
+    ensure_workload_keys,
+    set_up_streams,
+)
 
 console = Console(stderr=False)
 
@@ -137,14 +143,23 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
     seeds = ensure_credentials(keys_dir(data_dir))  # and its own NATS user
     env = dict(os.environ, MERCATO_DATA_DIR=str(data_dir), MERCATO_NATS_URL=nats_url,
                PYTHONUNBUFFERED="1")
+    env.pop("MERCATO_MTLS", None)  # children are told by child_env, in one spelling
+    tls = None
+    if settings.mtls:  # the local CA and every certificate, before any child (chassis/tls)
+        ensure_workload_certs(data_dir)
+        env["MERCATO_MTLS"] = "1"
+        tls = client_ssl(settings, SUPERVISOR)
     logs = data_dir / "logs"
-    _say(f"Starting NATS on {nats_url} (data in {data_dir / 'nats'})")
+    _say(f"Starting NATS on {nats_url} (data in {data_dir / 'nats'}"
+         f"{'; TLS with client certificates' if tls else ''})")
     await sup.start(ProcessSpec("nats", nats_command(nats_port, data_dir / "nats",
-                                                     users=nats_users(seeds)),
+                                                     users=nats_users(seeds),
+                                                     tls=tls_files(settings, NATS)),
                                 env, logs / "nats.log"))
     await _wait_tcp(nats_port, 15)
     boot.nc = await nats.connect(nats_url, max_reconnect_attempts=-1,
-                                 **connect_options(SUPERVISOR, seeds[SUPERVISOR]))
+                                 **connect_options(SUPERVISOR, seeds[SUPERVISOR]),
+                                 **({"tls": tls} if tls else {}))
     await set_up_streams(boot.nc.jetstream(), settings.registry_ttl)
     try:
         env, store_url, traces = await trace_setup(sup, env, logs, _say)
@@ -161,6 +176,7 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
     if failures:
         boot.liveness = LivenessWatch(sup, lambda msg: _say(f"[yellow]supervisor:[/] {msg}"),
                                       failures=failures)
+        boot.liveness.ssl = tls  # the services' probes are HTTPS with mTLS on
         boot.liveness.know(f"{GATEWAY}-1", gateway_url)
         if store_url:
             boot.liveness.know(TRACES, store_url)
@@ -172,7 +188,7 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
     await boot.control.start(socket_path(data_dir))
     (run_dir / "state.json").write_text(json.dumps(
         {"pid": os.getpid(), "nats_url": nats_url, "gateway_url": gateway_url,
-         "replicas": replicas, "trace_store_url": store_url}))
+         "replicas": replicas, "trace_store_url": store_url, "mtls": settings.mtls}))
     with contextlib.suppress(Exception):
         console.print(_table(sup, boot.view, gateway_url, nats_url, logs, traces))
     # Said as soon as the gateway answers ready (every service has a ready instance);

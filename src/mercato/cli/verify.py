@@ -26,7 +26,7 @@ from mercato.chassis.calls.registry import RegistryView
 from mercato.chassis.messaging.streams import DLQ_STREAM
 from mercato.chassis.settings import Settings
 from mercato.cli.invariants import Check, Facts, check_all
-from mercato.cli.running import cli_identity, connect, login, running_state
+from mercato.cli.running import cli_identity, cli_ssl, connect, login, running_state
 
 FETCH_ORDER = (("catalog", "identity", "inventory", "payments", "shipping"), ("orders",))
 
@@ -99,7 +99,7 @@ async def verify_platform(settings: Settings, console: Console, *, wait_idle: fl
     identity = cli_identity(settings)
     nc = await connect(state["nats_url"], login(data_dir))
     view = RegistryView(nc, settings.registry_ttl)
-    client = ServiceClient(view, identity, timeout=10)
+    client = ServiceClient(view, identity, timeout=10, ssl=cli_ssl(data_dir))
     try:
         await view.start()
         await client.start()

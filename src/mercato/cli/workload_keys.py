@@ -5,6 +5,11 @@ and of nothing else's (in production each of these is a mounted secret).
 
 Workloads: the services, the gateway, and ``cli`` — the operator commands that call
 services themselves (``mercato verify``, ``mercato projections rebuild``).
+
+With mTLS on (``MERCATO_MTLS=1``) each of them, the supervisor and the NATS server also
+has a certificate from the local CA (``ensure_workload_certs``, chassis/tls/pki.py) and
+each child is told the paths of its own (``MERCATO_TLS_CERT_FILE``, ``_KEY_FILE``,
+``_CA_FILE``).
 """
 
 from __future__ import annotations
@@ -27,12 +32,16 @@ from mercato.chassis.identity.keys import keys_dir
 from mercato.chassis.messaging import ensure_streams
 from mercato.chassis.messaging.credentials import NKEY_FILE_ENV, seed_path
 from mercato.chassis.messaging.streams import ensure_stream
+from mercato.chassis.tls import Issued, ensure_pki
+from mercato.chassis.tls.pki import ca_path, cert_key_path, cert_path
 from mercato.cli.catalog import GATEWAY, SERVICES
 from mercato.cli.nats_permissions import publishers
-from mercato.cli.running import CLI
+from mercato.cli.running import CLI, SUPERVISOR
 from mercato.gateway.audit import audit_stream_config
 
 WORKLOADS = (*SERVICES, GATEWAY, CLI)
+NATS = "nats"  # the NATS server's certificate (mTLS only)
+CERTIFIED = (*WORKLOADS, SUPERVISOR, NATS)
 # The shared secrets and who holds them: card tokens are sealed by orders and opened by
 # payments; the pages' CSRF tokens are the gateway's alone.
 SECRETS = {"card-seal": ("orders", "payments"), "pages": (GATEWAY,)}
@@ -60,9 +69,16 @@ async def set_up_streams(js: JetStreamContext, registry_ttl: float) -> None:
     await routing.open_bucket(js)
 
 
-def child_env(service: str, data_dir: Path) -> dict[str, str]:
+def ensure_workload_certs(data_dir: Path) -> list[Issued]:
+    """The local CA and a certificate for every workload, the supervisor and the NATS
+    server (kept while valid, made when missing); the CA first."""
+    return ensure_pki(data_dir, CERTIFIED)
+
+
+def child_env(service: str, data_dir: Path, *, mtls: bool = False) -> dict[str, str]:
     """The identity settings of one child process of ``service``: its key, the service
-    JWKS, its NATS user's seed (cli/nats_auth.py) and the shared secrets it holds."""
+    JWKS, its NATS user's seed (cli/nats_auth.py) and the shared secrets it holds; with
+    ``mtls``, its certificate, key and the CA as well."""
     env = {"MERCATO_SERVICE_KEY_FILE": str(key_path(data_dir, service)),
            "MERCATO_SERVICE_JWKS_FILE": str(jwks_path(data_dir)),
            NKEY_FILE_ENV: str(seed_path(keys_dir(data_dir), service))}
@@ -70,4 +86,8 @@ def child_env(service: str, data_dir: Path) -> dict[str, str]:
         if service in holders:
             env[f"MERCATO_{name.replace('-', '_').upper()}_KEY_FILE"] = str(
                 secret_path(data_dir, name))
+    if mtls:
+        env.update(MERCATO_MTLS="1", MERCATO_TLS_CERT_FILE=str(cert_path(data_dir, service)),
+                   MERCATO_TLS_KEY_FILE=str(cert_key_path(data_dir, service)),
+                   MERCATO_TLS_CA_FILE=str(ca_path(data_dir)))
     return env

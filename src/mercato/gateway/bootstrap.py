@@ -68,7 +68,7 @@ def serve_gateway(settings: Settings, *, instance: int, port: int,
                   fd: int | None = None) -> None:
     """Serve on ``port``, or on the listening socket ``fd`` inherited from ``mercato up``."""
     sock = socket.socket(fileno=fd) if fd is not None else bind(settings.host, port)
-    runtime = process_runtime("gateway", instance, settings, sock)
+    runtime = process_runtime("gateway", instance, settings, sock, edge=True)  # plain HTTP
     edge = EdgeSettings()
     proxies = edge.trusted_proxies.strip()
     # httptools with a deadline and a cap on each request's headers (http_protocol.py)

@@ -19,6 +19,7 @@ import json
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
+from ssl import SSLContext
 
 import aiohttp
 from prometheus_client import CollectorRegistry
@@ -105,8 +106,10 @@ def point(at: float, seconds: float, before: Counts, now: Counts,
 class MetricsSampler:
     def __init__(self, instances: Callable[[], Iterable[Instance]], *, every: float = 5.0,
                  keep: int = 120, registry: CollectorRegistry = GATEWAY_REGISTRY,
-                 clock: Callable[[], float] = time.time, fetch: Fetch | None = None) -> None:
+                 clock: Callable[[], float] = time.time, fetch: Fetch | None = None,
+                 ssl: SSLContext | None = None) -> None:
         self.every = every
+        self._ssl = ssl  # mTLS: the gateway's client certificate for the services' /metrics
         self.points: deque[dict] = deque(maxlen=keep)
         self._instances = instances
         self._registry = registry
@@ -119,7 +122,9 @@ class MetricsSampler:
 
     async def start(self) -> None:
         if self._fetch is None:
-            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2))
+            self._http = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=2),
+                connector=aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else True))
             self._fetch = self._get
         await self.sample()
         self._task = asyncio.create_task(self._run(), name="metrics-sampler")

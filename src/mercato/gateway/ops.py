@@ -13,6 +13,7 @@ from mercato.chassis.context import request_id_var
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import list_dead_letters
 from mercato.chassis.runtime import Runtime
+from mercato.chassis.tls import client_ssl
 from mercato.chassis.web.errors import problem_body
 from mercato.gateway.audit import AuditTrail
 from mercato.gateway.dead_letters import answer_dead_letter, is_dead_letter_path
@@ -42,7 +43,8 @@ class ConsoleParts:
 def console_parts(runtime: Runtime) -> ConsoleParts:
     return ConsoleParts(
         AuditTrail(lambda: runtime.js),
-        MetricsSampler(lambda: runtime.view.all() if runtime.view else ()),
+        MetricsSampler(lambda: runtime.view.all() if runtime.view else (),
+                       ssl=client_ssl(runtime.settings, runtime.service)),
         Deployments(runtime))
 
 

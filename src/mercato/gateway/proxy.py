@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from operator import itemgetter
+from ssl import SSLContext
 
 import aiohttp
 
@@ -48,12 +49,15 @@ class Upstreams:
     """The ready instances of each service, balanced and guarded by ``Resilience``; a
     request is retried only when it is repeatable (or when nothing was sent)."""
 
-    def __init__(self, view: RegistryView, policy: CallPolicy) -> None:
+    def __init__(self, view: RegistryView, policy: CallPolicy,
+                 ssl: SSLContext | None = None) -> None:
         self.resilience = Resilience(view, policy, scope="proxy")
         self.session: aiohttp.ClientSession | None = None
+        self._ssl = ssl  # mTLS: the gateway's client certificate (chassis/tls)
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=512, keepalive_timeout=30)
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=512, keepalive_timeout=30,
+                                         ssl=self._ssl if self._ssl is not None else True)
         self.session = aiohttp.ClientSession(connector=connector, auto_decompress=False,
                                              skip_auto_headers=("User-Agent",))
 

@@ -19,6 +19,7 @@ import json
 import time
 from dataclasses import dataclass
 from operator import attrgetter
+from ssl import SSLContext
 from typing import Any
 
 import aiohttp
@@ -90,8 +91,10 @@ class ServiceClient:
         max_connections: int = 200,
         policy: CallPolicy | None = None,
         max_reply_bytes: int = MAX_REPLY_BYTES,
+        ssl: SSLContext | None = None,
     ) -> None:
         self._identity = identity
+        self._ssl = ssl  # mTLS: this workload's client certificate (chassis/tls)
         self._max_reply = max_reply_bytes
         self._session: aiohttp.ClientSession | None = None
         self._max_connections = max_connections
@@ -100,7 +103,8 @@ class ServiceClient:
             scope="client")
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300)
+        connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300,
+                                         ssl=self._ssl if self._ssl is not None else True)
         self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
 
     async def close(self) -> None:

@@ -16,6 +16,7 @@ from mercato.chassis.logging import configure_logging
 from mercato.chassis.runtime import Runtime, make_instance
 from mercato.chassis.settings import Settings
 from mercato.chassis.telemetry import setup_tracing
+from mercato.chassis.tls import scheme, uvicorn_ssl
 
 AppBuilder = Callable[[Runtime], FastAPI]
 
@@ -37,18 +38,20 @@ def serve_service(service: str, build: AppBuilder, settings: Settings, *,
     app = build(runtime)
     config = uvicorn.Config(app, loop="uvloop", http="httptools", lifespan="on",
                             access_log=False, log_config=None, timeout_graceful_shutdown=10,
-                            server_header=False)
+                            server_header=False,
+                            **uvicorn_ssl(settings, service))  # MERCATO_MTLS=1: HTTPS, mTLS
     server = DrainingServer(config, runtime)
     # uvicorn's loop= setting only applies to server.run(); serve() runs on ours.
     uvloop.run(_serve(server, sock))
 
 
 def process_runtime(service: str, instance: int, settings: Settings,
-                    sock: socket.socket) -> Runtime:
+                    sock: socket.socket, *, edge: bool = False) -> Runtime:
     """The start of every served process (a service or the gateway): its JSON logs, its
-    identity in the registry (listening on ``sock``) and its tracer provider."""
+    identity in the registry (listening on ``sock``) and its tracer provider. Its address
+    is https with mTLS on, but for the ``edge`` (the gateway's public port, plain HTTP)."""
     configure_logging(f"{service}-{instance}", settings.log_level)
-    address = f"http://{settings.host}:{sock.getsockname()[1]}"
+    address = f"{'http' if edge else scheme(settings)}://{settings.host}:{sock.getsockname()[1]}"
     runtime = Runtime(service, settings, make_instance(service, instance, address,
                                                        settings.version))
     setup_tracing(service, runtime.instance.instance_id, settings.version)
