@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from mercato.cli.certs import CERTS_HELP, certs_command
 from mercato.cli.common import console as _console
 from mercato.cli.common import run as _run
 from mercato.cli.keys import keys_app
@@ -271,3 +272,4 @@ app.add_typer(events_app, name="events")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(projections_app, name="projections")
 app.add_typer(keys_app, name="keys")
+app.command("certs", help=CERTS_HELP)(certs_command)

@@ -165,6 +165,13 @@ def _issued(data_dir: Path, name: str, cert: x509.Certificate, created: bool) ->
                   created)
 
 
+def read_issued(data_dir: Path, name: str) -> Issued | None:
+    """What is on disk for ``name`` (``ca`` or a workload), without changing it; None if
+    missing or unreadable."""
+    have = _load(data_dir, name)
+    return None if have is None else _issued(data_dir, name, have[0], False)
+
+
 def ensure_pki(data_dir: Path, workloads: Iterable[str]) -> list[Issued]:
     """The CA and a certificate per workload under ``<data dir>/pki/``: kept when valid,
     made when missing, expiring or not signed by the CA on disk (a new CA re-issues all).
