@@ -67,6 +67,106 @@ class Placed(BaseModel):
     currency: str
 
 
+# The answers below are documented only, like Placed: the handlers' dicts are sent as they are.
+OrderStatus = Literal["pending", "confirmed", "shipped", "delivered", "cancelled"]
+Step = Literal["placed", "reserved", "paid", "shipment_scheduled", "confirmed", "shipped",
+               "delivered"]
+
+
+class OrderRow(BaseModel):
+    """One order in the customer's list (item_count counts units)."""
+    id: str
+    status: OrderStatus
+    total: StrictInt
+    currency: str
+    created_at: str
+    item_count: StrictInt
+
+
+class OrderList(BaseModel):
+    """The customer's orders, newest first."""
+    items: list[OrderRow]
+
+
+class OrderLine(BaseModel):
+    """One line of an order, priced when it was placed (amount = quantity * unit_price)."""
+    product_id: str
+    name: str
+    quantity: StrictInt
+    unit_price: StrictInt
+    amount: StrictInt
+
+
+class ShippingAddress(BaseModel):
+    """Where the order goes, as it was placed."""
+    name: str
+    line1: str
+    city: str
+    postal_code: str
+    country: str
+
+
+class Change(BaseModel):
+    """A change of the order's status (reason: why it was cancelled)."""
+    status: OrderStatus
+    at: str
+    reason: str | None
+
+
+class Milestone(BaseModel):
+    """A step of the order's timeline, once, with when."""
+    step: Step
+    at: str
+
+
+class OrderOut(BaseModel):
+    """One order with its history and progress (reason: why it was cancelled)."""
+    id: str
+    customer_id: str
+    status: OrderStatus
+    reason: str | None
+    total: StrictInt
+    currency: str
+    items: list[OrderLine]
+    shipping_address: ShippingAddress
+    created_at: str
+    history: list[Change]
+    progress: list[Milestone]
+
+
+class Cancelling(BaseModel):
+    """The answer to a cancellation asked for: the order's status when it was asked."""
+    id: str
+    status: Literal["pending", "confirmed"]
+    cancellation: Literal["requested"]
+
+
+class SalesTotal(BaseModel):
+    """Confirmed orders and revenue in one currency."""
+    currency: str
+    orders: StrictInt
+    revenue: StrictInt
+
+
+class SalesDay(SalesTotal):
+    """Confirmed orders and revenue of one day (YYYY-MM-DD) in one currency."""
+    day: str
+
+
+class SalesProduct(SalesTotal):
+    """One product's confirmed orders, units and revenue in one currency."""
+    product_id: str
+    name: str
+    units: StrictInt
+
+
+class SalesSummary(BaseModel):
+    """Sales of confirmed orders kept (a refund takes one off): totals, per day, per product."""
+    totals: list[SalesTotal]
+    by_day: list[SalesDay]
+    by_product: list[SalesProduct]
+
+
 async def orders(request: Request) -> Orders:
     return request.app.state.orders
 
@@ -95,7 +195,7 @@ async def place_order(
             "currency": order.currency}
 
 
-@router.get("/api/v1/orders")
+@router.get("/api/v1/orders", response_model=None, responses={200: {"model": OrderList}})
 async def list_orders(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     user: Principal = Depends(require_user),
@@ -105,19 +205,22 @@ async def list_orders(
 
 
 # Before /api/v1/orders/{order_id}, which would otherwise take "summary" for an order id.
-@router.get("/api/v1/orders/summary")
+@router.get("/api/v1/orders/summary", response_model=None,
+            responses={200: {"model": SalesSummary}})
 async def sales_summary(_admin: Principal = Depends(require_admin),
                         views: OrderViews = Depends(read_models)) -> dict:
     return await views.sales_summary()
 
 
-@router.get("/api/v1/orders/{order_id}")
+@router.get("/api/v1/orders/{order_id}", response_model=None,
+            responses={200: {"model": OrderOut}})
 async def get_order(order_id: str, user: Principal = Depends(require_user),
                     views: OrderViews = Depends(read_models)) -> dict:
     return await views.order_detail(user, order_id)
 
 
-@router.post("/api/v1/orders/{order_id}/cancel", status_code=202, responses=problems(409))
+@router.post("/api/v1/orders/{order_id}/cancel", status_code=202, response_model=None,
+             responses={**problems(409), 202: {"model": Cancelling}})
 async def cancel_order(order_id: str, user: Principal = Depends(require_user),
                        handlers: Orders = Depends(orders)) -> dict:
     try:
