@@ -32,6 +32,21 @@ class SendBody(BaseModel):
     email: Email | None = None
 
 
+class NotificationOut(BaseModel):
+    """A message as answered (documented only); order_id null when it is about no order."""
+    id: str
+    kind: str
+    subject: str
+    body: str
+    order_id: str | None
+    created_at: str
+
+
+class NotificationList(BaseModel):
+    """The caller's messages (with order_id, those about that order), newest first."""
+    items: list[NotificationOut]
+
+
 async def notifications(request: Request) -> Notifications:
     return request.app.state.notifications
 
@@ -45,7 +60,8 @@ async def send_notification(
     return (await handlers.send(SendNotification(**body.model_dump()))).as_dict()
 
 
-@router.get("/api/v1/notifications")
+@router.get("/api/v1/notifications", response_model=None,
+            responses={200: {"model": NotificationList}})
 async def list_notifications(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     order_id: Annotated[str | None, Query(min_length=1, max_length=100)] = None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
@@ -27,6 +27,22 @@ class AuthorizeBody(BaseModel):
     amount: Amount
     currency: Currency
     card_token: Annotated[StrictStr, Field(min_length=1, max_length=100)]
+
+
+class PaymentOut(BaseModel):
+    """A payment of the order as answered (documented only: the handler's dict is sent)."""
+    id: str
+    order_id: str
+    status: Literal["authorized", "captured", "voided", "refunded", "failed"]
+    amount: StrictInt
+    currency: str
+    created_at: str
+    updated_at: str
+
+
+class PaymentList(BaseModel):
+    """The order's payments; none for an order that is not the caller's (or unknown)."""
+    items: list[PaymentOut]
 
 
 async def payments(request: Request) -> Payments:
@@ -74,7 +90,8 @@ async def refund(
     return (await handlers.refund(payment_id)).as_dict()
 
 
-@router.get("/api/v1/payments")
+@router.get("/api/v1/payments", response_model=None,
+            responses={200: {"model": PaymentList}})
 async def list_payments(
     order_id: Annotated[str, Query(min_length=1, max_length=100)],
     caller: Principal = Depends(require_user),

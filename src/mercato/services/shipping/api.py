@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
@@ -45,6 +45,30 @@ class ScheduleBody(BaseModel):
     items: Annotated[list[ItemBody], Field(min_length=1, max_length=500)]
 
 
+class ShipmentAddress(BaseModel):
+    """Where the shipment goes (country: two capital letters)."""
+    name: str
+    line1: str
+    city: str
+    postal_code: str
+    country: str
+
+
+class ShipmentOut(BaseModel):
+    """A shipment of the order as answered (documented only: the handler's dict is sent)."""
+    id: str
+    order_id: str
+    status: Literal["scheduled", "labelled", "in_transit", "delivered", "cancelled"]
+    tracking_number: str
+    address: ShipmentAddress
+    created_at: str
+
+
+class ShipmentList(BaseModel):
+    """The order's shipments; none for an order that is not the caller's (or unknown)."""
+    items: list[ShipmentOut]
+
+
 async def shipping(request: Request) -> Shipping:
     return request.app.state.shipping
 
@@ -83,7 +107,8 @@ async def cancel(
     return shipment.as_dict()
 
 
-@router.get("/api/v1/shipping/shipments")
+@router.get("/api/v1/shipping/shipments", response_model=None,
+            responses={200: {"model": ShipmentList}})
 async def list_shipments(
     order_id: Annotated[str, Query(min_length=1, max_length=100)],
     caller: Principal = Depends(require_user),
