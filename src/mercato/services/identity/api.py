@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from pydantic_core import PydanticCustomError
 
 from mercato.chassis import Principal, require_user
@@ -57,29 +57,51 @@ class RefreshRequest(BaseModel):
     refresh_token: Annotated[StrictStr, Field(min_length=1, max_length=512)]
 
 
+class UserOut(BaseModel):
+    """A user as answered (documented only: the handler's dict is sent as it is)."""
+    id: str
+    email: str
+    name: str
+    roles: list[str]
+
+
+class Tokens(BaseModel):
+    """Signed in (or refreshed): a bearer access token for expires_in seconds, a refresh token."""
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"]
+    expires_in: StrictInt
+
+
+USER = {"model": UserOut}
+TOKENS = {200: {"model": Tokens}}
+
+
 async def identity(request: Request) -> Identity:
     return request.app.state.identity
 
 
-@router.post("/api/v1/identity/users", status_code=201, responses=problems(409))
+@router.post("/api/v1/identity/users", status_code=201, response_model=None,
+             responses={**problems(409), 201: USER})
 async def register(body: NewUser, handlers: Identity = Depends(identity)) -> dict:
     user = await handlers.register_user(body.email, body.password, body.name)
     return user.public()
 
 
-@router.post("/api/v1/identity/token")
+@router.post("/api/v1/identity/token", response_model=None, responses=TOKENS)
 async def sign_in(body: Credentials, handlers: Identity = Depends(identity)) -> JSONResponse:
     tokens = await handlers.sign_in(body.email, body.password)
     return JSONResponse(tokens, headers=NO_STORE)
 
 
-@router.post("/api/v1/identity/token/refresh")
+@router.post("/api/v1/identity/token/refresh", response_model=None, responses=TOKENS)
 async def refresh(body: RefreshRequest, handlers: Identity = Depends(identity)) -> JSONResponse:
     tokens = await handlers.refresh(body.refresh_token)
     return JSONResponse(tokens, headers=NO_STORE)
 
 
-@router.get("/api/v1/identity/users/me", responses=problems(404))
+@router.get("/api/v1/identity/users/me", response_model=None,
+            responses={**problems(404), 200: USER})
 async def me(principal: Principal = Depends(require_user),
              handlers: Identity = Depends(identity)) -> dict:
     return (await handlers.get_user(principal.subject)).public()
