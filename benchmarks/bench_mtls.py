@@ -18,7 +18,7 @@ Per variant: wall µs per call, and CPU µs per call of the client (this process
 the server (from /proc). Variants interleaved over --rounds rounds, medians, ratio
 mTLS / plain.
 
-Run:  python benchmarks/bench_mtls.py          (about 30 s)
+Run:  python benchmarks/bench_mtls.py          (about 40 s)
 """
 
 from __future__ import annotations
