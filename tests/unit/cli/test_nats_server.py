@@ -44,3 +44,37 @@ def test_writing_again_replaces_the_previous_port(tmp_path):
     path = write_nats_config(5444, tmp_path)
     assert "port: 5444" in path.read_text()
     assert "5333" not in path.read_text()
+
+
+def fake_server(folder: Path, version: str) -> Path:
+    """A `nats-server` on PATH that only tells its version, as the real one does."""
+    folder.mkdir()
+    script = folder / "nats-server"
+    script.write_text(f"#!/bin/sh\necho 'nats-server: {version}'\n")
+    script.chmod(0o755)
+    return script
+
+
+@pytest.mark.parametrize(("version", "refused"), [("v2.9.10", True), ("v2.10.22", False),
+                                                  ("v3.0.0", False), ("unknown", True)])
+def test_a_nats_server_on_path_is_used_only_if_recent_enough(tmp_path, monkeypatch, version,
+                                                             refused):
+    import sys
+
+    from mercato.cli.nats_server import nats_binary
+
+    script = fake_server(tmp_path / "bin", version)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))  # no wheel beside it
+    monkeypatch.setenv("PATH", str(script.parent))
+    if refused:
+        with pytest.raises(RuntimeError, match=r"needs 2\.10\.0 or newer") as caught:
+            nats_binary()
+        assert str(script) in str(caught.value)
+    else:
+        assert nats_binary() == str(script)
+
+
+def test_the_wheels_server_is_recent_enough():
+    from mercato.cli.nats_server import MIN_VERSION, binary_version, nats_binary
+
+    assert binary_version(nats_binary()) >= MIN_VERSION
