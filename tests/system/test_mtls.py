@@ -120,3 +120,22 @@ def test_the_operators_commands_work(mtls: Platform):
     assert "https://127.0.0.1:" in subprocess.run(
         [sys.executable, "-m", "mercato", "status"], env=mtls.env, capture_output=True,
         text=True, timeout=60).stdout
+
+
+def test_the_consoles_metrics_sampler_reads_a_services_metrics_only_with_a_certificate(
+        mtls: Platform):
+    from mercato.gateway.metrics_sampler import MetricsSampler
+
+    orders = addresses(mtls)["orders"]
+
+    async def scrape(ctx) -> str:
+        sampler = MetricsSampler(lambda: (), every=3600, ssl=ctx)
+        await sampler.start()
+        try:
+            return await sampler._get(f"{orders}/metrics")
+        finally:
+            await sampler.stop()
+
+    assert "http_server_request_duration_seconds" in asyncio.run(scrape(as_cli(mtls)))
+    with pytest.raises(Exception):  # noqa: B017 - the system's roots know no such CA
+        asyncio.run(scrape(None))
