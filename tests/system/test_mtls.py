@@ -80,6 +80,13 @@ def test_a_service_port_refuses_plain_http_and_tls_without_a_client_certificate(
         products = c.get(f"{catalog}/api/v1/catalog/products",
                          headers={"Authorization": f"Bearer {token}"})
     assert products.status_code == 200, products.text
+    # another workload's token over the cli's certificate: the two must name one workload
+    other = load_identity("orders", load_settings(data_dir=mtls.data_dir)).token("catalog")
+    with httpx.Client(timeout=5, verify=as_cli(mtls)) as c:
+        borrowed = c.get(f"{catalog}/api/v1/catalog/products",
+                         headers={"Authorization": f"Bearer {other}"})
+    assert borrowed.status_code == 401, borrowed.text
+    assert "orders over a connection with cli's certificate" in borrowed.json()["detail"]
 
 
 async def _connect(url: str, **options):

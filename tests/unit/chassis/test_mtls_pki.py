@@ -149,3 +149,32 @@ async def test_a_certificate_of_another_ca_is_refused_both_ways(tmp_path):
     with pytest.raises(ssl.SSLCertVerificationError):
         await _handshake(server_context(_files(theirs, "orders")),
                          client_context(_files(ours, "catalog")))
+
+
+async def test_the_peer_certificate_names_its_workload(tmp_path):
+    from mercato.chassis.tls.peer import peer_workload
+
+    ensure_pki(tmp_path, ["catalog", "orders"])
+    seen: list[str | None] = []
+
+    async def note(reader, writer):
+        seen.append(peer_workload(writer.get_extra_info("peercert")))
+        writer.write(await reader.readline())
+        await writer.drain()
+        writer.close()
+
+    srv = await asyncio.start_server(note, "127.0.0.1", 0,
+                                     ssl=server_context(_files(tmp_path, "catalog")))
+    port = srv.sockets[0].getsockname()[1]
+    try:
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", port, ssl=client_context(_files(tmp_path, "orders")))
+        writer.write(b"x\n")
+        await reader.readline()
+        writer.close()
+    finally:
+        srv.close()
+        await srv.wait_closed()
+    assert seen == ["orders"]
+    assert peer_workload(None) is None
+    assert peer_workload({"subjectAltName": (("URI", "spiffe://elsewhere/x"),)}) is None

@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute
 
 from mercato.chassis.identity.tokens import USER_HEADER
 from mercato.chassis.security import AuthError, Principal, bearer_token
+from mercato.chassis.tls.peer import PEER_KEY
 from mercato.chassis.web.errors import Problem
 
 USER_FORWARDERS = frozenset({"gateway"})  # the workloads that may act for an end user
@@ -36,6 +37,10 @@ async def caller(request: Request) -> Principal:
         except AuthError as exc:
             raise AuthError(f"{exc} (services take calls from other services and from "
                             "the gateway only)") from None
+        peer = request.scope.get(PEER_KEY)  # mTLS: the client certificate's workload
+        if peer is not None and peer != known.subject:
+            raise AuthError(f"a service token of {known.subject} over a connection with "
+                            f"{peer}'s certificate")
         request.scope["mercato.caller"] = known
     return known
 

@@ -17,6 +17,7 @@ from mercato.chassis.runtime import Runtime, make_instance
 from mercato.chassis.settings import Settings
 from mercato.chassis.telemetry import setup_tracing
 from mercato.chassis.tls import scheme, uvicorn_ssl
+from mercato.chassis.tls.peer import PeerCertProtocol
 
 AppBuilder = Callable[[Runtime], FastAPI]
 
@@ -36,10 +37,11 @@ def serve_service(service: str, build: AppBuilder, settings: Settings, *,
     sock = bind(settings.host, port)
     runtime = process_runtime(service, instance, settings, sock)
     app = build(runtime)
-    config = uvicorn.Config(app, loop="uvloop", http="httptools", lifespan="on",
+    # MERCATO_MTLS=1: HTTPS with client certificates, each request knowing its peer's
+    config = uvicorn.Config(app, loop="uvloop", lifespan="on",
+                            http=PeerCertProtocol if settings.mtls else "httptools",
                             access_log=False, log_config=None, timeout_graceful_shutdown=10,
-                            server_header=False,
-                            **uvicorn_ssl(settings, service))  # MERCATO_MTLS=1: HTTPS, mTLS
+                            server_header=False, **uvicorn_ssl(settings, service))
     server = DrainingServer(config, runtime)
     # uvicorn's loop= setting only applies to server.run(); serve() runs on ours.
     uvloop.run(_serve(server, sock))
