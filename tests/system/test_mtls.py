@@ -120,13 +120,21 @@ def test_nats_refuses_a_connection_without_a_client_certificate(mtls: Platform):
 
 
 def test_the_operators_commands_work(mtls: Platform):
-    for command in (["status"], ["verify"], ["keys", "list"]):
+    for command in (["status"], ["verify"], ["keys", "list"],
+                    ["deploy", "cart", "--version", "2"]):  # a new instance, with mTLS too
         done = subprocess.run([sys.executable, "-m", "mercato", *command], env=mtls.env,
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, (command, done.stdout, done.stderr)
     assert "https://127.0.0.1:" in subprocess.run(
         [sys.executable, "-m", "mercato", "status"], env=mtls.env, capture_output=True,
         text=True, timeout=60).stdout
+    with mtls.client(mtls.admin_token()) as c:
+        carts = [i for i in c.get("/api/v1/ops/services").json()["items"]
+                 if i["service"] == "cart"]
+    assert [i["version"] for i in carts] == ["2"] and carts[0]["address"].startswith("https")
+    token, _ = mtls.new_customer()
+    with mtls.client(token) as c:  # the new instance serves through the gateway
+        assert c.get("/api/v1/cart").status_code == 200
 
 
 def test_the_consoles_metrics_sampler_reads_a_services_metrics_only_with_a_certificate(
