@@ -6,7 +6,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: up test lint unit system chaos bench clean help chromium screenshots
+.PHONY: up test lint unit system chaos bench clean help chromium screenshots kubectl k8s-validate
 
 help:
 	@echo "make up [ARGS=...]   install, then run the whole platform (mercato up)"
@@ -38,10 +38,23 @@ chromium:
 	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the browser tests"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+# deploy/k8s (docs/kubernetes.md): each overlay rendered by kubectl's kustomize and validated
+# offline against the schemas kubernetes-validate ships; Debian's kubernetes-client is
+# installed when kubectl is missing.
+KUBECTL ?= kubectl
+K8S_VERSION ?= 1.32.0
+kubectl:
+	@command -v $(KUBECTL) >/dev/null || { echo "installing Debian's kubernetes-client for deploy/k8s"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client; }
+
+k8s-validate: $(STAMP) kubectl
+	for o in deploy/k8s/overlays/*/; do echo "== $$o"; \
+	  $(KUBECTL) kustomize $$o | $(BIN)/kubernetes-validate --strict --quiet -k $(K8S_VERSION) - || exit 1; done
+
 # tests/chaos takes minutes: `make chaos` runs it. The browser tests run in a pytest of
 # their own: Playwright's sync API keeps an event loop running in the test thread, which
 # pytest-asyncio's tests cannot share.
-test: lint chromium
+test: lint chromium k8s-validate
 	$(BIN)/pytest -q --ignore=tests/chaos --ignore=tests/browser $(ARGS)
 	$(BIN)/pytest -q tests/browser $(ARGS)
 
