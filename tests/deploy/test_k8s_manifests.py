@@ -371,6 +371,56 @@ def test_the_setup_job_runs_real_code(rendered):
         assert hasattr(__import__(module, fromlist=[name]), name), (module, name)
 
 
+async def test_the_setup_job_creates_streams_and_buckets_as_supervisor(tmp_path):
+    """The Job's script run for real, as in production (MERCATO_ENV=production, only the
+    supervisor's seed), against the wheel's nats-server with the users and permissions
+    `mercato up` writes: afterwards the registry bucket and an event stream exist."""
+    import asyncio
+    import socket
+
+    import nats
+
+    from mercato.chassis.calls import registry
+    from mercato.chassis.messaging.credentials import connect_options
+    from mercato.chassis.messaging.streams import stream_for
+    from mercato.cli.nats_auth import ensure_credentials, nats_users
+    from mercato.cli.nats_server import free_port, nats_binary, write_nats_config
+
+    docs = [d for d in yaml.safe_load_all(render_text("production")) if d]
+    (container,) = named(docs, "Job", "mercato-nats-setup")["spec"]["template"]["spec"][
+        "containers"]
+    seeds = ensure_credentials(tmp_path / "keys")
+    port = free_port()
+    config = write_nats_config(port, tmp_path / "nats", users=nats_users(seeds))
+    server = subprocess.Popen([nats_binary(), "-c", str(config)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            await asyncio.sleep(0.05)
+        env = {**os.environ, "MERCATO_ENV": "production",
+               "MERCATO_NATS_URL": f"nats://127.0.0.1:{port}",
+               "MERCATO_NATS_NKEY_FILE": str(seeds["supervisor"])}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, *container["command"][1:], env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        out, _ = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 0, out.decode()
+        nc = await nats.connect(f"nats://127.0.0.1:{port}",
+                                **connect_options("supervisor", seeds["supervisor"]))
+        try:
+            js = nc.jetstream()
+            await js.key_value(registry.BUCKET)
+            assert (await js.stream_info(stream_for("orders"))).config.name
+        finally:
+            await nc.close()
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 def test_production_names_the_database_and_redis_by_secret(rendered):
     overlay, _, docs = rendered
     if overlay != "production":
