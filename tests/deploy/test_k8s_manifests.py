@@ -392,8 +392,9 @@ async def test_the_setup_job_creates_streams_and_buckets_as_supervisor(tmp_path)
     seeds = ensure_credentials(tmp_path / "keys")
     port = free_port()
     config = write_nats_config(port, tmp_path / "nats", users=nats_users(seeds))
-    server = subprocess.Popen([nats_binary(), "-c", str(config)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = await asyncio.create_subprocess_exec(
+        nats_binary(), "-c", str(config), stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL)
     try:
         for _ in range(100):
             with socket.socket() as probe:
@@ -418,7 +419,7 @@ async def test_the_setup_job_creates_streams_and_buckets_as_supervisor(tmp_path)
             await nc.close()
     finally:
         server.terminate()
-        server.wait(10)
+        await asyncio.wait_for(server.wait(), 10)
 
 
 def test_production_names_the_database_and_redis_by_secret(rendered):
