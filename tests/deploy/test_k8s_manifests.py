@@ -6,6 +6,7 @@ needs a cluster; the checker functions are tested on broken copies so that they 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import re
@@ -420,6 +421,141 @@ async def test_the_setup_job_creates_streams_and_buckets_as_supervisor(tmp_path)
     finally:
         server.terminate()
         await asyncio.wait_for(server.wait(), 10)
+
+
+# What each Secret and ConfigMap the Deployments name holds, as docs/kubernetes.md tells
+# the operator to create them from a data dir `mercato up` filled: name -> {key: file}.
+def secret_files(data_dir: Path) -> dict[str, dict[str, Path]]:
+    keys = data_dir / "keys"
+    files = {f"mercato-{w}-identity": {"service.pem": keys / f"{w}.pem",
+                                       "nats.nk": keys / "nats" / f"{w}.nk"}
+             for w in WORKLOADS}
+    files.update({
+        "mercato-service-jwks": {"services.jwks.json": keys / "services.jwks.json"},
+        "mercato-card-seal": {"card-seal.secret": keys / "card-seal.secret"},
+        "mercato-pages": {"pages.secret": keys / "pages.secret"},
+        "mercato-identity-signing-key": {"signing_key.pem": data_dir / "signing_key.pem"},
+    })
+    return files
+
+
+def pod_process(deployment: dict, config: dict, data_dir: Path, root: Path, nats_url: str,
+                port: int) -> tuple[list[str], dict[str, str]]:
+    """The command and environment a Deployment's container would get, on this machine:
+    each volume's files copied under ``root`` at its mountPath, the Downward API's pod IP
+    as 127.0.0.1, the Secrets' values from ``data_dir``."""
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    files = secret_files(data_dir)
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    for mount in container["volumeMounts"]:
+        target = root / mount["mountPath"].lstrip("/")
+        target.mkdir(parents=True, exist_ok=True)
+        volume = volumes[mount["name"]]
+        source = volume.get("secret", {}).get("secretName") or volume.get(
+            "configMap", {}).get("name")
+        for key, path in files.get(source, {}).items():
+            (target / key).write_bytes(path.read_bytes())
+
+    def local(value: str) -> str:
+        return str(root / value.lstrip("/")) if value.startswith("/") else value
+
+    env = {**os.environ, **{k: local(v) for k, v in config.items()},
+           "MERCATO_NATS_URL": nats_url}
+    for item in container["env"]:
+        if "value" in item:
+            env[item["name"]] = local(item["value"])
+        elif "fieldRef" in item["valueFrom"]:
+            assert item["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+            env[item["name"]] = "127.0.0.1"
+        else:
+            ref = item["valueFrom"]["secretKeyRef"]
+            assert (ref["name"], ref["key"]) == ("mercato-admin", "password"), ref
+            env[item["name"]] = "a-password-from-the-secret"
+    command = [sys.executable, *container["command"][1:]]
+    command[command.index("--port") + 1] = str(port)
+    return command, env
+
+
+async def test_pods_start_ready_with_what_the_manifests_give_them(tmp_path):
+    """identity and orders (the signing key, the admin password, the card-seal secret)
+    started with exactly the command, settings, Secret files and env vars their dev
+    Deployments give them, after the setup Job's script: both answer /health/ready.
+    What a cluster adds (images, scheduling, the network) is not exercised."""
+    import asyncio
+    import signal
+    import socket
+
+    import aiohttp
+
+    from mercato.chassis.identity import ensure_private_key
+    from mercato.cli.nats_auth import ensure_credentials, nats_users
+    from mercato.cli.nats_server import free_port, nats_binary, write_nats_config
+    from mercato.cli.workload_keys import ensure_workload_keys
+
+    docs = [d for d in yaml.safe_load_all(render_text("dev")) if d]
+    data_dir = tmp_path / "operator"
+    ensure_workload_keys(data_dir)
+    ensure_private_key(data_dir / "signing_key.pem")
+    seeds = ensure_credentials(data_dir / "keys")
+    nats_port = free_port()
+    config_file = write_nats_config(nats_port, tmp_path / "nats", users=nats_users(seeds))
+    nats_url = f"nats://127.0.0.1:{nats_port}"
+    processes = []
+    logs = contextlib.ExitStack()
+    try:
+        processes.append(await asyncio.create_subprocess_exec(
+            nats_binary(), "-c", str(config_file), stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL))
+        for _ in range(100):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", nats_port)) == 0:
+                    break
+            await asyncio.sleep(0.05)
+        (job,) = named(docs, "Job", "mercato-nats-setup")["spec"]["template"]["spec"][
+            "containers"]
+        setup = await asyncio.create_subprocess_exec(
+            sys.executable, *job["command"][1:], stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env={**os.environ, "MERCATO_NATS_URL": nats_url,
+                 "MERCATO_NATS_NKEY_FILE": str(seeds["supervisor"])})
+        out, _ = await asyncio.wait_for(setup.communicate(), 30)
+        assert setup.returncode == 0, out.decode()
+        config = named(docs, "ConfigMap", "mercato-config")["data"]
+        ports, pods = {}, {}
+        for name in ("identity", "orders"):
+            ports[name] = free_port()
+            command, env = pod_process(named(docs, "Deployment", name), config, data_dir,
+                                       tmp_path / f"pod-{name}", nats_url, ports[name])
+            pods[name] = await asyncio.create_subprocess_exec(
+                *command, env=env, stdout=asyncio.subprocess.DEVNULL,
+                stderr=logs.enter_context(open(tmp_path / f"{name}.log", "wb")))  # noqa: ASYNC230
+            processes.append(pods[name])
+        async with aiohttp.ClientSession() as http:
+            for name, port in ports.items():
+                status = None
+                for _ in range(240):
+                    try:
+                        async with http.get(f"http://127.0.0.1:{port}/health/ready") as r:
+                            status = r.status
+                    except aiohttp.ClientError:
+                        status = None
+                    if status == 200 or pods[name].returncode is not None:  # or it died
+                        break
+                    await asyncio.sleep(0.25)
+                log = (tmp_path / f"{name}.log").read_text(errors="replace")[-2000:]
+                assert status == 200, f"{name} not ready: {log}"
+    finally:
+        for proc in reversed(processes):
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGINT)
+        for proc in processes:
+            try:
+                await asyncio.wait_for(proc.wait(), 15)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        logs.close()
 
 
 def test_production_names_the_database_and_redis_by_secret(rendered):
