@@ -570,10 +570,8 @@ async def test_pods_start_ready_with_what_the_manifests_give_them(tmp_path):
         logs.close()
 
 
-def test_production_names_the_database_and_redis_by_secret(rendered):
-    overlay, _, docs = rendered
-    if overlay != "production":
-        pytest.skip("production only")
+def test_production_names_the_database_and_redis_by_secret():
+    docs = [d for d in yaml.safe_load_all(render_text("production")) if d]
     for name in SERVICES:
         (container,) = named(docs, "Deployment", name)["spec"]["template"]["spec"]["containers"]
         env = {e["name"]: e for e in container["env"]}

@@ -4,8 +4,9 @@ HEAD is GET without the body: the same status and headers, Content-Length includ
 public, authenticated and operations routes, pages and the gateway's probes. OPTIONS is a
 204 whose ``Allow`` lists what the route takes (a service's from its OpenAPI document: both
 GET and POST on /api/v1/orders), with no CORS header; a method no route takes is a 405
-with ``Allow``, and so is a service's or a page's own 405, naming every method of the path. The gateway's /metrics is served to this host (where the tests run) and
-refused to a client that came through a proxy."""
+with ``Allow``, and so is a service's or a page's own 405, naming every method of the
+path. The gateway's /metrics is served to this host (where the tests run) and refused to a
+client that came through a proxy."""
 
 from __future__ import annotations
 
