@@ -27,6 +27,9 @@ of a seeded database; the table reports the median of the rounds.
 
 Run:  python benchmarks/bench_db_path.py            (about 50 s)
       python benchmarks/bench_db_path.py --help
+
+The variants live beside it: _db_path_sqlite.py (the schema, the SQLite paths, the seeded
+template) and _db_path_postgres.py (the PostgreSQL paths and their tables).
 """
 
 from __future__ import annotations
@@ -44,370 +47,31 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import sqlalchemy
-from sqlalchemy import (
-    Column,
-    Float,
-    Integer,
-    MetaData,
-    Table,
-    Text,
-    bindparam,
-    create_engine,
-    event,
-    insert,
-    select,
-    update,
+from _db_path_postgres import (
+    AsyncpgConn,
+    AsyncpgPool,
+    SqlaAsyncPg,
+    pg_reachable,
+    pg_setup,
+    pg_teardown,
 )
-from sqlalchemy.ext.asyncio import create_async_engine
+from _db_path_sqlite import (
+    SEED_ROWS,
+    AiosqliteDirect,
+    SqlaAsyncSqlite,
+    SqlaSyncOnLoop,
+    SqliteOneThread,
+    SqliteOnLoop,
+    SqliteToThread,
+    Variant,
+    make_sqlite_template,
+)
+from _load import load_average
 
-SEED_ROWS = 10_000
-PAYLOAD = "x" * 100
 LAG_TICK_S = 0.002
-
-
-def load_average() -> str:
-    """1-minute load average, printed with results: the machine is shared and noisy."""
-    try:
-        return f"{os.getloadavg()[0]:.2f}"
-    except OSError:
-        return "n/a"
-
-
-# --------------------------------------------------------------------------- schema
-
-SQLITE_DDL = [
-    "CREATE TABLE items (id INTEGER PRIMARY KEY, payload TEXT NOT NULL, created REAL NOT NULL)",
-    "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-]
-SQL_INSERT = "INSERT INTO items (payload, created) VALUES (?, ?)"
-SQL_BUMP = "UPDATE counters SET value = value + 1 WHERE name = 'items'"
-SQL_GET = "SELECT id, payload, created FROM items WHERE id = ?"
-
-
-def core_tables(prefix: str = "") -> tuple[Table, Table]:
-    md = MetaData()
-    items = Table(
-        f"{prefix}items",
-        md,
-        Column("id", Integer, primary_key=True),
-        Column("payload", Text, nullable=False),
-        Column("created", Float, nullable=False),
-    )
-    counters = Table(
-        f"{prefix}counters",
-        md,
-        Column("name", Text, primary_key=True),
-        Column("value", Integer, nullable=False),
-    )
-    return items, counters
-
-
-class CoreStatements:
-    """SQLAlchemy Core statements built once, as a repository would."""
-
-    def __init__(self, prefix: str = "") -> None:
-        self.items, self.counters = core_tables(prefix)
-        self.insert = insert(self.items)
-        self.bump = (
-            update(self.counters)
-            .where(self.counters.c.name == "items")
-            .values(value=self.counters.c.value + 1)
-        )
-        self.get = select(self.items).where(self.items.c.id == bindparam("pk"))
-
-
-# --------------------------------------------------------------------------- variants
-
-
-class Variant:
-    """One way of talking to the database; opened fresh for every round."""
-
-    async def write(self) -> None: ...
-    async def read(self, pk: int) -> None: ...
-    async def close(self) -> None: ...
-
-
-def sqlite_connect(path: str, synchronous: str, *, any_thread: bool = False) -> sqlite3.Connection:
-    # isolation_level=None: we issue BEGIN/COMMIT ourselves, exactly once each.
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=not any_thread)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(f"PRAGMA synchronous={synchronous}")
-    return conn
-
-
-def sqlite_write_tx(conn: sqlite3.Connection) -> None:
-    conn.execute("BEGIN")
-    conn.execute(SQL_INSERT, (PAYLOAD, time.time()))
-    conn.execute(SQL_BUMP)
-    conn.execute("COMMIT")
-
-
-def sqlite_read(conn: sqlite3.Connection, pk: int) -> None:
-    conn.execute(SQL_GET, (pk,)).fetchone()
-
-
-class SqliteOnLoop(Variant):
-    def __init__(self, path: str, synchronous: str) -> None:
-        self.conn = sqlite_connect(path, synchronous)
-
-    async def write(self) -> None:
-        sqlite_write_tx(self.conn)
-        await asyncio.sleep(0)  # a handler returns to the loop between requests
-
-    async def read(self, pk: int) -> None:
-        sqlite_read(self.conn, pk)
-        await asyncio.sleep(0)
-
-    async def close(self) -> None:
-        self.conn.close()
-
-
-class SqliteToThread(Variant):
-    def __init__(self, path: str) -> None:
-        self.conn = sqlite_connect(path, "NORMAL", any_thread=True)
-
-    async def write(self) -> None:
-        await asyncio.to_thread(sqlite_write_tx, self.conn)
-
-    async def read(self, pk: int) -> None:
-        await asyncio.to_thread(sqlite_read, self.conn, pk)
-
-    async def close(self) -> None:
-        self.conn.close()
-
-
-class SqliteOneThread(Variant):
-    def __init__(self, path: str) -> None:
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
-        # The connection is created, used and closed on the executor's only thread.
-        self.conn = self.pool.submit(sqlite_connect, path, "NORMAL").result()
-        self.loop = asyncio.get_running_loop()
-
-    async def write(self) -> None:
-        await self.loop.run_in_executor(self.pool, sqlite_write_tx, self.conn)
-
-    async def read(self, pk: int) -> None:
-        await self.loop.run_in_executor(self.pool, sqlite_read, self.conn, pk)
-
-    async def close(self) -> None:
-        self.pool.submit(self.conn.close).result()
-        self.pool.shutdown()
-
-
-class AiosqliteDirect(Variant):
-    """Not one of the platform's candidates: shows what (c) costs before SQLAlchemy."""
-
-    @classmethod
-    async def open(cls, path: str) -> AiosqliteDirect:
-        import aiosqlite
-
-        self = cls()
-        self.db = await aiosqlite.connect(path, isolation_level=None)
-        await self.db.execute("PRAGMA journal_mode=WAL")
-        await self.db.execute("PRAGMA synchronous=NORMAL")
-        return self
-
-    async def write(self) -> None:
-        await self.db.execute("BEGIN")
-        await self.db.execute(SQL_INSERT, (PAYLOAD, time.time()))
-        await self.db.execute(SQL_BUMP)
-        await self.db.execute("COMMIT")
-
-    async def read(self, pk: int) -> None:
-        async with self.db.execute(SQL_GET, (pk,)) as cur:
-            await cur.fetchone()
-
-    async def close(self) -> None:
-        await self.db.close()
-
-
-def _pragmas_on_connect(synchronous: str) -> Callable:
-    def set_pragmas(dbapi_conn, _record) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute(f"PRAGMA synchronous={synchronous}")
-        cur.close()
-
-    return set_pragmas
-
-
-class SqlaAsyncSqlite(Variant):
-    def __init__(self, path: str) -> None:
-        self.engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
-        event.listen(self.engine.sync_engine, "connect", _pragmas_on_connect("NORMAL"))
-        self.st = CoreStatements()
-
-    async def write(self) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(self.st.insert, {"payload": PAYLOAD, "created": time.time()})
-            await conn.execute(self.st.bump)
-
-    async def read(self, pk: int) -> None:
-        async with self.engine.connect() as conn:
-            (await conn.execute(self.st.get, {"pk": pk})).first()
-
-    async def close(self) -> None:
-        await self.engine.dispose()
-
-
-class SqlaSyncOnLoop(Variant):
-    def __init__(self, path: str) -> None:
-        self.engine = create_engine(f"sqlite:///{path}")
-        event.listen(self.engine, "connect", _pragmas_on_connect("NORMAL"))
-        self.st = CoreStatements()
-
-    async def write(self) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(self.st.insert, {"payload": PAYLOAD, "created": time.time()})
-            conn.execute(self.st.bump)
-        await asyncio.sleep(0)
-
-    async def read(self, pk: int) -> None:
-        with self.engine.connect() as conn:
-            conn.execute(self.st.get, {"pk": pk}).first()
-        await asyncio.sleep(0)
-
-    async def close(self) -> None:
-        self.engine.dispose()
-
-
-PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
-PG_PREFIX = f"bench_{os.getpid()}_"
-
-
-class AsyncpgConn(Variant):
-    @classmethod
-    async def open(cls) -> AsyncpgConn:
-        import asyncpg
-
-        self = cls()
-        self.conn = await asyncpg.connect(PG_DSN)
-        return self
-
-    async def _tx(self, conn) -> None:
-        async with conn.transaction():
-            await conn.execute(
-                f"INSERT INTO {PG_PREFIX}items (payload, created) VALUES ($1, $2)",
-                PAYLOAD,
-                time.time(),
-            )
-            await conn.execute(
-                f"UPDATE {PG_PREFIX}counters SET value = value + 1 WHERE name = 'items'"
-            )
-
-    async def write(self) -> None:
-        await self._tx(self.conn)
-
-    async def read(self, pk: int) -> None:
-        await self.conn.fetchrow(
-            f"SELECT id, payload, created FROM {PG_PREFIX}items WHERE id = $1", pk
-        )
-
-    async def close(self) -> None:
-        await self.conn.close()
-
-
-class AsyncpgPool(AsyncpgConn):
-    @classmethod
-    async def open(cls) -> AsyncpgPool:
-        import asyncpg
-
-        self = cls()
-        self.pool = await asyncpg.create_pool(PG_DSN, min_size=1, max_size=5)
-        return self
-
-    async def write(self) -> None:
-        async with self.pool.acquire() as conn:
-            await self._tx(conn)
-
-    async def read(self, pk: int) -> None:
-        async with self.pool.acquire() as conn:
-            await conn.fetchrow(
-                f"SELECT id, payload, created FROM {PG_PREFIX}items WHERE id = $1", pk
-            )
-
-    async def close(self) -> None:
-        await self.pool.close()
-
-
-class SqlaAsyncPg(Variant):
-    @classmethod
-    async def open(cls) -> SqlaAsyncPg:
-        self = cls()
-        self.engine = create_async_engine(
-            "postgresql+asyncpg://postgres@127.0.0.1:5432/test", pool_size=5
-        )
-        self.st = CoreStatements(PG_PREFIX)
-        return self
-
-    write = SqlaAsyncSqlite.write
-    read = SqlaAsyncSqlite.read
-    close = SqlaAsyncSqlite.close
-
-
-# --------------------------------------------------------------------------- setup
-
-
-def make_sqlite_template(path: str) -> None:
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    for ddl in SQLITE_DDL:
-        conn.execute(ddl)
-    conn.execute("BEGIN")
-    conn.executemany(SQL_INSERT, [(PAYLOAD, 0.0)] * SEED_ROWS)
-    conn.execute("INSERT INTO counters VALUES ('items', 0)")
-    conn.execute("COMMIT")
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
-
-
-async def pg_reachable() -> str | None:
-    """None if PostgreSQL answers, else the reason it does not."""
-    try:
-        import asyncpg
-
-        conn = await asyncpg.connect(PG_DSN, timeout=3)
-        await conn.close()
-        return None
-    except Exception as exc:  # any failure means "skip the section"
-        return f"{type(exc).__name__}: {exc}"
-
-
-async def pg_setup() -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_DSN)
-    try:
-        await conn.execute(
-            f"CREATE TABLE {PG_PREFIX}items (id SERIAL PRIMARY KEY, payload TEXT NOT NULL,"
-            " created DOUBLE PRECISION NOT NULL)"
-        )
-        await conn.execute(
-            f"CREATE TABLE {PG_PREFIX}counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)"
-        )
-        await conn.copy_records_to_table(
-            f"{PG_PREFIX}items",
-            records=[(PAYLOAD, 0.0)] * SEED_ROWS,
-            columns=["payload", "created"],
-        )
-        await conn.execute(f"INSERT INTO {PG_PREFIX}counters VALUES ('items', 0)")
-        await conn.execute(f"ANALYZE {PG_PREFIX}items")
-    finally:
-        await conn.close()
-
-
-async def pg_teardown() -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_DSN)
-    try:
-        await conn.execute(f"DROP TABLE IF EXISTS {PG_PREFIX}items, {PG_PREFIX}counters")
-    finally:
-        await conn.close()
 
 
 # --------------------------------------------------------------------------- measuring
@@ -415,6 +79,8 @@ async def pg_teardown() -> None:
 
 @dataclass
 class Sample:
+    """One round of one variant: write tx/s, reads/s and the loop lag p99."""
+
     writes_per_s: float
     reads_per_s: float
     lag_p99_ms: float
@@ -422,6 +88,8 @@ class Sample:
 
 @dataclass
 class Result:
+    """The rounds of one variant."""
+
     label: str
     samples: list[Sample] = field(default_factory=list)
 
@@ -435,6 +103,7 @@ class Result:
 
 
 def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile; 0.0 of no values."""
     if not values:
         return 0.0
     ordered = sorted(values)
@@ -442,6 +111,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def lag_ticker(out: list[float]) -> None:
+    """Append how late each 2 ms sleep woke up, until cancelled."""
     while True:
         start = time.perf_counter()
         await asyncio.sleep(LAG_TICK_S)
@@ -462,6 +132,7 @@ async def timed(op: Callable[[], Awaitable[None]], seconds: float) -> float:
 
 
 async def measure(variant: Variant, seconds: float, warmup: float, rng: random.Random) -> Sample:
+    """Warm up, then time writes (with the lag ticker running) and reads."""
     def read_pk():
         return variant.read(rng.randint(1, SEED_ROWS))
     await timed(variant.write, warmup)
@@ -495,6 +166,7 @@ PG_VARIANTS: list[tuple[str, Callable[[], Awaitable[Variant]]]] = [
 
 
 async def run_sqlite(args, rng: random.Random, progress) -> list[Result]:
+    """The SQLite variants over the rounds, each on a fresh copy of the template."""
     results = [Result(label) for label, _ in SQLITE_VARIANTS]
     with tempfile.TemporaryDirectory(prefix="bench_db_") as tmp:
         template = os.path.join(tmp, "template.db")
@@ -517,6 +189,7 @@ async def run_sqlite(args, rng: random.Random, progress) -> list[Result]:
 
 
 async def run_pg(args, rng: random.Random, progress) -> list[Result]:
+    """The PostgreSQL variants over the rounds, on tables made for this run."""
     results = [Result(label) for label, _ in PG_VARIANTS]
     await pg_setup()
     try:
@@ -539,6 +212,7 @@ async def run_pg(args, rng: random.Random, progress) -> list[Result]:
 
 
 def print_table(console, title: str, results: list[Result], baseline_note: str) -> None:
+    """One section's table: medians and ratios against its first variant."""
     from rich.table import Table as RichTable
 
     base = results[0]
@@ -566,6 +240,7 @@ def print_table(console, title: str, results: list[Result], baseline_note: str) 
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line (see --help)."""
     p = argparse.ArgumentParser(
         description="Compare database access paths for asyncio services "
         "(SQLite WAL paths, optional PostgreSQL paths). Reports medians over rounds "
@@ -605,6 +280,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 async def main_async(args: argparse.Namespace, console) -> None:
+    """Print the header, run the sections and print their tables."""
     rng = random.Random(args.seed)
     def progress(msg):
         return print(f"  .. {msg}", file=sys.stderr, flush=True)
@@ -622,6 +298,7 @@ async def main_async(args: argparse.Namespace, console) -> None:
 
 
 async def report(args, console, rng: random.Random, progress) -> None:
+    """The SQLite section, then the PostgreSQL one if it is reachable and not skipped."""
     sqlite_results = await run_sqlite(args, rng, progress)
     print_table(
         console,
@@ -646,6 +323,7 @@ async def report(args, console, rng: random.Random, progress) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark on uvloop or asyncio (--loop)."""
     from rich.console import Console
 
     args = parse_args(argv)

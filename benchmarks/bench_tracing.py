@@ -130,7 +130,7 @@ def run(pair) -> None:
 
 
 def main(argv=None) -> None:
-    own, args = parse_args(argv)  # the load generator is bench_checkout's own child
+    own, args = parse_args(argv)  # bench_checkout's load generator is _checkout_load.py
     run_main(run, (own, args), say=bench_checkout.log)
 
 

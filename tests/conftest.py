@@ -13,7 +13,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from mercato.chassis.data.db import SqliteDatabase
 from mercato.chassis.data.migrations import migrate, sqlite_url
+from mercato.chassis.identity import ensure_private_key
 from tests.system.platform import Platform, make_platform
+from tests.system.stacks import PG_SERVER, STACKS, stack_env
 
 SERVICES_DIR = Path(__file__).resolve().parents[1] / "src" / "mercato" / "services"
 
@@ -50,6 +52,33 @@ def platform(tmp_path_factory) -> Platform:
     yield p
     code = p.stop()
     assert code == 0, f"mercato up exited {code}:\n{p.output.read_text()}"
+
+
+@pytest.fixture(scope="session")
+def production_platform(tmp_path_factory) -> Platform:
+    """The shared platform's twin on the production profile (tests/system/stacks.py:
+    PostgreSQL, three NATS nodes, Redis; MERCATO_ENV=production), started on first use."""
+    tmp = tmp_path_factory.mktemp("production")
+    ensure_private_key(tmp / "signing.pem")
+    with stack_env("production") as env:
+        # `mercato up --profile production`: MERCATO_ENV=production for every process,
+        # so the secrets are given; the databases are the run's own (stack_env)
+        p = make_platform(tmp, **env, MERCATO_PROFILE="production",
+                          MERCATO_DATABASE_URL=PG_SERVER,
+                          MERCATO_ADMIN_PASSWORD="a-production-admin-password",
+                          MERCATO_SIGNING_KEY_FILE=str(tmp / "signing.pem"))
+        p.start()
+        yield p
+        code = p.stop()
+        assert code == 0, f"mercato up exited {code}:\n{p.output.read_text()}"
+
+
+@pytest.fixture(params=STACKS)
+def stack(request) -> Platform:
+    """The running platform of each stack in turn: a test taking ``stack`` runs on the
+    embedded one and on the production one (the same test, not a copy)."""
+    name = "platform" if request.param == "embedded" else "production_platform"
+    return request.getfixturevalue(name)
 
 
 @pytest.fixture

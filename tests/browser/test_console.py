@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from mercato.chassis.clock import iso, utc_now
 from mercato.chassis.messaging.dlq import dead_letter
-from mercato.cli.running import login
+from mercato.platform.running import login
 from tests.browser.steps import ADMIN, register, sign_in
 from tests.system.platform import Platform, wait_for
 

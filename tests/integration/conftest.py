@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from mercato.cli.nats_server import free_port, nats_command
+from mercato.platform.nats_server import free_port, nats_command
 
 
 @pytest.fixture(scope="module")

@@ -19,9 +19,20 @@ from mercato.chassis.messaging.schema import (
     create_inbox_table,
     create_outbox_table,
 )
-from mercato.cli.nats_server import free_port, nats_command
 from mercato.contracts.envelope import Event
+from mercato.platform.nats_server import free_port, nats_command
 
+
+def listening(port: int, seconds: float) -> bool:
+    """Whether something accepts connections on 127.0.0.1:``port`` within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
 
 class Pinged(Event):
     """A test event."""
@@ -45,14 +56,8 @@ class NatsServer:
     def start(self) -> None:
         self.proc = subprocess.Popen(nats_command(self.port, self.store),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("nats-server did not start")
+        if not listening(self.port, 10):
+            raise RuntimeError("nats-server did not start")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -26,18 +26,23 @@ from mercato.chassis.messaging.dlq import dead_letter, list_dead_letters
 from mercato.chassis.messaging.streams import ensure_stream, event_stream_config
 from mercato.chassis.runtime import make_instance
 from mercato.chassis.security import Principal
-from mercato.cli.audit import record
-from mercato.cli.catalog import SERVICES
 from mercato.cli.events import Tail
-from mercato.cli.nats_auth import ensure_credentials, nats_users
-from mercato.cli.nats_permissions import publishers, subscriptions_of
-from mercato.cli.nats_server import check_nats_config, free_port, nats_binary, write_nats_config
 from mercato.cli.verify import consumer_positions
-from mercato.cli.workload_keys import set_up_streams
 from mercato.contracts import stream_for
 from mercato.gateway.audit import AUDIT_STREAM, AUDIT_SUBJECT, AuditTrail, audit_stream_config
 from mercato.gateway.dead_letters import answer_dead_letter
 from mercato.gateway.events_feed import answer_events
+from mercato.platform.audit import record
+from mercato.platform.catalog import SERVICES
+from mercato.platform.nats_auth import ensure_credentials, nats_users
+from mercato.platform.nats_permissions import publishers, subscriptions_of
+from mercato.platform.nats_server import (
+    check_nats_config,
+    free_port,
+    nats_binary,
+    write_nats_config,
+)
+from mercato.platform.workload_keys import set_up_streams
 from tests.integration.messaging_kit import eventually, messaging_db
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from mercato.cli.nats_server import (
+from mercato.platform.nats_server import (
     check_nats_config,
     free_port,
     nats_command,

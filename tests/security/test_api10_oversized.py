@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from mercato.chassis.calls.resilience import Unavailable
-from mercato.services.orders.clients import HttpCatalog
+from mercato.services.orders.adapters.clients import HttpCatalog
 from tests.security.test_api10_unsafe_consumption import peer_answering
 
 

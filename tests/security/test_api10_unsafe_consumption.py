@@ -24,11 +24,11 @@ from aiohttp import web
 from mercato.chassis.calls.client import ServiceClient
 from mercato.chassis.calls.registry import Instance
 from mercato.chassis.calls.resilience import CallPolicy, Unavailable
-from mercato.services.cart.catalog_client import CatalogUnavailable as CartCatalogUnavailable
 from mercato.services.cart.catalog_client import HttpCatalog as CartCatalog
+from mercato.services.cart.ports import CatalogUnavailable as CartCatalogUnavailable
 from mercato.services.inventory.catalog_client import CatalogUnavailable as StockUnavailable
 from mercato.services.inventory.catalog_client import HttpCatalog as InventoryCatalog
-from mercato.services.orders.clients import HttpCart, HttpCatalog
+from mercato.services.orders.adapters.clients import HttpCart, HttpCatalog
 
 GOOD = {"id": "p1", "name": "P", "price": 1999, "currency": "USD"}
 

@@ -36,5 +36,5 @@ def test_mercato_up_in_production_says_why_without_a_traceback(tmp_path):
                           capture_output=True, text=True)
     out = done.stdout + done.stderr
     assert done.returncode == 2, out
-    assert "MERCATO_ADMIN_PASSWORD must be set outside development" in out
+    assert "MERCATO_ADMIN_PASSWORD, MERCATO_SIGNING_KEY_FILE must be set outside development" in out
     assert "Traceback" not in out and "site-packages" not in out, out

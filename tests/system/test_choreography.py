@@ -2,7 +2,8 @@
 the same journeys as the orchestration give the same API answers and order history (the
 journey tests themselves run again here, against a choreographed platform), and what only
 this mode has: the saga row as a record of what orders heard, and the card token sealed in
-the stream."""
+the stream. On both stacks (tests/system/stacks.py): the module's ``stack`` is a
+choreographed platform on each, and the journeys imported here run on it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.system.platform import Platform, running_platform
+from tests.system.stacks import STACKS, stack_env
 from tests.system.test_checkout_journey import (  # noqa: F401 - collected again, here
     test_a_declined_card_cancels_the_order_and_releases_all_stock,
     test_a_failing_provider_cancels_with_payment_unavailable_after_bounded_retries,
@@ -38,10 +40,19 @@ from tests.system.test_verify import (  # noqa: F401
 )
 
 
+@pytest.fixture(scope="module", params=STACKS)
+def stack(request, tmp_path_factory) -> Platform:
+    """A choreographed platform on each stack in turn (replaces conftest's ``stack``, so
+    the imported journeys run on it too)."""
+    with stack_env(request.param) as env:
+        yield from running_platform(tmp_path_factory, f"choreography-{request.param}",
+                                    MERCATO_SAGA_MODE="choreography", **env)
+
+
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory) -> Platform:
-    yield from running_platform(tmp_path_factory, "choreography",
-                                MERCATO_SAGA_MODE="choreography")
+def platform(stack: Platform) -> Platform:
+    """The imported tests that take ``platform`` get the module's stack too."""
+    return stack
 
 
 def test_the_saga_row_records_each_step_as_orders_heard_it(platform: Platform):
@@ -89,7 +100,8 @@ def test_the_card_token_never_reaches_the_event_streams_in_clear(platform: Platf
     order_id = place(platform, token, product["id"], 1, "tok_ok")
     assert platform.wait_terminal(token, order_id)["status"] == "confirmed"
 
-    stored = b"".join(f.read_bytes() for f in Path(platform.data_dir, "nats").rglob("*")
-                      if f.is_file())
+    stores = [d for d in Path(platform.data_dir).iterdir()  # nats, or nats-cluster/<node>
+              if d.is_dir() and d.name.startswith("nats")]
+    stored = b"".join(f.read_bytes() for d in stores for f in d.rglob("*") if f.is_file())
     assert b"sealed_card_token" in stored  # the OrderPlaced events are there, sealed
     assert b"tok_ok" not in stored

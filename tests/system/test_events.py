@@ -1,6 +1,7 @@
 """Integration events between services, observed the way a user would: over HTTP through
 the gateway, and in the mail the platform writes. Events are asynchronous, so every check
-polls briefly for its effect."""
+polls briefly for its effect. On both stacks (the ``stack`` fixture: SQLite and one NATS
+server, or PostgreSQL, three NATS nodes and Redis)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ def notifications(platform: Platform, token: str) -> list[dict]:
     return r.json()["items"]
 
 
-def test_a_confirmed_order_from_the_cart_empties_the_cart(platform: Platform):
+def test_a_confirmed_order_from_the_cart_empties_the_cart(stack: Platform):
+    platform = stack
     first, second = platform.new_product(stock=5, price=300), platform.new_product(stock=5)
     token, _ = platform.new_customer()
     with platform.client(token) as c:
@@ -47,7 +49,8 @@ def test_a_confirmed_order_from_the_cart_empties_the_cart(platform: Platform):
     assert cart == {"items": [], "total": 0, "currency": "USD"}
 
 
-def test_order_outcomes_a_shipment_and_a_refund_are_each_notified_once(platform: Platform):
+def test_order_outcomes_a_shipment_and_a_refund_are_each_notified_once(stack: Platform):
+    platform = stack
     product = platform.new_product(stock=3, price=700)
     token, user = platform.new_customer()
     with platform.client(token) as c:
@@ -88,7 +91,8 @@ def test_order_outcomes_a_shipment_and_a_refund_are_each_notified_once(platform:
     assert {m["To"] for m in mails} == {user["email"]}
 
 
-def test_a_new_product_has_a_stock_record_of_zeros(platform: Platform):
+def test_a_new_product_has_a_stock_record_of_zeros(stack: Platform):
+    platform = stack
     product = platform.new_product(stock=0)
 
     def read():

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mercato.cli.control import request, socket_path
+from mercato.platform.control import request, socket_path
 from tests.system.platform import Platform, make_platform, wait_for
 
 # Public routes that reach a service (a 503 means the gateway could not route them).

@@ -20,7 +20,7 @@ from mercato.chassis.identity import load_identity
 from mercato.chassis.settings import load_settings
 from mercato.chassis.tls import TlsFiles, client_context
 from mercato.chassis.tls.pki import ca_path, cert_key_path, cert_path
-from mercato.cli.running import login
+from mercato.platform.running import login
 from tests.system.platform import Platform, running_platform
 
 

@@ -5,7 +5,7 @@ timeline shows every milestone, a shipped order cannot be cancelled, a declined 
 cancelled order never ships, and `mercato verify` holds. test_order_lifecycle_choreography
 runs these again with a choreographed checkout.
 
-Its own platform: on the shared one, orders stay confirmed (the demo's pace) for the
+Its own stack: on the shared one, orders stay confirmed (the demo's pace) for the
 tests that look at confirmed orders."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import time
 import pytest
 
 from tests.system.platform import Platform, running_platform, wait_for
+from tests.system.stacks import STACKS, stack_env
 from tests.system.test_verify import verify
 
 SPEEDUP = "30"
@@ -22,24 +23,27 @@ STEPS = ["placed", "reserved", "paid", "shipment_scheduled", "confirmed", "shipp
          "delivered"]
 
 
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory) -> Platform:
-    yield from running_platform(tmp_path_factory, "lifecycle", MERCATO_COURIER_SPEEDUP=SPEEDUP)
+@pytest.fixture(scope="module", params=STACKS)
+def stack(request, tmp_path_factory) -> Platform:
+    """This module's own platform (a fast courier), on each stack in turn."""
+    with stack_env(request.param) as env:
+        yield from running_platform(tmp_path_factory, f"lifecycle-{request.param}",
+                                    MERCATO_COURIER_SPEEDUP=SPEEDUP, **env)
 
 
-def place(platform: Platform, token: str, product_id: str, card: str = "tok_ok") -> str:
-    with platform.client(token) as c:
-        r = c.post("/api/v1/orders", json=platform.order_body(product_id, 1, card))
+def place(stack: Platform, token: str, product_id: str, card: str = "tok_ok") -> str:
+    with stack.client(token) as c:
+        r = c.post("/api/v1/orders", json=stack.order_body(product_id, 1, card))
     assert r.status_code == 202, r.text
     return r.json()["id"]
 
 
-def watch(platform: Platform, token: str, order_id: str, until: str,
+def watch(stack: Platform, token: str, order_id: str, until: str,
           timeout: float = 30.0) -> tuple[dict, list[str]]:
     """Poll the order until its status is ``until``: the order, and each status seen."""
     seen: list[str] = []
     deadline = time.monotonic() + timeout
-    with platform.client(token) as c:
+    with stack.client(token) as c:
         while time.monotonic() < deadline:
             order = c.get(f"/api/v1/orders/{order_id}").json()
             if not seen or seen[-1] != order["status"]:
@@ -50,26 +54,26 @@ def watch(platform: Platform, token: str, order_id: str, until: str,
     raise AssertionError(f"order {order_id} never {until}; seen {seen}")
 
 
-def messages(platform: Platform, token: str, order_id: str) -> list[dict]:
-    with platform.client(token) as c:
+def messages(stack: Platform, token: str, order_id: str) -> list[dict]:
+    with stack.client(token) as c:
         r = c.get("/api/v1/notifications", params={"order_id": order_id})
     assert r.status_code == 200, r.text
     return r.json()["items"]
 
 
-def shipments(platform: Platform, token: str, order_id: str) -> list[dict]:
-    with platform.client(token) as c:
+def shipments(stack: Platform, token: str, order_id: str) -> list[dict]:
+    with stack.client(token) as c:
         r = c.get("/api/v1/shipping/shipments", params={"order_id": order_id})
     assert r.status_code == 200, r.text
     return r.json()["items"]
 
 
-def test_a_paid_order_is_shipped_then_delivered_and_the_customer_told_both(platform):
-    product = platform.new_product(stock=3, price=1500)
-    token, _ = platform.new_customer()
-    order_id = place(platform, token, product["id"])
+def test_a_paid_order_is_shipped_then_delivered_and_the_customer_told_both(stack):
+    product = stack.new_product(stock=3, price=1500)
+    token, _ = stack.new_customer()
+    order_id = place(stack, token, product["id"])
 
-    order, seen = watch(platform, token, order_id, "delivered")
+    order, seen = watch(stack, token, order_id, "delivered")
 
     assert [s for s in seen if s != "pending"] == ["confirmed", "shipped", "delivered"]
     assert [h["status"] for h in order["history"]] == [
@@ -78,27 +82,27 @@ def test_a_paid_order_is_shipped_then_delivered_and_the_customer_told_both(platf
     assert times == sorted(times)
     assert [p["step"] for p in order["progress"]] == STEPS
     assert all(p["at"] for p in order["progress"])
-    assert [s["status"] for s in shipments(platform, token, order_id)] == ["delivered"]
-    kinds = wait_for(lambda: {m["kind"]: m for m in messages(platform, token, order_id)
+    assert [s["status"] for s in shipments(stack, token, order_id)] == ["delivered"]
+    kinds = wait_for(lambda: {m["kind"]: m for m in messages(stack, token, order_id)
                               if m["kind"] in ("order_shipped", "order_delivered")}
-                     if len([m for m in messages(platform, token, order_id)
+                     if len([m for m in messages(stack, token, order_id)
                              if m["kind"] in ("order_shipped", "order_delivered")]) == 2
                      else None, 20, "the shipped and delivered messages")
     assert kinds["order_shipped"]["subject"] == f"Your order {order_id[:8]} has shipped"
     assert kinds["order_delivered"]["subject"] == (
         f"Your order {order_id[:8]} has been delivered")
-    with platform.client(token) as c:
+    with stack.client(token) as c:
         listed = c.get("/api/v1/orders").json()["items"]
     assert [(o["id"], o["status"]) for o in listed] == [(order_id, "delivered")]
 
 
-def test_cancelling_a_shipped_order_is_refused_with_a_409_and_changes_nothing(platform):
-    product = platform.new_product(stock=3, price=700)
-    token, _ = platform.new_customer()
-    order_id = place(platform, token, product["id"])
-    watch(platform, token, order_id, "shipped")
+def test_cancelling_a_shipped_order_is_refused_with_a_409_and_changes_nothing(stack):
+    product = stack.new_product(stock=3, price=700)
+    token, _ = stack.new_customer()
+    order_id = place(stack, token, product["id"])
+    watch(stack, token, order_id, "shipped")
 
-    with platform.client(token) as c:
+    with stack.client(token) as c:
         refused = c.post(f"/api/v1/orders/{order_id}/cancel")
         payments = c.get("/api/v1/payments", params={"order_id": order_id}).json()["items"]
 
@@ -108,44 +112,44 @@ def test_cancelling_a_shipped_order_is_refused_with_a_409_and_changes_nothing(pl
     assert problem["type"].endswith("/order-shipped")
     assert "can no longer be cancelled" in problem["detail"]
     assert [(p["status"], p["amount"]) for p in payments] == [("captured", 700)]
-    order, _ = watch(platform, token, order_id, "delivered")  # the courier goes on
+    order, _ = watch(stack, token, order_id, "delivered")  # the courier goes on
     assert order["reason"] is None
-    with platform.client(token) as c:
+    with stack.client(token) as c:
         again = c.post(f"/api/v1/orders/{order_id}/cancel")
     assert again.status_code == 409 and again.json()["order_status"] == "delivered"
 
 
-def test_declined_and_cancelled_orders_never_ship(platform):
-    product = platform.new_product(stock=5, price=900)
-    token, _ = platform.new_customer()
-    declined = place(platform, token, product["id"], "tok_decline")
-    called_off = place(platform, token, product["id"])
-    watch(platform, token, called_off, "confirmed")
-    with platform.client(token) as c:  # long before the courier takes it (~2 s)
+def test_declined_and_cancelled_orders_never_ship(stack):
+    product = stack.new_product(stock=5, price=900)
+    token, _ = stack.new_customer()
+    declined = place(stack, token, product["id"], "tok_decline")
+    called_off = place(stack, token, product["id"])
+    watch(stack, token, called_off, "confirmed")
+    with stack.client(token) as c:  # long before the courier takes it (~2 s)
         assert c.post(f"/api/v1/orders/{called_off}/cancel").status_code == 202
-    kept = place(platform, token, product["id"])
-    watch(platform, token, kept, "delivered")  # the courier's time has passed
+    kept = place(stack, token, product["id"])
+    watch(stack, token, kept, "delivered")  # the courier's time has passed
 
     for order_id in (declined, called_off):
-        order, _ = watch(platform, token, order_id, "cancelled")
+        order, _ = watch(stack, token, order_id, "cancelled")
         statuses = [h["status"] for h in order["history"]]
         assert "shipped" not in statuses and "delivered" not in statuses, statuses
         steps = [p["step"] for p in order["progress"]]
         assert "shipped" not in steps and "delivered" not in steps, steps
-        assert all(s["status"] == "cancelled" for s in shipments(platform, token, order_id))
-        kinds = {m["kind"] for m in messages(platform, token, order_id)}
+        assert all(s["status"] == "cancelled" for s in shipments(stack, token, order_id))
+        kinds = {m["kind"] for m in messages(stack, token, order_id)}
         assert not kinds & {"order_shipped", "order_delivered"}, kinds
-    assert [s["status"] for s in shipments(platform, token, called_off)] == ["cancelled"]
-    assert platform.stock(product["id"])["sold"] == 1
+    assert [s["status"] for s in shipments(stack, token, called_off)] == ["cancelled"]
+    assert stack.stock(product["id"])["sold"] == 1
 
 
-def test_after_delivered_and_cancelled_orders_verify_holds_the_lifecycle_invariant(platform):
-    product = platform.new_product(stock=2, price=1100)
-    token, _ = platform.new_customer()
-    order_id = place(platform, token, product["id"])
-    watch(platform, token, order_id, "delivered")
+def test_after_delivered_and_cancelled_orders_verify_holds_the_lifecycle_invariant(stack):
+    product = stack.new_product(stock=2, price=1100)
+    token, _ = stack.new_customer()
+    order_id = place(stack, token, product["id"])
+    watch(stack, token, order_id, "delivered")
 
-    result = verify(platform, "--wait-idle", "30")
+    result = verify(stack, "--wait-idle", "30")
 
     assert result.returncode == 0, result.stdout + result.stderr
     [line] = [x for x in result.stdout.splitlines() if x.startswith("ok   7. ")]

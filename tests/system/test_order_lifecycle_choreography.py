@@ -18,7 +18,9 @@ from tests.system.test_order_lifecycle import (  # noqa: F401 - collected again,
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory) -> Platform:
+def stack(tmp_path_factory) -> Platform:
+    """The imported tests' platform: choreographed, a fast courier, the embedded stack
+    (test_choreography runs the choreography's journeys on the production stack too)."""
     yield from running_platform(tmp_path_factory, "lifecycle-choreography",
                                 MERCATO_SAGA_MODE="choreography",
                                 MERCATO_COURIER_SPEEDUP=SPEEDUP)

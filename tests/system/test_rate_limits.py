@@ -23,8 +23,8 @@ import uuid
 import httpx
 import pytest
 
-from mercato.cli.workload_keys import child_env
-from tests.support.redis_server import REDIS_URL, redis_or_skip
+from mercato.platform.workload_keys import child_env
+from tests.support.redis_server import REDIS_URL, system_redis
 from tests.system.platform import Platform, free_port, make_platform
 
 LIMIT = "1/h burst 60"
@@ -113,7 +113,7 @@ class ExtraGateway:
 
 @pytest.fixture
 def redis_prefix():
-    client = redis_or_skip()
+    client = system_redis()
     prefix = f"mercato-test:{uuid.uuid4().hex}:"
     yield prefix
     keys = list(client.scan_iter(match=prefix + "*"))

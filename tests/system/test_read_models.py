@@ -22,16 +22,16 @@ def poll(fetch, until, timeout: float = 10.0):
         time.sleep(0.05)
 
 
-def by_product(platform: Platform) -> dict[str, dict]:
-    with platform.client(platform.admin_token()) as c:
+def by_product(stack: Platform) -> dict[str, dict]:
+    with stack.client(stack.admin_token()) as c:
         r = c.get("/api/v1/orders/summary")
     assert r.status_code == 200, r.text
     return {row["product_id"]: row for row in r.json()["by_product"]}
 
 
-def place(platform: Platform, token: str, product_id: str, quantity: int) -> str:
-    with platform.client(token) as c:
-        r = c.post("/api/v1/orders", json=platform.order_body(product_id, quantity))
+def place(stack: Platform, token: str, product_id: str, quantity: int) -> str:
+    with stack.client(token) as c:
+        r = c.post("/api/v1/orders", json=stack.order_body(product_id, quantity))
         assert r.status_code == 202, r.text
         # read right after the write: never a 404 for one's own fresh order
         fresh = c.get(f"/api/v1/orders/{r.json()['id']}")
@@ -40,18 +40,18 @@ def place(platform: Platform, token: str, product_id: str, quantity: int) -> str
     return r.json()["id"]
 
 
-def test_list_detail_and_summary_after_a_confirmed_and_a_cancelled_order(platform: Platform):
-    kept_product = platform.new_product(stock=5, price=1250)
-    refunded_product = platform.new_product(stock=5, price=700)
-    token, user = platform.new_customer()
-    kept = place(platform, token, kept_product["id"], 2)
-    assert platform.wait_terminal(token, kept)["status"] == "confirmed"
-    refunded = place(platform, token, refunded_product["id"], 3)
-    assert platform.wait_terminal(token, refunded)["status"] == "confirmed"
-    with platform.client(token) as c:
+def test_list_detail_and_summary_after_a_confirmed_and_a_cancelled_order(stack: Platform):
+    kept_product = stack.new_product(stock=5, price=1250)
+    refunded_product = stack.new_product(stock=5, price=700)
+    token, user = stack.new_customer()
+    kept = place(stack, token, kept_product["id"], 2)
+    assert stack.wait_terminal(token, kept)["status"] == "confirmed"
+    refunded = place(stack, token, refunded_product["id"], 3)
+    assert stack.wait_terminal(token, refunded)["status"] == "confirmed"
+    with stack.client(token) as c:
         assert c.post(f"/api/v1/orders/{refunded}/cancel").status_code == 202
 
-    with platform.client(token) as c:
+    with stack.client(token) as c:
         def listed():
             return c.get("/api/v1/orders").json()["items"]
 
@@ -71,7 +71,7 @@ def test_list_detail_and_summary_after_a_confirmed_and_a_cancelled_order(platfor
         (refunded_product["id"], 3, 2100)]
     assert [h["status"] for h in kept_detail["history"]] == ["pending", "confirmed"]
 
-    sold = poll(lambda: by_product(platform),
+    sold = poll(lambda: by_product(stack),
                 lambda rows: refunded_product["id"] not in rows and kept_product["id"] in rows)
     assert sold[kept_product["id"]] == {
         "product_id": kept_product["id"], "name": kept_product["name"], "currency": "USD",
@@ -80,13 +80,13 @@ def test_list_detail_and_summary_after_a_confirmed_and_a_cancelled_order(platfor
 
 
 def test_a_customer_gets_403_on_the_summary_and_404_on_another_customers_order(
-    platform: Platform,
+    stack: Platform,
 ):
-    product = platform.new_product(stock=2)
-    owner, _ = platform.new_customer()
-    other, _ = platform.new_customer()
-    order_id = place(platform, owner, product["id"], 1)
-    with platform.client(other) as c:
+    product = stack.new_product(stock=2)
+    owner, _ = stack.new_customer()
+    other, _ = stack.new_customer()
+    order_id = place(stack, owner, product["id"], 1)
+    with stack.client(other) as c:
         summary = c.get("/api/v1/orders/summary")
         assert summary.status_code == 403, summary.text
         assert summary.headers["content-type"].startswith("application/problem+json")
@@ -95,26 +95,26 @@ def test_a_customer_gets_403_on_the_summary_and_404_on_another_customers_order(
 
 
 def test_rebuilding_the_read_models_from_the_cli_changes_nothing_a_reader_sees(
-    platform: Platform,
+    stack: Platform,
 ):
-    product = platform.new_product(stock=5, price=900)
-    token, _ = platform.new_customer()
-    kept = place(platform, token, product["id"], 1)
-    refunded = place(platform, token, product["id"], 2)
+    product = stack.new_product(stock=5, price=900)
+    token, _ = stack.new_customer()
+    kept = place(stack, token, product["id"], 1)
+    refunded = place(stack, token, product["id"], 2)
     for order_id in (kept, refunded):
-        assert platform.wait_terminal(token, order_id)["status"] == "confirmed"
-    with platform.client(token) as c:
+        assert stack.wait_terminal(token, order_id)["status"] == "confirmed"
+    with stack.client(token) as c:
         assert c.post(f"/api/v1/orders/{refunded}/cancel").status_code == 202
 
         def seen() -> tuple:
             return (c.get("/api/v1/orders").json()["items"],
                     [c.get(f"/api/v1/orders/{o}").json() for o in (kept, refunded)],
-                    by_product(platform).get(product["id"]))
+                    by_product(stack).get(product["id"]))
 
         before = poll(seen, lambda s: [o["status"] for o in s[0]] == ["cancelled", "confirmed"]
                       and s[2] is not None and s[2]["orders"] == 1)
         done = subprocess.run([sys.executable, "-m", "mercato", "projections", "rebuild"],
-                              env=platform.env, capture_output=True, text=True, timeout=120)
+                              env=stack.env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
         lines = done.stdout.splitlines()
         assert re.fullmatch(r"orders: rebuilt from (\d+) events \(position \1\)", lines[0])

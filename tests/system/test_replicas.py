@@ -1,6 +1,8 @@
-"""`mercato up --replicas catalog=3,orders=2`: every instance is registered and listed,
-a checkout works across two orders instances, and one of three catalog instances killed
-under load costs no request (retries land on the others) and leaves the registry."""
+"""`mercato up --replicas catalog=3,orders=2,inventory=2`: every instance is registered
+and listed, a checkout works across two orders instances, one of three catalog instances
+killed under load costs no request (retries land on the others) and leaves the registry,
+and one of two inventory instances killed under checkouts costs no checkout (the saga's
+gRPC calls move to the other; MERCATO_INTERNAL_TRANSPORT=grpc here)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import pytest
 
 from tests.system.platform import Platform, make_platform, steady_reads
 
-REPLICAS = "catalog=3,orders=2"
+REPLICAS = "catalog=3,orders=2,inventory=2"
 TTL = 10.0  # MERCATO_REGISTRY_TTL's default: how long a dead instance may stay listed
 LOAD_CLIENTS = 4
 LOAD_SECONDS = 10.0
@@ -24,7 +26,11 @@ LOAD_SECONDS = 10.0
 
 @pytest.fixture(scope="module")
 def replicated(tmp_path_factory) -> Platform:
-    p = make_platform(tmp_path_factory.mktemp("replicas"))
+    # no units limit: one customer buys one product over and over under load; the
+    # saga's calls over gRPC (the balancing and fail-over of chassis/rpc under a kill)
+    p = make_platform(tmp_path_factory.mktemp("replicas"),
+                      MERCATO_MAX_UNITS_PER_CUSTOMER_PER_PRODUCT_PER_DAY="0",
+                      MERCATO_INTERNAL_TRANSPORT="grpc")
     p.start(180.0, "--replicas", REPLICAS)
     yield p
     code = p.stop()
@@ -43,7 +49,7 @@ def test_every_instance_is_listed_by_the_gateway_and_by_mercato_status(replicate
     counts = {}
     for i in everyone:
         counts[i["service"]] = counts.get(i["service"], 0) + 1
-    assert counts == {"identity": 1, "catalog": 3, "inventory": 1, "cart": 1, "orders": 2,
+    assert counts == {"identity": 1, "catalog": 3, "inventory": 2, "cart": 1, "orders": 2,
                       "payments": 1, "shipping": 1, "notifications": 1, "gateway": 1}
     catalog = listed(replicated, "catalog")
     assert sorted(i["instance_id"].rsplit("-", 1)[0] for i in catalog) == \
@@ -126,3 +132,45 @@ def test_one_of_three_catalog_instances_killed_under_load_fails_no_request_and_l
     output = replicated.output.read_text()
     assert "catalog-2 exited" in output
     assert "catalog-1 exited" not in output and "catalog-3 exited" not in output
+
+
+def test_one_of_two_inventory_instances_killed_under_checkouts_fails_no_checkout(
+        replicated):
+    product = replicated.new_product(stock=1000, price=300)
+    token, _ = replicated.new_customer()
+    victim = next(i for i in listed(replicated, "inventory")
+                  if i["instance_id"].startswith("inventory-2-"))
+    assert victim["grpc"], victim  # the saga reaches it over gRPC (this module's platform)
+    stop, placed, refused = threading.Event(), [], []
+
+    def buyer() -> None:
+        with replicated.client(token) as c:
+            while not stop.is_set():
+                r = c.post("/api/v1/orders", json=replicated.order_body(product["id"], 1))
+                if r.status_code == 202:
+                    placed.append(r.json()["id"])
+                elif r.status_code in (429, 503):  # shed: in-flight limits, never a failure
+                    time.sleep(float(r.headers.get("retry-after", "1")))
+                else:
+                    refused.append((r.status_code, r.text))
+
+    with ThreadPoolExecutor(LOAD_CLIENTS) as pool:
+        buyers = [pool.submit(buyer) for _ in range(LOAD_CLIENTS)]
+        time.sleep(LOAD_SECONDS / 3)
+        os.kill(victim["pid"], signal.SIGKILL)
+        time.sleep(LOAD_SECONDS * 2 / 3)
+        stop.set()
+        for b in buyers:
+            b.result()
+    assert refused == []
+    outcomes = {}
+    for oid in placed:
+        status = replicated.wait_terminal(token, oid, timeout=120)["status"]
+        outcomes[status] = outcomes.get(status, 0) + 1
+    print(f"\nreplicas: {len(placed)} checkouts while inventory-2 was killed: {outcomes}")
+    assert len(placed) > LOAD_CLIENTS and outcomes == {"confirmed": len(placed)}
+    stock = replicated.stock(product["id"])
+    assert (stock["reserved"], stock["sold"]) == (0, len(placed))
+    verify = subprocess.run([sys.executable, "-m", "mercato", "verify", "--wait-idle", "60"],
+                            env=replicated.env, capture_output=True, text=True, timeout=180)
+    assert verify.returncode == 0, verify.stdout + verify.stderr

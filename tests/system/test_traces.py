@@ -75,7 +75,9 @@ def test_a_confirmed_orders_trace_crosses_every_service_through_http_and_events(
 
     items, spans = order_trace(platform, order_id, complete)
     assert len(items) == 1, items  # one trace per order
-    assert order_id in items[0]["order_ids"] and not items[0]["error"]
+    assert order_id in items[0]["order_ids"] and not items[0]["error"], [
+        (x["service"], x["name"], x["status"], x["attributes"], x["events"])
+        for x in spans if x["status"]["code"] == "error"]
     ids = {s["span_id"] for s in spans}
     roots = [s for s in spans if s["parent_span_id"] not in ids]
     assert [(r["service"], r["kind"]) for r in roots] == [("gateway", "server")], roots

@@ -20,25 +20,36 @@ import pytest
 from mercato.chassis.identity.keys import secret_path
 from mercato.chassis.sealing import CARD_TOKEN, Sealer
 from tests.system.platform import Platform, running_platform, wait_for
-from tests.unit.orders.at_rest import card_data_at_rest
+from tests.system.stacks import STACKS, stack_env
+from tests.unit.orders.at_rest import card_data_at_rest, card_data_at_rest_postgres
 
 LIMIT = 3
 CARDS = {"tok_ok", "tok_decline"}
 
 
-@pytest.fixture(scope="module")
-def limited(tmp_path_factory) -> Platform:
-    yield from running_platform(tmp_path_factory, "units",
-                                MERCATO_MAX_UNITS_PER_CUSTOMER_PER_PRODUCT_PER_DAY=str(LIMIT),
-                                MERCATO_SAGA_STEP_DEADLINE="120", MERCATO_REGISTRY_TTL="60",
-                                MERCATO_LIVENESS_FAILURES="30")
+@pytest.fixture(scope="module", params=STACKS)
+def stack(request) -> str:
+    """The stack this module's platforms run on: each in turn."""
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def choreographed(tmp_path_factory) -> Platform:
-    yield from running_platform(tmp_path_factory, "units-choreo",
-                                MERCATO_SAGA_MODE="choreography",
-                                MERCATO_REGISTRY_TTL="60", MERCATO_LIVENESS_FAILURES="30")
+def limited(stack, tmp_path_factory) -> Platform:
+    with stack_env(stack) as env:
+        yield from running_platform(
+            tmp_path_factory, f"units-{stack}",
+            MERCATO_MAX_UNITS_PER_CUSTOMER_PER_PRODUCT_PER_DAY=str(LIMIT),
+            MERCATO_SAGA_STEP_DEADLINE="120", MERCATO_REGISTRY_TTL="60",
+            MERCATO_LIVENESS_FAILURES="30", **env)
+
+
+@pytest.fixture(scope="module")
+def choreographed(stack, tmp_path_factory) -> Platform:
+    with stack_env(stack) as env:
+        yield from running_platform(tmp_path_factory, f"units-choreo-{stack}",
+                                    MERCATO_SAGA_MODE="choreography",
+                                    MERCATO_REGISTRY_TTL="60",
+                                    MERCATO_LIVENESS_FAILURES="30", **env)
 
 
 def place(p: Platform, token: str, product_id: str, quantity: int, card: str = "tok_ok",
@@ -105,11 +116,14 @@ def sealer_of(p: Platform) -> Sealer:
 
 
 def card_data_in_orders(p: Platform, service: str = "orders") -> list[str]:
+    url = p.env.get(f"MERCATO_{service.upper()}_DATABASE_URL")
+    if url:  # the production stack: the service's PostgreSQL database
+        return card_data_at_rest_postgres(url, CARDS, sealer_of(p))
     return card_data_at_rest(p.data_dir / service / f"{service}.db", CARDS, sealer_of(p))
 
 
 @pytest.mark.parametrize("mode", ["limited", "choreographed"])
-def test_no_card_token_is_left_in_orders_database_once_checkouts_end(request, mode):
+def test_no_card_token_is_left_in_orders_database_once_checkouts_end(request, mode, stack):
     p: Platform = request.getfixturevalue(mode)
     product = p.new_product(stock=10)
     buyer, _ = p.new_customer()
@@ -127,5 +141,6 @@ def test_no_card_token_is_left_in_orders_database_once_checkouts_end(request, mo
     cancel(p, buyer, confirmed["id"])
     assert card_data_in_orders(p) == []
     # payments opens the card to authorize (choreographed: its intent kept it sealed)
-    assert (p.data_dir / "payments" / "payments.db").exists()
+    if stack == "embedded":
+        assert (p.data_dir / "payments" / "payments.db").exists()
     assert card_data_in_orders(p, "payments") == []

@@ -16,7 +16,7 @@ import pytest
 
 from mercato.chassis.identity import load_identity
 from mercato.chassis.settings import load_settings
-from mercato.cli.running import login
+from mercato.platform.running import login
 from tests.system.platform import Platform
 
 

@@ -10,10 +10,12 @@ request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
 
 def new_request_id() -> str:
+    """A fresh request id: 24 hex characters."""
     return os.urandom(12).hex()
 
 
 def valid_request_id(value: str | None) -> bool:
+    """Whether a caller's ``X-Request-ID`` may be kept: present, printable, at most 128."""
     return bool(value) and len(value) <= 128 and value.isprintable()  # type: ignore[union-attr]
 
 

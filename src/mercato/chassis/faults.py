@@ -18,6 +18,9 @@ log = get_logger(__name__)
 
 
 class CrashPoints:
+    """The crash points armed for ``service`` (fault tests only): calling one that is armed
+    (a file in ``directory``) kills the process on the spot."""
+
     def __init__(self, directory: Path | None, service: str) -> None:
         self.directory = directory
         self.service = service

@@ -51,4 +51,5 @@ def configure_logging(process: str, level: str = "info") -> None:
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
+    """The structlog logger of module ``name``: JSON lines, with the request context."""
     return structlog.get_logger(name)

@@ -7,8 +7,10 @@ import contextlib
 import gc
 import os
 import ssl
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import nats
 from nats.aio.client import Client as Nats
@@ -18,19 +20,33 @@ from mercato.chassis.calls.client import ServiceClient
 from mercato.chassis.calls.registry import Instance, Registration, RegistryView
 from mercato.chassis.calls.resilience import CallPolicy
 from mercato.chassis.calls.routing import RoutingView
-from mercato.chassis.data.db import SqliteDatabase
-from mercato.chassis.data.migrations import migrate_in_child, sqlite_url
+from mercato.chassis.data.db import Database
+from mercato.chassis.data.opening import open_database
+from mercato.chassis.errors import ErrorTable
 from mercato.chassis.faults import NO_FAULTS, CrashPoints
 from mercato.chassis.identity import ServiceIdentity, load_identity
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Consumers, Outbox, Relay, Subscription
 from mercato.chassis.messaging.credentials import connect_options
+from mercato.chassis.messaging.servers import nats_servers
 from mercato.chassis.messaging.streams import ensure_stream, event_stream_config
 from mercato.chassis.security import TokenVerifier
 from mercato.chassis.settings import Settings
 from mercato.chassis.tls import client_ssl
+from mercato.chassis.tls.context import tls_files
+
+if TYPE_CHECKING:  # gRPC is imported only by a process that speaks it (grpc_on)
+    from mercato.chassis.rpc.client import RpcClient
+    from mercato.chassis.rpc.server import RpcServer, Served
 
 log = get_logger(__name__)
+
+
+class Background(Protocol):
+    """A service's background loop (a chassis ``Worker``, or a class built on one)."""
+
+    def start(self) -> None: ...
+    async def stop(self) -> None: ...
 
 
 @dataclass
@@ -40,11 +56,13 @@ class Runtime:
     service: str
     settings: Settings
     instance: Instance
-    db: SqliteDatabase | None = None
+    db: Database | None = None
     nc: Nats | None = None
     view: RegistryView | None = None
     registration: Registration | None = None
     client: ServiceClient | None = None
+    rpc: RpcClient | None = None  # the same calls' resilience, over gRPC (chassis/rpc)
+    rpc_server: RpcServer | None = None
     identity: ServiceIdentity | None = None
     verifier: TokenVerifier | None = None
     js: JetStreamContext | None = None
@@ -57,20 +75,20 @@ class Runtime:
     # MERCATO_MTLS=1: this workload's client TLS context (its certificate), for NATS and
     # for calls to services; None, plain (chassis/tls).
     tls: ssl.SSLContext | None = None
+    # what ``run``/``on_stop`` were given: awaited in reverse order by ``stop_workers``
+    _stops: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def open(self, migrations_dir: Path | None) -> None:
         s = self.settings
+        s.require_production("service_key_file", "service_jwks_file", "nats_nkey_file")
         self.crash_point = CrashPoints(s.fault_dir, self.service)
         self.identity = load_identity(self.service, s)  # first: no key, no start
         self.tls = client_ssl(s, self.service)
-        if migrations_dir is not None:
-            folder = s.service_dir(self.service)
-            path = folder / f"{self.service}.db"
-            await migrate_in_child(migrations_dir, sqlite_url(path), folder / ".migrate.lock")
-            self.db = SqliteDatabase(path)
+        if migrations_dir is not None:  # SQLite, or PostgreSQL by URL (data/opening.py)
+            self.db = await open_database(s, self.service, migrations_dir)
             self.outbox = Outbox(self.db, self.service)
         self.nc = await nats.connect(
-            s.nats_url, name=f"{self.service}/{self.instance.instance_id}",
+            nats_servers(s.nats_url), name=f"{self.service}/{self.instance.instance_id}",
             **connect_options(self.service, s.nats_nkey_file),  # its own NATS user
             **({"tls": self.tls} if self.tls else {}),  # MERCATO_MTLS=1: its certificate
             max_reconnect_attempts=-1, reconnect_time_wait=0.5,
@@ -87,9 +105,33 @@ class Runtime:
                                     policy=CallPolicy.from_settings(s),
                                     ssl=self.tls)
         await self.client.start()
+        if self.grpc_on:
+            from mercato.chassis.rpc.client import RpcClient
+            self.rpc = RpcClient(self.client.resilience, self.identity,
+                                 tls=tls_files(s, self.service))
         self.verifier = TokenVerifier(self._fetch_jwks, s.token_issuer, s.token_audience)
         self.registration = Registration(self.nc, self.instance, s.heartbeat_interval,
                                          s.registry_ttl)
+
+    @property
+    def grpc_on(self) -> bool:
+        """The platform's internal calls go over gRPC (MERCATO_INTERNAL_TRANSPORT): only
+        then does a process load grpc (~9 MB of RSS each, measured), serve its servicers
+        and call others' (docs/internal-transport.md)."""
+        return self.settings.internal_transport == "grpc"
+
+    async def serve_rpc(self, served: list[Served], errors: ErrorTable) -> None:
+        """Serve ``served`` over gRPC beside the HTTP app, on ``grpc_port`` (0: a free
+        one); the registry entry then names the endpoint (``Instance.grpc``)."""
+        from mercato.chassis.rpc.server import RpcServer
+        s = self.settings
+        self.rpc_server = RpcServer(self.identity.verify, errors, ready=self.is_ready,
+                                    reflection=s.env == "development",
+                                    tls=tls_files(s, self.service))
+        for one in served:
+            self.rpc_server.add(*one)
+        port = await self.rpc_server.start(s.host, s.grpc_port)
+        self.instance.grpc = f"{s.host}:{port}"
 
     def mark_started(self) -> None:
         """Started: everything built so far (modules, settings, connections, the app)
@@ -119,6 +161,34 @@ class Runtime:
             await self.consumers.stop()
         if self.relay:
             await self.relay.stop()
+
+    def verify_with(self, fetch_jwks: Callable[[], Awaitable[dict]]) -> None:
+        """Check users' tokens against the keys ``fetch_jwks`` returns instead of identity's
+        published set (identity itself, which holds the keys)."""
+        s = self.settings
+        self.verifier = TokenVerifier(fetch_jwks, s.token_issuer, s.token_audience)
+
+    def run(self, worker: Background) -> None:
+        """Start ``worker``; the chassis stops it when the process stops (after the
+        consumers and the relay, before the database closes)."""
+        worker.start()
+        self._stops.append(worker.stop)
+
+    def on_stop(self, stop: Callable[[], Awaitable[None]]) -> None:
+        """Await ``stop`` when the process stops, with the workers (a loop that is not a
+        ``Background``, e.g. the saga runner's tasks)."""
+        self._stops.append(stop)
+
+    async def stop_workers(self) -> None:
+        """Stop what ``run``/``on_stop`` were given, the last first; one failure does not
+        keep the others running."""
+        while self._stops:
+            stop = self._stops.pop()
+            try:
+                await stop()
+            except Exception as exc:
+                log.warning("stop_failed", step=getattr(stop, "__qualname__", "?"),
+                            error=str(exc))
 
     async def _fetch_jwks(self) -> dict:
         reply = await self.client.call("identity", "GET", "/.well-known/jwks.json", timeout=2)
@@ -153,10 +223,14 @@ class Runtime:
         steps = []
         if self.registration:
             steps.append(self.registration.stop)
+        if self.rpc_server:
+            steps.append(self.rpc_server.stop)
         if self.view:
             if self.view.routing:
                 steps.append(self.view.routing.stop)
             steps.append(self.view.stop)
+        if self.rpc:
+            steps.append(self.rpc.close)
         if self.client:
             steps.append(self.client.close)
         if self.nc:
@@ -180,6 +254,7 @@ class Runtime:
 
 
 def make_instance(service: str, number: int, address: str, version: str) -> Instance:
+    """The registry entry of this process: ``<service>-<number>-<random>`` at ``address``."""
     return Instance(
         service=service, instance_id=f"{service}-{number}-{os.urandom(3).hex()}",
         address=address, version=version, pid=os.getpid(),

@@ -20,6 +20,9 @@ class SealError(ValueError):
 
 
 class Sealer:
+    """Seals and opens short secrets (a card token in a saga row) with a key derived from
+    ``secret`` for one ``purpose`` (Fernet: encrypted and authenticated)."""
+
     def __init__(self, secret: str, purpose: str) -> None:
         key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"mercato-sealing",
                    info=purpose.encode()).derive(secret.encode())

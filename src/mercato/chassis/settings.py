@@ -6,6 +6,7 @@ and the object is passed explicitly from there.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -14,6 +15,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_ADMIN_EMAIL = "admin@mercato.local"
 DEV_ADMIN_PASSWORD = "mercato-admin"
+_DEVELOPMENT_DEFAULTS = {"admin_password": DEV_ADMIN_PASSWORD}
+
+
+class MissingSettings(ValueError):
+    """A production process was started without settings it must be given."""
 
 
 class Settings(BaseSettings):
@@ -31,6 +37,16 @@ class Settings(BaseSettings):
     nats_nkey_file: Path | None = None
     version: str = "1"
     log_level: str = "info"
+    # A PostgreSQL server (``postgresql://user@host:5432/``): each service keeps its data
+    # in its own database ``mercato_<service>`` there, created if missing; or a database
+    # named in the URL. A service's ``MERCATO_<SERVICE>_DATABASE_URL`` wins. Unset:
+    # SQLite files under the data dir (docs/production.md).
+    database_url: str | None = None
+    database_pool_size: int = Field(default=10, ge=1)
+    # PostgreSQL: seconds to connect, and a statement may go unanswered (a hung network),
+    # before the request fails with a 503 rather than waiting on.
+    database_connect_timeout: float = Field(default=5.0, gt=0)
+    database_statement_timeout: float = Field(default=15.0, gt=0)
 
     admin_email: str = DEV_ADMIN_EMAIL
     admin_password: str = DEV_ADMIN_PASSWORD
@@ -61,6 +77,12 @@ class Settings(BaseSettings):
     registry_ttl: float = Field(default=10.0, gt=0)
     heartbeat_interval: float = Field(default=2.0, gt=0)
     call_timeout: float = Field(default=5.0, gt=0)
+    # The saga participants' internal commands and orders' catalog lookup
+    # (docs/internal-transport.md): over HTTP, or over gRPC (inventory, payments, shipping
+    # and catalog serve it on ``grpc_port``, 0: a free one, beside their HTTP port). HTTP
+    # by default: gRPC measured 13% more CPU per order here (benchmarks/RESULTS.md).
+    internal_transport: Literal["http", "grpc"] = "http"
+    grpc_port: int = Field(default=0, ge=0, le=65535)
     max_body_bytes: int = Field(default=1_000_000, gt=0)
 
     # Calls to other services, by the gateway and the service client alike
@@ -85,38 +107,42 @@ class Settings(BaseSettings):
     # Checkout saga: attempts for a step that fails transiently, and the first backoff.
     saga_step_attempts: int = Field(default=3, ge=1)
     saga_backoff: float = Field(default=0.2, ge=0)
-    # Seconds a forward step (but the confirmation) may take, all its attempts together,
-    # before the saga gives up on it and compensates (docs/checkout.md §6).
-    saga_step_deadline: float = Field(default=30.0, gt=0)
     # How the checkout runs: an orchestrator in orders, or services reacting to events
     # (docs/choreography.md).
     saga_mode: Literal["orchestration", "choreography"] = "orchestration"
-    # Checkouts in progress (sagas forward or compensating) past which a new order is
-    # refused at once with a 503 and Retry-After (load shedding); 0: no limit.
-    checkout_max_in_flight: int = Field(default=64, ge=0)
-    # The same for one customer's checkouts (fairness: one account cannot fill the whole
-    # limit above); past it, that customer's new order is a 429 with Retry-After; 0: none.
-    checkout_max_in_flight_per_customer: int = Field(default=16, ge=0)
-    # Units of one product one customer may hold in orders placed in the last 24 hours
-    # and not cancelled (pending to delivered); past it the order is a 409 units-limit,
-    # so one account cannot buy or hold a product's whole stock in a loop; 0: no limit.
-    max_units_per_customer_per_product_per_day: int = Field(default=20, ge=0)
     # Fault tests only: where armed crash points are looked for (see chassis/faults.py).
     fault_dir: Path | None = None
 
     @model_validator(mode="after")
-    def _refuse_development_secrets(self) -> Settings:
-        if self.env == "production":
-            if self.admin_password == DEV_ADMIN_PASSWORD:
-                raise ValueError("MERCATO_ADMIN_PASSWORD must be set outside development")
-            if self.service_key_file is None or self.service_jwks_file is None:
-                raise ValueError("MERCATO_SERVICE_KEY_FILE and MERCATO_SERVICE_JWKS_FILE "
-                                 "must be set outside development")
-            if self.fault_dir is not None:
-                raise ValueError("MERCATO_FAULT_DIR (fault injection) is for tests only")
-            if self.signing_key_file is None:
-                raise ValueError("MERCATO_SIGNING_KEY_FILE must be set outside development")
+    def _refuse_fault_injection(self) -> Settings:
+        if self.env == "production" and self.fault_dir is not None:
+            raise ValueError("MERCATO_FAULT_DIR (fault injection) is for tests only")
         return self
+
+    def require_production(self, *fields: str) -> None:
+        """Outside development, raise ``MissingSettings`` naming every one of ``fields``
+        left at its development default (unset, or the development admin password).
+
+        Each process asks for what it reads itself: every service process its service
+        key, the service JWKS and its NATS credentials (chassis/runtime.py); identity,
+        and ``mercato up`` which starts it, the admin password and the signing key."""
+        if self.env != "production":
+            return
+        if missing := self.left_at_default(*fields):
+            raise MissingSettings(f"{', '.join(missing)} must be set outside development")
+
+    def left_at_default(self, *fields: str) -> list[str]:
+        """The ``MERCATO_*`` names of those of ``fields`` that are unset or at their
+        development default (the development admin password)."""
+        return [f"MERCATO_{name.upper()}" for name in fields
+                if getattr(self, name) in (None, _DEVELOPMENT_DEFAULTS.get(name))]
+
+    def database_url_for(self, service: str) -> str | None:
+        """Where ``service`` keeps its data: ``MERCATO_<SERVICE>_DATABASE_URL`` if set, else
+        ``MERCATO_DATABASE_URL`` (a server: the service's own database ``mercato_<service>``
+        on it); None: a SQLite file in the service's folder under the data dir."""
+        own = os.environ.get(f"MERCATO_{service.upper()}_DATABASE_URL")
+        return own or self.database_url
 
     def service_dir(self, service: str) -> Path:
         """The folder that holds one service's own files (its database, keys)."""

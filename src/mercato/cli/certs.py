@@ -40,7 +40,7 @@ def certs(data_dir: Path, console, *, show: bool = False) -> int:
     from rich.table import Table
 
     from mercato.chassis.tls.pki import CA_NAME, RENEW_BEFORE, pki_dir, read_issued
-    from mercato.cli.workload_keys import CERTIFIED, ensure_workload_certs
+    from mercato.platform.workload_keys import CERTIFIED, ensure_workload_certs
 
     if show:
         found = {n: read_issued(data_dir, n) for n in (CA_NAME, *CERTIFIED)}

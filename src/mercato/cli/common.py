@@ -12,7 +12,7 @@ import typer
 def nats_url(settings) -> tuple[str, dict[str, str]]:
     """The running platform's NATS URL (from ``<data dir>/run/state.json``; exit 1 if
     none) and the ``cli`` user's login to it."""
-    from mercato.cli.running import NotRunning, login, running_state
+    from mercato.platform.running import NotRunning, login, running_state
 
     try:
         return running_state(Path(settings.data_dir))["nats_url"], login(settings.data_dir)
@@ -23,7 +23,7 @@ def nats_url(settings) -> tuple[str, dict[str, str]]:
 
 def run(coro) -> int:
     """Run a command's coroutine; an unreachable platform is one clear line and exit 1."""
-    from mercato.cli.running import NotRunning
+    from mercato.platform.running import NotRunning
 
     try:
         return asyncio.run(coro)

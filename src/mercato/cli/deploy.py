@@ -1,76 +1,72 @@
-"""``mercato deploy / rollback / promote``: zero-downtime deployments of one service on the
-running platform (docs/deployments.md).
-
-This module checks the arguments and connects; the steps themselves are
-``mercato.operations.deployer``, which the console's Promote and Rollback run too. A blue-green
-or canary deployment stays "in progress" (``<data dir>/run/deployments.json``) until
-``promote`` or ``rollback``.
-"""
+"""``mercato deploy``, ``rollback`` and ``promote``: the commands. Their arguments are
+checked and the steps run by ``mercato.platform.deploy`` (which drives
+``mercato.operations.deployer`` through the running platform's control socket)."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
+from typing import Annotated
 
-from mercato.chassis.calls.registry import RegistryView
-from mercato.chassis.calls.routing import open_bucket
-from mercato.chassis.settings import Settings
-from mercato.cli.audit import record
-from mercato.cli.catalog import SERVICES
-from mercato.cli.running import SUPERVISOR, connect, login, running_state
-from mercato.operations.deployer import SETTLE, Deployer, DeployError, Say
+import typer
 
-__all__ = ["SETTLE", "STRATEGIES", "DeployError", "Deployer", "check_args", "run"]
+from mercato.cli.common import run as _run
 
-STRATEGIES = ("rolling", "blue-green", "canary")
-VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,31}$")
-
-
-def check_args(service: str, version: str | None, strategy: str | None,
-               weight: int | None) -> str | None:
-    """What is wrong with the command's arguments (exit 2), or None."""
-    if service not in SERVICES:
-        return f"unknown service {service!r}; one of {', '.join(SERVICES)}"
-    if strategy is not None and strategy not in STRATEGIES:
-        return f"unknown strategy {strategy!r}; one of {', '.join(STRATEGIES)}"
-    if version is not None and not VERSION.match(version):
-        return (f"version {version!r}: 1 to 32 letters, digits, '.', '_', '+' or '-', "
-                "starting with a letter or digit")
-    if weight is not None:
-        if strategy != "canary":
-            return "--weight is for --strategy canary only"
-        if not 1 <= weight <= 99:
-            return f"--weight {weight}: the canary's share must be 1 to 99 (percent)"
-    return None
+DEPLOY_HELP = (
+    "Deploy a new version of one service on the running platform without downtime "
+    "(docs/deployments.md). New instances get MERCATO_VERSION=VERSION; old ones are "
+    "drained (out of the registry, in-flight requests finished) before they stop.\n\n"
+    "rolling: one new instance, once ready one old one stopped, and so on. blue-green: as "
+    "many new as old, all traffic switched at once when all are ready; the old ones stay "
+    "up idle for an instant `mercato rollback`, `mercato promote` stops them. canary: one "
+    "new instance takes --weight percent of the traffic (and every request with "
+    "`X-Canary: always`); `mercato promote` replaces the old ones, `mercato rollback` "
+    "removes it."
+)
 
 
-def _data_dir(settings: Settings) -> Path:
-    return Path(settings.data_dir).resolve()
+def _deploy_action(action: str, service: str, **args) -> None:
+    from mercato.chassis.settings import load_settings
+    from mercato.platform.deploy import run
+
+    raise typer.Exit(_run(run(load_settings(), typer.echo, action, service, **args)))
 
 
-async def run(settings: Settings, say: Say, action: str, service: str, **args) -> int:
-    """Run ``deploy``, ``rollback`` or ``promote`` against the running platform: 0 when
-    done, 1 (with the reason said) when it could not."""
-    from mercato.operations.control_client import ControlError
+def _check_deploy(service: str, version: str | None = None, strategy: str | None = None,
+                  weight: int | None = None) -> None:
+    """Bad arguments: exit 2 with a message naming the problem."""
+    from mercato.platform.deploy import check_args
 
-    data_dir = _data_dir(settings)
-    # the deploy tooling writes the routing table: it logs in as the supervisor does
-    nc = await connect(running_state(data_dir)["nats_url"], login(data_dir, SUPERVISOR))
-    view = RegistryView(nc, settings.registry_ttl)
-    try:
-        await view.start()
-        kv = await open_bucket(nc.jetstream())
-        deployer = Deployer(data_dir, nc, kv, view, say)
-        command = f"mercato {action} {service}"
-        try:
-            await getattr(deployer, action)(service, **args)
-        except (DeployError, ControlError) as exc:
-            say(f"error: {exc}")
-            await record(nc.jetstream(), command, 1, str(exc), say)
-            return 1
-        await record(nc.jetstream(), command, 0,
-                     " ".join(f"{k}={v}" for k, v in args.items() if v is not None), say)
-        return 0
-    finally:
-        await view.stop()
-        await nc.close()
+    problem = check_args(service, version, strategy, weight)
+    if problem:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(2)
+
+
+def deploy(
+    service: Annotated[str, typer.Argument(help="The service: catalog, orders, ...")],
+    version: Annotated[str, typer.Option("--version", help="The new version's label.")],
+    strategy: Annotated[str, typer.Option(
+        "--strategy", help="rolling, blue-green or canary.")] = "rolling",
+    weight: Annotated[int | None, typer.Option(
+        "--weight", help="canary only: the percent of traffic (1 to 99) to the new version; "
+                         "default 10.")] = None,
+) -> None:
+    """Deploy a new version of a service (help: DEPLOY_HELP)."""
+    _check_deploy(service, version, strategy, weight)
+    _deploy_action("deploy", service, version=version, strategy=strategy,
+                   weight=10 if weight is None else weight)
+
+
+def rollback(service: Annotated[str, typer.Argument(help="The service being deployed.")]
+             ) -> None:
+    """Undo a blue-green or canary deployment in progress: all traffic back to the old
+    version at once, then the new instances drained and stopped."""
+    _check_deploy(service)
+    _deploy_action("rollback", service)
+
+
+def promote(service: Annotated[str, typer.Argument(help="The service being deployed.")]
+            ) -> None:
+    """Finish a blue-green or canary deployment in progress: the new version takes all
+    traffic and the old instances are drained and stopped."""
+    _check_deploy(service)
+    _deploy_action("promote", service)

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from mercato.chassis.messaging import DeadLetter, list_dead_letters, replay_dead_letter
-from mercato.cli.audit import record
-from mercato.cli.running import connect
+from mercato.platform.audit import record
+from mercato.platform.running import connect
 
 COLUMNS = ("seq", "consumer", "event type", "event id", "attempts", "failed at", "error")
 

@@ -1,6 +1,7 @@
 """``mercato events catalog``, its first half: which events exist (the published
 language, ``mercato.contracts.all_events()``) and who consumes each (the ``Subscription``
-lists in ``mercato/services/<name>/subscriptions.py``), as ``EventDoc`` entries.
+lists in ``mercato/services/<name>/subscriptions.py``, or ``entrypoints/subscriptions.py``
+where a service keeps its entrypoints together, as orders does), as ``EventDoc`` entries.
 ``event_render`` turns these into docs/events.md and docs/asyncapi.yaml.
 
 A service's ``subscriptions.py`` exposes one function that takes the FastAPI app and
@@ -18,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mercato.chassis.messaging import Subscription
-from mercato.cli.catalog import SERVICES
 from mercato.contracts import Event, all_events, stream_for
+from mercato.platform.catalog import SERVICES
 
 
 class _StandIn:
@@ -100,18 +101,28 @@ def subscriptions_factory(module) -> Any:
     return own[0]
 
 
+def _subscriptions_module(service: str) -> Any:
+    """The service's subscriptions module, wherever of the two places it lives; None if
+    it has none."""
+    for name in (f"mercato.services.{service}.subscriptions",
+                 f"mercato.services.{service}.entrypoints.subscriptions"):
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name not in (name, name.rsplit(".", 1)[0]):
+                raise
+    return None
+
+
 def service_subscriptions(services: list[str] | None = None) -> dict[str, list[Subscription]]:
     """Every service's subscriptions, read without running it; a service without a
     ``subscriptions.py`` consumes nothing."""
     found: dict[str, list[Subscription]] = {}
     for service in services or list(SERVICES):
-        name = f"mercato.services.{service}.subscriptions"
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
+        module = _subscriptions_module(service)
+        if module is None:
+            continue
+        name = module.__name__
         subs = list(subscriptions_factory(module)(_StandIn()))
         bad = [s for s in subs if not isinstance(s, Subscription)]
         if bad:

@@ -162,7 +162,7 @@ class Tail:
 async def tail_events(nats_url: str, *, subject: str, from_start: bool, as_json: bool,
                       login: dict[str, str] | None = None) -> int:
     """Run until Ctrl-C (or SIGTERM): 0 on a clean stop, 1 if the connection is lost."""
-    from mercato.cli.running import connect
+    from mercato.platform.running import connect
 
     nc = await connect(nats_url, login)
     stop = asyncio.Event()

@@ -67,8 +67,8 @@ async def call_identity(settings, console, method: str, path: str, *,
     """Call identity's key route as the CLI and print its answer; 1 if it refused."""
     from mercato.chassis.calls.client import ServiceClient
     from mercato.chassis.calls.registry import RegistryView
-    from mercato.cli.audit import record
-    from mercato.cli.running import cli_identity, cli_ssl, connect, login, running_state
+    from mercato.platform.audit import record
+    from mercato.platform.running import cli_identity, cli_ssl, connect, login, running_state
 
     data_dir = Path(settings.data_dir)
     state = running_state(data_dir)
@@ -81,7 +81,7 @@ async def call_identity(settings, console, method: str, path: str, *,
         await client.start()
         answer: dict = {}
         code = await ask(client, console, method, path, as_json=as_json, answer=answer)
-        if method != "GET":  # a change of state: in the audit trail (cli/audit.py)
+        if method != "GET":  # a change of state: in the audit trail (platform/audit.py)
             new = answer.get("new", {}).get("kid") if code == 0 else None
             await record(nc.jetstream(), "mercato keys rotate", code,
                          f"new key {new}" if new else answer.get("detail", ""),

@@ -9,11 +9,15 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from mercato.chassis.settings import MissingSettings
 from mercato.cli.certs import CERTS_HELP, certs_command
 from mercato.cli.common import console as _console
 from mercato.cli.common import run as _run
+from mercato.cli.deploy import DEPLOY_HELP, deploy, promote, rollback
 from mercato.cli.keys import keys_app
 from mercato.cli.ops_commands import dlq_app, events_app, projections_app
+from mercato.cli.status import status
+from mercato.cli.up import serve, up
 
 
 class _Cli(typer.Typer):
@@ -29,6 +33,9 @@ class _Cli(typer.Typer):
                 raise
             for line in settings_errors(exc):
                 typer.echo(f"error: {line}", err=True)
+            sys.exit(2)
+        except MissingSettings as exc:  # a production process not given what it reads
+            typer.echo(f"error: {exc}", err=True)
             sys.exit(2)
 
 
@@ -49,158 +56,12 @@ app = _Cli(help="Mercato: an e-commerce platform built as real microservices.",
            no_args_is_help=True, add_completion=False)
 
 
-@app.command()
-def up(
-    no_seed: Annotated[bool, typer.Option("--no-seed", help="Do not seed the demo catalog.")]
-    = False,
-    ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 90.0,
-    replicas: Annotated[str | None, typer.Option(
-        "--replicas", metavar="SERVICE=N,...",
-        help="Run N instances (1 to 8) of these services, e.g. catalog=3,orders=2; the "
-             "others run one. Instances of a service share its database file.")] = None,
-) -> None:
-    """Start NATS, every service and the gateway; supervise them until Ctrl-C."""
-    import uvloop
-
-    from mercato.chassis.settings import load_settings
-    from mercato.cli.replicas import parse_replicas
-    from mercato.cli.up import UpError, console, run_up
-
-    try:
-        counts = parse_replicas(replicas)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="'--replicas'") from None
-    try:
-        settings = load_settings()
-        code = uvloop.run(run_up(settings, seed=not no_seed, ready_timeout=ready_timeout,
-                                 replicas=counts))
-    except UpError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        code = 1
-    raise typer.Exit(code)
-
-
-@app.command()
-def serve(
-    service: Annotated[str, typer.Argument(
-        help="identity, catalog, ..., gateway, or traces (the embedded trace store)")],
-    instance: Annotated[int, typer.Option(help="Instance number, shown in ps.")] = 1,
-    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 0,
-    fd: Annotated[int | None, typer.Option(
-        help="Serve on this inherited listening socket instead of binding a port "
-             "(mercato up passes the gateway the port it holds).")] = None,
-) -> None:
-    """Run one instance of a service, the gateway or the trace store (the supervisor
-    calls this). `mercato serve traces --port P` receives OTLP/HTTP trace exports on
-    POST /v1/traces and answers GET /traces (docs/trace-store.md)."""
-    from mercato.chassis.settings import load_settings
-    from mercato.cli.catalog import GATEWAY, SERVICES, TRACES, load_builder
-
-    if service == TRACES:
-        from mercato.tracestore import StoreSettings, serve_traces
-
-        if not port:
-            raise typer.BadParameter("the trace store needs --port (mercato up picks one)")
-        serve_traces(StoreSettings(), port)
-        return
-    settings = load_settings()
-    if service == GATEWAY:
-        from mercato.gateway.bootstrap import serve_gateway
-
-        serve_gateway(settings, instance=instance, port=port or settings.gateway_port, fd=fd)
-        return
-    if service not in SERVICES:
-        raise typer.BadParameter(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
-    from mercato.chassis.web.serve import serve_service
-
-    if fd is not None:
-        raise typer.BadParameter("--fd is for the gateway; a service binds its own port")
-    serve_service(service, load_builder(service), settings, instance=instance, port=port)
-
-
-@app.command()
-def status() -> None:
-    """Show every registered instance of a running platform (from the registry): service,
-    instance id, pid, address, version, health and last heartbeat; and the services with
-    fewer ready instances than `mercato up` started."""
-    from mercato.chassis.settings import load_settings
-    from mercato.cli.running import NotRunning, expected_instances, login, running_state
-    from mercato.cli.status import show_status
-
-    settings = load_settings()
-    try:
-        state = running_state(Path(settings.data_dir))
-    except NotRunning as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
-    raise typer.Exit(_run(show_status(state["nats_url"], settings,
-                                      expected=expected_instances(state),
-                                      login=login(Path(settings.data_dir)))))
-
-
-DEPLOY_HELP = (
-    "Deploy a new version of one service on the running platform without downtime "
-    "(docs/deployments.md). New instances get MERCATO_VERSION=VERSION; old ones are "
-    "drained (out of the registry, in-flight requests finished) before they stop.\n\n"
-    "rolling: one new instance, once ready one old one stopped, and so on. blue-green: as "
-    "many new as old, all traffic switched at once when all are ready; the old ones stay "
-    "up idle for an instant `mercato rollback`, `mercato promote` stops them. canary: one "
-    "new instance takes --weight percent of the traffic (and every request with "
-    "`X-Canary: always`); `mercato promote` replaces the old ones, `mercato rollback` "
-    "removes it."
-)
-
-
-def _deploy_action(action: str, service: str, **args) -> None:
-    from mercato.chassis.settings import load_settings
-    from mercato.cli.deploy import run
-
-    raise typer.Exit(_run(run(load_settings(), typer.echo, action, service, **args)))
-
-
-def _check_deploy(service: str, version: str | None = None, strategy: str | None = None,
-                  weight: int | None = None) -> None:
-    """Bad arguments: exit 2 with a message naming the problem."""
-    from mercato.cli.deploy import check_args
-
-    problem = check_args(service, version, strategy, weight)
-    if problem:
-        typer.echo(f"error: {problem}", err=True)
-        raise typer.Exit(2)
-
-
-@app.command(help=DEPLOY_HELP)
-def deploy(
-    service: Annotated[str, typer.Argument(help="The service: catalog, orders, ...")],
-    version: Annotated[str, typer.Option("--version", help="The new version's label.")],
-    strategy: Annotated[str, typer.Option(
-        "--strategy", help="rolling, blue-green or canary.")] = "rolling",
-    weight: Annotated[int | None, typer.Option(
-        "--weight", help="canary only: the percent of traffic (1 to 99) to the new version; "
-                         "default 10.")] = None,
-) -> None:
-    """Deploy a new version of a service (help: DEPLOY_HELP)."""
-    _check_deploy(service, version, strategy, weight)
-    _deploy_action("deploy", service, version=version, strategy=strategy,
-                   weight=10 if weight is None else weight)
-
-
-@app.command()
-def rollback(service: Annotated[str, typer.Argument(help="The service being deployed.")]
-             ) -> None:
-    """Undo a blue-green or canary deployment in progress: all traffic back to the old
-    version at once, then the new instances drained and stopped."""
-    _check_deploy(service)
-    _deploy_action("rollback", service)
-
-
-@app.command()
-def promote(service: Annotated[str, typer.Argument(help="The service being deployed.")]
-            ) -> None:
-    """Finish a blue-green or canary deployment in progress: the new version takes all
-    traffic and the old instances are drained and stopped."""
-    _check_deploy(service)
-    _deploy_action("promote", service)
+app.command("up")(up)
+app.command("serve")(serve)
+app.command("status")(status)
+app.command("deploy", help=DEPLOY_HELP)(deploy)
+app.command("rollback")(rollback)
+app.command("promote")(promote)
 
 
 VERIFY_HELP = (

@@ -16,7 +16,7 @@ from rich.console import Console
 from mercato.chassis.calls.client import ServiceClient, Unavailable
 from mercato.chassis.calls.registry import RegistryView
 from mercato.chassis.settings import Settings
-from mercato.cli.running import cli_identity, cli_ssl, connect, login, running_state
+from mercato.platform.running import cli_identity, cli_ssl, connect, login, running_state
 
 PROJECTING = ("orders",)  # the services that keep read models
 REBUILD_TIMEOUT = 120.0  # seconds: the whole store is replayed in one call

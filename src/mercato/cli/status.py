@@ -4,38 +4,13 @@ and the services that have fewer ready instances than ``mercato up`` started."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.table import Table
+import typer
 
-from mercato.chassis.calls.registry import Instance, RegistryView
-from mercato.chassis.settings import Settings
-from mercato.cli.running import connect
-
-COLUMNS = ("service", "instance", "pid", "address", "version", "health", "last heartbeat")
-
-
-def instance_table(title: str, instances: Iterable[Instance], now: float) -> Table:
-    """Every instance, by service then instance id, with how long ago it last heartbeat."""
-    table = Table(title=title)
-    for col in COLUMNS:
-        table.add_column(col, overflow="fold")
-    for i in sorted(instances, key=lambda i: (i.service, i.instance_id)):
-        table.add_row(i.service, i.instance_id, str(i.pid), i.address, i.version, i.health,
-                      f"{max(now - i.heartbeat_at, 0.0):.1f}s ago")
-    return table
-
-
-def shortfalls(instances: Iterable[Instance], expected: dict[str, int]) -> list[str]:
-    """The services with fewer ready instances than expected, e.g. ``catalog (2 of 3
-    ready)``, in the order of ``expected``."""
-    ready: dict[str, int] = {}
-    for i in instances:
-        if i.health == "ready":
-            ready[i.service] = ready.get(i.service, 0) + 1
-    return [f"{service} ({ready.get(service, 0)} of {count} ready)"
-            for service, count in expected.items() if ready.get(service, 0) < count]
+if TYPE_CHECKING:
+    from mercato.chassis.settings import Settings
 
 
 async def show_status(nats_url: str, settings: Settings,
@@ -43,6 +18,12 @@ async def show_status(nats_url: str, settings: Settings,
                       login: dict[str, str] | None = None) -> int:
     """Print the registry; exit 1 when nothing is registered. ``expected`` (instances per
     service, as ``mercato up`` recorded them) adds a line for each service short of them."""
+    from rich.console import Console
+
+    from mercato.chassis.calls.registry import RegistryView
+    from mercato.platform.instances import instance_table, shortfalls
+    from mercato.platform.running import connect
+
     nc = await connect(nats_url, login)
     try:
         view = RegistryView(nc, settings.registry_ttl)
@@ -57,3 +38,24 @@ async def show_status(nats_url: str, settings: Settings,
         table.caption = "short of instances: " + ", ".join(short)
     Console(width=max(Console().width, 140)).print(table)
     return 0 if instances else 1
+
+
+def status() -> None:
+    """Show every registered instance of a running platform (from the registry): service,
+    instance id, pid, address, version, health and last heartbeat; and the services with
+    fewer ready instances than `mercato up` started."""
+    # `mercato` imports this module for every command (and `mercato serve` for every
+    # process): what `status` needs is imported when it runs
+    from mercato.chassis.settings import load_settings
+    from mercato.cli.common import run
+    from mercato.platform.running import NotRunning, expected_instances, login, running_state
+
+    settings = load_settings()
+    try:
+        state = running_state(Path(settings.data_dir))
+    except NotRunning as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    raise typer.Exit(run(show_status(state["nats_url"], settings,
+                                     expected=expected_instances(state),
+                                     login=login(Path(settings.data_dir)))))

@@ -9,8 +9,8 @@ from pathlib import Path
 import aiohttp
 from rich.console import Console
 
-from mercato.cli.running import NotRunning, running_state
 from mercato.cli.waterfall import waterfall
+from mercato.platform.running import NotRunning, running_state
 from mercato.tracestore.queries import TRACE_ID
 
 TIMEOUT = 10.0

@@ -1,274 +1,92 @@
-"""``mercato up``: NATS, every service and the gateway, supervised until Ctrl-C."""
+"""``mercato up`` and ``mercato serve``: the commands that start the local platform and one
+of its processes. They parse the options; the runtime they start is
+``mercato.platform`` (``platform/up.py`` ``run_up``, the supervisor, NATS, the replicas).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import fcntl
-import json
-import os
-import signal
-import socket
-import time
-from dataclasses import dataclass
-from pathlib import Path
+from typing import Annotated
 
-import aiohttp
-import nats
-from rich.console import Console
-from rich.table import Table
-
-from mercato.chassis.calls.registry import RegistryView
-from mercato.chassis.identity.keys import keys_dir
-from mercato.chassis.messaging.credentials import connect_options
-from mercato.chassis.settings import Settings
-from mercato.chassis.tls import client_ssl, tls_files
-from mercato.chassis.web.serve import bind
-from mercato.cli.catalog import GATEWAY, SERVICES, TRACES
-from mercato.cli.control import Control, instance_spec, socket_path
-from mercato.cli.demo import SeedError, seed_demo
-from mercato.cli.liveness import LivenessWatch, liveness_failures
-from mercato.cli.nats_auth import ensure_credentials, nats_users
-from mercato.cli.nats_server import free_port, nats_command
-from mercato.cli.replicas import parse_replicas, service_specs
-from mercato.cli.running import SUPERVISOR
-from mercato.cli.status import instance_table, shortfalls
-from mercato.cli.supervisor import ProcessSpec, Supervisor
-from mercato.cli.trace_store_up import TraceStoreError, trace_setup
-from mercato.cli.workload_keys import (
-    NATS,
-    ensure_workload_certs,
-    ensure_workload_keys,
-    set_up_streams,
-)
-
-console = Console(stderr=False)
+import typer
 
 
-class UpError(Exception):
-    pass
+def up(
+    no_seed: Annotated[bool, typer.Option("--no-seed", help="Do not seed the demo catalog.")]
+    = False,
+    ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 90.0,
+    replicas: Annotated[str | None, typer.Option(
+        "--replicas", metavar="SERVICE=N,...",
+        help="Run N instances (1 to 8) of these services, e.g. catalog=3,orders=2; the "
+             "others run one. Instances of a service share its database file.")] = None,
+    nats_cluster: Annotated[int, typer.Option(
+        "--nats-cluster", metavar="N", min=1, max=9, envvar="MERCATO_NATS_CLUSTER",
+        help="Run NATS as a JetStream cluster of N servers (nats-1..nats-N, free ports, "
+             "data under <data dir>/nats-cluster/); every stream and KV bucket keeps "
+             "min(3, N) copies, so with 3 the platform rides out the loss of one server. "
+             "1 (the default): one server.")] = 1,
+    profile: Annotated[str, typer.Option(
+        "--profile", envvar="MERCATO_PROFILE", metavar="embedded|production",
+        help="embedded (the default): SQLite files, one NATS server, limits in memory. "
+             "production: PostgreSQL from MERCATO_DATABASE_URL, three NATS nodes, Redis "
+             "from MERCATO_REDIS_URL, MERCATO_ENV=production (MERCATO_ADMIN_PASSWORD and "
+             "MERCATO_SIGNING_KEY_FILE must be given); docs/production.md.")] = "embedded",
+) -> None:
+    """Start NATS (one server, or a cluster with --nats-cluster), every service and the
+    gateway; supervise them until Ctrl-C."""
+    import uvloop
 
+    from mercato.platform.profile import PROFILES, apply_profile
+    from mercato.platform.replicas import parse_replicas
+    from mercato.platform.up import UpError, console, run_up
 
-def _lock(run_dir: Path):
-    run_dir.mkdir(parents=True, exist_ok=True)
-    fh = (run_dir / "up.lock").open("w")
     try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        fh.close()
-        raise UpError(f"another `mercato up` is running on {run_dir.parent}") from None
-    return fh
-
-
-async def _wait_tcp(port: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError):
-            _r, w = await asyncio.open_connection("127.0.0.1", port)
-            w.close()
-            return
-        await asyncio.sleep(0.05)
-    raise UpError(f"NATS did not listen on port {port} within {timeout:.0f}s")
-
-
-async def _wait_ready(view: RegistryView, gateway_url: str, sup: Supervisor,
-                      timeout: float, replicas: dict[str, int]) -> None:
-    deadline = time.monotonic() + timeout
-    missing = list(SERVICES)
-    async with aiohttp.ClientSession() as http:
-        while time.monotonic() < deadline:
-            missing = shortfalls(view.all(), replicas)
-            gateway_ok = False
-            if not missing:
-                with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                    async with http.get(gateway_url + "/health/ready", timeout=1) as r:
-                        gateway_ok = r.status == 200
-            if not missing and gateway_ok:
-                return
-            await asyncio.sleep(0.1)
-    raise UpError(f"not ready within {timeout:.0f}s: waiting for "
-                  f"{', '.join(missing or ['the gateway'])}; "
-                  f"see the logs under {next(iter(sup.children.values())).spec.log_path.parent}")
-
-
-def _table(sup: Supervisor, view: RegistryView, gateway_url: str, nats_url: str,
-           logs: Path, traces: str) -> Table:
-    table = instance_table("Mercato is running", view.all(), time.time())
-    table.add_row("nats", "-", str(sup.children["nats"].pid), nats_url, "-", "-", "-")
-    if TRACES in sup.children:
-        table.add_row("traces", "-", str(sup.children[TRACES].pid), traces, "-", "-", "-")
-    table.caption = (f"gateway: {gateway_url}   traces: {traces}   logs: {logs}   "
-                     "stop: Ctrl-C")
-    return table
-
-
-@dataclass
-class _Boot:
-    """What start-up has opened so far, for the stop path to close."""
-
-    nc: object = None
-    view: RegistryView | None = None
-    control: Control | None = None
-    listener: socket.socket | None = None
-    liveness: LivenessWatch | None = None
-    gateway_url: str = ""
-
-
-def _say(message: str) -> None:
-    """Print, but never let a closed terminal or pipe stop the shutdown."""
-    with contextlib.suppress(Exception):
-        console.print(message, highlight=False)
-
-
-async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot, *,
-                seed: bool, ready_timeout: float, started: float,
-                replicas: dict[str, int]) -> None:
-    run_dir = data_dir / "run"
-    try:
-        failures = liveness_failures()
+        counts = parse_replicas(replicas)
     except ValueError as exc:
-        raise UpError(str(exc)) from None
-    # The gateway's port is bound here, before any service takes a port of its own (they
-    # bind port 0, which could otherwise hand one of them this very port).
+        raise typer.BadParameter(str(exc), param_hint="'--replicas'") from None
+    if profile not in PROFILES:
+        raise typer.BadParameter(f"choose {' or '.join(PROFILES)}", param_hint="'--profile'")
     try:
-        boot.listener = bind(settings.host, settings.gateway_port)
-    except OSError as exc:
-        raise UpError(f"port {settings.gateway_port} is taken ({exc.strerror}): "
-                      "set MERCATO_GATEWAY_PORT") from None
-    gateway_fd = boot.listener.fileno()
-    gateway_port = boot.listener.getsockname()[1]  # MERCATO_GATEWAY_PORT=0: a free one
-    nats_port = int(os.environ.get("MERCATO_NATS_PORT") or free_port())
-    nats_url = f"nats://127.0.0.1:{nats_port}"
-    ensure_workload_keys(data_dir)  # before any child: each starts with its own key
-    seeds = ensure_credentials(keys_dir(data_dir))  # and its own NATS user
-    env = dict(os.environ, MERCATO_DATA_DIR=str(data_dir), MERCATO_NATS_URL=nats_url,
-               PYTHONUNBUFFERED="1")
-    env.pop("MERCATO_MTLS", None)  # children are told by child_env, in one spelling
-    tls = None
-    if settings.mtls:  # the local CA and every certificate, before any child (chassis/tls)
-        ensure_workload_certs(data_dir)
-        env["MERCATO_MTLS"] = "1"
-        tls = client_ssl(settings, SUPERVISOR)
-    logs = data_dir / "logs"
-    _say(f"Starting NATS on {nats_url} (data in {data_dir / 'nats'}"
-         f"{'; TLS with client certificates' if tls else ''})")
-    await sup.start(ProcessSpec("nats", nats_command(nats_port, data_dir / "nats",
-                                                     users=nats_users(seeds),
-                                                     tls=tls_files(settings, NATS)),
-                                env, logs / "nats.log"))
-    await _wait_tcp(nats_port, 15)
-    boot.nc = await nats.connect(nats_url, max_reconnect_attempts=-1,
-                                 **connect_options(SUPERVISOR, seeds[SUPERVISOR]),
-                                 **({"tls": tls} if tls else {}))
-    await set_up_streams(boot.nc.jetstream(), settings.registry_ttl)
-    try:
-        env, store_url, traces = await trace_setup(sup, env, logs, _say)
-    except TraceStoreError as exc:
-        raise UpError(str(exc)) from None
-    for spec in service_specs(replicas, env, logs, gateway_fd):
-        await sup.start(spec)
-    extra = sum(replicas.values()) - len(replicas)
-    _say(f"Started {len(SERVICES)} services"
-         f"{f' (+{extra} replicas)' if extra else ''} and the gateway; waiting until ready")
-    boot.view = RegistryView(boot.nc, settings.registry_ttl)
-    await boot.view.start()
-    gateway_url = boot.gateway_url = f"http://{settings.host}:{gateway_port}"
-    if failures:
-        boot.liveness = LivenessWatch(sup, lambda msg: _say(f"[yellow]supervisor:[/] {msg}"),
-                                      failures=failures)
-        boot.liveness.ssl = tls  # the services' probes are HTTPS with mTLS on
-        boot.liveness.know(f"{GATEWAY}-1", gateway_url)
-        if store_url:
-            boot.liveness.know(TRACES, store_url)
-        boot.liveness.start(boot.view)
-    await _wait_ready(boot.view, gateway_url, sup, ready_timeout, replicas)
-    boot.control = Control(
-        sup, lambda name, version: instance_spec(name, env, logs, gateway_fd,
-                                                 version), settings.version)
-    await boot.control.start(socket_path(data_dir))
-    (run_dir / "state.json").write_text(json.dumps(
-        {"pid": os.getpid(), "nats_url": nats_url, "gateway_url": gateway_url,
-         "replicas": replicas, "trace_store_url": store_url, "mtls": settings.mtls}))
-    with contextlib.suppress(Exception):
-        console.print(_table(sup, boot.view, gateway_url, nats_url, logs, traces))
-    # Said as soon as the gateway answers ready (every service has a ready instance);
-    # the demo catalog is seeded after, and says so.
-    _say(f"[green]Mercato is ready[/] in {time.monotonic() - started:.1f}s at {gateway_url}")
-
-
-async def _seed(gateway_url: str, settings: Settings) -> None:
-    try:
-        created = await seed_demo(gateway_url, settings)
-    except (SeedError, aiohttp.ClientError, TimeoutError) as exc:
-        _say(f"[yellow]warning:[/] the demo catalog was not seeded: {exc}")
-    else:
-        if created:
-            _say(f"Seeded the demo catalog: {created} products with stock")
-
-
-async def run_up(settings: Settings, *, seed: bool = True, ready_timeout: float = 90.0,
-                 replicas: dict[str, int] | None = None) -> int:
-    """Run the platform until SIGINT/SIGTERM; ``replicas`` (from ``parse_replicas``) says
-    how many instances of each service, one by default."""
-    replicas = replicas or parse_replicas(None)
-    # Databases, keys, secrets, the NATS store and logs hold customers' data: readable by
-    # this user only, for everything created from here on by us and by every child.
-    os.umask(0o077)
-    data_dir = settings.data_dir.resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    data_dir.chmod(0o700)
-    run_dir = data_dir / "run"
-    lock = _lock(run_dir)
-    sup = Supervisor(lambda msg: _say(f"[yellow]supervisor:[/] {msg}"))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    boot = _Boot()
-    starting = asyncio.create_task(_boot(settings, sup, data_dir, boot, seed=seed,
-                                         ready_timeout=ready_timeout,
-                                         started=time.monotonic(), replicas=replicas))
-    stopping = asyncio.create_task(stop.wait())
-    try:
-        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if not starting.done():  # Ctrl-C during start-up: stop now, not once ready
-            _say("Interrupted during start-up")
-            starting.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await starting
-            return 130
-        starting.result()  # raises UpError if start-up failed
-        seeding = asyncio.create_task(_seed(boot.gateway_url, settings)) if seed else None
-        await stopping
-        if seeding is not None and not seeding.done():
-            seeding.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await seeding
-        return 0
+        settings, nodes = apply_profile(profile, nats_cluster)  # names what is missing
+        code = uvloop.run(run_up(settings, seed=not no_seed, ready_timeout=ready_timeout,
+                                 replicas=counts, nats_nodes=nodes))
     except UpError as exc:
-        _say(f"[red]error:[/] {exc}")
-        return 1
-    finally:
-        stopping.cancel()
-        _say("Stopping: gateway, then services, then the trace store and NATS")
-        if boot.liveness:
-            await boot.liveness.stop()
-        if boot.control:
-            await boot.control.close()
-        if boot.view:
-            await boot.view.stop()
-        if boot.nc:
-            with contextlib.suppress(Exception):
-                await boot.nc.close()
-        services = [n for n in sup.children if n not in (f"{GATEWAY}-1", "nats", TRACES)]
-        await sup.stop_all([[f"{GATEWAY}-1"], services, [TRACES, "nats"]])
-        if boot.listener:
-            boot.listener.close()
-        with contextlib.suppress(FileNotFoundError):
-            (run_dir / "state.json").unlink()
-        with contextlib.suppress(FileNotFoundError):
-            (run_dir / "up.lock").unlink()
-        with contextlib.suppress(FileNotFoundError):
-            socket_path(data_dir).unlink()
-        lock.close()
-        _say("Stopped.")
+        console.print(f"[red]error:[/] {exc}")
+        code = 1
+    raise typer.Exit(code)
+
+
+def serve(
+    service: Annotated[str, typer.Argument(
+        help="identity, catalog, ..., gateway, or traces (the embedded trace store)")],
+    instance: Annotated[int, typer.Option(help="Instance number, shown in ps.")] = 1,
+    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 0,
+    fd: Annotated[int | None, typer.Option(
+        help="Serve on this inherited listening socket instead of binding a port "
+             "(mercato up passes the gateway the port it holds).")] = None,
+) -> None:
+    """Run one instance of a service, the gateway or the trace store (the supervisor
+    calls this). `mercato serve traces --port P` receives OTLP/HTTP trace exports on
+    POST /v1/traces and answers GET /traces (docs/trace-store.md)."""
+    from mercato.chassis.settings import load_settings
+    from mercato.platform.catalog import GATEWAY, SERVICES, TRACES, load_builder
+
+    if service == TRACES:
+        from mercato.tracestore import StoreSettings, serve_traces
+
+        if not port:
+            raise typer.BadParameter("the trace store needs --port (mercato up picks one)")
+        serve_traces(StoreSettings(), port)
+        return
+    settings = load_settings()
+    if service == GATEWAY:
+        from mercato.gateway.bootstrap import serve_gateway
+
+        serve_gateway(settings, instance=instance, port=port or settings.gateway_port, fd=fd)
+        return
+    if service not in SERVICES:
+        raise typer.BadParameter(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    from mercato.chassis.web.serve import serve_service
+
+    if fd is not None:
+        raise typer.BadParameter("--fd is for the gateway; a service binds its own port")
+    serve_service(service, load_builder(service), settings, instance=instance, port=port)

@@ -26,9 +26,27 @@ from mercato.chassis.calls.registry import RegistryView
 from mercato.chassis.messaging.streams import DLQ_STREAM
 from mercato.chassis.settings import Settings
 from mercato.cli.invariants import Check, Facts, check_all
-from mercato.cli.running import cli_identity, cli_ssl, connect, login, running_state
+from mercato.platform.running import cli_identity, cli_ssl, connect, login, running_state
 
 FETCH_ORDER = (("catalog", "identity", "inventory", "payments", "shipping"), ("orders",))
+SEEN_WITHIN = 15.0  # seconds a fresh registry view may take to list every service
+
+
+async def see_services(view, seconds: float = SEEN_WITHIN, *,
+                       clock: Callable[[], float] = time.monotonic, sleep=asyncio.sleep
+                       ) -> list[str]:
+    """Wait until this process's fresh registry view lists a ready instance of every
+    service verify reads, or ``seconds`` have passed; the services still missing. On a
+    busy cluster the view's first sync can take longer than its own start waits, and a
+    verify that read too soon reported every service's facts missing, the platform being
+    fine. A service really down is still reported (by the checks), after this wait."""
+    deadline = clock() + seconds
+    wanted = [s for group in FETCH_ORDER for s in group]
+    while missing := [s for s in wanted if not view.ready(s)]:
+        if clock() >= deadline:
+            return missing
+        await sleep(0.2)
+    return []
 
 
 async def gather(client: ServiceClient, js) -> Facts:
@@ -102,6 +120,7 @@ async def verify_platform(settings: Settings, console: Console, *, wait_idle: fl
     client = ServiceClient(view, identity, timeout=10, ssl=cli_ssl(data_dir))
     try:
         await view.start()
+        await see_services(view)
         await client.start()
         js = nc.jetstream()
         checks, waited = await check_until(lambda: gather(client, js), wait_idle)

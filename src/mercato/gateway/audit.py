@@ -27,6 +27,7 @@ from nats.js.errors import NotFoundError
 
 from mercato.chassis.clock import iso, utc_now
 from mercato.chassis.logging import get_logger
+from mercato.chassis.messaging.servers import stream_replicas
 from mercato.chassis.messaging.streams import DAY
 from mercato.chassis.security import Principal
 from mercato.gateway.policy import Access, Route
@@ -41,11 +42,13 @@ DETAIL_CHARS = 500
 READ_ONLY = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def audit_stream_config() -> StreamConfig:
+def audit_stream_config(replicas: int | None = None) -> StreamConfig:
+    """``replicas``: copies on a cluster (default ``MERCATO_NATS_REPLICAS``)."""
     return StreamConfig(
         name=AUDIT_STREAM, subjects=["audit.>"], retention=RetentionPolicy.LIMITS,
         storage=StorageType.FILE, max_msgs=MAX_ENTRIES, max_age=MAX_AGE,
-        discard=DiscardPolicy.OLD, num_replicas=1, deny_delete=True, deny_purge=True,
+        discard=DiscardPolicy.OLD, num_replicas=replicas or stream_replicas(),
+        deny_delete=True, deny_purge=True,
         description="admin state changes, routed by the gateway or run by the CLI")
 
 

@@ -55,7 +55,7 @@ async def answer_ops(runtime: Runtime, method: str, path: str,
     if method == "GET" and path == "/api/v1/ops/services":
         items = [
             {"service": i.service, "instance_id": i.instance_id, "address": i.address,
-             "version": i.version, "health": i.health, "pid": i.pid,
+             "grpc": i.grpc or None, "version": i.version, "health": i.health, "pid": i.pid,
              "started_at": i.started_at, "last_heartbeat": i.heartbeat_at}
             for i in sorted(runtime.view.all(), key=lambda i: (i.service, i.instance_id))
         ]

@@ -17,7 +17,7 @@ from ssl import SSLContext
 
 import aiohttp
 
-from mercato.chassis.calls.client import MAX_REPLY_BYTES, read_bounded
+from mercato.chassis.calls.client import CLIENT_IDLE_SECONDS, MAX_REPLY_BYTES, read_bounded
 from mercato.chassis.calls.registry import Instance, RegistryView
 from mercato.chassis.calls.resilience import CallPolicy, Resilience, Unavailable
 from mercato.chassis.calls.routing import canary_var
@@ -32,7 +32,6 @@ HOP_BY_HOP = frozenset({
 # Credentials the gateway sets itself (its service token, the user acted for): a
 # client's own values under these names are dropped, never forwarded.
 REPLACED = frozenset({b"authorization", b"x-mercato-user"})
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _status = itemgetter(0)
 
 
@@ -56,7 +55,8 @@ class Upstreams:
         self._ssl = ssl  # mTLS: the gateway's client certificate (chassis/tls)
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=512, keepalive_timeout=30,
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=512,
+                                         keepalive_timeout=CLIENT_IDLE_SECONDS,
                                          ssl=self._ssl if self._ssl is not None else True)
         self.session = aiohttp.ClientSession(connector=connector, auto_decompress=False,
                                              skip_auto_headers=("User-Agent",))

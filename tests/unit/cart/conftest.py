@@ -1,4 +1,6 @@
-"""Fixtures for the cart's unit tests: a real migrated database, a fake catalog."""
+"""Fixtures for the cart's unit tests: its repository port in memory (held to the SQL
+adapter's behaviour by tests/db_contract/test_cart_repository.py) and a fake catalog;
+``sql_carts`` for the tests that need the real database (the consumer's inbox)."""
 
 from __future__ import annotations
 
@@ -8,10 +10,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mercato.services.cart.catalog_client import CatalogUnavailable
 from mercato.services.cart.domain import Product
 from mercato.services.cart.handlers import Carts
-from mercato.services.cart.store import SqlCartStore
+from mercato.services.cart.ports import CatalogUnavailable
+from mercato.services.cart.store import SqlCartRepository
+from tests.support.memory import MemoryDatabase
+from tests.support.memory.cart import MemoryCartRepository
 
 MUG = "11111111-1111-4111-8111-111111111111"
 TEA = "22222222-2222-4222-8222-222222222222"
@@ -44,12 +48,18 @@ def catalog() -> FakeCatalog:
     })
 
 
-@pytest.fixture
-async def store(service_db_for) -> SqlCartStore:
-    return SqlCartStore(await service_db_for("cart"))
-
-
-@pytest.fixture
-def carts(store, catalog) -> Carts:
-    return Carts(store=store, catalog=catalog,
+def carts_over(repository, catalog) -> Carts:
+    return Carts(db=repository.db, carts=repository, catalog=catalog,
                  clock=lambda: datetime(2026, 1, 1, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def carts(catalog) -> Carts:
+    """The handlers on the in-memory repository: no database."""
+    return carts_over(MemoryCartRepository(MemoryDatabase()), catalog)
+
+
+@pytest.fixture
+async def sql_carts(service_db_for, catalog) -> Carts:
+    """The handlers on the SQL repository of a real migrated database."""
+    return carts_over(SqlCartRepository(await service_db_for("cart")), catalog)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mercato.services.cart.catalog_client import CatalogUnavailable, HttpCatalog
+from mercato.services.cart.catalog_client import HttpCatalog
 from mercato.services.cart.domain import Product
+from mercato.services.cart.ports import CatalogUnavailable
 from tests.support.service_client import FakeServiceClient, reply
 
 

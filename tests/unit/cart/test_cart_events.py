@@ -23,10 +23,10 @@ def confirmed(customer_id: str = "u1", from_cart: bool = True) -> OrderConfirmed
 
 
 @pytest.fixture
-def world(carts, store):
-    [sub] = subscriptions(SimpleNamespace(state=SimpleNamespace(carts=carts)))
-    return SimpleNamespace(sub=sub, consumers=Consumers("cart", store.db, None, [sub]),
-                           carts=carts, db=store.db)
+def world(sql_carts):
+    [sub] = subscriptions(SimpleNamespace(state=SimpleNamespace(carts=sql_carts)))
+    return SimpleNamespace(sub=sub, consumers=Consumers("cart", sql_carts.db, None, [sub]),
+                           carts=sql_carts, db=sql_carts.db)
 
 
 async def items(carts, user_id: str) -> list[tuple[str, int]]:

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from mercato.chassis import Problem
-from mercato.services.cart.domain import Product
+from mercato.chassis.errors import DependencyUnavailable, NotFound
+from mercato.services.cart.domain import CartError, CartFull, CurrencyMismatch, Product
 from tests.unit.cart.conftest import EURO_BOOK, MUG, TEA, UNKNOWN
 
 EMPTY = {"items": [], "total": 0, "currency": "USD"}
@@ -56,19 +56,19 @@ async def test_removing_a_product_gone_from_the_catalog_works_without_the_catalo
 
 
 async def test_an_unknown_product_is_404_naming_it_and_changes_nothing(carts):
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(NotFound) as caught:
         await carts.set_quantity("u1", UNKNOWN, 1)
-    assert caught.value.status == 404 and UNKNOWN in caught.value.detail
+    assert str(caught.value) == f"product {UNKNOWN} is not in the catalog"
     assert await carts.view("u1") == EMPTY
 
 
 async def test_an_item_in_another_currency_than_the_first_is_422(carts):
     await carts.set_quantity("u1", MUG, 1)
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(CurrencyMismatch) as caught:
         await carts.set_quantity("u1", EURO_BOOK, 1)
-    problem = caught.value
-    assert problem.status == 422 and problem.kind == "currency-mismatch"
-    assert problem.extra == {"product_id": EURO_BOOK, "currency": "EUR", "cart_currency": "USD"}
+    refused = caught.value
+    assert (refused.product_id, refused.product_currency, refused.cart_currency) == (
+        EURO_BOOK, "EUR", "USD")
     assert [i["product_id"] for i in (await carts.view("u1"))["items"]] == [MUG]
 
 
@@ -104,9 +104,9 @@ async def test_catalog_down_is_503_on_read_and_on_put(carts, catalog):
     await carts.set_quantity("u1", MUG, 1)
     catalog.up = False
     for call in (carts.view("u1"), carts.set_quantity("u1", TEA, 1)):
-        with pytest.raises(Problem) as caught:
+        with pytest.raises(DependencyUnavailable) as caught:
             await call
-        assert caught.value.status == 503 and caught.value.headers["Retry-After"]
+        assert (caught.value.kind, caught.value.retry_after) == ("catalog-unavailable", 1)
     catalog.up = True
     assert [i["product_id"] for i in (await carts.view("u1"))["items"]] == [MUG]
 
@@ -132,9 +132,8 @@ async def test_a_cart_holds_at_most_a_hundred_products(carts, catalog):
         catalog.products[f"p{n}"] = Product(f"p{n}", 1, "USD")
     for n in range(100):
         await carts.set_quantity("u1", f"p{n}", 1)
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(CartFull):
         await carts.set_quantity("u1", "p100", 1)
-    assert caught.value.status == 409
     assert (await carts.set_quantity("u1", "p0", 2))["total"] == 101
 
 
@@ -142,7 +141,7 @@ async def test_concurrent_puts_of_two_currencies_into_an_empty_cart_keep_one_cur
     outcomes = await asyncio.gather(carts.set_quantity("u1", MUG, 1),
                                     carts.set_quantity("u1", EURO_BOOK, 1),
                                     return_exceptions=True)
-    refused = [o for o in outcomes if isinstance(o, Problem)]
-    assert len(refused) == 1 and refused[0].status == 422
+    refused = [o for o in outcomes if isinstance(o, CartError)]
+    assert len(refused) == 1 and isinstance(refused[0], CurrencyMismatch)
     cart = await carts.view("u1")
     assert len(cart["items"]) == 1 and "unavailable" not in cart["items"][0]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from mercato.services.cart.catalog_client import CatalogUnavailable
 from mercato.services.cart.domain import Product
+from mercato.services.cart.ports import CatalogUnavailable
 from mercato.services.cart.price_cache import CachedCatalog
 
 

@@ -48,3 +48,33 @@ async def test_a_patch_that_sets_a_field_to_null_is_422_and_publishes_nothing(ap
                             headers=api.admin)
     assert reply.status_code == 422
     assert len(await outbox_events(api.db)) == 1
+
+
+def problem(reply) -> dict:
+    body = reply.json()
+    body.pop("correlation_id")
+    return body
+
+
+async def test_the_domain_refusals_keep_their_answers(api):
+    """The catalog's table (catalog/errors.py): a taken SKU is 409 ``conflict``, a broken
+    product rule 422 ``unprocessable-entity``, an unknown product 404 ``not-found``."""
+    await api.post("/api/v1/catalog/products", json=MUG, headers=api.admin)
+    taken = await api.post("/api/v1/catalog/products", json=MUG, headers=api.admin)
+    assert taken.status_code == 409
+    assert problem(taken) == {"type": "https://mercato.dev/problems/conflict",
+                              "title": "Conflict", "status": 409,
+                              "detail": "sku 'MUG-1' already exists"}
+    blank = await api.post("/api/v1/catalog/products", json={**MUG, "sku": "B", "name": " "},
+                           headers=api.admin)
+    assert blank.status_code == 422
+    assert problem(blank) == {"type": "https://mercato.dev/problems/unprocessable-entity",
+                              "title": "Unprocessable Entity", "status": 422,
+                              "detail": "sku, name and category must not be blank"}
+    for unknown in (await api.get("/api/v1/catalog/products/nope"),
+                    await api.patch("/api/v1/catalog/products/nope", json={"price": 1},
+                                    headers=api.admin)):
+        assert unknown.status_code == 404
+        assert problem(unknown) == {"type": "https://mercato.dev/problems/not-found",
+                                    "title": "Not Found", "status": 404,
+                                    "detail": "product nope was not found"}

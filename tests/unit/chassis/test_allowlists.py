@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from mercato.cli.catalog import SERVICES, load_builder
+from mercato.platform.catalog import SERVICES, load_builder
 from tests.support.service_http import service_runtime
 
 # Who calls what today (docs/zero-trust.md): the orchestrating saga in orders, the

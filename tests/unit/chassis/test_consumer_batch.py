@@ -6,6 +6,7 @@ handled on its own."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from types import SimpleNamespace
 
@@ -104,3 +105,27 @@ async def test_a_lost_transaction_falls_back_to_one_transaction_per_message(worl
     assert await inbox(world.db, CONSUMER) == ["e1", "e3"]
     assert await inbox(world.db, "effects") == ["e1", "e3"]
     assert world.state.callbacks == ["e1", "e3"]
+
+
+async def test_an_unbatched_subscription_gives_each_message_a_transaction_of_its_own(world):
+    transactions = []
+    opened = world.db.transaction
+
+    def counting(**kwargs):
+        transactions.append(kwargs)
+        return opened(**kwargs)
+
+    world.db.transaction = counting
+    unbatched = dataclasses.replace(world.sub, batched=False)
+    world.state.poison = {"e2"}
+    msgs = batch(["e1", "e2", "e3"])
+    await world.consumers.handle_batch(unbatched, msgs)
+    assert len(transactions) == 3  # one per message, not one for the fetch
+    assert [(m.acks, m.naks) for m in msgs] == [(1, []), (0, [1.0]), (1, [])]
+    assert await inbox(world.db, CONSUMER) == ["e1", "e3"]
+    assert world.state.callbacks == ["e1", "e3"]
+
+    transactions.clear()
+    await world.consumers.handle_batch(world.sub, batch(["e4", "e5"]))
+    assert len(transactions) == 1  # batched (the default): the fetch in one transaction
+    assert world.state.callbacks == ["e1", "e3", "e4", "e5"]

@@ -28,7 +28,7 @@ from mercato.chassis.identity.load import IdentityUnavailable
 from mercato.chassis.security import AuthError
 from mercato.chassis.settings import load_settings
 from mercato.chassis.web import require_service, require_user
-from mercato.cli.workload_keys import WORKLOADS, ensure_workload_keys
+from mercato.platform.workload_keys import WORKLOADS, ensure_workload_keys
 from tests.support.service_http import (
     NO_TOKEN,
     WORKLOAD_KEYS,

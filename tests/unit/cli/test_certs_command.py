@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 from mercato.chassis.tls import TlsFiles
 from mercato.chassis.tls.pki import ca_path, cert_path, pki_dir
 from mercato.cli.main import app
-from mercato.cli.nats_server import nats_config
-from mercato.cli.workload_keys import CERTIFIED, child_env
+from mercato.platform.nats_server import nats_config
+from mercato.platform.workload_keys import CERTIFIED, child_env
 
 
 def test_certs_makes_then_keeps_and_show_changes_nothing(tmp_path, monkeypatch):

@@ -115,7 +115,9 @@ def test_the_services_subscriptions_are_read_without_running_them():
 
     found = service_subscriptions()
     root = Path(mercato.services.__file__).parent
-    assert set(found) == {p.parent.name for p in root.glob("*/subscriptions.py")}
+    modules = [*root.glob("*/subscriptions.py"), *root.glob("*/entrypoints/subscriptions.py")]
+    assert set(found) == {p.relative_to(root).parts[0] for p in modules}
+    assert "orders" in found  # its subscriptions live with its other entrypoints
     for service, subs in found.items():
         assert subs, service
         assert all(isinstance(s, Subscription) for s in subs)

@@ -10,9 +10,9 @@ from aiohttp.test_utils import TestServer
 from rich.console import Console
 
 from mercato.chassis.telemetry.span_tree import ordered, self_time
-from mercato.cli.running import NotRunning
 from mercato.cli.trace import show_trace
 from mercato.cli.waterfall import bar, waterfall
+from mercato.platform.running import NotRunning
 from mercato.tracestore import TraceStore, create_app
 from mercato.tracestore.otlp import PROTOBUF, decode
 from tests.unit.tracestore.conftest import export, span, tid

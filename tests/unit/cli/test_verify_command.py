@@ -15,9 +15,9 @@ from mercato.chassis.calls.client import Reply, Unavailable
 from mercato.chassis.settings import load_settings
 from mercato.cli.invariants import PUBLISHERS, Check, Facts
 from mercato.cli.main import app
-from mercato.cli.running import NotRunning, cli_identity
-from mercato.cli.verify import as_json_text, check_until, gather, report
-from mercato.cli.workload_keys import ensure_workload_keys
+from mercato.cli.verify import as_json_text, check_until, gather, report, see_services
+from mercato.platform.running import NotRunning, cli_identity
+from mercato.platform.workload_keys import ensure_workload_keys
 from tests.unit.cli.test_verify_checks import settled
 
 
@@ -186,3 +186,30 @@ def test_the_json_output_carries_every_check():
         {"number": 4, "name": "no order charged twice", "ok": False,
          "figures": "1 orders charged", "violations": ["order A: 2 captured payments"],
          "count": 1}]}
+
+
+class FillingView:
+    """A registry view that lists one more service each time it is polled."""
+
+    def __init__(self, services: list[str]) -> None:
+        self.services, self.seen = services, 0
+
+    def ready(self, service: str) -> list[str]:
+        self.seen += 1
+        known = self.services[: self.seen // 4]
+        return [service] if service in known else []
+
+
+def test_verify_waits_for_its_fresh_registry_view_to_list_every_service():
+    wanted = ["catalog", "identity", "inventory", "payments", "shipping", "orders"]
+    clock = Clock()
+    missing = asyncio.run(see_services(FillingView(wanted), 15, clock=clock,
+                                       sleep=clock.sleep))
+    assert missing == [] and 0 < clock.now < 15
+
+
+def test_a_service_missing_from_the_registry_is_waited_for_a_bounded_time_then_named():
+    clock = Clock()
+    view = SimpleNamespace(ready=lambda s: [] if s == "payments" else [s])
+    missing = asyncio.run(see_services(view, 3, clock=clock, sleep=clock.sleep))
+    assert missing == ["payments"] and 3 <= clock.now < 3.5

@@ -21,7 +21,9 @@ def api() -> FakeApi:
     fake = FakeApi()
     fake.on("GET", "/api/v1/ops/services", 200, {"items": [
         {"service": "catalog", "instance_id": "catalog-1", "address": "http://c",
-         "version": "1", "health": "ready", "last_heartbeat": 0}]})
+         "grpc": "127.0.0.1:50051", "version": "1", "health": "ready", "last_heartbeat": 0},
+        {"service": "cart", "instance_id": "cart-1", "address": "http://k",
+         "grpc": None, "version": "1", "health": "ready", "last_heartbeat": 0}]})
     fake.on("GET", "/api/v1/ops/breakers", 200, {"items": []})
     return fake
 
@@ -52,6 +54,7 @@ async def test_the_services_page_links_every_console_page(api):
     async with await browse(api, "admin:root") as c:
         r = await c.get("/")
     assert r.status_code == 200 and "catalog-1" in r.text
+    assert "<code>127.0.0.1:50051</code>" in r.text  # its gRPC endpoint; cart has none
     for href in ("/console/orders", "/console/events", "/console/dead-letters",
                  "/console/deployments", "/console/stock", "/console/metrics",
                  "/console/audit"):

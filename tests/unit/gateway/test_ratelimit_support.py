@@ -7,7 +7,7 @@ import uuid
 
 from mercato.gateway.ratelimit import RateLimiter, RateLimitSettings
 from mercato.gateway.ratelimit_redis import RedisBuckets
-from tests.support.redis_server import REDIS_URL, redis_or_skip
+from tests.support.redis_server import REDIS_URL, system_redis
 
 
 class Clock:
@@ -25,7 +25,7 @@ class RedisPrefix:
     """A unique key prefix; ``clean()`` deletes every key under it."""
 
     def __init__(self) -> None:
-        self.client = redis_or_skip()
+        self.client = system_redis()
         self.prefix = f"mercato-test:{uuid.uuid4().hex}:"
 
     def keys(self) -> list[str]:

@@ -14,7 +14,7 @@ from mercato.services.identity.handlers import Identity, TokenSettings
 from mercato.services.identity.keys import SigningKey
 from mercato.services.identity.passwords import Argon2Passwords
 from mercato.services.identity.signing import KeyRing, key_times, stored
-from mercato.services.identity.store import SqlIdentityStore
+from mercato.services.identity.store import SqlRefreshTokenRepository, SqlUserRepository
 from tests.support.clock import ManualClock
 from tests.unit.identity.fakes import InMemorySigningKeyRepository
 
@@ -32,15 +32,17 @@ def counting_secrets():
 def key_ring(clock, key: SigningKey | None = None) -> KeyRing:
     """A key ring holding ``key`` (a new one if None), active since long ago."""
     first = replace(stored(key or SigningKey.generate()), activates_at=clock() - timedelta(days=1))
-    return KeyRing(InMemorySigningKeyRepository([first]), clock, key_times(ACCESS_TTL),
-                   loaded=[first])
+    repository = InMemorySigningKeyRepository([first])
+    return KeyRing(repository.db, repository, clock, key_times(ACCESS_TTL), loaded=[first])
 
 
 def make_identity(db, *, clock=None, key=None, passwords=None, new_secret=None,
                   outbox=None) -> Identity:
     clock = clock or ManualClock()
     return Identity(
-        store=SqlIdentityStore(db),
+        db=db,
+        users=SqlUserRepository(db),
+        refresh_tokens=SqlRefreshTokenRepository(db),
         passwords=passwords or Argon2Passwords.cheap_for_tests(),
         keys=key_ring(clock, key),
         tokens=TokenSettings(issuer=ISSUER, audience=AUDIENCE, access_ttl=ACCESS_TTL,

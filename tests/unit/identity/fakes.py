@@ -10,37 +10,49 @@ from datetime import datetime
 from mercato.services.identity.domain import KeyAlreadyKnown, StoredKey
 
 
-class InMemorySigningKeyUnit:
+class InMemoryTransaction:
+    """A copy of the table's rows, kept only if the transaction ends without an error."""
+
     def __init__(self, rows: dict[str, StoredKey]) -> None:
-        self.rows = rows
+        self.rows = dict(rows)
+        self.locks: list[str] = []
 
-    async def all(self) -> list[StoredKey]:
-        return sorted(self.rows.values(), key=lambda k: (k.activates_at, k.kid))
+    async def lock(self, key: str) -> None:
+        self.locks.append(key)
 
-    async def add(self, key: StoredKey) -> None:
-        if key.kid in self.rows:
-            raise KeyAlreadyKnown(f"key {key.kid} is known already")
-        self.rows[key.kid] = key
 
-    async def set_retire_after(self, key: StoredKey) -> None:
-        self.rows[key.kid] = replace(self.rows[key.kid], retire_after=key.retire_after)
+class InMemoryKeyDatabase:
+    """The ``Database`` a ``KeyRing`` opens its transactions on, over the fake's rows."""
 
-    async def erase(self, kid: str, at: datetime) -> None:
-        if self.rows[kid].retired_at is None:
-            self.rows[kid] = replace(self.rows[kid], private_pem=None, retired_at=at)
+    def __init__(self, repository: InMemorySigningKeyRepository) -> None:
+        self.repository = repository
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[InMemoryTransaction]:
+        tx = InMemoryTransaction(self.repository.rows)
+        yield tx
+        self.repository.rows = tx.rows
 
 
 class InMemorySigningKeyRepository:
-    """Changes made in a unit are kept only if the unit ends without an error."""
+    """The port over a dict; ``db`` opens the transactions its writes take."""
 
     def __init__(self, keys: list[StoredKey] | None = None) -> None:
         self.rows = {k.kid: k for k in keys or []}
+        self.db = InMemoryKeyDatabase(self)
 
-    @asynccontextmanager
-    async def unit(self) -> AsyncIterator[InMemorySigningKeyUnit]:
-        unit = InMemorySigningKeyUnit(dict(self.rows))
-        yield unit
-        self.rows = unit.rows
+    async def all(self, tx: InMemoryTransaction | None = None) -> list[StoredKey]:
+        rows = tx.rows if tx else self.rows
+        return sorted(rows.values(), key=lambda k: (k.activates_at, k.kid))
 
-    async def all(self) -> list[StoredKey]:
-        return await InMemorySigningKeyUnit(self.rows).all()
+    async def add(self, tx: InMemoryTransaction, key: StoredKey) -> None:
+        if key.kid in tx.rows:
+            raise KeyAlreadyKnown(f"key {key.kid} is known already")
+        tx.rows[key.kid] = key
+
+    async def set_retire_after(self, tx: InMemoryTransaction, key: StoredKey) -> None:
+        tx.rows[key.kid] = replace(tx.rows[key.kid], retire_after=key.retire_after)
+
+    async def erase(self, tx: InMemoryTransaction, kid: str, at: datetime) -> None:
+        if tx.rows[kid].retired_at is None:
+            tx.rows[kid] = replace(tx.rows[kid], private_pem=None, retired_at=at)

@@ -5,8 +5,17 @@ from __future__ import annotations
 import pytest
 
 from mercato.chassis import create_service
+from mercato.chassis.errors import NotFound
 from mercato.chassis.security import TokenVerifier
 from mercato.services.identity.api import router
+from mercato.services.identity.domain import (
+    InvalidEmail,
+    InvalidUser,
+    KeyAlreadyKnown,
+    NotAuthenticated,
+)
+from mercato.services.identity.errors import ERRORS
+from mercato.services.identity.signing import NoSigningKey
 from tests.support.service_http import bearer, caller_token, forwarded, service_runtime
 from tests.support.service_http import client as http_client
 from tests.unit.identity.conftest import AUDIENCE, ISSUER, make_identity
@@ -25,7 +34,7 @@ async def client(service_db_for, tmp_path):
     runtime.verifier = TokenVerifier(no_fetch, ISSUER, AUDIENCE)
     runtime.verifier.load_jwks(identity.jwks())
     # The lifespan (NATS, migrations) is not run here; wire what on_start would.
-    app = create_service(runtime, routers=[router], migrations_dir=None)
+    app = create_service(runtime, routers=[router], migrations_dir=None, errors=ERRORS)
     app.state.identity = identity
     async with http_client(app) as c:
         c.service = bearer(caller_token(runtime))
@@ -56,7 +65,10 @@ async def test_a_duplicate_email_answers_409_problem(client):
     resp = await client.post("/api/v1/identity/users", json={**USER, "email": "ADA@example.com"})
     assert resp.status_code == 409
     assert resp.headers["content-type"] == PROBLEM
-    assert resp.json()["type"].endswith("duplicate-email")
+    body = resp.json()
+    body.pop("correlation_id")
+    assert body == {"type": "https://mercato.dev/problems/duplicate-email", "title": "Conflict",
+                    "status": 409, "detail": "a user with this email already exists"}
 
 
 @pytest.mark.parametrize("body, field", [
@@ -115,7 +127,9 @@ async def test_a_reused_refresh_token_answers_401(client):
     url = "/api/v1/identity/token/refresh"
     assert (await client.post(url, json={"refresh_token": tokens["refresh_token"]})).is_success
     resp = await client.post(url, json={"refresh_token": tokens["refresh_token"]})
-    assert resp.status_code == 401
+    assert resp.status_code == 401 and resp.headers["www-authenticate"] == "Bearer"
+    assert resp.json()["type"].endswith("/unauthorized")
+    assert resp.json()["detail"] == "the refresh token is not valid"
     assert (await client.post(url, json={"refresh_token": 7})).status_code == 422
 
 
@@ -146,3 +160,23 @@ async def test_the_jwks_publishes_only_public_signing_keys(client):
     [key] = resp.json()["keys"]
     assert {key["kty"], key["crv"], key["alg"], key["use"]} == {"OKP", "Ed25519", "EdDSA", "sig"}
     assert key["kid"] and "d" not in key
+
+
+
+@pytest.mark.parametrize(("error", "answer"), [
+    (InvalidUser("name must not be blank"), (422, None, "name must not be blank")),
+    (InvalidEmail("is not a valid email address"),
+     (422, None, "is not a valid email address")),
+    (NotFound("the user was not found"), (404, "not-found", "the user was not found")),
+    (NotAuthenticated("the refresh token is not valid"),
+     (401, None, "the refresh token is not valid")),
+])
+def test_the_table_answers_as_the_routes_did(error, answer):
+    """A ``None`` kind is the status's own (``unprocessable-entity``, ``unauthorized``)."""
+    got = ERRORS.answer(error)
+    assert (got.status, got.kind, got.detail, got.facts, got.retry_after) == (*answer, {}, None)
+
+
+def test_identitys_bugs_are_not_answered():
+    assert ERRORS.answer(NoSigningKey("identity has no active signing key")) is None
+    assert ERRORS.answer(KeyAlreadyKnown("key k1 is known already")) is None

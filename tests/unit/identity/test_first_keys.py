@@ -1,4 +1,4 @@
-"""Where identity's keys come from when it starts (bootstrap ``_keys``): an installation
+"""Where identity's keys come from when it starts (``signing.open_key_ring``): an installation
 from before keys lived in the database keeps its key, hence its sessions; a production
 key file is taken in, and a new one is a rotation to it."""
 
@@ -6,15 +6,25 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from mercato.chassis.clock import utc_now
 from mercato.chassis.settings import load_settings
-from mercato.services.identity.bootstrap import _keys
 from mercato.services.identity.domain import KeyState
+from mercato.services.identity.key_store import SqlSigningKeyRepository
 from mercato.services.identity.keys import DEV_KEY_NAME, SigningKey
+from mercato.services.identity.signing import open_key_ring
 
 
 def runtime_for(db, tmp_path, **settings) -> SimpleNamespace:
     return SimpleNamespace(service="identity", db=db,
                            settings=load_settings(data_dir=tmp_path / "data", **settings))
+
+
+async def _keys(runtime):
+    """The key ring as identity's composition root opens it."""
+    s = runtime.settings
+    return await open_key_ring(runtime.db, SqlSigningKeyRepository(runtime.db), utc_now,
+                               s.access_token_ttl, s.service_dir("identity"),
+                               s.signing_key_file)
 
 
 def states(keys) -> dict[str, KeyState]:

@@ -29,7 +29,8 @@ TIMES = KeyTimes(lead=timedelta(seconds=5), keep=timedelta(seconds=100))
 
 
 def ring(clock, repository=None, **kwargs) -> KeyRing:
-    return KeyRing(repository or InMemorySigningKeyRepository(), clock, TIMES, **kwargs)
+    repository = repository or InMemorySigningKeyRepository()
+    return KeyRing(repository.db, repository, clock, TIMES, **kwargs)
 
 
 async def started(clock, repository=None, **kwargs) -> KeyRing:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mercato.chassis import create_service
+from mercato.services.identity.errors import ERRORS
 from mercato.services.identity.key_routes import router
 from tests.support.clock import ManualClock
 from tests.support.service_http import NO_TOKEN, bearer, caller_token, service_runtime
@@ -18,7 +19,7 @@ async def app_and_identity(service_db_for, tmp_path):
     clock = ManualClock()
     identity = make_identity(await service_db_for("identity"), clock=clock)
     runtime = service_runtime("identity", tmp_path)
-    app = create_service(runtime, routers=[router], migrations_dir=None)
+    app = create_service(runtime, routers=[router], migrations_dir=None, errors=ERRORS)
     app.state.identity = identity
     async with http_client(app) as c:
         c.as_cli = bearer(caller_token(runtime, "cli"))

@@ -6,10 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from mercato.chassis import Database
+from mercato.chassis.errors import Answer
 from mercato.chassis.messaging import Outbox
 from mercato.services.inventory.catalog_client import CatalogUnavailable
+from mercato.services.inventory.errors import ERRORS
 from mercato.services.inventory.handlers import Inventory
-from mercato.services.inventory.store import SqlInventoryStore
+from mercato.services.inventory.store import SqlReservationRepository, SqlStockRepository
 from tests.support.clock import ManualClock
 from tests.support.ids import sequential_ids
 
@@ -18,6 +21,13 @@ OTHER = "22222222-2222-4222-8222-222222222222"
 THIRD = "33333333-3333-4333-8333-333333333333"
 UNKNOWN = "99999999-9999-4999-8999-999999999999"
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)  # what the clock reads
+
+
+def answer(exc: BaseException) -> Answer:
+    """A handler's domain error as inventory's table answers it (what a client sees)."""
+    found = ERRORS.answer(exc)
+    assert found is not None, f"inventory's table does not answer {exc!r}"
+    return found
 
 
 class FakeCatalog:
@@ -45,24 +55,32 @@ def clock() -> ManualClock:
     return ManualClock(NOW)
 
 
-@pytest.fixture
-async def store(service_db_for) -> SqlInventoryStore:
-    return SqlInventoryStore(await service_db_for("inventory"))
+def inventory_over(db: Database, catalog, clock, new_id, outbox: Outbox,
+                   **settings) -> Inventory:
+    """The handlers over ``db``, with the repositories the service wires."""
+    return Inventory(db=db, stock=SqlStockRepository(db),
+                     reservations=SqlReservationRepository(db), catalog=catalog, clock=clock,
+                     new_id=new_id, outbox=outbox, **settings)
 
 
 @pytest.fixture
-def inventory(store, catalog, clock) -> Inventory:
-    return Inventory(store=store, catalog=catalog, clock=clock, new_id=sequential_ids(),
-                     outbox=Outbox(store.db, "inventory", clock=clock))
+async def db(service_db_for) -> Database:
+    return await service_db_for("inventory")
 
 
-async def stock_rows(store: SqlInventoryStore) -> list[dict]:
+@pytest.fixture
+def inventory(db, catalog, clock) -> Inventory:
+    return inventory_over(db, catalog, clock, sequential_ids(),
+                          Outbox(db, "inventory", clock=clock))
+
+
+async def stock_rows(db: Database) -> list[dict]:
     """Every stock row straight from SQL, to check the invariant independently of Stock."""
-    return await store.db.fetch_all(
+    return await db.fetch_all(
         "SELECT product_id, on_hand, available, reserved, sold FROM stock")
 
 
-async def assert_stock_conserved(store: SqlInventoryStore) -> None:
-    for row in await stock_rows(store):
+async def assert_stock_conserved(db: Database) -> None:
+    for row in await stock_rows(db):
         assert min(row["available"], row["reserved"], row["sold"]) >= 0, row
         assert row["on_hand"] == row["available"] + row["reserved"] + row["sold"], row

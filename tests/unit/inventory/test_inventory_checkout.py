@@ -10,7 +10,7 @@ import pytest
 from mercato.contracts.ids import reservation_id
 from mercato.contracts.orders import OrderCancelling, OrderLine, OrderPlaced
 from mercato.contracts.payments import PaymentCaptured
-from mercato.services.inventory.checkout import CheckoutReactions
+from mercato.services.inventory.choreography import CheckoutReactions
 from mercato.services.inventory.events import event_id
 from tests.support.messages import envelope
 from tests.support.outbox import outbox_envelopes
@@ -47,12 +47,12 @@ async def levels(inventory, product_id: str) -> tuple[int, int, int, int]:
     return (s.on_hand, s.available, s.reserved, s.sold)
 
 
-async def published(store) -> list[tuple[str, str, dict]]:
-    return [(e.type, e.id, e.payload) for e in await outbox_envelopes(store.db)]
+async def published(db) -> list[tuple[str, str, dict]]:
+    return [(e.type, e.id, e.payload) for e in await outbox_envelopes(db)]
 
 
-async def of_type(store, *types: str) -> list[tuple[str, str, dict]]:
-    return [p for p in await published(store) if p[0] in types]
+async def of_type(db, *types: str) -> list[tuple[str, str, dict]]:
+    return [p for p in await published(db) if p[0] in types]
 
 
 @pytest.fixture
@@ -63,11 +63,11 @@ async def reactions(inventory) -> CheckoutReactions:
 
 
 async def test_order_placed_reserves_under_the_derived_reservation_id(reactions, inventory,
-                                                                       store):
+                                                                       db):
     await react(reactions, placed((KNOWN, 3), (OTHER, 1)))
     assert await levels(inventory, KNOWN) == (10, 7, 3, 0)
     assert await levels(inventory, OTHER) == (2, 1, 1, 0)
-    [(_, eid, payload)] = await of_type(store, "StockReserved")
+    [(_, eid, payload)] = await of_type(db, "StockReserved")
     assert eid == event_id(RID, "reserved")
     assert payload["reservation_id"] == RID and payload["order_id"] == ORDER
     assert payload["items"] == [{"product_id": KNOWN, "quantity": 3},
@@ -75,108 +75,108 @@ async def test_order_placed_reserves_under_the_derived_reservation_id(reactions,
 
 
 async def test_not_enough_stock_publishes_a_failure_and_the_reaction_does_not_raise(
-        reactions, inventory, store):
+        reactions, inventory, db):
     await react(reactions, placed((KNOWN, 3), (OTHER, 5)))  # must not raise
     assert await levels(inventory, KNOWN) == (10, 10, 0, 0)
     assert await levels(inventory, OTHER) == (2, 2, 0, 0)
-    assert await of_type(store, "StockReserved") == []
-    [(_, eid, payload)] = await of_type(store, "StockReservationFailed")
+    assert await of_type(db, "StockReserved") == []
+    [(_, eid, payload)] = await of_type(db, "StockReservationFailed")
     assert eid == event_id(RID, "rejected")
     assert payload["order_id"] == ORDER and "5 requested, 2 available" in payload["detail"]
 
 
-async def test_the_same_order_placed_twice_reserves_once(reactions, inventory, store):
+async def test_the_same_order_placed_twice_reserves_once(reactions, inventory, db):
     await react(reactions, placed((KNOWN, 3)), "e1")
     await react(reactions, placed((KNOWN, 3)), "e1")
     assert await levels(inventory, KNOWN) == (10, 7, 3, 0)
-    assert len(await of_type(store, "StockReserved")) == 1
+    assert len(await of_type(db, "StockReserved")) == 1
 
 
-async def test_cancelling_after_a_reservation_releases_the_stock(reactions, inventory, store):
+async def test_cancelling_after_a_reservation_releases_the_stock(reactions, inventory, db):
     await react(reactions, placed((KNOWN, 3)))
     await react(reactions, cancelling())
     assert await levels(inventory, KNOWN) == (10, 10, 0, 0)
-    [(_, _, released)] = await of_type(store, "StockReleased")
+    [(_, _, released)] = await of_type(db, "StockReleased")
     assert released["reservation_id"] == RID and released["reason"] == "released"
-    [(_, eid, undone)] = await of_type(store, "InventoryCheckoutUndone")
+    [(_, eid, undone)] = await of_type(db, "InventoryCheckoutUndone")
     assert eid == event_id(RID, "undone")
     assert undone == {"order_id": ORDER, "reservation_id": RID, "outcome": "released"}
-    await assert_stock_conserved(store)
+    await assert_stock_conserved(db)
 
 
 async def test_cancelling_before_the_order_is_heard_leaves_a_tombstone(reactions, inventory,
-                                                                        store):
+                                                                        db):
     await react(reactions, cancelling())
-    [(_, _, undone)] = await of_type(store, "InventoryCheckoutUndone")
+    [(_, _, undone)] = await of_type(db, "InventoryCheckoutUndone")
     assert undone["outcome"] == "nothing"
     await react(reactions, placed((KNOWN, 3)))  # late: refused quietly
     assert await levels(inventory, KNOWN) == (10, 10, 0, 0)
-    assert await of_type(store, "StockReserved", "StockReservationFailed",
+    assert await of_type(db, "StockReserved", "StockReservationFailed",
                          "StockReleased") == []
 
 
 async def test_a_capture_commits_and_a_later_cancelling_returns_the_goods(reactions,
-                                                                          inventory, store):
+                                                                          inventory, db):
     await react(reactions, placed((KNOWN, 3)))
     await react(reactions, captured())
     assert await levels(inventory, KNOWN) == (10, 7, 0, 3)
-    [(_, eid, _)] = await of_type(store, "StockCommitted")
+    [(_, eid, _)] = await of_type(db, "StockCommitted")
     assert eid == event_id(RID, "committed")
     await react(reactions, cancelling())
     assert await levels(inventory, KNOWN) == (10, 10, 0, 0)
-    assert len(await of_type(store, "StockReturned")) == 1
-    assert await of_type(store, "StockReleased") == []
-    [(_, _, undone)] = await of_type(store, "InventoryCheckoutUndone")
+    assert len(await of_type(db, "StockReturned")) == 1
+    assert await of_type(db, "StockReleased") == []
+    [(_, _, undone)] = await of_type(db, "InventoryCheckoutUndone")
     assert undone["outcome"] == "returned"
-    await assert_stock_conserved(store)
+    await assert_stock_conserved(db)
 
 
-async def test_a_capture_after_cancelling_commits_nothing(reactions, inventory, store):
+async def test_a_capture_after_cancelling_commits_nothing(reactions, inventory, db):
     await react(reactions, placed((KNOWN, 3)))
     await react(reactions, cancelling())
     await react(reactions, captured())  # already-cancelled is an outcome, not an error
     assert await levels(inventory, KNOWN) == (10, 10, 0, 0)
-    assert await of_type(store, "StockCommitted") == []
+    assert await of_type(db, "StockCommitted") == []
 
 
-async def test_a_capture_of_a_refused_reservation_is_settled(reactions, inventory, store):
+async def test_a_capture_of_a_refused_reservation_is_settled(reactions, inventory, db):
     await react(reactions, placed((OTHER, 5)))
     await react(reactions, captured())  # not-reserved: does not raise
     assert await levels(inventory, OTHER) == (2, 2, 0, 0)
-    assert await of_type(store, "StockCommitted") == []
+    assert await of_type(db, "StockCommitted") == []
 
 
-async def test_cancelling_a_refused_reservation_is_nothing_to_undo(reactions, store):
+async def test_cancelling_a_refused_reservation_is_nothing_to_undo(reactions, db):
     await react(reactions, placed((OTHER, 5)))
     await react(reactions, cancelling())
-    [(_, _, undone)] = await of_type(store, "InventoryCheckoutUndone")
+    [(_, _, undone)] = await of_type(db, "InventoryCheckoutUndone")
     assert undone["outcome"] == "nothing"
-    assert await of_type(store, "StockReleased") == []
+    assert await of_type(db, "StockReleased") == []
 
 
 async def test_the_same_cancelling_twice_undoes_once_and_says_so_once(reactions, inventory,
-                                                                      store):
+                                                                      db):
     await react(reactions, placed((KNOWN, 3)))
     await react(reactions, cancelling(), "c1")
     await react(reactions, cancelling(), "c1")
     assert await levels(inventory, KNOWN) == (10, 10, 0, 0)
-    assert len(await of_type(store, "StockReleased")) == 1
-    [(_, eid, undone)] = await of_type(store, "InventoryCheckoutUndone")
+    assert len(await of_type(db, "StockReleased")) == 1
+    [(_, eid, undone)] = await of_type(db, "InventoryCheckoutUndone")
     assert eid == event_id(RID, "undone") and undone["outcome"] == "released"
 
 
 async def test_cancelling_after_the_goods_were_returned_returns_nothing_more(reactions,
-                                                                             inventory, store):
+                                                                             inventory, db):
     await react(reactions, placed((KNOWN, 3)))
     await react(reactions, captured())
     await react(reactions, cancelling())
     await react(reactions, cancelling())
     assert await levels(inventory, KNOWN) == (10, 10, 0, 0)
-    assert len(await of_type(store, "StockReturned")) == 1
-    assert len(await of_type(store, "InventoryCheckoutUndone")) == 1
+    assert len(await of_type(db, "StockReturned")) == 1
+    assert len(await of_type(db, "InventoryCheckoutUndone")) == 1
 
 
-async def test_an_orchestrated_order_is_left_to_the_orchestrator(reactions, inventory, store):
+async def test_an_orchestrated_order_is_left_to_the_orchestrator(reactions, inventory, db):
     await react(reactions, placed((KNOWN, 3), checkout="orchestration"))
     assert await levels(inventory, KNOWN) == (10, 10, 0, 0)
-    assert await of_type(store, "StockReserved") == []
+    assert await of_type(db, "StockReserved") == []

@@ -8,22 +8,29 @@ from types import SimpleNamespace
 
 import pytest
 
-from mercato.chassis import Problem
+from mercato.chassis.errors import NotFound
 from mercato.chassis.messaging import Consumers
 from mercato.contracts.catalog import ProductCreated
+from mercato.services.inventory.domain import OutOfStock, WouldGoNegative
 from mercato.services.inventory.events import event_id
 from mercato.services.inventory.subscriptions import subscriptions
 from tests.support.messages import deliver, envelope, inbox, subscription
 from tests.support.outbox import outbox_envelopes
-from tests.unit.inventory.conftest import KNOWN, OTHER, UNKNOWN, assert_stock_conserved
+from tests.unit.inventory.conftest import (
+    KNOWN,
+    OTHER,
+    UNKNOWN,
+    answer,
+    assert_stock_conserved,
+)
 
 NEW = "44444444-4444-4444-8444-444444444444"
 FIRST_ADJUSTMENT = "00000000-0000-4000-8000-000000000001"
 CONSUMER = "inventory__product_created"
 
 
-async def published(store) -> list[tuple[str, str, dict]]:
-    return [(e.type, e.id, e.payload) for e in await outbox_envelopes(store.db)]
+async def published(db) -> list[tuple[str, str, dict]]:
+    return [(e.type, e.id, e.payload) for e in await outbox_envelopes(db)]
 
 
 def created(product_id: str = NEW) -> ProductCreated:
@@ -32,30 +39,30 @@ def created(product_id: str = NEW) -> ProductCreated:
 
 
 @pytest.fixture
-def world(inventory, store):
+def world(inventory, db):
     sub = subscription(subscriptions(SimpleNamespace(state=SimpleNamespace(inventory=inventory))),
                        "product_created")
-    return SimpleNamespace(sub=sub, consumers=Consumers("inventory", store.db, None, [sub]))
+    return SimpleNamespace(sub=sub, consumers=Consumers("inventory", db, None, [sub]))
 
 
-async def test_an_adjustment_publishes_the_new_levels_once(inventory, store):
+async def test_an_adjustment_publishes_the_new_levels_once(inventory, db):
     await inventory.adjust_stock(KNOWN, 10, "initial count", actor="a", idempotency_key="k1")
     await inventory.adjust_stock(KNOWN, 10, "initial count", actor="a", idempotency_key="k1")
-    assert await published(store) == [
+    assert await published(db) == [
         ("StockAdjusted", event_id(FIRST_ADJUSTMENT, "adjusted"),
          {"product_id": KNOWN, "delta": 10, "on_hand": 10, "available": 10,
           "reason": "initial count"})]
 
 
-async def test_a_refused_adjustment_publishes_nothing(inventory, store):
+async def test_a_refused_adjustment_publishes_nothing(inventory, db):
     await inventory.adjust_stock(KNOWN, 2, "initial", actor="a")
-    with pytest.raises(Problem):
+    with pytest.raises(WouldGoNegative):
         await inventory.adjust_stock(KNOWN, -3, "too many", actor="a")
-    assert [e[0] for e in await published(store)] == ["StockAdjusted"]
+    assert [e[0] for e in await published(db)] == ["StockAdjusted"]
 
 
 async def test_each_reservation_transition_publishes_one_event_named_by_the_transition(
-        inventory, store):
+        inventory, db):
     await inventory.adjust_stock(KNOWN, 10, "initial", actor="a")
     await inventory.adjust_stock(OTHER, 5, "initial", actor="a")
     for _ in range(2):  # every call twice: a repeat moves nothing and says nothing
@@ -69,7 +76,7 @@ async def test_each_reservation_transition_publishes_one_event_named_by_the_tran
     for _ in range(2):
         await inventory.release("r2")
     items = [{"product_id": KNOWN, "quantity": 3}, {"product_id": OTHER, "quantity": 1}]
-    assert (await published(store))[2:] == [
+    assert (await published(db))[2:] == [
         ("StockReserved", event_id("r1", "reserved"),
          {"reservation_id": "r1", "order_id": "o1", "items": items}),
         ("StockCommitted", event_id("r1", "committed"),
@@ -85,14 +92,14 @@ async def test_each_reservation_transition_publishes_one_event_named_by_the_tran
     ]
 
 
-async def test_a_refusal_says_so_once_and_tombstones_publish_nothing(inventory, store):
+async def test_a_refusal_says_so_once_and_tombstones_publish_nothing(inventory, db):
     await inventory.adjust_stock(KNOWN, 1, "initial", actor="a")
     for _ in range(2):  # the repeat is answered from the stored refusal: no second event
-        with pytest.raises(Problem):
+        with pytest.raises(OutOfStock):
             await inventory.reserve("r1", "o1", [(KNOWN, 5)])
     await inventory.release("r1")  # a refused reservation, released: nothing moves
     await inventory.release("never-seen")  # a tombstone
-    events = await published(store)
+    events = await published(db)
     assert [e[0] for e in events] == ["StockAdjusted", "StockReservationFailed"]
     assert events[1][1] == event_id("r1", "rejected")
     assert events[1][2]["order_id"] == "o1" and events[1][2]["reason"] == "out_of_stock"
@@ -101,7 +108,7 @@ async def test_a_refusal_says_so_once_and_tombstones_publish_nothing(inventory, 
 
 
 async def test_a_transaction_that_fails_keeps_neither_the_movement_nor_its_event(
-        inventory, store):
+        inventory, db):
     await inventory.adjust_stock(KNOWN, 10, "initial", actor="a")
     real_add = inventory.outbox.add
 
@@ -115,10 +122,10 @@ async def test_a_transaction_that_fails_keeps_neither_the_movement_nor_its_event
     inventory.outbox.add = real_add
     stock = await inventory.get_stock(KNOWN)
     assert (stock.available, stock.reserved) == (10, 0)
-    assert [e[0] for e in await published(store)] == ["StockAdjusted"]
+    assert [e[0] for e in await published(db)] == ["StockAdjusted"]
     await inventory.reserve("r1", "o1", [(KNOWN, 3)])  # and the retry works as the first
-    assert [e[0] for e in await published(store)] == ["StockAdjusted", "StockReserved"]
-    await assert_stock_conserved(store)
+    assert [e[0] for e in await published(db)] == ["StockAdjusted", "StockReserved"]
+    await assert_stock_conserved(db)
 
 
 async def test_inventory_consumes_product_creations_only(world):
@@ -127,13 +134,13 @@ async def test_inventory_consumes_product_creations_only(world):
 
 
 async def test_a_new_product_has_a_stock_record_of_zeros_with_its_inbox_row(
-        world, inventory, store):
+        world, inventory, db):
     msg = await deliver(world.consumers, world.sub, envelope(created(), "e-1"))
     assert (msg.acks, msg.naks) == (1, [])
     assert (await inventory.get_stock(NEW)).as_dict() == {
         "product_id": NEW, "on_hand": 0, "available": 0, "reserved": 0, "sold": 0}
-    assert await inbox(store.db, CONSUMER) == ["e-1"]
-    assert await published(store) == []  # a record of zeros is no movement
+    assert await inbox(db, CONSUMER) == ["e-1"]
+    assert await published(db) == []  # a record of zeros is no movement
 
 
 async def test_the_first_adjustment_of_a_product_heard_of_needs_no_catalog(
@@ -146,9 +153,9 @@ async def test_the_first_adjustment_of_a_product_heard_of_needs_no_catalog(
 
 
 async def test_a_product_never_heard_of_still_falls_back_to_the_catalog(inventory, catalog):
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(NotFound) as caught:
         await inventory.adjust_stock(UNKNOWN, 4, "initial", actor="a")
-    assert caught.value.status == 404
+    assert answer(caught.value).status == 404
     await inventory.adjust_stock(KNOWN, 4, "initial", actor="a")
     assert catalog.calls == [UNKNOWN, KNOWN]
 
@@ -159,7 +166,7 @@ async def test_a_late_creation_event_leaves_existing_stock_alone(world, inventor
     assert (await inventory.get_stock(KNOWN)).on_hand == 7
 
 
-async def test_a_redelivered_creation_does_not_run_the_handler_again(world, inventory, store):
+async def test_a_redelivered_creation_does_not_run_the_handler_again(world, inventory, db):
     calls = []
 
     async def counting(tx, env, event):
@@ -173,10 +180,10 @@ async def test_a_redelivered_creation_does_not_run_the_handler_again(world, inve
     assert (first.acks, again.acks, again.naks) == (1, 1, [])
     assert calls == ["e-1"]
     assert (await inventory.get_stock(NEW)).on_hand == 3
-    assert await inbox(store.db, CONSUMER) == ["e-1"]
+    assert await inbox(db, CONSUMER) == ["e-1"]
 
 
-async def test_a_failing_handler_leaves_no_record_and_no_inbox_row(world, inventory, store):
+async def test_a_failing_handler_leaves_no_record_and_no_inbox_row(world, inventory, db):
     async def create_then_fail(tx, env, event):
         await inventory.on_product_created(tx, env, event)
         raise RuntimeError("boom after creating")
@@ -184,5 +191,5 @@ async def test_a_failing_handler_leaves_no_record_and_no_inbox_row(world, invent
     sub = type(world.sub)(world.sub.name, world.sub.events, create_then_fail)
     msg = await deliver(world.consumers, sub, envelope(created(), "e-1"))
     assert (msg.acks, msg.naks) == (0, [0.5])
-    assert await store.get_stock(NEW) is None
-    assert await inbox(store.db, CONSUMER) == []
+    assert await inventory.stock.get(NEW) is None
+    assert await inbox(db, CONSUMER) == []

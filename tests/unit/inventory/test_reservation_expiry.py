@@ -12,16 +12,23 @@ from types import SimpleNamespace
 import pytest
 from pydantic import ValidationError
 
-from mercato.chassis import Problem
 from mercato.chassis.messaging import Outbox
+from mercato.chassis.runtime import Runtime, make_instance
+from mercato.chassis.settings import load_settings
 from mercato.contracts.envelope import Envelope
 from mercato.services.inventory import bootstrap
-from mercato.services.inventory.bootstrap import InventorySettings
+from mercato.services.inventory.domain import OutOfStock, ReservationConflict
 from mercato.services.inventory.events import event_id
-from mercato.services.inventory.handlers import Inventory
+from mercato.services.inventory.settings import InventorySettings
 from mercato.services.inventory.sweeper import ReservationSweeper
 from tests.support.service_http import bearer, client, service_app
-from tests.unit.inventory.conftest import KNOWN, OTHER, assert_stock_conserved
+from tests.unit.inventory.conftest import (
+    KNOWN,
+    OTHER,
+    answer,
+    assert_stock_conserved,
+    inventory_over,
+)
 
 TTL = 900  # the default: 15 minutes
 
@@ -31,14 +38,14 @@ async def levels(inventory, product_id):
     return (s.on_hand, s.available, s.reserved, s.sold)
 
 
-async def status_of(store, reservation_id) -> str:
-    row = await store.db.fetch_one(
+async def status_of(db, reservation_id) -> str:
+    row = await db.fetch_one(
         "SELECT status FROM reservations WHERE reservation_id = ?", reservation_id)
     return row["status"]
 
 
-async def events(store) -> list[Envelope]:
-    rows = await store.db.fetch_all("SELECT body FROM outbox ORDER BY seq")
+async def events(db) -> list[Envelope]:
+    rows = await db.fetch_all("SELECT body FROM outbox ORDER BY seq")
     return [e for e in (Envelope.model_validate_json(r["body"]) for r in rows)
             if e.type != "StockAdjusted"]
 
@@ -61,27 +68,27 @@ def sweeper(stocked):
 
 
 async def test_a_reservation_is_held_until_its_deadline_and_released_at_it(
-        stocked, sweeper, store, clock):
+        stocked, sweeper, db, clock):
     await stocked.reserve("r1", "o1", [(KNOWN, 3), (OTHER, 1)])
     clock.advance(TTL - 0.001)
     assert await sweeper.sweep() == 0
     assert await levels(stocked, KNOWN) == (10, 7, 3, 0)
-    assert await status_of(store, "r1") == "reserved"
+    assert await status_of(db, "r1") == "reserved"
     clock.advance(0.001)  # exactly expires_at
     assert await sweeper.sweep() == 1
     assert await levels(stocked, KNOWN) == (10, 10, 0, 0)
     assert await levels(stocked, OTHER) == (4, 4, 0, 0)
-    assert await status_of(store, "r1") == "expired"
-    await assert_stock_conserved(store)
+    assert await status_of(db, "r1") == "expired"
+    await assert_stock_conserved(db)
 
 
 async def test_an_expiry_publishes_one_stock_released_named_by_the_expiry(
-        stocked, sweeper, store, clock):
+        stocked, sweeper, db, clock):
     await stocked.reserve("r1", "o1", [(KNOWN, 3)])
     clock.advance(TTL + 60)
     await sweeper.sweep()
     await sweeper.sweep()  # nothing left to expire: no second event
-    assert [(e.type, e.id, e.payload) for e in await events(store)] == [
+    assert [(e.type, e.id, e.payload) for e in await events(db)] == [
         ("StockReserved", event_id("r1", "reserved"),
          {"reservation_id": "r1", "order_id": "o1",
           "items": [{"product_id": KNOWN, "quantity": 3}]}),
@@ -90,7 +97,7 @@ async def test_an_expiry_publishes_one_stock_released_named_by_the_expiry(
     ]
 
 
-async def test_sub_second_deadlines_expire_in_time_order(stocked, sweeper, store, clock):
+async def test_sub_second_deadlines_expire_in_time_order(stocked, sweeper, db, clock):
     """expires_at is ISO text with an optional fraction; the sweep must still compare it
     as time (".5Z" sorts before "Z" as text)."""
     clock.now = clock.now.replace(microsecond=500_000)
@@ -99,14 +106,14 @@ async def test_sub_second_deadlines_expire_in_time_order(stocked, sweeper, store
     await stocked.reserve("early", "o2", [(KNOWN, 1)])  # expires at hh:15:00
     clock.advance(TTL)
     assert await sweeper.sweep() == 1
-    assert (await status_of(store, "early"), await status_of(store, "late")) == (
+    assert (await status_of(db, "early"), await status_of(db, "late")) == (
         "expired", "reserved")
     clock.advance(0.5)
     assert await sweeper.sweep() == 1
-    assert await status_of(store, "late") == "expired"
+    assert await status_of(db, "late") == "expired"
 
 
-async def test_only_reservations_still_held_expire(stocked, sweeper, store, clock):
+async def test_only_reservations_still_held_expire(stocked, sweeper, db, clock):
     await stocked.reserve("committed", "o1", [(KNOWN, 2)])
     await stocked.commit("committed")
     await stocked.reserve("released", "o2", [(KNOWN, 2)])
@@ -114,54 +121,54 @@ async def test_only_reservations_still_held_expire(stocked, sweeper, store, cloc
     await stocked.reserve("returned", "o3", [(KNOWN, 1)])
     await stocked.commit("returned")
     await stocked.return_goods("returned")
-    with pytest.raises(Problem):
+    with pytest.raises(OutOfStock):
         await stocked.reserve("rejected", "o4", [(OTHER, 50)])
     await stocked.release("tombstone")
     await stocked.reserve("held", "o5", [(OTHER, 2)])
-    before = await events(store)
+    before = await events(db)
     clock.advance(TTL * 10)
     assert await sweeper.sweep() == 1
-    statuses = {r: await status_of(store, r) for r in
+    statuses = {r: await status_of(db, r) for r in
                 ("committed", "released", "returned", "rejected", "tombstone", "held")}
     assert statuses == {"committed": "committed", "released": "released",
                         "returned": "returned", "rejected": "rejected",
                         "tombstone": "released", "held": "expired"}
     assert await levels(stocked, KNOWN) == (10, 8, 0, 2)
     assert await levels(stocked, OTHER) == (4, 4, 0, 0)
-    assert [e.id for e in await events(store)] == [
+    assert [e.id for e in await events(db)] == [
         *[e.id for e in before], event_id("held", "expired")]
 
 
 async def test_a_commit_of_an_expired_reservation_is_409_reservation_expired(
-        stocked, sweeper, store, clock):
+        stocked, sweeper, db, clock):
     await stocked.reserve("r1", "o1", [(KNOWN, 3)])
     clock.advance(TTL)
     await sweeper.sweep()
     for _ in range(2):
-        with pytest.raises(Problem) as caught:
+        with pytest.raises(ReservationConflict) as caught:
             await stocked.commit("r1")
-        assert (caught.value.status, caught.value.kind) == (409, "reservation-expired")
+        assert (answer(caught.value).status, caught.value.kind) == (409, "reservation-expired")
     assert await levels(stocked, KNOWN) == (10, 10, 0, 0)
-    assert len(await events(store)) == 2  # reserved, released: the refusals say nothing
+    assert len(await events(db)) == 2  # reserved, released: the refusals say nothing
 
 
 async def test_a_commit_after_the_deadline_expires_the_reservation_before_the_sweeper(
-        stocked, sweeper, store, clock):
+        stocked, sweeper, db, clock):
     await stocked.reserve("r1", "o1", [(KNOWN, 3)])
     clock.advance(TTL + 1)
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(ReservationConflict) as caught:
         await stocked.commit("r1")
-    assert (caught.value.status, caught.value.kind) == (409, "reservation-expired")
+    assert (answer(caught.value).status, caught.value.kind) == (409, "reservation-expired")
     # The expiry is kept although the commit was refused: stock back, event out.
-    assert await status_of(store, "r1") == "expired"
+    assert await status_of(db, "r1") == "expired"
     assert await levels(stocked, KNOWN) == (10, 10, 0, 0)
-    assert [e.id for e in await events(store)][-1] == event_id("r1", "expired")
+    assert [e.id for e in await events(db)][-1] == event_id("r1", "expired")
     assert await sweeper.sweep() == 0
-    assert len(await events(store)) == 2
+    assert len(await events(db)) == 2
 
 
 async def test_a_commit_just_before_the_deadline_sells_and_the_sweeper_leaves_it(
-        stocked, sweeper, store, clock):
+        stocked, sweeper, db, clock):
     await stocked.reserve("r1", "o1", [(KNOWN, 3)])
     clock.advance(TTL - 1)
     assert (await stocked.commit("r1")).status.value == "committed"
@@ -171,7 +178,7 @@ async def test_a_commit_just_before_the_deadline_sells_and_the_sweeper_leaves_it
 
 
 async def test_a_release_of_an_expired_reservation_is_a_harmless_repeat(
-        stocked, sweeper, store, clock):
+        stocked, sweeper, db, clock):
     await stocked.reserve("r1", "o1", [(KNOWN, 3)])
     clock.advance(TTL)
     await stocked.reserve("r3", "o3", [(KNOWN, 4)])  # not due yet: keeps units reserved
@@ -180,8 +187,8 @@ async def test_a_release_of_an_expired_reservation_is_a_harmless_repeat(
         released = await stocked.release("r1")
         assert released.status.value == "expired"
     assert await levels(stocked, KNOWN) == (10, 6, 4, 0)
-    assert [e.id for e in await events(store)].count(event_id("r1", "expired")) == 1
-    assert event_id("r1", "released") not in [e.id for e in await events(store)]
+    assert [e.id for e in await events(db)].count(event_id("r1", "expired")) == 1
+    assert event_id("r1", "released") not in [e.id for e in await events(db)]
 
 
 async def test_the_same_reserve_call_after_expiry_is_refused_and_takes_nothing(
@@ -189,9 +196,9 @@ async def test_the_same_reserve_call_after_expiry_is_refused_and_takes_nothing(
     await stocked.reserve("r1", "o1", [(KNOWN, 3)])
     clock.advance(TTL)
     await sweeper.sweep()
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(ReservationConflict) as caught:
         await stocked.reserve("r1", "o1", [(KNOWN, 3)])
-    assert (caught.value.status, caught.value.kind) == (409, "reservation-expired")
+    assert (answer(caught.value).status, caught.value.kind) == (409, "reservation-expired")
     assert await levels(stocked, KNOWN) == (10, 10, 0, 0)
 
 
@@ -199,13 +206,13 @@ async def test_an_expired_reservation_has_nothing_to_return(stocked, sweeper, cl
     await stocked.reserve("r1", "o1", [(KNOWN, 3)])
     clock.advance(TTL)
     await sweeper.sweep()
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(ReservationConflict) as caught:
         await stocked.return_goods("r1")
-    assert (caught.value.status, caught.value.kind) == (409, "not-committed")
+    assert (answer(caught.value).status, caught.value.kind) == (409, "not-committed")
     assert await levels(stocked, KNOWN) == (10, 10, 0, 0)
 
 
-async def test_one_pass_expires_every_due_reservation_across_batches(stocked, store, clock):
+async def test_one_pass_expires_every_due_reservation_across_batches(stocked, db, clock):
     for n in range(5):
         await stocked.reserve(f"r{n}", f"o{n}", [(KNOWN, 1)])
     sweeper = ReservationSweeper(stocked, batch=2)
@@ -215,7 +222,7 @@ async def test_one_pass_expires_every_due_reservation_across_batches(stocked, st
     assert (sweeper.expired, sweeper.passes) == (5, 1)
 
 
-async def test_two_sweepers_at_once_expire_each_reservation_once(stocked, store, clock):
+async def test_two_sweepers_at_once_expire_each_reservation_once(stocked, db, clock):
     """Two instances sweeping the same database: the re-check inside each transaction
     keeps a reservation from being given back twice (which would take another's units)."""
     for n in range(6):
@@ -226,15 +233,15 @@ async def test_two_sweepers_at_once_expire_each_reservation_once(stocked, store,
     counts = await asyncio.gather(first.sweep(), second.sweep())
     assert sum(counts) == 6
     assert await levels(stocked, KNOWN) == (10, 6, 4, 0)
-    released = [e for e in await events(store) if e.type == "StockReleased"]
+    released = [e for e in await events(db) if e.type == "StockReleased"]
     assert sorted(e.payload["reservation_id"] for e in released) == [f"r{n}" for n in range(6)]
-    await assert_stock_conserved(store)
+    await assert_stock_conserved(db)
 
 
-async def test_the_ttl_is_the_handlers_setting(store, catalog, clock):
-    inventory = Inventory(store=store, catalog=catalog, clock=clock, new_id=lambda: "x",
-                          outbox=Outbox(store.db, "inventory", clock=clock),
-                          reservation_ttl=timedelta(seconds=30))
+async def test_the_ttl_is_the_handlers_setting(db, catalog, clock):
+    inventory = inventory_over(db, catalog, clock, lambda: "x",
+                               Outbox(db, "inventory", clock=clock),
+                               reservation_ttl=timedelta(seconds=30))
     await inventory.adjust_stock(KNOWN, 5, "initial", actor="a")
     result, _ = await inventory.reserve("r1", "o1", [(KNOWN, 1)])
     assert result["expires_at"] == "2026-01-01T12:00:30Z"
@@ -253,16 +260,16 @@ async def wait_for_condition(predicate, timeout: float = 5.0) -> None:
 
 
 async def test_the_running_sweeper_expires_on_its_own_and_stops_cleanly(
-        stocked, sweeper, store, clock):
+        stocked, sweeper, db, clock):
     await stocked.reserve("r1", "o1", [(KNOWN, 3)])
     sweeper.start()
     try:
         await wait_for_condition(lambda: _passes(sweeper, 3))
-        assert await status_of(store, "r1") == "reserved"  # not due: passes change nothing
+        assert await status_of(db, "r1") == "reserved"  # not due: passes change nothing
         clock.advance(TTL)
 
         async def expired():
-            return await status_of(store, "r1") == "expired"
+            return await status_of(db, "r1") == "expired"
 
         await wait_for_condition(expired)
     finally:
@@ -277,7 +284,7 @@ async def _passes(sweeper, n):
     return sweeper.passes >= n
 
 
-async def test_a_failing_pass_is_logged_and_the_next_one_runs(stocked, sweeper, store, clock):
+async def test_a_failing_pass_is_logged_and_the_next_one_runs(stocked, sweeper, db, clock):
     real = stocked.expire_due
     calls = []
 
@@ -293,7 +300,7 @@ async def test_a_failing_pass_is_logged_and_the_next_one_runs(stocked, sweeper, 
     sweeper.start()
     try:
         async def expired():
-            return await status_of(store, "r1") == "expired"
+            return await status_of(db, "r1") == "expired"
 
         await wait_for_condition(expired)
     finally:
@@ -331,10 +338,12 @@ def test_a_ttl_that_is_not_a_positive_number_is_refused(monkeypatch, value):
 
 
 async def test_the_service_wires_the_ttl_and_runs_the_sweeper_until_stopped(
-        monkeypatch, store):
+        monkeypatch, db, tmp_path):
     monkeypatch.setenv("MERCATO_RESERVATION_TTL", "60")
     monkeypatch.setenv("MERCATO_RESERVATION_SWEEP_INTERVAL", "0.25")
-    runtime = SimpleNamespace(db=store.db, client=None, outbox=Outbox(store.db, "inventory"))
+    runtime = Runtime("inventory", load_settings(data_dir=tmp_path),
+                      make_instance("inventory", 1, "http://127.0.0.1:1", "test"),
+                      db=db, outbox=Outbox(db, "inventory"))
     app = SimpleNamespace(state=SimpleNamespace())
     await bootstrap._wire(runtime, app)
     try:
@@ -343,7 +352,7 @@ async def test_the_service_wires_the_ttl_and_runs_the_sweeper_until_stopped(
         assert app.state.sweeper.inventory is app.state.inventory
         assert app.state.sweeper.running
     finally:
-        await bootstrap._stop(runtime, app)
+        await runtime.stop_workers()  # what the chassis does when the process stops
     assert not app.state.sweeper.running
 
 

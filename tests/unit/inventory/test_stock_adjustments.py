@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from mercato.chassis import Problem
-from tests.unit.inventory.conftest import KNOWN, OTHER, UNKNOWN, assert_stock_conserved
+from mercato.chassis.errors import DependencyUnavailable, NotFound
+from mercato.services.inventory.domain import InvalidRequest, RequestMismatch, WouldGoNegative
+from tests.unit.inventory.conftest import (
+    KNOWN,
+    OTHER,
+    UNKNOWN,
+    answer,
+    assert_stock_conserved,
+)
 
 
 async def test_stock_of_a_product_never_adjusted_is_not_found(inventory):
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(NotFound) as caught:
         await inventory.get_stock(KNOWN)
-    assert caught.value.status == 404 and KNOWN in caught.value.detail
+    assert answer(caught.value).status == 404 and KNOWN in str(caught.value)
 
 
 async def test_first_adjustment_creates_stock_after_checking_the_catalog(inventory, catalog):
@@ -30,54 +37,55 @@ async def test_later_adjustments_do_not_ask_the_catalog_again(inventory, catalog
     assert catalog.calls == [KNOWN]
 
 
-async def test_adjusting_a_product_unknown_to_the_catalog_is_not_found(inventory, store):
-    with pytest.raises(Problem) as caught:
+async def test_adjusting_a_product_unknown_to_the_catalog_is_not_found(inventory, db):
+    with pytest.raises(NotFound) as caught:
         await inventory.adjust_stock(UNKNOWN, 5, "initial count", actor="admin-1")
-    assert caught.value.status == 404 and UNKNOWN in caught.value.detail
-    assert await store.get_stock(UNKNOWN) is None
+    assert answer(caught.value).status == 404 and UNKNOWN in str(caught.value)
+    assert await inventory.stock.get(UNKNOWN) is None
 
 
 async def test_first_adjustment_while_catalog_is_down_is_503_and_writes_nothing(
-        inventory, catalog, store):
+        inventory, catalog, db):
     catalog.up = False
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(DependencyUnavailable) as caught:
         await inventory.adjust_stock(KNOWN, 5, "initial count", actor="admin-1")
-    assert caught.value.status == 503 and caught.value.headers.get("Retry-After")
-    assert await store.get_stock(KNOWN) is None
-    assert await store.db.fetch_all("SELECT * FROM adjustments") == []
+    said = answer(caught.value)
+    assert (said.status, said.kind, said.retry_after) == (503, "catalog-unavailable", 1)
+    assert await inventory.stock.get(KNOWN) is None
+    assert await db.fetch_all("SELECT * FROM adjustments") == []
 
 
-async def test_negative_first_adjustment_is_refused_and_leaves_no_stock_record(inventory, store):
-    with pytest.raises(Problem) as caught:
+async def test_negative_first_adjustment_is_refused_and_leaves_no_stock_record(inventory, db):
+    with pytest.raises(WouldGoNegative) as caught:
         await inventory.adjust_stock(KNOWN, -1, "oops", actor="admin-1")
-    assert caught.value.status == 409
-    assert await store.get_stock(KNOWN) is None
+    assert answer(caught.value).status == 409
+    assert await inventory.stock.get(KNOWN) is None
 
 
-async def test_adjustment_never_goes_below_what_is_reserved_or_sold(inventory, store):
+async def test_adjustment_never_goes_below_what_is_reserved_or_sold(inventory, db):
     await inventory.adjust_stock(KNOWN, 10, "initial count", actor="admin-1")
     await inventory.reserve("r1", "o1", [(KNOWN, 4)])
     await inventory.reserve("r2", "o2", [(KNOWN, 3)])
     await inventory.commit("r2")
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(WouldGoNegative) as caught:
         await inventory.adjust_stock(KNOWN, -4, "shrinkage", actor="admin-1")
-    problem = caught.value
+    problem = answer(caught.value)
     assert problem.status == 409 and problem.kind == "insufficient-stock"
-    assert problem.extra == {"product_id": KNOWN, "delta": -4, "available": 3}
+    assert problem.facts == {"product_id": KNOWN, "delta": -4, "available": 3}
     assert KNOWN in problem.detail and "reserved or sold" in problem.detail
     stock = await inventory.get_stock(KNOWN)
     assert (stock.on_hand, stock.available, stock.reserved, stock.sold) == (10, 3, 4, 3)
     drained = await inventory.adjust_stock(KNOWN, -3, "shrinkage", actor="admin-1")
     assert (drained.on_hand, drained.available) == (7, 0)
-    await assert_stock_conserved(store)
+    await assert_stock_conserved(db)
 
 
-async def test_every_adjustment_is_written_to_the_ledger(inventory, store):
+async def test_every_adjustment_is_written_to_the_ledger(inventory, db):
     await inventory.adjust_stock(KNOWN, 10, "initial count", actor="admin-1")
     await inventory.adjust_stock(KNOWN, -2, "damaged", actor="admin-2")
-    with pytest.raises(Problem):
+    with pytest.raises(WouldGoNegative):
         await inventory.adjust_stock(KNOWN, -20, "too much", actor="admin-2")
-    rows = await store.db.fetch_all(
+    rows = await db.fetch_all(
         "SELECT product_id, delta, reason, actor FROM adjustments ORDER BY created_at, id")
     assert rows == [
         {"product_id": KNOWN, "delta": 10, "reason": "initial count", "actor": "admin-1"},
@@ -85,7 +93,7 @@ async def test_every_adjustment_is_written_to_the_ledger(inventory, store):
     ]
 
 
-async def test_same_idempotency_key_and_body_returns_the_first_result_once(inventory, store):
+async def test_same_idempotency_key_and_body_returns_the_first_result_once(inventory, db):
     first = await inventory.adjust_stock(KNOWN, 10, "initial", actor="a", idempotency_key="k1")
     await inventory.adjust_stock(KNOWN, 5, "more", actor="a")
     again = await inventory.adjust_stock(KNOWN, 10, "initial", actor="a", idempotency_key="k1")
@@ -97,25 +105,26 @@ async def test_same_idempotency_key_with_another_body_is_422(inventory):
     await inventory.adjust_stock(KNOWN, 10, "initial", actor="a", idempotency_key="k1")
     for product, delta, reason in [(KNOWN, 11, "initial"), (KNOWN, 10, "other"),
                                    (OTHER, 10, "initial")]:
-        with pytest.raises(Problem) as caught:
+        with pytest.raises(RequestMismatch) as caught:
             await inventory.adjust_stock(product, delta, reason, actor="a",
                                          idempotency_key="k1")
-        assert caught.value.status == 422 and caught.value.kind == "idempotency-mismatch"
+        said = answer(caught.value)
+        assert said.status == 422 and said.kind == "idempotency-mismatch"
     assert (await inventory.get_stock(KNOWN)).on_hand == 10
 
 
 async def test_a_refused_adjustment_does_not_use_up_its_idempotency_key(inventory):
     await inventory.adjust_stock(KNOWN, 2, "initial", actor="a")
-    with pytest.raises(Problem):
+    with pytest.raises(WouldGoNegative):
         await inventory.adjust_stock(KNOWN, -5, "recount", actor="a", idempotency_key="k2")
     await inventory.adjust_stock(KNOWN, 3, "delivery", actor="a")
     stock = await inventory.adjust_stock(KNOWN, -5, "recount", actor="a", idempotency_key="k2")
     assert stock.on_hand == 0
 
 
-async def test_zero_delta_and_blank_reason_are_refused_by_the_handler(inventory, store):
+async def test_zero_delta_and_blank_reason_are_refused_by_the_handler(inventory, db):
     for delta, reason in [(0, "x"), (1, "  ")]:
-        with pytest.raises(Problem) as caught:
+        with pytest.raises(InvalidRequest) as caught:
             await inventory.adjust_stock(KNOWN, delta, reason, actor="a")
-        assert caught.value.status == 422
-    assert await store.get_stock(KNOWN) is None
+        assert answer(caught.value).status == 422
+    assert await inventory.stock.get(KNOWN) is None

@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from mercato.chassis import Problem
 from mercato.chassis.data.db import SqliteDatabase
+from mercato.chassis.errors import DomainError
 from mercato.chassis.messaging import Outbox
-from mercato.services.inventory.handlers import Inventory
-from mercato.services.inventory.store import SqlInventoryStore
 from tests.support.clock import ManualClock
 from tests.support.ids import sequential_ids
 from tests.unit.inventory.conftest import (
@@ -17,20 +15,22 @@ from tests.unit.inventory.conftest import (
     NOW,
     OTHER,
     FakeCatalog,
+    answer,
     assert_stock_conserved,
+    inventory_over,
 )
 
 
 async def outcome(call) -> str:
     try:
         await call
-    except Problem as exc:
-        return exc.kind
+    except DomainError as exc:
+        return answer(exc).kind or ""
     return "reserved"
 
 
 async def test_fifty_concurrent_reservations_of_one_unit_against_ten_give_exactly_ten(
-        inventory, store):
+        inventory, db):
     await inventory.adjust_stock(KNOWN, 10, "initial", actor="a")
     results = await asyncio.gather(*[
         outcome(inventory.reserve(f"r{n}", f"o{n}", [(KNOWN, 1)])) for n in range(50)])
@@ -38,11 +38,11 @@ async def test_fifty_concurrent_reservations_of_one_unit_against_ten_give_exactl
     assert results.count("out-of-stock") == 40
     stock = await inventory.get_stock(KNOWN)
     assert (stock.on_hand, stock.available, stock.reserved, stock.sold) == (10, 0, 10, 0)
-    await assert_stock_conserved(store)
+    await assert_stock_conserved(db)
 
 
 async def test_concurrent_commits_releases_and_adjustments_keep_stock_conserved(
-        inventory, store):
+        inventory, db):
     await inventory.adjust_stock(KNOWN, 20, "initial", actor="a")
     await inventory.adjust_stock(OTHER, 20, "initial", actor="a")
     for n in range(10):
@@ -53,7 +53,7 @@ async def test_concurrent_commits_releases_and_adjustments_keep_stock_conserved(
         calls.append(inventory.release(f"r{n}") if n % 2 else inventory.commit(f"r{n}"))
         calls.append(inventory.adjust_stock(KNOWN, -3, "shrinkage", actor="a"))
     await asyncio.gather(*[outcome(c) for c in calls])
-    await assert_stock_conserved(store)
+    await assert_stock_conserved(db)
     known = await inventory.get_stock(KNOWN)
     assert known.reserved == 0 and known.sold % 2 == 0
     assert known.sold + (await inventory.get_stock(OTHER)).available * 2 == 40
@@ -69,7 +69,7 @@ def test_reservations_racing_from_separate_connections_never_oversell(tmp_path, 
     def instance(number: int) -> None:
         async def run() -> list[str]:
             db = SqliteDatabase(db_path, busy_timeout_ms=20_000)
-            handlers = Inventory(SqlInventoryStore(db), FakeCatalog(set()), ManualClock(NOW),
+            handlers = inventory_over(db, FakeCatalog(set()), ManualClock(NOW),
                                  sequential_ids(), Outbox(db, "inventory"))
             try:
                 return [await outcome(handlers.reserve(f"i{number}-r{n}", "o", [(KNOWN, 1)]))
@@ -98,7 +98,7 @@ def test_reservations_racing_from_separate_connections_never_oversell(tmp_path, 
 
 async def _stock_one_product(service_db_for):
     db = await service_db_for("inventory")
-    handlers = Inventory(SqlInventoryStore(db), FakeCatalog({KNOWN}), ManualClock(NOW),
+    handlers = inventory_over(db, FakeCatalog({KNOWN}), ManualClock(NOW),
                          sequential_ids(), Outbox(db, "inventory"))
     await handlers.adjust_stock(KNOWN, 10, "initial", actor="a")
     return db.path

@@ -11,15 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mercato.services.inventory as inventory_package
-from mercato.chassis import Problem
 from mercato.chassis.clock import new_id
 from mercato.chassis.data.db import SqliteDatabase
 from mercato.chassis.data.migrations import migrate, sqlite_url
+from mercato.chassis.errors import DomainError
 from mercato.chassis.messaging import Outbox
-from mercato.services.inventory.handlers import Inventory
-from mercato.services.inventory.store import SqlInventoryStore
 from tests.support.clock import ManualClock
-from tests.unit.inventory.conftest import NOW, FakeCatalog
+from tests.unit.inventory.conftest import NOW, FakeCatalog, answer, inventory_over
 
 MIGRATIONS = Path(inventory_package.__file__).parent / "migrations"
 
@@ -93,7 +91,7 @@ class Model:
 async def run(db_path, ops) -> None:
     db = SqliteDatabase(db_path)
     products = [str(uuid.uuid4()) for _ in range(PRODUCTS)]
-    handlers = Inventory(SqlInventoryStore(db), FakeCatalog(set(products)), ManualClock(NOW),
+    handlers = inventory_over(db, FakeCatalog(set(products)), ManualClock(NOW),
                          new_id, Outbox(db, "inventory"))
     run_id = uuid.uuid4().hex
     model = Model()
@@ -111,7 +109,7 @@ async def run(db_path, ops) -> None:
                 expected = model.settle(op[0], op[1])
             assert await succeeded(call) == expected, op
             for p, (available, reserved, sold) in model.stock.items():
-                stock = await handlers.store.get_stock(products[p])
+                stock = await handlers.stock.get(products[p])
                 assert stock is not None
                 assert (stock.available, stock.reserved, stock.sold) == (available, reserved,
                                                                          sold)
@@ -123,8 +121,8 @@ async def run(db_path, ops) -> None:
 async def succeeded(call) -> bool:
     try:
         await call
-    except Problem as exc:
-        assert exc.status in (404, 409, 422), exc.detail
+    except DomainError as exc:
+        assert answer(exc).status in (404, 409, 422), str(exc)
         return False
     return True
 

@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from mercato.chassis import Problem
+from mercato.chassis.errors import DependencyUnavailable
 from tests.unit.notifications.notification_doubles import InMemoryMailer, send_cmd
 from tests.unit.notifications.test_pending_mail_sender import until
 
@@ -16,7 +16,7 @@ async def unsent_messages(make_notifications, ids, mailer=None):
     notes = await make_notifications(mailer)
     mailer.failures = len(ids)
     for nid in ids:
-        with pytest.raises(Problem):
+        with pytest.raises(DependencyUnavailable):
             await notes.send(send_cmd(nid))
     mailer.started.clear()
     return notes, mailer
@@ -68,7 +68,7 @@ async def test_a_batch_mailed_but_not_recorded_is_mailed_again_at_least_once(
     notes, mailer = await unsent_messages(make_notifications, ["n-1", "n-2"])
     real = notes.store.mark_sent_many
 
-    async def fail_once(sent):
+    async def fail_once(tx, sent):
         notes.store.mark_sent_many = real
         raise OSError("database gone (scripted)")
 

@@ -4,7 +4,9 @@ import asyncio
 
 import pytest
 
-from mercato.chassis import Principal, Problem
+from mercato.chassis import Principal
+from mercato.chassis.errors import DependencyUnavailable
+from mercato.services.notifications.domain import IdempotencyMismatch, NotificationError
 from tests.unit.notifications.notification_doubles import InMemoryMailer, send_cmd
 
 
@@ -41,9 +43,8 @@ async def test_concurrent_duplicates_mail_once(make_notifications):
 async def test_the_same_id_with_another_body_is_refused(make_notifications):
     notes = await make_notifications()
     await notes.send(send_cmd())
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(IdempotencyMismatch, match="notification n-1 was first sent with"):
         await notes.send(send_cmd(body="Something else"))
-    assert (caught.value.status, caught.value.kind) == (422, "idempotency-mismatch")
 
 
 async def test_a_failing_mailer_gives_503_and_a_repeat_sends_the_stored_message(
@@ -52,9 +53,9 @@ async def test_a_failing_mailer_gives_503_and_a_repeat_sends_the_stored_message(
     mailer = InMemoryMailer()
     mailer.failures = 1
     notes = await make_notifications(mailer)
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(DependencyUnavailable) as caught:
         await notes.send(send_cmd())
-    assert (caught.value.status, caught.value.kind) == (503, "mail-unavailable")
+    assert (caught.value.kind, caught.value.retry_after) == ("mail-unavailable", 1)
     assert (await notes.store.get("n-1")).sent_at is None
     sent = await notes.send(send_cmd())
     assert sent.sent_at is not None
@@ -66,7 +67,7 @@ async def test_start_up_sends_whatever_was_stored_but_not_sent(make_notification
     mailer.failures = 2
     notes = await make_notifications(mailer)
     for nid in ("n-1", "n-2"):
-        with pytest.raises(Problem):
+        with pytest.raises(DependencyUnavailable):
             await notes.send(send_cmd(nid))
     await notes.send(send_cmd("n-3"))
     assert await notes.deliver_pending() == 2
@@ -88,7 +89,6 @@ async def test_a_user_sees_only_their_messages_newest_first(make_notifications):
 
 async def test_a_multi_line_subject_is_refused_before_anything_is_stored(make_notifications):
     notes = await make_notifications()
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(NotificationError, match="subject must be one line"):
         await notes.send(send_cmd(subject="a\nBcc: victim@example.com"))
-    assert caught.value.status == 422
     assert await notes.store.get("n-1") is None

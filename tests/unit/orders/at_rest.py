@@ -1,12 +1,16 @@
-"""What card data a service's SQLite file still holds: every row of every table read
-(the file as any process on the machine could read it), looking for a card token in the
-clear, a ``sealed_card_token`` with a value, or a Fernet token the card-seal opens."""
+"""What card data a service's SQLite file (or PostgreSQL database) still holds: every row
+of every table read (the file as any process on the machine could read it), looking for a
+card token in the clear, a ``sealed_card_token`` with a value, or a Fernet token the
+card-seal opens."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 from pathlib import Path
+
+import asyncpg
 
 from mercato.chassis.sealing import Sealer, SealError
 
@@ -33,6 +37,29 @@ def card_data_at_rest(path: Path, tokens: set[str], sealer: Sealer | None = None
     finally:
         conn.close()
     return found
+
+
+def card_data_at_rest_postgres(url: str, tokens: set[str],
+                                sealer: Sealer | None = None) -> list[str]:
+    """``card_data_at_rest`` for a service's PostgreSQL database at ``url``: every row of
+    every table of its public schema."""
+    async def scan() -> list[str]:
+        found = []
+        conn = await asyncpg.connect(url, timeout=10)
+        try:
+            tables = [r["table_name"] for r in await conn.fetch(
+                "SELECT table_name FROM information_schema.tables"
+                " WHERE table_schema = 'public' AND table_type = 'BASE TABLE'")]
+            for table in tables:
+                for row in await conn.fetch(f'SELECT * FROM "{table}"'):
+                    for column, value in row.items():
+                        text = _text(value)
+                        if text and _holds_card(text, tokens, sealer):
+                            found.append(f"{table}.{column} = {text[:120]}")
+        finally:
+            await conn.close()
+        return found
+    return asyncio.run(scan())
 
 
 def _text(value) -> str:

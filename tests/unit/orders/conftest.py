@@ -12,11 +12,11 @@ import pytest
 
 from mercato.chassis import Principal
 from mercato.chassis.messaging import Outbox
+from mercato.services.orders.adapters.store import SqlOrderRepository
+from mercato.services.orders.checkout.runner import SagaRunner
 from mercato.services.orders.handlers import Orders
 from mercato.services.orders.projections import Projector, read_models
 from mercato.services.orders.projections.views import OrderViews
-from mercato.services.orders.saga.runner import SagaRunner
-from mercato.services.orders.store import SqlOrderStore
 from tests.support.clock import ManualClock
 from tests.unit.orders.fakes import FakeCart, FakeCatalog, FakeParticipants
 
@@ -45,7 +45,7 @@ class Shop:
     clock: ManualClock
 
     @property
-    def store(self) -> SqlOrderStore:
+    def store(self) -> SqlOrderRepository:
         return self.orders.store
 
     async def order(self, who: Principal, *items: tuple[str, int], card: str = "tok_ok",
@@ -75,7 +75,7 @@ class Shop:
 @pytest.fixture
 async def shop(service_db_for):
     db = await service_db_for("orders")
-    store = SqlOrderStore(db)
+    store = SqlOrderRepository(db)
     clock = ManualClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
     fake = FakeParticipants()
     outbox = Outbox(db, "orders", clock=clock)

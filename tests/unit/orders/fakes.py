@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable
 from mercato.chassis import Reply, Unavailable
 from mercato.chassis.data.db import Database
 from mercato.contracts.envelope import Envelope
+from mercato.services.orders.domain.answers import OK, Result
 from mercato.services.orders.domain.order import Order
-from mercato.services.orders.saga.participants import OK, Result
 
 ACTIONS = ("reserve_stock", "authorize_payment", "schedule_shipment", "capture_payment",
            "confirm_order", "release_stock", "void_payment", "cancel_shipment",

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from mercato.chassis import Problem
+from mercato.services.orders.domain.refusals import CheckoutBusy, TooManyCheckouts
+from mercato.services.orders.errors import ERRORS
 from tests.unit.orders.conftest import ALICE, BOB, body
 
 
@@ -19,11 +20,12 @@ async def test_past_the_limit_a_new_order_is_refused_and_a_replay_still_answered
     release = shop.hold()  # their reservations wait: both checkouts stay in progress
     first = await shop.orders.place_order(ALICE, body(), "key-1")
     await shop.order(ALICE, ("p1", 1), settle=False)
-    with pytest.raises(Problem) as refused:
+    with pytest.raises(CheckoutBusy) as refused:
         await shop.orders.place_order(ALICE, body(("p2", 1)), "key-2")
-    assert (refused.value.status, refused.value.kind) == (503, "checkout-busy")
-    assert refused.value.headers == {"Retry-After": "1"}
-    assert "2 checkouts are in progress" in refused.value.detail
+    answer = ERRORS.answer(refused.value)
+    assert (answer.status, answer.kind, answer.retry_after) == (503, "checkout-busy", 1)
+    assert answer.facts == {}
+    assert "2 checkouts are in progress" in answer.detail
     assert await orders_written(shop) == 2  # the refused one left nothing behind
     # The client retrying an order that was accepted gets it back, limit or not.
     assert (await shop.orders.place_order(ALICE, body(), "key-1")).id == first.id
@@ -48,11 +50,11 @@ async def test_one_customer_holds_only_a_share_and_others_are_still_taken(shop):
     release = shop.hold()  # every checkout stays in progress
     for _ in range(2):
         await shop.order(ALICE, ("p1", 1), settle=False)
-    with pytest.raises(Problem) as refused:
+    with pytest.raises(TooManyCheckouts) as refused:
         await shop.orders.place_order(ALICE, body(("p2", 1)), "alice-3")
-    assert (refused.value.status, refused.value.kind) == (429, "too-many-checkouts")
-    assert refused.value.headers == {"Retry-After": "1"}
-    assert "you have 2 checkouts in progress" in refused.value.detail
+    answer = ERRORS.answer(refused.value)
+    assert (answer.status, answer.kind, answer.retry_after) == (429, "too-many-checkouts", 1)
+    assert "you have 2 checkouts in progress" in answer.detail
     assert await orders_written(shop) == 2  # nothing of the refused one
     bobs = await shop.orders.place_order(BOB, body(("p2", 1)), "bob-1")  # another customer
     assert bobs.status.value == "pending"

@@ -11,9 +11,9 @@ from mercato.chassis.sealing import CARD_TOKEN, Sealer
 from mercato.contracts.inventory import InventoryCheckoutUndone, StockCommitted, StockReserved
 from mercato.contracts.payments import PaymentAuthorized, PaymentCheckoutUndone
 from mercato.contracts.shipping import ShipmentScheduled, ShippingCheckoutUndone
+from mercato.services.orders.domain.answers import Result
 from mercato.services.orders.domain.order import Reason
 from mercato.services.orders.domain.saga import CheckoutSaga, Phase, Step
-from mercato.services.orders.saga.participants import Result
 from tests.unit.orders.at_rest import card_data_at_rest
 from tests.unit.orders.conftest import ALICE, body
 from tests.unit.orders.test_choreography_tracker import SECRET, choreographed, hear, payment

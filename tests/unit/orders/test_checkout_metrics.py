@@ -20,8 +20,8 @@ from mercato.contracts.inventory import (
 )
 from mercato.contracts.payments import PaymentAuthorized, PaymentCaptured, PaymentCheckoutUndone
 from mercato.contracts.shipping import ShipmentScheduled, ShippingCheckoutUndone
+from mercato.services.orders.domain.answers import Result
 from mercato.services.orders.metrics import CheckoutMetrics
-from mercato.services.orders.saga.participants import Result
 from tests.support.messages import envelope
 from tests.unit.orders.conftest import ALICE, body
 from tests.unit.orders.test_choreography_tracker import choreographed, hear, payment

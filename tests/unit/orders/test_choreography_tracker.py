@@ -11,7 +11,7 @@ from mercato.chassis.sealing import CARD_TOKEN, Sealer
 from mercato.contracts.inventory import InventoryCheckoutUndone, StockCommitted, StockReserved
 from mercato.contracts.payments import PaymentCheckoutUndone, PaymentFailed
 from mercato.contracts.shipping import ShippingCheckoutUndone
-from mercato.services.orders.choreography import ChoreographyTracker
+from mercato.services.orders.checkout.choreography import ChoreographyTracker
 from tests.support.messages import envelope
 from tests.support.outbox import outbox_envelopes
 from tests.unit.orders.conftest import ALICE, body

@@ -8,12 +8,12 @@ import json
 import pytest
 
 from mercato.chassis.messaging import Outbox
+from mercato.services.orders.adapters.events import publish
+from mercato.services.orders.adapters.eventstore import ConcurrencyError
+from mercato.services.orders.adapters.store import SqlOrderRepository
 from mercato.services.orders.domain.events import Line, OrderConfirmed, Recorded
 from mercato.services.orders.domain.order import Order, Reason
 from mercato.services.orders.domain.saga import CheckoutSaga
-from mercato.services.orders.events import publish
-from mercato.services.orders.eventstore import ConcurrencyError
-from mercato.services.orders.store import SqlOrderStore
 from tests.support.outbox import outbox_envelopes
 
 ADDRESS = {"name": "A", "line1": "1 Road", "city": "Town", "postal_code": "1", "country": "FR"}
@@ -25,10 +25,10 @@ def placed(order_id: str, at: str = "2026-01-01T10:00:00Z") -> list[Recorded]:
 
 @pytest.fixture
 async def store(service_db_for):
-    return SqlOrderStore(await service_db_for("orders"))
+    return SqlOrderRepository(await service_db_for("orders"))
 
 
-async def place(store: SqlOrderStore, order_id: str) -> Order:
+async def place(store: SqlOrderRepository, order_id: str) -> Order:
     events = placed(order_id)
     async with store.db.transaction() as tx:
         await store.append(tx, events, expected_version=0)

@@ -12,8 +12,8 @@ from alembic.config import Config
 
 from mercato.chassis.data.db import SqliteDatabase
 from mercato.chassis.data.migrations import sqlite_url
+from mercato.services.orders.adapters.store import SqlOrderRepository
 from mercato.services.orders.domain.order import Reason
-from mercato.services.orders.store import SqlOrderStore
 from tests.conftest import SERVICES_DIR
 
 ADDRESS = {"name": "A", "line1": "1 Road", "city": "Town", "postal_code": "1", "country": "FR"}
@@ -103,7 +103,7 @@ async def test_an_upgraded_database_reads_the_same_orders(old_database):
     command.upgrade(alembic(old_database), "head")
     db = SqliteDatabase(old_database)
     try:
-        store = SqlOrderStore(db)
+        store = SqlOrderRepository(db)
         for oid, *_ in OLD_ORDERS:
             order = await store.get_order(oid)
             assert order.as_dict() == expected(oid)
@@ -146,7 +146,7 @@ async def test_an_upgraded_order_takes_new_events_at_the_next_version(old_databa
     command.upgrade(alembic(old_database), "head")
     db = SqliteDatabase(old_database)
     try:
-        store = SqlOrderStore(db)
+        store = SqlOrderRepository(db)
         order = await store.get_order("o-pending")
         async with db.transaction() as tx:
             await store.append(tx, order.cancel(Reason.EXPIRED, "2026-01-03T09:00:00Z"),

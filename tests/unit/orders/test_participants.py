@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from mercato.chassis import Reply
+from mercato.services.orders.adapters.participants import HttpParticipants
 from mercato.services.orders.domain.order import Line, Order
-from mercato.services.orders.saga.participants import HttpParticipants
 
 
 class OneAnswer:

@@ -13,6 +13,9 @@ import pytest
 
 from mercato.chassis.clock import iso
 from mercato.chassis.messaging import Outbox
+from mercato.services.orders.adapters.store import SqlOrderRepository
+from mercato.services.orders.checkout.runner import SagaRunner
+from mercato.services.orders.domain.answers import Result
 from mercato.services.orders.domain.order import Line, Order
 from mercato.services.orders.domain.saga import (
     COMPENSATION,
@@ -22,9 +25,7 @@ from mercato.services.orders.domain.saga import (
     CheckoutSaga,
     Step,
 )
-from mercato.services.orders.saga.participants import Participants, Result
-from mercato.services.orders.saga.runner import SagaRunner
-from mercato.services.orders.store import SqlOrderStore
+from mercato.services.orders.ports import Participants
 from tests.support.clock import ManualClock
 from tests.support.outbox import outbox_envelopes
 from tests.unit.orders.fakes import FakeParticipants
@@ -42,13 +43,13 @@ class Rig:
     when told; each backoff moves it by the whole backoff instead of sleeping."""
 
     def __init__(self, db, participants, **runner_args) -> None:
-        self.db, self.store = db, SqlOrderStore(db)
+        self.db, self.store = db, SqlOrderRepository(db)
         self.clock = ManualClock(START)
         self.participants = participants
         self.outbox = Outbox(db, "orders", clock=self.clock)
         self.runner = self.new_runner(**runner_args)
 
-    def new_runner(self, store: SqlOrderStore | None = None, **runner_args) -> SagaRunner:
+    def new_runner(self, store: SqlOrderRepository | None = None, **runner_args) -> SagaRunner:
         """A runner as a (re)started or second orders process would build it."""
         args = {"backoff": 1.0, "jitter": self.pass_time, **runner_args}
         return SagaRunner(store or self.store, self.participants, self.outbox, self.clock,

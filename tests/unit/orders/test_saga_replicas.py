@@ -13,10 +13,11 @@ import pytest
 
 from mercato.chassis.data.db import SqliteDatabase
 from mercato.chassis.messaging import Outbox
+from mercato.services.orders.adapters.participants import HttpParticipants
+from mercato.services.orders.adapters.store import SagaConflict, SqlOrderRepository
+from mercato.services.orders.checkout.runner import SagaRunner
+from mercato.services.orders.domain.answers import Result
 from mercato.services.orders.domain.saga import FORWARD
-from mercato.services.orders.saga.participants import HttpParticipants, Result
-from mercato.services.orders.saga.runner import SagaRunner
-from mercato.services.orders.store import SagaConflict, SqlOrderStore
 from tests.unit.orders.fakes import FakeParticipants, FakeServices
 from tests.unit.orders.test_saga_deadlines import Rig
 
@@ -43,7 +44,7 @@ class YieldingServices(FakeServices):
             await asyncio.sleep(0)
 
 
-class PausingStore(SqlOrderStore):
+class PausingStore(SqlOrderRepository):
     """Holds its first read of a saga until ``go`` is set: the read goes stale meanwhile."""
 
     def __init__(self, db) -> None:
@@ -72,7 +73,7 @@ async def replicas(service_db_for):
     await other.close()
 
 
-def second(rig: Rig, store: SqlOrderStore, participants, runners: list) -> SagaRunner:
+def second(rig: Rig, store: SqlOrderRepository, participants, runners: list) -> SagaRunner:
     runner = SagaRunner(store, participants, Outbox(store.db, "orders", clock=rig.clock),
                         rig.clock, backoff=1.0, jitter=rig.pass_time)
     runners.append(runner)
@@ -99,8 +100,8 @@ def assert_only_forward(log: list[dict]) -> None:
 
 async def test_two_runners_driving_one_saga_end_it_once(replicas):
     rig, other, runners = replicas
-    services = rig.participants._client
-    twin = second(rig, SqlOrderStore(other), rig.participants, runners)
+    services = rig.participants.commands._client
+    twin = second(rig, SqlOrderRepository(other), rig.participants, runners)
     await rig.place()
     rig.runner.start("o-1")
     twin.start("o-1")
@@ -143,7 +144,7 @@ async def test_a_stale_answer_cannot_take_back_a_saga_that_went_on(replicas, sta
 
     slow.hooks["reserve_stock"] = hold
     slow.answer("reserve_stock", stale)
-    twin = second(rig, SqlOrderStore(other), slow, runners)
+    twin = second(rig, SqlOrderRepository(other), slow, runners)
     await rig.place()
     twin.start("o-1")
     await asked.wait()  # replica 2 claimed the step and waits for its answer
@@ -161,12 +162,12 @@ async def test_a_stale_answer_cannot_take_back_a_saga_that_went_on(replicas, sta
 async def test_a_save_from_a_stale_version_is_refused_and_changes_nothing(replicas):
     rig, other, _ = replicas
     await rig.place()
-    mine, theirs = await rig.store.get_saga("o-1"), await SqlOrderStore(other).get_saga("o-1")
+    mine, theirs = await rig.store.get_saga("o-1"), await SqlOrderRepository(other).get_saga("o-1")
     async with rig.db.transaction() as tx:
         assert await rig.store.save_saga(tx, mine, "t1") == 1
     theirs.reason = "out_of_stock"
     with pytest.raises(SagaConflict):
         async with other.transaction() as tx:
-            await SqlOrderStore(other).save_saga(tx, theirs, "t2")
+            await SqlOrderRepository(other).save_saga(tx, theirs, "t2")
     after = await rig.store.get_saga("o-1")
     assert (after.version, after.reason) == (1, None)

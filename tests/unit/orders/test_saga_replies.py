@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from mercato.services.orders.saga.participants import HttpParticipants
+from mercato.services.orders.adapters.participants import HttpParticipants
 from tests.unit.orders.fakes import FakeServices
 from tests.unit.orders.test_saga_deadlines import Rig
 

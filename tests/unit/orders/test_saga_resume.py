@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 import pytest
 
-from mercato.services.orders.saga.participants import HttpParticipants
-from mercato.services.orders.saga.runner import SagaRunner
-from mercato.services.orders.store import SqlOrderStore
+from mercato.services.orders.adapters.participants import HttpParticipants
+from mercato.services.orders.adapters.store import SqlOrderRepository
+from mercato.services.orders.checkout.runner import SagaRunner
 from tests.unit.orders.fakes import FakeServices, Killed
 from tests.unit.orders.test_saga_deadlines import Rig
 
@@ -36,7 +36,7 @@ OUTCOMES = {  # what each publishes when nothing dies: (type, reason, refunded)
 }
 
 
-class DyingStore(SqlOrderStore):
+class DyingStore(SqlOrderRepository):
     """Dies (Killed) instead of making its ``at``-th save of a saga: what was saved
     before is all that is left."""
 
@@ -88,7 +88,7 @@ async def run_or_resume(rig: Rig, order_id: str, runner: SagaRunner) -> bool:
         return True
 
 
-async def play(rig: Rig, name: str, services: FakeServices, store: SqlOrderStore,
+async def play(rig: Rig, name: str, services: FakeServices, store: SqlOrderRepository,
                order_id: str) -> tuple[bool, tuple]:
     """One order through scenario ``name``; whether something died, and the end state."""
     SCENARIOS[name](services)

@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from mercato.services.orders.saga.participants import Result
+from mercato.services.orders.domain.answers import Result
 from tests.unit.orders.conftest import ALICE
 
 STEPS = ["reserve_stock", "authorize_payment", "schedule_shipment", "capture_payment",

@@ -15,12 +15,12 @@ import pytest
 
 from mercato.chassis.data.db import SqliteDatabase
 from mercato.chassis.messaging import Outbox
-from mercato.services.orders.api import problem_of
+from mercato.services.orders.adapters.store import SqlOrderRepository
+from mercato.services.orders.checkout.runner import SagaRunner
+from mercato.services.orders.domain.answers import Result
 from mercato.services.orders.domain.limits import UnitsLimit, UnitsLimitExceeded
+from mercato.services.orders.errors import ERRORS
 from mercato.services.orders.handlers import Orders
-from mercato.services.orders.saga.participants import Result
-from mercato.services.orders.saga.runner import SagaRunner
-from mercato.services.orders.store import SqlOrderStore
 from tests.unit.orders.conftest import ALICE, BOB, PRODUCTS, body
 from tests.unit.orders.fakes import FakeCart, FakeCatalog, FakeParticipants
 
@@ -105,10 +105,10 @@ async def test_the_client_is_told_409_units_limit_with_what_fits_and_when_more_f
     await limited.order(ALICE, ("p1", 4))
     with pytest.raises(UnitsLimitExceeded) as refused:
         await limited.orders.place_order(ALICE, body(("p1", 3)), None)
-    problem = problem_of(refused.value)
+    problem = ERRORS.answer(refused.value)
     assert (problem.status, problem.kind) == (409, "units-limit")
-    assert problem.headers == {}  # no Retry-After: retrying soon cannot help
-    assert problem.extra == {"product_id": "p1", "limit": LIMIT, "held": 4, "requested": 3,
+    assert problem.retry_after is None  # no Retry-After: retrying soon cannot help
+    assert problem.facts == {"product_id": "p1", "limit": LIMIT, "held": 4, "requested": 3,
                              "available": 1, "frees_at": "2026-03-02T09:00:00Z"}
     assert "at most 5 units of product p1" in problem.detail
 
@@ -152,7 +152,7 @@ class Meeting:
             await asyncio.wait_for(self.both.wait(), self.patience)
 
 
-class MeetingStore(SqlOrderStore):
+class MeetingStore(SqlOrderRepository):
     def __init__(self, db, meeting: Meeting) -> None:
         super().__init__(db)
         self.meeting = meeting

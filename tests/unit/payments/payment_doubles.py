@@ -1,12 +1,14 @@
-"""Payments test doubles: a card provider whose answers each test scripts and a command
-builder."""
+"""Payments test doubles: a card provider whose answers each test scripts, a command
+builder, and what the routes answer for a handler's domain error."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
 
+from mercato.chassis.errors import Answer
 from mercato.services.payments.domain import ProviderFailure, ProviderResult
+from mercato.services.payments.errors import ERRORS
 from mercato.services.payments.handlers import Authorize
 
 
@@ -56,3 +58,16 @@ def authorize_cmd(payment_id: str = "pay-1", **changes) -> Authorize:
                   amount=2599, currency="USD", card_token="tok_ok")
     fields.update(changes)
     return Authorize(**fields)
+
+
+def answer(exc: BaseException) -> Answer:
+    """What the payments routes answer for ``exc`` (errors.py); it must be in the table."""
+    found = ERRORS.answer(exc)
+    assert found is not None, f"payments' table does not answer {type(exc).__name__}"
+    return found
+
+
+def refused(exc: BaseException) -> tuple[int, str | None]:
+    """The status and problem kind the routes answer for ``exc``."""
+    found = answer(exc)
+    return found.status, found.kind

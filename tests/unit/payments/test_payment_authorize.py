@@ -5,10 +5,10 @@ from dataclasses import replace
 
 import pytest
 
-from mercato.chassis import Problem
+from mercato.chassis.errors import DomainError
 from mercato.services.payments.domain import Status
 from mercato.services.payments.provider import SimulatedProvider
-from tests.unit.payments.payment_doubles import FakeProvider, authorize_cmd
+from tests.unit.payments.payment_doubles import FakeProvider, answer, authorize_cmd, refused
 
 
 async def test_an_approved_card_is_stored_as_authorized_with_a_ledger_entry(make_payments):
@@ -43,9 +43,9 @@ async def test_a_declined_card_is_stored_as_failed_and_every_repeat_gives_the_sa
     payments = await make_payments(provider)
     answers = []
     for _ in range(2):
-        with pytest.raises(Problem) as caught:
+        with pytest.raises(DomainError) as caught:
             await payments.authorize(authorize_cmd())
-        answers.append((caught.value.status, caught.value.kind, caught.value.detail))
+        answers.append((*refused(caught.value), answer(caught.value).detail))
     assert answers[0] == answers[1]
     assert answers[0][:2] == (402, "payment-declined")
     assert provider.count("authorize") == 1
@@ -56,10 +56,10 @@ async def test_a_declined_card_is_stored_as_failed_and_every_repeat_gives_the_sa
 async def test_a_provider_error_gives_a_503_and_a_retry_asks_the_provider_again(make_payments):
     provider = FakeProvider("fail", "approve")
     payments = await make_payments(provider)
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(DomainError) as caught:
         await payments.authorize(authorize_cmd())
-    assert (caught.value.status, caught.value.kind) == (503, "provider-unavailable")
-    assert caught.value.headers.get("Retry-After")
+    assert refused(caught.value) == (503, "provider-unavailable")
+    assert answer(caught.value).retry_after == 1
     assert await payments.store.get("pay-1") is None
     payment = await payments.authorize(authorize_cmd())
     assert payment.status is Status.AUTHORIZED
@@ -71,9 +71,10 @@ async def test_a_provider_that_does_not_answer_in_time_gives_a_504_and_is_not_re
 ):
     provider = FakeProvider("hang", "approve")
     payments = await make_payments(provider, timeout=0.05)
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(DomainError) as caught:
         await payments.authorize(authorize_cmd())
-    assert (caught.value.status, caught.value.kind) == (504, "provider-timeout")
+    assert refused(caught.value) == (504, "provider-timeout")
+    assert answer(caught.value).retry_after is None  # a 504 never said when
     assert await payments.store.get("pay-1") is None
     assert (await payments.authorize(authorize_cmd())).status is Status.AUTHORIZED
 
@@ -84,9 +85,9 @@ async def test_the_real_simulated_provider_maps_each_test_token_to_its_outcome(m
     assert ok.status is Status.AUTHORIZED
     outcomes = {}
     for token in ("tok_decline", "tok_error", "tok_slow", "tok_nonsense"):
-        with pytest.raises(Problem) as caught:
+        with pytest.raises(DomainError) as caught:
             await payments.authorize(authorize_cmd(f"p-{token}", card_token=token))
-        outcomes[token] = (caught.value.status, caught.value.kind)
+        outcomes[token] = refused(caught.value)
     assert outcomes == {
         "tok_decline": (402, "payment-declined"),
         "tok_error": (503, "provider-unavailable"),
@@ -100,9 +101,9 @@ async def test_the_real_simulated_provider_maps_each_test_token_to_its_outcome(m
 async def test_the_same_payment_id_for_another_amount_is_refused(make_payments):
     payments = await make_payments(FakeProvider())
     await payments.authorize(authorize_cmd())
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(DomainError) as caught:
         await payments.authorize(authorize_cmd(amount=1))
-    assert (caught.value.status, caught.value.kind) == (422, "idempotency-mismatch")
+    assert refused(caught.value) == (422, "idempotency-mismatch")
     assert (await payments.store.get("pay-1")).amount == 2599
 
 
@@ -112,9 +113,9 @@ async def test_an_authorize_after_a_void_of_an_unknown_id_is_refused_as_already_
     provider = FakeProvider()
     payments = await make_payments(provider)
     assert await payments.void("pay-1") is None
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(DomainError) as caught:
         await payments.authorize(authorize_cmd())
-    assert (caught.value.status, caught.value.kind) == (409, "already-cancelled")
+    assert refused(caught.value) == (409, "already-cancelled")
     assert provider.count("authorize") == 0
     assert await payments.store.get("pay-1") is None
 
@@ -123,9 +124,9 @@ async def test_an_authorize_after_voiding_the_authorized_payment_is_refused(make
     payments = await make_payments(FakeProvider())
     await payments.authorize(authorize_cmd())
     await payments.void("pay-1")
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(DomainError) as caught:
         await payments.authorize(authorize_cmd())
-    assert (caught.value.status, caught.value.kind) == (409, "already-cancelled")
+    assert refused(caught.value) == (409, "already-cancelled")
 
 
 async def test_a_void_arriving_while_the_provider_answers_wins_and_the_hold_is_released(
@@ -139,9 +140,9 @@ async def test_a_void_arriving_while_the_provider_answers_wins_and_the_hold_is_r
     # A second handler set (another instance) shares the database but not the lock.
     assert await replace(payments).void("pay-1") is None
     provider.gate.set()
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(DomainError) as caught:
         await pending
-    assert caught.value.kind == "already-cancelled"
+    assert answer(caught.value).kind == "already-cancelled"
     assert await payments.store.get("pay-1") is None
     assert ("void", "fake_auth_pay-1") in provider.calls
 
@@ -164,7 +165,7 @@ async def test_a_bad_amount_reaching_the_handler_is_a_422_and_the_provider_is_no
 ):
     provider = FakeProvider()
     payments = await make_payments(provider)
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(DomainError) as caught:
         await payments.authorize(authorize_cmd(amount=0))
-    assert caught.value.status == 422
+    assert answer(caught.value).status == 422
     assert provider.calls == []

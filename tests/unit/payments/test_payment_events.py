@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from mercato.chassis import Problem
+from mercato.chassis.errors import DomainError
 from mercato.contracts.payments import (
     PaymentAuthorized,
     PaymentCaptured,
@@ -16,7 +16,7 @@ from mercato.contracts.payments import (
 from mercato.services.payments.domain import Action, Status
 from mercato.services.payments.events import transition_event_id
 from tests.support.outbox import ExplodingOutbox, outbox_events
-from tests.unit.payments.payment_doubles import FakeProvider, authorize_cmd
+from tests.unit.payments.payment_doubles import FakeProvider, answer, authorize_cmd
 
 FIELDS = dict(payment_id="pay-1", order_id="order-1", customer_id="user-1", amount=2599,
               currency="USD")
@@ -53,9 +53,9 @@ async def test_repeating_an_authorization_adds_no_second_event(make_payments):
 async def test_a_decline_publishes_payment_failed_with_the_reason_once(make_payments):
     payments = await make_payments(FakeProvider("decline"))
     for _ in range(2):
-        with pytest.raises(Problem) as caught:
+        with pytest.raises(DomainError) as caught:
             await payments.authorize(authorize_cmd())
-        assert caught.value.status == 402
+        assert answer(caught.value).status == 402
     [(envelope, event)] = await outbox_events(payments.db)
     assert envelope.id == transition_event_id("pay-1", Status.FAILED)
     assert event == PaymentFailed(**FIELDS, reason="card_declined")
@@ -77,9 +77,9 @@ async def test_a_failure_while_recording_the_authorization_rolls_back_payment_an
 
 async def test_a_transient_provider_failure_publishes_nothing(make_payments):
     payments = await make_payments(FakeProvider("fail"))
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(DomainError) as caught:
         await payments.authorize(authorize_cmd())
-    assert caught.value.status == 503
+    assert answer(caught.value).status == 503
     assert await events(payments) == []
 
 
@@ -144,7 +144,7 @@ async def test_voiding_an_unknown_payment_leaves_a_tombstone_and_publishes_nothi
 
 async def test_voiding_a_declined_payment_publishes_failed_then_voided(make_payments):
     payments = await make_payments(FakeProvider("decline"))
-    with pytest.raises(Problem):
+    with pytest.raises(DomainError):
         await payments.authorize(authorize_cmd())
     await payments.void("pay-1")
     assert await events(payments) == [PaymentFailed(**FIELDS, reason="card_declined"),
@@ -154,9 +154,9 @@ async def test_voiding_a_declined_payment_publishes_failed_then_voided(make_paym
 async def test_an_illegal_move_publishes_nothing(make_payments):
     payments = await make_payments(FakeProvider("approve"))
     await payments.authorize(authorize_cmd())
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(DomainError) as caught:
         await payments.refund("pay-1")
-    assert caught.value.status == 409
+    assert answer(caught.value).status == 409
     assert await events(payments) == [PaymentAuthorized(**FIELDS)]
 
 

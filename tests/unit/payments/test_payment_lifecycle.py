@@ -2,9 +2,10 @@
 
 import pytest
 
-from mercato.chassis import Principal, Problem
+from mercato.chassis import Principal
+from mercato.chassis.errors import DomainError
 from mercato.services.payments.domain import Action, Status
-from tests.unit.payments.payment_doubles import FakeProvider, authorize_cmd
+from tests.unit.payments.payment_doubles import FakeProvider, answer, authorize_cmd, refused
 
 
 async def authorized(make_payments, *script):
@@ -65,27 +66,27 @@ async def test_an_illegal_move_is_a_409_and_leaves_the_payment_as_it_was(
     for step in steps:
         await getattr(payments, step)("pay-1")
     before = await payments.store.get("pay-1")
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(DomainError) as caught:
         await getattr(payments, action)("pay-1")
-    assert (caught.value.status, caught.value.kind) == (409, "invalid-transition")
-    assert caught.value.extra["payment_status"] == str(before.status)
+    assert refused(caught.value) == (409, "invalid-transition")
+    assert answer(caught.value).facts["payment_status"] == str(before.status)
     assert await payments.store.get("pay-1") == before
 
 
 async def test_capture_or_refund_of_an_unknown_payment_is_404(make_payments):
     payments = await make_payments(FakeProvider())
     for action in (payments.capture, payments.refund):
-        with pytest.raises(Problem) as caught:
+        with pytest.raises(DomainError) as caught:
             await action("nope")
-        assert caught.value.status == 404
+        assert answer(caught.value).status == 404
 
 
 async def test_capture_of_a_tombstoned_payment_is_already_cancelled(make_payments):
     payments = await make_payments(FakeProvider())
     await payments.void("pay-9")
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(DomainError) as caught:
         await payments.capture("pay-9")
-    assert (caught.value.status, caught.value.kind) == (409, "already-cancelled")
+    assert refused(caught.value) == (409, "already-cancelled")
 
 
 async def test_voiding_an_unknown_payment_twice_keeps_one_tombstone(make_payments):
@@ -98,7 +99,7 @@ async def test_voiding_an_unknown_payment_twice_keeps_one_tombstone(make_payment
 async def test_voiding_a_declined_payment_closes_it_without_asking_the_provider(make_payments):
     provider = FakeProvider("decline")
     payments = await make_payments(provider)
-    with pytest.raises(Problem):
+    with pytest.raises(DomainError):
         await payments.authorize(authorize_cmd())
     assert (await payments.void("pay-1")).status is Status.VOIDED
     assert provider.count("void") == 0
@@ -106,9 +107,9 @@ async def test_voiding_a_declined_payment_closes_it_without_asking_the_provider(
 
 async def test_a_provider_failure_during_capture_leaves_the_payment_authorized(make_payments):
     payments, _ = await authorized(make_payments, "fail")
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(DomainError) as caught:
         await payments.capture("pay-1")
-    assert caught.value.status == 503
+    assert answer(caught.value).status == 503
     assert (await payments.store.get("pay-1")).status is Status.AUTHORIZED
     assert (await payments.capture("pay-1")).status is Status.CAPTURED
 
@@ -119,9 +120,9 @@ async def test_a_move_decided_on_a_stale_status_answers_from_the_stored_one(make
     await payments.capture("pay-1")
     # As if another instance had read the payment before this one captured it.
     assert (await payments._advance(stale, Action.CAPTURE)).status is Status.CAPTURED
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(DomainError) as caught:
         await payments._advance(stale, Action.VOID)
-    assert caught.value.status == 409
+    assert answer(caught.value).status == 409
     assert [e["kind"] for e in await payments.store.ledger("pay-1")] == [
         "authorized", "captured"]
 

@@ -16,7 +16,7 @@ from mercato.contracts.ids import payment_id
 from mercato.contracts.inventory import StockLine, StockReserved
 from mercato.contracts.orders import OrderCancelling, OrderLine, OrderPlaced
 from mercato.contracts.shipping import ShipmentScheduled
-from mercato.services.payments.checkout import CheckoutReactions
+from mercato.services.payments.choreography import CheckoutReactions
 from mercato.services.payments.domain import Status
 from mercato.services.payments.events import transition_event_id
 from mercato.services.payments.intents import Intents

@@ -15,7 +15,6 @@ from mercato.contracts.envelope import Envelope
 from mercato.contracts.ids import shipment_id
 from mercato.contracts.orders import OrderConfirmed
 from mercato.contracts.shipping import ShipmentDelivered, ShipmentDispatched, ShipmentLabelled
-from mercato.services.shipping.bootstrap import ShippingSettings
 from mercato.services.shipping.courier import Courier, move_due
 from mercato.services.shipping.domain import (
     AlreadyDelivered,
@@ -24,6 +23,7 @@ from mercato.services.shipping.domain import (
     Status,
 )
 from mercato.services.shipping.handlers import Shipping, transition_event_id
+from mercato.services.shipping.settings import ShippingSettings
 from mercato.services.shipping.store import SqlShipmentRepository
 from tests.support.clock import ManualClock
 from tests.support.outbox import outbox_events

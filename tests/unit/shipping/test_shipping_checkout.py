@@ -13,11 +13,12 @@ from mercato.chassis.messaging import NotYet
 from mercato.contracts.ids import shipment_id
 from mercato.contracts.orders import OrderCancelling, OrderLine, OrderPlaced
 from mercato.contracts.payments import PaymentAuthorized
-from mercato.services.shipping.checkout import CheckoutReactions
-from mercato.services.shipping.domain import Status
+from mercato.services.shipping.choreography import CheckoutReactions
+from mercato.services.shipping.domain import IdempotencyMismatch, NoTrackingNumber, Status
 from mercato.services.shipping.handlers import transition_event_id
 from tests.support.messages import envelope
 from tests.support.outbox import outbox_envelopes
+from tests.unit.shipping.shipping_doubles import ScriptedNumbers, schedule_cmd
 
 ORDER = "order-1"
 SID = shipment_id(ORDER)
@@ -163,3 +164,22 @@ async def test_an_orchestrated_order_is_left_to_the_orchestrator(world):
     await react(world, authorized())
     assert await world.shipping.store.get(SID) is None
     assert await published(world) == []
+
+
+async def test_a_refusal_it_cannot_settle_is_raised_for_redelivery(world):
+    await world.shipping.schedule(schedule_cmd(SID, order_id="order-9"))  # another order's
+    await react(world, placed())
+    with pytest.raises(IdempotencyMismatch):
+        await react(world, authorized())
+    assert await published(world, "ShipmentFailed") == []
+
+
+async def test_no_unique_tracking_number_is_raised_for_redelivery(world):
+    await world.shipping.schedule(schedule_cmd("ship-other"))  # takes MRC0000000001
+    world.shipping.new_tracking_number = ScriptedNumbers(*["MRC0000000001"] * 5)
+    await react(world, placed())
+    with pytest.raises(NoTrackingNumber):
+        await react(world, authorized())
+    assert await published(world, "ShipmentFailed") == []
+    await react(world, authorized())  # redelivered: a fresh number this time
+    assert (await world.shipping.store.get(SID)).status is Status.SCHEDULED

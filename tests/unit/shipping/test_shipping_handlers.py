@@ -4,9 +4,14 @@ from dataclasses import replace
 
 import pytest
 
-from mercato.chassis import Principal, Problem
-from mercato.services.shipping.bootstrap import ShippingSettings
-from mercato.services.shipping.domain import Status
+from mercato.chassis import Principal
+from mercato.services.shipping.domain import (
+    AlreadyCancelled,
+    IdempotencyMismatch,
+    NotDeliverable,
+    Status,
+)
+from mercato.services.shipping.settings import ShippingSettings
 from mercato.services.shipping.store import SqlShipmentRepository
 from tests.unit.shipping.shipping_doubles import address, schedule_cmd
 
@@ -30,17 +35,17 @@ async def test_scheduling_the_same_id_again_returns_the_first_shipment(make_ship
 async def test_the_same_shipment_id_for_another_order_is_refused(make_shipping):
     shipping = await make_shipping()
     await shipping.schedule(schedule_cmd())
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(IdempotencyMismatch) as caught:
         await shipping.schedule(schedule_cmd(order_id="order-2"))
-    assert (caught.value.status, caught.value.kind) == (422, "idempotency-mismatch")
+    assert str(caught.value) == (
+        "shipment ship-1 was first scheduled for another order or customer")
 
 
 async def test_a_blocked_country_is_a_409_not_deliverable_and_stores_nothing(make_shipping):
     shipping = await make_shipping(blocked=frozenset({"AQ", "KP"}))
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(NotDeliverable) as caught:
         await shipping.schedule(schedule_cmd(address=address(country="KP")))
-    assert (caught.value.status, caught.value.kind) == (409, "not-deliverable")
-    assert caught.value.extra["country"] == "KP"
+    assert (caught.value.country, caught.value.facts) == ("KP", {"country": "KP"})
     assert await shipping.store.get("ship-1") is None
 
 
@@ -65,9 +70,9 @@ async def test_a_schedule_after_its_cancel_is_refused_as_already_cancelled(make_
     shipping = await make_shipping()
     await shipping.schedule(schedule_cmd())
     await shipping.cancel("ship-1")
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(AlreadyCancelled) as caught:
         await shipping.schedule(schedule_cmd())
-    assert (caught.value.status, caught.value.kind) == (409, "already-cancelled")
+    assert caught.value.facts == {"shipment_id": "ship-1"}
 
 
 async def test_cancelling_an_unknown_shipment_leaves_a_tombstone_that_refuses_it_later(
@@ -76,9 +81,8 @@ async def test_cancelling_an_unknown_shipment_leaves_a_tombstone_that_refuses_it
     shipping = await make_shipping()
     assert await shipping.cancel("ship-late") is None
     assert await shipping.cancel("ship-late") is None
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(AlreadyCancelled):
         await shipping.schedule(schedule_cmd("ship-late"))
-    assert (caught.value.status, caught.value.kind) == (409, "already-cancelled")
     assert await shipping.store.get("ship-late") is None
 
 
@@ -94,9 +98,8 @@ async def test_a_tombstone_written_between_the_checks_and_the_insert_still_wins(
         return found
 
     shipping.store.get = get_then_cancel_elsewhere
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(AlreadyCancelled):
         await shipping.schedule(schedule_cmd())
-    assert caught.value.kind == "already-cancelled"
     assert await original_get("ship-1") is None
 
 

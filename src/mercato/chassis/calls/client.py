@@ -34,6 +34,10 @@ from mercato.chassis.identity.tokens import USER_HEADER
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 MAX_REPLY_BYTES = 8 * 1024 * 1024
+# Seconds an internal client (this one, the gateway's proxy) keeps an idle connection.
+# A server must keep it longer (``chassis/web/serve.py``): if the server closed it first,
+# a request sent on it at that moment would fail mid-write ("Can not write request body").
+CLIENT_IDLE_SECONDS = 30.0
 CHUNK = 64 * 1024
 _status = attrgetter("status")
 
@@ -63,6 +67,8 @@ async def read_bounded(resp: aiohttp.ClientResponse, limit: int) -> bytes:
 
 @dataclass
 class Reply:
+    """A service's answer to a call: status, body (bounded) and headers."""
+
     status: int
     body: bytes
     headers: dict[str, str]
@@ -104,6 +110,7 @@ class ServiceClient:
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300,
+                                         keepalive_timeout=CLIENT_IDLE_SECONDS,
                                          ssl=self._ssl if self._ssl is not None else True)
         self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
 

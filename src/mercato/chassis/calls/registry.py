@@ -22,6 +22,7 @@ from nats.js.errors import BucketNotFoundError
 from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 
 from mercato.chassis.logging import get_logger
+from mercato.chassis.messaging.servers import stream_replicas
 from mercato.chassis.tasks import stop_tasks
 
 BUCKET = "mercato_registry"
@@ -30,6 +31,9 @@ log = get_logger(__name__)
 
 @dataclass
 class Instance:
+    """One running instance of a service as the registry holds it: its address (and gRPC
+    endpoint), version, health and heartbeat."""
+
     service: str
     instance_id: str
     address: str
@@ -38,6 +42,7 @@ class Instance:
     started_at: float = field(default_factory=time.time)
     heartbeat_at: float = field(default_factory=time.time)
     pid: int = 0
+    grpc: str = ""  # host:port of its gRPC endpoint, if it has one (chassis/rpc)
 
     @property
     def key(self) -> str:
@@ -47,14 +52,16 @@ class Instance:
         return json.dumps(asdict(self)).encode()
 
 
-async def open_bucket(js: JetStreamContext, ttl: float) -> KeyValue:
-    """The registry bucket, created on first use (memory storage: it is soft state)."""
+async def open_bucket(js: JetStreamContext, ttl: float, replicas: int | None = None
+                      ) -> KeyValue:
+    """The registry bucket, created on first use (memory storage: it is soft state), with
+    ``replicas`` copies on a cluster (default ``MERCATO_NATS_REPLICAS``)."""
     try:
         return await js.key_value(BUCKET)
     except BucketNotFoundError:
         config = KeyValueConfig(
             bucket=BUCKET, ttl=ttl, history=1, storage=StorageType.MEMORY,
-            limit_marker_ttl=max(ttl, 1.0),
+            limit_marker_ttl=max(ttl, 1.0), replicas=replicas or stream_replicas(),
         )
         try:
             return await js.create_key_value(config=config)

@@ -47,6 +47,15 @@ RETRY_STATUSES = frozenset({502, 503, 504})
 Send = Callable[[Instance, aiohttp.ClientTimeout], Awaitable[T]]
 
 
+class NotConnected(Exception):
+    """An attempt that never reached the instance, so nothing was sent (any transport's:
+    aiohttp's ``ClientConnectorError`` is one too)."""
+
+
+class Dropped(Exception):
+    """An attempt sent, whose answer never came (the connection broke meanwhile)."""
+
+
 class Unavailable(Exception):
     """No instance of the service answered (none registered, all down, or timed out), or
     the call was refused before it was sent (breaker open, bulkhead full): then
@@ -192,11 +201,11 @@ class Resilience:
             stats = balancer.started(instance)
             try:
                 result = await send(instance, limit)
-            except aiohttp.ClientConnectorError as exc:  # not connected: nothing was sent
+            except (aiohttp.ClientConnectorError, NotConnected) as exc:  # nothing was sent
                 balancer.finished(stats, True)
                 retryable, refused, last_error = True, True, _describe(instance, exc)
                 why = "refused"
-            except (aiohttp.ClientError, TimeoutError) as exc:
+            except (aiohttp.ClientError, TimeoutError, Dropped) as exc:
                 balancer.finished(stats, True)
                 retryable, refused, last_error = safe, False, _describe(instance, exc)
                 why = "timeout" if isinstance(exc, TimeoutError) else "error"

@@ -37,6 +37,7 @@ from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 
 from mercato.chassis.calls.registry import Instance
 from mercato.chassis.logging import get_logger
+from mercato.chassis.messaging.servers import stream_replicas
 from mercato.chassis.tasks import stop_tasks
 
 BUCKET = "mercato_routing"
@@ -87,14 +88,15 @@ def eligible(instances: Sequence[Instance], policy: Policy | None, force: str,
     return chosen or list(instances)
 
 
-async def open_bucket(js: JetStreamContext) -> KeyValue:
+async def open_bucket(js: JetStreamContext, replicas: int | None = None) -> KeyValue:
     """The routing bucket, created on first use (file storage: a policy outlives a broker
-    restart)."""
+    restart), with ``replicas`` copies on a cluster (default ``MERCATO_NATS_REPLICAS``)."""
     try:
         return await js.key_value(BUCKET)
     except BucketNotFoundError:
         try:
-            return await js.create_key_value(config=KeyValueConfig(bucket=BUCKET, history=1))
+            return await js.create_key_value(config=KeyValueConfig(
+                bucket=BUCKET, history=1, replicas=replicas or stream_replicas()))
         except Exception:  # another process created it meanwhile
             return await js.key_value(BUCKET)
 

@@ -1,11 +1,21 @@
-"""A service's own database: the async ``Database`` seam with its SQLite adapter, and
-schema migrations with Alembic.
+"""A service's own database: the async ``Database`` seam with its SQLite and PostgreSQL
+adapters, and schema migrations with Alembic.
 
-Public API: ``Database``, ``Connection``, ``Row``, ``SqliteDatabase``, ``migrate``,
-``migrate_in_child``, ``MigrationFailed``, ``run_env``, ``sqlite_url``.
+Public API: ``Database``, ``Connection``, ``Conflict``, ``DatabaseUnavailable``, ``Row``,
+``SqliteDatabase``,
+``PostgresDatabase``, ``ensure_database``, ``service_database_url``, ``TransactionLost``,
+``migrate``, ``migrate_in_child``, ``MigrationFailed``, ``run_env``, ``sqlite_url``.
 """
 
-from mercato.chassis.data.db import Connection, Database, Row, SqliteDatabase
+from mercato.chassis.data.db import (
+    Conflict,
+    Connection,
+    Database,
+    DatabaseUnavailable,
+    Row,
+    SqliteDatabase,
+    TransactionLost,
+)
 from mercato.chassis.data.migrations import (
     MigrationFailed,
     migrate,
@@ -13,6 +23,12 @@ from mercato.chassis.data.migrations import (
     run_env,
     sqlite_url,
 )
+from mercato.chassis.data.postgres import (
+    PostgresDatabase,
+    ensure_database,
+    service_database_url,
+)
 
-__all__ = ["Connection", "Database", "MigrationFailed", "Row", "SqliteDatabase", "migrate",
-           "migrate_in_child", "run_env", "sqlite_url"]
+__all__ = ["Conflict", "Connection", "Database", "DatabaseUnavailable", "MigrationFailed",
+           "PostgresDatabase", "Row", "SqliteDatabase", "TransactionLost", "ensure_database",
+           "migrate", "migrate_in_child", "run_env", "service_database_url", "sqlite_url"]

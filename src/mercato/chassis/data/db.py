@@ -26,7 +26,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -47,8 +47,35 @@ LONGEST_WAIT = 0.025
 _tracer = tracer("mercato.db")
 
 
-class DatabaseBusy(sqlite3.OperationalError):
+class DatabaseUnavailable(Exception):
+    """The database did not answer: unreachable, its connection lost, or no answer in time.
+    Nothing of the transaction it broke is kept; the request may be tried again (the web
+    layer answers 503 with Retry-After)."""
+
+
+class DatabaseBusy(DatabaseUnavailable, sqlite3.OperationalError):
     """Another process held the database's lock for longer than the busy timeout."""
+
+
+class Conflict(Exception):
+    """A write clashed with a unique key or primary key already stored.
+
+    Every adapter raises it for its driver's unique violation, so services catch this and
+    never a driver's error. On PostgreSQL a failed statement spoils the transaction it is
+    in: a caller that goes on after a ``Conflict`` runs the statement in ``tx.savepoint()``.
+    """
+
+
+class TransactionLost(RuntimeError):
+    """The transaction itself is gone (the database rolled it back or the connection
+    broke), so a savepoint cannot be rolled back to: nothing of it will commit."""
+
+
+def _unique_violation(exc: sqlite3.IntegrityError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code in (sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+    return "UNIQUE constraint failed" in str(exc)
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -59,7 +86,13 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 
 
 class Connection(Protocol):
+    """One transaction: statements, a hook for after its commit, named locks, savepoints."""
+
+    after_commit: list[Callable[[], None]]
+
     def on_commit(self, callback: Callable[[], None]) -> None: ...
+    async def lock(self, key: str) -> None: ...
+    def savepoint(self, name: str = "attempt") -> Any: ...  # async cm
     async def execute(self, sql: str, *params: Any) -> int: ...
     async def fetch_one(self, sql: str, *params: Any) -> Row | None: ...
     async def fetch_all(self, sql: str, *params: Any) -> list[Row]: ...
@@ -67,6 +100,9 @@ class Connection(Protocol):
 
 
 class Database(Protocol):
+    """A service's database (SQLite or PostgreSQL): transactions, reads outside one, a
+    liveness ping. ``transaction()`` is an async context manager yielding a ``Connection``."""
+
     def transaction(self, *, traced: bool = True) -> Any: ...  # async cm -> Connection
     async def fetch_one(self, sql: str, *params: Any) -> Row | None: ...
     async def fetch_all(self, sql: str, *params: Any) -> list[Row]: ...
@@ -87,8 +123,35 @@ class _SqliteConnection:
         """Run ``callback`` once this transaction has committed (not if it rolls back)."""
         self.after_commit.append(callback)
 
+    async def lock(self, key: str) -> None:
+        """Hold the named critical section ``key`` until this transaction ends.
+
+        Handlers call it where a read decides a write and two writers must not interleave
+        (docs/production.md). Nothing to do here: ``BEGIN IMMEDIATE`` already holds
+        SQLite's one write lock for the whole transaction, across processes."""
+
+    @asynccontextmanager
+    async def savepoint(self, name: str = "attempt") -> AsyncIterator[None]:
+        """Undo only this block's writes if it raises; the transaction goes on."""
+        self._conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException as exc:
+            try:
+                self._conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                self._conn.execute(f"RELEASE SAVEPOINT {name}")
+            except sqlite3.Error as lost:
+                raise TransactionLost(f"rolling back to {name}: {lost}") from exc
+            raise
+        self._conn.execute(f"RELEASE SAVEPOINT {name}")
+
     async def execute(self, sql: str, *params: Any) -> int:
-        return self._conn.execute(sql, params).rowcount
+        try:
+            return self._conn.execute(sql, params).rowcount
+        except sqlite3.IntegrityError as exc:
+            if _unique_violation(exc):
+                raise Conflict(str(exc)) from exc
+            raise
 
     async def fetch_one(self, sql: str, *params: Any) -> Row | None:
         return self._conn.execute(sql, params).fetchone()
@@ -97,7 +160,12 @@ class _SqliteConnection:
         return self._conn.execute(sql, params).fetchall()
 
     async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self._conn.executemany(sql, rows)
+        try:
+            self._conn.executemany(sql, rows)
+        except sqlite3.IntegrityError as exc:
+            if _unique_violation(exc):
+                raise Conflict(str(exc)) from exc
+            raise
 
 
 _WRAPPERS = frozenset({"__aenter__", "transaction", "unit"})
@@ -111,6 +179,24 @@ def _opener() -> str:
     while frame.f_back is not None and frame.f_code.co_name in _WRAPPERS:
         frame = frame.f_back
     return frame.f_code.co_qualname
+
+
+@asynccontextmanager
+async def _traced(transaction: AbstractAsyncContextManager[T], caller: str, system: str,
+                  namespace: str) -> AsyncIterator[T]:
+    """``transaction`` inside a span of its own named after ``caller`` (every adapter's)."""
+    span = start_span(_tracer, f"transaction {caller}", None, SpanKind.CLIENT, {
+        "db.system.name": system, "db.namespace": namespace, "code.function.name": caller})
+    token = attach(span)
+    try:
+        async with transaction as tx:
+            yield tx
+    except BaseException as exc:
+        span.set_status(ERROR, f"rolled back: {type(exc).__name__}")
+        raise
+    finally:
+        span.end()
+        detach(token)
 
 
 class SqliteDatabase:
@@ -175,20 +261,8 @@ class SqliteDatabase:
             async with self._transaction() as tx:
                 yield tx
             return
-        caller = _opener()
-        span = start_span(_tracer, f"transaction {caller}", None, SpanKind.CLIENT, {
-            "db.system.name": "sqlite", "db.namespace": self.path.stem,
-            "code.function.name": caller})
-        token = attach(span)
-        try:
-            async with self._transaction() as tx:
-                yield tx
-        except BaseException as exc:
-            span.set_status(ERROR, f"rolled back: {type(exc).__name__}")
-            raise
-        finally:
-            span.end()
-            detach(token)
+        async with _traced(self._transaction(), _opener(), "sqlite", self.path.stem) as tx:
+            yield tx
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[_SqliteConnection]:

@@ -36,14 +36,17 @@ def keys_dir(data_dir: Path) -> Path:
 
 
 def key_path(data_dir: Path, owner: str) -> Path:
+    """Where ``owner``'s private workload key is kept."""
     return keys_dir(data_dir) / f"{owner}.pem"
 
 
 def jwks_path(data_dir: Path) -> Path:
+    """Where the workloads' public keys (the service JWKS) are kept."""
     return keys_dir(data_dir) / JWKS_NAME
 
 
 def secret_path(data_dir: Path, name: str) -> Path:
+    """Where the shared secret ``name`` (e.g. card-seal) is kept."""
     return keys_dir(data_dir) / f"{name}.secret"
 
 

@@ -28,6 +28,8 @@ class IdentityUnavailable(RuntimeError):
 
 
 def load_identity(service: str, settings: Settings) -> ServiceIdentity:
+    """``service``'s workload identity from its key and the JWKS files (settings may name
+    them); ``IdentityUnavailable`` naming the missing file when one is absent."""
     key_file = settings.service_key_file or key_path(settings.data_dir, service)
     jwks_file = settings.service_jwks_file or jwks_path(settings.data_dir)
     if not Path(key_file).exists() or not Path(jwks_file).exists():

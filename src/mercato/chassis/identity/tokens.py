@@ -67,9 +67,6 @@ class ServiceKeys:
         except KeyError:
             raise AuthError(f"service token signed by an unknown key {kid!r}") from None
 
-    def owners(self) -> set[str]:
-        return {owner_of(kid) for kid in self._keys}
-
 
 class ServiceIdentity:
     """This workload's identity: mints its tokens for each target and checks the tokens

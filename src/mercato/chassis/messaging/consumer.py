@@ -15,7 +15,7 @@ from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
 from mercato.chassis.clock import iso, utc_now
-from mercato.chassis.data.db import Connection, Database
+from mercato.chassis.data.db import Connection, Database, TransactionLost
 from mercato.chassis.faults import NO_FAULTS
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging.delivery import Delivery, begin, end
@@ -119,6 +119,15 @@ class Consumers:
                     end(d, token)
                 await self._settle_logged(sub, d)
             return
+        if sub.batched:
+            await self._in_batch(sub, deliveries)
+        else:  # each in a transaction of its own (Subscription.batched)
+            for d in deliveries:
+                await self._alone(sub, d)
+        for d in deliveries:
+            await self._settle_logged(sub, d)
+
+    async def _in_batch(self, sub: Subscription, deliveries: list[Delivery]) -> None:
         try:
             await self._in_one_transaction(sub, deliveries)
         except Exception as exc:
@@ -129,12 +138,13 @@ class Consumers:
                             messages=len(deliveries), error=f"{type(exc).__name__}: {exc}")
                 for d in deliveries:
                     d.error = None
-                    try:
-                        await self._in_one_transaction(sub, [d])
-                    except Exception as one:
-                        d.error = one
-        for d in deliveries:
-            await self._settle_logged(sub, d)
+                    await self._alone(sub, d)
+
+    async def _alone(self, sub: Subscription, d: Delivery) -> None:
+        try:
+            await self._in_one_transaction(sub, [d])
+        except Exception as exc:
+            d.error = exc
 
     async def _settle_logged(self, sub: Subscription, d: Delivery) -> None:
         try:
@@ -188,17 +198,17 @@ class Consumers:
             for d in deliveries:
                 token = begin(d, self.durable(sub))
                 registered = len(callbacks)
-                await tx.execute(f"SAVEPOINT {SAVEPOINT}")
                 try:
-                    if await self._remember(tx, consumer, d.envelope.id):
-                        await sub.handler(tx, d.envelope, d.event)
+                    async with tx.savepoint(SAVEPOINT):  # a failure undoes this one only
+                        if await self._remember(tx, consumer, d.envelope.id):
+                            await sub.handler(tx, d.envelope, d.event)
+                except TransactionLost:
+                    raise  # the whole batch is gone: one transaction per message instead
                 except Exception as exc:
-                    await tx.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
                     del callbacks[registered:]
                     d.error = exc
                 finally:
                     end(d, token)
-                await tx.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
 
     async def _settle(self, sub: Subscription, d: Delivery) -> None:
         if d.error is None:

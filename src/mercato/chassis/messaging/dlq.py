@@ -14,6 +14,8 @@ from mercato.chassis.messaging.streams import DLQ_STREAM, DLQ_SUBJECT_PREFIX
 
 @dataclass
 class DeadLetter:
+    """A message a consumer gave up on, as the DLQ stream keeps it (why, how often tried)."""
+
     seq: int
     consumer: str
     subject: str

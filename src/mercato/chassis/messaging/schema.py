@@ -12,13 +12,15 @@ import sqlalchemy as sa
 def create_outbox_table(op) -> None:
     op.create_table(
         "outbox",
-        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+        # 64-bit on PostgreSQL (BIGSERIAL); INTEGER on SQLite, where it is the rowid
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                  primary_key=True, autoincrement=True),
         sa.Column("id", sa.String(64), nullable=False, unique=True),
         sa.Column("subject", sa.String(200), nullable=False),
         sa.Column("body", sa.LargeBinary, nullable=False),
         sa.Column("created_at", sa.String(40), nullable=False),
         sa.Column("published_at", sa.String(40)),
-        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),  # dropped later
     )
     op.create_index("ix_outbox_unpublished", "outbox", ["published_at", "seq"])
 
@@ -32,6 +34,18 @@ def add_outbox_traceparent(op) -> None:
 def drop_outbox_traceparent(op) -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("traceparent")
+
+
+def drop_outbox_attempts(op) -> None:
+    """The ``attempts`` column the first outbox had: never written nor read (the relay
+    retries a row until the broker acknowledges it, without counting)."""
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("attempts")
+
+
+def add_outbox_attempts(op) -> None:
+    op.add_column("outbox", sa.Column("attempts", sa.Integer, nullable=False,
+                                      server_default="0"))
 
 
 def create_inbox_table(op) -> None:

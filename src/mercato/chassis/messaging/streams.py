@@ -3,7 +3,9 @@
 Retention is *limits* with a maximum age: every durable consumer keeps its own position,
 so nothing needs interest retention, and a week of history lets a new consumer or a
 replay start from the past. The duplicate window drops a re-published event (same
-``Nats-Msg-Id``) when the relay's first publish was stored but its ack was lost.
+``Nats-Msg-Id``) when the relay's first publish was stored but its ack was lost. On a
+cluster each stream keeps ``replicas`` copies (by default ``MERCATO_NATS_REPLICAS``, see
+servers.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from mercato.chassis.messaging.servers import stream_replicas
 from mercato.contracts.envelope import stream_for
 
 DAY = 24 * 3600.0
@@ -21,21 +24,24 @@ DLQ_SUBJECT_PREFIX = "mercato.dlq"
 DUPLICATE_WINDOW = 120.0
 
 
-def event_stream_config(source: str) -> StreamConfig:
+def event_stream_config(source: str, replicas: int | None = None) -> StreamConfig:
+    """The JetStream stream of ``source``'s events: file storage, limits retention,
+    duplicate window for exactly-once publishing, replicas from the cluster size."""
     return StreamConfig(
         name=stream_for(source), subjects=[f"mercato.{source}.>"],
         retention=RetentionPolicy.LIMITS, storage=StorageType.FILE,
         max_age=EVENT_RETENTION, duplicate_window=DUPLICATE_WINDOW,
-        discard=DiscardPolicy.OLD, num_replicas=1,
+        discard=DiscardPolicy.OLD, num_replicas=replicas or stream_replicas(),
         description=f"integration events published by {source}",
     )
 
 
-def dlq_stream_config() -> StreamConfig:
+def dlq_stream_config(replicas: int | None = None) -> StreamConfig:
     return StreamConfig(
         name=DLQ_STREAM, subjects=[f"{DLQ_SUBJECT_PREFIX}.>"],
         retention=RetentionPolicy.LIMITS, storage=StorageType.FILE,
-        max_age=30 * DAY, duplicate_window=DUPLICATE_WINDOW, num_replicas=1,
+        max_age=30 * DAY, duplicate_window=DUPLICATE_WINDOW,
+        num_replicas=replicas or stream_replicas(),
         description="messages that exhausted their retries, with the error",
     )
 
@@ -50,7 +56,9 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
     await js.update_stream(config)
 
 
-async def ensure_streams(js: JetStreamContext, *sources: str) -> None:
+async def ensure_streams(js: JetStreamContext, *sources: str, replicas: int | None = None
+                         ) -> None:
+    """Create or update the event stream of each of ``sources`` and the DLQ stream."""
     for source in sources:
-        await ensure_stream(js, event_stream_config(source))
-    await ensure_stream(js, dlq_stream_config())
+        await ensure_stream(js, event_stream_config(source, replicas))
+    await ensure_stream(js, dlq_stream_config(replicas))

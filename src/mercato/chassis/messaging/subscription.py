@@ -29,6 +29,10 @@ class Subscription:
     idempotent by itself, since a crash after its commit and before the inbox row
     redelivers the event. ``saga_mode`` ties it to one checkout mode
     (``MERCATO_SAGA_MODE``): it is consumed only while the platform runs in that mode.
+    ``batched=False`` gives each message a transaction of its own (still with its inbox
+    row): for a handler that takes a store-wide lock (orders' event store), which a shared
+    transaction would keep while the next message waits for row locks other writers hold,
+    a deadlock on PostgreSQL.
     """
 
     name: str
@@ -37,6 +41,7 @@ class Subscription:
     max_attempts: int = 5
     own_transaction: bool = False
     saga_mode: str | None = None
+    batched: bool = True
 
     @property
     def source(self) -> str:
@@ -47,9 +52,10 @@ class Subscription:
 
 
 def choreographed(name: str, events: tuple[type[Event], ...], handler: Handler, *,
-                  own_transaction: bool = True) -> Subscription:
+                  own_transaction: bool = True, batched: bool = True) -> Subscription:
     """A reaction of the choreographed checkout (docs/choreography.md): consumed only in
     that mode, tried up to 20 times (a NotYet waits for an event from another stream), and
     by default a participant's command that opens its own transactions."""
     return Subscription(name, events, handler, max_attempts=20,
-                        own_transaction=own_transaction, saga_mode="choreography")
+                        own_transaction=own_transaction, saga_mode="choreography",
+                        batched=batched)

@@ -178,4 +178,5 @@ def attach_context(context: Context | None) -> object:
 
 
 def detach(token: object) -> None:
+    """Undo the ``attach`` that returned ``token``."""
     otel_context.detach(token)

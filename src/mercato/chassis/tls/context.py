@@ -26,6 +26,8 @@ from mercato.chassis.tls.pki import ca_path, cert_key_path, cert_path
 
 @dataclass(frozen=True)
 class TlsFiles:
+    """A workload's certificate, its key and the CA that signs the platform's certificates."""
+
     cert: Path
     key: Path
     ca: Path

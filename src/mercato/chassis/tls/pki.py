@@ -52,6 +52,7 @@ class Issued:
 
 
 def pki_dir(data_dir: Path) -> Path:
+    """The folder of the platform's certificates and keys (mTLS)."""
     return Path(data_dir) / PKI_DIR
 
 
@@ -64,6 +65,7 @@ def cert_key_path(data_dir: Path, name: str) -> Path:
 
 
 def ca_path(data_dir: Path) -> Path:
+    """Where the platform's CA certificate is kept."""
     return cert_path(data_dir, CA_NAME)
 
 

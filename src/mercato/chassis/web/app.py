@@ -3,9 +3,11 @@ registry entry, health checks, metrics, problem+json errors and authentication."
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,6 +16,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mercato.chassis.context import request_id_var
+from mercato.chassis.data.db import DatabaseUnavailable
+from mercato.chassis.errors import ErrorTable
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Subscription
 from mercato.chassis.runtime import Runtime
@@ -28,6 +32,9 @@ from mercato.chassis.web.errors import (
 )
 from mercato.chassis.web.middleware import BodyTooLarge, RequestContextMiddleware
 from mercato.chassis.web.openapi import declare_problems, problems
+
+if TYPE_CHECKING:
+    from mercato.chassis.rpc import Served
 
 log = get_logger(__name__)
 NO_FASTAPI_TELEMETRY = {"tracing": False, "metrics": False, "logs": False,
@@ -44,14 +51,23 @@ def create_service(
     on_stop: Hook | None = None,
     publishes: bool = False,
     subscriptions: Callable[[FastAPI], list[Subscription]] | None = None,
+    errors: ErrorTable | None = None,
+    rpc: str | None = None,
 ) -> FastAPI:
     """The web app of one service process, with the chassis around ``routers``.
 
     ``on_start`` runs after the database, broker and registry view are open and before
     the instance registers as ready; it wires the service's own dependencies into
-    ``app.state``. ``on_stop`` runs first on shutdown. A service that ``publishes`` gets
+    ``app.state``, and starts its background loops with ``runtime.run`` (stopped by the
+    chassis on shutdown). ``on_stop`` runs first on shutdown. A service that ``publishes`` gets
     its stream and an outbox relay (``runtime.outbox``); ``subscriptions(app)`` lists
     what it consumes (the service's ``subscriptions.py``), started after ``on_start``.
+    ``errors`` is the service's table of domain errors (its ``errors.py``): a handler's
+    domain error becomes the problem it names (chassis/errors.py). ``rpc``, as
+    ``"<module>:<handlers>"``, names the gRPC servicers it serves beside the routes
+    (chassis/rpc): ``<module>.served(app.state.<handlers>)`` lists them. The module is
+    imported after ``on_start``, and only when the platform speaks gRPC
+    (``Runtime.grpc_on``): a process on HTTP never loads grpc.
     """
 
     @asynccontextmanager
@@ -59,6 +75,8 @@ def create_service(
         await runtime.open(migrations_dir)
         if on_start:
             await on_start(runtime, app)
+        if rpc and runtime.grpc_on:
+            await runtime.serve_rpc(_servicers(rpc, app), errors or ErrorTable({}))
         await runtime.start_messaging(
             publishes=publishes, subscriptions=subscriptions(app) if subscriptions else [])
         runtime.mark_started()
@@ -74,6 +92,7 @@ def create_service(
             await runtime.stop_messaging()
             if on_stop:
                 await on_stop(runtime, app)
+            await runtime.stop_workers()
             await runtime.close()
 
     # FastAPI's own telemetry is off: the request middleware makes the server span (as the
@@ -83,6 +102,7 @@ def create_service(
                   docs_url=None, redoc_url=None, telemetry=NO_FASTAPI_TELEMETRY)
     app.state.runtime = runtime
     _install_error_handlers(app)
+    _install_domain_errors(app, errors or ErrorTable({}))
     health = _health_router(runtime)
     app.include_router(health)
     app.state.allowlist = allowlist([health, *routers])  # who may call each internal route
@@ -96,9 +116,17 @@ def create_service(
     return app
 
 
+def _servicers(rpc: str, app: FastAPI) -> list[Served]:
+    """``create_service``'s ``rpc``: imports ``<module>`` (and grpc with it) and returns
+    ``<module>.served(app.state.<handlers>)``."""
+    module, _, handlers = rpc.partition(":")
+    return importlib.import_module(module).served(getattr(app.state, handlers))
+
+
 def problem_response(status: int, detail: str, *, title: str | None = None,
                      kind: str | None = None, headers: dict | None = None,
                      **extra) -> Response:
+    """An application/problem+json answer, with the request id as ``correlation_id``."""
     p = Problem(status, detail, title=title, kind=kind)
     body = problem_body(status, p.title, detail, request_id_var.get(), p.kind, **extra)
     return Response(body, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers=headers)
@@ -115,6 +143,22 @@ def _document_problems(app: FastAPI, health: APIRouter) -> None:
         return app.openapi_schema
 
     app.openapi = openapi
+
+
+def _install_domain_errors(app: FastAPI, table: ErrorTable) -> None:
+    """A handler's domain error answered as its service's table says: the problem's
+    status, kind and facts as extra members, ``Retry-After`` when it says when."""
+    async def _domain(_req: Request, exc: Exception) -> Response:
+        answer = table.answer(exc)
+        if answer is None:  # only the types below are routed here; a table's own bug
+            raise exc
+        headers = ({"Retry-After": str(answer.retry_after)}
+                   if answer.retry_after is not None else None)
+        return problem_response(answer.status, answer.detail, title=answer.title,
+                                kind=answer.kind, headers=headers, **answer.facts)
+
+    for error_type in table:
+        app.add_exception_handler(error_type, _domain)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -135,6 +179,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(KeysUnavailable)
     async def _no_keys(_req: Request, exc: KeysUnavailable) -> Response:
         return problem_response(503, str(exc), headers={"Retry-After": "1"})
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def _no_database(_req: Request, exc: DatabaseUnavailable) -> Response:
+        log.warning("database_unavailable", error=str(exc))  # nothing of it was kept
+        return problem_response(503, "the service's database did not answer; try again",
+                                kind="database-unavailable", headers={"Retry-After": "2"})
 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(_req: Request, exc: BodyTooLarge) -> Response:

@@ -58,6 +58,8 @@ async def authenticate(request: Request) -> Principal:
 
 
 async def require_user(request: Request) -> Principal:
+    """FastAPI dependency: the signed-in user the request acts for (401 without one,
+    403 for a service calling on its own behalf)."""
     principal = await authenticate(request)
     if principal.subject in USER_FORWARDERS and principal.is_service:
         raise AuthError("this route needs a signed-in user")  # the gateway forwarded none
@@ -67,6 +69,7 @@ async def require_user(request: Request) -> Principal:
 
 
 async def require_admin(request: Request) -> Principal:
+    """FastAPI dependency: the signed-in user, who must hold the admin role (else 403)."""
     principal = await require_user(request)
     if not principal.is_admin:
         raise Problem(403, "this route needs the admin role")

@@ -37,6 +37,7 @@ class Problem(Exception):
 
 
 def not_found(what: str) -> Problem:
+    """The 404 problem "<what> was not found"."""
     return Problem(404, f"{what} was not found")
 
 

@@ -12,6 +12,7 @@ import uvicorn
 import uvloop
 from fastapi import FastAPI
 
+from mercato.chassis.calls.client import CLIENT_IDLE_SECONDS
 from mercato.chassis.logging import configure_logging
 from mercato.chassis.runtime import Runtime, make_instance
 from mercato.chassis.settings import Settings
@@ -20,9 +21,14 @@ from mercato.chassis.tls import scheme, uvicorn_ssl
 from mercato.chassis.tls.peer import PeerCertProtocol
 
 AppBuilder = Callable[[Runtime], FastAPI]
+# An idle kept-alive connection is closed by its client, never by the server: uvicorn's
+# default (5 s) closed connections the gateway still pooled, and a request written on one
+# as it closed failed with a 503 (seen in CI). Longer than CLIENT_IDLE_SECONDS.
+SERVER_IDLE_SECONDS = 2 * CLIENT_IDLE_SECONDS + 15
 
 
 def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (0: any free port), inheritable by a child."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
@@ -38,13 +44,19 @@ def serve_service(service: str, build: AppBuilder, settings: Settings, *,
     runtime = process_runtime(service, instance, settings, sock)
     app = build(runtime)
     # MERCATO_MTLS=1: HTTPS with client certificates, each request knowing its peer's
-    config = uvicorn.Config(app, loop="uvloop", lifespan="on",
-                            http=PeerCertProtocol if settings.mtls else "httptools",
-                            access_log=False, log_config=None, timeout_graceful_shutdown=10,
-                            server_header=False, **uvicorn_ssl(settings, service))
+    config = service_config(app, settings, service)
     server = DrainingServer(config, runtime)
     # uvicorn's loop= setting only applies to server.run(); serve() runs on ours.
     uvloop.run(_serve(server, sock))
+
+
+def service_config(app: FastAPI, settings: Settings, service: str) -> uvicorn.Config:
+    """How a service instance serves HTTP (mTLS with ``MERCATO_MTLS=1``)."""
+    return uvicorn.Config(app, loop="uvloop", lifespan="on",
+                          http=PeerCertProtocol if settings.mtls else "httptools",
+                          access_log=False, log_config=None, timeout_graceful_shutdown=10,
+                          timeout_keep_alive=SERVER_IDLE_SECONDS, server_header=False,
+                          **uvicorn_ssl(settings, service))
 
 
 def process_runtime(service: str, instance: int, settings: Settings,

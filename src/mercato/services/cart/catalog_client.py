@@ -3,20 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
 
 from mercato.chassis import ServiceClient, Unavailable
 from mercato.services.cart.domain import Product
-
-
-class CatalogUnavailable(Exception):
-    """The catalog could not answer; the caller should try again later."""
-
-
-class ProductCatalog(Protocol):
-    async def lookup(self, product_ids: Sequence[str]) -> dict[str, Product]:
-        """The known products among ``product_ids``; unknown ones are absent."""
-        ...
+from mercato.services.cart.ports import CatalogUnavailable
 
 
 class HttpCatalog:

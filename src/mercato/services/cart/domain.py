@@ -10,17 +10,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from mercato.chassis.errors import DomainError
+
 DEFAULT_CURRENCY = "USD"
 MAX_QUANTITY = 99
 MAX_LINES = 100
 
 
-class CartError(Exception):
+class CartError(DomainError):
     """A rule of the cart was broken; the message says which."""
 
 
 class InvalidQuantity(CartError):
-    pass
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"quantity: {reason}")
 
 
 class CurrencyMismatch(CartError):

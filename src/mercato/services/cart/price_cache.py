@@ -20,8 +20,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from mercato.services.cart.catalog_client import ProductCatalog
 from mercato.services.cart.domain import Product
+from mercato.services.cart.ports import ProductCatalog
 
 
 class CachedCatalog:

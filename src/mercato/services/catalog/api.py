@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from mercato.chassis import Principal, Problem, require_admin, require_service
-from mercato.chassis.web import problems
+from mercato.chassis import Principal, require_admin, require_service
+from mercato.chassis.web import Problem, problems
 from mercato.services.catalog.handlers import Catalog
 from mercato.services.catalog.store import BadCursor
 
@@ -138,9 +138,5 @@ async def lookup_products(
     handlers: Catalog = Depends(catalog),
 ) -> dict:
     """Products by id for other services; unknown ids are simply absent."""
-    found = {}
-    for pid in dict.fromkeys(body.ids):
-        product = await handlers.products.get(pid)
-        if product:
-            found[pid] = product.as_dict()
-    return {"products": found}
+    found = await handlers.lookup(body.ids)
+    return {"products": {pid: product.as_dict() for pid, product in found.items()}}

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from mercato.chassis.errors import DomainError
+
 EDITABLE = frozenset({"sku", "name", "description", "category", "price", "currency"})
 
 
-class CatalogError(Exception):
+class CatalogError(DomainError):
     """A rule of the catalog was broken; the message says which."""
 
 
 class DuplicateSku(CatalogError):
-    pass
+    """Another product already has this SKU."""
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from mercato.chassis import Database, Problem, not_found
 from mercato.chassis.clock import Clock, IdFactory, iso
+from mercato.chassis.data import Database
+from mercato.chassis.errors import NotFound
 from mercato.chassis.messaging import Outbox
 from mercato.contracts.catalog import ProductCreated, ProductUpdated
-from mercato.services.catalog.domain import CatalogError, DuplicateSku, Product
+from mercato.services.catalog.domain import Product
 from mercato.services.catalog.store import SqlProductRepository
 
 EVENT_NAMESPACE = uuid.UUID("f44ebc12-c8db-428a-ab1f-d5da44c5aee7")
@@ -33,44 +34,43 @@ class Catalog:
 
     async def create_product(self, fields: dict) -> Product:
         now = iso(self.clock())
-        try:
-            product = Product(id=self.new_id(), created_at=now, updated_at=now, **fields)
-            async with self.db.transaction() as tx:
-                await self.products.add(tx, product)
-                await self.outbox.add(tx, ProductCreated(
-                    product_id=product.id, sku=product.sku, name=product.name,
-                    category=product.category, price=product.price, currency=product.currency,
-                ), event_id=created_event_id(product.id))
-        except DuplicateSku as exc:
-            raise Problem(409, str(exc)) from exc
-        except CatalogError as exc:
-            raise Problem(422, str(exc)) from exc
+        product = Product(id=self.new_id(), created_at=now, updated_at=now, **fields)
+        async with self.db.transaction() as tx:
+            await self.products.add(tx, product)
+            await self.outbox.add(tx, ProductCreated(
+                product_id=product.id, sku=product.sku, name=product.name,
+                category=product.category, price=product.price, currency=product.currency,
+            ), event_id=created_event_id(product.id))
         return product
 
     async def update_product(self, product_id: str, fields: dict) -> Product:
         """Change ``fields``; an update that changes nothing writes and publishes nothing."""
-        try:
-            async with self.db.transaction() as tx:
-                product = await self.products.get(product_id, tx)
-                if product is None:
-                    raise not_found(f"product {product_id}")
-                changes = product.differences(fields)
-                if not changes:
-                    return product
-                changed = product.changed(iso(self.clock()), **changes)
-                await self.products.save(tx, changed)
-                # Each update is its own event: a fresh id, never derived from the product.
-                await self.outbox.add(tx, ProductUpdated(product_id=product.id, changes=changes),
-                                      event_id=self.new_id())
-        except DuplicateSku as exc:
-            raise Problem(409, str(exc)) from exc
-        except CatalogError as exc:
-            raise Problem(422, str(exc)) from exc
+        async with self.db.transaction() as tx:
+            # get, then save: two concurrent updates must not lose one (PostgreSQL's
+            # READ COMMITTED; SQLite's single writer gave it already)
+            await tx.lock("product:" + product_id)
+            product = await self.products.get(product_id, tx)
+            if product is None:
+                raise NotFound(f"product {product_id} was not found")
+            changes = product.differences(fields)
+            if not changes:
+                return product
+            changed = product.changed(iso(self.clock()), **changes)
+            await self.products.save(tx, changed)
+            # Each update is its own event: a fresh id, never derived from the product.
+            await self.outbox.add(tx, ProductUpdated(product_id=product.id, changes=changes),
+                                  event_id=self.new_id())
         return changed
 
     async def get_product(self, product_id: str) -> Product:
         product = await self.products.get(product_id)
         if product is None:
-            raise not_found(f"product {product_id}")
+            raise NotFound(f"product {product_id} was not found")
         return product
 
+    async def lookup(self, product_ids: list[str]) -> dict[str, Product]:
+        """The products of ``product_ids`` that exist, by id (unknown ids are absent):
+        what other services ask when they need several products at once."""
+        wanted = list(dict.fromkeys(product_ids))
+        known = {p.id: p for p in await self.products.get_many(wanted)}
+        return {pid: known[pid] for pid in wanted if pid in known}

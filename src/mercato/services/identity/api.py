@@ -10,12 +10,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, St
 from pydantic_core import PydanticCustomError
 
 from mercato.chassis import Principal, require_user
-from mercato.chassis.web import problems
-from mercato.chassis.web.text import OneLine
+from mercato.chassis.web import OneLine, Problem, problems
 from mercato.services.identity.domain import (
     PASSWORD_MAX,
     PASSWORD_MIN,
     InvalidEmail,
+    NotAuthenticated,
     normalize_email,
 )
 from mercato.services.identity.handlers import Identity
@@ -81,6 +81,11 @@ async def identity(request: Request) -> Identity:
     return request.app.state.identity
 
 
+def _unauthorized(exc: NotAuthenticated) -> Problem:
+    """The table's 401 (errors.py) with the challenge only a route can add (RFC 6750)."""
+    return Problem(401, str(exc), headers={"WWW-Authenticate": "Bearer"})
+
+
 @router.post("/api/v1/identity/users", status_code=201, response_model=None,
              responses={**problems(409), 201: USER})
 async def register(body: NewUser, handlers: Identity = Depends(identity)) -> dict:
@@ -90,13 +95,19 @@ async def register(body: NewUser, handlers: Identity = Depends(identity)) -> dic
 
 @router.post("/api/v1/identity/token", response_model=None, responses=TOKENS)
 async def sign_in(body: Credentials, handlers: Identity = Depends(identity)) -> JSONResponse:
-    tokens = await handlers.sign_in(body.email, body.password)
+    try:
+        tokens = await handlers.sign_in(body.email, body.password)
+    except NotAuthenticated as exc:
+        raise _unauthorized(exc) from exc
     return JSONResponse(tokens, headers=NO_STORE)
 
 
 @router.post("/api/v1/identity/token/refresh", response_model=None, responses=TOKENS)
 async def refresh(body: RefreshRequest, handlers: Identity = Depends(identity)) -> JSONResponse:
-    tokens = await handlers.refresh(body.refresh_token)
+    try:
+        tokens = await handlers.refresh(body.refresh_token)
+    except NotAuthenticated as exc:
+        raise _unauthorized(exc) from exc
     return JSONResponse(tokens, headers=NO_STORE)
 
 

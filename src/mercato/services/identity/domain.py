@@ -8,6 +8,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
 
+from mercato.chassis.errors import DomainError
+
 ROLE_CUSTOMER = "customer"
 ROLE_ADMIN = "admin"
 PASSWORD_MIN = 8
@@ -19,16 +21,28 @@ _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
-class IdentityError(Exception):
+class IdentityError(DomainError):
     """A rule of identity was broken; the message says which."""
 
 
-class InvalidEmail(IdentityError, ValueError):
+class InvalidUser(IdentityError):
+    """A user who cannot be registered as given (a blank name, no customer role, ...)."""
+
+
+class InvalidEmail(InvalidUser, ValueError):
     pass
 
 
 class DuplicateEmail(IdentityError):
-    pass
+    """Another user has this email; the message does not repeat it."""
+
+    def __init__(self, email: str) -> None:
+        super().__init__("a user with this email already exists")
+        self.email = email
+
+
+class NotAuthenticated(IdentityError):
+    """Wrong credentials, or a refresh token not (or no longer) valid."""
 
 
 def normalize_email(raw: str) -> str:
@@ -57,9 +71,9 @@ class User:
 
     def __post_init__(self) -> None:
         if not self.name.strip():
-            raise IdentityError("name must not be blank")
+            raise InvalidUser("name must not be blank")
         if ROLE_CUSTOMER not in self.roles:
-            raise IdentityError("every user has the customer role")
+            raise InvalidUser("every user has the customer role")
 
     @property
     def is_admin(self) -> bool:

@@ -7,16 +7,18 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mercato.chassis import Problem
 from mercato.chassis.clock import Clock, IdFactory, iso
+from mercato.chassis.data import Database
+from mercato.chassis.errors import NotFound
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Outbox
+from mercato.chassis.settings import Settings
 from mercato.contracts.identity import UserRegistered
 from mercato.services.identity.domain import (
     ROLE_ADMIN,
     ROLE_CUSTOMER,
     DuplicateEmail,
-    IdentityError,
+    NotAuthenticated,
     RefreshToken,
     TokenState,
     User,
@@ -27,7 +29,7 @@ from mercato.services.identity.domain import (
 from mercato.services.identity.keys import SigningKey
 from mercato.services.identity.passwords import Argon2Passwords
 from mercato.services.identity.signing import KeyRing
-from mercato.services.identity.store import SqlIdentityStore
+from mercato.services.identity.store import SqlRefreshTokenRepository, SqlUserRepository
 
 log = get_logger(__name__)
 BAD_CREDENTIALS = "the email or password is not correct"
@@ -42,17 +44,26 @@ def registered_event_id(user_id: str) -> str:
 
 @dataclass(frozen=True)
 class TokenSettings:
+    """Who issues the tokens, for whom, and how long each kind lives (seconds)."""
+
     issuer: str
     audience: str
     access_ttl: int
     refresh_ttl: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> TokenSettings:
+        return cls(settings.token_issuer, settings.token_audience, settings.access_token_ttl,
+                   settings.refresh_token_ttl)
 
 
 @dataclass
 class Identity:
     """Identity's handlers, with their dependencies."""
 
-    store: SqlIdentityStore
+    db: Database
+    users: SqlUserRepository
+    refresh_tokens: SqlRefreshTokenRepository
     passwords: Argon2Passwords
     keys: KeyRing
     tokens: TokenSettings
@@ -71,44 +82,44 @@ class Identity:
 
     async def register_user(self, email: str, password: str, name: str,
                             roles: tuple[str, ...] = (ROLE_CUSTOMER,)) -> User:
-        try:
-            user = User(id=self.new_id(), email=normalize_email(email), name=name.strip(),
-                        password_hash="", roles=roles, created_at=iso(self.clock()))
-            user = user.with_password_hash(await self.passwords.hash(password))
-            async with self.store.unit() as unit:
-                await unit.add_user(user)
-                # Every user, the first admin included: notifications greets them all.
-                await self.outbox.add(
-                    unit.tx, UserRegistered(user_id=user.id, email=user.email, name=user.name),
-                    event_id=registered_event_id(user.id))
-        except DuplicateEmail as exc:
-            raise Problem(409, "a user with this email already exists",
-                          kind="duplicate-email") from exc
-        except IdentityError as exc:
-            raise Problem(422, str(exc)) from exc
+        """A new user; InvalidUser (InvalidEmail) or DuplicateEmail if it cannot be."""
+        user = User(id=self.new_id(), email=normalize_email(email), name=name.strip(),
+                    password_hash="", roles=roles, created_at=iso(self.clock()))
+        user = user.with_password_hash(await self.passwords.hash(password))
+        async with self.db.transaction() as tx:
+            # No lock: the unique email decides between two registrations at once.
+            await self.users.add(tx, user)
+            # Every user, the first admin included: notifications greets them all.
+            await self.outbox.add(
+                tx, UserRegistered(user_id=user.id, email=user.email, name=user.name),
+                event_id=registered_event_id(user.id))
         return user
 
     async def get_user(self, user_id: str) -> User:
-        user = await self.store.user_by_id(user_id)
+        user = await self.users.get(user_id)
         if user is None:
-            raise Problem(404, "the user was not found")
+            raise NotFound("the user was not found")
         return user
 
     async def sign_in(self, email: str, password: str) -> dict:
-        """Tokens for the right email and password; one 401, in similar time, otherwise."""
-        user = await self.store.user_by_email(email.strip().lower())
+        """Tokens for the right email and password; one NotAuthenticated, in similar
+        time, otherwise."""
+        user = await self.users.by_email(email.strip().lower())
         if user is None:
             await self.passwords.verify_dummy(password)
-            raise _unauthorized(BAD_CREDENTIALS)
+            raise NotAuthenticated(BAD_CREDENTIALS)
         if not await self.passwords.verify(user.password_hash, password):
-            raise _unauthorized(BAD_CREDENTIALS)
+            raise NotAuthenticated(BAD_CREDENTIALS)
         if self.passwords.needs_rehash(user.password_hash):
-            await self.store.set_password_hash(user.id, await self.passwords.hash(password))
+            password_hash = await self.passwords.hash(password)
+            async with self.db.transaction() as tx:
+                await self.users.set_password_hash(tx, user.id, password_hash)
         secret = self.new_secret()
         token = RefreshToken.issue(id=self.new_id(), family_id=self.new_id(), user_id=user.id,
                                    secret=secret, now=self.clock(),
                                    ttl_seconds=self.tokens.refresh_ttl)
-        await self.store.add_refresh_token(token)
+        async with self.db.transaction() as tx:
+            await self.refresh_tokens.add(tx, token)
         return self._token_response(user, secret)
 
     async def refresh(self, presented: str) -> dict:
@@ -118,31 +129,44 @@ class Identity:
         secret = self.new_secret()
         outcome: TokenState | None = None
         user: User | None = None
-        async with self.store.unit() as unit:
-            current = await unit.refresh_token(hash_refresh_secret(presented))
+        token_hash = hash_refresh_secret(presented)
+        async with self.db.transaction() as tx:
+            current = await self.refresh_tokens.by_hash(token_hash, tx)
+            if current is not None:
+                # Its state decides the writes, and a rotation and a reuse of the same
+                # family must not interleave: the family's lock, then the token read again
+                # under it (its family never changes; its state may have meanwhile).
+                await tx.lock(f"refresh-family:{current.family_id}")
+                current = await self.refresh_tokens.by_hash(token_hash, tx)
             if current is not None:
                 outcome = current.state(now)
                 if outcome is TokenState.REVOKED:
-                    revoked = await unit.revoke_family(current.family_id, now)
+                    revoked = await self.refresh_tokens.revoke_family(tx, current.family_id, now)
                     log.warning("refresh_token_reused", family=current.family_id,
                                 user=current.user_id, revoked=revoked)
                 elif outcome is TokenState.ACTIVE:
-                    user = await unit.user(current.user_id)
+                    user = await self.users.get(current.user_id, tx)
                     nxt = current.successor(id=self.new_id(), secret=secret, now=now,
                                             ttl_seconds=self.tokens.refresh_ttl)
-                    await unit.revoke(current.id, now, replaced_by=nxt.id)
-                    await unit.add_refresh_token(nxt)
+                    await self.refresh_tokens.revoke(tx, current.id, now, replaced_by=nxt.id)
+                    await self.refresh_tokens.add(tx, nxt)
         # Raised after the commit, so a family revoked above stays revoked.
         if outcome is not TokenState.ACTIVE or user is None:
-            raise _unauthorized(BAD_REFRESH)
+            raise NotAuthenticated(BAD_REFRESH)
         return self._token_response(user, secret)
+
+    async def start(self, admin_email: str, admin_password: str) -> None:
+        """At start-up: the passwords' dummy hash made (so even the first unknown email
+        takes the time of one check) and the first admin created unless there is one."""
+        await self.passwords.prepare()
+        await self.ensure_admin(admin_email, admin_password)
 
     async def ensure_admin(self, email: str, password: str) -> bool:
         """Create the first admin unless a user with ``email`` exists. True if created.
 
         Safe when two instances start at once: the unique email decides who creates it.
         """
-        existing = await self.store.user_by_email(normalize_email(email))
+        existing = await self.users.by_email(normalize_email(email))
         if existing is not None:
             if not existing.is_admin:
                 log.warning("admin_email_taken_by_non_admin", user=existing.id)
@@ -150,10 +174,8 @@ class Identity:
         try:
             await self.register_user(email, password, "Administrator",
                                      roles=(ROLE_CUSTOMER, ROLE_ADMIN))
-        except Problem as exc:
-            if exc.status == 409:
-                return False
-            raise
+        except DuplicateEmail:
+            return False
         log.info("first_admin_created", email=normalize_email(email))
         return True
 
@@ -164,7 +186,3 @@ class Identity:
         return {"access_token": self.keys.signer().sign(claims),
                 "refresh_token": refresh_secret, "token_type": "bearer",
                 "expires_in": self.tokens.access_ttl}
-
-
-def _unauthorized(detail: str) -> Problem:
-    return Problem(401, detail, headers={"WWW-Authenticate": "Bearer"})

@@ -1,7 +1,8 @@
 """Identity's signing keys for operators (``mercato keys``): list them, rotate them.
 
 Internal routes, for the CLI's workload token only (``require_service("cli")``); the
-rotation rules and their errors are signing.py's and the domain's, translated here.
+rotation rules and their errors are signing.py's and the domain's, answered as errors.py
+says (a rotation still in progress: 409 ``rotation-in-progress``).
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
 
-from mercato.chassis import Principal, Problem, require_service
+from mercato.chassis import Principal, require_service
 from mercato.chassis.clock import iso
 from mercato.chassis.logging import get_logger
-from mercato.services.identity.domain import KeyState, RotationInProgress, StoredKey
+from mercato.services.identity.domain import KeyState, StoredKey
 from mercato.services.identity.signing import KeyRing
 
 router = APIRouter()
@@ -46,10 +47,7 @@ async def list_keys(_caller: Principal = Depends(require_service("cli")),
 async def rotate_keys(caller: Principal = Depends(require_service("cli")),
                       keys: KeyRing = Depends(key_ring)) -> dict:
     """A new signing key; the current one verifies until its tokens have expired."""
-    try:
-        rotation = await keys.rotate()
-    except RotationInProgress as exc:
-        raise Problem(409, str(exc), kind="rotation-in-progress") from exc
+    rotation = await keys.rotate()
     log.info("signing_keys_rotated_by", caller=caller.subject, kid=rotation.new.kid)
     states = dict((k.kid, s) for k, s in keys.states())
     result = {"new": _shown(rotation.new, states[rotation.new.kid])}

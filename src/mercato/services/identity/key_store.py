@@ -1,21 +1,19 @@
 """Identity's signing keys in its own database (table ``signing_keys``).
 
 Every identity replica shares this table: a rotation done through one is read by the
-others (``KeyRing.refresh``). Changes happen in ``unit()``, one BEGIN IMMEDIATE
-transaction, so two rotations at once are serialized and the second sees the first.
+others (``KeyRing.refresh``). Changes take the caller's transaction (``tx``), in which
+``KeyRing`` holds the table's lock, so two rotations at once are serialized and the
+second sees the first.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 
 from mercato.chassis import Database
 from mercato.chassis.clock import iso
-from mercato.chassis.data.db import Connection, Row
+from mercato.chassis.data import Conflict, Connection, Row
 from mercato.services.identity.domain import KeyAlreadyKnown, StoredKey
 
 COLUMNS = "kid, public_jwk, private_pem, created_at, activates_at, retire_after, retired_at"
@@ -44,44 +42,31 @@ def _when(moment: datetime | None) -> str | None:
     return iso(moment) if moment else None
 
 
-class SigningKeyUnit:
-    """The key table inside one transaction."""
+class SqlSigningKeyRepository:
+    """The signing keys, oldest first; signing.py's ``SigningKeyRepository`` port."""
 
-    def __init__(self, tx: Connection) -> None:
-        self.tx = tx
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-    async def all(self) -> list[StoredKey]:
-        return _ordered(await self.tx.fetch_all(SELECT))
+    async def all(self, tx: Connection | None = None) -> list[StoredKey]:
+        return _ordered(await (tx or self.db).fetch_all(SELECT))
 
-    async def add(self, key: StoredKey) -> None:
+    async def add(self, tx: Connection, key: StoredKey) -> None:
         try:
-            await self.tx.execute(
+            await tx.execute(
                 f"INSERT INTO signing_keys ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 key.kid, json.dumps(key.public_jwk, sort_keys=True),
                 key.private_pem.decode() if key.private_pem else None, iso(key.created_at),
                 iso(key.activates_at), _when(key.retire_after), _when(key.retired_at))
-        except sqlite3.IntegrityError as exc:
+        except Conflict as exc:
             raise KeyAlreadyKnown(f"key {key.kid} is known already") from exc
 
-    async def set_retire_after(self, key: StoredKey) -> None:
-        await self.tx.execute("UPDATE signing_keys SET retire_after = ? WHERE kid = ?",
-                              _when(key.retire_after), key.kid)
+    async def set_retire_after(self, tx: Connection, key: StoredKey) -> None:
+        await tx.execute("UPDATE signing_keys SET retire_after = ? WHERE kid = ?",
+                         _when(key.retire_after), key.kid)
 
-    async def erase(self, kid: str, at: datetime) -> None:
+    async def erase(self, tx: Connection, kid: str, at: datetime) -> None:
         """Retired: the private half is dropped for good, the public half kept for the list."""
-        await self.tx.execute(
+        await tx.execute(
             "UPDATE signing_keys SET private_pem = NULL, retired_at = ?"
             " WHERE kid = ? AND retired_at IS NULL", iso(at), kid)
-
-
-class SqlSigningKeyRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    @asynccontextmanager
-    async def unit(self) -> AsyncIterator[SigningKeyUnit]:
-        async with self.db.transaction() as tx:
-            yield SigningKeyUnit(tx)
-
-    async def all(self) -> list[StoredKey]:
-        return _ordered(await self.db.fetch_all(SELECT))

@@ -10,20 +10,28 @@ verifies for ``KeyTimes.keep`` more (the longest access-token life, the verifier
 skew, a lagging replica), then is retired: dropped from the JWKS, its private half erased
 by the worker. States follow from these times (domain ``KeySet``), so no replica has to
 write a state change for the others to see it.
+
+Every change reads the table and decides from what it finds (a key pending already, one
+due for erasure), so it holds ``tx.lock(KEYS_LOCK)`` first: SQLite's one writer serialises
+the replicas already, PostgreSQL needs the lock for the second to see the first's change.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
 from typing import Protocol
 
+from mercato.chassis import Database
 from mercato.chassis.clock import Clock, iso
+from mercato.chassis.data import Connection
 from mercato.chassis.logging import get_logger
 from mercato.chassis.security import CLOCK_SKEW
+from mercato.chassis.worker import Worker
 from mercato.services.identity.domain import (
     IdentityError,
     KeySet,
@@ -32,11 +40,19 @@ from mercato.services.identity.domain import (
     RotationInProgress,
     StoredKey,
 )
-from mercato.services.identity.keys import ALGORITHM, SigningKey, load_pem
+from mercato.services.identity.keys import (
+    ALGORITHM,
+    SigningKey,
+    forget_dev_key,
+    load_or_create_signing_key,
+    load_pem,
+    load_signing_key,
+)
 
 log = get_logger(__name__)
 LEAD = 5.0  # seconds a new key is published before it signs: several refreshes
 REFRESH = 1.0  # seconds between two reads of the key table by each replica
+KEYS_LOCK = "signing-keys:all"  # every change to the table, by any replica
 
 
 def key_times(access_ttl: int) -> KeyTimes:
@@ -51,18 +67,13 @@ class NoSigningKey(IdentityError):
     pass
 
 
-class SigningKeyUnit(Protocol):
-    async def all(self) -> list[StoredKey]: ...
-    async def add(self, key: StoredKey) -> None: ...
-    async def set_retire_after(self, key: StoredKey) -> None: ...
-    async def erase(self, kid: str, at: datetime) -> None: ...
-
-
 class SigningKeyRepository(Protocol):
-    """The port: the key table, read alone or changed in one transaction."""
+    """The port: the key table, read alone (no ``tx``) or in the caller's transaction."""
 
-    def unit(self) -> AbstractAsyncContextManager[SigningKeyUnit]: ...
-    async def all(self) -> list[StoredKey]: ...
+    async def all(self, tx: Connection | None = None) -> list[StoredKey]: ...
+    async def add(self, tx: Connection, key: StoredKey) -> None: ...
+    async def set_retire_after(self, tx: Connection, key: StoredKey) -> None: ...
+    async def erase(self, tx: Connection, kid: str, at: datetime) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -81,9 +92,10 @@ def stored(key: SigningKey) -> StoredKey:
 class KeyRing:
     """Identity's signing keys (see the module's docstring)."""
 
-    def __init__(self, repository: SigningKeyRepository, clock: Clock, times: KeyTimes,
-                 loaded: Sequence[StoredKey] = (),
+    def __init__(self, db: Database, repository: SigningKeyRepository, clock: Clock,
+                 times: KeyTimes, loaded: Sequence[StoredKey] = (),
                  on_retired: Callable[[str], None] | None = None) -> None:
+        self.db = db
         self.repository = repository
         self.on_retired = on_retired  # e.g. delete the development key file
         self.clock = clock
@@ -114,6 +126,16 @@ class KeyRing:
             keys.append(jwk)
         return {"keys": keys}
 
+    def refresher(self) -> Worker:
+        """The loop that reads the key table every ``REFRESH`` seconds: rotations done
+        through another replica, and retirements, reach this one within a second."""
+        return Worker("signing-keys", self.refresh, poll=REFRESH,
+                      failed="signing_keys_not_refreshed")
+
+    async def fetch_jwks(self) -> dict:
+        """``jwks`` as a verifier's fetch: identity checks its own tokens with its ring."""
+        return self.jwks()
+
     def states(self) -> list[tuple[StoredKey, KeyState]]:
         now = self.clock()
         return [(k, self._set.state(k, now)) for k in self._set.keys]
@@ -125,11 +147,12 @@ class KeyRing:
         now = self.clock()
         erased: list[str] = []
         if KeySet(tuple(keys)).due_for_erasure(now):
-            async with self.repository.unit() as unit:
-                for key in KeySet(tuple(await unit.all())).due_for_erasure(now):
-                    await unit.erase(key.kid, now)
+            async with self.db.transaction() as tx:
+                await tx.lock(KEYS_LOCK)
+                for key in KeySet(tuple(await self.repository.all(tx))).due_for_erasure(now):
+                    await self.repository.erase(tx, key.kid, now)
                     erased.append(key.kid)
-                keys = await unit.all()
+                keys = await self.repository.all(tx)
         self._load(keys)
         for kid in erased:
             log.info("signing_key_retired", kid=kid)
@@ -142,8 +165,9 @@ class KeyRing:
         as a rotation to it. True if added."""
         now = self.clock()
         added = previous = None
-        async with self.repository.unit() as unit:
-            current = KeySet(tuple(await unit.all()))
+        async with self.db.transaction() as tx:
+            await tx.lock(KEYS_LOCK)
+            current = KeySet(tuple(await self.repository.all(tx)))
             known = next((k for k in current.keys if k.kid == key.kid), None)
             if known is None:
                 added = current.first(stored(key), now)
@@ -155,12 +179,12 @@ class KeyRing:
                         log.warning("configured_signing_key_not_taken", kid=key.kid,
                                     reason=str(exc))
                 if added is not None:
-                    await unit.add(added)
+                    await self.repository.add(tx, added)
                 if previous is not None:
-                    await unit.set_retire_after(previous)
+                    await self.repository.set_retire_after(tx, previous)
             elif current.state(known, now) is KeyState.RETIRED:
                 log.warning("configured_signing_key_retired", kid=key.kid)
-            keys = await unit.all()
+            keys = await self.repository.all(tx)
         self._load(keys)
         if added is not None:
             log.info("signing_key_adopted", kid=added.kid, activates_at=iso(added.activates_at))
@@ -170,13 +194,14 @@ class KeyRing:
         """A new key, active after the lead; the current one verify-only until its tokens
         have expired. RotationInProgress while a new key is still pending."""
         now = self.clock()
-        async with self.repository.unit() as unit:
-            new, previous = KeySet(tuple(await unit.all())).rotate(
+        async with self.db.transaction() as tx:
+            await tx.lock(KEYS_LOCK)
+            new, previous = KeySet(tuple(await self.repository.all(tx))).rotate(
                 stored(SigningKey.generate()), now, self.times)
-            await unit.add(new)
+            await self.repository.add(tx, new)
             if previous is not None:
-                await unit.set_retire_after(previous)
-            keys = await unit.all()
+                await self.repository.set_retire_after(tx, previous)
+            keys = await self.repository.all(tx)
         self._load(keys)
         log.info("signing_key_rotated", kid=new.kid, activates_at=iso(new.activates_at),
                  previous=previous.kid if previous else None,
@@ -187,3 +212,21 @@ class KeyRing:
         self._set = KeySet(tuple(keys))
         for kid in set(self._parsed) - {k.kid for k in keys if k.private_pem}:
             del self._parsed[kid]
+
+
+async def open_key_ring(db: Database, repository: SigningKeyRepository, clock: Clock,
+                        access_ttl: int, folder: Path, configured: Path | None) -> KeyRing:
+    """The key ring, holding at least one key: a ``configured`` file's key is taken in (a
+    new one as a rotation to it); in development the first start takes in the key of
+    ``<folder>/signing_key.pem`` (made if absent; an older installation's sessions carry
+    on), and the file is deleted when that key retires."""
+    keys = KeyRing(db, repository, clock, key_times(access_ttl),
+                   on_retired=None if configured else partial(forget_dev_key, folder))
+    if configured is not None:
+        await keys.adopt(await asyncio.to_thread(load_signing_key, configured), rotate_in=True)
+        return keys
+    await keys.refresh()
+    if not keys.states():
+        first = await asyncio.to_thread(load_or_create_signing_key, None, folder)
+        await keys.adopt(first, rotate_in=False)
+    return keys

@@ -16,12 +16,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from mercato.chassis.errors import DomainError
+
 # How long reserved units are held before an expiry sweeper may return them.
 RESERVATION_TTL = timedelta(minutes=15)
 
 
-class InventoryError(Exception):
-    """A rule of the inventory was broken; the message says which."""
+class InventoryError(DomainError):
+    """A rule of the inventory was broken; the message says which (errors.py: what each
+    answers)."""
 
 
 class InvalidRequest(InventoryError):
@@ -78,10 +81,6 @@ class Stock:
             raise StockInvariantBroken(f"negative stock for product {self.product_id}")
         if self.on_hand != self.available + self.reserved + self.sold:
             raise StockInvariantBroken(f"stock of product {self.product_id} does not add up")
-
-    @classmethod
-    def empty(cls, product_id: str) -> Stock:
-        return cls(product_id, 0, 0, 0, 0)
 
     def adjusted(self, delta: int) -> Stock:
         if self.available + delta < 0:

@@ -1,18 +1,28 @@
 """The reservation lifecycle: reserve, commit, release, return and expire.
 
 Each step loads the reservation, moves its stock, records its new status and puts its
-event in the outbox, all in one transaction. Domain errors leave as they are: ``Inventory``
-in handlers.py, the only caller, turns them into the problems a client sees.
+event in the outbox, all in one transaction. Refusals leave as domain errors (domain.py,
+``NotFound``), through ``Inventory`` in handlers.py, the only caller; errors.py says what
+each answers.
+
+Locks (a no-op on SQLite, whose one writer serialises these already): each step holds
+``reservation:<id>`` from the start, since what it reads of the reservation (there or not,
+its status) decides what it writes; then ``stock:<product id>`` of its products in product
+id order. Each stock move is a conditional UPDATE that needs no lock to stay correct; the
+ordered locks only keep two steps moving the same products in opposite orders from
+deadlocking on PostgreSQL's row locks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from mercato.chassis import Problem
+from mercato.chassis import Database
 from mercato.chassis.clock import Clock, iso
+from mercato.chassis.data.db import Connection
+from mercato.chassis.errors import NotFound
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Outbox
 from mercato.services.inventory.domain import (
@@ -30,7 +40,7 @@ from mercato.services.inventory.domain import (
     return_action,
 )
 from mercato.services.inventory.events import reservation_event
-from mercato.services.inventory.store import InventoryTx, SqlInventoryStore
+from mercato.services.inventory.store import SqlReservationRepository, SqlStockRepository
 
 log = get_logger(__name__)
 
@@ -44,7 +54,9 @@ class _Short(Exception):
 class Reservations:
     """The lifecycle's steps, with the dependencies they share with ``Inventory``."""
 
-    store: SqlInventoryStore
+    db: Database
+    stock: SqlStockRepository
+    reservations: SqlReservationRepository
     clock: Clock
     outbox: Outbox
     reservation_ttl: timedelta = RESERVATION_TTL
@@ -55,25 +67,27 @@ class Reservations:
         lines = merge_lines(items)
         now = self.clock()
         at = iso(now)
-        async with self.store.transaction() as tx:
-            existing = await tx.reservation(reservation_id)
+        async with self.db.transaction() as tx:
+            await tx.lock(f"reservation:{reservation_id}")
+            existing = await self.reservations.get(reservation_id, tx)
             if existing:
                 return existing.replay(order_id, lines), False
+            await _lock_stock(tx, lines)
             try:
                 async with tx.savepoint():
-                    short = [li for li in lines
-                             if not await tx.move("reserve", li.product_id, li.quantity, at)]
+                    short = [li for li in lines if not await self.stock.move(
+                        tx, "reserve", li.product_id, li.quantity, at)]
                     if short:
                         raise _Short(short)
             except _Short as refused:
                 reservation = Reservation(
                     reservation_id, order_id, Status.REJECTED, lines, at, None,
-                    refusal=await _refusal(tx, refused.lines))
+                    refusal=await self._refusal(tx, refused.lines))
             else:
                 reservation = Reservation(
                     reservation_id, order_id, Status.RESERVED, lines, at,
                     iso(now + self.reservation_ttl))
-            await tx.add_reservation(reservation)
+            await self.reservations.add(tx, reservation)
             await self._publish(tx, reservation, reservation.status)
         # Stored before refusing, so the same reservation_id gets the same 409 again.
         return reservation.replay(order_id, lines), True
@@ -84,14 +98,15 @@ class Reservations:
         got there first."""
         now = self.clock()
         at = iso(now)
-        async with self.store.transaction() as tx:
+        async with self.db.transaction() as tx:
+            await tx.lock(f"reservation:{reservation_id}")
             r = await self._existing(tx, reservation_id)
             if is_due(r, now):
                 await self._expire(tx, r, at)
                 r = replace(r, status=Status.EXPIRED)
             elif commit_action(r) == Action.MOVE_STOCK:
-                await _move_all(tx, "commit", r, at)
-                await tx.set_status(reservation_id, Status.COMMITTED, at)
+                await self._move_all(tx, "commit", r, at)
+                await self.reservations.set_status(tx, reservation_id, Status.COMMITTED, at)
                 await self._publish(tx, r, Status.COMMITTED)
                 r = replace(r, status=Status.COMMITTED)
         if r.status == Status.EXPIRED:  # refused after the expiry is committed
@@ -101,37 +116,38 @@ class Reservations:
     async def return_goods(self, reservation_id: str) -> Reservation:
         """sold -> available, when a confirmed order is cancelled; on hand is unchanged."""
         at = iso(self.clock())
-        async with self.store.transaction() as tx:
+        async with self.db.transaction() as tx:
+            await tx.lock(f"reservation:{reservation_id}")
             r = await self._existing(tx, reservation_id)
             if return_action(r) == Action.MOVE_STOCK:
-                await _move_all(tx, "return", r, at)
-                await tx.set_status(reservation_id, Status.RETURNED, at)
+                await self._move_all(tx, "return", r, at)
+                await self.reservations.set_status(tx, reservation_id, Status.RETURNED, at)
                 await self._publish(tx, r, Status.RETURNED)
         return replace(r, status=Status.RETURNED)
 
-    @staticmethod
-    async def _existing(tx: InventoryTx, reservation_id: str) -> Reservation:
-        r = await tx.reservation(reservation_id)
+    async def _existing(self, tx: Connection, reservation_id: str) -> Reservation:
+        r = await self.reservations.get(reservation_id, tx)
         if r is None:
-            raise Problem(404, f"reservation {reservation_id} was not found")
+            raise NotFound(f"reservation {reservation_id} was not found")
         return r
 
     async def release(self, reservation_id: str) -> Reservation:
         at = iso(self.clock())
-        async with self.store.transaction() as tx:
-            r = await tx.reservation(reservation_id)
+        async with self.db.transaction() as tx:
+            await tx.lock(f"reservation:{reservation_id}")
+            r = await self.reservations.get(reservation_id, tx)
             if r is None:
                 # A tombstone: a late reserve with this id must not take stock.
                 tomb = Reservation(reservation_id, None, Status.RELEASED, (), at, None,
                                    tombstone=True)
-                await tx.add_reservation(tomb)
+                await self.reservations.add(tx, tomb)
                 return tomb
             action = release_action(r)
             if action == Action.MOVE_STOCK:
-                await _move_all(tx, "release", r, at)
+                await self._move_all(tx, "release", r, at)
                 await self._publish(tx, r, Status.RELEASED)
             if action != Action.NOTHING:
-                await tx.set_status(reservation_id, Status.RELEASED, at)
+                await self.reservations.set_status(tx, reservation_id, Status.RELEASED, at)
         if r.status == Status.EXPIRED:
             return r  # released already, by its expiry: the same outcome, said truly
         return replace(r, status=Status.RELEASED)
@@ -148,10 +164,11 @@ class Reservations:
         # next whole second" is the bound that sorts right; is_due() decides exactly.
         bound = iso(now.replace(microsecond=0) + timedelta(seconds=1))
         done = []
-        for reservation_id in await self.store.due_reservations(bound, limit):
+        for reservation_id in await self.reservations.due(bound, limit):
             try:
-                async with self.store.transaction() as tx:
-                    r = await tx.reservation(reservation_id)
+                async with self.db.transaction() as tx:
+                    await tx.lock(f"reservation:{reservation_id}")
+                    r = await self.reservations.get(reservation_id, tx)
                     if r is None or not is_due(r, now):
                         continue  # committed, released or expired meanwhile; or not yet due
                     await self._expire(tx, r, at)
@@ -164,33 +181,38 @@ class Reservations:
                      order_id=r.order_id, expires_at=r.expires_at)
         return done
 
-    async def _expire(self, tx: InventoryTx, r: Reservation, at: str) -> None:
-        await _move_all(tx, "release", r, at)
-        await tx.set_status(r.reservation_id, Status.EXPIRED, at)
+    async def _expire(self, tx: Connection, r: Reservation, at: str) -> None:
+        await self._move_all(tx, "release", r, at)
+        await self.reservations.set_status(tx, r.reservation_id, Status.EXPIRED, at)
         await self._publish(tx, r, Status.EXPIRED)
 
-    async def _publish(self, tx: InventoryTx, r: Reservation, to: Status) -> None:
+    async def _publish(self, tx: Connection, r: Reservation, to: Status) -> None:
         """The event of a reservation's stock moving, in the transaction that moves it."""
         eid, event = reservation_event(r, to)
-        await self.outbox.add(tx.connection, event, event_id=eid)
+        await self.outbox.add(tx, event, event_id=eid)
+
+    async def _move_all(self, tx: Connection, step: str, r: Reservation, at: str) -> None:
+        await _lock_stock(tx, r.lines)
+        for line in r.lines:
+            if not await self.stock.move(tx, step, line.product_id, line.quantity, at):
+                raise StockInvariantBroken(
+                    f"{step} of reservation {r.reservation_id}: product {line.product_id}"
+                    f" does not hold {line.quantity} reserved units")
+
+    async def _refusal(self, tx: Connection, short: list[Line]) -> dict:
+        reasons = []
+        for line in short:
+            stock = await self.stock.get(line.product_id, tx)
+            if stock is None:
+                reasons.append(f"product {line.product_id} has no stock")
+            else:
+                reasons.append(f"product {line.product_id}: {line.quantity} requested,"
+                               f" {stock.available} available")
+        return {"detail": "not enough stock: " + "; ".join(reasons),
+                "product_ids": [li.product_id for li in short]}
 
 
-async def _move_all(tx: InventoryTx, step: str, r: Reservation, at: str) -> None:
-    for line in r.lines:
-        if not await tx.move(step, line.product_id, line.quantity, at):
-            raise StockInvariantBroken(
-                f"{step} of reservation {r.reservation_id}: product {line.product_id} does"
-                f" not hold {line.quantity} reserved units")
-
-
-async def _refusal(tx: InventoryTx, short: list[Line]) -> dict:
-    reasons = []
-    for line in short:
-        stock = await tx.stock(line.product_id)
-        if stock is None:
-            reasons.append(f"product {line.product_id} has no stock")
-        else:
-            reasons.append(f"product {line.product_id}: {line.quantity} requested,"
-                           f" {stock.available} available")
-    return {"detail": "not enough stock: " + "; ".join(reasons),
-            "product_ids": [li.product_id for li in short]}
+async def _lock_stock(tx: Connection, lines: Sequence[Line]) -> None:
+    """The stock of these lines' products, in product id order (see the module's doc)."""
+    for product_id in sorted({li.product_id for li in lines}):
+        await tx.lock(f"stock:{product_id}")

@@ -1,19 +1,18 @@
 """The inventory's own database: stock rows, the adjustments ledger and reservations.
 
-Stock only ever changes through conditional UPDATEs (``... WHERE available >= ?``) inside
-one ``BEGIN IMMEDIATE`` transaction, so two requests can never both take the last unit,
-whether they race in one process or in several. The caller checks the row count.
+Writes take the caller's transaction (``tx``); the handler opens it and puts the event
+in the outbox in the same one. Stock only ever changes through conditional UPDATEs
+(``... WHERE available >= ?``), so two requests can never both take the last unit, whether
+they race in one process or in several: the caller checks what each move returns.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from mercato.chassis import Database
+from mercato.chassis.data.db import Connection, Row
 from mercato.services.inventory.domain import Line, Reservation, Status, Stock
 
 STOCK_COLUMNS = "product_id, on_hand, available, reserved, sold"
@@ -32,109 +31,78 @@ class StoredAdjustment:
     result: Stock
 
 
-class SqlInventoryStore:
+class SqlStockRepository:
+    """Each product's stock levels and the ledger of manual adjustments to them."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def get_stock(self, product_id: str) -> Stock | None:
-        row = await self.db.fetch_one(
+    async def get(self, product_id: str, tx: Connection | None = None) -> Stock | None:
+        row = await (tx or self.db).fetch_one(
             f"SELECT {STOCK_COLUMNS} FROM stock WHERE product_id = ?", product_id)
         return Stock(**row) if row else None
 
-    async def find_adjustment(self, key: str) -> StoredAdjustment | None:
-        row = await self.db.fetch_one(
-            "SELECT fingerprint, result FROM adjustments WHERE idempotency_key = ?", key)
-        return _adjustment(row)
-
-    async def due_reservations(self, before: str, limit: int) -> list[str]:
-        """Ids of reservations still ``reserved`` whose ``expires_at`` sorts before
-        ``before`` (ISO text), oldest deadline first; the caller checks each again."""
-        rows = await self.db.fetch_all(
-            "SELECT reservation_id FROM reservations WHERE status = ? AND expires_at IS NOT"
-            " NULL AND expires_at < ? ORDER BY expires_at, reservation_id LIMIT ?",
-            Status.RESERVED.value, before, limit)
-        return [r["reservation_id"] for r in rows]
-
-    async def reservations_held(self) -> int:
-        """Reservations holding stock now (status ``reserved``)."""
-        row = await self.db.fetch_one(
-            "SELECT COUNT(*) AS n FROM reservations WHERE status = ?", Status.RESERVED.value)
-        return int(row["n"]) if row else 0
-
     async def units_reserved(self) -> int:
-        """Units of stock those reservations hold, every product together."""
+        """Units of stock reservations hold now, every product together."""
         row = await self.db.fetch_one("SELECT COALESCE(SUM(reserved), 0) AS n FROM stock")
         return int(row["n"]) if row else 0
 
-    async def all_stock(self) -> list[Stock]:
-        rows = await self.db.fetch_all(f"SELECT {STOCK_COLUMNS} FROM stock ORDER BY product_id")
-        return [Stock(**r) for r in rows]
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[InventoryTx]:
-        async with self.db.transaction() as tx:
-            yield InventoryTx(tx)
-
-
-class InventoryTx:
-    """The store inside one transaction; everything commits or nothing does."""
-
-    def __init__(self, tx: Any) -> None:
-        self._tx = tx
-
-    @property
-    def connection(self) -> Any:
-        """The transaction itself, for writes that go with it (the outbox)."""
-        return self._tx
-
-    async def stock(self, product_id: str) -> Stock | None:
-        row = await self._tx.fetch_one(
-            f"SELECT {STOCK_COLUMNS} FROM stock WHERE product_id = ?", product_id)
-        return Stock(**row) if row else None
-
-    async def create_stock(self, product_id: str, at: str) -> None:
-        await self._tx.execute(
+    async def create(self, tx: Connection, product_id: str, at: str) -> None:
+        """A record of zeros, unless the product has one already."""
+        await tx.execute(
             "INSERT INTO stock (product_id, on_hand, available, reserved, sold, updated_at)"
             " VALUES (?, 0, 0, 0, 0, ?) ON CONFLICT (product_id) DO NOTHING", product_id, at)
 
-    async def adjust(self, product_id: str, delta: int, at: str) -> bool:
+    async def adjust(self, tx: Connection, product_id: str, delta: int, at: str) -> bool:
         """Change on_hand and available by ``delta`` unless available would go negative."""
-        count = await self._tx.execute(
+        count = await tx.execute(
             "UPDATE stock SET on_hand = on_hand + ?, available = available + ?, updated_at = ?"
             " WHERE product_id = ? AND available + ? >= 0",
             delta, delta, at, product_id, delta)
         return count == 1
 
-    async def move(self, step: str, product_id: str, quantity: int, at: str) -> bool:
+    async def move(self, tx: Connection, step: str, product_id: str, quantity: int,
+                   at: str) -> bool:
         """Move units between columns for a reservation step, only if they are there."""
         source, target = MOVES[step]
-        count = await self._tx.execute(
+        count = await tx.execute(
             f"UPDATE stock SET {source} = {source} - ?, {target} = {target} + ?,"
             f" updated_at = ? WHERE product_id = ? AND {source} >= ?",
             quantity, quantity, at, product_id, quantity)
         return count == 1
 
-    async def adjustment(self, key: str) -> StoredAdjustment | None:
-        row = await self._tx.fetch_one(
+    async def find_adjustment(self, key: str, tx: Connection | None = None
+                              ) -> StoredAdjustment | None:
+        row = await (tx or self.db).fetch_one(
             "SELECT fingerprint, result FROM adjustments WHERE idempotency_key = ?", key)
         return _adjustment(row)
 
-    async def record_adjustment(self, *, adjustment_id: str, product_id: str, delta: int,
-                                reason: str, actor: str, key: str | None, fingerprint: str,
-                                result: Stock, at: str) -> None:
-        await self._tx.execute(
+    async def record_adjustment(self, tx: Connection, *, adjustment_id: str,
+                                product_id: str, delta: int, reason: str, actor: str,
+                                key: str | None, fingerprint: str, result: Stock,
+                                at: str) -> None:
+        await tx.execute(
             "INSERT INTO adjustments (id, product_id, delta, reason, actor, idempotency_key,"
             " fingerprint, result, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             adjustment_id, product_id, delta, reason, actor, key, fingerprint,
             json.dumps(result.as_dict()), at)
 
-    async def reservation(self, reservation_id: str) -> Reservation | None:
-        row = await self._tx.fetch_one(
+
+class SqlReservationRepository:
+    """Reservations of stock for a checkout, with their lines, refusals and tombstones."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, reservation_id: str, tx: Connection | None = None
+                  ) -> Reservation | None:
+        source = tx or self.db
+        row = await source.fetch_one(
             "SELECT reservation_id, order_id, status, tombstone, refusal, created_at,"
             " expires_at FROM reservations WHERE reservation_id = ?", reservation_id)
         if row is None:
             return None
-        items = await self._tx.fetch_all(
+        items = await source.fetch_all(
             "SELECT product_id, quantity FROM reservation_items WHERE reservation_id = ?"
             " ORDER BY position", reservation_id)
         return Reservation(
@@ -146,37 +114,41 @@ class InventoryTx:
             tombstone=bool(row["tombstone"]),
         )
 
-    async def add_reservation(self, r: Reservation) -> None:
-        await self._tx.execute(
+    async def due(self, before: str, limit: int) -> list[str]:
+        """Ids of reservations still ``reserved`` whose ``expires_at`` sorts before
+        ``before`` (ISO text), oldest deadline first; the caller checks each again."""
+        rows = await self.db.fetch_all(
+            "SELECT reservation_id FROM reservations WHERE status = ? AND expires_at IS NOT"
+            " NULL AND expires_at < ? ORDER BY expires_at, reservation_id LIMIT ?",
+            Status.RESERVED.value, before, limit)
+        return [r["reservation_id"] for r in rows]
+
+    async def held(self) -> int:
+        """Reservations holding stock now (status ``reserved``)."""
+        row = await self.db.fetch_one(
+            "SELECT COUNT(*) AS n FROM reservations WHERE status = ?", Status.RESERVED.value)
+        return int(row["n"]) if row else 0
+
+    async def add(self, tx: Connection, r: Reservation) -> None:
+        await tx.execute(
             "INSERT INTO reservations (reservation_id, order_id, status, tombstone, refusal,"
             " created_at, updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             r.reservation_id, r.order_id, r.status.value, r.tombstone,
             json.dumps(r.refusal) if r.refusal else None, r.created_at, r.created_at,
             r.expires_at)
-        await self._tx.execute_many(
+        await tx.execute_many(
             "INSERT INTO reservation_items (reservation_id, product_id, position, quantity)"
             " VALUES (?, ?, ?, ?)",
             [(r.reservation_id, li.product_id, n, li.quantity) for n, li in enumerate(r.lines)])
 
-    async def set_status(self, reservation_id: str, status: Status, at: str) -> None:
-        await self._tx.execute(
+    async def set_status(self, tx: Connection, reservation_id: str, status: Status,
+                         at: str) -> None:
+        await tx.execute(
             "UPDATE reservations SET status = ?, updated_at = ? WHERE reservation_id = ?",
             status.value, at, reservation_id)
 
-    @asynccontextmanager
-    async def savepoint(self, name: str = "attempt") -> AsyncIterator[None]:
-        """Undo only this block's writes if it raises; the transaction goes on."""
-        await self._tx.execute(f"SAVEPOINT {name}")
-        try:
-            yield
-        except BaseException:
-            await self._tx.execute(f"ROLLBACK TO SAVEPOINT {name}")
-            await self._tx.execute(f"RELEASE SAVEPOINT {name}")
-            raise
-        await self._tx.execute(f"RELEASE SAVEPOINT {name}")
 
-
-def _adjustment(row: dict | None) -> StoredAdjustment | None:
+def _adjustment(row: Row | None) -> StoredAdjustment | None:
     if row is None:
         return None
     return StoredAdjustment(row["fingerprint"], Stock(**json.loads(row["result"])))

@@ -8,7 +8,7 @@ from mercato.chassis.messaging import Subscription, choreographed
 from mercato.contracts.catalog import ProductCreated
 from mercato.contracts.orders import OrderCancelling, OrderPlaced
 from mercato.contracts.payments import PaymentCaptured
-from mercato.services.inventory.checkout import CheckoutReactions
+from mercato.services.inventory.choreography import CheckoutReactions
 from mercato.services.inventory.handlers import Inventory
 
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from mercato.chassis import Runtime, create_service
 from mercato.chassis.clock import utc_now
 from mercato.services.notifications.api import router
+from mercato.services.notifications.errors import ERRORS
 from mercato.services.notifications.handlers import Notifications
 from mercato.services.notifications.mailer import MboxMailer
 from mercato.services.notifications.sender import PendingMailSender
@@ -28,14 +29,9 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
     app.state.notifications = handlers
     # Its first pass sends whatever an earlier run stored but did not send; a failing
     # mailer only delays it, and never keeps the service from starting.
-    app.state.sender = PendingMailSender(handlers)
-    app.state.sender.start()
-
-
-async def _stop(runtime: Runtime, app: FastAPI) -> None:
-    await app.state.sender.stop()
+    runtime.run(PendingMailSender(handlers))
 
 
 def build(runtime: Runtime) -> FastAPI:
     return create_service(runtime, routers=[router], migrations_dir=MIGRATIONS, on_start=_wire,
-                          on_stop=_stop, subscriptions=subscriptions)
+                          subscriptions=subscriptions, errors=ERRORS)

@@ -7,12 +7,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from mercato.chassis.errors import DomainError
+
 # One address, nothing a mail header could be split on.
 EMAIL = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+")
 
 
-class NotificationError(Exception):
+class NotificationError(DomainError):
     """A rule of notifications was broken; the message says which."""
+
+
+class IdempotencyMismatch(NotificationError):
+    """A notification id repeated with another user, kind, subject, body or order."""
+
+    def __init__(self, notification_id: str) -> None:
+        super().__init__(f"notification {notification_id} was first sent with another "
+                         "user, kind, subject, body or order")
+        self.notification_id = notification_id
 
 
 @dataclass(frozen=True)

@@ -18,17 +18,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from weakref import WeakValueDictionary
 
-from mercato.chassis import Principal, Problem
 from mercato.chassis.clock import Clock, iso
-from mercato.chassis.data.db import Connection
+from mercato.chassis.data import Connection, Database
+from mercato.chassis.errors import DependencyUnavailable
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import NotYet
+from mercato.chassis.security import Principal
 from mercato.contracts.envelope import Envelope, Event
 from mercato.contracts.identity import UserRegistered
 from mercato.services.notifications.domain import (
+    IdempotencyMismatch,
     Mailer,
     Notification,
-    NotificationError,
     Recipient,
 )
 from mercato.services.notifications.messages import compose, notification_id
@@ -65,6 +66,12 @@ class Notifications:
     # Set after a commit that stored an unsent message; the sender waits on it.
     unsent: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
+    @property
+    def db(self) -> Database:
+        """The notifications database: handlers open the transaction, the repository's
+        methods take it (docs/production.md's one shape)."""
+        return self.store.db
+
     def _lock(self, notification_id: str) -> asyncio.Lock:
         lock = self._locks.get(notification_id)
         if lock is None:
@@ -72,19 +79,19 @@ class Notifications:
         return lock
 
     async def send(self, cmd: SendNotification) -> Notification:
-        try:
-            candidate = Notification(
-                id=cmd.notification_id, user_id=cmd.user_id, kind=cmd.kind,
-                subject=cmd.subject, body=cmd.body, order_id=cmd.order_id, email=cmd.email,
-                created_at=iso(self.clock()),
-            )
-        except NotificationError as exc:
-            raise Problem(422, str(exc)) from exc
+        """Store and send one message: NotificationError if it breaks a rule,
+        IdempotencyMismatch if its id came before with other content,
+        DependencyUnavailable if it is stored but the mail could not go out yet."""
+        candidate = Notification(
+            id=cmd.notification_id, user_id=cmd.user_id, kind=cmd.kind,
+            subject=cmd.subject, body=cmd.body, order_id=cmd.order_id, email=cmd.email,
+            created_at=iso(self.clock()),
+        )
         async with self._lock(candidate.id):
-            stored, created = await self.store.add(candidate)
+            async with self.db.transaction() as tx:
+                stored, created = await self.store.add(tx, candidate)
             if not created and not stored.same_request(candidate):
-                raise Problem(422, f"notification {candidate.id} was first sent with another "
-                              "user, kind, subject, body or order", kind="idempotency-mismatch")
+                raise IdempotencyMismatch(candidate.id)
             if stored.sent_at is None:
                 stored = await self._deliver(stored)
             return stored
@@ -122,7 +129,7 @@ class Notifications:
         Each batch is mailed with one ``send_many`` and marked sent in one transaction,
         under the per-id locks of its messages, so a concurrent ``send`` of one of them
         waits and then finds it sent. A message whose lock is held is being sent right
-        now by ``send``, which mails it or fails with a 503 (and this sender's next pass
+        now by ``send``, which mails it or fails (and this sender's next pass
         picks it up): it is skipped, never waited for, and the pass ends when only such
         messages are left. Locks are taken in id order, so two passes never deadlock.
         """
@@ -137,7 +144,8 @@ class Notifications:
                 if current:
                     await self.mailer.send_many(current)
                     at = iso(self.clock())
-                    await self.store.mark_sent_many([n.sent(at) for n in current])
+                    async with self.db.transaction() as tx:
+                        await self.store.mark_sent_many(tx, [n.sent(at) for n in current])
                     sent += len(current)
             finally:
                 for lock in held.values():
@@ -171,9 +179,10 @@ class Notifications:
             await self.mailer.send(n)
         except Exception as exc:
             log.warning("notification_not_sent", notification_id=n.id, error=str(exc))
-            raise Problem(503, f"notification {n.id} is stored but could not be sent yet; "
-                          "repeat the request to send it", kind="mail-unavailable",
-                          headers={"Retry-After": "1"}) from exc
+            raise DependencyUnavailable(
+                f"notification {n.id} is stored but could not be sent yet; repeat the "
+                "request to send it", kind="mail-unavailable", retry_after=1) from exc
         sent = n.sent(iso(self.clock()))
-        await self.store.mark_sent(sent)
+        async with self.db.transaction() as tx:
+            await self.store.mark_sent(tx, sent)
         return sent

@@ -87,7 +87,6 @@ COMPOSERS = {
     OrderShipped: _order_shipped,
     OrderDelivered: _order_delivered,
 }
-MESSAGE_EVENTS = tuple(COMPOSERS)
 
 
 def compose(event: Event) -> Draft:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mercato.chassis import Database
-from mercato.chassis.data.db import Connection
+from mercato.chassis.data import Connection
 from mercato.services.notifications.domain import Notification, Recipient
 
 COLUMNS = "id, user_id, kind, subject, body, order_id, email, created_at, sent_at"
@@ -20,18 +20,15 @@ class SqlNotificationRepository:
         row = await self.db.fetch_one(f"{SELECT} WHERE id = ?", notification_id)
         return Notification(**row) if row else None
 
-    async def add(self, n: Notification) -> tuple[Notification, bool]:
-        """Store ``n``; the one already stored under its id (and False) if any."""
-        async with self.db.transaction() as tx:
-            row = await tx.fetch_one(f"{SELECT} WHERE id = ?", n.id)
-            if row:
-                return Notification(**row), False
-            await tx.execute(
-                f"INSERT INTO notifications ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                n.id, n.user_id, n.kind, n.subject, n.body, n.order_id, n.email,
-                n.created_at, n.sent_at,
-            )
-        return n, True
+    async def add(self, tx: Connection, n: Notification) -> tuple[Notification, bool]:
+        """Store ``n``; the one already stored under its id (and False) if any. An insert
+        that does nothing on a clash, then a read: two writers of one id (two replicas,
+        READ COMMITTED on PostgreSQL) get one row and a replay, never a ``Conflict``."""
+        if await self.insert(tx, n):
+            return n, True
+        row = await tx.fetch_one(f"{SELECT} WHERE id = ?", n.id)
+        assert row is not None  # the clash was on this id, and rows are never deleted
+        return Notification(**row), False
 
     async def insert(self, tx: Connection, n: Notification) -> bool:
         """Store ``n`` in the caller's transaction unless its id is there; True if stored."""
@@ -53,18 +50,16 @@ class SqlNotificationRepository:
             " name = excluded.name, updated_at = excluded.updated_at",
             r.user_id, r.email, r.name, at)
 
-    async def mark_sent(self, n: Notification) -> None:
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE notifications SET sent_at = ? WHERE id = ? AND sent_at IS NULL",
-                n.sent_at, n.id)
+    async def mark_sent(self, tx: Connection, n: Notification) -> None:
+        await tx.execute(
+            "UPDATE notifications SET sent_at = ? WHERE id = ? AND sent_at IS NULL",
+            n.sent_at, n.id)
 
-    async def mark_sent_many(self, sent: Sequence[Notification]) -> None:
-        """Record the sending of a batch in one transaction (one commit, one fsync)."""
-        async with self.db.transaction() as tx:
-            await tx.execute_many(
-                "UPDATE notifications SET sent_at = ? WHERE id = ? AND sent_at IS NULL",
-                [(n.sent_at, n.id) for n in sent])
+    async def mark_sent_many(self, tx: Connection, sent: Sequence[Notification]) -> None:
+        """Record the sending of a batch in the caller's transaction (one commit)."""
+        await tx.execute_many(
+            "UPDATE notifications SET sent_at = ? WHERE id = ? AND sent_at IS NULL",
+            [(n.sent_at, n.id) for n in sent])
 
     async def unsent_of(self, ids: Sequence[str]) -> list[Notification]:
         """Those of ``ids`` still unsent, oldest first."""

@@ -1,5 +1,6 @@
 """Orders commands and queries: place, read, list and cancel orders; and the courier's
-news (ShipmentDispatched, ShipmentDelivered), which ship and deliver them."""
+news (ShipmentDispatched, ShipmentDelivered), which ship and deliver them. A refusal is a
+domain error (domain/refusals.py, domain/order.py); errors.py says what each answers."""
 
 from __future__ import annotations
 
@@ -7,40 +8,46 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
 
-from mercato.chassis import Principal, Problem, Unavailable
+from mercato.chassis.calls import Unavailable
 from mercato.chassis.clock import Clock, IdFactory, iso
 from mercato.chassis.data.db import Connection
+from mercato.chassis.errors import DependencyUnavailable, NotFound
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import NotYet, Outbox
 from mercato.chassis.sealing import Sealer
+from mercato.chassis.security import Principal
 from mercato.contracts.envelope import Envelope
 from mercato.contracts.shipping import ShipmentDelivered, ShipmentDispatched
-from mercato.services.orders.choreography import cancel_now
+from mercato.services.orders.adapters.events import publish
+from mercato.services.orders.adapters.store import (
+    SqlOrderRepository,
+    idempotency_lock,
+    order_lock,
+    units_lock,
+)
+from mercato.services.orders.checkout.choreography import cancel_now
+from mercato.services.orders.checkout.runner import SagaRunner
 from mercato.services.orders.domain.limits import UnitsLimit
-from mercato.services.orders.domain.order import Line, Order, OrderError, Status
+from mercato.services.orders.domain.order import InvalidOrder, Line, Order, Status
+from mercato.services.orders.domain.refusals import (
+    AlreadyCancelled,
+    CheckoutBusy,
+    IdempotencyKeyReused,
+    TooManyCheckouts,
+    UnknownProduct,
+)
 from mercato.services.orders.domain.saga import CheckoutSaga, Phase
-from mercato.services.orders.events import publish
-from mercato.services.orders.saga.runner import SagaRunner
-from mercato.services.orders.store import SqlOrderStore
+from mercato.services.orders.ports import CartPort, CatalogPort
 
 log = get_logger(__name__)
 # A checkout being undone: its parcel is being called back, the order will be cancelled.
 UNDOING = (Phase.COMPENSATING, Phase.REFUNDING, Phase.CANCELLED)
 
 
-class CatalogPort(Protocol):
-    async def lookup(self, product_ids: list[str]) -> dict[str, dict]: ...
-
-
-class CartPort(Protocol):
-    async def items(self, user_id: str) -> list[dict]: ...
-
-
 @dataclass
 class Orders:
-    store: SqlOrderStore
+    store: SqlOrderRepository
     runner: SagaRunner
     catalog: CatalogPort
     cart: CartPort
@@ -68,15 +75,16 @@ class Orders:
         lines, currency = await self._price(customer, body)
         moment = self.clock()
         now = iso(moment)
-        try:
-            placed = Order.place(self.new_id(), customer.subject, lines, currency,
-                                 body["shipping_address"], now,
-                                 from_cart=bool(body.get("from_cart")))
-        except OrderError as exc:
-            raise Problem(422, str(exc)) from exc
+        placed = Order.place(self.new_id(), customer.subject, lines, currency,
+                             body["shipping_address"], now, from_cart=bool(body.get("from_cart")))
         order = Order.fold(placed)
         async with self.store.db.transaction() as tx:
             if idempotency_key:
+                # One request per key at a time: a second one with the same key waits here
+                # till the first commits, then finds its key and is answered the same order
+                # (without the lock, on PostgreSQL both would miss the key and the second
+                # insert of it would clash). Locks in one order: key, units, order events.
+                await tx.lock(idempotency_lock(customer.subject, idempotency_key))
                 replay = await self._replay(tx, customer.subject, idempotency_key, digest)
                 if replay:
                     return replay
@@ -86,7 +94,6 @@ class Orders:
             if idempotency_key:
                 await self.store.remember_key(tx, customer.subject, idempotency_key, digest,
                                               order.id, now)
-            await self.store.append(tx, placed, expected_version=0)
             await self.store.hold_units(tx, order.id, customer.subject, lines, moment)
             token = body["payment"]["card_token"]
             if self.choreographed:  # the token travels sealed in OrderPlaced, till authorized
@@ -99,6 +106,8 @@ class Orders:
                 saga.begin(saga.step, now)
                 await self.store.insert_saga(tx, saga, now, customer_id=customer.subject)
                 await publish(self.outbox, tx, order, placed)
+            # last: the append takes the store's one lock till COMMIT (eventstore.py)
+            await self.store.append(tx, placed, expected_version=0)
         if not self.choreographed:  # the runner starts from what was saved, unread
             self.runner.start(order.id, held=(saga, Order.fold(placed)))
         return order
@@ -116,25 +125,24 @@ class Orders:
         busy, theirs = await self.store.checkouts_in_progress(limit or 1, customer_id,
                                                               mine or 1)
         if limit and busy >= limit:
-            raise Problem(503, f"{limit} checkouts are in progress, as many as this platform "
-                          "takes at once (MERCATO_CHECKOUT_MAX_IN_FLIGHT); try again shortly",
-                          kind="checkout-busy", headers={"Retry-After": "1"})
+            raise CheckoutBusy(limit)
         # Fairness: one account may hold only its share, so that its checkouts (slow ones,
         # or many at once) cannot fill the whole limit and refuse everybody else.
         if mine and theirs >= mine:
-            raise Problem(429, f"you have {mine} checkouts in progress, as many as one "
-                          "customer may have at once "
-                          "(MERCATO_CHECKOUT_MAX_IN_FLIGHT_PER_CUSTOMER); try again shortly",
-                          kind="too-many-checkouts", headers={"Retry-After": "1"})
+            raise TooManyCheckouts(mine)
 
     async def _within_units_limit(self, tx: Connection, customer_id: str, lines: list[Line],
                                   moment: datetime) -> None:
         """``UnitsLimitExceeded`` if this order takes the customer past the units of a
-        product one customer may hold in a day. Counted in the placing transaction (the
-        database's write lock), so two orders of one customer placed at once are counted
-        one after the other and cannot both pass together past the limit."""
+        product one customer may hold in a day. Counted in the placing transaction under
+        the lock ``units:<customer>`` (held till it commits, with the units this order
+        holds written), so two orders of one customer placed at once are counted one
+        after the other and cannot both pass together past the limit: on SQLite the
+        write lock of ``BEGIN IMMEDIATE`` does it already, on PostgreSQL (READ COMMITTED)
+        the named lock does."""
         if not self.units_limit.active:
             return
+        await tx.lock(units_lock(customer_id))
         held = await self.store.units_held(tx, customer_id, [x.product_id for x in lines],
                                            self.units_limit.since(moment))
         self.units_limit.check(lines, held, moment)
@@ -148,8 +156,7 @@ class Orders:
         if seen is None:
             return None
         if seen["request_hash"] != digest:
-            raise Problem(422, "Idempotency-Key was already used with a different request body",
-                          kind="idempotency-key-reused")
+            raise IdempotencyKeyReused()
         return await self.store.get_order(seen["order_id"], tx)
 
     async def _price(self, customer: Principal, body: dict) -> tuple[list[Line], str]:
@@ -157,47 +164,47 @@ class Orders:
             if body.get("from_cart"):
                 wanted = await self.cart.items(customer.subject)
                 if not wanted:
-                    raise Problem(422, "from_cart: the cart is empty")
+                    raise InvalidOrder("from_cart: the cart is empty")
                 where = "cart"
             else:
                 wanted = body["items"]
                 where = "items"
             products = await self.catalog.lookup([w["product_id"] for w in wanted])
         except Unavailable as exc:
-            raise Problem(503, f"cannot price the order: {exc}",
-                          headers={"Retry-After": "1"}) from exc
+            raise DependencyUnavailable(f"cannot price the order: {exc}",
+                                        retry_after=1) from exc
         lines, currencies = [], set()
         for i, w in enumerate(wanted):
             product = products.get(w["product_id"])
             if product is None:
-                raise Problem(422, f"{where}[{i}].product_id: unknown product {w['product_id']}",
-                              kind="unknown-product", field=f"{where}[{i}].product_id")
+                raise UnknownProduct(f"{where}[{i}].product_id", w["product_id"])
             currencies.add(product["currency"])
             lines.append(Line(w["product_id"], int(w["quantity"]), int(product["price"]),
                               product["name"]))
         if len(currencies) > 1:
-            raise Problem(422, f"{where}: products in several currencies "
-                          f"({', '.join(sorted(currencies))}) cannot share one order")
+            raise InvalidOrder(f"{where}: products in several currencies "
+                               f"({', '.join(sorted(currencies))}) cannot share one order")
         return lines, currencies.pop()
 
     async def get_order(self, caller: Principal, order_id: str) -> Order:
         order = await self.store.get_order(order_id)
         if order is None or not (caller.is_admin or order.customer_id == caller.subject):
-            raise Problem(404, f"order {order_id} was not found")
+            raise NotFound(f"order {order_id} was not found")
         return order
 
     async def cancel_order(self, caller: Principal, order_id: str) -> Order:
         order = await self.get_order(caller, order_id)
         if order.status is Status.CANCELLED:
-            raise Problem(409, f"order {order_id} is already cancelled",
-                          kind="already-cancelled")
+            raise AlreadyCancelled(order_id)
         if self.choreographed:
             if await cancel_now(self.store, self.outbox, self.clock, order_id) is None:
-                raise Problem(409, f"order {order_id} is already cancelled",
-                              kind="already-cancelled")
+                raise AlreadyCancelled(order_id)
             return order
         async with self.store.db.transaction() as tx:
             # again where it is written: the courier's news may have shipped it meanwhile
+            # (its handler takes the same lock, so the two cannot both read the other's
+            # state as it was before)
+            await tx.lock(order_lock(order_id))
             current = await self.store.get_order(order_id, tx)
             current.check_cancellable()
             await self.store.request_cancel(order_id, tx)
@@ -208,7 +215,10 @@ class Orders:
                                    event: ShipmentDispatched | ShipmentDelivered) -> None:
         """The courier moved the order's parcel, in either checkout mode: in transit, the
         order is shipped (and can no longer be cancelled); delivered, it is delivered.
-        Not while the order's cancellation is under way: its parcel is being called back."""
+        Not while the order's cancellation is under way: its parcel is being called back.
+        Under the order's lock: a cancellation asked for meanwhile reads the order after
+        this commits (it is shipped then, and refused), or has committed before it is read."""
+        await tx.lock(order_lock(event.order_id))
         order = await self.store.get_order(event.order_id, tx)
         saga = await self.store.get_saga(event.order_id, tx)
         if order is None or saga is None:
@@ -225,5 +235,5 @@ class Orders:
         changes = (order.ship(now, event.tracking_number)
                    if isinstance(event, ShipmentDispatched) else order.deliver(now))
         if changes:
-            await self.store.append(tx, changes, expected_version=order.version)
             await publish(self.outbox, tx, order, changes)
+            await self.store.append(tx, changes, expected_version=order.version)  # last

@@ -11,7 +11,8 @@ from mercato.chassis.clock import new_id, utc_now
 from mercato.chassis.identity import shared_secret
 from mercato.chassis.sealing import CARD_TOKEN, Sealer
 from mercato.services.payments.api import router
-from mercato.services.payments.checkout import CheckoutReactions
+from mercato.services.payments.choreography import CheckoutReactions
+from mercato.services.payments.errors import ERRORS
 from mercato.services.payments.facts import router as facts_router
 from mercato.services.payments.handlers import Payments
 from mercato.services.payments.intents import Intents
@@ -24,15 +25,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 async def _wire(runtime: Runtime, app: FastAPI) -> None:
     s = runtime.settings
-    provider = SimulatedProvider(latency=s.provider_latency, timeout=s.provider_timeout)
     app.state.payments = Payments(
-        db=runtime.db,
-        store=SqlPaymentRepository(runtime.db, new_id),
-        outbox=runtime.outbox,
-        provider=provider,
-        provider_timeout=s.provider_timeout,
-        clock=utc_now,
-    )
+        db=runtime.db, store=SqlPaymentRepository(runtime.db, new_id), outbox=runtime.outbox,
+        provider=SimulatedProvider(latency=s.provider_latency, timeout=s.provider_timeout),
+        provider_timeout=s.provider_timeout, clock=utc_now)
     app.state.checkout = CheckoutReactions(
         app.state.payments, Intents(runtime.db), Sealer(shared_secret(s, "card-seal"), CARD_TOKEN),
         attempts=s.saga_step_attempts, backoff=s.saga_backoff)
@@ -40,5 +36,5 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
 
 def build(runtime: Runtime) -> FastAPI:
     return create_service(runtime, routers=[router, facts_router], migrations_dir=MIGRATIONS,
-                          on_start=_wire, publishes=True,
-                          subscriptions=subscriptions)
+                          on_start=_wire, publishes=True, subscriptions=subscriptions,
+                          errors=ERRORS, rpc="mercato.services.payments.grpc_api:payments")

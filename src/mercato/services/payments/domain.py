@@ -1,10 +1,13 @@
-"""Payments domain: a payment, its legal status transitions, and the card provider port."""
+"""Payments domain: a payment, its legal status transitions, the refusals of its rules
+(answered as errors.py says), and the card provider port."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
+
+from mercato.chassis.errors import DomainError
 
 
 class Status(StrEnum):
@@ -31,15 +34,71 @@ RULES: dict[Action, tuple[frozenset[Status], Status]] = {
 }
 
 
-class PaymentError(Exception):
+class PaymentError(DomainError):
     """A rule of payments was broken; the message says which."""
 
 
+class InvalidPayment(PaymentError):
+    """A payment that cannot exist: a non-positive amount, a malformed currency."""
+
+
 class IllegalTransition(PaymentError):
+    """The payment's status does not allow the action (a capture of a voided payment)."""
+
     def __init__(self, payment_id: str, status: Status, action: Action) -> None:
-        super().__init__(f"payment {payment_id} is {status}; {action} is not allowed from there")
+        super().__init__(f"payment {payment_id} is {status}; {action} is not allowed from there",
+                         payment_id=payment_id, payment_status=str(status))
+        self.payment_id = payment_id
         self.status = status
         self.action = action
+
+
+class ChangedMeanwhile(PaymentError):
+    """Another instance moved the payment while this one asked the provider."""
+
+    def __init__(self, payment_id: str) -> None:
+        super().__init__(f"payment {payment_id} changed meanwhile; try again",
+                         payment_id=payment_id)
+        self.payment_id = payment_id
+
+
+class AlreadyCancelled(PaymentError):
+    """The payment was voided (or its id tombstoned): never authorized or moved again."""
+
+    def __init__(self, payment_id: str) -> None:
+        super().__init__(f"payment {payment_id} was voided; it cannot be authorized or moved",
+                         payment_id=payment_id)
+        self.payment_id = payment_id
+
+
+class CardDeclined(PaymentError):
+    """The provider declined the authorization; ``reason`` is its answer."""
+
+    def __init__(self, payment_id: str, reason: str | None) -> None:
+        super().__init__(f"the card was declined: {reason}", payment_id=payment_id,
+                         reason=reason)
+        self.payment_id = payment_id
+        self.reason = reason
+
+
+class RequestMismatch(PaymentError):
+    """A repeated authorize names another order, customer, amount or currency."""
+
+    def __init__(self, payment_id: str) -> None:
+        super().__init__(f"payment {payment_id} was first authorized for another "
+                         "order, customer, amount or currency")
+        self.payment_id = payment_id
+
+
+class ProviderRefused(DomainError):
+    """The provider refused a capture, void or refund of an authorization it gave."""
+
+    def __init__(self, payment_id: str, action: Action, reason: str | None) -> None:
+        super().__init__(f"the card provider refused to {action} payment {payment_id}: "
+                         f"{reason}")
+        self.payment_id = payment_id
+        self.action = action
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -57,9 +116,9 @@ class Payment:
 
     def __post_init__(self) -> None:
         if isinstance(self.amount, bool) or not isinstance(self.amount, int) or self.amount <= 0:
-            raise PaymentError("amount must be a positive integer in minor units")
+            raise InvalidPayment("amount must be a positive integer in minor units")
         if len(self.currency) != 3 or not self.currency.isalpha() or not self.currency.isupper():
-            raise PaymentError("currency must be a three-letter ISO code such as USD")
+            raise InvalidPayment("currency must be a three-letter ISO code such as USD")
 
     def apply(self, action: Action, at: str) -> Payment:
         """The payment after ``action``; itself when it is already there (idempotent)."""

@@ -4,7 +4,8 @@ Idempotency is by payment id. A definitive provider answer (approved or declined
 stored and given back to every repeat; a transient one (error, timeout) is not stored, so
 a repeat asks the provider again. Provider calls happen outside database transactions
 and are bounded by the provider timeout. Each stored status change records its event
-(PaymentAuthorized, PaymentFailed, ...) in the outbox within the same transaction.
+(PaymentAuthorized, PaymentFailed, ...) in the outbox within the same transaction. A
+refusal is a domain error (domain.py; errors.py says what each one answers).
 """
 
 from __future__ import annotations
@@ -14,20 +15,24 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
 from weakref import WeakValueDictionary
 
-from mercato.chassis import Database, Principal, Problem
+from mercato.chassis import Database, Principal
 from mercato.chassis.clock import Clock, iso
 from mercato.chassis.data.db import Connection
+from mercato.chassis.errors import DependencyTimedOut, DependencyUnavailable, NotFound
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Outbox
 from mercato.services.payments.domain import (
     Action,
+    AlreadyCancelled,
+    CardDeclined,
     CardProvider,
-    IllegalTransition,
+    ChangedMeanwhile,
     Payment,
-    PaymentError,
     ProviderFailure,
+    ProviderRefused,
     ProviderResult,
     ProviderTimeout,
+    RequestMismatch,
     Status,
 )
 from mercato.services.payments.events import payment_event, transition_event_id
@@ -45,11 +50,6 @@ class Authorize:
     amount: int
     currency: str
     card_token: str
-
-
-def already_cancelled(payment_id: str) -> Problem:
-    return Problem(409, f"payment {payment_id} was voided; it cannot be authorized or moved",
-                   kind="already-cancelled", payment_id=payment_id)
 
 
 @dataclass
@@ -76,7 +76,7 @@ class Payments:
     async def authorize(self, cmd: Authorize) -> Payment:
         async with self._lock(cmd.payment_id):
             if await self.store.is_tombstoned(cmd.payment_id):
-                raise already_cancelled(cmd.payment_id)
+                raise AlreadyCancelled(cmd.payment_id)
             existing = await self.store.get(cmd.payment_id)
             if existing:
                 return _repeat(existing, cmd)
@@ -101,7 +101,7 @@ class Payments:
             except Tombstoned:
                 # Voided while the provider was thinking: never resurrect it.
                 await self._release(result)
-                raise already_cancelled(cmd.payment_id) from None
+                raise AlreadyCancelled(cmd.payment_id) from None
             if not created:
                 # Another instance stored an answer first; keep the first one only.
                 if stored.provider_reference != payment.provider_reference:
@@ -137,8 +137,8 @@ class Payments:
             payment = await self.store.get(payment_id)
             if payment is None:
                 if await self.store.is_tombstoned(payment_id):
-                    raise already_cancelled(payment_id)
-                raise Problem(404, f"payment {payment_id} was not found")
+                    raise AlreadyCancelled(payment_id)
+                raise NotFound(f"payment {payment_id} was not found")
             return await self._advance(payment, action)
 
     async def _advance(self, payment: Payment, action: Action) -> Payment:
@@ -148,8 +148,7 @@ class Payments:
         if payment.provider_reference:
             result = await self._ask(self._provider_call(payment, action))
             if not result.approved:
-                raise Problem(502, f"the card provider refused to {action} payment "
-                              f"{payment.id}: {result.reason}", kind="provider-refused")
+                raise ProviderRefused(payment.id, action, result.reason)
         try:
             async with self.db.transaction() as tx:
                 await self.store.move(tx, payment, after, str(after.status))
@@ -180,12 +179,14 @@ class Payments:
                 return await call
         except (TimeoutError, ProviderTimeout) as exc:
             log.warning("provider_timeout", timeout=self.provider_timeout)
-            raise Problem(504, f"the card provider did not answer within "
-                          f"{self.provider_timeout}s", kind="provider-timeout") from exc
+            # no Retry-After on this 504, as ever
+            raise DependencyTimedOut(f"the card provider did not answer within "
+                                     f"{self.provider_timeout}s", kind="provider-timeout",
+                                     retry_after=None) from exc
         except ProviderFailure as exc:
             log.warning("provider_failure", error=str(exc))
-            raise Problem(503, f"the card provider is unavailable: {exc}",
-                          kind="provider-unavailable", headers={"Retry-After": "1"}) from exc
+            raise DependencyUnavailable(f"the card provider is unavailable: {exc}",
+                                        kind="provider-unavailable", retry_after=1) from exc
 
     async def _release(self, result: ProviderResult) -> None:
         """Best effort: give back an authorization we are not going to keep."""
@@ -193,45 +194,34 @@ class Payments:
             return
         try:
             await self._ask(self.provider.void(result.reference))
-        except Problem as exc:
+        except DependencyUnavailable as exc:  # unavailable or timed out
             log.warning("orphan_authorization_not_voided", reference=result.reference,
-                        error=exc.detail)
+                        error=str(exc))
 
 
 def _apply(payment: Payment, action: Action, at: str, *, allow_change: bool = True) -> Payment:
-    try:
-        after = payment.apply(action, at)
-    except IllegalTransition as exc:
-        raise Problem(409, str(exc), kind="invalid-transition", payment_id=payment.id,
-                      payment_status=str(payment.status)) from exc
+    after = payment.apply(action, at)  # IllegalTransition when the status forbids it
     if after is not payment and not allow_change:
-        raise Problem(409, f"payment {payment.id} changed meanwhile; try again",
-                      kind="invalid-transition", payment_id=payment.id)
+        raise ChangedMeanwhile(payment.id)
     return after
 
 
 def _draft(cmd: Authorize) -> Payment:
-    try:
-        return Payment(id=cmd.payment_id, order_id=cmd.order_id, customer_id=cmd.customer_id,
-                       amount=cmd.amount, currency=cmd.currency, status=Status.FAILED,
-                       provider_reference=None, failure_reason=None, created_at="",
-                       updated_at="")
-    except PaymentError as exc:
-        raise Problem(422, str(exc)) from exc
+    """The payment to authorize; InvalidPayment when it cannot exist."""
+    return Payment(id=cmd.payment_id, order_id=cmd.order_id, customer_id=cmd.customer_id,
+                   amount=cmd.amount, currency=cmd.currency, status=Status.FAILED,
+                   provider_reference=None, failure_reason=None, created_at="", updated_at="")
 
 
 def _outcome(payment: Payment) -> Payment:
     if payment.status is Status.FAILED:
-        raise Problem(402, f"the card was declined: {payment.failure_reason}",
-                      kind="payment-declined", payment_id=payment.id,
-                      reason=payment.failure_reason)
+        raise CardDeclined(payment.id, payment.failure_reason)
     if payment.status is Status.VOIDED:
-        raise already_cancelled(payment.id)
+        raise AlreadyCancelled(payment.id)
     return payment
 
 
 def _repeat(existing: Payment, cmd: Authorize) -> Payment:
     if not existing.same_request(cmd.order_id, cmd.customer_id, cmd.amount, cmd.currency):
-        raise Problem(422, f"payment {cmd.payment_id} was first authorized for another "
-                      "order, customer, amount or currency", kind="idempotency-mismatch")
+        raise RequestMismatch(cmd.payment_id)
     return _outcome(existing)

@@ -52,8 +52,11 @@ class SqlPaymentRepository:
         """Store a new payment and its first ledger entry.
 
         Returns the payment already stored under that id (and False) when there is one;
-        raises ``Tombstoned`` when the id was voided first.
+        raises ``Tombstoned`` when the id was voided first. Under the payment's named
+        lock: on PostgreSQL (READ COMMITTED) two replicas adding one id, or a tombstone
+        racing an add, would otherwise both read "nothing there" and both write.
         """
+        await tx.lock("payment:" + payment.id)
         if await tx.fetch_one(
             "SELECT payment_id FROM payment_tombstones WHERE payment_id = ?", payment.id
         ):
@@ -72,6 +75,7 @@ class SqlPaymentRepository:
 
     async def move(self, tx: Connection, before: Payment, after: Payment, kind: str) -> None:
         """Write ``after`` if the stored status is still that of ``before``."""
+        await tx.lock("payment:" + after.id)
         changed = await tx.execute(
             "UPDATE payments SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
             str(after.status), after.updated_at, after.id, str(before.status),
@@ -81,7 +85,9 @@ class SqlPaymentRepository:
         await self._record(tx, after, kind, None)
 
     async def tombstone(self, tx: Connection, payment_id: str, at: str) -> Payment | None:
-        """Record that ``payment_id`` is void before it exists; the payment if it does."""
+        """Record that ``payment_id`` is void before it exists; the payment if it does.
+        Under the payment's lock, as ``add``: never a tombstone and a payment both."""
+        await tx.lock("payment:" + payment_id)
         row = await tx.fetch_one(f"SELECT {COLUMNS} FROM payments WHERE id = ?", payment_id)
         if row:
             return _payment(row)

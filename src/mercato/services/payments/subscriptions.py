@@ -9,7 +9,7 @@ from mercato.chassis.messaging import Subscription, choreographed
 from mercato.contracts.inventory import StockReserved
 from mercato.contracts.orders import OrderCancelling, OrderPlaced
 from mercato.contracts.shipping import ShipmentScheduled
-from mercato.services.payments.checkout import CheckoutReactions
+from mercato.services.payments.choreography import CheckoutReactions
 
 
 def subscriptions(app: FastAPI) -> list[Subscription]:

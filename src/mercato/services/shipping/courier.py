@@ -53,6 +53,7 @@ async def move_one(shipping: Shipping, shipment_id: str) -> bool:
     """One courier step of one shipment, if it is still due; True if taken."""
     at = shipping.clock()
     async with shipping.db.transaction() as tx:
+        await shipping.store.lock(tx, shipment_id)  # a cancel must not overwrite the step
         shipment = await shipping.store.get(shipment_id, tx)
         if shipment is None:
             return False

@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from mercato.chassis.errors import DependencyUnavailable, DomainError
+
 TRACKING_PREFIX = "MRC"
 TRACKING_ALPHABET = string.ascii_uppercase + string.digits
 TRACKING_LENGTH = 10
@@ -33,20 +35,47 @@ COURIER_NEXT = {Status.SCHEDULED: Status.LABELLED, Status.LABELLED: Status.IN_TR
                 Status.IN_TRANSIT: Status.DELIVERED}
 
 
-class ShippingError(Exception):
+class ShippingError(DomainError):
     """A rule of shipping was broken; the message says which."""
 
 
 class AlreadyDelivered(ShippingError):
     def __init__(self, shipment_id: str) -> None:
-        super().__init__(f"shipment {shipment_id} was delivered; it cannot be cancelled")
+        super().__init__(f"shipment {shipment_id} was delivered; it cannot be cancelled",
+                         shipment_id=shipment_id)
+        self.shipment_id = shipment_id
+
+
+class AlreadyCancelled(ShippingError):
+    """The shipment was cancelled (or its cancel came first): it cannot be scheduled."""
+
+    def __init__(self, shipment_id: str) -> None:
+        super().__init__(f"shipment {shipment_id} was cancelled; it cannot be scheduled",
+                         shipment_id=shipment_id)
         self.shipment_id = shipment_id
 
 
 class NotDeliverable(ShippingError):
     def __init__(self, country: str) -> None:
-        super().__init__(f"shipping does not deliver to country {country}")
+        super().__init__(f"shipping does not deliver to country {country}", country=country)
         self.country = country
+
+
+class IdempotencyMismatch(ShippingError):
+    """A repeated schedule names the shipment id of another order or customer."""
+
+    def __init__(self, shipment_id: str) -> None:
+        super().__init__(f"shipment {shipment_id} was first scheduled for another order or "
+                         "customer")
+        self.shipment_id = shipment_id
+
+
+class NoTrackingNumber(DependencyUnavailable):
+    """No unique tracking number was found in a few tries; the caller may try again."""
+
+    def __init__(self) -> None:
+        super().__init__("could not allocate a unique tracking number; try again",
+                         retry_after=1)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mercato.chassis import Database, Principal, Problem
+from mercato.chassis import Database, Principal
 from mercato.chassis.clock import Clock, iso
 from mercato.chassis.data.db import Connection
 from mercato.chassis.logging import get_logger
@@ -25,11 +25,12 @@ from mercato.contracts.orders import OrderConfirmed
 from mercato.contracts.shipping import ShipmentCancelled, ShipmentScheduled
 from mercato.services.shipping.domain import (
     Address,
+    AlreadyCancelled,
     CourierSchedule,
+    IdempotencyMismatch,
     Item,
-    NotDeliverable,
+    NoTrackingNumber,
     Shipment,
-    ShippingError,
     Status,
     check_deliverable,
 )
@@ -54,11 +55,6 @@ class Schedule:
     items: tuple[Item, ...]
 
 
-def already_cancelled(shipment_id: str) -> Problem:
-    return Problem(409, f"shipment {shipment_id} was cancelled; it cannot be scheduled",
-                   kind="already-cancelled", shipment_id=shipment_id)
-
-
 @dataclass
 class Shipping:
     """The shipping handlers, with their dependencies."""
@@ -74,15 +70,15 @@ class Shipping:
     released: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     async def schedule(self, cmd: Schedule) -> Shipment:
+        """The shipment scheduled (or the one a repeat names). Raises ``AlreadyCancelled``,
+        ``IdempotencyMismatch``, ``NotDeliverable``, a ``ShippingError`` for a shipment
+        the rules refuse, ``NoTrackingNumber`` when every tracking number tried clashed."""
         if await self.store.is_tombstoned(cmd.shipment_id):
-            raise already_cancelled(cmd.shipment_id)
+            raise AlreadyCancelled(cmd.shipment_id)
         existing = await self.store.get(cmd.shipment_id)
         if existing:
             return _repeat(existing, cmd)
-        try:
-            check_deliverable(cmd.address, self.blocked_countries)
-        except NotDeliverable as exc:
-            raise Problem(409, str(exc), kind="not-deliverable", country=exc.country) from exc
+        check_deliverable(cmd.address, self.blocked_countries)
         for _ in range(TRACKING_ATTEMPTS):
             now = iso(self.clock())
             try:
@@ -99,20 +95,19 @@ class Shipping:
                             customer_id=shipment.customer_id,
                             tracking_number=shipment.tracking_number,
                         ), event_id=transition_event_id(shipment.id, shipment.status))
-            except ShippingError as exc:
-                raise Problem(422, str(exc)) from exc
             except Tombstoned:
-                raise already_cancelled(cmd.shipment_id) from None
+                raise AlreadyCancelled(cmd.shipment_id) from None
             except TrackingNumberTaken:
                 continue
             return stored if created else _repeat(stored, cmd)
-        raise Problem(503, "could not allocate a unique tracking number; try again",
-                      headers={"Retry-After": "1"})
+        raise NoTrackingNumber()
 
     async def cancel(self, shipment_id: str) -> Shipment | None:
-        """The cancelled shipment, or None when the id was unknown and is now a tombstone."""
+        """The cancelled shipment, or None when the id was unknown and is now a tombstone.
+        Raises ``AlreadyDelivered`` when it is too late."""
         now = iso(self.clock())
         async with self.db.transaction() as tx:
+            await self.store.lock(tx, shipment_id)  # its status is read, then written
             shipment = await self.store.get(shipment_id, tx)
             if shipment is None:  # a tombstone is no transition: nothing to publish
                 await self.store.add_tombstone(tx, shipment_id, now)
@@ -131,6 +126,7 @@ class Shipping:
         """The order is confirmed (captured, stock committed), in either checkout mode:
         its shipment may start moving. Only this fact releases it, so nothing of an order
         still being checked out, or cancelled, ever moves."""
+        await self.store.lock(tx, shipment_of(event.order_id))
         shipment = await self.store.get(shipment_of(event.order_id), tx)
         if shipment is None:  # scheduled before any confirmation, so never expected
             log.warning("confirmed_order_without_shipment", order_id=event.order_id)
@@ -150,8 +146,7 @@ class Shipping:
 
 def _repeat(existing: Shipment, cmd: Schedule) -> Shipment:
     if not existing.same_request(cmd.order_id, cmd.customer_id):
-        raise Problem(422, f"shipment {cmd.shipment_id} was first scheduled for another "
-                      "order or customer", kind="idempotency-mismatch")
+        raise IdempotencyMismatch(cmd.shipment_id)
     if existing.status is Status.CANCELLED:
-        raise already_cancelled(existing.id)
+        raise AlreadyCancelled(existing.id)
     return existing

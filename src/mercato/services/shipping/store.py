@@ -7,10 +7,9 @@ event about it together; reads stand alone or join a ``tx``.
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from mercato.chassis import Database
-from mercato.chassis.data.db import Connection, Row
+from mercato.chassis.data.db import Conflict, Connection, Row
 from mercato.services.shipping.domain import Address, Item, Shipment, Status
 
 COLUMNS = ("id, order_id, customer_id, status, tracking_number, address_name, address_line1,"
@@ -62,8 +61,12 @@ class SqlShipmentRepository:
     async def add(self, tx: Connection, shipment: Shipment) -> tuple[Shipment, bool]:
         """Store a new shipment; the one already stored under that id (and False) if any.
 
-        Raises ``Tombstoned`` when the id was cancelled first.
+        Raises ``Tombstoned`` when the id was cancelled first; ``TrackingNumberTaken``
+        only when the tracking number clashed. Under the shipment's named lock (as
+        ``lock``): on PostgreSQL two replicas scheduling one id, or a cancel racing it,
+        would otherwise both read "nothing there" and both write.
         """
+        await self.lock(tx, shipment.id)
         if await tx.fetch_one(
             "SELECT shipment_id FROM shipment_tombstones WHERE shipment_id = ?", shipment.id,
         ):
@@ -73,19 +76,29 @@ class SqlShipmentRepository:
             return _shipment(row), False
         a = shipment.address
         try:
-            await tx.execute(
-                f"INSERT INTO shipments ({COLUMNS})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                shipment.id, shipment.order_id, shipment.customer_id, str(shipment.status),
-                shipment.tracking_number, a.name, a.line1, a.city, a.postal_code,
-                a.country, json.dumps([{"product_id": i.product_id, "quantity": i.quantity}
-                                       for i in shipment.items]),
-                shipment.created_at, shipment.updated_at, shipment.released_at,
-                shipment.due_at,
-            )
-        except sqlite3.IntegrityError as exc:  # the id was checked above: the number clashed
+            async with tx.savepoint("add_shipment"):  # PostgreSQL: the tx goes on after
+                await tx.execute(
+                    f"INSERT INTO shipments ({COLUMNS})"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    shipment.id, shipment.order_id, shipment.customer_id,
+                    str(shipment.status), shipment.tracking_number, a.name, a.line1, a.city,
+                    a.postal_code, a.country,
+                    json.dumps([{"product_id": i.product_id, "quantity": i.quantity}
+                                for i in shipment.items]),
+                    shipment.created_at, shipment.updated_at, shipment.released_at,
+                    shipment.due_at,
+                )
+        except Conflict as exc:
+            row = await tx.fetch_one(f"{SELECT} WHERE id = ?", shipment.id)
+            if row:  # the id itself (a writer that did not take the lock): a replay
+                return _shipment(row), False
             raise TrackingNumberTaken(shipment.tracking_number) from exc
         return shipment, True
+
+    async def lock(self, tx: Connection, shipment_id: str) -> None:
+        """Hold shipment ``shipment_id``'s critical section until ``tx`` ends: taken
+        before the read that decides a write (schedule, cancel, a courier step)."""
+        await tx.lock("shipment:" + shipment_id)
 
     async def add_tombstone(self, tx: Connection, shipment_id: str, at: str) -> None:
         """Remember that ``shipment_id`` was cancelled before it was ever scheduled."""

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from mercato.chassis.messaging import Subscription, choreographed
 from mercato.contracts.orders import OrderCancelling, OrderConfirmed, OrderPlaced
 from mercato.contracts.payments import PaymentAuthorized
-from mercato.services.shipping.checkout import CheckoutReactions
+from mercato.services.shipping.choreography import CheckoutReactions
 from mercato.services.shipping.handlers import Shipping
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from mercato.chassis.errors import DomainError
 from mercato.services.orders.domain.events import (
     DomainEvent,
     Line,
@@ -35,12 +36,17 @@ from mercato.services.orders.domain.progress import (
     progress_list,
 )
 
-__all__ = ["AlreadyShipped", "Change", "Line", "Milestone", "Order", "OrderError", "Reason",
-           "Status"]
+__all__ = ["AlreadyShipped", "Change", "InvalidOrder", "Line", "Milestone", "Order",
+           "OrderError", "Reason", "Status"]
 
 
-class OrderError(Exception):
-    """A rule of the order was broken; the message says which."""
+class OrderError(DomainError):
+    """A rule of the order was broken; the message says which (errors.py: what each of
+    the family answers)."""
+
+
+class InvalidOrder(OrderError):
+    """The order asked for cannot be placed as it is (no items, a bad quantity)."""
 
 
 class AlreadyShipped(OrderError):
@@ -101,11 +107,11 @@ class Order:
     def place(cls, order_id: str, customer_id: str, lines: list[Line], currency: str,
               address: dict, at: str, *, from_cart: bool = False) -> list[Recorded]:
         if not lines:
-            raise OrderError("an order needs at least one item")
+            raise InvalidOrder("an order needs at least one item")
         merged: dict[str, Line] = {}
         for line in lines:
             if line.quantity <= 0:
-                raise OrderError(f"quantity of {line.product_id} must be positive")
+                raise InvalidOrder(f"quantity of {line.product_id} must be positive")
             if line.product_id in merged:
                 old = merged[line.product_id]
                 line = Line(line.product_id, old.quantity + line.quantity, line.unit_price,
@@ -215,10 +221,6 @@ class Order:
     @property
     def total(self) -> int:
         return sum(line.amount for line in self.lines)
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.status is not Status.PENDING
 
     def as_dict(self) -> dict:
         return {

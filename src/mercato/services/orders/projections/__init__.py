@@ -11,10 +11,11 @@ from mercato.services.orders.projections.order_detail import OrderDetail
 from mercato.services.orders.projections.order_list import OrderList
 from mercato.services.orders.projections.projector import Projection, Projector
 from mercato.services.orders.projections.sales import SalesSummary
+from mercato.services.orders.projections.views import OrderViews
 
 
 def read_models() -> list[Projection]:
     return [OrderList(), OrderDetail(), SalesSummary()]
 
 
-__all__ = ["Projection", "Projector", "read_models"]
+__all__ = ["OrderViews", "Projection", "Projector", "read_models"]

@@ -27,8 +27,8 @@ from typing import Protocol
 from mercato.chassis.data.db import Connection, Database
 from mercato.chassis.logging import get_logger
 from mercato.chassis.worker import Worker, doubling
+from mercato.services.orders.adapters.eventstore import SqlEventStore
 from mercato.services.orders.domain.events import Recorded
-from mercato.services.orders.eventstore import SqlEventStore
 
 log = get_logger(__name__)
 

@@ -81,6 +81,7 @@ async def sales_summary(db: Database) -> dict:
         "SELECT product_id, name, currency, orders, units, revenue FROM sales_by_product"
         " ORDER BY revenue DESC, product_id, currency")
     totals = await db.fetch_all(
-        "SELECT currency, SUM(orders) AS orders, SUM(revenue) AS revenue FROM sales_by_day"
+        "SELECT currency, CAST(SUM(orders) AS BIGINT) AS orders,"
+        " CAST(SUM(revenue) AS BIGINT) AS revenue FROM sales_by_day"
         " GROUP BY currency ORDER BY currency")
     return {"totals": totals, "by_day": by_day, "by_product": by_product}

@@ -9,16 +9,17 @@ a 404 for the order they have just placed.
 
 from __future__ import annotations
 
-from mercato.chassis import Principal, Problem
 from mercato.chassis.data.db import Database
+from mercato.chassis.errors import NotFound
+from mercato.chassis.security import Principal
+from mercato.services.orders.adapters.store import SqlOrderRepository
 from mercato.services.orders.projections.order_detail import order_document
 from mercato.services.orders.projections.order_list import orders_of
 from mercato.services.orders.projections.sales import sales_summary
-from mercato.services.orders.store import SqlOrderStore
 
 
 class OrderViews:
-    def __init__(self, db: Database, store: SqlOrderStore) -> None:
+    def __init__(self, db: Database, store: SqlOrderRepository) -> None:
         self.db = db
         self.store = store
 
@@ -32,7 +33,7 @@ class OrderViews:
             document = order.as_dict() if order else None
         if document is None or not (caller.is_admin
                                     or document["customer_id"] == caller.subject):
-            raise Problem(404, f"order {order_id} was not found")
+            raise NotFound(f"order {order_id} was not found")
         return document
 
     async def sales_summary(self) -> dict:

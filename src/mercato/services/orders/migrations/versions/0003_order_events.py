@@ -28,7 +28,9 @@ def upgrade() -> None:
         "order_events",
         sa.Column("order_id", sa.String(36), primary_key=True),
         sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
-        sa.Column("seq", sa.Integer, nullable=False),
+        # 64-bit on PostgreSQL; exactly as before on SQLite, whose integers are 64-bit
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                  nullable=False),
         sa.Column("type", sa.String(40), nullable=False),
         sa.Column("data", sa.Text, nullable=False),
         sa.Column("at", sa.String(40), nullable=False),
@@ -59,12 +61,21 @@ def _sortable(at: str) -> str:
     return moment.replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
+def _insertion_order(conn) -> str:
+    """The column giving a table's rows in the order they were written: SQLite's rowid;
+    on PostgreSQL (which has none) ctid, the row's place, in insertion order for rows
+    never updated, as order lines never were (no PostgreSQL database predates this
+    revision: they all pass it empty)."""
+    return "rowid" if conn.dialect.name == "sqlite" else "ctid"
+
+
 def _backfill_events(conn) -> None:
     rows = []  # (sort key, order_id, version, type, data, at)
+    written = _insertion_order(conn)
     for order in conn.execute(sa.text("SELECT * FROM orders")).mappings().all():
         lines = conn.execute(sa.text(
             "SELECT product_id, name, quantity, unit_price FROM order_lines"
-            " WHERE order_id = :id ORDER BY rowid"), {"id": order["id"]}).mappings().all()
+            f" WHERE order_id = :id ORDER BY {written}"), {"id": order["id"]}).mappings().all()
         history = conn.execute(sa.text(
             "SELECT status, reason, at FROM order_history WHERE order_id = :id ORDER BY seq"),
             {"id": order["id"]}).mappings().all()
@@ -113,6 +124,8 @@ def _recreate_sagas(*, references_orders: bool) -> None:
     op.drop_index("ix_sagas_phase", "sagas")
     op.drop_table("sagas")
     op.rename_table("sagas_new", "sagas")
+    if op.get_bind().dialect.name == "postgresql":  # its constraint names follow the table
+        op.execute("ALTER TABLE sagas RENAME CONSTRAINT sagas_new_pkey TO sagas_pkey")
     op.create_index("ix_sagas_phase", "sagas", ["phase"])
 
 

@@ -17,7 +17,9 @@ def upgrade() -> None:
     op.create_table(
         "projection_positions",
         sa.Column("projection", sa.String(40), primary_key=True),
-        sa.Column("position", sa.Integer, nullable=False),
+        # an order_events seq: 64-bit on PostgreSQL, as before on SQLite
+        sa.Column("position", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                  nullable=False),
     )
     op.create_table(
         "order_list_view",

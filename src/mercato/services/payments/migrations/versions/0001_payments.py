@@ -29,7 +29,9 @@ def upgrade() -> None:
     # The ledger: one row per thing that happened to a payment, never updated.
     op.create_table(
         "payment_events",
-        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+        # BIGSERIAL on PostgreSQL; INTEGER PRIMARY KEY (the rowid) on SQLite, as before
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                  primary_key=True, autoincrement=True),
         sa.Column("id", sa.String(36), nullable=False, unique=True),
         sa.Column("payment_id", sa.String(100), sa.ForeignKey("payments.id"), nullable=False),
         sa.Column("kind", sa.String(20), nullable=False),

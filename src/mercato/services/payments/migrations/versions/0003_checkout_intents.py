@@ -18,7 +18,9 @@ def upgrade() -> None:
         "checkout_intents",
         sa.Column("order_id", sa.Text, primary_key=True),
         sa.Column("customer_id", sa.Text, nullable=False),
-        sa.Column("amount", sa.Integer, nullable=False),
+        # minor units, 64-bit like payments.amount on PostgreSQL; as before on SQLite
+        sa.Column("amount", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                  nullable=False),
         sa.Column("currency", sa.Text, nullable=False),
         sa.Column("sealed_card_token", sa.Text, nullable=False),
         sa.Column("created_at", sa.Text, nullable=False),

@@ -1,0 +1,43 @@
+"""A service's database, chosen by its settings and migrated before it is used.
+
+``MERCATO_<SERVICE>_DATABASE_URL`` or ``MERCATO_DATABASE_URL`` names a PostgreSQL server
+(the service's own database ``mercato_<service>`` on it, created if missing) or one
+database; unset, the service keeps a SQLite file in its folder under the data dir. Either
+way the same Alembic history is brought to head first, in a child process
+(``migrate_in_child``), and the service gets a ``Database``: its code does not know which.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from mercato.chassis.data.db import Database, SqliteDatabase
+from mercato.chassis.data.migrations import migrate_in_child, sqlite_url
+from mercato.chassis.data.postgres import PostgresDatabase, ensure_database, service_database_url
+from mercato.chassis.settings import Settings
+
+
+def database_target(settings: Settings, service: str) -> str:
+    """Where ``service`` keeps its data, as a URL (``sqlite:///...`` or ``postgresql://``)."""
+    configured = settings.database_url_for(service)
+    if configured is None:
+        return sqlite_url(settings.service_dir(service) / f"{service}.db")
+    if urlsplit(configured).scheme not in ("postgresql", "postgres"):
+        raise ValueError(f"the database URL for {service} must be postgresql://...: got "
+                         f"the scheme {urlsplit(configured).scheme!r}")
+    return service_database_url(configured, service)
+
+
+async def open_database(settings: Settings, service: str, migrations_dir: Path) -> Database:
+    """The service's database, created if missing and migrated to head."""
+    url = database_target(settings, service)
+    lock_file = settings.service_dir(service) / ".migrate.lock"
+    if url.startswith("sqlite:"):
+        await migrate_in_child(migrations_dir, url, lock_file)
+        return SqliteDatabase(Path(url.removeprefix("sqlite:///")))
+    await ensure_database(url, urlsplit(url).path.lstrip("/"))
+    await migrate_in_child(migrations_dir, url, lock_file)
+    return await PostgresDatabase.open(url, max_size=settings.database_pool_size,
+                                       connect_timeout=settings.database_connect_timeout,
+                                       command_timeout=settings.database_statement_timeout)

@@ -1,1 +1,0 @@
-"""The checkout orchestration: participants (ports and HTTP adapters) and the runner."""
