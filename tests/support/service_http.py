@@ -23,7 +23,7 @@ WORKLOADS = ("identity", "catalog", "inventory", "cart", "orders", "payments", "
 
 class Workloads:
     """A key per workload and the service JWKS of them all, as ``mercato up`` makes them
-    (cli/workload_keys.py), kept in memory for one test session."""
+    (platform/workload_keys.py), kept in memory for one test session."""
 
     def __init__(self, names: tuple[str, ...] = WORKLOADS) -> None:
         self._keys = {name: Ed25519PrivateKey.generate() for name in names}

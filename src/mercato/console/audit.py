@@ -1,6 +1,6 @@
 """Audit: every admin state change the gateway routed (the console's actions, and curl's
 or a script's alike) and every operator command that changes state without it (``mercato
-keys rotate``, ``dlq replay``, ``deploy``/``promote``/``rollback``: cli/audit.py): who,
+keys rotate``, ``dlq replay``, ``deploy``/``promote``/``rollback``: platform/audit.py): who,
 what, when, and how it was answered; newest first."""
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ newest first. Writing never fails the request: a broker that does not take the e
 logged (``audit_not_recorded``) with the entry itself, so the log keeps what the stream lost.
 The operator's commands that change state without the gateway (``mercato keys rotate``,
 ``dlq replay``, ``deploy``/``promote``/``rollback``) write to the same stream on their own
-subject (``cli/audit.py``), so the trail says which side an entry came from.
+subject (``platform/audit.py``), so the trail says which side an entry came from.
 No API changes the trail: the stream denies message deletes and purges (a setting the
 server lets no one cancel), no NATS user may delete it, and the gateway may only create it
 when it is missing (the supervisor creates it first) — never update its limits.
@@ -35,7 +35,7 @@ from mercato.gateway.policy import Access, Route
 log = get_logger(__name__)
 AUDIT_STREAM = "AUDIT"
 AUDIT_SUBJECT = "audit.gateway"
-OPERATOR_SUBJECT = "audit.cli"  # the operator's commands (cli/audit.py): its own subject
+OPERATOR_SUBJECT = "audit.cli"  # the operator's commands (platform/audit.py): its own subject
 MAX_ENTRIES = 100_000
 MAX_AGE = 365 * DAY
 DETAIL_CHARS = 500

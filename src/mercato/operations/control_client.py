@@ -1,4 +1,4 @@
-"""The client side of the supervisor's control socket (``cli/control.py`` serves it): one
+"""The client side of the supervisor's control socket (``platform/control.py`` serves it): one
 JSON line each way over ``<data dir>/run/control.sock``."""
 
 from __future__ import annotations

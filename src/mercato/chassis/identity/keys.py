@@ -8,7 +8,7 @@ public keys only, but nothing under the data dir is anyone else's to read)::
     services.jwks.json      every workload's public key, kid ``<service>:<thumbprint>``
     <name>.secret           a shared secret (card-seal: orders and payments; pages: gateway)
 
-``mercato up`` creates them before any child starts (cli/workload_keys.py) and hands each
+``mercato up`` creates them before any child starts (platform/workload_keys.py) and hands each
 child the paths of its own (``MERCATO_SERVICE_KEY_FILE``, ``MERCATO_SERVICE_JWKS_FILE``);
 in production they are secrets and a ConfigMap (docs/zero-trust.md). The owner of a
 key is written into its ``kid`` so a receiver can check that a token's ``iss`` is the

@@ -1,7 +1,7 @@
 """This process's identity and shared secrets, from its settings.
 
 Development (``mercato up``): the supervisor created every key before starting the
-children (cli/workload_keys.py) and names each child's own; a path left unset falls back
+children (platform/workload_keys.py) and names each child's own; a path left unset falls back
 to the data dir's layout (keys.py). Production: the paths are required settings (secrets
 mounted as files) and nothing is ever created here.
 """

@@ -1,7 +1,7 @@
 """How a process logs in to NATS: as one user, with its nkey seed, on its own inboxes.
 
-The users and their permissions are the supervisor's (cli/nats_auth.py,
-cli/nats_permissions.py, docs/zero-trust.md part 3); this module is the one home of what
+The users and their permissions are the supervisor's (platform/nats_auth.py,
+platform/nats_permissions.py, docs/zero-trust.md part 3); this module is the one home of what
 both sides must agree on — where a user's seed is kept, the inbox prefix a user's
 connection uses (each user may subscribe only to its own inboxes, so no one reads
 another's replies) — and of the ``nats.connect`` keyword arguments built from them.
