@@ -4,8 +4,7 @@ errors become statuses through the service's table (the chassis' gate)."""
 
 from __future__ import annotations
 
-from mercato.chassis.rpc import Served, allow
-from mercato.chassis.rpc.fields import number, some, text
+from mercato.chassis.rpc import Served, allow, number, some, text
 from mercato.contracts.proto import inventory_pb2 as pb
 from mercato.contracts.proto import inventory_pb2_grpc as pb_grpc
 from mercato.services.inventory.domain import Reservation

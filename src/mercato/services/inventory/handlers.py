@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mercato.chassis.clock import Clock, IdFactory, iso
-from mercato.chassis.data.db import Connection, Database
+from mercato.chassis.data import Connection, Database
 from mercato.chassis.errors import DependencyUnavailable, NotFound
 from mercato.chassis.messaging import Outbox
 from mercato.contracts.catalog import ProductCreated

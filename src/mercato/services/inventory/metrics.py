@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mercato.chassis.telemetry.metrics import scrape_metrics
+from mercato.chassis.telemetry import scrape_metrics
 from mercato.services.inventory.store import SqlReservationRepository, SqlStockRepository
 
 

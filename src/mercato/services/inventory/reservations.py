@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from mercato.chassis import Database
 from mercato.chassis.clock import Clock, iso
-from mercato.chassis.data.db import Connection
+from mercato.chassis.data import Connection
 from mercato.chassis.errors import NotFound
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Outbox

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 
 from mercato.chassis import Database
-from mercato.chassis.data.db import Connection, Row
+from mercato.chassis.data import Connection, Row
 from mercato.services.inventory.domain import Line, Reservation, Status, Stock
 
 STOCK_COLUMNS = "product_id, on_hand, available, reserved, sold"

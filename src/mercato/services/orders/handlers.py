@@ -11,7 +11,7 @@ from datetime import datetime
 
 from mercato.chassis.calls import Unavailable
 from mercato.chassis.clock import Clock, IdFactory, iso
-from mercato.chassis.data.db import Connection
+from mercato.chassis.data import Connection
 from mercato.chassis.errors import DependencyUnavailable, NotFound
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import NotYet, Outbox

@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from mercato.chassis.clock import iso
-from mercato.chassis.data.db import Connection
+from mercato.chassis.data import Connection
 from mercato.chassis.errors import DependencyUnavailable
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import NotYet

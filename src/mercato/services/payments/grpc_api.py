@@ -5,8 +5,7 @@ authorize, capture, void and refund, the same handlers and field rules as the
 
 from __future__ import annotations
 
-from mercato.chassis.rpc import Served, allow
-from mercato.chassis.rpc.fields import number, text
+from mercato.chassis.rpc import Served, allow, number, text
 from mercato.contracts.proto import payments_pb2 as pb
 from mercato.contracts.proto import payments_pb2_grpc as pb_grpc
 from mercato.services.payments.api import ID_PATTERN

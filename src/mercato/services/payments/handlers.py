@@ -17,7 +17,7 @@ from weakref import WeakValueDictionary
 
 from mercato.chassis import Database, Principal
 from mercato.chassis.clock import Clock, iso
-from mercato.chassis.data.db import Connection
+from mercato.chassis.data import Connection
 from mercato.chassis.errors import DependencyTimedOut, DependencyUnavailable, NotFound
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Outbox

@@ -6,7 +6,7 @@ orchestrator."""
 from __future__ import annotations
 
 from mercato.chassis import Database
-from mercato.chassis.data.db import Row
+from mercato.chassis.data import Row
 from mercato.contracts.orders import OrderPlaced
 
 

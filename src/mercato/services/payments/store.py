@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from mercato.chassis import Database
 from mercato.chassis.clock import IdFactory
-from mercato.chassis.data.db import Connection, Row
+from mercato.chassis.data import Connection, Row
 from mercato.services.payments.domain import Payment, Status
 
 COLUMNS = ("id, order_id, customer_id, amount, currency, status, provider_reference,"

@@ -14,7 +14,7 @@ import json
 
 from mercato.chassis import Database
 from mercato.chassis.clock import iso
-from mercato.chassis.data.db import Connection, Row
+from mercato.chassis.data import Connection, Row
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import NotYet
 from mercato.chassis.telemetry import annotate

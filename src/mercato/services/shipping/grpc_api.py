@@ -5,8 +5,7 @@ schedule and cancel, the same handlers and the same field rules as the
 
 from __future__ import annotations
 
-from mercato.chassis.rpc import Served, allow
-from mercato.chassis.rpc.fields import number, some, text
+from mercato.chassis.rpc import Served, allow, number, some, text
 from mercato.contracts.proto import shipping_pb2 as pb
 from mercato.contracts.proto import shipping_pb2_grpc as pb_grpc
 from mercato.services.shipping.api import ID_PATTERN

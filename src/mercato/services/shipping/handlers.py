@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from mercato.chassis import Database, Principal
 from mercato.chassis.clock import Clock, iso
-from mercato.chassis.data.db import Connection
+from mercato.chassis.data import Connection
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Outbox
 from mercato.contracts.envelope import Envelope

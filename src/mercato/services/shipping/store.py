@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from mercato.chassis import Database
-from mercato.chassis.data.db import Conflict, Connection, Row
+from mercato.chassis.data import Conflict, Connection, Row
 from mercato.services.shipping.domain import Address, Item, Shipment, Status
 
 COLUMNS = ("id, order_id, customer_id, status, tracking_number, address_name, address_line1,"

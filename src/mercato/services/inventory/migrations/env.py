@@ -1,3 +1,3 @@
-from mercato.chassis.data.migrations import run_env
+from mercato.chassis.data import run_env
 
 run_env()

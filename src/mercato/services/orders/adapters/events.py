@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from mercato.chassis.data.db import Connection
+from mercato.chassis.data import Connection
 from mercato.chassis.messaging import Outbox
 from mercato.contracts.orders import (
     OrderCancelled,

@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
-from mercato.chassis.data.db import Conflict, Connection, Database
+from mercato.chassis.data import Conflict, Connection, Database
 from mercato.services.orders.domain.events import Recorded, from_data, to_data
 
 APPEND_LOCK = "order-events"  # the named lock every append holds until its commit

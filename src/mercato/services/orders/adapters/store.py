@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 
 from mercato.chassis import Database
-from mercato.chassis.data.db import Connection
+from mercato.chassis.data import Connection
 from mercato.chassis.telemetry import current_traceparent
 from mercato.services.orders.adapters.events import event_id
 from mercato.services.orders.adapters.eventstore import ConcurrencyError, SqlEventStore

@@ -11,7 +11,7 @@ order means, in both modes, that nothing of it is held or charged any more.
 from __future__ import annotations
 
 from mercato.chassis.clock import Clock, iso
-from mercato.chassis.data.db import Connection
+from mercato.chassis.data import Connection
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Outbox
 from mercato.chassis.telemetry import annotate

@@ -9,8 +9,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from mercato.chassis import Principal, require_admin, require_user
-from mercato.chassis.web import problems
-from mercato.chassis.web.text import OneLine
+from mercato.chassis.web import OneLine, problems
 from mercato.services.orders.handlers import Orders
 from mercato.services.orders.projections.views import OrderViews
 

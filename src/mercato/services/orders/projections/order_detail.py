@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from mercato.chassis.data.db import Connection, Database
+from mercato.chassis.data import Connection, Database
 from mercato.services.orders.domain.events import (
     OrderCancelled,
     OrderPlaced,

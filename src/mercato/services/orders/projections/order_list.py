@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mercato.chassis.data.db import Connection, Database
+from mercato.chassis.data import Connection, Database
 from mercato.services.orders.domain.events import OrderCancelled, OrderPlaced, Recorded
 from mercato.services.orders.domain.order import STATUS_OF, Status
 

@@ -24,7 +24,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Protocol
 
-from mercato.chassis.data.db import Connection, Database
+from mercato.chassis.data import Connection, Database
 from mercato.chassis.logging import get_logger
 from mercato.chassis.worker import Worker, doubling
 from mercato.services.orders.adapters.eventstore import SqlEventStore

@@ -9,7 +9,7 @@ a 404 for the order they have just placed.
 
 from __future__ import annotations
 
-from mercato.chassis.data.db import Database
+from mercato.chassis.data import Database
 from mercato.chassis.errors import NotFound
 from mercato.chassis.security import Principal
 from mercato.services.orders.adapters.store import SqlOrderRepository
