@@ -11,8 +11,7 @@ from mercato.chassis.clock import new_id, utc_now
 from mercato.services.orders.adapters.peers import card_sealer, cart, catalog, participants
 from mercato.services.orders.adapters.store import SqlOrderRepository
 from mercato.services.orders.checkout import ChoreographyTracker, SagaRunner
-from mercato.services.orders.entrypoints import ROUTERS, subscriptions
-from mercato.services.orders.errors import ERRORS
+from mercato.services.orders.entrypoints import ERRORS, ROUTERS, subscriptions
 from mercato.services.orders.handlers import Orders
 from mercato.services.orders.projections import OrderViews, Projector, read_models
 from mercato.services.orders.settings import OrdersSettings
@@ -27,8 +26,7 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
     runtime.run(projector)
     app.state.views = OrderViews(runtime.db, store)
     runner = SagaRunner(store, participants(runtime), runtime.outbox, utc_now,
-                        max_attempts=s.saga_step_attempts, backoff=s.saga_backoff,
-                        step_deadline=mine.saga_step_deadline)
+                        **mine.saga(s))
     runtime.on_stop(runner.stop)
     app.state.orders = Orders(store, runner, catalog(runtime), cart(runtime), utc_now, new_id,
                               runtime.outbox, mode=s.saga_mode, sealer=card_sealer(s),

@@ -7,6 +7,7 @@ from typing import TypedDict
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mercato.chassis import Settings
 from mercato.services.orders.domain.limits import UnitsLimit
 
 
@@ -16,6 +17,14 @@ class Admission(TypedDict):
     max_in_flight: int
     max_in_flight_per_customer: int
     units_limit: UnitsLimit
+
+
+class Saga(TypedDict):
+    """How the saga runner retries a step (``SagaRunner``'s fields of the same names)."""
+
+    max_attempts: int
+    backoff: float
+    step_deadline: float
 
 
 class OrdersSettings(BaseSettings):
@@ -36,6 +45,12 @@ class OrdersSettings(BaseSettings):
     # and not cancelled (pending to delivered); past it the order is a 409 units-limit,
     # so one account cannot buy or hold a product's whole stock in a loop; 0: no limit.
     max_units_per_customer_per_product_per_day: int = Field(default=20, ge=0)
+
+    def saga(self, shared: Settings) -> Saga:
+        """The runner's retries: attempts and backoff are the chassis' settings (payments'
+        choreography retries a provider call with the same ones), the deadline is orders'."""
+        return Saga(max_attempts=shared.saga_step_attempts, backoff=shared.saga_backoff,
+                    step_deadline=self.saga_step_deadline)
 
     def admission(self) -> Admission:
         """The limits the handlers admit new orders within."""
