@@ -13,7 +13,6 @@ therefore do no I/O; the handlers it names are never called here.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 from mercato.chassis.messaging import Subscription
 from mercato.contracts import Event, all_events, stream_for
 from mercato.platform.catalog import SERVICES
+from mercato.platform.nats_permissions import subscriptions_module
 
 
 class _StandIn:
@@ -101,25 +101,12 @@ def subscriptions_factory(module) -> Any:
     return own[0]
 
 
-def _subscriptions_module(service: str) -> Any:
-    """The service's subscriptions module, wherever of the two places it lives; None if
-    it has none."""
-    for name in (f"mercato.services.{service}.subscriptions",
-                 f"mercato.services.{service}.entrypoints.subscriptions"):
-        try:
-            return importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name not in (name, name.rsplit(".", 1)[0]):
-                raise
-    return None
-
-
 def service_subscriptions(services: list[str] | None = None) -> dict[str, list[Subscription]]:
     """Every service's subscriptions, read without running it; a service without a
     ``subscriptions.py`` consumes nothing."""
     found: dict[str, list[Subscription]] = {}
     for service in services or list(SERVICES):
-        module = _subscriptions_module(service)
+        module = subscriptions_module(service)
         if module is None:
             continue
         name = module.__name__

@@ -27,6 +27,7 @@ import importlib
 import importlib.util
 from dataclasses import dataclass, field
 from functools import cache
+from types import ModuleType
 
 from mercato.chassis.calls import registry, routing
 from mercato.chassis.messaging.consumer import Consumers
@@ -72,14 +73,27 @@ class _Stand:
         return self
 
 
+def subscriptions_module(service: str) -> ModuleType | None:
+    """A service's subscriptions module: ``subscriptions.py``, or
+    ``entrypoints/subscriptions.py`` where a service keeps its entrypoints together (orders);
+    None for a service that consumes nothing. The one place both are looked for (the NATS
+    permissions here, ``mercato events catalog``)."""
+    for name in (f"mercato.services.{service}.subscriptions",
+                 f"mercato.services.{service}.entrypoints.subscriptions"):
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not name.startswith(exc.name):
+                raise  # a module the subscriptions import is missing: a real error
+    return None
+
+
 @cache
 def subscriptions_of(service: str) -> tuple[Subscription, ...]:
-    """Every subscription in a service's ``subscriptions.py``, in either saga mode (their
-    handlers are bound to stand-ins: read their names and events, never call them)."""
-    module = f"mercato.services.{service}.subscriptions"
-    if service not in SERVICES or importlib.util.find_spec(module) is None:
-        return ()
-    return tuple(importlib.import_module(module).subscriptions(_Stand()))
+    """Every subscription of a service (``subscriptions_module``), in either saga mode
+    (their handlers are bound to stand-ins: read their names and events, never call them)."""
+    module = subscriptions_module(service) if service in SERVICES else None
+    return () if module is None else tuple(module.subscriptions(_Stand()))
 
 
 def durables(service: str) -> tuple[tuple[str, str], ...]:

@@ -218,3 +218,13 @@ def test_the_config_holds_public_keys_and_permissions_never_seeds(tmp_path):
 
 def test_without_users_the_config_has_no_authorization(tmp_path):
     assert "authorization" not in nats_config(5333, tmp_path)
+
+
+def test_every_consuming_service_gets_its_durables_wherever_its_subscriptions_live():
+    # orders keeps its subscriptions under entrypoints/: without its durables it may not
+    # read the streams it consumes and cannot start (a whole platform failed on this)
+    consumers = {s for s in SERVICES if durables(s)}
+    assert consumers == {"inventory", "cart", "orders", "payments", "shipping",
+                         "notifications"}
+    assert {stream for stream, _ in durables("orders")} >= {
+        stream_for("inventory"), stream_for("payments"), stream_for("shipping")}
