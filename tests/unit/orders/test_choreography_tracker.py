@@ -1,4 +1,4 @@
-"""Orders in a choreographed checkout (orders/choreography.py) on a real orders database:
+"""Orders in a choreographed checkout (orders/checkout/choreography.py) on a real orders database:
 OrderPlaced says so and carries the sealed card, the participants' events confirm the
 order or call it off, the order is cancelled only after all three undos, and orchestrated
 orders are left to their runner."""

@@ -1,7 +1,7 @@
 """The order's own events: what the aggregate is stored as.
 
 These are private to orders. What the rest of the platform hears is the published language
-in ``mercato.contracts.orders`` (built from these by ``orders/events.py``); the two may
+in ``mercato.contracts.orders`` (built from these by ``adapters/events.py``); the two may
 evolve apart. An event's data is a plain dict of JSON types, so the store can keep it as
 text; an old event must stay readable, so a field added later gets a default here.
 """
