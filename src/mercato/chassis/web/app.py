@@ -24,6 +24,7 @@ from mercato.chassis.runtime import Runtime
 from mercato.chassis.security import AuthError, KeysUnavailable, Principal
 from mercato.chassis.telemetry.metrics import exposition
 from mercato.chassis.web.deps import allowlist, caller, require_service
+from mercato.chassis.web.facts import Facts, facts_router
 from mercato.chassis.web.errors import (
     PROBLEM_CONTENT_TYPE,
     Problem,
@@ -53,6 +54,7 @@ def create_service(
     subscriptions: Callable[[FastAPI], list[Subscription]] | None = None,
     errors: ErrorTable | None = None,
     rpc: str | None = None,
+    facts: Facts | None = None,
 ) -> FastAPI:
     """The web app of one service process, with the chassis around ``routers``.
 
@@ -67,7 +69,10 @@ def create_service(
     ``"<module>:<handlers>"``, names the gRPC servicers it serves beside the routes
     (chassis/rpc): ``<module>.served(app.state.<handlers>)`` lists them. The module is
     imported after ``on_start``, and only when the platform speaks gRPC
-    (``Runtime.grpc_on``): a process on HTTP never loads grpc.
+    (``Runtime.grpc_on``): a process on HTTP never loads grpc. A service that publishes
+    or declares ``facts`` (``facts(app)``: what ``mercato verify`` reads of it, through its
+    repositories) serves ``GET /internal/facts`` with its unpublished outbox rows added
+    (facts.py).
     """
 
     @asynccontextmanager
@@ -105,6 +110,8 @@ def create_service(
     _install_domain_errors(app, errors or ErrorTable({}))
     health = _health_router(runtime)
     app.include_router(health)
+    if publishes or facts:
+        routers = [*routers, facts_router(runtime, facts)]
     app.state.allowlist = allowlist([health, *routers])  # who may call each internal route
     for router in routers:  # every service route: a workload's token first (deps.py)
         app.include_router(router, dependencies=[Depends(caller)])

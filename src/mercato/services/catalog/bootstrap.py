@@ -10,7 +10,6 @@ from mercato.chassis import Runtime, create_service
 from mercato.chassis.clock import new_id, utc_now
 from mercato.services.catalog.api import router
 from mercato.services.catalog.errors import ERRORS
-from mercato.services.catalog.facts import router as facts_router
 from mercato.services.catalog.handlers import Catalog
 from mercato.services.catalog.store import SqlProductRepository
 
@@ -23,6 +22,6 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
 
 
 def build(runtime: Runtime) -> FastAPI:
-    return create_service(runtime, routers=[router, facts_router], migrations_dir=MIGRATIONS,
+    return create_service(runtime, routers=[router], migrations_dir=MIGRATIONS,
                           on_start=_wire, publishes=True, errors=ERRORS,
                           rpc="mercato.services.catalog.grpc_api:catalog")

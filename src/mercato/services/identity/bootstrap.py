@@ -10,7 +10,6 @@ from mercato.chassis import Runtime, create_service
 from mercato.chassis.clock import new_id, utc_now
 from mercato.services.identity.api import router
 from mercato.services.identity.errors import ERRORS
-from mercato.services.identity.facts import router as facts_router
 from mercato.services.identity.handlers import Identity, TokenSettings
 from mercato.services.identity.key_routes import router as key_router
 from mercato.services.identity.key_store import SqlSigningKeyRepository
@@ -36,5 +35,5 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
 
 
 def build(runtime: Runtime) -> FastAPI:
-    return create_service(runtime, routers=[router, facts_router, key_router], errors=ERRORS,
+    return create_service(runtime, routers=[router, key_router], errors=ERRORS,
                           migrations_dir=MIGRATIONS, on_start=_wire, publishes=True)

@@ -11,7 +11,6 @@ from mercato.chassis.clock import new_id, utc_now
 from mercato.services.inventory.api import router
 from mercato.services.inventory.catalog_client import HttpCatalog
 from mercato.services.inventory.errors import ERRORS
-from mercato.services.inventory.facts import router as facts_router
 from mercato.services.inventory.handlers import Inventory
 from mercato.services.inventory.metrics import register_gauges
 from mercato.services.inventory.settings import InventorySettings
@@ -34,6 +33,7 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
 
 
 def build(runtime: Runtime) -> FastAPI:
-    return create_service(runtime, routers=[router, facts_router], migrations_dir=MIGRATIONS,
+    return create_service(runtime, routers=[router], migrations_dir=MIGRATIONS,
                           on_start=_wire, publishes=True, subscriptions=subscriptions,
-                          errors=ERRORS, rpc="mercato.services.inventory.grpc_api:inventory")
+                          errors=ERRORS, facts=lambda app: app.state.inventory.facts(),
+                          rpc="mercato.services.inventory.grpc_api:inventory")

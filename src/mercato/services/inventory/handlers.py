@@ -51,6 +51,13 @@ class Inventory:
     outbox: Outbox
     reservation_ttl: timedelta = RESERVATION_TTL
 
+    async def facts(self) -> dict:
+        """What ``mercato verify`` reads of the inventory: stock per product and every
+        reservation with its items, in one transaction so the two agree."""
+        async with self.db.transaction() as tx:
+            return {"products": await self.stock.levels(tx),
+                    "reservations": await self.reservations.listed(tx)}
+
     async def get_stock(self, product_id: str) -> Stock:
         found = await self.stock.get(product_id)
         if found is None:

@@ -47,6 +47,13 @@ class SqlStockRepository:
         row = await self.db.fetch_one("SELECT COALESCE(SUM(reserved), 0) AS n FROM stock")
         return int(row["n"]) if row else 0
 
+    async def levels(self, tx: Connection) -> list[Row]:
+        """Every product's figures (``product_id``, ``on_hand``, ``available``, ``reserved``,
+        ``sold``) by product id, for ``mercato verify``."""
+        return await tx.fetch_all(
+            "SELECT product_id, on_hand, available, reserved, sold FROM stock"
+            " ORDER BY product_id")
+
     async def create(self, tx: Connection, product_id: str, at: str) -> None:
         """A record of zeros, unless the product has one already."""
         await tx.execute(
@@ -140,6 +147,23 @@ class SqlReservationRepository:
             "INSERT INTO reservation_items (reservation_id, product_id, position, quantity)"
             " VALUES (?, ?, ?, ?)",
             [(r.reservation_id, li.product_id, n, li.quantity) for n, li in enumerate(r.lines)])
+
+    async def listed(self, tx: Connection) -> list[dict]:
+        """Every reservation but the tombstones, with its items in order (for ``mercato
+        verify``): ``reservation_id``, ``order_id``, ``status``, ``items``."""
+        rows = await tx.fetch_all(
+            "SELECT r.reservation_id, r.order_id, r.status, i.product_id, i.quantity"
+            " FROM reservations r LEFT JOIN reservation_items i"
+            " ON i.reservation_id = r.reservation_id"
+            " WHERE NOT r.tombstone ORDER BY r.reservation_id, i.position")
+        listed: dict[str, dict] = {}
+        for row in rows:
+            r = listed.setdefault(row["reservation_id"], {
+                "reservation_id": row["reservation_id"], "order_id": row["order_id"],
+                "status": row["status"], "items": []})
+            if row["product_id"] is not None:
+                r["items"].append({"product_id": row["product_id"], "quantity": row["quantity"]})
+        return list(listed.values())
 
     async def set_status(self, tx: Connection, reservation_id: str, status: Status,
                          at: str) -> None:

@@ -25,8 +25,7 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
     await projector.catch_up()  # before serving: the read models include every past event
     runtime.run(projector)
     app.state.views = OrderViews(runtime.db, store)
-    runner = SagaRunner(store, participants(runtime), runtime.outbox, utc_now,
-                        **mine.saga(s))
+    runner = SagaRunner(store, participants(runtime), runtime.outbox, utc_now, **mine.saga(s))
     runtime.on_stop(runner.stop)
     app.state.orders = Orders(store, runner, catalog(runtime), cart(runtime), utc_now, new_id,
                               runtime.outbox, mode=s.saga_mode, sealer=card_sealer(s),
@@ -37,4 +36,5 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
 
 def build(runtime: Runtime) -> FastAPI:
     return create_service(runtime, routers=ROUTERS, migrations_dir=MIGRATIONS, on_start=_wire,
-                          publishes=True, subscriptions=subscriptions, errors=ERRORS)
+                          publishes=True, subscriptions=subscriptions, errors=ERRORS,
+                          facts=lambda app: app.state.orders.store.facts())

@@ -13,7 +13,6 @@ from mercato.chassis.sealing import CARD_TOKEN, Sealer
 from mercato.services.payments.api import router
 from mercato.services.payments.choreography import CheckoutReactions
 from mercato.services.payments.errors import ERRORS
-from mercato.services.payments.facts import router as facts_router
 from mercato.services.payments.handlers import Payments
 from mercato.services.payments.intents import Intents
 from mercato.services.payments.provider import SimulatedProvider
@@ -35,6 +34,7 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
 
 
 def build(runtime: Runtime) -> FastAPI:
-    return create_service(runtime, routers=[router, facts_router], migrations_dir=MIGRATIONS,
+    return create_service(runtime, routers=[router], migrations_dir=MIGRATIONS,
                           on_start=_wire, publishes=True, subscriptions=subscriptions,
-                          errors=ERRORS, rpc="mercato.services.payments.grpc_api:payments")
+                          errors=ERRORS, facts=lambda app: app.state.payments.facts(),
+                          rpc="mercato.services.payments.grpc_api:payments")

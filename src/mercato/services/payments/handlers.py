@@ -73,6 +73,10 @@ class Payments:
             lock = self._locks[payment_id] = asyncio.Lock()
         return lock
 
+    async def facts(self) -> dict:
+        """What ``mercato verify`` reads of payments: every payment's status and amount."""
+        return {"payments": await self.store.summaries()}
+
     async def authorize(self, cmd: Authorize) -> Payment:
         async with self._lock(cmd.payment_id):
             if await self.store.is_tombstoned(cmd.payment_id):

@@ -37,6 +37,13 @@ class SqlPaymentRepository:
         row = await self.db.fetch_one(f"SELECT {COLUMNS} FROM payments WHERE id = ?", payment_id)
         return _payment(row) if row else None
 
+    async def summaries(self) -> list[Row]:
+        """Every payment's ``payment_id``, ``order_id``, ``status``, ``amount`` and
+        ``currency``, oldest first (for ``mercato verify``)."""
+        return await self.db.fetch_all(
+            "SELECT id AS payment_id, order_id, status, amount, currency FROM payments"
+            " ORDER BY created_at, id")
+
     async def is_tombstoned(self, payment_id: str) -> bool:
         row = await self.db.fetch_one(
             "SELECT payment_id FROM payment_tombstones WHERE payment_id = ?", payment_id)

@@ -14,7 +14,6 @@ from mercato.services.shipping.choreography import CheckoutReactions
 from mercato.services.shipping.courier import Courier
 from mercato.services.shipping.domain import CourierSchedule, tracking_number
 from mercato.services.shipping.errors import ERRORS
-from mercato.services.shipping.facts import router as facts_router
 from mercato.services.shipping.handlers import Shipping
 from mercato.services.shipping.settings import ShippingSettings
 from mercato.services.shipping.store import SqlShipmentRepository
@@ -35,6 +34,7 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
 
 
 def build(runtime: Runtime) -> FastAPI:
-    return create_service(runtime, routers=[router, facts_router], migrations_dir=MIGRATIONS,
+    return create_service(runtime, routers=[router], migrations_dir=MIGRATIONS,
                           on_start=_wire, publishes=True, subscriptions=subscriptions,
-                          errors=ERRORS, rpc="mercato.services.shipping.grpc_api:shipping")
+                          errors=ERRORS, facts=lambda app: app.state.shipping.facts(),
+                          rpc="mercato.services.shipping.grpc_api:shipping")

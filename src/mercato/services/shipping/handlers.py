@@ -69,6 +69,10 @@ class Shipping:
     # Set after a commit that released a shipment; the courier waits on it.
     released: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
+    async def facts(self) -> dict:
+        """What ``mercato verify`` reads of shipping: every shipment's order and status."""
+        return {"shipments": await self.store.summaries()}
+
     async def schedule(self, cmd: Schedule) -> Shipment:
         """The shipment scheduled (or the one a repeat names). Raises ``AlreadyCancelled``,
         ``IdempotencyMismatch``, ``NotDeliverable``, a ``ShippingError`` for a shipment

@@ -43,6 +43,12 @@ class SqlShipmentRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    async def summaries(self) -> list[Row]:
+        """Every shipment's ``shipment_id``, ``order_id`` and ``status``, oldest first (for
+        ``mercato verify``)."""
+        return await self.db.fetch_all(
+            "SELECT id AS shipment_id, order_id, status FROM shipments ORDER BY created_at, id")
+
     async def get(self, shipment_id: str, tx: Connection | None = None) -> Shipment | None:
         reader = self.db if tx is None else tx
         row = await reader.fetch_one(f"{SELECT} WHERE id = ?", shipment_id)

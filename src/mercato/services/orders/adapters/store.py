@@ -10,7 +10,11 @@ from mercato.chassis import Database
 from mercato.chassis.data import Connection
 from mercato.chassis.telemetry import current_traceparent
 from mercato.services.orders.adapters.events import event_id
-from mercato.services.orders.adapters.eventstore import ConcurrencyError, SqlEventStore
+from mercato.services.orders.adapters.eventstore import (
+    APPEND_LOCK,
+    ConcurrencyError,
+    SqlEventStore,
+)
 from mercato.services.orders.domain.events import Line, Recorded
 from mercato.services.orders.domain.limits import Held
 from mercato.services.orders.domain.order import Order, Status
@@ -153,6 +157,33 @@ class SqlOrderRepository:
             Phase.FORWARD.value, Phase.COMPENSATING.value, Phase.REFUNDING.value,
             Phase.CONFIRMED.value, mode)
         return [r["order_id"] for r in rows]
+
+    async def facts(self) -> dict:
+        """What ``mercato verify`` reads of orders: every order with its saga's phase, read
+        through the repository's own methods in one transaction, and the sagas with work left.
+
+        Each order must agree with its saga. SQLite's transaction is one snapshot; on
+        PostgreSQL (READ COMMITTED) each statement sees the latest commits, so a saga could
+        be read after a commit that its order was read before. Holding the event store's
+        append lock stops that: every transaction that moves an order and its saga together
+        appends, so none commits while the facts are read (appends wait; ``mercato verify``
+        is an operator's command, rarely run)."""
+        orders = []
+        async with self.db.transaction() as tx:
+            await tx.lock(APPEND_LOCK)
+            # every order is placed with its saga, in one transaction: the sagas list them all
+            for row in await tx.fetch_all("SELECT order_id FROM sagas ORDER BY order_id"):
+                order = await self.get_order(row["order_id"], tx)
+                saga = await self.get_saga(row["order_id"], tx)
+                if order is not None and saga is not None:
+                    orders.append({"order_id": order.id, "status": order.status.value,
+                                   "total": order.total, "currency": order.currency,
+                                   "reason": order.reason, "saga": saga.phase.value,
+                                   "history": [c.status.value for c in order.history]})
+        unfinished = await self.unfinished_sagas()
+        return {"orders": orders,
+                "pending_orders": sum(1 for o in orders if o["status"] == "pending"),
+                "unfinished_sagas": len(unfinished), "unfinished_saga_ids": unfinished}
 
     async def saga_traceparents(self, order_ids: list[str]) -> dict[str, str]:
         """The trace context each of these sagas was placed in (those that have one)."""

@@ -1,0 +1,33 @@
+"""``GET /internal/facts``: what a service knows, for ``mercato verify`` (a ``cli`` service
+token). One route for every service, built here: the service declares only its own facts
+(``create_service(facts=...)``, read through its repositories), and the chassis adds the
+outbox rows not yet published — the part every publishing service shares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+
+from mercato.chassis.runtime import Runtime
+from mercato.chassis.web.deps import require_service
+
+Facts = Callable[[FastAPI], Awaitable[dict[str, Any]]]
+"""A service's own facts, read from ``app.state`` (its handlers' repositories)."""
+
+
+def facts_router(runtime: Runtime, facts: Facts | None) -> APIRouter:
+    """The route ``create_service`` adds to a service that publishes or declares facts:
+    the service's ``facts(app)`` and its unpublished ``outbox`` rows (empty without one)."""
+    router = APIRouter(tags=["facts"])
+
+    @router.get("/internal/facts", dependencies=[Depends(require_service("cli"))])
+    async def read(request: Request) -> dict[str, Any]:
+        """What ``mercato verify`` checks: the service's own facts and its outbox."""
+        own = await facts(request.app) if facts else {}
+        outbox = await runtime.outbox.unpublished() if runtime.outbox else []
+        return {**own, "outbox": outbox}
+
+    return router
