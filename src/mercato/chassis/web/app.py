@@ -24,13 +24,13 @@ from mercato.chassis.runtime import Runtime
 from mercato.chassis.security import AuthError, KeysUnavailable, Principal
 from mercato.chassis.telemetry.metrics import exposition
 from mercato.chassis.web.deps import allowlist, caller, require_service
-from mercato.chassis.web.facts import Facts, facts_router
 from mercato.chassis.web.errors import (
     PROBLEM_CONTENT_TYPE,
     Problem,
     describe_validation_errors,
     problem_body,
 )
+from mercato.chassis.web.facts import Facts, facts_router
 from mercato.chassis.web.middleware import BodyTooLarge, RequestContextMiddleware
 from mercato.chassis.web.openapi import declare_problems, problems
 
