@@ -75,12 +75,13 @@ class MemoryDatabase:
     @asynccontextmanager
     async def transaction(self, *, traced: bool = True) -> AsyncIterator[MemoryConnection]:
         async with self._lock:
-            before = [copy.deepcopy(s.snapshot()) for s in self._stores]
+            stores = list(self._stores)  # one attached meanwhile began empty: kept as is
+            before = [copy.deepcopy(s.snapshot()) for s in stores]
             tx = MemoryConnection()
             try:
                 yield tx
             except BaseException:
-                for store, state in zip(self._stores, before, strict=True):
+                for store, state in zip(stores, before, strict=True):
                     store.restore(state)
                 raise
             self.transactions += 1

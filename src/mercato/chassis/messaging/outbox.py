@@ -43,20 +43,24 @@ class Outbox:
         event_id = event_id or self.new_event_id()
         payload = event.model_dump(mode="json")
         _record(event_id, event, payload)
-        traceparent = current_traceparent()
         envelope = Envelope(
             id=event_id, type=event.type_name(), version=event.VERSION,
             source=self.source, occurred_at=iso(self.clock()),
             correlation_id=correlation_id or (rid if rid != "-" else None),
-            causation_id=causation_id, traceparent=traceparent, payload=payload,
+            causation_id=causation_id, traceparent=current_traceparent(), payload=payload,
         )
+        await self._store(tx, envelope)
+        tx.on_commit(self._notify)
+        return envelope
+
+    async def _store(self, tx: Connection, envelope: Envelope) -> None:
+        """The row, in the caller's transaction; an id stored already is kept as it was.
+        (The seam an in-memory outbox for handler tests replaces: tests/support/memory.)"""
         await tx.execute(
             "INSERT INTO outbox (id, subject, body, created_at, traceparent)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
             envelope.id, envelope.subject, envelope.model_dump_json().encode(),
-            envelope.occurred_at, traceparent)
-        tx.on_commit(self._notify)
-        return envelope
+            envelope.occurred_at, envelope.traceparent)
 
     def _notify(self) -> None:
         for listener in self._listeners:
