@@ -12,7 +12,7 @@ from mercato.chassis.errors import NotFound
 from mercato.chassis.messaging import Outbox
 from mercato.contracts.catalog import ProductCreated, ProductUpdated
 from mercato.services.catalog.domain import Product
-from mercato.services.catalog.store import SqlProductRepository
+from mercato.services.catalog.ports import ProductRepository
 
 EVENT_NAMESPACE = uuid.UUID("f44ebc12-c8db-428a-ab1f-d5da44c5aee7")
 
@@ -27,7 +27,7 @@ class Catalog:
     """The catalog's handlers, with their dependencies."""
 
     db: Database
-    products: SqlProductRepository
+    products: ProductRepository
     outbox: Outbox
     clock: Clock
     new_id: IdFactory

@@ -1,4 +1,5 @@
-"""The catalog's own database: products, searched by text and category."""
+"""The catalog's own database: products, searched by text and category
+(``ProductRepository`` in ports.py; ``BadCursor`` is the port's, still importable here)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,9 @@ import json
 from mercato.chassis import Database
 from mercato.chassis.data import Conflict, Connection
 from mercato.services.catalog.domain import DuplicateSku, Product
+from mercato.services.catalog.ports import BadCursor
 
 COLUMNS = "id, sku, name, description, category, price, currency, created_at, updated_at"
-
-
-class BadCursor(ValueError):
-    pass
 
 
 def encode_cursor(product: Product) -> str:
