@@ -20,12 +20,7 @@ from mercato.chassis.security import Principal
 from mercato.contracts.envelope import Envelope
 from mercato.contracts.shipping import ShipmentDelivered, ShipmentDispatched
 from mercato.services.orders.adapters.events import publish
-from mercato.services.orders.adapters.store import (
-    SqlOrderRepository,
-    idempotency_lock,
-    order_lock,
-    units_lock,
-)
+from mercato.services.orders.adapters.store import idempotency_lock, order_lock, units_lock
 from mercato.services.orders.checkout.choreography import cancel_now
 from mercato.services.orders.checkout.runner import SagaRunner
 from mercato.services.orders.domain.limits import UnitsLimit
@@ -38,7 +33,7 @@ from mercato.services.orders.domain.refusals import (
     UnknownProduct,
 )
 from mercato.services.orders.domain.saga import CheckoutSaga, Phase
-from mercato.services.orders.ports import CartPort, CatalogPort
+from mercato.services.orders.ports import CartPort, CatalogPort, OrderRepository
 
 log = get_logger(__name__)
 # A checkout being undone: its parcel is being called back, the order will be cancelled.
@@ -47,7 +42,7 @@ UNDOING = (Phase.COMPENSATING, Phase.REFUNDING, Phase.CANCELLED)
 
 @dataclass
 class Orders:
-    store: SqlOrderRepository
+    store: OrderRepository
     runner: SagaRunner
     catalog: CatalogPort
     cart: CartPort

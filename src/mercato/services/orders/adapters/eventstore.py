@@ -37,12 +37,9 @@ from collections.abc import Callable, Sequence
 
 from mercato.chassis.data import Conflict, Connection, Database
 from mercato.services.orders.domain.events import Recorded, from_data, to_data
+from mercato.services.orders.ports import ConcurrencyError
 
 APPEND_LOCK = "order-events"  # the named lock every append holds until its commit
-
-
-class ConcurrencyError(Exception):
-    """Another writer appended to this order since its state was read."""
 
 
 class SqlEventStore:

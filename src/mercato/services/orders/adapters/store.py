@@ -10,22 +10,21 @@ from mercato.chassis import Database
 from mercato.chassis.data import Connection
 from mercato.chassis.telemetry import current_traceparent
 from mercato.services.orders.adapters.events import event_id
-from mercato.services.orders.adapters.eventstore import (
-    APPEND_LOCK,
-    ConcurrencyError,
-    SqlEventStore,
-)
+from mercato.services.orders.adapters.eventstore import APPEND_LOCK, SqlEventStore
 from mercato.services.orders.domain.events import Line, Recorded
 from mercato.services.orders.domain.limits import Held
 from mercato.services.orders.domain.order import Order, Status
 from mercato.services.orders.domain.saga import CheckoutSaga, Phase
+from mercato.services.orders.ports import SagaConflict
 
-
-class SagaConflict(ConcurrencyError):
-    """Another runner (a second orders replica) saved this saga since it was read."""
+__all__ = ["SagaConflict", "SqlOrderRepository", "idempotency_lock", "order_lock",
+           "units_lock"]
 
 
 class SqlOrderRepository:
+    """``OrderRepository`` (ports.py) on the service's database: orders through the event
+    store (``events``, which the projector reads too), the rest in their own tables."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
         self.events = SqlEventStore(db)

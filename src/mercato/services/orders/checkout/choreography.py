@@ -17,7 +17,7 @@ from mercato.chassis.messaging import Outbox
 from mercato.chassis.telemetry import annotate
 from mercato.contracts.envelope import Envelope, Event
 from mercato.services.orders.adapters.events import publish, publish_cancelling
-from mercato.services.orders.adapters.store import SqlOrderRepository, order_lock
+from mercato.services.orders.adapters.store import order_lock
 from mercato.services.orders.domain.choreography import (
     all_undone,
     call_off,
@@ -28,12 +28,13 @@ from mercato.services.orders.domain.choreography import (
 from mercato.services.orders.domain.order import Order, Reason, Status
 from mercato.services.orders.domain.saga import CheckoutSaga, Phase
 from mercato.services.orders.metrics import CheckoutMetrics, checkout_metrics, finished
+from mercato.services.orders.ports import OrderRepository
 
 log = get_logger(__name__)
 
 
 class ChoreographyTracker:
-    def __init__(self, store: SqlOrderRepository, outbox: Outbox, clock: Clock, *,
+    def __init__(self, store: OrderRepository, outbox: Outbox, clock: Clock, *,
                  metrics: CheckoutMetrics | None = None) -> None:
         self.store = store
         self.outbox = outbox
@@ -99,7 +100,7 @@ def _finish(order: Order, saga: CheckoutSaga, at: str) -> list:
                         refunded=refunded(saga))
 
 
-async def cancel_now(store: SqlOrderRepository, outbox: Outbox, clock: Clock, order_id: str,
+async def cancel_now(store: OrderRepository, outbox: Outbox, clock: Clock, order_id: str,
                      ) -> Order | None:
     """A customer's cancellation, choreographed: the checkout is called off at once
     (OrderCancelling), a confirmed order's too, and the order is cancelled when every

@@ -35,8 +35,6 @@ from mercato.chassis.messaging import Outbox
 from mercato.chassis.tasks import stop_tasks
 from mercato.chassis.telemetry import attach_context, detach, parse_traceparent
 from mercato.services.orders.adapters.events import publish
-from mercato.services.orders.adapters.eventstore import ConcurrencyError
-from mercato.services.orders.adapters.store import SqlOrderRepository
 from mercato.services.orders.checkout.decisions import (
     Decide,
     StepPolicy,
@@ -51,7 +49,7 @@ from mercato.services.orders.domain.events import Recorded
 from mercato.services.orders.domain.order import Order
 from mercato.services.orders.domain.saga import COMPENSATION, FORWARD, CheckoutSaga, Phase, Step
 from mercato.services.orders.metrics import CheckoutMetrics, Finished, checkout_metrics, finished
-from mercato.services.orders.ports import Participants
+from mercato.services.orders.ports import ConcurrencyError, OrderRepository, Participants
 
 log = get_logger(__name__)
 CONFLICTS = 5  # saves lost to other writers in a row before the loop backs off
@@ -70,7 +68,7 @@ class _Live:
 
 
 class SagaRunner:
-    def __init__(self, store: SqlOrderRepository, participants: Participants, outbox: Outbox,
+    def __init__(self, store: OrderRepository, participants: Participants, outbox: Outbox,
                  clock: Clock, *, max_attempts: int | None = None, backoff: float = 0.2,
                  jitter: Callable[[float], float] = lambda cap: random.uniform(0, cap),
                  step_deadline: float = STEP_DEADLINE,
