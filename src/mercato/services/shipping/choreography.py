@@ -10,11 +10,9 @@ itself; the reactions run in their own transactions.
 
 from __future__ import annotations
 
-import json
-
 from mercato.chassis import Database
 from mercato.chassis.clock import iso
-from mercato.chassis.data import Connection, Row
+from mercato.chassis.data import Connection
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import NotYet
 from mercato.chassis.telemetry import annotate
@@ -32,6 +30,7 @@ from mercato.services.shipping.domain import (
     ShippingError,
 )
 from mercato.services.shipping.handlers import Schedule, Shipping, transition_event_id
+from mercato.services.shipping.ports import CheckoutIntent
 
 log = get_logger(__name__)
 
@@ -57,37 +56,33 @@ class CheckoutReactions:
                     order_id=event.order_id, shipment_id=sid, outcome=outcome),
                     event_id=transition_event_id(sid, "undone"))
             return
-        items = [{"product_id": x.product_id, "quantity": x.quantity} for x in event.items]
+        intent = CheckoutIntent(
+            customer_id=event.customer_id, address=dict(event.shipping_address or {}),
+            items=[{"product_id": x.product_id, "quantity": x.quantity} for x in event.items],
+            checkout=event.checkout)
         async with self.db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO checkout_intents (order_id, customer_id, address, items,"
-                " created_at, checkout) VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (order_id) DO NOTHING",
-                event.order_id, event.customer_id, json.dumps(event.shipping_address or {}),
-                json.dumps(items), iso(self.shipping.clock()), event.checkout)
+            await self.shipping.store.add_checkout_intent(tx, event.order_id, intent,
+                                                          iso(self.shipping.clock()))
 
     async def on_payment_authorized(self, _tx: Connection | None, envelope: Envelope,
                                     event: PaymentAuthorized) -> None:
-        intent = await self.db.fetch_one(
-            "SELECT customer_id, address, items, checkout FROM checkout_intents"
-            " WHERE order_id = ?",
-            event.order_id)
+        intent = await self.shipping.store.checkout_intent(event.order_id)
         if intent is None:
             raise NotYet(f"OrderPlaced of order {event.order_id} not heard yet")
-        if intent["checkout"] != "choreography":
+        if intent.checkout != "choreography":
             return  # the orchestrator schedules this order's shipment
         annotate({"mercato.saga.step": "schedule_shipment"})
         sid = shipment_id(event.order_id)
         try:
             cmd = _schedule(sid, event.order_id, intent)
         except (ShippingError, TypeError) as exc:  # an address orders should have refused
-            await self._failed(sid, event.order_id, intent["customer_id"], "invalid_address",
+            await self._failed(sid, event.order_id, intent.customer_id, "invalid_address",
                                str(exc))
             return
         try:
             await self.shipping.schedule(cmd)
         except NotDeliverable as exc:
-            await self._failed(sid, event.order_id, intent["customer_id"], "not_deliverable",
+            await self._failed(sid, event.order_id, intent.customer_id, "not_deliverable",
                                str(exc))
         except AlreadyCancelled:  # the order's cancel came first: settled, nothing ships
             pass
@@ -104,9 +99,9 @@ class CheckoutReactions:
                 detail=detail), event_id=transition_event_id(sid, "failed"))
 
 
-def _schedule(sid: str, order_id: str, intent: Row) -> Schedule:
-    address = json.loads(intent["address"])
+def _schedule(sid: str, order_id: str, intent: CheckoutIntent) -> Schedule:
+    address = intent.address
     return Schedule(
-        shipment_id=sid, order_id=order_id, customer_id=intent["customer_id"],
+        shipment_id=sid, order_id=order_id, customer_id=intent.customer_id,
         address=Address(**{**address, "country": str(address.get("country", "")).upper()}),
-        items=tuple(Item(**i) for i in json.loads(intent["items"])))
+        items=tuple(Item(**i) for i in intent.items))

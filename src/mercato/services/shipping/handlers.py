@@ -34,7 +34,7 @@ from mercato.services.shipping.domain import (
     Status,
     check_deliverable,
 )
-from mercato.services.shipping.store import SqlShipmentRepository, Tombstoned, TrackingNumberTaken
+from mercato.services.shipping.ports import ShipmentRepository, Tombstoned, TrackingNumberTaken
 
 log = get_logger(__name__)
 TRACKING_ATTEMPTS = 5
@@ -60,7 +60,7 @@ class Shipping:
     """The shipping handlers, with their dependencies."""
 
     db: Database
-    store: SqlShipmentRepository
+    store: ShipmentRepository
     outbox: Outbox
     blocked_countries: frozenset[str]
     clock: Clock

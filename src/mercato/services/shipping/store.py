@@ -1,4 +1,5 @@
-"""The shipping database: shipments and the tombstones of cancels that came first.
+"""The shipping database: shipments, the tombstones of cancels that came first, and the
+checkout intents of choreographed orders (``ShipmentRepository``, ports.py).
 
 Writes take the caller's transaction (``tx``), so the handler stores a shipment and the
 event about it together; reads stand alone or join a ``tx``.
@@ -11,19 +12,12 @@ import json
 from mercato.chassis import Database
 from mercato.chassis.data import Conflict, Connection, Row
 from mercato.services.shipping.domain import Address, Item, Shipment, Status
+from mercato.services.shipping.ports import CheckoutIntent, Tombstoned, TrackingNumberTaken
 
 COLUMNS = ("id, order_id, customer_id, status, tracking_number, address_name, address_line1,"
            " address_city, address_postal_code, address_country, items, created_at, updated_at,"
            " released_at, due_at")
 SELECT = f"SELECT {COLUMNS} FROM shipments"
-
-
-class Tombstoned(Exception):
-    """The shipment id was cancelled before it was ever scheduled."""
-
-
-class TrackingNumberTaken(Exception):
-    """The generated tracking number is already in use (astronomically rare)."""
 
 
 def _shipment(row: Row) -> Shipment:
@@ -40,6 +34,9 @@ def _shipment(row: Row) -> Shipment:
 
 
 class SqlShipmentRepository:
+    """Shipments, tombstones and checkout intents; reads outside a unit of work go
+    through ``db``."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
@@ -139,3 +136,24 @@ class SqlShipmentRepository:
         row = await self.db.fetch_one(
             "SELECT MIN(due_at) AS due FROM shipments WHERE due_at IS NOT NULL")
         return row["due"] if row else None
+
+    async def add_checkout_intent(self, tx: Connection, order_id: str,
+                                  intent: CheckoutIntent, at: str) -> None:
+        """Keep the order's intent; the first one kept stays (a repeat changes nothing)."""
+        await tx.execute(
+            "INSERT INTO checkout_intents (order_id, customer_id, address, items,"
+            " created_at, checkout) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (order_id) DO NOTHING",
+            order_id, intent.customer_id, json.dumps(intent.address),
+            json.dumps(intent.items), at, intent.checkout)
+
+    async def checkout_intent(self, order_id: str) -> CheckoutIntent | None:
+        """The order's kept intent, or None if OrderPlaced was not heard yet."""
+        row = await self.db.fetch_one(
+            "SELECT customer_id, address, items, checkout FROM checkout_intents"
+            " WHERE order_id = ?",
+            order_id)
+        if row is None:
+            return None
+        return CheckoutIntent(customer_id=row["customer_id"], address=json.loads(row["address"]),
+                              items=json.loads(row["items"]), checkout=row["checkout"])
