@@ -1,26 +1,44 @@
-"""Fixtures for the catalog's unit tests: a real migrated database and its real outbox."""
+"""Fixtures for the catalog's unit tests: its repository port in memory (held to the SQL
+adapter's behaviour by tests/db_contract/test_catalog_repository.py) and the in-memory
+outbox, so the handlers, routes and lookups run without a database."""
 
 from __future__ import annotations
 
 import pytest
 
-from mercato.chassis.data.db import Database
-from mercato.chassis.messaging import Outbox
 from mercato.services.catalog.handlers import Catalog
-from mercato.services.catalog.store import SqlProductRepository
 from tests.support.clock import StepClock
 from tests.support.ids import sequential_ids
+from tests.support.memory import MemoryDatabase
+from tests.support.memory.catalog import MemoryProductRepository
+from tests.support.memory.outbox import MemoryOutbox
 
 MUG = {"sku": "MUG-1", "name": "Mug", "description": "A mug", "category": "kitchen",
        "price": 1200, "currency": "USD"}
 
 
-def make_catalog(db: Database, outbox: Outbox | None = None) -> Catalog:
-    return Catalog(db=db, products=SqlProductRepository(db),
-                   outbox=outbox or Outbox(db, "catalog"), clock=StepClock(),
+class ExplodingOutbox(MemoryOutbox):
+    """Writes the event, then fails: everything in that transaction must roll back."""
+
+    async def add(self, tx, event, **kwargs):
+        await super().add(tx, event, **kwargs)
+        raise RuntimeError(f"the outbox failed after writing {event.type_name()}")
+
+
+def make_catalog(products: MemoryProductRepository, outbox: MemoryOutbox | None = None
+                 ) -> Catalog:
+    """The handlers on ``products``' in-memory database, with ``outbox`` (or a new one)."""
+    return Catalog(db=products.db, products=products,
+                   outbox=outbox or MemoryOutbox(products.db, "catalog"), clock=StepClock(),
                    new_id=sequential_ids())
 
 
 @pytest.fixture
-async def catalog(service_db_for) -> Catalog:
-    return make_catalog(await service_db_for("catalog"))
+def products() -> MemoryProductRepository:
+    return MemoryProductRepository(MemoryDatabase())
+
+
+@pytest.fixture
+def catalog(products) -> Catalog:
+    """The handlers on the in-memory repository and outbox: no database."""
+    return make_catalog(products)

@@ -7,7 +7,6 @@ import pytest
 
 from mercato.contracts.catalog import ProductCreated, ProductUpdated
 from mercato.services.catalog.bootstrap import build
-from tests.support.outbox import outbox_events
 from tests.support.service_http import client, service_app
 from tests.unit.catalog.conftest import MUG
 
@@ -19,7 +18,7 @@ async def api(tmp_path, catalog):
     async with client(app) as http:
         http.admin = identity.headers("boss", ("customer", "admin"))
         http.customer = identity.headers("ada")
-        http.db = catalog.db
+        http.outbox = catalog.outbox
         yield http
 
 
@@ -30,7 +29,7 @@ async def test_post_then_patch_publish_created_then_the_changed_fields(api):
     patched = await api.patch(f"/api/v1/catalog/products/{product_id}",
                               json={"name": "Big mug", "price": 1200}, headers=api.admin)
     assert (patched.status_code, patched.json()["name"]) == (200, "Big mug")
-    events = [e for _, e in await outbox_events(api.db)]
+    events = [e for _, e in api.outbox.events()]
     assert [type(e) for e in events] == [ProductCreated, ProductUpdated]
     assert events[1].changes == {"name": "Big mug"}
 
@@ -38,7 +37,7 @@ async def test_post_then_patch_publish_created_then_the_changed_fields(api):
 async def test_a_customer_cannot_create_a_product_and_nothing_is_published(api):
     reply = await api.post("/api/v1/catalog/products", json=MUG, headers=api.customer)
     assert reply.status_code == 403
-    assert await outbox_events(api.db) == []
+    assert api.outbox.events() == []
 
 
 async def test_a_patch_that_sets_a_field_to_null_is_422_and_publishes_nothing(api):
@@ -47,7 +46,7 @@ async def test_a_patch_that_sets_a_field_to_null_is_422_and_publishes_nothing(ap
     reply = await api.patch(f"/api/v1/catalog/products/{product_id}", json={"price": None},
                             headers=api.admin)
     assert reply.status_code == 422
-    assert len(await outbox_events(api.db)) == 1
+    assert len(api.outbox.events()) == 1
 
 
 def problem(reply) -> dict:

@@ -9,18 +9,19 @@ from mercato.chassis.errors import NotFound
 from mercato.contracts.catalog import ProductCreated, ProductUpdated
 from mercato.services.catalog.domain import CatalogError, DuplicateSku
 from mercato.services.catalog.handlers import created_event_id
-from tests.support.outbox import EVERY_EVENT, ExplodingOutbox, outbox_events
-from tests.unit.catalog.conftest import MUG, make_catalog
+from tests.unit.catalog.conftest import MUG, ExplodingOutbox, make_catalog
 
 
-async def products(catalog) -> list[dict]:
-    return await catalog.db.fetch_all("SELECT id, sku, name, price FROM products ORDER BY id")
+async def stored(catalog) -> list[str]:
+    """The ids of every product stored, by name."""
+    found, _ = await catalog.products.search(text=None, category=None, limit=100, cursor=None)
+    return [p.id for p in found]
 
 
 async def test_creating_a_product_stores_it_and_its_product_created_event_together(catalog):
     product = await catalog.create_product(dict(MUG))
     assert await catalog.products.get(product.id) == product
-    [(envelope, event)] = await outbox_events(catalog.db)
+    [(envelope, event)] = catalog.outbox.events()
     assert (envelope.id, envelope.type, envelope.source, envelope.subject) == (
         created_event_id(product.id), "ProductCreated", "catalog",
         "mercato.catalog.ProductCreated")
@@ -28,16 +29,13 @@ async def test_creating_a_product_stores_it_and_its_product_created_event_togeth
                                    category="kitchen", price=1200, currency="USD")
 
 
-async def test_a_failure_after_the_insert_rolls_back_the_product_and_its_event(
-    service_db_for,
-):
-    db = await service_db_for("catalog")
-    outbox = ExplodingOutbox(db, "catalog", fail_on=EVERY_EVENT)
-    catalog = make_catalog(db, outbox)
+async def test_a_failure_after_the_insert_rolls_back_the_product_and_its_event(products):
+    outbox = ExplodingOutbox(products.db, "catalog")
+    catalog = make_catalog(products, outbox)
     with pytest.raises(RuntimeError):
         await catalog.create_product(dict(MUG))
-    assert await products(catalog) == []
-    assert await outbox_events(db) == []
+    assert await stored(catalog) == []
+    assert outbox.events() == []
     assert not outbox.wakeup.is_set()  # the relay is woken by commits only
 
 
@@ -45,8 +43,8 @@ async def test_a_duplicate_sku_is_a_409_and_adds_neither_a_product_nor_an_event(
     first = await catalog.create_product(dict(MUG))
     with pytest.raises(DuplicateSku):
         await catalog.create_product({**MUG, "name": "Another mug"})
-    assert [p["id"] for p in await products(catalog)] == [first.id]
-    assert [e.product_id for _, e in await outbox_events(catalog.db)] == [first.id]
+    assert await stored(catalog) == [first.id]
+    assert [e.product_id for _, e in catalog.outbox.events()] == [first.id]
 
 
 async def test_updating_a_product_publishes_only_the_fields_that_changed(catalog):
@@ -55,7 +53,7 @@ async def test_updating_a_product_publishes_only_the_fields_that_changed(catalog
                                                         "category": "tableware"})
     assert (updated.price, updated.category) == (1500, "tableware")
     assert await catalog.products.get(product.id) == updated
-    [_, (envelope, event)] = await outbox_events(catalog.db)
+    [_, (envelope, event)] = catalog.outbox.events()
     assert envelope.subject == "mercato.catalog.ProductUpdated"
     assert event == ProductUpdated(product_id=product.id,
                                    changes={"price": 1500, "category": "tableware"})
@@ -67,7 +65,7 @@ async def test_repeating_an_update_changes_nothing_and_adds_no_second_event(cata
     first = await catalog.update_product(product.id, {"price": 1500})
     again = await catalog.update_product(product.id, {"price": 1500})
     assert again == first  # not even updated_at moves
-    assert [type(e) for _, e in await outbox_events(catalog.db)] == [
+    assert [type(e) for _, e in catalog.outbox.events()] == [
         ProductCreated, ProductUpdated]
 
 
@@ -75,19 +73,20 @@ async def test_two_different_updates_are_two_events_with_distinct_ids(catalog):
     product = await catalog.create_product(dict(MUG))
     await catalog.update_product(product.id, {"price": 1500})
     await catalog.update_product(product.id, {"price": 1600})
-    events = await outbox_events(catalog.db)
+    events = catalog.outbox.events()
     assert [e.changes for _, e in events[1:]] == [{"price": 1500}, {"price": 1600}]
     assert len({envelope.id for envelope, _ in events}) == 3
 
 
-async def test_a_failed_update_rolls_back_the_change_and_its_event(service_db_for):
-    db = await service_db_for("catalog")
-    product = await make_catalog(db).create_product(dict(MUG))
-    catalog = make_catalog(db, ExplodingOutbox(db, "catalog", fail_on=EVERY_EVENT))
+async def test_a_failed_update_rolls_back_the_change_and_its_event(products):
+    first = make_catalog(products)
+    product = await first.create_product(dict(MUG))
+    catalog = make_catalog(products, ExplodingOutbox(products.db, "catalog"))
     with pytest.raises(RuntimeError):
         await catalog.update_product(product.id, {"price": 1})
     assert await catalog.products.get(product.id) == product
-    assert [type(e) for _, e in await outbox_events(db)] == [ProductCreated]
+    assert [type(e) for _, e in first.outbox.events()] == [ProductCreated]
+    assert catalog.outbox.events() == []
 
 
 async def test_an_update_to_a_taken_sku_is_a_409_and_publishes_nothing(catalog):
@@ -96,14 +95,14 @@ async def test_an_update_to_a_taken_sku_is_a_409_and_publishes_nothing(catalog):
     with pytest.raises(DuplicateSku):
         await catalog.update_product(mug.id, {"sku": "TEA-1"})
     assert (await catalog.products.get(mug.id)).sku == "MUG-1"
-    assert [type(e) for _, e in await outbox_events(catalog.db)] == [
+    assert [type(e) for _, e in catalog.outbox.events()] == [
         ProductCreated, ProductCreated]
 
 
 async def test_updating_an_unknown_product_is_404_and_publishes_nothing(catalog):
     with pytest.raises(NotFound, match="product nope was not found"):
         await catalog.update_product("nope", {"price": 1})
-    assert await outbox_events(catalog.db) == []
+    assert catalog.outbox.events() == []
 
 
 async def test_an_invalid_update_is_422_and_publishes_nothing(catalog):
@@ -113,4 +112,4 @@ async def test_an_invalid_update_is_422_and_publishes_nothing(catalog):
             await catalog.update_product(product.id, fields)
         assert not isinstance(caught.value, DuplicateSku)
     assert await catalog.products.get(product.id) == product
-    assert len(await outbox_events(catalog.db)) == 1
+    assert len(catalog.outbox.events()) == 1
