@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from mercato.chassis import ServiceClient, Unavailable
-
-
-class CatalogUnavailable(Exception):
-    """The catalog could not answer; the caller should try again later."""
-
-
-class ProductCatalog(Protocol):
-    async def exists(self, product_id: str) -> bool: ...
+from mercato.services.inventory.ports import CatalogUnavailable
 
 
 class HttpCatalog:

@@ -19,7 +19,6 @@ from mercato.chassis.messaging import Outbox
 from mercato.contracts.catalog import ProductCreated
 from mercato.contracts.envelope import Envelope
 from mercato.contracts.inventory import StockAdjusted
-from mercato.services.inventory.catalog_client import CatalogUnavailable, ProductCatalog
 from mercato.services.inventory.domain import (
     RESERVATION_TTL,
     RequestMismatch,
@@ -30,12 +29,14 @@ from mercato.services.inventory.domain import (
     fingerprint,
 )
 from mercato.services.inventory.events import event_id
-from mercato.services.inventory.reservations import Reservations
-from mercato.services.inventory.store import (
-    SqlReservationRepository,
-    SqlStockRepository,
+from mercato.services.inventory.ports import (
+    CatalogUnavailable,
+    ProductCatalog,
+    ReservationRepository,
+    StockRepository,
     StoredAdjustment,
 )
+from mercato.services.inventory.reservations import Reservations
 
 
 @dataclass
@@ -43,8 +44,8 @@ class Inventory:
     """The inventory's handlers, with their dependencies."""
 
     db: Database
-    stock: SqlStockRepository
-    reservations: SqlReservationRepository
+    stock: StockRepository
+    reservations: ReservationRepository
     catalog: ProductCatalog
     clock: Clock
     new_id: IdFactory

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from mercato.chassis.telemetry import scrape_metrics
-from mercato.services.inventory.store import SqlReservationRepository, SqlStockRepository
+from mercato.services.inventory.ports import ReservationRepository, StockRepository
 
 
-def register_gauges(stock: SqlStockRepository, reservations: SqlReservationRepository) -> None:
+def register_gauges(stock: StockRepository, reservations: ReservationRepository) -> None:
     """Reservations held and units reserved, each a query run when Prometheus scrapes."""
     metrics = scrape_metrics()
     metrics.add_probe("mercato_inventory_reservations_held", "Reservations holding stock "

@@ -7,15 +7,15 @@ each answers.
 
 Locks (a no-op on SQLite, whose one writer serialises these already): each step holds
 ``reservation:<id>`` from the start, since what it reads of the reservation (there or not,
-its status) decides what it writes; then ``stock:<product id>`` of its products in product
-id order. Each stock move is a conditional UPDATE that needs no lock to stay correct; the
-ordered locks only keep two steps moving the same products in opposite orders from
-deadlocking on PostgreSQL's row locks.
+its status) decides what it writes; then the stock of its products in product id order
+(``StockRepository.lock``). Each stock move is a conditional UPDATE that needs no lock to
+stay correct; the ordered locks only keep two steps moving the same products in opposite
+orders from deadlocking on PostgreSQL's row locks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -40,23 +40,17 @@ from mercato.services.inventory.domain import (
     return_action,
 )
 from mercato.services.inventory.events import reservation_event
-from mercato.services.inventory.store import SqlReservationRepository, SqlStockRepository
+from mercato.services.inventory.ports import ReservationRepository, StockRepository
 
 log = get_logger(__name__)
-
-
-class _Short(Exception):
-    def __init__(self, lines: list[Line]) -> None:
-        self.lines = lines
-
 
 @dataclass
 class Reservations:
     """The lifecycle's steps, with the dependencies they share with ``Inventory``."""
 
     db: Database
-    stock: SqlStockRepository
-    reservations: SqlReservationRepository
+    stock: StockRepository
+    reservations: ReservationRepository
     clock: Clock
     outbox: Outbox
     reservation_ttl: timedelta = RESERVATION_TTL
@@ -72,17 +66,12 @@ class Reservations:
             existing = await self.reservations.get(reservation_id, tx)
             if existing:
                 return existing.replay(order_id, lines), False
-            await _lock_stock(tx, lines)
-            try:
-                async with tx.savepoint():
-                    short = [li for li in lines if not await self.stock.move(
-                        tx, "reserve", li.product_id, li.quantity, at)]
-                    if short:
-                        raise _Short(short)
-            except _Short as refused:
+            await self.stock.lock(tx, (li.product_id for li in lines))
+            short = await self.stock.move_all(tx, "reserve", lines, at)
+            if short:
                 reservation = Reservation(
                     reservation_id, order_id, Status.REJECTED, lines, at, None,
-                    refusal=await self._refusal(tx, refused.lines))
+                    refusal=await self._refusal(tx, short))
             else:
                 reservation = Reservation(
                     reservation_id, order_id, Status.RESERVED, lines, at,
@@ -192,7 +181,7 @@ class Reservations:
         await self.outbox.add(tx, event, event_id=eid)
 
     async def _move_all(self, tx: Connection, step: str, r: Reservation, at: str) -> None:
-        await _lock_stock(tx, r.lines)
+        await self.stock.lock(tx, (li.product_id for li in r.lines))
         for line in r.lines:
             if not await self.stock.move(tx, step, line.product_id, line.quantity, at):
                 raise StockInvariantBroken(
@@ -210,9 +199,3 @@ class Reservations:
                                f" {stock.available} available")
         return {"detail": "not enough stock: " + "; ".join(reasons),
                 "product_ids": [li.product_id for li in short]}
-
-
-async def _lock_stock(tx: Connection, lines: Sequence[Line]) -> None:
-    """The stock of these lines' products, in product id order (see the module's doc)."""
-    for product_id in sorted({li.product_id for li in lines}):
-        await tx.lock(f"stock:{product_id}")

@@ -9,26 +9,21 @@ they race in one process or in several: the caller checks what each move returns
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 
 from mercato.chassis import Database
 from mercato.chassis.data import Connection, Row
 from mercato.services.inventory.domain import Line, Reservation, Status, Stock
+from mercato.services.inventory.ports import MOVES, StoredAdjustment
 
 STOCK_COLUMNS = "product_id, on_hand, available, reserved, sold"
-# Which column a reservation step takes units from and which it gives them to.
-MOVES = {
-    "reserve": ("available", "reserved"),
-    "commit": ("reserved", "sold"),
-    "release": ("reserved", "available"),
-    "return": ("sold", "available"),
-}
 
 
-@dataclass(frozen=True)
-class StoredAdjustment:
-    fingerprint: str
-    result: Stock
+class _Short(Exception):
+    """Some lines' units were not there: the savepoint undoes the moves made."""
+
+    def __init__(self, lines: list[Line]) -> None:
+        self.lines = lines
 
 
 class SqlStockRepository:
@@ -54,6 +49,12 @@ class SqlStockRepository:
             "SELECT product_id, on_hand, available, reserved, sold FROM stock"
             " ORDER BY product_id")
 
+    async def lock(self, tx: Connection, product_ids: Iterable[str]) -> None:
+        """Hold these products' stock against other writers until ``tx`` ends, taken in
+        product id order so that two transactions never wait on each other."""
+        for product_id in sorted(set(product_ids)):
+            await tx.lock(f"stock:{product_id}")
+
     async def create(self, tx: Connection, product_id: str, at: str) -> None:
         """A record of zeros, unless the product has one already."""
         await tx.execute(
@@ -77,6 +78,20 @@ class SqlStockRepository:
             f" updated_at = ? WHERE product_id = ? AND {source} >= ?",
             quantity, quantity, at, product_id, quantity)
         return count == 1
+
+    async def move_all(self, tx: Connection, step: str, lines: Sequence[Line],
+                       at: str) -> list[Line]:
+        """Move every line's units for ``step``, or none of them (a savepoint): the lines
+        whose units are not there, and an empty list when all moved."""
+        try:
+            async with tx.savepoint():
+                short = [li for li in lines
+                         if not await self.move(tx, step, li.product_id, li.quantity, at)]
+                if short:
+                    raise _Short(short)
+        except _Short as refused:
+            return refused.lines
+        return []
 
     async def find_adjustment(self, key: str, tx: Connection | None = None
                               ) -> StoredAdjustment | None:
