@@ -1,39 +1,22 @@
 """The saga's commands to a participant over each transport, for contract tests that run
 the same scenarios on both (docs/internal-transport.md): over HTTP, the service's real app
-in process; over gRPC, its real servicers on a grpc.aio server on 127.0.0.1 and the
-chassis' RpcClient. The orders side is the saga's own adapters either way."""
+in process, reached by the real ServiceClient (tests/support/service_client.py); over
+gRPC, its real servicers on a grpc.aio server on 127.0.0.1 and the chassis' RpcClient. The
+orders side is the saga's own adapters either way."""
 
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from mercato.chassis import Reply
 from mercato.chassis.calls import CallPolicy, Instance, Resilience
 from mercato.chassis.errors import ErrorTable
 from mercato.chassis.rpc import RpcClient, RpcServer, Served
 from mercato.services.orders.adapters.grpc_commands import GrpcCommands
 from mercato.services.orders.adapters.http_commands import HttpCommands
-from tests.support.service_http import WORKLOAD_KEYS, bearer, client
+from tests.support.service_client import app_client
+from tests.support.service_http import WORKLOAD_KEYS
 
 TRANSPORTS = ("http", "grpc")
-
-
-class AppClient:
-    """The ``ServiceClient.call`` the HTTP commands use, answered by ``app`` in process,
-    with the orders' service token."""
-
-    def __init__(self, app, service: str) -> None:
-        self.app, self.service = app, service
-
-    async def call(self, service, method, path, *, json_body=None, idempotency_key=None,
-                   **_kw) -> Reply:
-        assert service == self.service, f"this test serves {self.service}, not {service}"
-        headers = bearer(WORKLOAD_KEYS.identity("orders").token(service))
-        if idempotency_key:
-            headers["Idempotency-Key"] = idempotency_key
-        async with client(self.app, headers=headers) as http:
-            r = await http.request(method, path, json=json_body)
-        return Reply(r.status_code, r.content, dict(r.headers))
 
 
 class _View:
@@ -72,7 +55,7 @@ async def commands_over(transport: str, service: str, app, served: list[Served],
     """The saga's commands reaching ``service`` over ``transport``: its ``app`` over HTTP,
     its ``served`` servicers (with its ``errors`` table) over gRPC."""
     if transport == "http":
-        yield HttpCommands(AppClient(app, service), step_timeout=5)
+        yield HttpCommands(app_client({service: app}), step_timeout=5)
         return
     async with rpc_client_for(service, served, errors) as rpc:
         yield GrpcCommands(rpc, step_timeout=5)

@@ -11,7 +11,8 @@ from mercato.services.catalog.errors import ERRORS
 from mercato.services.catalog.grpc_api import served
 from mercato.services.orders.adapters.clients import GrpcCatalog, HttpCatalog
 from tests.support.service_http import service_app
-from tests.support.transports import TRANSPORTS, AppClient, rpc_client_for
+from tests.support.service_client import app_client
+from tests.support.transports import TRANSPORTS, rpc_client_for
 
 
 @pytest.fixture(params=TRANSPORTS)
@@ -19,7 +20,7 @@ async def lookup(request, tmp_path, catalog):
     app, _identity, _token = service_app("catalog", build, tmp_path)
     app.state.catalog = catalog
     if request.param == "http":
-        yield HttpCatalog(AppClient(app, "catalog"))
+        yield HttpCatalog(app_client({"catalog": app}))
         return
     async with rpc_client_for("catalog", served(catalog), ERRORS) as rpc:
         yield GrpcCatalog(rpc)

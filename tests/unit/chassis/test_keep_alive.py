@@ -20,7 +20,7 @@ async def test_both_internal_clients_give_up_idle_connections_first():
     for c in (gateway, client):
         await c.start()
     try:
-        for session in (gateway.session, client._session):
+        for session in (gateway.session, client._transport._session):
             assert session.connector._keepalive_timeout == CLIENT_IDLE_SECONDS
     finally:
         for c in (gateway, client):
