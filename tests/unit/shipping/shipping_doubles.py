@@ -1,9 +1,12 @@
-"""Shipping test helpers: scripted tracking numbers, an address and a command builder."""
+"""Shipping test helpers: scripted tracking numbers, an address, a command builder and an
+outbox that fails after writing."""
 
 from __future__ import annotations
 
 from mercato.services.shipping.domain import Address, Item
 from mercato.services.shipping.handlers import Schedule
+from tests.support.memory.outbox import MemoryOutbox
+from tests.support.outbox import ExplodingOutbox
 
 
 class ScriptedNumbers:
@@ -30,3 +33,8 @@ def schedule_cmd(shipment_id: str = "ship-1", **changes) -> Schedule:
                   address=address(), items=(Item("prod-1", 2),))
     fields.update(changes)
     return Schedule(**fields)
+
+
+class ExplodingMemoryOutbox(ExplodingOutbox, MemoryOutbox):
+    """``ExplodingOutbox`` on the in-memory database: writes the event, then fails for the
+    event types in ``fail_on``; the transaction rolls back."""

@@ -1,6 +1,6 @@
-"""The courier against a real migrated database: only a confirmed order's shipment moves,
+"""The courier over the in-memory repository and outbox: only a confirmed order's shipment moves,
 each step at its time with its event through the outbox, a cancelled one never moves, and
-a new courier over the same database (a restart) goes on where the last one stopped."""
+a new courier over the same stored shipments (a restart) goes on where the last one stopped."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from mercato.chassis.messaging import Outbox
 from mercato.contracts.envelope import Envelope
 from mercato.contracts.ids import shipment_id
 from mercato.contracts.orders import OrderConfirmed
@@ -24,9 +23,10 @@ from mercato.services.shipping.domain import (
 )
 from mercato.services.shipping.handlers import Shipping, transition_event_id
 from mercato.services.shipping.settings import ShippingSettings
-from mercato.services.shipping.store import SqlShipmentRepository
 from tests.support.clock import ManualClock
-from tests.support.outbox import outbox_events
+from tests.support.memory import MemoryDatabase
+from tests.support.memory.outbox import MemoryOutbox
+from tests.support.memory.shipping import MemoryShipmentRepository
 from tests.unit.shipping.shipping_doubles import ScriptedNumbers, schedule_cmd
 
 SID = shipment_id("order-1")
@@ -34,11 +34,14 @@ START = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def make_courier_shipping(service_db_for):
-    async def make(clock: ManualClock, db=None,
+def make_courier_shipping():
+    """``over``: a shipping whose stored shipments and outbox the new one takes on."""
+    async def make(clock: ManualClock, over: Shipping | None = None,
                    schedule: CourierSchedule = CourierSchedule()) -> Shipping:
-        db = db or await service_db_for("shipping")
-        return Shipping(db=db, store=SqlShipmentRepository(db), outbox=Outbox(db, "shipping"),
+        db = MemoryDatabase() if over is None else over.db
+        store = MemoryShipmentRepository(db) if over is None else over.store
+        outbox = MemoryOutbox(db, "shipping") if over is None else over.outbox
+        return Shipping(db=db, store=store, outbox=outbox,
                         blocked_countries=frozenset(), clock=clock,
                         new_tracking_number=ScriptedNumbers("MRCTRACKTRACK"), courier=schedule)
     return make
@@ -57,7 +60,7 @@ async def confirm(shipping: Shipping, order_id: str = "order-1") -> None:
 
 
 async def step_events(shipping: Shipping) -> list:
-    return [(env.id, event) for env, event in await outbox_events(shipping.db)
+    return [(env.id, event) for env, event in shipping.outbox.events()
             if not event.type_name() == "ShipmentScheduled"]
 
 
@@ -108,7 +111,7 @@ async def test_a_courier_that_was_down_takes_the_missed_steps_one_per_pass(
     await shipping.schedule(schedule_cmd(SID))
     await confirm(shipping)
     clock.advance(600)  # down for ten minutes
-    restarted = await make_courier_shipping(clock, db=shipping.db)
+    restarted = await make_courier_shipping(clock, over=shipping)
     assert await move_due(restarted) == 1
     assert (await restarted.store.get(SID)).status is Status.LABELLED
     clock.advance(30)

@@ -1,7 +1,7 @@
 """Shipping's reactions in a choreographed checkout (docs/choreography.md), called directly
-with contract events against a real database: OrderPlaced keeps the address and lines,
-PaymentAuthorized schedules (or says not yet, or ShipmentFailed), and OrderCancelling
-cancels or leaves a tombstone and says so with ShippingCheckoutUndone."""
+with contract events on the in-memory repository and outbox: OrderPlaced keeps the address
+and lines, PaymentAuthorized schedules (or says not yet, or ShipmentFailed), and
+OrderCancelling cancels or leaves a tombstone and says so with ShippingCheckoutUndone."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from mercato.services.shipping.choreography import CheckoutReactions
 from mercato.services.shipping.domain import IdempotencyMismatch, NoTrackingNumber, Status
 from mercato.services.shipping.handlers import transition_event_id
 from tests.support.messages import envelope
-from tests.support.outbox import outbox_envelopes
 from tests.unit.shipping.shipping_doubles import ScriptedNumbers, schedule_cmd
 
 ORDER = "order-1"
@@ -56,7 +55,7 @@ async def react(world, event, eid: str = "e") -> None:
 
 
 async def published(world, *types: str) -> list[tuple[str, str, dict]]:
-    return [(e.type, e.id, e.payload) for e in await outbox_envelopes(world.db)
+    return [(e.type, e.id, e.payload) for e in world.shipping.outbox.envelopes
             if not types or e.type in types]
 
 

@@ -8,14 +8,13 @@ import pytest
 from mercato.contracts.shipping import ShipmentCancelled, ShipmentScheduled
 from mercato.services.shipping.domain import AlreadyCancelled, NotDeliverable, Status
 from mercato.services.shipping.handlers import transition_event_id
-from tests.support.outbox import ExplodingOutbox, outbox_events
-from tests.unit.shipping.shipping_doubles import address, schedule_cmd
+from tests.unit.shipping.shipping_doubles import ExplodingMemoryOutbox, address, schedule_cmd
 
 IDS = dict(shipment_id="ship-1", order_id="order-1", customer_id="user-1")
 
 
 async def events(shipping) -> list:
-    return [event for _, event in await outbox_events(shipping.db)]
+    return [event for _, event in shipping.outbox.events()]
 
 
 async def test_scheduling_stores_the_shipment_and_its_shipment_scheduled_together(
@@ -24,7 +23,7 @@ async def test_scheduling_stores_the_shipment_and_its_shipment_scheduled_togethe
     shipping = await make_shipping("MRCABCDEFGHIJ")
     shipment = await shipping.schedule(schedule_cmd())
     assert await shipping.store.get("ship-1") == shipment
-    [(envelope, event)] = await outbox_events(shipping.db)
+    [(envelope, event)] = shipping.outbox.events()
     assert (envelope.id, envelope.subject, envelope.source) == (
         transition_event_id("ship-1", Status.SCHEDULED), "mercato.shipping.ShipmentScheduled",
         "shipping")
@@ -41,7 +40,7 @@ async def test_repeating_a_schedule_adds_no_second_event(make_shipping):
 async def test_a_failure_while_recording_the_schedule_rolls_back_shipment_and_event(
     make_shipping,
 ):
-    shipping = await make_shipping(outbox_class=ExplodingOutbox)
+    shipping = await make_shipping(outbox_class=ExplodingMemoryOutbox)
     shipping.outbox.fail_on = frozenset({"ShipmentScheduled"})
     with pytest.raises(RuntimeError):
         await shipping.schedule(schedule_cmd())
@@ -77,7 +76,7 @@ async def test_cancelling_stores_the_cancel_and_its_event_once_however_often_rep
     again = await shipping.cancel("ship-1")
     assert first.status is again.status is Status.CANCELLED
     assert (await shipping.store.get("ship-1")).status is Status.CANCELLED
-    decoded = await outbox_events(shipping.db)
+    decoded = shipping.outbox.events()
     assert [type(e) for _, e in decoded] == [ShipmentScheduled, ShipmentCancelled]
     envelope, event = decoded[-1]
     assert envelope.id == transition_event_id("ship-1", Status.CANCELLED)
@@ -88,7 +87,7 @@ async def test_cancelling_stores_the_cancel_and_its_event_once_however_often_rep
 async def test_a_failure_while_recording_the_cancel_rolls_back_the_cancel_and_its_event(
     make_shipping,
 ):
-    shipping = await make_shipping(outbox_class=ExplodingOutbox)
+    shipping = await make_shipping(outbox_class=ExplodingMemoryOutbox)
     await shipping.schedule(schedule_cmd())
     shipping.outbox.fail_on = frozenset({"ShipmentCancelled"})
     with pytest.raises(RuntimeError):

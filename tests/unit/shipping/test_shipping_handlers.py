@@ -1,4 +1,5 @@
-"""Scheduling and cancelling shipments against a real migrated database."""
+"""Scheduling and cancelling shipments on the in-memory repository; a tombstone racing a
+schedule on a real migrated database (two repositories on it)."""
 
 from dataclasses import replace
 
@@ -86,8 +87,9 @@ async def test_cancelling_an_unknown_shipment_leaves_a_tombstone_that_refuses_it
     assert await shipping.store.get("ship-late") is None
 
 
-async def test_a_tombstone_written_between_the_checks_and_the_insert_still_wins(make_shipping):
-    shipping = await make_shipping()
+async def test_a_tombstone_written_between_the_checks_and_the_insert_still_wins(
+        make_sql_shipping):
+    shipping = await make_sql_shipping()
     # Another instance: the same database, its own repository.
     elsewhere = replace(shipping, store=SqlShipmentRepository(shipping.db))
     original_get = shipping.store.get
