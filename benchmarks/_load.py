@@ -130,12 +130,11 @@ def run_json_child(cmd: list[str], env: dict[str, str], timeout: float) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-@dataclass
-class Result:
-    """The runs (load generator results) of one variant over the rounds."""
+class OverRounds:
+    """A figure over ``self.runs`` (one dict per round): its median, and its spread (the
+    range over the median), for every benchmark that runs variants in rounds."""
 
-    label: str
-    runs: list[dict] = field(default_factory=list)
+    runs: list[dict]
 
     def median(self, key: str) -> float:
         return statistics.median(r[key] for r in self.runs)
@@ -143,6 +142,14 @@ class Result:
     def spread(self, key: str) -> float:
         values = [r[key] for r in self.runs]
         return (max(values) - min(values)) / statistics.median(values)
+
+
+@dataclass
+class Result(OverRounds):
+    """The runs (load generator results) of one variant over the rounds."""
+
+    label: str
+    runs: list[dict] = field(default_factory=list)
 
     def median_cpu(self, i: int, key: str = "cpu_watched") -> float | None:
         values = [r[key][i] for r in self.runs if r[key][i] is not None]

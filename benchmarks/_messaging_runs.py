@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from _load import die_with_parent, end_process
+from _load import OverRounds, die_with_parent, end_process
 from _messaging_common import LOADED, READY, RESULT, T0, T1, log, reset_stream
 
 if TYPE_CHECKING:
@@ -92,19 +92,12 @@ class Variant:
 
 
 @dataclass
-class Runs:
+class Runs(OverRounds):
     """The runs of one variant on one server over the rounds."""
 
     variant: Variant
     sync: str
     runs: list[dict] = field(default_factory=list)
-
-    def median(self, key: str) -> float:
-        return statistics.median(r[key] for r in self.runs)
-
-    def spread(self, key: str) -> float:
-        values = [r[key] for r in self.runs]
-        return (max(values) - min(values)) / statistics.median(values)
 
     def ratio(self, other: Runs, key: str, *, inverse: bool = False) -> float:
         """Median over rounds of this run's value / the other's in the same round (the runs
