@@ -19,7 +19,7 @@ from mercato.contracts.shipping import ShipmentScheduled
 from mercato.services.payments.choreography import CheckoutReactions
 from mercato.services.payments.domain import Status
 from mercato.services.payments.events import transition_event_id
-from mercato.services.payments.intents import Intents
+from mercato.services.payments.intents import SqlIntentRepository
 from mercato.services.payments.provider import SimulatedProvider
 from tests.support.messages import envelope
 from tests.support.outbox import outbox_envelopes
@@ -66,7 +66,7 @@ async def world(make_payments):
         slept.append(delay)
 
     sealer = Sealer(SECRET, CARD_TOKEN)
-    reactions = CheckoutReactions(payments, Intents(payments.db), sealer, attempts=3,
+    reactions = CheckoutReactions(payments, SqlIntentRepository(payments.db), sealer, attempts=3,
                                   backoff=0.5, sleep=sleep)
     return SimpleNamespace(payments=payments, provider=provider, reactions=reactions,
                            sealer=sealer, slept=slept, db=payments.db)

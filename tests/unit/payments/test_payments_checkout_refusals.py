@@ -12,7 +12,7 @@ from mercato.contracts.shipping import ShipmentScheduled
 from mercato.services.payments import choreography
 from mercato.services.payments.choreography import CheckoutReactions
 from mercato.services.payments.domain import ProviderRefused, Status
-from mercato.services.payments.intents import Intents
+from mercato.services.payments.intents import SqlIntentRepository
 from tests.support.messages import envelope
 from tests.support.outbox import outbox_envelopes
 from tests.unit.payments.payment_doubles import FakeProvider, authorize_cmd
@@ -33,8 +33,9 @@ def spans(monkeypatch) -> list[tuple[dict, str | None]]:
 def reactions_for(make_payments):
     async def make(*script: str) -> CheckoutReactions:
         payments = await make_payments(FakeProvider(*script))
-        return CheckoutReactions(payments, Intents(payments.db), Sealer("s", CARD_TOKEN),
-                                 attempts=2, backoff=0.1, sleep=_no_sleep)
+        return CheckoutReactions(payments, SqlIntentRepository(payments.db),
+                                 Sealer("s", CARD_TOKEN), attempts=2, backoff=0.1,
+                                 sleep=_no_sleep)
     return make
 
 

@@ -14,7 +14,7 @@ from mercato.services.payments.api import router
 from mercato.services.payments.choreography import CheckoutReactions
 from mercato.services.payments.errors import ERRORS
 from mercato.services.payments.handlers import Payments
-from mercato.services.payments.intents import Intents
+from mercato.services.payments.intents import SqlIntentRepository
 from mercato.services.payments.provider import SimulatedProvider
 from mercato.services.payments.store import SqlPaymentRepository
 from mercato.services.payments.subscriptions import subscriptions
@@ -28,8 +28,8 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
         db=runtime.db, store=SqlPaymentRepository(runtime.db, new_id), outbox=runtime.outbox,
         provider=SimulatedProvider(latency=s.provider_latency, timeout=s.provider_timeout),
         provider_timeout=s.provider_timeout, clock=utc_now)
-    app.state.checkout = CheckoutReactions(
-        app.state.payments, Intents(runtime.db), Sealer(shared_secret(s, "card-seal"), CARD_TOKEN),
+    app.state.checkout = CheckoutReactions(app.state.payments, SqlIntentRepository(runtime.db),
+        Sealer(shared_secret(s, "card-seal"), CARD_TOKEN),
         attempts=s.saga_step_attempts, backoff=s.saga_backoff)
 
 

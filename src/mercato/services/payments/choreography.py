@@ -41,7 +41,7 @@ from mercato.services.payments.domain import (
 )
 from mercato.services.payments.events import payment_event, transition_event_id
 from mercato.services.payments.handlers import Authorize, Payments
-from mercato.services.payments.intents import Intents
+from mercato.services.payments.ports import IntentRepository
 from mercato.services.payments.store import Tombstoned
 
 log = get_logger(__name__)
@@ -58,7 +58,7 @@ TRANSIENT = (DependencyUnavailable, ProviderRefused)
 
 
 class CheckoutReactions:
-    def __init__(self, payments: Payments, intents: Intents, sealer: Sealer, *,
+    def __init__(self, payments: Payments, intents: IntentRepository, sealer: Sealer, *,
                  attempts: int, backoff: float,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.payments = payments

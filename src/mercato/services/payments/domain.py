@@ -1,11 +1,11 @@
 """Payments domain: a payment, its legal status transitions, the refusals of its rules
-(answered as errors.py says), and the card provider port."""
+(answered as errors.py says), and what the card provider answers (its port is in
+ports.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Protocol
 
 from mercato.chassis.errors import DomainError
 
@@ -158,16 +158,3 @@ class ProviderFailure(Exception):
 class ProviderTimeout(ProviderFailure):
     """The provider did not answer within the configured timeout."""
 
-
-class CardProvider(Protocol):
-    """The port to a card processor. ``reference`` is our payment id, which a real
-    provider uses as its idempotency key."""
-
-    async def authorize(self, token: str, amount: int, currency: str,
-                        reference: str) -> ProviderResult: ...
-
-    async def capture(self, provider_reference: str, amount: int) -> ProviderResult: ...
-
-    async def void(self, provider_reference: str) -> ProviderResult: ...
-
-    async def refund(self, provider_reference: str, amount: int) -> ProviderResult: ...

@@ -25,7 +25,6 @@ from mercato.services.payments.domain import (
     Action,
     AlreadyCancelled,
     CardDeclined,
-    CardProvider,
     ChangedMeanwhile,
     Payment,
     ProviderFailure,
@@ -37,7 +36,12 @@ from mercato.services.payments.domain import (
 )
 from mercato.services.payments.events import payment_event, transition_event_id
 from mercato.services.payments.metrics import MoneyMetrics, money_metrics
-from mercato.services.payments.store import SqlPaymentRepository, StaleStatus, Tombstoned
+from mercato.services.payments.ports import (
+    CardProvider,
+    PaymentRepository,
+    StaleStatus,
+    Tombstoned,
+)
 
 log = get_logger(__name__)
 
@@ -57,7 +61,7 @@ class Payments:
     """The payments handlers, with their dependencies."""
 
     db: Database
-    store: SqlPaymentRepository
+    store: PaymentRepository
     outbox: Outbox
     provider: CardProvider
     provider_timeout: float

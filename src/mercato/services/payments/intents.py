@@ -1,7 +1,11 @@
 """What payments keeps from OrderPlaced for a choreographed checkout: the amount, the
 customer and the card token, still sealed (opened only to authorize, then forgotten); of
 an orchestrated order only that it is one, so its StockReserved is left to the
-orchestrator."""
+orchestrator. ``IntentRepository`` (ports.py) on the ``checkout_intents`` table.
+
+Each write is a unit of work of its own: the reactions (choreography.py) write nothing
+else with an intent.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from mercato.chassis.data import Row
 from mercato.contracts.orders import OrderPlaced
 
 
-class Intents:
+class SqlIntentRepository:
+    """The checkout intents, one row per order."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
@@ -25,6 +31,7 @@ class Intents:
                 event.sealed_card_token or "", at, event.checkout)
 
     async def get(self, order_id: str) -> Row | None:
+        """The order's intent; None while its OrderPlaced is unheard."""
         return await self.db.fetch_one(
             "SELECT order_id, customer_id, amount, currency, sealed_card_token, checkout"
             " FROM checkout_intents WHERE order_id = ?", order_id)

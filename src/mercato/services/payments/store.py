@@ -1,4 +1,5 @@
-"""The payments database: payments, their ledger (payment_events) and tombstones.
+"""The payments database: payments, their ledger (payment_events) and tombstones, as
+``PaymentRepository`` (ports.py) says.
 
 Writes take the caller's transaction (``tx``): the handler stores a change to a payment,
 its ledger entry and the integration event about it in one transaction. A status change is
@@ -11,17 +12,10 @@ from mercato.chassis import Database
 from mercato.chassis.clock import IdFactory
 from mercato.chassis.data import Connection, Row
 from mercato.services.payments.domain import Payment, Status
+from mercato.services.payments.ports import StaleStatus, Tombstoned
 
 COLUMNS = ("id, order_id, customer_id, amount, currency, status, provider_reference,"
            " failure_reason, created_at, updated_at")
-
-
-class Tombstoned(Exception):
-    """The payment id was voided before it was ever authorized."""
-
-
-class StaleStatus(Exception):
-    """The payment's status changed since it was read."""
 
 
 def _payment(row: Row) -> Payment:
@@ -29,11 +23,15 @@ def _payment(row: Row) -> Payment:
 
 
 class SqlPaymentRepository:
+    """Payments, ledger and tombstones; reads outside a unit of work go through ``db``;
+    ``new_id`` names each ledger entry."""
+
     def __init__(self, db: Database, new_id: IdFactory) -> None:
         self.db = db
         self._new_id = new_id
 
     async def get(self, payment_id: str) -> Payment | None:
+        """The stored payment; None if there is none."""
         row = await self.db.fetch_one(f"SELECT {COLUMNS} FROM payments WHERE id = ?", payment_id)
         return _payment(row) if row else None
 
@@ -45,11 +43,13 @@ class SqlPaymentRepository:
             " ORDER BY created_at, id")
 
     async def is_tombstoned(self, payment_id: str) -> bool:
+        """Whether ``payment_id`` was voided before it was ever stored."""
         row = await self.db.fetch_one(
             "SELECT payment_id FROM payment_tombstones WHERE payment_id = ?", payment_id)
         return row is not None
 
     async def for_order(self, order_id: str) -> list[Payment]:
+        """The order's payments, oldest first (by ``created_at``, then id)."""
         rows = await self.db.fetch_all(
             f"SELECT {COLUMNS} FROM payments WHERE order_id = ? ORDER BY created_at, id",
             order_id)
@@ -81,7 +81,8 @@ class SqlPaymentRepository:
         return payment, True
 
     async def move(self, tx: Connection, before: Payment, after: Payment, kind: str) -> None:
-        """Write ``after`` if the stored status is still that of ``before``."""
+        """Write ``after``'s status if the stored status is still that of ``before``;
+        ``StaleStatus`` otherwise."""
         await tx.lock("payment:" + after.id)
         changed = await tx.execute(
             "UPDATE payments SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
@@ -105,6 +106,7 @@ class SqlPaymentRepository:
         return None
 
     async def ledger(self, payment_id: str) -> list[Row]:
+        """The payment's entries in the order written."""
         return await self.db.fetch_all(
             "SELECT kind, amount, currency, provider_reference, detail, created_at"
             " FROM payment_events WHERE payment_id = ? ORDER BY seq", payment_id)
