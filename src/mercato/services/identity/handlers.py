@@ -28,8 +28,8 @@ from mercato.services.identity.domain import (
 )
 from mercato.services.identity.keys import SigningKey
 from mercato.services.identity.passwords import Argon2Passwords
+from mercato.services.identity.ports import RefreshTokenRepository, UserRepository
 from mercato.services.identity.signing import KeyRing
-from mercato.services.identity.store import SqlRefreshTokenRepository, SqlUserRepository
 
 log = get_logger(__name__)
 BAD_CREDENTIALS = "the email or password is not correct"
@@ -62,8 +62,8 @@ class Identity:
     """Identity's handlers, with their dependencies."""
 
     db: Database
-    users: SqlUserRepository
-    refresh_tokens: SqlRefreshTokenRepository
+    users: UserRepository
+    refresh_tokens: RefreshTokenRepository
     passwords: Argon2Passwords
     keys: KeyRing
     tokens: TokenSettings

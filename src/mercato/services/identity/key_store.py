@@ -43,7 +43,7 @@ def _when(moment: datetime | None) -> str | None:
 
 
 class SqlSigningKeyRepository:
-    """The signing keys, oldest first; signing.py's ``SigningKeyRepository`` port."""
+    """The signing keys, oldest first: ports.py's ``SigningKeyRepository``."""
 
     def __init__(self, db: Database) -> None:
         self.db = db

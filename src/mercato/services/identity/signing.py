@@ -24,11 +24,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Protocol
 
 from mercato.chassis import Database
 from mercato.chassis.clock import Clock, iso
-from mercato.chassis.data import Connection
 from mercato.chassis.logging import get_logger
 from mercato.chassis.security import CLOCK_SKEW
 from mercato.chassis.worker import Worker
@@ -48,6 +46,7 @@ from mercato.services.identity.keys import (
     load_pem,
     load_signing_key,
 )
+from mercato.services.identity.ports import SigningKeyRepository
 
 log = get_logger(__name__)
 LEAD = 5.0  # seconds a new key is published before it signs: several refreshes
@@ -65,15 +64,6 @@ def key_times(access_ttl: int) -> KeyTimes:
 
 class NoSigningKey(IdentityError):
     pass
-
-
-class SigningKeyRepository(Protocol):
-    """The port: the key table, read alone (no ``tx``) or in the caller's transaction."""
-
-    async def all(self, tx: Connection | None = None) -> list[StoredKey]: ...
-    async def add(self, tx: Connection, key: StoredKey) -> None: ...
-    async def set_retire_after(self, tx: Connection, key: StoredKey) -> None: ...
-    async def erase(self, tx: Connection, kid: str, at: datetime) -> None: ...
 
 
 @dataclass(frozen=True)

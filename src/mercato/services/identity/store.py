@@ -1,4 +1,5 @@
-"""Identity's own database: users and refresh tokens.
+"""Identity's own database: users and refresh tokens (``UserRepository`` and
+``RefreshTokenRepository`` in ports.py).
 
 Reads that stand alone go through the database directly; writes take the caller's
 transaction (``tx``), so changes that must happen together (registering a user with its
