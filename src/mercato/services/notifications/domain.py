@@ -1,11 +1,9 @@
-"""Notifications domain: a message to a user, and the port that sends it."""
+"""Notifications domain: a message to a user, and where their mail goes."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 from mercato.chassis.errors import DomainError
 
@@ -89,15 +87,3 @@ class Recipient:
 
     def greet(self, body: str) -> str:
         return f"Hello {self.name},\n\n{body}" if self.name.strip() else body
-
-
-class Mailer(Protocol):
-    """Sends notifications as mail; raises when it could not."""
-
-    async def send(self, notification: Notification) -> None: ...
-
-    async def send_many(self, notifications: Sequence[Notification]) -> None:
-        """All of them, in order, as one unit of work (the costs of a mail, a thread hop
-        and an fsync, are paid once per batch); when it raises, none counts as sent and
-        the caller sends them all again."""
-        ...

@@ -26,14 +26,9 @@ from mercato.chassis.messaging import NotYet
 from mercato.chassis.security import Principal
 from mercato.contracts.envelope import Envelope, Event
 from mercato.contracts.identity import UserRegistered
-from mercato.services.notifications.domain import (
-    IdempotencyMismatch,
-    Mailer,
-    Notification,
-    Recipient,
-)
+from mercato.services.notifications.domain import IdempotencyMismatch, Notification, Recipient
 from mercato.services.notifications.messages import compose, notification_id
-from mercato.services.notifications.store import SqlNotificationRepository
+from mercato.services.notifications.ports import Mailer, NotificationRepository
 
 log = get_logger(__name__)
 # Seconds an event about a customer waits for their registration (another stream, so in no
@@ -58,7 +53,7 @@ class SendNotification:
 class Notifications:
     """The notifications handlers, with their dependencies."""
 
-    store: SqlNotificationRepository
+    store: NotificationRepository
     mailer: Mailer
     clock: Clock
     # One send per id at a time in this process, so a duplicate never mails twice.

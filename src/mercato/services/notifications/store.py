@@ -1,4 +1,5 @@
-"""The notifications database: every message, and whether it went out yet."""
+"""The notifications database: every message, and whether it went out yet, and the
+recipients learnt from registrations (``NotificationRepository``, ports.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ SELECT = f"SELECT {COLUMNS} FROM notifications"
 
 
 class SqlNotificationRepository:
+    """Messages and recipients; reads outside a unit of work go through ``db``."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
