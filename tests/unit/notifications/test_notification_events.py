@@ -37,9 +37,9 @@ def cancelled(reason: str, refunded: bool = False) -> OrderCancelled:
 
 
 @pytest.fixture
-async def world(make_notifications):
+async def world(make_sql_notifications):
     mailer = InMemoryMailer()
-    notes = await make_notifications(mailer)
+    notes = await make_sql_notifications(mailer)
     subs = subscriptions(SimpleNamespace(state=SimpleNamespace(notifications=notes)))
     consumers = Consumers("notifications", notes.store.db, None, subs)
     return SimpleNamespace(notes=notes, mailer=mailer, subs=subs, consumers=consumers,
@@ -198,9 +198,9 @@ async def test_a_registration_with_an_address_that_could_split_a_header_is_retri
 
 
 async def test_an_event_heard_before_the_registration_waits_for_it_then_greets_by_name(
-        make_notifications):
+        make_sql_notifications):
     clock = ManualClock(datetime(2026, 1, 1, 0, 0, 5, tzinfo=UTC))  # 5 s after it occurred
-    notes = await make_notifications(clock=clock)
+    notes = await make_sql_notifications(clock=clock)
     subs = subscriptions(SimpleNamespace(state=SimpleNamespace(notifications=notes)))
     consumers = Consumers("notifications", notes.store.db, None, subs)
     outcomes = subscription(subs, "order_outcomes")
@@ -217,9 +217,9 @@ async def test_an_event_heard_before_the_registration_waits_for_it_then_greets_b
                    "body": "Hello Ada,\n\nThank you! We received 25.98 USD."}
 
 
-async def test_past_the_wait_an_unknown_customer_is_written_to_by_user_id(make_notifications):
+async def test_past_the_wait_an_unknown_customer_is_written_to_by_user_id(make_sql_notifications):
     late = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=RECIPIENT_WAIT)
-    notes = await make_notifications(clock=ManualClock(late))
+    notes = await make_sql_notifications(clock=ManualClock(late))
     subs = subscriptions(SimpleNamespace(state=SimpleNamespace(notifications=notes)))
     consumers = Consumers("notifications", notes.store.db, None, subs)
     msg = await deliver(consumers, subscription(subs, "order_outcomes"),

@@ -1,4 +1,4 @@
-"""Sending notifications against a real migrated database and a fake mailer."""
+"""Sending notifications on the in-memory repository and a fake mailer."""
 
 import asyncio
 
