@@ -1,6 +1,7 @@
 """Identity's repository ports (services/identity/ports.py), held to one behaviour on
 every implementation: the SQL adapters on SQLite and on PostgreSQL, and the in-memory
-fakes the handlers' unit tests run on (tests/support/memory/identity.py)."""
+fakes the handlers' unit tests run on (tests/support/memory/identity.py); and two replicas'
+key rings sharing one database."""
 
 from __future__ import annotations
 
@@ -21,9 +22,10 @@ from mercato.services.identity.domain import (
 )
 from mercato.services.identity.key_store import SqlSigningKeyRepository
 from mercato.services.identity.keys import SigningKey, load_pem
-from mercato.services.identity.signing import stored
+from mercato.services.identity.signing import LEAD, KeyRing, key_times, stored
 from mercato.services.identity.store import SqlRefreshTokenRepository, SqlUserRepository
 from tests.db_contract import kit
+from tests.support.clock import ManualClock
 from tests.support.memory import MemoryDatabase
 from tests.support.memory.identity import (
     MemoryRefreshTokenRepository,
@@ -31,6 +33,7 @@ from tests.support.memory.identity import (
     MemoryUserRepository,
 )
 
+SERVICE = "identity"  # the database conftest ``service_db_url`` names
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
@@ -212,3 +215,26 @@ async def test_retirement_dates_are_set_and_erasing_drops_the_private_half_once(
     assert back.retire_after == T0 + timedelta(minutes=5)
     assert back.private_pem is None and back.retired_at == T0 + timedelta(minutes=6)
     assert back.public_jwk == row.public_jwk  # still listed
+
+
+async def test_replicas_sharing_the_database_agree_on_the_key_that_signs(service_db_url,
+                                                                          tmp_path):
+    async with kit.handles(SERVICE, service_db_url, tmp_path) as (db, other_db):
+        clock, times = ManualClock(), key_times(60)
+        first = KeyRing(db, SqlSigningKeyRepository(db), clock, times)
+        second = KeyRing(other_db, SqlSigningKeyRepository(other_db), clock, times)
+        # Both start on an empty table with a key of their own: one key wins.
+        assert await first.adopt(SigningKey.generate(), rotate_in=False)
+        assert not await second.adopt(SigningKey.generate(), rotate_in=False)
+        assert second.signer().kid == first.signer().kid
+        rotation = await second.rotate()
+        await first.refresh()
+        assert [k["kid"] for k in first.jwks()["keys"]] == [rotation.previous.kid,
+                                                            rotation.new.kid]
+        clock.advance(LEAD)
+        assert first.signer().kid == second.signer().kid == rotation.new.kid
+        clock.now = rotation.previous.retire_after
+        await first.refresh()
+        (old,) = [k for k in await SqlSigningKeyRepository(other_db).all()
+                  if k.kid == rotation.previous.kid]
+        assert old.private_pem is None and old.retired_at == clock()

@@ -117,9 +117,9 @@ async def test_a_verifier_for_another_audience_refuses_our_tokens(identity):
         await verifier_for(identity.jwks(), audience="other").verify(tokens["access_token"])
 
 
-async def test_an_expired_access_token_is_refused(service_db_for):
+async def test_an_expired_access_token_is_refused():
     long_ago = ManualClock(datetime.now(UTC) - timedelta(seconds=ACCESS_TTL + 60))
-    identity = make_identity(await service_db_for("identity"), clock=long_ago)
+    identity = make_identity(clock=long_ago)
     _, tokens = await signed_in(identity)
     with pytest.raises(AuthError, match="expired"):
         await verifier_for(identity.jwks()).verify(tokens["access_token"])

@@ -24,8 +24,8 @@ PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
-async def client(service_db_for, tmp_path):
-    identity = make_identity(await service_db_for("identity"))
+async def client(tmp_path):
+    identity = make_identity()
     runtime = service_runtime("identity", tmp_path)
 
     async def no_fetch() -> dict:

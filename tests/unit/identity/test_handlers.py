@@ -1,8 +1,10 @@
-"""Identity handlers against a real migrated SQLite database."""
+"""Identity's handlers, on the in-memory repositories; two instances starting at once race
+on a real SQLite database."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 from argon2 import PasswordHasher, Type
@@ -37,6 +39,7 @@ class CountingPasswords(Argon2Passwords):
 
 
 async def rows(identity, sql: str, *params):
+    """Rows of an identity on a real database."""
     return await identity.db.fetch_all(sql, *params)
 
 
@@ -49,16 +52,16 @@ async def test_registering_gives_a_customer_with_a_lower_case_email(identity):
 
 async def test_passwords_are_stored_only_as_argon2id_hashes(identity):
     user = await identity.register_user("ada@example.com", "correct horse", "Ada")
-    [row] = await rows(identity, "SELECT password_hash FROM users WHERE id = ?", user.id)
-    assert row["password_hash"].startswith("$argon2id$")
-    assert "correct horse" not in row["password_hash"]
+    password_hash = (await identity.users.get(user.id)).password_hash
+    assert password_hash.startswith("$argon2id$")
+    assert "correct horse" not in password_hash
 
 
 async def test_an_email_already_taken_in_any_case_is_a_conflict(identity):
-    await identity.register_user("ada@example.com", "correct horse", "Ada")
+    ada = await identity.register_user("ada@example.com", "correct horse", "Ada")
     with pytest.raises(DuplicateEmail, match=r"^a user with this email already exists$"):
         await identity.register_user("ADA@example.COM", "another pass", "Imposter")
-    assert len(await rows(identity, "SELECT id FROM users")) == 1
+    assert identity.users.users == [ada]
 
 
 async def test_an_invalid_email_is_refused_by_the_handler_too(identity):
@@ -74,15 +77,16 @@ async def test_an_unknown_user_id_is_not_found(identity):
 async def test_signing_in_stores_only_the_hash_of_the_refresh_token(identity):
     user = await identity.register_user("ada@example.com", "correct horse", "Ada")
     tokens = await identity.sign_in("ADA@example.com ", "correct horse")
-    [row] = await rows(identity, "SELECT * FROM refresh_tokens WHERE user_id = ?", user.id)
-    assert row["token_hash"] == hash_refresh_secret(tokens["refresh_token"])
-    assert tokens["refresh_token"] not in str(row)
-    assert row["revoked_at"] is None
+    [token] = identity.refresh_tokens.tokens
+    assert (token.user_id, token.token_hash) == (user.id,
+                                                 hash_refresh_secret(tokens["refresh_token"]))
+    assert tokens["refresh_token"] not in repr(token)
+    assert token.revoked_at is None
 
 
-async def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(service_db_for):
+async def test_a_wrong_password_and_an_unknown_email_get_the_same_answer():
     passwords = CountingPasswords()
-    identity = make_identity(await service_db_for("identity"), passwords=passwords)
+    identity = make_identity(passwords=passwords)
     await identity.register_user("ada@example.com", "correct horse", "Ada")
     answers = []
     for email, password in [("ada@example.com", "wrong horse"), ("bob@example.com", "x" * 9)]:
@@ -92,7 +96,7 @@ async def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(service
     assert answers == ["the email or password is not correct"] * 2
     # The unknown email still paid for one argon2 verification, like the wrong password.
     assert (passwords.checks, passwords.dummy_checks) == (2, 1)
-    assert await rows(identity, "SELECT id FROM refresh_tokens") == []
+    assert identity.refresh_tokens.tokens == []
 
 
 async def test_refreshing_rotates_the_token_and_revokes_the_old_one(identity, clock):
@@ -105,9 +109,9 @@ async def test_refreshing_rotates_the_token_and_revokes_the_old_one(identity, cl
     assert second["access_token"] != first["access_token"]
     verifier = TokenVerifier(_const(identity.jwks()), ISSUER, AUDIENCE)
     assert (await verifier.verify(second["access_token"])).subject == user.id
-    old, new = await rows(identity, "SELECT * FROM refresh_tokens ORDER BY created_at")
-    assert old["revoked_at"] is not None and old["replaced_by"] == new["id"]
-    assert new["family_id"] == old["family_id"] and new["revoked_at"] is None
+    old, new = identity.refresh_tokens.tokens
+    assert old.revoked_at is not None and old.replaced_by == new.id
+    assert new.family_id == old.family_id and new.revoked_at is None
     third = await identity.refresh(second["refresh_token"])
     assert third["refresh_token"] not in (first["refresh_token"], second["refresh_token"])
 
@@ -151,8 +155,8 @@ async def test_an_unknown_refresh_token_is_refused(identity, presented):
 async def test_the_first_admin_is_created_once_across_restarts(identity):
     assert await identity.ensure_admin("Admin@Mercato.local", "admin-password") is True
     assert await identity.ensure_admin("admin@mercato.local", "other-password") is False
-    [row] = await rows(identity, "SELECT email, roles FROM users")
-    assert row["email"] == "admin@mercato.local"
+    [admin] = identity.users.users
+    assert admin.email == "admin@mercato.local"
     assert set(await _roles(identity, "admin@mercato.local")) == {"customer", "admin"}
     tokens = await identity.sign_in("admin@mercato.local", "admin-password")
     claims = await TokenVerifier(_const(identity.jwks()), ISSUER, AUDIENCE).verify(
@@ -175,16 +179,14 @@ async def test_two_instances_starting_at_once_create_one_admin(service_db_for, t
     assert len(await rows(first, "SELECT id FROM users")) == 1
 
 
-async def test_an_outdated_password_hash_is_upgraded_at_sign_in(service_db_for):
-    db = await service_db_for("identity")
-    old = make_identity(db)
-    user = await old.register_user("ada@example.com", "correct horse", "Ada")
+async def test_an_outdated_password_hash_is_upgraded_at_sign_in(identity):
+    user = await identity.register_user("ada@example.com", "correct horse", "Ada")
     stronger = Argon2Passwords(PasswordHasher(time_cost=2, memory_cost=16, parallelism=1,
                                               type=Type.ID))
-    await make_identity(db, passwords=stronger).sign_in("ada@example.com", "correct horse")
-    [row] = await rows(old, "SELECT password_hash FROM users WHERE id = ?", user.id)
-    assert "m=16,t=2,p=1" in row["password_hash"]
-    assert await stronger.verify(row["password_hash"], "correct horse")
+    await replace(identity, passwords=stronger).sign_in("ada@example.com", "correct horse")
+    password_hash = (await identity.users.get(user.id)).password_hash
+    assert "m=16,t=2,p=1" in password_hash
+    assert await stronger.verify(password_hash, "correct horse")
 
 
 async def _roles(identity, email):

@@ -22,14 +22,15 @@ from mercato.services.identity.domain import (
 from mercato.services.identity.keys import SigningKey
 from mercato.services.identity.signing import LEAD, KeyRing, key_times, stored
 from tests.support.clock import ManualClock
+from tests.support.memory import MemoryDatabase
+from tests.support.memory.identity import MemorySigningKeyRepository
 from tests.unit.identity.conftest import ACCESS_TTL, AUDIENCE, ISSUER, make_identity
-from tests.unit.identity.fakes import InMemorySigningKeyRepository
 
 TIMES = KeyTimes(lead=timedelta(seconds=5), keep=timedelta(seconds=100))
 
 
 def ring(clock, repository=None, **kwargs) -> KeyRing:
-    repository = repository or InMemorySigningKeyRepository()
+    repository = repository or MemorySigningKeyRepository(MemoryDatabase())
     return KeyRing(repository.db, repository, clock, TIMES, **kwargs)
 
 
@@ -114,7 +115,7 @@ async def test_a_rotation_publishes_the_new_key_before_it_signs_with_it():
 
 async def test_a_retired_key_leaves_the_jwks_and_its_private_half_is_erased_once():
     clock = ManualClock()
-    repository = InMemorySigningKeyRepository()
+    repository = MemorySigningKeyRepository(MemoryDatabase())
     retired: list[str] = []
     keys = await started(clock, repository, on_retired=retired.append)
     old = keys.signer().kid
@@ -136,7 +137,7 @@ async def test_a_retired_key_leaves_the_jwks_and_its_private_half_is_erased_once
 
 async def test_another_replica_signs_with_the_new_key_once_it_has_read_the_rotation():
     clock = ManualClock()
-    repository = InMemorySigningKeyRepository()
+    repository = MemorySigningKeyRepository(MemoryDatabase())
     first = await started(clock, repository)
     second = ring(clock, repository)
     await second.refresh()
@@ -150,7 +151,7 @@ async def test_another_replica_signs_with_the_new_key_once_it_has_read_the_rotat
 
 async def test_a_configured_key_file_with_a_new_key_is_a_rotation_to_it_and_a_known_one_nothing():
     clock = ManualClock()
-    repository = InMemorySigningKeyRepository()
+    repository = MemorySigningKeyRepository(MemoryDatabase())
     keys = await started(clock, repository)
     old = keys.signer().kid
     configured = SigningKey.generate()
@@ -165,7 +166,7 @@ async def test_a_configured_key_file_with_a_new_key_is_a_rotation_to_it_and_a_kn
 
 async def test_a_new_key_file_during_a_rotation_waits_for_the_next_start():
     clock = ManualClock()
-    repository = InMemorySigningKeyRepository()
+    repository = MemorySigningKeyRepository(MemoryDatabase())
     keys = await started(clock, repository)
     rotation = await keys.rotate()
     configured = SigningKey.generate()
@@ -178,7 +179,7 @@ async def test_a_new_key_file_during_a_rotation_waits_for_the_next_start():
 
 async def test_a_rotation_that_fails_changes_nothing():
     clock = ManualClock()
-    repository = InMemorySigningKeyRepository()
+    repository = MemorySigningKeyRepository(MemoryDatabase())
     keys = await started(clock, repository)
     await keys.rotate()
     before = dict(repository.rows)
@@ -198,9 +199,9 @@ async def sign_in(identity) -> str:
     return (await identity.sign_in("ada@example.com", "correct horse"))["access_token"]
 
 
-async def test_sessions_verify_across_a_rotation_and_a_retired_key_is_refused(service_db_for):
+async def test_sessions_verify_across_a_rotation_and_a_retired_key_is_refused():
     clock = ManualClock()
-    identity = make_identity(await service_db_for("identity"), clock=clock)
+    identity = make_identity(clock=clock)
     await identity.register_user("ada@example.com", "correct horse", "Ada")
     fetches: list = []
     verifier = verifier_of(identity, clock, fetches)

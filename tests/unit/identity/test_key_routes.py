@@ -15,9 +15,9 @@ from tests.unit.identity.conftest import make_identity
 
 
 @pytest.fixture
-async def app_and_identity(service_db_for, tmp_path):
+async def app_and_identity(tmp_path):
     clock = ManualClock()
-    identity = make_identity(await service_db_for("identity"), clock=clock)
+    identity = make_identity(clock=clock)
     runtime = service_runtime("identity", tmp_path)
     app = create_service(runtime, routers=[router], migrations_dir=None, errors=ERRORS)
     app.state.identity = identity
