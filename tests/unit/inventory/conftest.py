@@ -1,4 +1,8 @@
-"""Fixtures for the inventory's unit tests: a real migrated database, a fake catalog."""
+"""Fixtures for the inventory's unit tests: its repository ports and its outbox in memory
+(the repositories held to the SQL adapters' behaviour by
+tests/db_contract/test_inventory_repository.py) and a fake catalog; ``db`` and
+``sql_inventory`` for the tests that need the real database (the consumer's inbox, stock
+raced for from one handle or several, the service's wiring)."""
 
 from __future__ import annotations
 
@@ -7,14 +11,20 @@ from datetime import UTC, datetime
 import pytest
 
 from mercato.chassis import Database
+from mercato.chassis.clock import IdFactory
 from mercato.chassis.errors import Answer
 from mercato.chassis.messaging import Outbox
-from mercato.services.inventory.catalog_client import CatalogUnavailable
+from mercato.contracts import Envelope
 from mercato.services.inventory.errors import ERRORS
 from mercato.services.inventory.handlers import Inventory
+from mercato.services.inventory.ports import CatalogUnavailable
 from mercato.services.inventory.store import SqlReservationRepository, SqlStockRepository
 from tests.support.clock import ManualClock
 from tests.support.ids import sequential_ids
+from tests.support.memory import MemoryDatabase
+from tests.support.memory.inventory import MemoryReservationRepository, MemoryStockRepository
+from tests.support.memory.outbox import MemoryOutbox
+from tests.support.outbox import outbox_envelopes
 
 KNOWN = "11111111-1111-4111-8111-111111111111"
 OTHER = "22222222-2222-4222-8222-222222222222"
@@ -55,32 +65,55 @@ def clock() -> ManualClock:
     return ManualClock(NOW)
 
 
-def inventory_over(db: Database, catalog, clock, new_id, outbox: Outbox,
-                   **settings) -> Inventory:
-    """The handlers over ``db``, with the repositories the service wires."""
-    return Inventory(db=db, stock=SqlStockRepository(db),
-                     reservations=SqlReservationRepository(db), catalog=catalog, clock=clock,
-                     new_id=new_id, outbox=outbox, **settings)
+def inventory_over(db: Database | MemoryDatabase, catalog, clock, new_id: IdFactory,
+                   outbox: Outbox, **settings) -> Inventory:
+    """The handlers over ``db``: the in-memory repositories on a ``MemoryDatabase``, the
+    ones the service wires (SQL) on a real database."""
+    if isinstance(db, MemoryDatabase):
+        stock, reservations = MemoryStockRepository(db), MemoryReservationRepository(db)
+    else:
+        stock, reservations = SqlStockRepository(db), SqlReservationRepository(db)
+    return Inventory(db=db, stock=stock, reservations=reservations, catalog=catalog,
+                     clock=clock, new_id=new_id, outbox=outbox, **settings)
+
+
+def in_memory(catalog, clock, new_id: IdFactory | None = None, **settings) -> Inventory:
+    """The handlers on the in-memory repositories and outbox: no database."""
+    db = MemoryDatabase()
+    return inventory_over(db, catalog, clock, new_id or sequential_ids(),
+                          MemoryOutbox(db, "inventory", clock=clock), **settings)
+
+
+@pytest.fixture
+def inventory(catalog, clock) -> Inventory:
+    return in_memory(catalog, clock)
 
 
 @pytest.fixture
 async def db(service_db_for) -> Database:
+    """A real migrated database (SQLite)."""
     return await service_db_for("inventory")
 
 
 @pytest.fixture
-def inventory(db, catalog, clock) -> Inventory:
+def sql_inventory(db, catalog, clock) -> Inventory:
+    """The handlers on the SQL repositories and outbox of ``db``."""
     return inventory_over(db, catalog, clock, sequential_ids(),
                           Outbox(db, "inventory", clock=clock))
 
 
-async def stock_rows(db: Database) -> list[dict]:
-    """Every stock row straight from SQL, to check the invariant independently of Stock."""
-    return await db.fetch_all(
-        "SELECT product_id, on_hand, available, reserved, sold FROM stock")
+async def envelopes(inventory: Inventory) -> list[Envelope]:
+    """Every envelope the handlers put in their outbox and committed, in order."""
+    if isinstance(inventory.outbox, MemoryOutbox):
+        return inventory.outbox.envelopes
+    return await outbox_envelopes(inventory.db)
 
 
-async def assert_stock_conserved(db: Database) -> None:
-    for row in await stock_rows(db):
+async def assert_stock_conserved(inventory: Inventory) -> None:
+    """Every product's figures, as stored (``levels``): none negative, and they add up."""
+    async with inventory.db.transaction() as tx:
+        rows = await inventory.stock.levels(tx)
+    assert rows, "no stock at all: nothing was checked"
+    for row in rows:
         assert min(row["available"], row["reserved"], row["sold"]) >= 0, row
         assert row["on_hand"] == row["available"] + row["reserved"] + row["sold"], row

@@ -1,7 +1,7 @@
 """Inventory's reactions in a choreographed checkout (docs/choreography.md), called directly
-with contract events against a real database: reserve on OrderPlaced under the derived
-reservation id, commit on PaymentCaptured, undo on OrderCancelling (release, return, or a
-tombstone) and always say so with InventoryCheckoutUndone; repeats act once."""
+with contract events on the in-memory repositories and outbox: reserve on OrderPlaced under
+the derived reservation id, commit on PaymentCaptured, undo on OrderCancelling (release,
+return, or a tombstone) and always say so with InventoryCheckoutUndone; repeats act once."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from mercato.contracts.payments import PaymentCaptured
 from mercato.services.inventory.choreography import CheckoutReactions
 from mercato.services.inventory.events import event_id
 from tests.support.messages import envelope
-from tests.support.outbox import outbox_envelopes
-from tests.unit.inventory.conftest import KNOWN, OTHER, assert_stock_conserved
+from tests.unit.inventory.conftest import KNOWN, OTHER, assert_stock_conserved, envelopes
 
 ORDER = "order-1"
 RID = reservation_id(ORDER)
@@ -47,12 +46,9 @@ async def levels(inventory, product_id: str) -> tuple[int, int, int, int]:
     return (s.on_hand, s.available, s.reserved, s.sold)
 
 
-async def published(db) -> list[tuple[str, str, dict]]:
-    return [(e.type, e.id, e.payload) for e in await outbox_envelopes(db)]
-
-
-async def of_type(db, *types: str) -> list[tuple[str, str, dict]]:
-    return [p for p in await published(db) if p[0] in types]
+async def of_type(inventory, *types: str) -> list[tuple[str, str, dict]]:
+    """What the handlers published of these types: (type, event id, payload) each."""
+    return [(e.type, e.id, e.payload) for e in await envelopes(inventory) if e.type in types]
 
 
 @pytest.fixture
@@ -62,12 +58,11 @@ async def reactions(inventory) -> CheckoutReactions:
     return CheckoutReactions(inventory)
 
 
-async def test_order_placed_reserves_under_the_derived_reservation_id(reactions, inventory,
-                                                                       db):
+async def test_order_placed_reserves_under_the_derived_reservation_id(reactions, inventory):
     await react(reactions, placed((KNOWN, 3), (OTHER, 1)))
     assert await levels(inventory, KNOWN) == (10, 7, 3, 0)
     assert await levels(inventory, OTHER) == (2, 1, 1, 0)
-    [(_, eid, payload)] = await of_type(db, "StockReserved")
+    [(_, eid, payload)] = await of_type(inventory, "StockReserved")
     assert eid == event_id(RID, "reserved")
     assert payload["reservation_id"] == RID and payload["order_id"] == ORDER
     assert payload["items"] == [{"product_id": KNOWN, "quantity": 3},
@@ -75,108 +70,106 @@ async def test_order_placed_reserves_under_the_derived_reservation_id(reactions,
 
 
 async def test_not_enough_stock_publishes_a_failure_and_the_reaction_does_not_raise(
-        reactions, inventory, db):
+        reactions, inventory):
     await react(reactions, placed((KNOWN, 3), (OTHER, 5)))  # must not raise
     assert await levels(inventory, KNOWN) == (10, 10, 0, 0)
     assert await levels(inventory, OTHER) == (2, 2, 0, 0)
-    assert await of_type(db, "StockReserved") == []
-    [(_, eid, payload)] = await of_type(db, "StockReservationFailed")
+    assert await of_type(inventory, "StockReserved") == []
+    [(_, eid, payload)] = await of_type(inventory, "StockReservationFailed")
     assert eid == event_id(RID, "rejected")
     assert payload["order_id"] == ORDER and "5 requested, 2 available" in payload["detail"]
 
 
-async def test_the_same_order_placed_twice_reserves_once(reactions, inventory, db):
+async def test_the_same_order_placed_twice_reserves_once(reactions, inventory):
     await react(reactions, placed((KNOWN, 3)), "e1")
     await react(reactions, placed((KNOWN, 3)), "e1")
     assert await levels(inventory, KNOWN) == (10, 7, 3, 0)
-    assert len(await of_type(db, "StockReserved")) == 1
+    assert len(await of_type(inventory, "StockReserved")) == 1
 
 
-async def test_cancelling_after_a_reservation_releases_the_stock(reactions, inventory, db):
+async def test_cancelling_after_a_reservation_releases_the_stock(reactions, inventory):
     await react(reactions, placed((KNOWN, 3)))
     await react(reactions, cancelling())
     assert await levels(inventory, KNOWN) == (10, 10, 0, 0)
-    [(_, _, released)] = await of_type(db, "StockReleased")
+    [(_, _, released)] = await of_type(inventory, "StockReleased")
     assert released["reservation_id"] == RID and released["reason"] == "released"
-    [(_, eid, undone)] = await of_type(db, "InventoryCheckoutUndone")
+    [(_, eid, undone)] = await of_type(inventory, "InventoryCheckoutUndone")
     assert eid == event_id(RID, "undone")
     assert undone == {"order_id": ORDER, "reservation_id": RID, "outcome": "released"}
-    await assert_stock_conserved(db)
+    await assert_stock_conserved(inventory)
 
 
-async def test_cancelling_before_the_order_is_heard_leaves_a_tombstone(reactions, inventory,
-                                                                        db):
+async def test_cancelling_before_the_order_is_heard_leaves_a_tombstone(reactions, inventory):
     await react(reactions, cancelling())
-    [(_, _, undone)] = await of_type(db, "InventoryCheckoutUndone")
+    [(_, _, undone)] = await of_type(inventory, "InventoryCheckoutUndone")
     assert undone["outcome"] == "nothing"
     await react(reactions, placed((KNOWN, 3)))  # late: refused quietly
     assert await levels(inventory, KNOWN) == (10, 10, 0, 0)
-    assert await of_type(db, "StockReserved", "StockReservationFailed",
+    assert await of_type(inventory, "StockReserved", "StockReservationFailed",
                          "StockReleased") == []
 
 
 async def test_a_capture_commits_and_a_later_cancelling_returns_the_goods(reactions,
-                                                                          inventory, db):
+                                                                          inventory):
     await react(reactions, placed((KNOWN, 3)))
     await react(reactions, captured())
     assert await levels(inventory, KNOWN) == (10, 7, 0, 3)
-    [(_, eid, _)] = await of_type(db, "StockCommitted")
+    [(_, eid, _)] = await of_type(inventory, "StockCommitted")
     assert eid == event_id(RID, "committed")
     await react(reactions, cancelling())
     assert await levels(inventory, KNOWN) == (10, 10, 0, 0)
-    assert len(await of_type(db, "StockReturned")) == 1
-    assert await of_type(db, "StockReleased") == []
-    [(_, _, undone)] = await of_type(db, "InventoryCheckoutUndone")
+    assert len(await of_type(inventory, "StockReturned")) == 1
+    assert await of_type(inventory, "StockReleased") == []
+    [(_, _, undone)] = await of_type(inventory, "InventoryCheckoutUndone")
     assert undone["outcome"] == "returned"
-    await assert_stock_conserved(db)
+    await assert_stock_conserved(inventory)
 
 
-async def test_a_capture_after_cancelling_commits_nothing(reactions, inventory, db):
+async def test_a_capture_after_cancelling_commits_nothing(reactions, inventory):
     await react(reactions, placed((KNOWN, 3)))
     await react(reactions, cancelling())
     await react(reactions, captured())  # already-cancelled is an outcome, not an error
     assert await levels(inventory, KNOWN) == (10, 10, 0, 0)
-    assert await of_type(db, "StockCommitted") == []
+    assert await of_type(inventory, "StockCommitted") == []
 
 
-async def test_a_capture_of_a_refused_reservation_is_settled(reactions, inventory, db):
+async def test_a_capture_of_a_refused_reservation_is_settled(reactions, inventory):
     await react(reactions, placed((OTHER, 5)))
     await react(reactions, captured())  # not-reserved: does not raise
     assert await levels(inventory, OTHER) == (2, 2, 0, 0)
-    assert await of_type(db, "StockCommitted") == []
+    assert await of_type(inventory, "StockCommitted") == []
 
 
-async def test_cancelling_a_refused_reservation_is_nothing_to_undo(reactions, db):
+async def test_cancelling_a_refused_reservation_is_nothing_to_undo(reactions, inventory):
     await react(reactions, placed((OTHER, 5)))
     await react(reactions, cancelling())
-    [(_, _, undone)] = await of_type(db, "InventoryCheckoutUndone")
+    [(_, _, undone)] = await of_type(inventory, "InventoryCheckoutUndone")
     assert undone["outcome"] == "nothing"
-    assert await of_type(db, "StockReleased") == []
+    assert await of_type(inventory, "StockReleased") == []
 
 
-async def test_the_same_cancelling_twice_undoes_once_and_says_so_once(reactions, inventory,
-                                                                      db):
+async def test_the_same_cancelling_twice_undoes_once_and_says_so_once(reactions, inventory):
     await react(reactions, placed((KNOWN, 3)))
     await react(reactions, cancelling(), "c1")
     await react(reactions, cancelling(), "c1")
     assert await levels(inventory, KNOWN) == (10, 10, 0, 0)
-    assert len(await of_type(db, "StockReleased")) == 1
-    [(_, eid, undone)] = await of_type(db, "InventoryCheckoutUndone")
+    assert len(await of_type(inventory, "StockReleased")) == 1
+    [(_, eid, undone)] = await of_type(inventory, "InventoryCheckoutUndone")
     assert eid == event_id(RID, "undone") and undone["outcome"] == "released"
 
 
 async def test_cancelling_after_the_goods_were_returned_returns_nothing_more(reactions,
-                                                                             inventory, db):
+                                                                             inventory):
     await react(reactions, placed((KNOWN, 3)))
     await react(reactions, captured())
     await react(reactions, cancelling())
     await react(reactions, cancelling())
     assert await levels(inventory, KNOWN) == (10, 10, 0, 0)
-    assert len(await of_type(db, "StockReturned")) == 1
-    assert len(await of_type(db, "InventoryCheckoutUndone")) == 1
+    assert len(await of_type(inventory, "StockReturned")) == 1
+    assert len(await of_type(inventory, "InventoryCheckoutUndone")) == 1
 
 
-async def test_an_orchestrated_order_is_left_to_the_orchestrator(reactions, inventory, db):
+async def test_an_orchestrated_order_is_left_to_the_orchestrator(reactions, inventory):
     await react(reactions, placed((KNOWN, 3), checkout="orchestration"))
     assert await levels(inventory, KNOWN) == (10, 10, 0, 0)
-    assert await of_type(db, "StockReserved") == []
+    assert await of_type(inventory, "StockReserved") == []

@@ -66,7 +66,7 @@ async def test_the_same_order_id_with_other_items_is_redelivered(reactions, inve
 
 
 async def test_a_reservation_committed_after_the_undo_read_it_is_returned(
-        reactions, inventory, db, monkeypatch):
+        reactions, inventory, monkeypatch):
     await react(reactions, placed((KNOWN, 3)))
     release = inventory.release
 
@@ -76,6 +76,6 @@ async def test_a_reservation_committed_after_the_undo_read_it_is_returned(
 
     monkeypatch.setattr(inventory, "release", committed_meanwhile)
     await react(reactions, cancelling())
-    [(_, _, undone)] = await of_type(db, "InventoryCheckoutUndone")
+    [(_, _, undone)] = await of_type(inventory, "InventoryCheckoutUndone")
     assert (undone["reservation_id"], undone["outcome"]) == (RID, "returned")
     assert await levels(inventory, KNOWN) == (10, 10, 0, 0)

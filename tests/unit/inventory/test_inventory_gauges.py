@@ -10,7 +10,7 @@ from mercato.services.inventory import metrics as inventory_metrics
 from tests.unit.inventory.conftest import KNOWN, OTHER
 
 
-async def test_held_reservations_and_units_follow_reserve_commit_and_release(inventory, db):
+async def test_held_reservations_and_units_follow_reserve_commit_and_release(inventory):
     await inventory.adjust_stock(KNOWN, 10, "initial", actor="a")
     await inventory.adjust_stock(OTHER, 5, "initial", actor="a")
     assert (await inventory.reservations.held(), await inventory.stock.units_reserved()) == (0, 0)
@@ -22,8 +22,7 @@ async def test_held_reservations_and_units_follow_reserve_commit_and_release(inv
     assert (await inventory.reservations.held(), await inventory.stock.units_reserved()) == (0, 0)
 
 
-async def test_the_gauges_are_read_through_the_scrape_time_probes(inventory, db,
-                                                                  monkeypatch):
+async def test_the_gauges_are_read_through_the_scrape_time_probes(inventory, monkeypatch):
     metrics = ScrapeMetrics()
     monkeypatch.setattr(inventory_metrics, "scrape_metrics", lambda: metrics)
     inventory_metrics.register_gauges(inventory.stock, inventory.reservations)

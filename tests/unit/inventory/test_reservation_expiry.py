@@ -27,7 +27,8 @@ from tests.unit.inventory.conftest import (
     OTHER,
     answer,
     assert_stock_conserved,
-    inventory_over,
+    envelopes,
+    in_memory,
 )
 
 TTL = 900  # the default: 15 minutes
@@ -38,16 +39,12 @@ async def levels(inventory, product_id):
     return (s.on_hand, s.available, s.reserved, s.sold)
 
 
-async def status_of(db, reservation_id) -> str:
-    row = await db.fetch_one(
-        "SELECT status FROM reservations WHERE reservation_id = ?", reservation_id)
-    return row["status"]
+async def status_of(inventory, reservation_id) -> str:
+    return (await inventory.reservations.get(reservation_id)).status.value
 
 
-async def events(db) -> list[Envelope]:
-    rows = await db.fetch_all("SELECT body FROM outbox ORDER BY seq")
-    return [e for e in (Envelope.model_validate_json(r["body"]) for r in rows)
-            if e.type != "StockAdjusted"]
+async def events(inventory) -> list[Envelope]:
+    return [e for e in await envelopes(inventory) if e.type != "StockAdjusted"]
 
 
 def released_payload(reservation_id, order_id, items, reason) -> dict:
@@ -68,27 +65,27 @@ def sweeper(stocked):
 
 
 async def test_a_reservation_is_held_until_its_deadline_and_released_at_it(
-        stocked, sweeper, db, clock):
+        stocked, sweeper, clock):
     await stocked.reserve("r1", "o1", [(KNOWN, 3), (OTHER, 1)])
     clock.advance(TTL - 0.001)
     assert await sweeper.sweep() == 0
     assert await levels(stocked, KNOWN) == (10, 7, 3, 0)
-    assert await status_of(db, "r1") == "reserved"
+    assert await status_of(stocked, "r1") == "reserved"
     clock.advance(0.001)  # exactly expires_at
     assert await sweeper.sweep() == 1
     assert await levels(stocked, KNOWN) == (10, 10, 0, 0)
     assert await levels(stocked, OTHER) == (4, 4, 0, 0)
-    assert await status_of(db, "r1") == "expired"
-    await assert_stock_conserved(db)
+    assert await status_of(stocked, "r1") == "expired"
+    await assert_stock_conserved(stocked)
 
 
 async def test_an_expiry_publishes_one_stock_released_named_by_the_expiry(
-        stocked, sweeper, db, clock):
+        stocked, sweeper, clock):
     await stocked.reserve("r1", "o1", [(KNOWN, 3)])
     clock.advance(TTL + 60)
     await sweeper.sweep()
     await sweeper.sweep()  # nothing left to expire: no second event
-    assert [(e.type, e.id, e.payload) for e in await events(db)] == [
+    assert [(e.type, e.id, e.payload) for e in await events(stocked)] == [
         ("StockReserved", event_id("r1", "reserved"),
          {"reservation_id": "r1", "order_id": "o1",
           "items": [{"product_id": KNOWN, "quantity": 3}]}),
@@ -97,7 +94,7 @@ async def test_an_expiry_publishes_one_stock_released_named_by_the_expiry(
     ]
 
 
-async def test_sub_second_deadlines_expire_in_time_order(stocked, sweeper, db, clock):
+async def test_sub_second_deadlines_expire_in_time_order(stocked, sweeper, clock):
     """expires_at is ISO text with an optional fraction; the sweep must still compare it
     as time (".5Z" sorts before "Z" as text)."""
     clock.now = clock.now.replace(microsecond=500_000)
@@ -106,14 +103,14 @@ async def test_sub_second_deadlines_expire_in_time_order(stocked, sweeper, db, c
     await stocked.reserve("early", "o2", [(KNOWN, 1)])  # expires at hh:15:00
     clock.advance(TTL)
     assert await sweeper.sweep() == 1
-    assert (await status_of(db, "early"), await status_of(db, "late")) == (
+    assert (await status_of(stocked, "early"), await status_of(stocked, "late")) == (
         "expired", "reserved")
     clock.advance(0.5)
     assert await sweeper.sweep() == 1
-    assert await status_of(db, "late") == "expired"
+    assert await status_of(stocked, "late") == "expired"
 
 
-async def test_only_reservations_still_held_expire(stocked, sweeper, db, clock):
+async def test_only_reservations_still_held_expire(stocked, sweeper, clock):
     await stocked.reserve("committed", "o1", [(KNOWN, 2)])
     await stocked.commit("committed")
     await stocked.reserve("released", "o2", [(KNOWN, 2)])
@@ -125,22 +122,22 @@ async def test_only_reservations_still_held_expire(stocked, sweeper, db, clock):
         await stocked.reserve("rejected", "o4", [(OTHER, 50)])
     await stocked.release("tombstone")
     await stocked.reserve("held", "o5", [(OTHER, 2)])
-    before = await events(db)
+    before = await events(stocked)
     clock.advance(TTL * 10)
     assert await sweeper.sweep() == 1
-    statuses = {r: await status_of(db, r) for r in
+    statuses = {r: await status_of(stocked, r) for r in
                 ("committed", "released", "returned", "rejected", "tombstone", "held")}
     assert statuses == {"committed": "committed", "released": "released",
                         "returned": "returned", "rejected": "rejected",
                         "tombstone": "released", "held": "expired"}
     assert await levels(stocked, KNOWN) == (10, 8, 0, 2)
     assert await levels(stocked, OTHER) == (4, 4, 0, 0)
-    assert [e.id for e in await events(db)] == [
+    assert [e.id for e in await events(stocked)] == [
         *[e.id for e in before], event_id("held", "expired")]
 
 
 async def test_a_commit_of_an_expired_reservation_is_409_reservation_expired(
-        stocked, sweeper, db, clock):
+        stocked, sweeper, clock):
     await stocked.reserve("r1", "o1", [(KNOWN, 3)])
     clock.advance(TTL)
     await sweeper.sweep()
@@ -149,26 +146,26 @@ async def test_a_commit_of_an_expired_reservation_is_409_reservation_expired(
             await stocked.commit("r1")
         assert (answer(caught.value).status, caught.value.kind) == (409, "reservation-expired")
     assert await levels(stocked, KNOWN) == (10, 10, 0, 0)
-    assert len(await events(db)) == 2  # reserved, released: the refusals say nothing
+    assert len(await events(stocked)) == 2  # reserved, released: the refusals say nothing
 
 
 async def test_a_commit_after_the_deadline_expires_the_reservation_before_the_sweeper(
-        stocked, sweeper, db, clock):
+        stocked, sweeper, clock):
     await stocked.reserve("r1", "o1", [(KNOWN, 3)])
     clock.advance(TTL + 1)
     with pytest.raises(ReservationConflict) as caught:
         await stocked.commit("r1")
     assert (answer(caught.value).status, caught.value.kind) == (409, "reservation-expired")
     # The expiry is kept although the commit was refused: stock back, event out.
-    assert await status_of(db, "r1") == "expired"
+    assert await status_of(stocked, "r1") == "expired"
     assert await levels(stocked, KNOWN) == (10, 10, 0, 0)
-    assert [e.id for e in await events(db)][-1] == event_id("r1", "expired")
+    assert [e.id for e in await events(stocked)][-1] == event_id("r1", "expired")
     assert await sweeper.sweep() == 0
-    assert len(await events(db)) == 2
+    assert len(await events(stocked)) == 2
 
 
 async def test_a_commit_just_before_the_deadline_sells_and_the_sweeper_leaves_it(
-        stocked, sweeper, db, clock):
+        stocked, sweeper, clock):
     await stocked.reserve("r1", "o1", [(KNOWN, 3)])
     clock.advance(TTL - 1)
     assert (await stocked.commit("r1")).status.value == "committed"
@@ -178,7 +175,7 @@ async def test_a_commit_just_before_the_deadline_sells_and_the_sweeper_leaves_it
 
 
 async def test_a_release_of_an_expired_reservation_is_a_harmless_repeat(
-        stocked, sweeper, db, clock):
+        stocked, sweeper, clock):
     await stocked.reserve("r1", "o1", [(KNOWN, 3)])
     clock.advance(TTL)
     await stocked.reserve("r3", "o3", [(KNOWN, 4)])  # not due yet: keeps units reserved
@@ -187,8 +184,8 @@ async def test_a_release_of_an_expired_reservation_is_a_harmless_repeat(
         released = await stocked.release("r1")
         assert released.status.value == "expired"
     assert await levels(stocked, KNOWN) == (10, 6, 4, 0)
-    assert [e.id for e in await events(db)].count(event_id("r1", "expired")) == 1
-    assert event_id("r1", "released") not in [e.id for e in await events(db)]
+    assert [e.id for e in await events(stocked)].count(event_id("r1", "expired")) == 1
+    assert event_id("r1", "released") not in [e.id for e in await events(stocked)]
 
 
 async def test_the_same_reserve_call_after_expiry_is_refused_and_takes_nothing(
@@ -212,7 +209,7 @@ async def test_an_expired_reservation_has_nothing_to_return(stocked, sweeper, cl
     assert await levels(stocked, KNOWN) == (10, 10, 0, 0)
 
 
-async def test_one_pass_expires_every_due_reservation_across_batches(stocked, db, clock):
+async def test_one_pass_expires_every_due_reservation_across_batches(stocked, clock):
     for n in range(5):
         await stocked.reserve(f"r{n}", f"o{n}", [(KNOWN, 1)])
     sweeper = ReservationSweeper(stocked, batch=2)
@@ -222,7 +219,7 @@ async def test_one_pass_expires_every_due_reservation_across_batches(stocked, db
     assert (sweeper.expired, sweeper.passes) == (5, 1)
 
 
-async def test_two_sweepers_at_once_expire_each_reservation_once(stocked, db, clock):
+async def test_two_sweepers_at_once_expire_each_reservation_once(stocked, clock):
     """Two instances sweeping the same database: the re-check inside each transaction
     keeps a reservation from being given back twice (which would take another's units)."""
     for n in range(6):
@@ -233,15 +230,13 @@ async def test_two_sweepers_at_once_expire_each_reservation_once(stocked, db, cl
     counts = await asyncio.gather(first.sweep(), second.sweep())
     assert sum(counts) == 6
     assert await levels(stocked, KNOWN) == (10, 6, 4, 0)
-    released = [e for e in await events(db) if e.type == "StockReleased"]
+    released = [e for e in await events(stocked) if e.type == "StockReleased"]
     assert sorted(e.payload["reservation_id"] for e in released) == [f"r{n}" for n in range(6)]
-    await assert_stock_conserved(db)
+    await assert_stock_conserved(stocked)
 
 
-async def test_the_ttl_is_the_handlers_setting(db, catalog, clock):
-    inventory = inventory_over(db, catalog, clock, lambda: "x",
-                               Outbox(db, "inventory", clock=clock),
-                               reservation_ttl=timedelta(seconds=30))
+async def test_the_ttl_is_the_handlers_setting(catalog, clock):
+    inventory = in_memory(catalog, clock, lambda: "x", reservation_ttl=timedelta(seconds=30))
     await inventory.adjust_stock(KNOWN, 5, "initial", actor="a")
     result, _ = await inventory.reserve("r1", "o1", [(KNOWN, 1)])
     assert result["expires_at"] == "2026-01-01T12:00:30Z"
@@ -260,16 +255,16 @@ async def wait_for_condition(predicate, timeout: float = 5.0) -> None:
 
 
 async def test_the_running_sweeper_expires_on_its_own_and_stops_cleanly(
-        stocked, sweeper, db, clock):
+        stocked, sweeper, clock):
     await stocked.reserve("r1", "o1", [(KNOWN, 3)])
     sweeper.start()
     try:
         await wait_for_condition(lambda: _passes(sweeper, 3))
-        assert await status_of(db, "r1") == "reserved"  # not due: passes change nothing
+        assert await status_of(stocked, "r1") == "reserved"  # not due: passes change nothing
         clock.advance(TTL)
 
         async def expired():
-            return await status_of(db, "r1") == "expired"
+            return await status_of(stocked, "r1") == "expired"
 
         await wait_for_condition(expired)
     finally:
@@ -284,7 +279,7 @@ async def _passes(sweeper, n):
     return sweeper.passes >= n
 
 
-async def test_a_failing_pass_is_logged_and_the_next_one_runs(stocked, sweeper, db, clock):
+async def test_a_failing_pass_is_logged_and_the_next_one_runs(stocked, sweeper, clock):
     real = stocked.expire_due
     calls = []
 
@@ -300,7 +295,7 @@ async def test_a_failing_pass_is_logged_and_the_next_one_runs(stocked, sweeper, 
     sweeper.start()
     try:
         async def expired():
-            return await status_of(db, "r1") == "expired"
+            return await status_of(stocked, "r1") == "expired"
 
         await wait_for_condition(expired)
     finally:

@@ -1,4 +1,4 @@
-"""Reservations, commits and releases through the handlers, against a real database."""
+"""Reservations, commits and releases through the handlers, on the in-memory repositories."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ async def test_reservation_moves_units_from_available_to_reserved(stocked, clock
     assert await levels(stocked, OTHER) == (2, 0, 2, 0)
 
 
-async def test_reservation_is_all_or_nothing(stocked, db):
+async def test_reservation_is_all_or_nothing(stocked):
     with pytest.raises(OutOfStock) as caught:
         await stocked.reserve("r1", "o1", [(KNOWN, 3), (OTHER, 5)])
     problem = answer(caught.value)
@@ -53,7 +53,7 @@ async def test_reservation_is_all_or_nothing(stocked, db):
     assert "5 requested, 2 available" in problem.detail
     assert await levels(stocked, KNOWN) == (10, 10, 0, 0)
     assert await levels(stocked, OTHER) == (2, 2, 0, 0)
-    await assert_stock_conserved(db)
+    await assert_stock_conserved(stocked)
 
 
 async def test_a_refusal_names_every_short_product_including_ones_without_stock(stocked):
@@ -173,12 +173,11 @@ async def test_a_refused_reservation_can_be_released_but_never_committed(stocked
     assert await levels(stocked, OTHER) == (2, 2, 0, 0)
 
 
-async def test_reservation_stores_its_expiry_for_a_later_sweeper(stocked, db, clock):
+async def test_reservation_stores_its_expiry_for_a_later_sweeper(stocked, clock):
     await stocked.reserve("r1", "o1", [(KNOWN, 1)])
-    row = await db.fetch_one(
-        "SELECT status, created_at, expires_at FROM reservations WHERE reservation_id = 'r1'")
-    assert row == {"status": "reserved", "created_at": "2026-01-01T12:00:00Z",
-                   "expires_at": "2026-01-01T12:15:00Z"}
+    stored = await stocked.reservations.get("r1")
+    assert (stored.status, stored.created_at, stored.expires_at) == (
+        "reserved", "2026-01-01T12:00:00Z", "2026-01-01T12:15:00Z")
 
 
 async def test_repeated_products_in_one_reservation_are_reserved_together(stocked):
@@ -190,7 +189,7 @@ async def test_repeated_products_in_one_reservation_are_reserved_together(stocke
 
 
 async def test_return_brings_sold_goods_back_to_available_once_with_on_hand_unchanged(
-        stocked, db):
+        stocked):
     await stocked.reserve("r1", "o1", [(KNOWN, 3), (OTHER, 1)])
     await stocked.commit("r1")
     first = await stocked.return_goods("r1")
@@ -198,7 +197,7 @@ async def test_return_brings_sold_goods_back_to_available_once_with_on_hand_unch
     assert first.as_dict()["status"] == again.as_dict()["status"] == "returned"
     assert await levels(stocked, KNOWN) == (10, 10, 0, 0)
     assert await levels(stocked, OTHER) == (2, 2, 0, 0)
-    await assert_stock_conserved(db)
+    await assert_stock_conserved(stocked)
 
 
 async def test_a_late_commit_after_a_return_sells_nothing_again(stocked):

@@ -1,4 +1,4 @@
-"""Stock adjustments through the handlers, against a real migrated database."""
+"""Stock adjustments through the handlers, on the in-memory repositories."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ async def test_later_adjustments_do_not_ask_the_catalog_again(inventory, catalog
     assert catalog.calls == [KNOWN]
 
 
-async def test_adjusting_a_product_unknown_to_the_catalog_is_not_found(inventory, db):
+async def test_adjusting_a_product_unknown_to_the_catalog_is_not_found(inventory):
     with pytest.raises(NotFound) as caught:
         await inventory.adjust_stock(UNKNOWN, 5, "initial count", actor="admin-1")
     assert answer(caught.value).status == 404 and UNKNOWN in str(caught.value)
@@ -45,24 +45,24 @@ async def test_adjusting_a_product_unknown_to_the_catalog_is_not_found(inventory
 
 
 async def test_first_adjustment_while_catalog_is_down_is_503_and_writes_nothing(
-        inventory, catalog, db):
+        inventory, catalog):
     catalog.up = False
     with pytest.raises(DependencyUnavailable) as caught:
         await inventory.adjust_stock(KNOWN, 5, "initial count", actor="admin-1")
     said = answer(caught.value)
     assert (said.status, said.kind, said.retry_after) == (503, "catalog-unavailable", 1)
     assert await inventory.stock.get(KNOWN) is None
-    assert await db.fetch_all("SELECT * FROM adjustments") == []
+    assert inventory.stock.ledger == []
 
 
-async def test_negative_first_adjustment_is_refused_and_leaves_no_stock_record(inventory, db):
+async def test_negative_first_adjustment_is_refused_and_leaves_no_stock_record(inventory):
     with pytest.raises(WouldGoNegative) as caught:
         await inventory.adjust_stock(KNOWN, -1, "oops", actor="admin-1")
     assert answer(caught.value).status == 409
     assert await inventory.stock.get(KNOWN) is None
 
 
-async def test_adjustment_never_goes_below_what_is_reserved_or_sold(inventory, db):
+async def test_adjustment_never_goes_below_what_is_reserved_or_sold(inventory):
     await inventory.adjust_stock(KNOWN, 10, "initial count", actor="admin-1")
     await inventory.reserve("r1", "o1", [(KNOWN, 4)])
     await inventory.reserve("r2", "o2", [(KNOWN, 3)])
@@ -77,23 +77,21 @@ async def test_adjustment_never_goes_below_what_is_reserved_or_sold(inventory, d
     assert (stock.on_hand, stock.available, stock.reserved, stock.sold) == (10, 3, 4, 3)
     drained = await inventory.adjust_stock(KNOWN, -3, "shrinkage", actor="admin-1")
     assert (drained.on_hand, drained.available) == (7, 0)
-    await assert_stock_conserved(db)
+    await assert_stock_conserved(inventory)
 
 
-async def test_every_adjustment_is_written_to_the_ledger(inventory, db):
+async def test_every_adjustment_is_written_to_the_ledger(inventory):
     await inventory.adjust_stock(KNOWN, 10, "initial count", actor="admin-1")
     await inventory.adjust_stock(KNOWN, -2, "damaged", actor="admin-2")
     with pytest.raises(WouldGoNegative):
         await inventory.adjust_stock(KNOWN, -20, "too much", actor="admin-2")
-    rows = await db.fetch_all(
-        "SELECT product_id, delta, reason, actor FROM adjustments ORDER BY created_at, id")
-    assert rows == [
+    assert inventory.stock.ledger == [
         {"product_id": KNOWN, "delta": 10, "reason": "initial count", "actor": "admin-1"},
         {"product_id": KNOWN, "delta": -2, "reason": "damaged", "actor": "admin-2"},
     ]
 
 
-async def test_same_idempotency_key_and_body_returns_the_first_result_once(inventory, db):
+async def test_same_idempotency_key_and_body_returns_the_first_result_once(inventory):
     first = await inventory.adjust_stock(KNOWN, 10, "initial", actor="a", idempotency_key="k1")
     await inventory.adjust_stock(KNOWN, 5, "more", actor="a")
     again = await inventory.adjust_stock(KNOWN, 10, "initial", actor="a", idempotency_key="k1")
@@ -122,7 +120,7 @@ async def test_a_refused_adjustment_does_not_use_up_its_idempotency_key(inventor
     assert stock.on_hand == 0
 
 
-async def test_zero_delta_and_blank_reason_are_refused_by_the_handler(inventory, db):
+async def test_zero_delta_and_blank_reason_are_refused_by_the_handler(inventory):
     for delta, reason in [(0, "x"), (1, "  ")]:
         with pytest.raises(InvalidRequest) as caught:
             await inventory.adjust_stock(KNOWN, delta, reason, actor="a")

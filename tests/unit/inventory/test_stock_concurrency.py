@@ -1,4 +1,5 @@
-"""Stock is never oversold, however many reservations race for it."""
+"""Stock is never oversold, however many reservations race for it: on the SQL repositories
+(one handle, and several connections to one file), where the conditional UPDATEs hold."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ async def outcome(call) -> str:
 
 
 async def test_fifty_concurrent_reservations_of_one_unit_against_ten_give_exactly_ten(
-        inventory, db):
+        sql_inventory):
+    inventory = sql_inventory
     await inventory.adjust_stock(KNOWN, 10, "initial", actor="a")
     results = await asyncio.gather(*[
         outcome(inventory.reserve(f"r{n}", f"o{n}", [(KNOWN, 1)])) for n in range(50)])
@@ -38,11 +40,12 @@ async def test_fifty_concurrent_reservations_of_one_unit_against_ten_give_exactl
     assert results.count("out-of-stock") == 40
     stock = await inventory.get_stock(KNOWN)
     assert (stock.on_hand, stock.available, stock.reserved, stock.sold) == (10, 0, 10, 0)
-    await assert_stock_conserved(db)
+    await assert_stock_conserved(inventory)
 
 
 async def test_concurrent_commits_releases_and_adjustments_keep_stock_conserved(
-        inventory, db):
+        sql_inventory):
+    inventory = sql_inventory
     await inventory.adjust_stock(KNOWN, 20, "initial", actor="a")
     await inventory.adjust_stock(OTHER, 20, "initial", actor="a")
     for n in range(10):
@@ -53,7 +56,7 @@ async def test_concurrent_commits_releases_and_adjustments_keep_stock_conserved(
         calls.append(inventory.release(f"r{n}") if n % 2 else inventory.commit(f"r{n}"))
         calls.append(inventory.adjust_stock(KNOWN, -3, "shrinkage", actor="a"))
     await asyncio.gather(*[outcome(c) for c in calls])
-    await assert_stock_conserved(db)
+    await assert_stock_conserved(inventory)
     known = await inventory.get_stock(KNOWN)
     assert known.reserved == 0 and known.sold % 2 == 0
     assert known.sold + (await inventory.get_stock(OTHER)).available * 2 == 40

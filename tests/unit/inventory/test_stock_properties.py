@@ -1,25 +1,19 @@
 """Property: any sequence of adjust/reserve/commit/release/return keeps stock conserved and agrees
-with a plain model of the rules."""
+with a plain model of the rules (on the in-memory repositories, which the contract test
+holds to the SQL adapters' behaviour)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import mercato.services.inventory as inventory_package
 from mercato.chassis.clock import new_id
-from mercato.chassis.data.db import SqliteDatabase
-from mercato.chassis.data.migrations import migrate, sqlite_url
 from mercato.chassis.errors import DomainError
-from mercato.chassis.messaging import Outbox
 from tests.support.clock import ManualClock
-from tests.unit.inventory.conftest import NOW, FakeCatalog, answer, inventory_over
-
-MIGRATIONS = Path(inventory_package.__file__).parent / "migrations"
+from tests.unit.inventory.conftest import NOW, FakeCatalog, answer, in_memory
 
 PRODUCTS = 3
 RESERVATIONS = 4
@@ -88,34 +82,29 @@ class Model:
         return True
 
 
-async def run(db_path, ops) -> None:
-    db = SqliteDatabase(db_path)
+async def run(ops) -> None:
     products = [str(uuid.uuid4()) for _ in range(PRODUCTS)]
-    handlers = inventory_over(db, FakeCatalog(set(products)), ManualClock(NOW),
-                         new_id, Outbox(db, "inventory"))
+    handlers = in_memory(FakeCatalog(set(products)), ManualClock(NOW), new_id)
     run_id = uuid.uuid4().hex
     model = Model()
-    try:
-        for op in ops:
-            if op[0] == "adjust":
-                call = handlers.adjust_stock(products[op[1]], op[2], "test", actor="a")
-                expected = model.adjust(op[1], op[2])
-            elif op[0] == "reserve":
-                call = handlers.reserve(f"{run_id}-{op[1]}", "o",
-                                        [(products[p], q) for p, q in op[2]])
-                expected = model.reserve(op[1], op[2])
-            else:
-                call = getattr(handlers, op[0])(f"{run_id}-{op[1]}")
-                expected = model.settle(op[0], op[1])
-            assert await succeeded(call) == expected, op
-            for p, (available, reserved, sold) in model.stock.items():
-                stock = await handlers.stock.get(products[p])
-                assert stock is not None
-                assert (stock.available, stock.reserved, stock.sold) == (available, reserved,
-                                                                         sold)
-                assert stock.on_hand == available + reserved + sold
-    finally:
-        await db.close()
+    for op in ops:
+        if op[0] == "adjust":
+            call = handlers.adjust_stock(products[op[1]], op[2], "test", actor="a")
+            expected = model.adjust(op[1], op[2])
+        elif op[0] == "reserve":
+            call = handlers.reserve(f"{run_id}-{op[1]}", "o",
+                                    [(products[p], q) for p, q in op[2]])
+            expected = model.reserve(op[1], op[2])
+        else:
+            call = getattr(handlers, op[0])(f"{run_id}-{op[1]}")
+            expected = model.settle(op[0], op[1])
+        assert await succeeded(call) == expected, op
+        for p, (available, reserved, sold) in model.stock.items():
+            stock = await handlers.stock.get(products[p])
+            assert stock is not None
+            assert (stock.available, stock.reserved, stock.sold) == (available, reserved,
+                                                                     sold)
+            assert stock.on_hand == available + reserved + sold
 
 
 async def succeeded(call) -> bool:
@@ -127,11 +116,7 @@ async def succeeded(call) -> bool:
     return True
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None)
 @given(ops=operations)
-def test_any_sequence_of_stock_operations_keeps_stock_conserved(tmp_path, ops):
-    db_path = tmp_path / "inventory.db"
-    if not db_path.exists():
-        migrate(MIGRATIONS, sqlite_url(db_path), tmp_path / ".lock")
-    asyncio.run(run(db_path, ops))
+def test_any_sequence_of_stock_operations_keeps_stock_conserved(ops):
+    asyncio.run(run(ops))
