@@ -10,8 +10,8 @@ from mercato.services.catalog.bootstrap import build
 from mercato.services.catalog.errors import ERRORS
 from mercato.services.catalog.grpc_api import served
 from mercato.services.orders.adapters.clients import GrpcCatalog, HttpCatalog
-from tests.support.service_http import service_app
 from tests.support.service_client import app_client
+from tests.support.service_http import service_app
 from tests.support.transports import TRANSPORTS, rpc_client_for
 
 
