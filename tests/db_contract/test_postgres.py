@@ -203,22 +203,22 @@ async def test_a_database_that_stops_answering_is_unavailable_after_the_command_
     is back the pool serves again."""
     from urllib.parse import urlsplit, urlunsplit
 
-    from mercato.operations.faultproxy import FaultProxy
+    from mercato.platform.faults import FaultProxy, both
 
     direct = urlsplit(pg_database)
-    proxy = FaultProxy(direct.hostname, direct.port)
-    await proxy.start()
-    url = urlunsplit(direct._replace(netloc=f"{direct.username}@127.0.0.1:{proxy.port}"))
+    proxy = FaultProxy("pg", (direct.hostname, direct.port))
+    port = await proxy.start()
+    url = urlunsplit(direct._replace(netloc=f"{direct.username}@127.0.0.1:{port}"))
     db = await PostgresDatabase.open(url, max_size=1, command_timeout=0.5, connect_timeout=1)
     try:
         await db.ping()
-        proxy.blackhole()
+        proxy.set(both(stall=True))
         with pytest.raises(DatabaseUnavailable):
             async with db.transaction() as tx:
                 await tx.execute("SELECT 1")
         with pytest.raises(DatabaseUnavailable):
             await db.fetch_one("SELECT 1 AS one")
-        proxy.heal()
+        proxy.clear()
         assert await db.fetch_one("SELECT 1 AS one") == {"one": 1}
     finally:
         await db.close()

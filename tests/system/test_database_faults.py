@@ -1,5 +1,5 @@
 """The orders database unreachable for 10 s under a steady checkout load (issue 12): a
-proxy in front of PostgreSQL that stops forwarding (operations/faultproxy.py), on the
+proxy in front of PostgreSQL that stops forwarding (platform/faults), on the
 production stack. Checkouts wait or fail with a clear 503/504, never a 500; nothing is
 half-written: afterwards every order is terminal and `mercato verify` passes."""
 
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
-from mercato.operations.faultproxy import ProxyThread
+from mercato.platform.faults import ProxyThread, both
 from tests.system.platform import Platform, make_platform, wait_for
 from tests.system.stacks import stack_env
 
@@ -29,7 +29,7 @@ OUTAGE = 10.0  # seconds the orders database does not answer
 def behind_proxy(tmp_path_factory):
     with stack_env("production") as env:
         direct = urlsplit(env["MERCATO_ORDERS_DATABASE_URL"])
-        with ProxyThread(direct.hostname, direct.port) as proxy:
+        with ProxyThread("db-orders", (direct.hostname, direct.port)) as proxy:
             env["MERCATO_ORDERS_DATABASE_URL"] = urlunsplit(direct._replace(
                 netloc=f"{direct.username}@127.0.0.1:{proxy.port}"))
             p = make_platform(tmp_path_factory.mktemp("db-faults"), **env,
@@ -66,9 +66,9 @@ def test_orders_database_gone_for_10_seconds_leaves_nothing_half_written(behind_
     with ThreadPoolExecutor(BUYERS) as pool:
         running = [pool.submit(buyer, p, product["id"], stop) for _ in range(BUYERS)]
         time.sleep(4)
-        proxy.do("blackhole")  # connections stay open; nothing reaches PostgreSQL
+        proxy.set(both(stall=True))  # connections stay open; nothing reaches PostgreSQL
         time.sleep(OUTAGE)
-        proxy.do("heal")
+        proxy.clear()
         time.sleep(6)
         stop.set()
         results = [f.result() for f in running]
@@ -78,7 +78,7 @@ def test_orders_database_gone_for_10_seconds_leaves_nothing_half_written(behind_
     assert statuses[202] > 0, statuses
     # the outage was felt: orders' database is reached through the proxy, and a request
     # that waited longer than the gateway's call timeout (5 s < the outage) was refused
-    assert proxy.proxy.connections > 0 and statuses[503] + statuses[504] > 0, statuses
+    assert proxy.proxy.counts.accepted > 0 and statuses[503] + statuses[504] > 0, statuses
     for _, answers in results:
         for status, body in answers:
             if status != 202:

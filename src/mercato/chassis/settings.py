@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".mercato")
     gateway_port: int = Field(default=8000, ge=0, le=65535)
     host: str = "127.0.0.1"
+    # Where others reach this instance, when not at its own port: a fault proxy in front of
+    # it (`mercato up --fault-proxies`, docs/chaos.md). Empty: its listening address.
+    advertise_url: str = ""
     nats_url: str = "nats://127.0.0.1:4333"
     # This process's NATS user: its nkey seed file (made by `mercato up` under
     # <data dir>/keys/nats/); unset: connect without credentials (a server of one's own).

@@ -14,6 +14,7 @@ from mercato.cli.certs import CERTS_HELP, certs_command
 from mercato.cli.common import console as _console
 from mercato.cli.common import run as _run
 from mercato.cli.deploy import DEPLOY_HELP, deploy, promote, rollback
+from mercato.cli.faults import faults_app
 from mercato.cli.keys import keys_app
 from mercato.cli.ops_commands import dlq_app, events_app, projections_app
 from mercato.cli.status import status
@@ -133,4 +134,5 @@ app.add_typer(events_app, name="events")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(projections_app, name="projections")
 app.add_typer(keys_app, name="keys")
+app.add_typer(faults_app, name="faults")
 app.command("certs", help=CERTS_HELP)(certs_command)

@@ -30,6 +30,11 @@ def up(
              "production: PostgreSQL from MERCATO_DATABASE_URL, three NATS nodes, Redis "
              "from MERCATO_REDIS_URL, MERCATO_ENV=production (MERCATO_ADMIN_PASSWORD and "
              "MERCATO_SIGNING_KEY_FILE must be given); docs/production.md.")] = "embedded",
+    fault_proxies: Annotated[bool, typer.Option(
+        "--fault-proxies",
+        help="Put a fault proxy on each service's links: in front of every instance, to "
+             "NATS and to PostgreSQL; `mercato faults` breaks them on demand "
+             "(docs/chaos.md).")] = False,
 ) -> None:
     """Start NATS (one server, or a cluster with --nats-cluster), every service and the
     gateway; supervise them until Ctrl-C."""
@@ -48,7 +53,8 @@ def up(
     try:
         settings, nodes = apply_profile(profile, nats_cluster)  # names what is missing
         code = uvloop.run(run_up(settings, seed=not no_seed, ready_timeout=ready_timeout,
-                                 replicas=counts, nats_nodes=nodes))
+                                 replicas=counts, nats_nodes=nodes,
+                                 fault_proxies=fault_proxies))
     except UpError as exc:
         console.print(f"[red]error:[/] {exc}")
         code = 1

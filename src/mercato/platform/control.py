@@ -5,7 +5,9 @@ platform without owning the processes.
 One JSON object per line each way. Requests: ``{"op": "list"}`` -> every service instance
 (name, service, version, pid, running); ``{"op": "start", "service": S, "version": V,
 "count": N}`` -> the new instances (``catalog-3``... with ``MERCATO_VERSION=V``);
-``{"op": "stop", "name": NAME}`` -> that instance drained (SIGTERM) and stopped for good.
+``{"op": "stop", "name": NAME}`` -> that instance drained (SIGTERM) and stopped for good;
+``faults``, ``fault`` and ``heal`` list, set and clear the fault proxies of
+``mercato up --fault-proxies`` (docs/chaos.md).
 Answers: ``{"ok": true, "result": ...}`` or ``{"ok": false, "error": "..."}``.
 
 The client side (``request``) is ``mercato.operations.control_client``, which the gateway's
@@ -27,6 +29,7 @@ from pathlib import Path
 
 from mercato.operations.control_client import ControlError, request, socket_path
 from mercato.platform.catalog import GATEWAY, SERVICES
+from mercato.platform.faults.links import FaultLinks
 from mercato.platform.supervisor import ProcessSpec, Supervisor
 from mercato.platform.workload_keys import child_env
 
@@ -64,8 +67,10 @@ def split_name(name: str) -> tuple[str, int]:
 class Control:
     """The server side, run by ``mercato up`` next to its supervisor."""
 
-    def __init__(self, sup: Supervisor, spec_for: SpecFor, base_version: str) -> None:
+    def __init__(self, sup: Supervisor, spec_for: SpecFor, base_version: str,
+                 links: FaultLinks | None = None) -> None:
         self._sup = sup
+        self._links = links  # `mercato up --fault-proxies`
         self._spec_for = spec_for
         self._base_version = base_version
         self._server: asyncio.AbstractServer | None = None
@@ -101,13 +106,29 @@ class Control:
         op = request.get("op")
         if op == "list":
             return self.instances()
+        if op in ("faults", "fault", "heal"):
+            return self._faults(op, request)
         async with self._lock:  # one change at a time: instance numbers stay unique
             if op == "start":
                 return await self._start(request["service"], str(request["version"]),
                                          int(request.get("count", 1)))
             if op == "stop":
                 return await self._stop(request["name"])
-        raise ValueError(f"unknown op {op!r}; one of list, start, stop")
+        raise ValueError(f"unknown op {op!r}; one of list, start, stop, faults, fault, heal")
+
+    def _faults(self, op: str, request: dict) -> object:
+        """The fault proxies: ``faults`` lists them; ``fault`` sets ``set`` (toxics) on
+        those matching ``proxy``; ``heal`` clears those matching ``proxy`` (all)."""
+        if self._links is None:
+            raise ValueError("this platform runs without fault proxies: start it with "
+                             "`mercato up --fault-proxies`")
+        if op == "faults":
+            return self._links.describe()
+        if op == "fault":
+            if not isinstance(request.get("set"), dict):
+                raise ValueError("fault needs 'proxy' (a name or pattern) and 'set' (toxics)")
+            return self._links.set(str(request["proxy"]), request["set"])
+        return self._links.heal(str(request.get("proxy", "*")))
 
     def instances(self) -> list[dict]:
         rows = []

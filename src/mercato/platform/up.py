@@ -26,6 +26,7 @@ from mercato.chassis.web.serve import bind
 from mercato.platform.catalog import GATEWAY, SERVICES, TRACES
 from mercato.platform.control import Control, instance_spec, socket_path
 from mercato.platform.demo import SeedError, seed_demo
+from mercato.platform.faults.links import FaultLinks
 from mercato.platform.liveness import LivenessWatch, liveness_failures
 from mercato.platform.nats_auth import ensure_credentials, nats_users
 from mercato.platform.nats_up import (
@@ -69,6 +70,7 @@ class _Boot:
     control: Control | None = None
     listener: socket.socket | None = None
     liveness: LivenessWatch | None = None
+    links: FaultLinks | None = None  # --fault-proxies
     gateway_url: str = ""
 
 
@@ -127,6 +129,8 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
     except TraceStoreError as exc:
         raise UpError(str(exc)) from None
     for spec in service_specs(replicas, env, logs, gateway_fd):
+        if boot.links is not None and spec.name != f"{GATEWAY}-1":
+            spec = await boot.links.route(spec, spec.name.rpartition("-")[0])
         await sup.start(spec)
     extra = sum(replicas.values()) - len(replicas)
     _say(f"Started {len(SERVICES)} services"
@@ -148,7 +152,7 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
         raise UpError(str(exc)) from None
     boot.control = Control(
         sup, lambda name, version: instance_spec(name, env, logs, gateway_fd,
-                                                 version), settings.version)
+                                                 version), settings.version, boot.links)
     await boot.control.start(socket_path(data_dir))
     (run_dir / "state.json").write_text(json.dumps(
         {"pid": os.getpid(), "nats_url": nats_url, "gateway_url": gateway_url,
@@ -172,10 +176,12 @@ async def _seed(gateway_url: str, settings: Settings) -> None:
 
 
 async def run_up(settings: Settings, *, seed: bool = True, ready_timeout: float = 90.0,
-                 replicas: dict[str, int] | None = None, nats_nodes: int = 1) -> int:
+                 replicas: dict[str, int] | None = None, nats_nodes: int = 1,
+                 fault_proxies: bool = False) -> int:
     """Run the platform until SIGINT/SIGTERM; ``replicas`` (from ``parse_replicas``) says
     how many instances of each service, one by default; ``nats_nodes``, how many NATS
-    servers (more than one: a JetStream cluster, see platform/nats_up.py)."""
+    servers (more than one: a JetStream cluster, see platform/nats_up.py);
+    ``fault_proxies``: each service's links through a fault proxy (platform/faults)."""
     replicas = replicas or parse_replicas(None)
     # Databases, keys, secrets, the NATS store and logs hold customers' data: readable by
     # this user only, for everything created from here on by us and by every child.
@@ -190,7 +196,7 @@ async def run_up(settings: Settings, *, seed: bool = True, ready_timeout: float 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    boot = _Boot()
+    boot = _Boot(links=FaultLinks() if fault_proxies else None)
     starting = asyncio.create_task(_boot(settings, sup, data_dir, boot, seed=seed,
                                          ready_timeout=ready_timeout,
                                          started=time.monotonic(), replicas=replicas,
@@ -230,6 +236,8 @@ async def run_up(settings: Settings, *, seed: bool = True, ready_timeout: float 
         servers = nats_children(sup.children)
         services = [n for n in sup.children if n not in (f"{GATEWAY}-1", TRACES, *servers)]
         await sup.stop_all([[f"{GATEWAY}-1"], services, [TRACES, *servers]])
+        if boot.links:
+            await boot.links.close()
         if boot.listener:
             boot.listener.close()
         with contextlib.suppress(FileNotFoundError):

@@ -163,3 +163,29 @@ def test_a_change_keeps_the_toxics_it_does_not_name():
     assert (link.upstream.latency_ms, link.upstream.jitter_ms, link.drop) == (50, 5, 0.25)
     assert link.active() == {"upstream": {"latency_ms": 50, "jitter_ms": 5}, "drop": 0.25}
     assert Link().active() == {}
+
+
+def test_the_thread_form_is_driven_from_synchronous_code():
+    import socket
+
+    from mercato.platform.faults import ProxyThread, both
+
+    echo = socket.create_server(("127.0.0.1", 0))
+    with ProxyThread("sync", ("127.0.0.1", echo.getsockname()[1])) as p:
+        client = socket.create_connection(("127.0.0.1", p.port), timeout=2)
+        conn, _ = echo.accept()
+        p.set(both(stall=True))
+        client.sendall(b"held")
+        conn.settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            conn.recv(10)
+        p.clear()
+        conn.settimeout(2)
+        assert conn.recv(10) == b"held"
+        p.cut()
+        client.settimeout(2)
+        with contextlib.suppress(ConnectionError):
+            assert client.recv(10) == b""
+        client.close()
+        conn.close()
+    echo.close()

@@ -63,9 +63,11 @@ def process_runtime(service: str, instance: int, settings: Settings,
                     sock: socket.socket, *, edge: bool = False) -> Runtime:
     """The start of every served process (a service or the gateway): its JSON logs, its
     identity in the registry (listening on ``sock``) and its tracer provider. Its address
-    is https with mTLS on, but for the ``edge`` (the gateway's public port, plain HTTP)."""
+    is https with mTLS on, but for the ``edge`` (the gateway's public port, plain HTTP);
+    ``MERCATO_ADVERTISE_URL`` replaces a service's (a fault proxy in front of it)."""
     configure_logging(f"{service}-{instance}", settings.log_level)
-    address = f"{'http' if edge else scheme(settings)}://{settings.host}:{sock.getsockname()[1]}"
+    address = (settings.advertise_url if settings.advertise_url and not edge else
+               f"{'http' if edge else scheme(settings)}://{settings.host}:{sock.getsockname()[1]}")
     runtime = Runtime(service, settings, make_instance(service, instance, address,
                                                        settings.version))
     setup_tracing(service, runtime.instance.instance_id, settings.version)

@@ -85,9 +85,13 @@ class FaultProxy:
         self._changed.set()
         self._changed = asyncio.Event()
         if not self.link.enabled:
-            for task in list(self._open):
-                task.cancel()
+            self.cut()
         return self.link
+
+    def cut(self) -> None:
+        """Reset every open connection now (a cut mid-stream); new ones are accepted."""
+        for task in list(self._open):
+            task.cancel()
 
     def clear(self) -> Link:
         """Every toxic off, the link enabled."""

@@ -94,6 +94,11 @@ class Link:
         return out
 
 
+def both(**toxics: Any) -> dict[str, Any]:
+    """``Link.changed``'s argument for the same toxics both ways: ``both(stall=True)``."""
+    return {"upstream": dict(toxics), "downstream": dict(toxics)}
+
+
 _KINDS = {f.name: f.type for f in fields(Toxics)}
 
 
