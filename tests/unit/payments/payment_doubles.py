@@ -1,5 +1,6 @@
-"""Payments test doubles: a card provider whose answers each test scripts, a command
-builder, and what the routes answer for a handler's domain error."""
+"""Payments test doubles: a card provider whose answers each test scripts, an in-memory
+outbox that fails on cue, a command builder, and what the routes answer for a handler's
+domain error."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from mercato.chassis.errors import Answer
 from mercato.services.payments.domain import ProviderFailure, ProviderResult
 from mercato.services.payments.errors import ERRORS
 from mercato.services.payments.handlers import Authorize
+from tests.support.memory.outbox import MemoryOutbox
+from tests.support.outbox import ExplodingOutbox
 
 
 class FakeProvider:
@@ -51,6 +54,11 @@ class FakeProvider:
 
     def count(self, kind: str) -> int:
         return sum(1 for c in self.calls if c[0] == kind)
+
+
+class ExplodingMemoryOutbox(ExplodingOutbox, MemoryOutbox):
+    """``ExplodingOutbox`` on the in-memory database: writes the envelope, then fails for
+    the event types in ``fail_on``; the transaction must roll back both."""
 
 
 def authorize_cmd(payment_id: str = "pay-1", **changes) -> Authorize:

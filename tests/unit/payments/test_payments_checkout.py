@@ -1,5 +1,5 @@
 """Payments' reactions in a choreographed checkout (docs/choreography.md), called directly
-with contract events against a real database and the simulated card provider: OrderPlaced
+with contract events on the in-memory repositories and the simulated card provider: OrderPlaced
 keeps the intent with the card token still sealed, StockReserved authorizes (or says not
 yet), a provider that keeps failing is given up on after ``attempts`` tries, ShipmentScheduled
 captures, and OrderCancelling voids, refunds or leaves a tombstone and says so."""
@@ -19,10 +19,9 @@ from mercato.contracts.shipping import ShipmentScheduled
 from mercato.services.payments.choreography import CheckoutReactions
 from mercato.services.payments.domain import Status
 from mercato.services.payments.events import transition_event_id
-from mercato.services.payments.intents import SqlIntentRepository
 from mercato.services.payments.provider import SimulatedProvider
+from tests.support.memory.payments import MemoryIntentRepository
 from tests.support.messages import envelope
-from tests.support.outbox import outbox_envelopes
 
 ORDER = "order-1"
 PID = payment_id(ORDER)
@@ -66,10 +65,11 @@ async def world(make_payments):
         slept.append(delay)
 
     sealer = Sealer(SECRET, CARD_TOKEN)
-    reactions = CheckoutReactions(payments, SqlIntentRepository(payments.db), sealer, attempts=3,
-                                  backoff=0.5, sleep=sleep)
+    intents = MemoryIntentRepository(payments.db)
+    reactions = CheckoutReactions(payments, intents, sealer, attempts=3, backoff=0.5,
+                                  sleep=sleep)
     return SimpleNamespace(payments=payments, provider=provider, reactions=reactions,
-                           sealer=sealer, slept=slept, db=payments.db)
+                           sealer=sealer, slept=slept, intents=intents)
 
 
 def placed(world, token: str = "tok_ok", checkout: str = "choreography") -> OrderPlaced:
@@ -101,7 +101,7 @@ async def react(world, event, eid: str = "e") -> None:
 
 
 async def published(world, *types: str) -> list[tuple[str, str, dict]]:
-    return [(e.type, e.id, e.payload) for e in await outbox_envelopes(world.db)
+    return [(e.type, e.id, e.payload) for e in world.payments.outbox.envelopes
             if not types or e.type in types]
 
 
@@ -114,7 +114,7 @@ async def undone_outcome(world) -> str:
 
 async def test_order_placed_keeps_the_intent_with_the_token_sealed(world):
     await react(world, placed(world))
-    row = await world.db.fetch_one("SELECT * FROM checkout_intents WHERE order_id = ?", ORDER)
+    row = await world.intents.get(ORDER)
     assert (row["customer_id"], row["amount"], row["currency"]) == ("user-1", 2599, "USD")
     assert "tok_ok" not in row["sealed_card_token"]
     assert world.sealer.open(row["sealed_card_token"]) == "tok_ok"
@@ -273,9 +273,7 @@ async def test_an_orchestrated_order_is_left_to_the_orchestrator(world):
 
 
 async def sealed_card(world) -> str:
-    row = await world.db.fetch_one(
-        "SELECT sealed_card_token FROM checkout_intents WHERE order_id = ?", ORDER)
-    return row["sealed_card_token"]
+    return (await world.intents.get(ORDER))["sealed_card_token"]
 
 
 @pytest.mark.parametrize("card", ["tok_ok", "tok_decline", "tok_error"])

@@ -12,9 +12,8 @@ from mercato.contracts.shipping import ShipmentScheduled
 from mercato.services.payments import choreography
 from mercato.services.payments.choreography import CheckoutReactions
 from mercato.services.payments.domain import ProviderRefused, Status
-from mercato.services.payments.intents import SqlIntentRepository
+from tests.support.memory.payments import MemoryIntentRepository
 from tests.support.messages import envelope
-from tests.support.outbox import outbox_envelopes
 from tests.unit.payments.payment_doubles import FakeProvider, authorize_cmd
 
 ORDER = "order-1"
@@ -33,7 +32,7 @@ def spans(monkeypatch) -> list[tuple[dict, str | None]]:
 def reactions_for(make_payments):
     async def make(*script: str) -> CheckoutReactions:
         payments = await make_payments(FakeProvider(*script))
-        return CheckoutReactions(payments, SqlIntentRepository(payments.db),
+        return CheckoutReactions(payments, MemoryIntentRepository(payments.db),
                                  Sealer("s", CARD_TOKEN), attempts=2, backoff=0.1,
                                  sleep=_no_sleep)
     return make
@@ -47,8 +46,8 @@ def cmd():
     return authorize_cmd(PID, order_id=ORDER)
 
 
-async def undone(reactions) -> list[str]:
-    return [e.payload["outcome"] for e in await outbox_envelopes(reactions.payments.db)
+def undone(reactions) -> list[str]:
+    return [e.payload["outcome"] for e in reactions.payments.outbox.envelopes
             if e.type == "PaymentCheckoutUndone"]
 
 
@@ -80,7 +79,7 @@ async def test_undoing_a_refunded_payment_is_refunded_without_the_provider(react
     await p.refund(PID)
     calls = len(p.provider.calls)
     await reactions.undo(ORDER)
-    assert await undone(reactions) == ["refunded"]
+    assert undone(reactions) == ["refunded"]
     assert len(p.provider.calls) == calls
 
 
@@ -92,4 +91,4 @@ async def test_a_void_the_provider_refuses_is_raised_and_nothing_is_said_undone(
     with pytest.raises(ProviderRefused):
         await reactions.undo(ORDER)
     assert (await reactions.payments.store.get(PID)).status is Status.AUTHORIZED
-    assert await undone(reactions) == []
+    assert undone(reactions) == []
