@@ -42,15 +42,16 @@ class _EveryEvent:
 EVERY_EVENT: Container[str] = _EveryEvent()
 
 
-class ExplodingOutbox(Outbox):
-    """Writes the event row, then fails for the event types in ``fail_on`` (none unless
-    told; ``EVERY_EVENT`` for all): everything in that transaction must roll back.
+class FailsAfterWriting:
+    """An outbox (mixed in before the class) that writes the event row, then fails for
+    the event types in ``fail_on`` (none unless told; ``EVERY_EVENT`` for all): everything
+    in that transaction must roll back.
 
     ``fail_on`` may be given when the outbox is made or assigned later, so a test can
     arm it after setting up and disarm it (``frozenset()``) to retry."""
 
-    def __init__(self, db: Database, source: str, *,
-                 fail_on: Container[str] = frozenset(), **kwargs) -> None:
+    def __init__(self, db, source: str, *, fail_on: Container[str] = frozenset(),
+                 **kwargs) -> None:
         super().__init__(db, source, **kwargs)
         self.fail_on = fail_on
 
@@ -59,3 +60,7 @@ class ExplodingOutbox(Outbox):
         if event.type_name() in self.fail_on:
             raise RuntimeError(f"the outbox failed after writing {event.type_name()}")
         return envelope
+
+
+class ExplodingOutbox(FailsAfterWriting, Outbox):
+    """The chassis outbox, failing after writing (``FailsAfterWriting``)."""

@@ -10,6 +10,7 @@ from mercato.chassis.clock import Clock, IdFactory, new_id, utc_now
 from mercato.chassis.messaging import Outbox
 from mercato.contracts import Envelope, Event, all_events
 from tests.support.memory import MemoryDatabase
+from tests.support.outbox import FailsAfterWriting
 
 
 class MemoryOutbox(Outbox):
@@ -56,3 +57,8 @@ class MemoryOutbox(Outbox):
 
     async def count_pending(self) -> int:
         return sum(1 for _e, sent in self._rows if not sent)
+
+
+class ExplodingMemoryOutbox(FailsAfterWriting, MemoryOutbox):
+    """The in-memory outbox, failing after writing the types in ``fail_on``
+    (tests/support/outbox.py ``FailsAfterWriting``)."""

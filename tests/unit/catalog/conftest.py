@@ -17,14 +17,6 @@ MUG = {"sku": "MUG-1", "name": "Mug", "description": "A mug", "category": "kitch
        "price": 1200, "currency": "USD"}
 
 
-class ExplodingOutbox(MemoryOutbox):
-    """Writes the event, then fails: everything in that transaction must roll back."""
-
-    async def add(self, tx, event, **kwargs):
-        await super().add(tx, event, **kwargs)
-        raise RuntimeError(f"the outbox failed after writing {event.type_name()}")
-
-
 def make_catalog(products: MemoryProductRepository, outbox: MemoryOutbox | None = None
                  ) -> Catalog:
     """The handlers on ``products``' in-memory database, with ``outbox`` (or a new one)."""

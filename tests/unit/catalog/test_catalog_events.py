@@ -9,7 +9,9 @@ from mercato.chassis.errors import NotFound
 from mercato.contracts.catalog import ProductCreated, ProductUpdated
 from mercato.services.catalog.domain import CatalogError, DuplicateSku
 from mercato.services.catalog.handlers import created_event_id
-from tests.unit.catalog.conftest import MUG, ExplodingOutbox, make_catalog
+from tests.support.memory.outbox import ExplodingMemoryOutbox
+from tests.support.outbox import EVERY_EVENT
+from tests.unit.catalog.conftest import MUG, make_catalog
 
 
 async def stored(catalog) -> list[str]:
@@ -30,7 +32,7 @@ async def test_creating_a_product_stores_it_and_its_product_created_event_togeth
 
 
 async def test_a_failure_after_the_insert_rolls_back_the_product_and_its_event(products):
-    outbox = ExplodingOutbox(products.db, "catalog")
+    outbox = ExplodingMemoryOutbox(products.db, "catalog", fail_on=EVERY_EVENT)
     catalog = make_catalog(products, outbox)
     with pytest.raises(RuntimeError):
         await catalog.create_product(dict(MUG))
@@ -81,7 +83,8 @@ async def test_two_different_updates_are_two_events_with_distinct_ids(catalog):
 async def test_a_failed_update_rolls_back_the_change_and_its_event(products):
     first = make_catalog(products)
     product = await first.create_product(dict(MUG))
-    catalog = make_catalog(products, ExplodingOutbox(products.db, "catalog"))
+    catalog = make_catalog(products, ExplodingMemoryOutbox(products.db, "catalog",
+                                                           fail_on=EVERY_EVENT))
     with pytest.raises(RuntimeError):
         await catalog.update_product(product.id, {"price": 1})
     assert await catalog.products.get(product.id) == product

@@ -39,14 +39,6 @@ def counting_secrets():
     return lambda: f"refresh-secret-{next(counter)}"
 
 
-class ExplodingOutbox(MemoryOutbox):
-    """Writes the event, then fails: everything in that transaction must roll back."""
-
-    async def add(self, tx, event, **kwargs):
-        await super().add(tx, event, **kwargs)
-        raise RuntimeError(f"the outbox failed after writing {event.type_name()}")
-
-
 def key_ring(clock, key: SigningKey | None = None,
              db: MemoryDatabase | None = None) -> KeyRing:
     """A key ring holding ``key`` (a new one if None), active since long ago, in ``db``."""

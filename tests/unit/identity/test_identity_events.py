@@ -9,7 +9,9 @@ from mercato.contracts.identity import UserRegistered
 from mercato.services.identity.domain import DuplicateEmail, InvalidEmail
 from mercato.services.identity.handlers import registered_event_id
 from tests.support.memory import MemoryDatabase
-from tests.unit.identity.conftest import ExplodingOutbox, make_identity
+from tests.support.memory.outbox import ExplodingMemoryOutbox
+from tests.support.outbox import EVERY_EVENT
+from tests.unit.identity.conftest import make_identity
 
 
 async def test_registering_stores_the_user_and_its_user_registered_event_together(identity):
@@ -31,7 +33,7 @@ async def test_the_event_carries_no_password_material(identity):
 
 async def test_a_failure_after_the_insert_rolls_back_the_user_and_its_event():
     db = MemoryDatabase()
-    outbox = ExplodingOutbox(db, "identity")
+    outbox = ExplodingMemoryOutbox(db, "identity", fail_on=EVERY_EVENT)
     identity = make_identity(db, outbox=outbox)
     with pytest.raises(RuntimeError):
         await identity.register_user("ada@example.com", "correct horse", "Ada")

@@ -11,8 +11,6 @@ from mercato.chassis.errors import Answer
 from mercato.services.payments.domain import ProviderFailure, ProviderResult
 from mercato.services.payments.errors import ERRORS
 from mercato.services.payments.handlers import Authorize
-from tests.support.memory.outbox import MemoryOutbox
-from tests.support.outbox import ExplodingOutbox
 
 
 class FakeProvider:
@@ -54,11 +52,6 @@ class FakeProvider:
 
     def count(self, kind: str) -> int:
         return sum(1 for c in self.calls if c[0] == kind)
-
-
-class ExplodingMemoryOutbox(ExplodingOutbox, MemoryOutbox):
-    """``ExplodingOutbox`` on the in-memory database: writes the envelope, then fails for
-    the event types in ``fail_on``; the transaction must roll back both."""
 
 
 def authorize_cmd(payment_id: str = "pay-1", **changes) -> Authorize:

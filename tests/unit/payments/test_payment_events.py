@@ -15,8 +15,8 @@ from mercato.contracts.payments import (
 )
 from mercato.services.payments.domain import Action, Status
 from mercato.services.payments.events import transition_event_id
+from tests.support.memory.outbox import ExplodingMemoryOutbox
 from tests.unit.payments.payment_doubles import (
-    ExplodingMemoryOutbox,
     FakeProvider,
     answer,
     authorize_cmd,

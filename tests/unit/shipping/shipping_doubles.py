@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from mercato.services.shipping.domain import Address, Item
 from mercato.services.shipping.handlers import Schedule
-from tests.support.memory.outbox import MemoryOutbox
-from tests.support.outbox import ExplodingOutbox
 
 
 class ScriptedNumbers:
@@ -33,8 +31,3 @@ def schedule_cmd(shipment_id: str = "ship-1", **changes) -> Schedule:
                   address=address(), items=(Item("prod-1", 2),))
     fields.update(changes)
     return Schedule(**fields)
-
-
-class ExplodingMemoryOutbox(ExplodingOutbox, MemoryOutbox):
-    """``ExplodingOutbox`` on the in-memory database: writes the event, then fails for the
-    event types in ``fail_on``; the transaction rolls back."""

@@ -8,7 +8,8 @@ import pytest
 from mercato.contracts.shipping import ShipmentCancelled, ShipmentScheduled
 from mercato.services.shipping.domain import AlreadyCancelled, NotDeliverable, Status
 from mercato.services.shipping.handlers import transition_event_id
-from tests.unit.shipping.shipping_doubles import ExplodingMemoryOutbox, address, schedule_cmd
+from tests.support.memory.outbox import ExplodingMemoryOutbox
+from tests.unit.shipping.shipping_doubles import address, schedule_cmd
 
 IDS = dict(shipment_id="ship-1", order_id="order-1", customer_id="user-1")
 
