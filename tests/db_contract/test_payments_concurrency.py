@@ -17,7 +17,8 @@ import pytest
 
 from mercato.chassis.data import Database
 from mercato.services.payments.domain import Payment, Status
-from mercato.services.payments.store import SqlPaymentRepository, Tombstoned
+from mercato.services.payments.ports import Tombstoned
+from mercato.services.payments.store import SqlPaymentRepository
 from tests.db_contract import kit
 
 SERVICE = "payments"  # the database conftest ``service_db_url`` names

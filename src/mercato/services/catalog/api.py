@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from mercato.chassis import Principal, require_admin, require_service
 from mercato.chassis.web import Problem, problems
 from mercato.services.catalog.handlers import Catalog
-from mercato.services.catalog.store import BadCursor
+from mercato.services.catalog.ports import BadCursor
 
 router = APIRouter()
 Sku = Annotated[str, Field(min_length=1, max_length=64)]

@@ -41,8 +41,7 @@ from mercato.services.payments.domain import (
 )
 from mercato.services.payments.events import payment_event, transition_event_id
 from mercato.services.payments.handlers import Authorize, Payments
-from mercato.services.payments.ports import IntentRepository
-from mercato.services.payments.store import Tombstoned
+from mercato.services.payments.ports import IntentRepository, Tombstoned
 
 log = get_logger(__name__)
 # Refusals that are outcomes: declined (PaymentFailed published), cancelled, or a
