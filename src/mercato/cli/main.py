@@ -16,6 +16,7 @@ from mercato.cli.common import run as _run
 from mercato.cli.deploy import DEPLOY_HELP, deploy, promote, rollback
 from mercato.cli.faults import faults_app
 from mercato.cli.keys import keys_app
+from mercato.cli.load import LOAD_HELP, load
 from mercato.cli.ops_commands import dlq_app, events_app, projections_app
 from mercato.cli.status import status
 from mercato.cli.up import serve, up
@@ -63,6 +64,7 @@ app.command("status")(status)
 app.command("deploy", help=DEPLOY_HELP)(deploy)
 app.command("rollback")(rollback)
 app.command("promote")(promote)
+app.command("load", help=LOAD_HELP)(load)
 
 
 VERIFY_HELP = (
