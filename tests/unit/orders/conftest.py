@@ -1,5 +1,8 @@
-"""A shop for the read-model tests: the real handlers, saga runner, event store and
-projector on a migrated database, with fake participants, catalog and cart."""
+"""A shop: the real handlers and saga runner with fake participants, catalog and cart;
+``shop`` on the in-memory repository and outbox (held to the SQL adapter's behaviour by
+tests/db_contract/test_orders_repository.py), ``sql_shop`` on a migrated database with the
+projector and read models too, for the tests of what only SQL has (the read models, the
+card data at rest, two handles on one database)."""
 
 from __future__ import annotations
 
@@ -12,13 +15,18 @@ import pytest
 
 from mercato.chassis import Principal
 from mercato.chassis.messaging import Outbox
+from mercato.contracts import Envelope
 from mercato.services.orders.adapters.store import SqlOrderRepository
 from mercato.services.orders.checkout.runner import SagaRunner
 from mercato.services.orders.handlers import Orders
+from mercato.services.orders.ports import OrderRepository
 from mercato.services.orders.projections import Projector, read_models
 from mercato.services.orders.projections.views import OrderViews
 from tests.support.clock import ManualClock
-from tests.unit.orders.fakes import FakeCart, FakeCatalog, FakeParticipants
+from tests.support.memory import MemoryDatabase
+from tests.support.memory.orders import MemoryOrderRepository
+from tests.support.memory.outbox import MemoryOutbox
+from tests.unit.orders.fakes import FakeCart, FakeCatalog, FakeParticipants, envelopes
 
 ALICE = Principal("alice", frozenset({"customer"}))
 BOB = Principal("bob", frozenset({"customer"}))
@@ -40,13 +48,17 @@ def body(*items: tuple[str, int], card: str = "tok_ok") -> dict:
 class Shop:
     orders: Orders
     fake: FakeParticipants
-    projector: Projector
-    views: OrderViews
     clock: ManualClock
+    projector: Projector | None = None  # sql_shop's only
+    views: OrderViews | None = None
 
     @property
-    def store(self) -> SqlOrderRepository:
+    def store(self) -> OrderRepository:
         return self.orders.store
+
+    async def published(self) -> list[Envelope]:
+        """Every envelope committed to the outbox, in order."""
+        return await envelopes(self.orders.outbox)
 
     async def order(self, who: Principal, *items: tuple[str, int], card: str = "tok_ok",
                     settle: bool = True) -> str:
@@ -72,23 +84,42 @@ class Shop:
         return release
 
 
-@pytest.fixture
-async def shop(service_db_for):
-    db = await service_db_for("orders")
-    store = SqlOrderRepository(db)
-    clock = ManualClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+def start(store: OrderRepository, outbox: Outbox, clock: ManualClock) -> Shop:
     fake = FakeParticipants()
-    outbox = Outbox(db, "orders", clock=clock)
     runner = SagaRunner(store, fake, outbox, clock, max_attempts=3, backoff=0.0,
                         jitter=lambda cap: 0.0)
     ids = (f"order-{n}" for n in itertools.count(1))
     orders = Orders(store, runner, FakeCatalog(PRODUCTS), FakeCart(), clock,
                     lambda: next(ids), outbox)
+    return Shop(orders, fake, clock)
+
+
+def march_first() -> ManualClock:
+    return ManualClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def shop():
+    """The shop on the in-memory repository and outbox: no database."""
+    db, clock = MemoryDatabase(), march_first()
+    outbox = MemoryOutbox(db, "orders", clock=clock)
+    made = start(MemoryOrderRepository(db, outbox), outbox, clock)
+    yield made
+    await made.orders.runner.stop()
+
+
+@pytest.fixture
+async def sql_shop(service_db_for):
+    """The shop on a migrated database, with its projector and read models."""
+    db, clock = await service_db_for("orders"), march_first()
+    store = SqlOrderRepository(db)
+    made = start(store, Outbox(db, "orders", clock=clock), clock)
     # small batches, so that catching up takes several transactions
-    projector = Projector(db, store.events, read_models(), batch=2, poll=60.0)
-    yield Shop(orders, fake, projector, OrderViews(db, store), clock)
-    await runner.stop()
-    await projector.stop()
+    made.projector = Projector(db, store.events, read_models(), batch=2, poll=60.0)
+    made.views = OrderViews(db, store)
+    yield made
+    await made.orders.runner.stop()
+    await made.projector.stop()
 
 
 async def read_model_rows(shop: Shop) -> dict[str, list[dict]]:

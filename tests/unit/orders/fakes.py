@@ -1,6 +1,7 @@
 """Fakes implementing the same ports as the orders service's HTTP adapters; fake
-participant services to put behind the real adapter; and a timeline of the participants'
-calls and the published events in the order they happened."""
+participant services to put behind the real adapter; what an outbox holds, SQL or in
+memory; and a timeline of the participants' calls and the published events in the order
+they happened."""
 
 from __future__ import annotations
 
@@ -9,31 +10,38 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 
 from mercato.chassis import Reply, Unavailable
-from mercato.chassis.data.db import Database
+from mercato.chassis.messaging import Outbox
 from mercato.contracts.envelope import Envelope
 from mercato.services.orders.domain.answers import OK, Result
 from mercato.services.orders.domain.order import Order
+from tests.support.memory.outbox import MemoryOutbox
+from tests.support.outbox import outbox_envelopes
 
 ACTIONS = ("reserve_stock", "authorize_payment", "schedule_shipment", "capture_payment",
            "confirm_order", "release_stock", "void_payment", "cancel_shipment",
            "refund_payment", "return_stock")
 
 
+async def envelopes(outbox: Outbox) -> list[Envelope]:
+    """Every envelope committed to ``outbox`` (a ``MemoryOutbox`` or the SQL one), in order."""
+    if isinstance(outbox, MemoryOutbox):
+        return outbox.envelopes
+    return await outbox_envelopes(outbox.db)
+
+
 class Timeline:
     """Participant calls and the types of committed events, interleaved as they
     happened: before each call, the events committed since the last look are added."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
         self.entries: list[str] = []
         self._seen = 0
 
     async def _catch_up(self) -> None:
-        rows = await self.db.fetch_all("SELECT seq, body FROM outbox WHERE seq > ? ORDER BY seq",
-                                       self._seen)
-        for row in rows:
-            self.entries.append(Envelope.model_validate_json(row["body"]).type)
-            self._seen = row["seq"]
+        committed = await envelopes(self.outbox)
+        self.entries.extend(e.type for e in committed[self._seen:])
+        self._seen = len(committed)
 
     async def call(self, action: str) -> None:
         await self._catch_up()

@@ -18,6 +18,13 @@ from tests.unit.orders.at_rest import card_data_at_rest
 from tests.unit.orders.conftest import ALICE, body
 from tests.unit.orders.test_choreography_tracker import SECRET, choreographed, hear, payment
 
+
+@pytest.fixture
+def shop(sql_shop):
+    """The shop on a migrated database: card data at rest is read from the database file."""
+    return sql_shop
+
+
 AT = "2026-03-01T09:00:00Z"
 SEALER = Sealer(SECRET, CARD_TOKEN)
 

@@ -1,4 +1,5 @@
-"""The checkout saga driven through every failure point with fakes and a real database."""
+"""The checkout saga driven through every failure point with fakes and the in-memory
+repository and outbox."""
 
 from __future__ import annotations
 
@@ -10,9 +11,7 @@ from opentelemetry import trace
 
 from mercato.chassis import Principal
 from mercato.chassis.errors import NotFound
-from mercato.chassis.messaging import Outbox
 from mercato.services.orders.adapters.events import event_id
-from mercato.services.orders.adapters.store import SqlOrderRepository
 from mercato.services.orders.checkout.runner import SagaRunner
 from mercato.services.orders.domain.answers import Result
 from mercato.services.orders.domain.order import InvalidOrder, Status
@@ -23,7 +22,9 @@ from mercato.services.orders.domain.refusals import (
 )
 from mercato.services.orders.handlers import Orders
 from tests.support.clock import StepClock
-from tests.support.outbox import outbox_envelopes
+from tests.support.memory import MemoryDatabase
+from tests.support.memory.orders import MemoryOrderRepository
+from tests.support.memory.outbox import MemoryOutbox
 from tests.unit.orders.fakes import FakeCart, FakeCatalog, FakeParticipants, Timeline
 
 ALICE = Principal("alice", frozenset({"customer"}))
@@ -46,11 +47,11 @@ class Killed(BaseException):
 
 
 @pytest.fixture
-async def world(service_db_for):
-    db = await service_db_for("orders")
-    store = SqlOrderRepository(db)
-    fake = FakeParticipants(Timeline(db))
-    outbox = Outbox(db, "orders", clock=StepClock(START))
+async def world():
+    db = MemoryDatabase()
+    outbox = MemoryOutbox(db, "orders", clock=StepClock(START))
+    store = MemoryOrderRepository(db, outbox)
+    fake = FakeParticipants(Timeline(outbox))
     runner = SagaRunner(store, fake, outbox, StepClock(START), max_attempts=3, backoff=0.0,
                         jitter=lambda cap: 0.0)
     ids = (f"order-{n}" for n in itertools.count(1))
@@ -67,7 +68,7 @@ def body(items=None, card="tok_ok"):
 
 async def events(orders: Orders) -> list[tuple[str, str, dict]]:
     """(type, id, payload) of every event orders has published so far."""
-    return [(e.type, e.id, e.payload) for e in await outbox_envelopes(orders.store.db)]
+    return [(e.type, e.id, e.payload) for e in orders.outbox.envelopes]
 
 
 def confirmed_payload(order_id: str, *, from_cart: bool = False) -> dict:
@@ -109,7 +110,7 @@ async def test_a_good_card_confirms_the_order_with_the_right_total(world):
     assert await events(orders) == [
         ("OrderPlaced", event_id(order.id, Status.PENDING), placed_payload(order.id)),
         ("OrderConfirmed", event_id(order.id, Status.CONFIRMED), confirmed_payload(order.id))]
-    placed, confirmed = await outbox_envelopes(orders.store.db)
+    placed, confirmed = orders.outbox.envelopes
     assert confirmed.subject == "mercato.orders.OrderConfirmed"
     assert (placed.causation_id, confirmed.causation_id) == (None, placed.id)
 
@@ -292,8 +293,8 @@ async def test_unknown_products_and_mixed_currencies_are_refused_before_anything
         await orders.place_order(
             ALICE, body([{"product_id": "p1", "quantity": 1},
                          {"product_id": "eur", "quantity": 1}]), None)
-    assert await orders.store.db.fetch_all("SELECT order_id FROM order_events") == []
-    assert await orders.store.db.fetch_all("SELECT order_id FROM sagas") == []
+    assert await orders.store.get_order("order-1") is None
+    assert (await orders.store.facts())["orders"] == []
     assert await events(orders) == []
 
 

@@ -1,7 +1,7 @@
-"""Orders in a choreographed checkout (orders/checkout/choreography.py) on a real orders database:
-OrderPlaced says so and carries the sealed card, the participants' events confirm the
-order or call it off, the order is cancelled only after all three undos, and orchestrated
-orders are left to their runner."""
+"""Orders in a choreographed checkout (orders/checkout/choreography.py) on the in-memory
+repository and outbox: OrderPlaced says so and carries the sealed card, the participants'
+events confirm the order or call it off, the order is cancelled only after all three undos,
+and orchestrated orders are left to their runner."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from mercato.contracts.payments import PaymentCheckoutUndone, PaymentFailed
 from mercato.contracts.shipping import ShippingCheckoutUndone
 from mercato.services.orders.checkout.choreography import ChoreographyTracker
 from tests.support.messages import envelope
-from tests.support.outbox import outbox_envelopes
 from tests.unit.orders.conftest import ALICE, body
 
 SECRET = "s" * 32
@@ -31,7 +30,7 @@ async def hear(shop, tracker: ChoreographyTracker, event, eid: str) -> None:
 
 
 async def published(shop) -> list[tuple[str, dict]]:
-    return [(e.type, e.payload) for e in await outbox_envelopes(shop.store.db)]
+    return [(e.type, e.payload) for e in await shop.published()]
 
 
 def payment(order_id: str, cls=PaymentFailed, **extra):

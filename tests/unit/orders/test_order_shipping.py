@@ -16,6 +16,12 @@ from tests.support.outbox import outbox_events
 from tests.unit.orders.conftest import ADMIN, ALICE
 from tests.unit.orders.test_orders_api import api  # noqa: F401 - a fixture
 
+
+@pytest.fixture
+def shop(sql_shop):
+    """The shop on a migrated database: the detail read model is SQL."""
+    return sql_shop
+
 IDS = dict(shipment_id="s-1", customer_id="alice", tracking_number="MRC0123456789")
 
 

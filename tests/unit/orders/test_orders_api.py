@@ -12,6 +12,12 @@ from tests.unit.orders.conftest import ALICE
 
 
 @pytest.fixture
+def shop(sql_shop):
+    """The shop on a migrated database: its routes read the SQL read models."""
+    return sql_shop
+
+
+@pytest.fixture
 async def api(tmp_path, shop):
     app, identity, service_token = service_app("orders", build, tmp_path)
     # the lifespan is not run: the shop's handlers and read models stand in

@@ -17,6 +17,12 @@ from tests.unit.orders.conftest import ALICE, BOB, read_model_rows
 
 
 @pytest.fixture
+def shop(sql_shop):
+    """The shop on a migrated database: the read models are SQL."""
+    return sql_shop
+
+
+@pytest.fixture
 async def api(tmp_path, shop):
     app, identity, service_token = service_app("orders", build, tmp_path)
     app.state.orders, app.state.views, app.state.projector = (

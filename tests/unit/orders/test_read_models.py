@@ -13,6 +13,13 @@ from mercato.services.orders.domain.events import OrderPlaced
 from mercato.services.orders.projections import Projector
 from tests.unit.orders.conftest import ADMIN, ALICE, BOB, Shop, read_model_rows
 
+
+@pytest.fixture
+def shop(sql_shop):
+    """The shop on a migrated database: the read models are SQL."""
+    return sql_shop
+
+
 DECLINED = Result("rejected", "402: declined")
 
 

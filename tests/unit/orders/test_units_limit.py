@@ -24,6 +24,13 @@ from mercato.services.orders.handlers import Orders
 from tests.unit.orders.conftest import ALICE, BOB, PRODUCTS, body
 from tests.unit.orders.fakes import FakeCart, FakeCatalog, FakeParticipants
 
+
+@pytest.fixture
+def shop(sql_shop):
+    """The shop on a migrated database: two replicas share its file, and what
+    was written is counted in its tables."""
+    return sql_shop
+
 LIMIT = 5
 TABLES = ("sagas", "order_events", "outbox", "idempotency_keys", "order_units")
 
