@@ -1,7 +1,8 @@
 """Each forward step of the checkout saga has a deadline on an injected clock: the saga
 retries a failing step until then, gives up and compensates after; the confirmation and
-the compensations never give up. Driven with fakes on a migrated orders database; time
-moves only by the backoffs (and calls) the test says, never by real sleeping."""
+the compensations never give up. Driven with fake participants on the in-memory repository
+and outbox (``Rig`` runs on a migrated database too: the saga replicas'); time moves only
+by the backoffs (and calls) the test says, never by real sleeping."""
 
 from __future__ import annotations
 
@@ -25,10 +26,12 @@ from mercato.services.orders.domain.saga import (
     CheckoutSaga,
     Step,
 )
-from mercato.services.orders.ports import Participants
+from mercato.services.orders.ports import OrderRepository, Participants
 from tests.support.clock import ManualClock
-from tests.support.outbox import outbox_envelopes
-from tests.unit.orders.fakes import FakeParticipants
+from tests.support.memory import MemoryDatabase
+from tests.support.memory.orders import MemoryOrderRepository
+from tests.support.memory.outbox import MemoryOutbox
+from tests.unit.orders.fakes import FakeParticipants, envelopes
 
 START = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
 ADDRESS = {"name": "A", "line1": "1 Road", "city": "Town", "postal_code": "1", "country": "FR"}
@@ -39,17 +42,21 @@ UNTIL_DEADLINE = [DOWN] * 50
 
 
 class Rig:
-    """An orders database and a saga runner over ``participants``. The clock moves only
-    when told; each backoff moves it by the whole backoff instead of sleeping."""
+    """An orders repository on ``db`` (a ``MemoryDatabase`` or a migrated one) and a saga
+    runner over ``participants``. The clock moves only when told; each backoff moves it by
+    the whole backoff instead of sleeping."""
 
     def __init__(self, db, participants, **runner_args) -> None:
-        self.db, self.store = db, SqlOrderRepository(db)
-        self.clock = ManualClock(START)
+        self.db, self.clock = db, ManualClock(START)
         self.participants = participants
-        self.outbox = Outbox(db, "orders", clock=self.clock)
+        if isinstance(db, MemoryDatabase):
+            self.outbox: Outbox = MemoryOutbox(db, "orders", clock=self.clock)
+            self.store: OrderRepository = MemoryOrderRepository(db, self.outbox)
+        else:
+            self.outbox, self.store = Outbox(db, "orders", clock=self.clock), SqlOrderRepository(db)
         self.runner = self.new_runner(**runner_args)
 
-    def new_runner(self, store: SqlOrderRepository | None = None, **runner_args) -> SagaRunner:
+    def new_runner(self, store: OrderRepository | None = None, **runner_args) -> SagaRunner:
         """A runner as a (re)started or second orders process would build it."""
         args = {"backoff": 1.0, "jitter": self.pass_time, **runner_args}
         return SagaRunner(store or self.store, self.participants, self.outbox, self.clock,
@@ -78,12 +85,12 @@ class Rig:
     async def outcome(self, order_id: str = "o-1") -> list[tuple]:
         """(type, reason, refunded) of each event published about the order."""
         return [(e.type, e.payload.get("reason"), e.payload.get("refunded"))
-                for e in await outbox_envelopes(self.db) if e.payload["order_id"] == order_id]
+                for e in await envelopes(self.outbox) if e.payload["order_id"] == order_id]
 
 
 @pytest.fixture
-async def rig(service_db_for):
-    made = Rig(await service_db_for("orders"), FakeParticipants())
+async def rig():
+    made = Rig(MemoryDatabase(), FakeParticipants())
     yield made
     await made.runner.stop()
 

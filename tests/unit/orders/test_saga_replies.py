@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from mercato.services.orders.adapters.participants import HttpParticipants
+from tests.support.memory import MemoryDatabase
 from tests.unit.orders.fakes import FakeServices
 from tests.unit.orders.test_saga_deadlines import Rig
 
@@ -16,9 +17,9 @@ FOREVER = 50  # more failures than fit before a 30 s deadline
 
 
 @pytest.fixture
-async def world(service_db_for):
+async def world():
     services = FakeServices()
-    rig = Rig(await service_db_for("orders"), HttpParticipants(services, step_timeout=1))
+    rig = Rig(MemoryDatabase(), HttpParticipants(services, step_timeout=1))
     yield rig, services
     await rig.runner.stop()
 

@@ -12,8 +12,9 @@ from collections.abc import Callable
 import pytest
 
 from mercato.services.orders.adapters.participants import HttpParticipants
-from mercato.services.orders.adapters.store import SqlOrderRepository
 from mercato.services.orders.checkout.runner import SagaRunner
+from mercato.services.orders.ports import OrderRepository
+from tests.support.memory import MemoryDatabase
 from tests.unit.orders.fakes import FakeServices, Killed
 from tests.unit.orders.test_saga_deadlines import Rig
 
@@ -36,19 +37,21 @@ OUTCOMES = {  # what each publishes when nothing dies: (type, reason, refunded)
 }
 
 
-class DyingStore(SqlOrderRepository):
-    """Dies (Killed) instead of making its ``at``-th save of a saga: what was saved
-    before is all that is left."""
+class DyingStore:
+    """``store`` that dies (Killed) instead of making its ``at``-th save of a saga: what
+    was saved before is all that is left."""
 
-    def __init__(self, db, at: int) -> None:
-        super().__init__(db)
-        self.left = at
+    def __init__(self, store: OrderRepository, at: int) -> None:
+        self.store, self.left = store, at
+
+    def __getattr__(self, name: str):
+        return getattr(self.store, name)
 
     async def save_saga(self, tx, saga, at):
         self.left -= 1
         if self.left == 0:
             raise Killed(f"killed at a save of {saga.order_id}")
-        return await super().save_saga(tx, saga, at)
+        return await self.store.save_saga(tx, saga, at)
 
 
 class DyingServices(FakeServices):
@@ -70,8 +73,8 @@ class DyingServices(FakeServices):
 
 
 @pytest.fixture
-async def rig(service_db_for):
-    made = Rig(await service_db_for("orders"), None)
+async def rig():
+    made = Rig(MemoryDatabase(), None)
     yield made
     await made.runner.stop()
 
@@ -88,7 +91,7 @@ async def run_or_resume(rig: Rig, order_id: str, runner: SagaRunner) -> bool:
         return True
 
 
-async def play(rig: Rig, name: str, services: FakeServices, store: SqlOrderRepository,
+async def play(rig: Rig, name: str, services: FakeServices, store: OrderRepository,
                order_id: str) -> tuple[bool, tuple]:
     """One order through scenario ``name``; whether something died, and the end state."""
     SCENARIOS[name](services)
@@ -107,12 +110,12 @@ async def play(rig: Rig, name: str, services: FakeServices, store: SqlOrderRepos
 
 @pytest.mark.parametrize("name", SCENARIOS)
 async def test_a_crash_before_any_save_resumes_to_the_same_end(rig, name):
-    counting = DyingStore(rig.db, 0)  # never dies: counts the saves of a whole run
+    counting = DyingStore(rig.store, 0)  # never dies: counts the saves of a whole run
     _, expected = await play(rig, name, FakeServices(), counting, "reference")
     assert expected[5] == OUTCOMES[name]
     crashes = 0
     for at in itertools.count(1):
-        died, end = await play(rig, name, FakeServices(), DyingStore(rig.db, at), f"s{at}")
+        died, end = await play(rig, name, FakeServices(), DyingStore(rig.store, at), f"s{at}")
         assert end == expected, f"died before save {at}"
         if not died:
             break
