@@ -5,6 +5,7 @@ handles are test_orders_concurrency.py's."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +19,7 @@ from mercato.services.orders.adapters.store import SqlOrderRepository
 from mercato.services.orders.domain.events import Line
 from mercato.services.orders.domain.order import Order, Reason, Status
 from mercato.services.orders.domain.saga import CheckoutSaga, Phase
-from mercato.services.orders.ports import ConcurrencyError, SagaConflict
+from mercato.services.orders.ports import ConcurrencyError, OrderRepository, SagaConflict
 from tests.db_contract import kit
 from tests.support.memory import MemoryDatabase
 from tests.support.memory.orders import MemoryOrderRepository
@@ -70,6 +71,15 @@ async def place(repo, order_id: str, customer: str = "alice", *items: tuple[str,
                                customer_id=customer)
         await repo.append(tx, placed, expected_version=0)
     return Order.fold(placed)
+
+
+def test_both_implement_every_method_of_the_port_with_its_signature_and_no_more():
+    wanted = {n: inspect.signature(f) for n, f in vars(OrderRepository).items()
+              if inspect.iscoroutinefunction(f)}
+    for cls in (SqlOrderRepository, MemoryOrderRepository):
+        public = {n: inspect.signature(f) for n, f in vars(cls).items()
+                  if inspect.iscoroutinefunction(f) and not n.startswith("_")}
+        assert len(wanted) == 15 and public == wanted, cls.__name__
 
 
 async def test_an_orders_events_fold_back_and_a_taken_version_is_refused(repo):
