@@ -79,7 +79,11 @@ def load(
                         rate=None if users else (rate or 5.0), users=users, seed=seed,
                         mix=mix, max_in_flight=max_in_flight, think=think,
                         customers=customers, follow_timeout=follow_timeout)
-    raise typer.Exit(asyncio.run(_main(config, as_json)))
+    try:
+        code = asyncio.run(_main(config, as_json))
+    except KeyboardInterrupt:  # the figures so far were printed
+        code = 130
+    raise typer.Exit(code)
 
 
 def _fail(message: str) -> None:
@@ -103,7 +107,7 @@ def _gateway_url() -> str:
 async def _main(config, as_json: bool) -> int:
     from rich.console import Console
 
-    from mercato.load.display import figures_table, live_view
+    from mercato.load.display import live_view
     from mercato.load.runner import NoPlatform, NoProducts, Run, SetupFailed
 
     run, err = Run(config), Console(stderr=True)
@@ -114,7 +118,12 @@ async def _main(config, as_json: bool) -> int:
     view = None if as_json else asyncio.create_task(
         live_view(run.stats, lambda: run.started, config.duration, title, err))
     try:
-        stats = await run.execute()
+        await run.execute()
+    except asyncio.CancelledError:  # Ctrl-C: what was measured until then
+        await _stop(view)
+        if run.pool is not None:
+            _report(run, config, title, as_json)
+        raise
     except (NoPlatform, NoProducts) as exc:
         err.print(f"[red]error:[/] {exc}")
         return 2
@@ -122,11 +131,24 @@ async def _main(config, as_json: bool) -> int:
         err.print(f"[red]error:[/] {exc}")
         return 1
     finally:
-        if view is not None:
-            view.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await view
-    snap = stats.snapshot(run.clock() - run.started)
+        await _stop(view)
+    return 0 if _report(run, config, title, as_json)["sessions"]["completed"] else 1
+
+
+async def _stop(view: asyncio.Task | None) -> None:
+    if view is not None and not view.done():
+        view.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await view
+
+
+def _report(run, config, title: str, as_json: bool) -> dict:
+    """Print the figures (the table, or one JSON object) and return them."""
+    from rich.console import Console
+
+    from mercato.load.display import figures_table
+
+    snap = run.stats.snapshot(run.clock() - run.started)
     snap["config"] = {"url": config.url, "mode": "closed" if config.users else "open",
                       "rate": config.rate, "users": config.users, "duration": config.duration,
                       "seed": config.seed, "cancel_share": config.mix.cancel_share,
@@ -135,4 +157,4 @@ async def _main(config, as_json: bool) -> int:
         print(json.dumps(snap))
     else:
         Console().print(figures_table(snap, title, config.duration))
-    return 0 if snap["sessions"]["completed"] else 1
+    return snap
