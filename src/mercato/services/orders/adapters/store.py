@@ -42,6 +42,7 @@ class SqlOrderRepository:
     # -- sagas ---------------------------------------------------------------
     async def insert_saga(self, tx: Connection, saga: CheckoutSaga, at: str, *,
                           mode: str = "orchestration", customer_id: str | None = None) -> None:
+        """Store a new order's saga; a second one of the order is a ``Conflict``."""
         # the trace it was placed in: a saga resumed after a restart goes on in it
         await tx.execute(
             "INSERT INTO sagas (order_id, card_token, phase, step, reason, cancel_requested,"
@@ -133,6 +134,7 @@ class SqlOrderRepository:
                          json.dumps(envelope).encode(), placed)
 
     async def request_cancel(self, order_id: str, tx: Connection | None = None) -> None:
+        """Mark the saga cancel-requested (in its own transaction without ``tx``)."""
         if tx is None:
             async with self.db.transaction() as own:
                 return await self.request_cancel(order_id, own)
@@ -142,6 +144,7 @@ class SqlOrderRepository:
                          " WHERE order_id = ?", True, order_id)
 
     async def get_saga(self, order_id: str, tx: Connection | None = None) -> CheckoutSaga | None:
+        """The order's saga as last saved (None if it has none)."""
         row = await (tx or self.db).fetch_one("SELECT * FROM sagas WHERE order_id = ?", order_id)
         if row is None:
             return None
@@ -194,12 +197,14 @@ class SqlOrderRepository:
 
     # -- idempotency ---------------------------------------------------------
     async def find_key(self, tx: Connection, customer_id: str, key: str) -> dict | None:
+        """The customer's key: its ``request_hash`` and ``order_id``, or None."""
         return await tx.fetch_one(
             "SELECT request_hash, order_id FROM idempotency_keys WHERE customer_id = ? AND key = ?",
             customer_id, key)
 
     async def remember_key(self, tx: Connection, customer_id: str, key: str, request_hash: str,
                            order_id: str, at: str) -> None:
+        """Remember the key; a key the customer used already is a ``Conflict``."""
         await tx.execute(
             "INSERT INTO idempotency_keys (customer_id, key, request_hash, order_id, created_at)"
             " VALUES (?, ?, ?, ?, ?)", customer_id, key, request_hash, order_id, at)
