@@ -14,9 +14,8 @@ attempt, on the injected clock) has passed; compensations are retried with backo
 they succeed.
 
 A change of the order's status is saved with the saga in one transaction: the order's own
-event (appended at the version the runner read, so a concurrent writer is detected) and
-the published one (OrderConfirmed, OrderCancelled) through the outbox, from which whoever
-must hear of the outcome (the customer's mail, the cart) hears of it.
+event (appended at the version read, so a concurrent writer is detected) and the published
+one (OrderConfirmed, OrderCancelled) through the outbox, for whoever must hear of it.
 """
 
 from __future__ import annotations
