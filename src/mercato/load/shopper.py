@@ -5,6 +5,8 @@
 ``run_session`` plays a ``SessionPlan``: browse, search, view, fill the cart, check out,
 maybe cancel, then follow the order until it is terminal or ``follow_timeout`` passes
 (counted "pending"). A step that fails ends the session ("failed"); the error is counted.
+The time from the POST to the terminal state is as fine as the reads: the first comes
+0.2 s after the POST, so a checkout that takes 20 ms is seen at about 0.2 s.
 """
 
 from __future__ import annotations
