@@ -12,7 +12,14 @@ from typing import Any
 from mercato.chassis.data import Conflict, Connection
 from mercato.chassis.telemetry import current_traceparent
 from mercato.services.orders.adapters.events import event_id
-from mercato.services.orders.domain.events import Line, Recorded, from_data, to_data
+from mercato.services.orders.adapters.store import facts_of
+from mercato.services.orders.domain.events import (
+    Line,
+    Recorded,
+    check_consecutive,
+    from_data,
+    to_data,
+)
 from mercato.services.orders.domain.limits import Held
 from mercato.services.orders.domain.order import Order, Status
 from mercato.services.orders.domain.saga import CheckoutSaga, Phase
@@ -53,12 +60,8 @@ class MemoryOrderRepository:
                      expected_version: int) -> None:
         if not records:
             return
-        order_id = records[0].order_id
-        versions = [r.version for r in records]
-        if versions != list(range(expected_version + 1, expected_version + 1 + len(records))) \
-                or any(r.order_id != order_id for r in records):
-            raise ValueError(f"events to append must follow {order_id} v{expected_version}, "
-                             f"one order, consecutive: got {versions}")
+        check_consecutive(records, expected_version)
+        order_id, versions = records[0].order_id, [r.version for r in records]
         stored = self._t.events.setdefault(order_id, {})
         if any(v in stored for v in versions):  # the primary key (order_id, version)
             raise ConcurrencyError(
@@ -166,17 +169,11 @@ class MemoryOrderRepository:
 
     # -- mercato verify ----------------------------------------------------------------
     async def facts(self) -> dict:
-        orders = []
+        pairs = []
         async with self.db.transaction() as tx:
             for order_id in sorted(self._t.sagas):
                 order = await self.get_order(order_id, tx)
                 saga = await self.get_saga(order_id, tx)
                 if order is not None and saga is not None:
-                    orders.append({"order_id": order.id, "status": order.status.value,
-                                   "total": order.total, "currency": order.currency,
-                                   "reason": order.reason, "saga": saga.phase.value,
-                                   "history": [c.status.value for c in order.history]})
-        unfinished = await self.unfinished_sagas()
-        return {"orders": orders,
-                "pending_orders": sum(1 for o in orders if o["status"] == "pending"),
-                "unfinished_sagas": len(unfinished), "unfinished_saga_ids": unfinished}
+                    pairs.append((order, saga))
+        return facts_of(pairs, await self.unfinished_sagas())

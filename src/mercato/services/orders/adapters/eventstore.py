@@ -36,7 +36,7 @@ import json
 from collections.abc import Callable, Sequence
 
 from mercato.chassis.data import Conflict, Connection, Database
-from mercato.services.orders.domain.events import Recorded, from_data, to_data
+from mercato.services.orders.domain.events import Recorded, check_consecutive, from_data, to_data
 from mercato.services.orders.ports import ConcurrencyError
 
 APPEND_LOCK = "order-events"  # the named lock every append holds until its commit
@@ -57,12 +57,8 @@ class SqlEventStore:
                      expected_version: int) -> None:
         if not records:
             return
+        check_consecutive(records, expected_version)
         order_id = records[0].order_id
-        versions = [r.version for r in records]
-        if versions != list(range(expected_version + 1, expected_version + 1 + len(records))) \
-                or any(r.order_id != order_id for r in records):
-            raise ValueError(f"events to append must follow {order_id} v{expected_version}, "
-                             f"one order, consecutive: got {versions}")
         await tx.lock(APPEND_LOCK)  # seq order is commit order: the module docstring
         try:
             for r in records:

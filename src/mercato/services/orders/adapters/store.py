@@ -170,7 +170,7 @@ class SqlOrderRepository:
         append lock stops that: every transaction that moves an order and its saga together
         appends, so none commits while the facts are read (appends wait; ``mercato verify``
         is an operator's command, rarely run)."""
-        orders = []
+        pairs = []
         async with self.db.transaction() as tx:
             await tx.lock(APPEND_LOCK)
             # every order is placed with its saga, in one transaction: the sagas list them all
@@ -178,14 +178,8 @@ class SqlOrderRepository:
                 order = await self.get_order(row["order_id"], tx)
                 saga = await self.get_saga(row["order_id"], tx)
                 if order is not None and saga is not None:
-                    orders.append({"order_id": order.id, "status": order.status.value,
-                                   "total": order.total, "currency": order.currency,
-                                   "reason": order.reason, "saga": saga.phase.value,
-                                   "history": [c.status.value for c in order.history]})
-        unfinished = await self.unfinished_sagas()
-        return {"orders": orders,
-                "pending_orders": sum(1 for o in orders if o["status"] == "pending"),
-                "unfinished_sagas": len(unfinished), "unfinished_saga_ids": unfinished}
+                    pairs.append((order, saga))
+        return facts_of(pairs, await self.unfinished_sagas())
 
     async def saga_traceparents(self, order_ids: list[str]) -> dict[str, str]:
         """The trace context each of these sagas was placed in (those that have one)."""
@@ -229,3 +223,14 @@ def order_lock(order_id: str) -> str:
 def _sortable(moment: datetime) -> str:
     """Fixed-width UTC text, so that text order is time order in SQL."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def facts_of(pairs: list[tuple[Order, CheckoutSaga]], unfinished: list[str]) -> dict:
+    """``mercato verify``'s facts from each order with its saga (by order id) and the ids of
+    the sagas with work left; one shape for every implementation of the repository."""
+    orders = [{"order_id": order.id, "status": order.status.value, "total": order.total,
+               "currency": order.currency, "reason": order.reason, "saga": saga.phase.value,
+               "history": [c.status.value for c in order.history]} for order, saga in pairs]
+    return {"orders": orders,
+            "pending_orders": sum(1 for o in orders if o["status"] == "pending"),
+            "unfinished_sagas": len(unfinished), "unfinished_saga_ids": unfinished}

@@ -8,6 +8,7 @@ text; an old event must stay readable, so a field added later gets a default her
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -112,3 +113,16 @@ def from_data(type_name: str, data: dict) -> DomainEvent:
     if type_name == "OrderDelivered":
         return OrderDelivered()
     raise ValueError(f"unknown order event type {type_name!r}")
+
+
+def check_consecutive(records: Sequence[Recorded], expected_version: int) -> None:
+    """Events appended together are one order's, numbered on from ``expected_version``;
+    anything else is a caller's bug (``ValueError``), whatever stores them."""
+    if not records:
+        return
+    order_id = records[0].order_id
+    versions = [r.version for r in records]
+    if versions != list(range(expected_version + 1, expected_version + 1 + len(records))) \
+            or any(r.order_id != order_id for r in records):
+        raise ValueError(f"events to append must follow {order_id} v{expected_version}, "
+                         f"one order, consecutive: got {versions}")
