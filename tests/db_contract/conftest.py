@@ -10,6 +10,8 @@ the same database, as another process would see it.
 
 ``service_db_url`` is the URL of an empty database of each backend for the service the
 test module names in ``SERVICE``; ``kit.handles`` migrates it and opens handles on it.
+``where`` and ``contract_db`` do the same for a repository's contract test, with the
+in-memory fake as a third backend.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import pytest
 
 from mercato.chassis.data import Database, PostgresDatabase, SqliteDatabase
 from tests.db_contract import kit
+from tests.support.memory import MemoryDatabase
 
 SERVER_URL = os.environ.get("MERCATO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/")
 
@@ -96,3 +99,23 @@ def service_db_url(request, tmp_path) -> str:
     module names in ``SERVICE`` (sync, as ``backend``); ``kit.handles`` migrates it and opens
     handles on it."""
     return kit.service_url(request, tmp_path, request.module.SERVICE)
+
+
+@pytest.fixture(params=[*kit.BACKENDS, "memory"])
+def where(request, tmp_path) -> str:
+    """A repository's contract test runs on each backend and on its in-memory fake: the URL
+    of an empty database of the module's ``SERVICE``, or "memory" (sync, as ``backend``)."""
+    if request.param == "memory":
+        return "memory"
+    return kit.service_url(request, tmp_path, request.module.SERVICE)
+
+
+@pytest.fixture
+async def contract_db(request, where, tmp_path) -> AsyncIterator:
+    """The database under the repositories of a contract test: a ``MemoryDatabase`` for
+    "memory", else the ``SERVICE``'s migrated and opened (closed after the test)."""
+    if where == "memory":
+        yield MemoryDatabase()
+        return
+    async with kit.handles(request.module.SERVICE, where, tmp_path, count=1) as (db,):
+        yield db

@@ -4,32 +4,20 @@ handlers' unit tests run on (tests/support/memory/cart.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from mercato.services.cart.domain import CartLine
 from mercato.services.cart.store import SqlCartRepository
-from tests.db_contract import kit
-from tests.support.memory import MemoryDatabase
 from tests.support.memory.cart import MemoryCartRepository
+
+SERVICE = "cart"  # the database the SQL adapter runs on (conftest ``contract_db``)
 
 AT = "2026-12-06T08:00:00+00:00"
 
 
-@pytest.fixture(params=[*kit.BACKENDS, "memory"])
-def where(request, tmp_path) -> str:
-    """A database URL of the backend, or "memory" (sync: ``kit.service_url`` says why)."""
-    return "memory" if request.param == "memory" else kit.service_url(request, tmp_path, "cart")
-
-
 @pytest.fixture
-async def repo(where, tmp_path) -> AsyncIterator:
-    if where == "memory":
-        yield MemoryCartRepository(MemoryDatabase())
-        return
-    async with kit.handles("cart", where, tmp_path, count=1) as (db,):
-        yield SqlCartRepository(db)
+def repo(where, contract_db):
+    return (MemoryCartRepository if where == "memory" else SqlCartRepository)(contract_db)
 
 
 async def put(repo, user: str, *lines: tuple[str, int], currency: str = "USD") -> None:

@@ -4,7 +4,6 @@ the handlers' unit tests run on (tests/support/memory/catalog.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
@@ -12,9 +11,9 @@ import pytest
 from mercato.services.catalog.domain import DuplicateSku, Product
 from mercato.services.catalog.ports import BadCursor
 from mercato.services.catalog.store import SqlProductRepository
-from tests.db_contract import kit
-from tests.support.memory import MemoryDatabase
 from tests.support.memory.catalog import MemoryProductRepository
+
+SERVICE = "catalog"  # the database the SQL adapter runs on (conftest ``contract_db``)
 
 AT = "2026-03-01T09:00:00.000000+00:00"
 SHELF = [("p1", "Blue Mug", "kitchen"), ("p2", "mug rack", "kitchen"),
@@ -28,20 +27,9 @@ def product(pid: str, name: str = "Mug", category: str = "kitchen", **fields) ->
                       **fields})
 
 
-@pytest.fixture(params=[*kit.BACKENDS, "memory"])
-def where(request, tmp_path) -> str:
-    """A database URL of the backend, or "memory" (sync: ``kit.service_url`` says why)."""
-    return "memory" if request.param == "memory" else kit.service_url(request, tmp_path,
-                                                                      "catalog")
-
-
 @pytest.fixture
-async def repo(where, tmp_path) -> AsyncIterator:
-    if where == "memory":
-        yield MemoryProductRepository(MemoryDatabase())
-        return
-    async with kit.handles("catalog", where, tmp_path, count=1) as (db,):
-        yield SqlProductRepository(db)
+def repo(where, contract_db):
+    return (MemoryProductRepository if where == "memory" else SqlProductRepository)(contract_db)
 
 
 async def add(repo, *products: Product) -> None:

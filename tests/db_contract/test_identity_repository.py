@@ -5,7 +5,6 @@ key rings sharing one database."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -26,14 +25,13 @@ from mercato.services.identity.signing import LEAD, KeyRing, key_times, stored
 from mercato.services.identity.store import SqlRefreshTokenRepository, SqlUserRepository
 from tests.db_contract import kit
 from tests.support.clock import ManualClock
-from tests.support.memory import MemoryDatabase
 from tests.support.memory.identity import (
     MemoryRefreshTokenRepository,
     MemorySigningKeyRepository,
     MemoryUserRepository,
 )
 
-SERVICE = "identity"  # the database conftest ``service_db_url`` names
+SERVICE = "identity"  # the database of conftest ``contract_db`` and ``service_db_url``
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
@@ -53,30 +51,18 @@ def a_key(activates_at: datetime = T0, **times) -> tuple[SigningKey, StoredKey]:
     return key, replace(stored(key), created_at=T0, activates_at=activates_at, **times)
 
 
-@pytest.fixture(params=[*kit.BACKENDS, "memory"])
-def where(request, tmp_path) -> str:
-    """A database URL of the backend, or "memory" (sync: ``kit.service_url`` says why)."""
-    return "memory" if request.param == "memory" else kit.service_url(request, tmp_path,
-                                                                      "identity")
-
-
 @pytest.fixture
-async def repo(where, tmp_path) -> AsyncIterator[SimpleNamespace]:
+async def repo(where, contract_db) -> SimpleNamespace:
     """``db``, ``users``, ``tokens`` and ``keys`` on one database, with Ada stored."""
-    if where == "memory":
-        db = MemoryDatabase()
-        repos = SimpleNamespace(db=db, users=MemoryUserRepository(db),
-                                tokens=MemoryRefreshTokenRepository(db),
-                                keys=MemorySigningKeyRepository(db))
-        await _with_ada(repos)
-        yield repos
-        return
-    async with kit.handles("identity", where, tmp_path, count=1) as (db,):
-        repos = SimpleNamespace(db=db, users=SqlUserRepository(db),
-                                tokens=SqlRefreshTokenRepository(db),
-                                keys=SqlSigningKeyRepository(db))
-        await _with_ada(repos)
-        yield repos
+    db = contract_db
+    repos = (SimpleNamespace(db=db, users=MemoryUserRepository(db),
+                             tokens=MemoryRefreshTokenRepository(db),
+                             keys=MemorySigningKeyRepository(db)) if where == "memory" else
+             SimpleNamespace(db=db, users=SqlUserRepository(db),
+                             tokens=SqlRefreshTokenRepository(db),
+                             keys=SqlSigningKeyRepository(db)))
+    await _with_ada(repos)
+    return repos
 
 
 async def _with_ada(repos: SimpleNamespace) -> None:

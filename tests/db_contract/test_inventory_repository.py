@@ -5,7 +5,6 @@ write ever leaves a stock figure negative; it is refused and changes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from types import SimpleNamespace
 
 import pytest
@@ -13,32 +12,21 @@ import pytest
 from mercato.chassis.data import Conflict
 from mercato.services.inventory.domain import Line, Reservation, Status, Stock
 from mercato.services.inventory.store import SqlReservationRepository, SqlStockRepository
-from tests.db_contract import kit
-from tests.support.memory import MemoryDatabase
 from tests.support.memory.inventory import MemoryReservationRepository, MemoryStockRepository
+
+SERVICE = "inventory"  # the database the SQL adapter runs on (conftest ``contract_db``)
 
 AT = "2026-12-06T08:00:00+00:00"
 
 
-@pytest.fixture(params=[*kit.BACKENDS, "memory"])
-def where(request, tmp_path) -> str:
-    """A database URL of the backend, or "memory" (sync: ``kit.service_url`` says why)."""
-    if request.param == "memory":
-        return "memory"
-    return kit.service_url(request, tmp_path, "inventory")
-
-
 @pytest.fixture
-async def repos(where, tmp_path) -> AsyncIterator[SimpleNamespace]:
+def repos(where, contract_db) -> SimpleNamespace:
     """``db``, ``stock`` and ``reservations`` on one database."""
     if where == "memory":
-        db = MemoryDatabase()
-        yield SimpleNamespace(db=db, stock=MemoryStockRepository(db),
-                              reservations=MemoryReservationRepository(db))
-        return
-    async with kit.handles("inventory", where, tmp_path, count=1) as (db,):
-        yield SimpleNamespace(db=db, stock=SqlStockRepository(db),
-                              reservations=SqlReservationRepository(db))
+        return SimpleNamespace(db=contract_db, stock=MemoryStockRepository(contract_db),
+                               reservations=MemoryReservationRepository(contract_db))
+    return SimpleNamespace(db=contract_db, stock=SqlStockRepository(contract_db),
+                           reservations=SqlReservationRepository(contract_db))
 
 
 async def stocked(repos, product_id: str, units: int) -> None:

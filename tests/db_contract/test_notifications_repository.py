@@ -4,35 +4,22 @@ in-memory fake the handlers' unit tests run on (tests/support/memory/notificatio
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from mercato.services.notifications.domain import Notification, Recipient
 from mercato.services.notifications.store import SqlNotificationRepository
-from tests.db_contract import kit
-from tests.support.memory import MemoryDatabase
 from tests.support.memory.notifications import MemoryNotificationRepository
+
+SERVICE = "notifications"  # the database the SQL adapter runs on (conftest ``contract_db``)
 
 AT = "2026-12-06T08:00:00.000000+00:00"
 LATER = "2026-12-06T09:00:00.000000+00:00"
 
 
-@pytest.fixture(params=[*kit.BACKENDS, "memory"])
-def where(request, tmp_path) -> str:
-    """A database URL of the backend, or "memory" (sync: ``kit.service_url`` says why)."""
-    if request.param == "memory":
-        return "memory"
-    return kit.service_url(request, tmp_path, "notifications")
-
-
 @pytest.fixture
-async def repo(where, tmp_path) -> AsyncIterator:
-    if where == "memory":
-        yield MemoryNotificationRepository(MemoryDatabase())
-        return
-    async with kit.handles("notifications", where, tmp_path, count=1) as (db,):
-        yield SqlNotificationRepository(db)
+def repo(where, contract_db):
+    return (MemoryNotificationRepository if where == "memory"
+            else SqlNotificationRepository)(contract_db)
 
 
 def note(nid: str, user: str = "user-1", order: str | None = "order-1", created: str = AT,

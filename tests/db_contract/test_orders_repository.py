@@ -6,7 +6,6 @@ handles are test_orders_concurrency.py's."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,11 +19,11 @@ from mercato.services.orders.domain.events import Line
 from mercato.services.orders.domain.order import Order, Reason, Status
 from mercato.services.orders.domain.saga import CheckoutSaga, Phase
 from mercato.services.orders.ports import ConcurrencyError, OrderRepository, SagaConflict
-from tests.db_contract import kit
-from tests.support.memory import MemoryDatabase
 from tests.support.memory.orders import MemoryOrderRepository
 from tests.support.memory.outbox import MemoryOutbox
 from tests.support.outbox import outbox_envelopes
+
+SERVICE = "orders"  # the database the SQL adapter runs on (conftest ``contract_db``)
 
 AT = "2026-12-06T08:00:00+00:00"
 NOON = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
@@ -32,23 +31,13 @@ ADDRESS = {"name": "A", "line1": "1 Road", "city": "Town", "postal_code": "1", "
 TRACE = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
-@pytest.fixture(params=[*kit.BACKENDS, "memory"])
-def where(request, tmp_path) -> str:
-    """A database URL of the backend, or "memory" (sync: ``kit.service_url`` says why)."""
-    return "memory" if request.param == "memory" else kit.service_url(request, tmp_path,
-                                                                      "orders")
-
-
 @pytest.fixture
-async def world(where, tmp_path) -> AsyncIterator:
+def world(where, contract_db):
     """The repository and the outbox its handlers publish through, on one database."""
     if where == "memory":
-        db = MemoryDatabase()
-        outbox = MemoryOutbox(db, "orders")
-        yield MemoryOrderRepository(db, outbox), outbox
-        return
-    async with kit.handles("orders", where, tmp_path, count=1) as (db,):
-        yield SqlOrderRepository(db), Outbox(db, "orders")
+        outbox = MemoryOutbox(contract_db, "orders")
+        return MemoryOrderRepository(contract_db, outbox), outbox
+    return SqlOrderRepository(contract_db), Outbox(contract_db, "orders")
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ Two writers of one payment id at once: test_payments_concurrency.py."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
@@ -16,28 +15,17 @@ from mercato.services.payments.domain import Payment, Status
 from mercato.services.payments.intents import SqlIntentRepository
 from mercato.services.payments.ports import StaleStatus, Tombstoned
 from mercato.services.payments.store import SqlPaymentRepository
-from tests.db_contract import kit
-from tests.support.memory import MemoryDatabase
 from tests.support.memory.payments import MemoryIntentRepository, MemoryPaymentRepository
+
+SERVICE = "payments"  # the database the SQL adapter runs on (conftest ``contract_db``)
 
 AT = "2026-12-06T08:00:00+00:00"
 LATER = "2026-12-06T09:00:00+00:00"
 
 
-@pytest.fixture(params=[*kit.BACKENDS, "memory"])
-def where(request, tmp_path) -> str:
-    """A database URL of the backend, or "memory" (sync: ``kit.service_url`` says why)."""
-    return "memory" if request.param == "memory" else kit.service_url(request, tmp_path,
-                                                                      "payments")
-
-
 @pytest.fixture
-async def db(where, tmp_path) -> AsyncIterator:
-    if where == "memory":
-        yield MemoryDatabase()
-        return
-    async with kit.handles("payments", where, tmp_path, count=1) as (handle,):
-        yield handle
+def db(contract_db):
+    return contract_db
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ handlers' unit tests run on (tests/support/memory/shipping.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
@@ -12,29 +11,18 @@ import pytest
 from mercato.services.shipping.domain import Address, Item, Shipment, Status
 from mercato.services.shipping.ports import CheckoutIntent, Tombstoned, TrackingNumberTaken
 from mercato.services.shipping.store import SqlShipmentRepository
-from tests.db_contract import kit
-from tests.support.memory import MemoryDatabase
 from tests.support.memory.shipping import MemoryShipmentRepository
+
+SERVICE = "shipping"  # the database the SQL adapter runs on (conftest ``contract_db``)
 
 AT = "2026-12-06T08:00:00+00:00"
 ADDRESS = Address(name="Ada", line1="1 Way", city="London", postal_code="N1", country="GB")
 
 
-@pytest.fixture(params=[*kit.BACKENDS, "memory"])
-def where(request, tmp_path) -> str:
-    """A database URL of the backend, or "memory" (sync: ``kit.service_url`` says why)."""
-    if request.param == "memory":
-        return "memory"
-    return kit.service_url(request, tmp_path, "shipping")
-
-
 @pytest.fixture
-async def repo(where, tmp_path) -> AsyncIterator:
-    if where == "memory":
-        yield MemoryShipmentRepository(MemoryDatabase())
-        return
-    async with kit.handles("shipping", where, tmp_path, count=1) as (db,):
-        yield SqlShipmentRepository(db)
+def repo(where, contract_db):
+    return (MemoryShipmentRepository if where == "memory"
+            else SqlShipmentRepository)(contract_db)
 
 
 def shipment(sid: str, order: str = "order-1", created: str = AT, **changes) -> Shipment:
