@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from mercato.chassis.settings import MissingSettings
 from mercato.cli.certs import CERTS_HELP, certs_command
+from mercato.cli.chaos import CHAOS_HELP, chaos
 from mercato.cli.common import console as _console
 from mercato.cli.common import run as _run
 from mercato.cli.deploy import DEPLOY_HELP, deploy, promote, rollback
@@ -65,6 +66,7 @@ app.command("deploy", help=DEPLOY_HELP)(deploy)
 app.command("rollback")(rollback)
 app.command("promote")(promote)
 app.command("load", help=LOAD_HELP)(load)
+app.command("chaos", help=CHAOS_HELP)(chaos)
 
 
 VERIFY_HELP = (

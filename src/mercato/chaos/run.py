@@ -1,0 +1,163 @@
+"""One mode's chaos run: its own platform, the load, the fault schedule, quiescence and
+the invariants — the raw figures that ``report.shape_mode`` turns into the report.
+
+The load (``mercato.load``'s open loop) and the schedule run side by side; times are
+seconds from the moment the load starts its sessions. After the last window every proxy
+is healed once more, the load drains (its sessions follow their orders until they end or
+time out), and the invariants are checked until they all hold or ``QUIESCENCE`` seconds
+have passed. The platform is stopped in every case, Ctrl-C included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from mercato.chaos.faults import FAULTS, Target
+from mercato.chaos.platform import ChaosPlatform
+from mercato.chaos.schedule import Window
+from mercato.cli.verify import check_until, gather, see_services
+from mercato.load.runner import LoadConfig, Run
+from mercato.platform.running import cli_identity, cli_ssl, connect, login, running_state
+
+QUIESCENCE = 120.0  # seconds the invariants may take to hold after the load
+STATUS_EVERY = 5.0  # seconds between progress lines
+
+
+@dataclass
+class ChaosOptions:
+    duration: float
+    rate: float
+    seed: int
+    step_deadline: float = 3.0
+    keep: bool = False  # keep the data dir even when every invariant held
+
+
+async def run_mode(mode: str, schedule: list[Window], opts: ChaosOptions,
+                   say: Callable[[str], None]) -> dict:
+    """Start a platform in ``mode``, exercise it, stop it; the raw figures."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"mercato-chaos-{mode}-"))
+    platform = ChaosPlatform(workdir, mode, opts.step_deadline)
+    ok = False
+    try:
+        say(f"[{mode}] starting the platform (data dir {platform.data_dir})")
+        await platform.start()
+        await platform.seed()
+        say(f"[{mode}] ready at {platform.url}; catalog seeded")
+        result = await exercise(platform, mode, schedule, opts, say)
+        ok = all(c["ok"] for c in result["checks"])
+        return result
+    finally:
+        say(f"[{mode}] stopping the platform")
+        await asyncio.to_thread(platform.stop)
+        if ok and not opts.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            say(f"[{mode}] its data dir and logs are kept in {workdir}")
+
+
+async def exercise(platform: ChaosPlatform, mode: str, schedule: list[Window],
+                   opts: ChaosOptions, say: Callable[[str], None]) -> dict:
+    config = LoadConfig(url=platform.url, duration=opts.duration, rate=opts.rate,
+                        seed=opts.seed, follow_timeout=30.0)
+    run = Run(config)
+    load = asyncio.create_task(run.execute())
+    # Run sets no event once its customers are registered and sessions start: poll.
+    while run.pool is None and not load.done():  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
+    if load.done():
+        load.result()  # the load could not start: its exception
+    t0 = run.started
+
+    def now() -> float:
+        return time.monotonic() - t0
+
+    target = Target(platform.data_dir, random.Random(f"{opts.seed}:{mode}:faults"),
+                    opts.step_deadline)
+    injected: list[dict] = []
+    status = asyncio.create_task(_status(run, injected, now, mode, say))
+    try:
+        say(f"[{mode}] load running at {opts.rate:g}/s for {opts.duration:g}s; "
+            f"{len(schedule)} fault windows")
+        await _inject_all(schedule, target, injected, now, mode, say)
+        await target.control("heal", proxy="*")
+        last_heal = max([now()] + [f["end"] for f in injected if f.get("end") is not None])
+        await load
+    finally:
+        status.cancel()
+        load.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.gather(status, load)
+    snapshot = run.stats.snapshot(now())
+    say(f"[{mode}] load done; waiting for quiescence (invariants, up to {QUIESCENCE:g}s)")
+    checks, waited = await _check(platform)
+    held = all(c.ok for c in checks)
+    say(f"[{mode}] invariants {'hold' if held else 'VIOLATED'} after waiting {waited:.1f}s")
+    return {"mode": mode, "load": snapshot, "faults": injected,
+            "checks": [asdict(c) for c in checks], "waited_s": round(waited, 1),
+            "convergence_s": round(now() - last_heal, 1) if held else None,
+            "data_dir": str(platform.data_dir)}
+
+
+async def _inject_all(schedule: list[Window], target: Target, injected: list[dict],
+                      now: Callable[[], float], mode: str, say) -> None:
+    for window in schedule:
+        await asyncio.sleep(max(0.0, window.start - now()))
+        fault = FAULTS[window.fault]()
+        entry = {"id": fault.id, "fault": fault.what, "start": round(now(), 1)}
+        injected.append(entry)
+        try:
+            entry["target"] = await fault.inject(target)
+        except Exception as exc:  # reported; the run goes on
+            entry |= {"target": None, "error": f"{type(exc).__name__}: {exc}", "end": None}
+            say(f"[{mode}] {fault.id} could not be injected: {entry['error']}")
+            continue
+        say(f"[{mode}] t={entry['start']:.1f}s {fault.id} injected: {entry['target']}")
+        await asyncio.sleep(max(0.0, window.end - now()))
+        entry["end"] = round(now(), 1)
+        try:
+            entry["healed"] = await fault.heal(target)
+        except Exception as exc:
+            entry["healed"] = f"heal failed: {type(exc).__name__}: {exc}"
+        say(f"[{mode}] t={entry['end']:.1f}s {fault.id} healed: {entry['healed']}")
+
+
+async def _status(run: Run, injected: list[dict], now, mode: str, say) -> None:
+    while True:
+        await asyncio.sleep(STATUS_EVERY)
+        s = run.stats
+        active = [f["id"] for f in injected if f.get("end") is None and f.get("target")]
+        say(f"[{mode}] t={now():.0f}s sessions {s.sessions['started']} started, "
+            f"{s.sessions['completed']} done, {s.sessions['failed']} failed, "
+            f"{s.in_flight} in flight; orders {s.placed} placed, {s.confirmed} confirmed, "
+            f"{sum(s.cancelled.values())} cancelled; faults in force: "
+            f"{', '.join(active) or 'none'}")
+
+
+async def _check(platform: ChaosPlatform):
+    """``mercato verify --wait-idle QUIESCENCE`` on the platform, from this process."""
+    from mercato.chassis.calls.client import ServiceClient
+    from mercato.chassis.calls.registry import RegistryView
+
+    settings, data_dir = platform.settings(), platform.data_dir
+    state = running_state(data_dir)
+    nc = await connect(state["nats_url"], login(data_dir))
+    view = RegistryView(nc, settings.registry_ttl)
+    client = ServiceClient(view, cli_identity(settings), timeout=10, ssl=cli_ssl(data_dir))
+    try:
+        await view.start()
+        await see_services(view)
+        await client.start()
+        return await check_until(lambda: gather(client, nc.jetstream()), QUIESCENCE)
+    finally:
+        await client.close()
+        await view.stop()
+        with contextlib.suppress(Exception):
+            await nc.close()
