@@ -1,9 +1,9 @@
 """`mercato up --fault-proxies` and `mercato faults` (docs/chaos.md): the links between
 services break on purpose and the checkout keeps its promises. F5 in short: 300 ms each
 way between orders and payments, and the order is still confirmed. F6 in short: payments
-partitioned (a blackhole) past the step deadline — the orders placed meanwhile wait,
-nothing is authorized behind the partition, and once it heals every order ends and every
-invariant holds."""
+partitioned (a blackhole) past the step deadline — the orders placed meanwhile wait (the
+saga cannot void what it cannot reach), and once it heals every order ends and every
+invariant holds (nothing charged twice or left held: `mercato verify`)."""
 
 from __future__ import annotations
 

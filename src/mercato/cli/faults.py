@@ -99,7 +99,7 @@ def faults_set(
     = "both",
 ) -> None:
     for row in _request("fault", proxy=proxy, set=parse_toxics(toxics, direction)):
-        typer.echo(f"{row['name']}: {json.dumps(row['toxics']) or 'healthy'}")
+        typer.echo(f"{row['name']}: {json.dumps(row['toxics']) if row['toxics'] else 'healthy'}")
 
 
 @faults_app.command("heal")

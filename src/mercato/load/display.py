@@ -17,7 +17,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from mercato.load.stats import PLACE, SESSION, START_LAG, TO_CONFIRMED, Stats
+from mercato.load.stats import CUSTOMER_WAIT, PLACE, SESSION, START_LAG, TO_CONFIRMED, Stats
 
 REFRESH = 0.5  # seconds
 
@@ -49,7 +49,7 @@ def figures_table(snap: dict, title: str, duration: float | None = None) -> Grou
     for col in ("", "count", "p50", "p95", "p99"):
         latency.add_column(col, justify="left" if not col else "right")
     labels = {PLACE: PLACE, TO_CONFIRMED: "POST -> confirmed", SESSION: "session (intended)",
-              START_LAG: "start lag"}
+              START_LAG: "start lag", CUSTOMER_WAIT: "waiting for a customer"}
     for name, label in labels.items():
         row = snap["latency_ms"].get(name, {})
         latency.add_row(label, str(row.get("count", 0)),

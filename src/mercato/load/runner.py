@@ -22,7 +22,7 @@ import aiohttp
 
 from mercato.load.plan import Mix, Planner, Product, SessionPlan, arrivals
 from mercato.load.shopper import Api, Customer, StepFailed, run_session
-from mercato.load.stats import SESSION, START_LAG, Stats
+from mercato.load.stats import CUSTOMER_WAIT, SESSION, START_LAG, Stats
 
 CATALOG_PAGES = 10  # pages of 100 products read at most
 DRAIN_GRACE = 15.0  # seconds past the follow timeout the last sessions get to finish
@@ -111,7 +111,9 @@ class Run:
         stats.in_flight += 1
         stats.sample(START_LAG, max(0.0, self.clock() - intended))
         try:
+            waiting = self.clock()
             i = await self.pool.take(plan.customer)
+            stats.sample(CUSTOMER_WAIT, self.clock() - waiting)
             try:
                 await run_session(api, plan, self.pool.customers[i],
                                   follow_timeout=self.config.follow_timeout)

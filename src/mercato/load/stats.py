@@ -16,8 +16,11 @@ PLACE = "POST /api/v1/orders"
 TO_CONFIRMED = "placed to confirmed"  # from sending the POST to seeing it confirmed
 SESSION = "session"  # from the session's intended start to its end
 START_LAG = "start lag"  # how late a session started after its intended time
+# How long a session waited for a customer of the pool (each shops one session at a time):
+# part of the session's time, shown apart so a pool too small for the load is seen.
+CUSTOMER_WAIT = "customer wait"
 CONFIRMED = frozenset({"confirmed", "shipped", "delivered"})
-TIMED = (PLACE, TO_CONFIRMED, SESSION, START_LAG)
+TIMED = (PLACE, TO_CONFIRMED, SESSION, START_LAG, CUSTOMER_WAIT)
 
 
 def percentile(values: list[float], q: float) -> float | None:

@@ -145,6 +145,8 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
         boot.liveness.know(f"{GATEWAY}-1", gateway_url)
         if store_url:
             boot.liveness.know(TRACES, store_url)
+        for name, direct in (boot.links.direct if boot.links else {}).items():
+            boot.liveness.know(name, direct)  # past its fault proxy: a fault is no hang
         boot.liveness.start(boot.view)
     try:
         await wait_ready(boot.view, gateway_url, sup, ready_timeout, replicas)
@@ -156,12 +158,11 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
     await boot.control.start(socket_path(data_dir))
     (run_dir / "state.json").write_text(json.dumps(
         {"pid": os.getpid(), "nats_url": nats_url, "gateway_url": gateway_url,
-         "nats_nodes": nats_nodes,
-         "replicas": replicas, "trace_store_url": store_url, "mtls": settings.mtls}))
+         "nats_nodes": nats_nodes, "replicas": replicas, "trace_store_url": store_url,
+         "mtls": settings.mtls}))
     with contextlib.suppress(Exception):
         console.print(running_table(sup, boot.view, gateway_url, nats_url, logs, traces))
-    # Said as soon as the gateway answers ready (every service has a ready instance);
-    # the demo catalog is seeded after, and says so.
+    # Said once the gateway answers ready (every service has a ready instance); seeding after
     _say(f"[green]Mercato is ready[/] in {time.monotonic() - started:.1f}s at {gateway_url}")
 
 
@@ -178,10 +179,9 @@ async def _seed(gateway_url: str, settings: Settings) -> None:
 async def run_up(settings: Settings, *, seed: bool = True, ready_timeout: float = 90.0,
                  replicas: dict[str, int] | None = None, nats_nodes: int = 1,
                  fault_proxies: bool = False) -> int:
-    """Run the platform until SIGINT/SIGTERM; ``replicas`` (from ``parse_replicas``) says
-    how many instances of each service, one by default; ``nats_nodes``, how many NATS
-    servers (more than one: a JetStream cluster, see platform/nats_up.py);
-    ``fault_proxies``: each service's links through a fault proxy (platform/faults)."""
+    """Run the platform until SIGINT/SIGTERM; ``replicas`` (``parse_replicas``): instances
+    per service, one by default; ``nats_nodes``: NATS servers (a JetStream cluster if more
+    than one: platform/nats_up.py); ``fault_proxies``: links through proxies (faults/)."""
     replicas = replicas or parse_replicas(None)
     # Databases, keys, secrets, the NATS store and logs hold customers' data: readable by
     # this user only, for everything created from here on by us and by every child.

@@ -88,3 +88,15 @@ def test_the_command_line_toxics_become_the_control_sockets_object():
             parse_toxics(bad, "both")
     with pytest.raises(typer.BadParameter):
         parse_toxics(["stall=true"], "sideways")
+
+
+async def test_a_password_in_the_database_url_is_kept_and_liveness_knows_the_direct_port(
+        links):
+    env = {**ENV, "MERCATO_DATABASE_URL": "postgresql://app:s%40cret@db.local:6432/"}
+    routed = await links.route(spec("orders-1", env), "orders")
+    db = links.proxies["db-orders"]
+    assert db.upstream == ("db.local", 6432)
+    assert routed.env["MERCATO_ORDERS_DATABASE_URL"] == \
+        f"postgresql://app:s%40cret@127.0.0.1:{db.listen_port}/"
+    port = routed.argv[routed.argv.index("--port") + 1]
+    assert links.direct["orders-1"] == f"http://127.0.0.1:{port}"

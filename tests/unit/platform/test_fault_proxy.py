@@ -189,3 +189,13 @@ def test_the_thread_form_is_driven_from_synchronous_code():
         client.close()
         conn.close()
     echo.close()
+
+
+async def test_close_after_lowered_below_what_passed_closes_at_once(proxy):
+    reader, writer = await connect(proxy)
+    assert await round_trip(reader, writer, b"x" * 100) == b"x" * 100
+    proxy.set({"downstream": {"close_after": 10}})  # 100 bytes went back already
+    writer.write(b"more")
+    await writer.drain()
+    assert await asyncio.wait_for(reader.read(), WAIT) == b""
+    writer.close()

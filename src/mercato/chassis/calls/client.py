@@ -64,6 +64,8 @@ class ServiceClient:
         self._identity = identity
         self._max_reply = max_reply_bytes
         # mTLS: this workload's client certificate (chassis/tls)
+        if transport is not None and ssl is not None:
+            raise ValueError("ssl is the aiohttp transport's: give it to that transport")
         self._transport = transport or AiohttpTransport(max_connections=max_connections,
                                                         ssl=ssl)
         self.resilience = Resilience(

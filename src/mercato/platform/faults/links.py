@@ -39,8 +39,9 @@ def _host_port(url: str, default: int) -> tuple[str, int]:
 def _with_port(url: str, port: int) -> str:
     """``url`` pointing at the proxy on ``HOST:port`` instead (user, path, query kept)."""
     parts = urlsplit(url)
-    user = f"{parts.username}@" if parts.username else ""
-    return urlunsplit(parts._replace(netloc=f"{user}{HOST}:{port}"))
+    user = parts.netloc.rpartition("@")[0]  # user and password, as given (still quoted)
+    return urlunsplit(parts._replace(netloc=f"{user}@{HOST}:{port}" if user else
+                                     f"{HOST}:{port}"))
 
 
 class FaultLinks:
@@ -48,6 +49,9 @@ class FaultLinks:
 
     def __init__(self) -> None:
         self.proxies: dict[str, FaultProxy] = {}
+        # Each instance's own address, behind its proxy: the supervisor's liveness checks go
+        # there, so a fault on the link is not taken for a hung process and killed.
+        self.direct: dict[str, str] = {}
 
     async def _proxy(self, name: str, upstream: tuple[str, int]) -> FaultProxy:
         found = self.proxies.get(name)
@@ -64,6 +68,7 @@ class FaultLinks:
         inbound = await self._proxy(f"to-{spec.name}", (HOST, port))
         scheme = "https" if env.get("MERCATO_MTLS") == "1" else "http"
         env["MERCATO_ADVERTISE_URL"] = f"{scheme}://{HOST}:{inbound.listen_port}"
+        self.direct[spec.name] = f"{scheme}://{HOST}:{port}"
         servers = env.get("MERCATO_NATS_URL", "")
         if servers:
             first = servers.split(",")[0]

@@ -138,19 +138,20 @@ class FaultProxy:
             failed = [t.exception() for t in done if t.exception() is not None]
             if failed:
                 raise failed[0]
-        except _Reset:
-            self.counts.reset += 1
+        except (_Reset, asyncio.CancelledError, OSError) as exc:
+            # a reset toxic, a cut (cancelled), or one side broke the connection: both
+            # sides get an RST, before anything else is awaited
+            self.counts.reset += isinstance(exc, _Reset)
             _abort(writer)
             _abort(up_writer)
-        except OSError:  # one side reset or broke the connection: so does the proxy
-            _abort(writer)
-            _abort(up_writer)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
         finally:
             for pump in pumps:
                 pump.cancel()
-            await asyncio.gather(*pumps, return_exceptions=True)
             for w in (writer, up_writer):
                 w.close()
+            await asyncio.gather(*pumps, return_exceptions=True)
 
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                     direction: str) -> None:
@@ -161,7 +162,9 @@ class FaultProxy:
             if toxics.blackhole:
                 continue
             if toxics.close_after and passed + len(chunk) >= toxics.close_after:
-                await self._write(writer, chunk[:toxics.close_after - passed], toxics)
+                last = chunk[:max(0, toxics.close_after - passed)]  # the limit may be lowered
+                self.counts.bytes[direction] += len(last)
+                await self._write(writer, last, toxics)
                 self.counts.closed += 1
                 writer.close()
                 return
