@@ -69,13 +69,13 @@ def tables(report: dict) -> list[Table]:
     out = []
     for s in report["modes"]:
         o = s["orders"]
-        cancelled = ", ".join(f"{k} {v}" for k, v in o["cancelled"].items()) or "-"
+        cancelled = "\n".join(f"{k} {v}" for k, v in o["cancelled"].items()) or "-"
         errors = ", ".join(f"{k} {v}" for k, v in o["api_errors"].items()) or "-"
         orders = Table("attempted", "placed", "confirmed", "cancelled (by reason)",
                        "failed at the API (errors)", "still pending",
                        title=f"{s['mode']}: orders")
         orders.add_row(str(o["attempted"]), str(o["placed"]), str(o["confirmed"]),
-                       f"{o['cancelled_total']}: {cancelled}",
+                       f"{o['cancelled_total']}\n{cancelled}",
                        f"{o['failed_at_api']} ({errors})", str(o["still_pending"]))
         faults = Table("id", "target", "start s", "end s", "outcome",
                        title=f"{s['mode']}: faults injected")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import sys
 from typing import Annotated
 
 import typer
@@ -108,7 +109,7 @@ def _print(raw: list[dict], as_json: bool, **options) -> None:
     if as_json:
         print(json.dumps(report))
     else:
-        console = Console()
+        console = Console() if sys.stdout.isatty() else Console(width=160)  # a file: wide
         for table in tables(report):
             console.print(table)
         console.print("[green]every invariant holds in every mode[/]" if report["ok"]
