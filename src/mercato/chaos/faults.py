@@ -6,10 +6,9 @@ shortest and longest seconds, used by the schedule) and an ``inject``/``heal`` p
 hit ("payments-1 pid 4242", "to-payments-*"); ``heal`` says how it ended. A new object is
 made per window, so what ``inject`` picked is what ``heal`` undoes.
 
-F1 and F2 SIGKILL a process the supervisor restarts (its pid from the control socket's
-``list``; the broker's from /proc, being the nats-server whose configuration is under the
-data dir: the control socket lists service instances only). F5 and F6 set toxics on the
-fault proxies of ``mercato up --fault-proxies`` and heal them.
+F1 and F2 SIGKILL a process the supervisor restarts (its pid from the control socket:
+``list`` for a service instance, ``processes`` for the broker). F5 and F6 set toxics on
+the fault proxies of ``mercato up --fault-proxies`` and heal them.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mercato.operations.control_client import request, socket_path
+from mercato.platform.nats_up import nats_children
 
 KILLABLE = ("orders", "inventory", "payments", "shipping")  # F1's victims
 PARTICIPANTS = ("inventory", "payments", "shipping")  # the services orders calls (F5)
@@ -76,20 +76,10 @@ class KillService(Fault):
         return f"restarted as pid {pid}" if pid else f"not running {RESTART_WAIT:g}s later"
 
 
-def nats_pids(data_dir: Path) -> list[int]:
-    """The pids of the nats-servers whose configuration lies under ``<data_dir>/nats``."""
-    store = str(Path(data_dir).resolve() / "nats") + os.sep
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
-        except OSError:
-            continue
-        if any(a.startswith(store) for a in argv[1:]) and "nats" in Path(argv[0]).name:
-            pids.append(int(entry.name))
-    return pids
+async def nats_pids(target: Target) -> list[int]:
+    """The pids of the platform's running NATS servers (the control socket's processes)."""
+    children = await target.control("processes")
+    return [c["pid"] for c in children if c["running"] and nats_children([c["name"]])]
 
 
 class KillBroker(Fault):
@@ -97,7 +87,7 @@ class KillBroker(Fault):
     id, what, lengths = "F2", "SIGKILL of the NATS server", (3.0, 5.0)
 
     async def inject(self, target: Target) -> str:
-        pids = nats_pids(target.data_dir)
+        pids = await nats_pids(target)
         if not pids:
             raise RuntimeError("no nats-server found for this data dir")
         self.pid = pids[0]
@@ -106,7 +96,7 @@ class KillBroker(Fault):
 
     async def heal(self, target: Target) -> str:
         async def again() -> int | None:
-            return next((p for p in nats_pids(target.data_dir) if p != self.pid), None)
+            return next((p for p in await nats_pids(target) if p != self.pid), None)
         pid = await _until(again, RESTART_WAIT)
         return f"restarted as pid {pid}" if pid else f"not running {RESTART_WAIT:g}s later"
 

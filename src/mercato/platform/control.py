@@ -3,7 +3,9 @@ so that other commands (``mercato deploy``...) can add and remove instances of t
 platform without owning the processes.
 
 One JSON object per line each way. Requests: ``{"op": "list"}`` -> every service instance
-(name, service, version, pid, running); ``{"op": "start", "service": S, "version": V,
+(name, service, version, pid, running); ``{"op": "processes"}`` -> every supervised
+process, NATS and the trace store included (name, pid, running); ``{"op": "start",
+"service": S, "version": V,
 "count": N}`` -> the new instances (``catalog-3``... with ``MERCATO_VERSION=V``);
 ``{"op": "stop", "name": NAME}`` -> that instance drained (SIGTERM) and stopped for good;
 ``faults``, ``fault`` and ``heal`` list, set and clear the fault proxies of
@@ -106,6 +108,9 @@ class Control:
         op = request.get("op")
         if op == "list":
             return self.instances()
+        if op == "processes":  # every child: NATS and the trace store too
+            return [{"name": name, "pid": child.pid, "running": child.running}
+                    for name, child in self._sup.children.items()]
         if op in ("faults", "fault", "heal"):
             return self._faults(op, request)
         async with self._lock:  # one change at a time: instance numbers stay unique
@@ -114,7 +119,8 @@ class Control:
                                          int(request.get("count", 1)))
             if op == "stop":
                 return await self._stop(request["name"])
-        raise ValueError(f"unknown op {op!r}; one of list, start, stop, faults, fault, heal")
+        raise ValueError(f"unknown op {op!r}; one of list, processes, start, stop, faults, "
+                         "fault, heal")
 
     def _faults(self, op: str, request: dict) -> object:
         """The fault proxies: ``faults`` lists them; ``fault`` sets ``set`` (toxics) on

@@ -69,6 +69,24 @@ def test_stop_retires_a_service_instance_and_refuses_anything_else():
         asyncio.run(c.handle({"op": "start", "service": "gateway", "version": "2"}))
 
 
+def test_processes_lists_every_child_and_the_chaos_broker_kill_finds_nats_there():
+    from mercato.chaos.faults import Target, nats_pids
+
+    c, sup = control("nats-1", "nats-2", "traces", "catalog-1", "gateway-1")
+    sup.children["nats-2"].running = False
+    listed = asyncio.run(c.handle({"op": "processes"}))
+    assert [(p["name"], p["running"]) for p in listed] == [
+        ("nats-1", True), ("nats-2", False), ("traces", True), ("catalog-1", True),
+        ("gateway-1", True)]
+
+    class Direct(Target):
+        async def control(self, op: str, **args):
+            return await c.handle({"op": op, **args})
+
+    target = Direct(Path("/unused"), None, 3.0)
+    assert asyncio.run(nats_pids(target)) == [sup.children["nats-1"].pid]
+
+
 def test_the_socket_answers_requests_and_refusals(tmp_path):
     async def scenario():
         c, _ = control("catalog-1")
