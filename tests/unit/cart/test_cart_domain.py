@@ -82,3 +82,12 @@ def test_a_full_cart_refuses_new_products_but_still_changes_its_lines():
     check_can_put(cart, Product("p0", 100, "USD"))
     with pytest.raises(CartFull):
         check_can_put(cart, Product("new", 100, "USD"))
+
+
+def test_a_purchase_takes_its_goods_out_of_the_cart_and_leaves_the_rest():
+    from mercato.services.cart.domain import Cart, CartLine, left_after
+
+    cart = Cart("u1", "USD", (CartLine("mug", 3), CartLine("tea", 1), CartLine("book", 2)))
+    assert left_after(cart, {"mug": 2, "tea": 1, "gone": 4}) == [("mug", 1), ("tea", 0)]
+    assert left_after(cart, {"book": 5}) == [("book", 0)]
+    assert left_after(Cart("u1", None), {"mug": 1}) == []

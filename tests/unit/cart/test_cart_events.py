@@ -59,13 +59,23 @@ async def test_a_confirmed_order_not_from_the_cart_leaves_the_cart_alone(world):
     assert await inbox(world.db, CONSUMER) == ["e-1"]
 
 
+async def test_what_was_put_in_after_the_order_stays_when_it_is_confirmed(world):
+    await world.carts.set_quantity("u1", MUG, 2)
+    # placed from the cart (2 mugs); before it is confirmed the customer shops on
+    await world.carts.set_quantity("u1", MUG, 3)
+    await world.carts.set_quantity("u1", TEA, 1)
+    await deliver(world.consumers, world.sub, envelope(confirmed(), "e-1"))
+    assert await items(world.carts, "u1") == [(MUG, 1), (TEA, 1)]
+
+
 async def test_a_redelivered_confirmation_does_not_empty_the_cart_again(world):
     await world.carts.set_quantity("u1", MUG, 2)
     await deliver(world.consumers, world.sub, envelope(confirmed(), "e-1"))
-    await world.carts.set_quantity("u1", TEA, 3)  # the customer shops on
+    await world.carts.set_quantity("u1", MUG, 2)  # the customer shops on
+    await world.carts.set_quantity("u1", TEA, 3)
     again = await deliver(world.consumers, world.sub, envelope(confirmed(), "e-1"), attempt=2)
     assert (again.acks, again.naks) == (1, [])
-    assert await items(world.carts, "u1") == [(TEA, 3)]
+    assert await items(world.carts, "u1") == [(MUG, 2), (TEA, 3)]
     assert await inbox(world.db, CONSUMER) == ["e-1"]
 
 

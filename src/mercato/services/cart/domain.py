@@ -101,3 +101,11 @@ def priced(cart: Cart, products: Mapping[str, Product]) -> dict:
             total += product.price * line.quantity
         items.append(item)
     return {"items": items, "total": total, "currency": currency}
+
+
+def left_after(cart: Cart, bought: Mapping[str, int]) -> list[tuple[str, int]]:
+    """Each line of ``cart`` an order took goods from (``bought``: product id -> quantity)
+    with what is left of it once they are gone (0: the line goes). What the customer put
+    in after placing the order stays: a new product, or more of one than was ordered."""
+    return [(line.product_id, max(0, line.quantity - bought[line.product_id]))
+            for line in cart.lines if line.product_id in bought]

@@ -14,6 +14,7 @@ from mercato.services.cart.domain import (
     Product,
     check_can_put,
     check_quantity,
+    left_after,
     priced,
 )
 from mercato.services.cart.ports import CartRepository, CatalogUnavailable, ProductCatalog
@@ -67,10 +68,21 @@ class Carts:
 
     async def on_order_confirmed(self, tx: Connection, envelope: Envelope,
                                  event: OrderConfirmed) -> None:
-        """An order checked out from the cart is confirmed: its cart has been bought."""
-        if event.from_cart:
-            await tx.lock(f"cart:{event.customer_id}")
-            await self.carts.clear(tx, event.customer_id)
+        """An order checked out from the cart is confirmed: the goods it bought leave the
+        cart; what was put in since it was placed stays (``left_after``)."""
+        if not event.from_cart:
+            return
+        user_id, at = event.customer_id, iso(self.clock())
+        bought: dict[str, int] = {}
+        for item in event.items:
+            bought[item.product_id] = bought.get(item.product_id, 0) + item.quantity
+        await tx.lock(f"cart:{user_id}")
+        cart = await self.carts.get(user_id, tx)
+        for product_id, left in left_after(cart, bought):
+            if left:
+                await self.carts.put_line(tx, user_id, product_id, left, at)
+            else:
+                await self.carts.remove_line(tx, user_id, product_id, at)
 
     async def _lookup(self, product_ids: Sequence[str]) -> dict[str, Product]:
         try:
