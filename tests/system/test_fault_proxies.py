@@ -43,6 +43,12 @@ def place(p: Platform, token: str, product_id: str) -> str:
 
 
 def test_every_service_is_reached_through_its_proxy(proxied):
+    product = proxied.new_product(stock=5)
+    token, _ = proxied.new_customer()
+    with proxied.client(token) as c:
+        assert c.put(f"/api/v1/cart/items/{product['id']}", json={"quantity": 1}).is_success
+    assert proxied.wait_terminal(token, place(proxied, token, product["id"]))["status"] == \
+        "confirmed"
     listed = {x["name"]: x for x in json.loads(faults(proxied, "list", "--json").stdout)}
     for service in ("catalog", "cart", "inventory", "orders", "payments", "shipping"):
         assert listed[f"to-{service}-1"]["counts"]["accepted"] > 0, service
