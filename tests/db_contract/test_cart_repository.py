@@ -4,6 +4,8 @@ handlers' unit tests run on (tests/support/memory/cart.py)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from mercato.services.cart.domain import CartLine
@@ -75,3 +77,24 @@ async def test_a_transaction_that_fails_leaves_nothing_behind(repo):
             raise RuntimeError("the handler refused after writing")
     assert (await repo.get("u1")).lines == (CartLine("tea", 1),)
     assert (await repo.get("u2")).currency is None
+
+
+async def test_another_task_never_sees_a_write_before_its_transaction_commits(repo):
+    """SQLite's reader waits for the writer, PostgreSQL's reads the last commit, the fake
+    waits as SQLite does: whichever, an uncommitted line is never seen."""
+    committed = False
+    seen: list[tuple[bool, tuple]] = []
+
+    async def reader() -> None:
+        lines = (await repo.get("u1")).lines
+        seen.append((committed, lines))
+
+    async with repo.db.transaction() as tx:
+        await repo.open(tx, "u1", "USD", AT)
+        await repo.put_line(tx, "u1", "tea", 1, AT)
+        task = asyncio.create_task(reader())
+        await asyncio.sleep(0.05)
+        committed = True
+    await task
+    [(after_commit, lines)] = seen
+    assert lines == ((CartLine("tea", 1),) if after_commit else ())

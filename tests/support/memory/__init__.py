@@ -4,8 +4,9 @@ the same contract tests as the SQL adapter (tests/db_contract), so a handler tes
 means what it would mean on SQLite or PostgreSQL.
 
 ``MemoryDatabase`` stands in for the chassis ``Database``: its transactions run one at a
-time (as SQLite's single writer does), and a transaction that raises puts every attached
-repository back as it was when the transaction began. There is no SQL: a statement sent
+time (as SQLite's single writer does), a transaction that raises puts every attached
+repository back as it was when the transaction began, and a read outside a transaction
+waits for the running one (``outside``), as SQLite's do. There is no SQL: a statement sent
 to it fails the test, naming it.
 """
 
@@ -66,6 +67,7 @@ class MemoryDatabase:
     def __init__(self) -> None:
         self._stores: list[Snapshotting] = []
         self._lock = asyncio.Lock()
+        self._holder: asyncio.Task | None = None  # the task in a transaction now
         self.transactions = 0  # committed ones
 
     def attach(self, store: Snapshotting) -> None:
@@ -75,6 +77,7 @@ class MemoryDatabase:
     @asynccontextmanager
     async def transaction(self, *, traced: bool = True) -> AsyncIterator[MemoryConnection]:
         async with self._lock:
+            self._holder = asyncio.current_task()
             stores = list(self._stores)  # one attached meanwhile began empty: kept as is
             before = [copy.deepcopy(s.snapshot()) for s in stores]
             tx = MemoryConnection()
@@ -84,9 +87,22 @@ class MemoryDatabase:
                 for store, state in zip(stores, before, strict=True):
                     store.restore(state)
                 raise
+            finally:
+                self._holder = None
             self.transactions += 1
         for callback in tx.after_commit:
             callback()
+
+    async def outside(self) -> None:
+        """Every fake's read outside a transaction starts here. As SQLite's reads do, it
+        waits for the running transaction to end, so no other task sees its writes before
+        they commit (or at all, if it rolls back); in the task that holds the transaction
+        it fails: on SQLite that read would wait for itself forever (pass ``tx``)."""
+        if self._holder is not None and self._holder is asyncio.current_task():
+            raise AssertionError("a read outside the transaction, from inside it: on SQLite "
+                                 "it waits for itself forever; read in the transaction (tx)")
+        async with self._lock:
+            return
 
     async def fetch_one(self, sql: str, *params: Any) -> None:
         raise NoSql(sql)

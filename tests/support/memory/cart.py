@@ -30,6 +30,8 @@ class MemoryCartRepository:
         self._carts = state
 
     async def get(self, user_id: str, tx: Connection | None = None) -> Cart:
+        if tx is None:
+            await self.db.outside()
         stored = self._carts.get(user_id)
         if stored is None:
             return Cart(user_id, None)

@@ -32,9 +32,12 @@ class MemoryProductRepository:
         self._products = state
 
     async def get(self, product_id: str, tx: Connection | None = None) -> Product | None:
+        if tx is None:
+            await self.db.outside()
         return self._products.get(product_id)
 
     async def get_many(self, product_ids: list[str]) -> list[Product]:
+        await self.db.outside()
         return [self._products[pid] for pid in dict.fromkeys(product_ids)
                 if pid in self._products]
 
@@ -53,6 +56,7 @@ class MemoryProductRepository:
     async def search(
         self, *, text: str | None, category: str | None, limit: int, cursor: str | None
     ) -> tuple[list[Product], str | None]:
+        await self.db.outside()
         found = sorted(self._products.values(), key=lambda p: (p.name, p.id))
         if text:
             pattern = _like(text.lower())
@@ -67,6 +71,7 @@ class MemoryProductRepository:
         return items, encode_cursor(items[-1]) if len(found) > limit else None
 
     async def categories(self) -> list[tuple[str, int]]:
+        await self.db.outside()
         counts: dict[str, int] = {}
         for product in self._products.values():
             counts[product.category] = counts.get(product.category, 0) + 1

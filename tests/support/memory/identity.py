@@ -39,13 +39,17 @@ class MemoryUserRepository:
         return list(self._users.values())
 
     async def get(self, user_id: str, tx: Connection | None = None) -> User | None:
+        if tx is None:
+            await self.db.outside()
         return self._users.get(user_id)
 
     async def by_email(self, email: str, tx: Connection | None = None) -> User | None:
+        if tx is None:
+            await self.db.outside()
         return next((u for u in self._users.values() if u.email == email), None)
 
     async def add(self, tx: Connection, user: User) -> None:
-        if user.id in self._users or await self.by_email(user.email) is not None:
+        if user.id in self._users or await self.by_email(user.email, tx) is not None:
             raise DuplicateEmail(user.email)
         self._users[user.id] = user
 
@@ -76,15 +80,18 @@ class MemoryRefreshTokenRepository:
 
     async def by_hash(self, token_hash: str, tx: Connection | None = None
                       ) -> RefreshToken | None:
+        if tx is None:
+            await self.db.outside()
         return next((t for t in self._tokens.values() if t.token_hash == token_hash), None)
 
     async def family(self, family_id: str) -> list[RefreshToken]:
         # ORDER BY created_at, id on the stored ISO text, as the SQL adapter sorts
+        await self.db.outside()
         return sorted((t for t in self._tokens.values() if t.family_id == family_id),
                       key=lambda t: (iso(t.created_at), t.id))
 
     async def add(self, tx: Connection, token: RefreshToken) -> None:
-        if token.id in self._tokens or await self.by_hash(token.token_hash) is not None:
+        if token.id in self._tokens or await self.by_hash(token.token_hash, tx) is not None:
             raise Conflict(f"refresh token {token.id} or its digest is stored already")
         self._tokens[token.id] = replace(token, revoked_at=None, replaced_by=None)
 

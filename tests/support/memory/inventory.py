@@ -39,9 +39,12 @@ class MemoryStockRepository:
                 for a in self._ledger]
 
     async def get(self, product_id: str, tx: Connection | None = None) -> Stock | None:
+        if tx is None:
+            await self.db.outside()
         return self._stock.get(product_id)
 
     async def units_reserved(self) -> int:
+        await self.db.outside()
         return sum(s.reserved for s in self._stock.values())
 
     async def levels(self, tx: Connection) -> list[Row]:
@@ -82,6 +85,8 @@ class MemoryStockRepository:
 
     async def find_adjustment(self, key: str, tx: Connection | None = None
                               ) -> StoredAdjustment | None:
+        if tx is None:
+            await self.db.outside()
         for a in self._ledger:
             if a["key"] == key:
                 return StoredAdjustment(a["fingerprint"], a["result"])
@@ -116,16 +121,20 @@ class MemoryReservationRepository:
 
     async def get(self, reservation_id: str, tx: Connection | None = None
                   ) -> Reservation | None:
+        if tx is None:
+            await self.db.outside()
         found = self._reservations.get(reservation_id)
         return copy.deepcopy(found)
 
     async def due(self, before: str, limit: int) -> list[str]:
+        await self.db.outside()
         due = sorted((r.expires_at, r.reservation_id) for r in self._reservations.values()
                      if r.status == Status.RESERVED and r.expires_at is not None
                      and r.expires_at < before)
         return [rid for _expires, rid in due[:limit]]
 
     async def held(self) -> int:
+        await self.db.outside()
         return sum(1 for r in self._reservations.values() if r.status == Status.RESERVED)
 
     async def add(self, tx: Connection, r: Reservation) -> None:

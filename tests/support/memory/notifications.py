@@ -40,6 +40,7 @@ class MemoryNotificationRepository:
         self._state = state
 
     async def get(self, notification_id: str) -> Notification | None:
+        await self.db.outside()
         return self._state.messages.get(notification_id)
 
     async def add(self, tx: Connection, n: Notification) -> tuple[Notification, bool]:
@@ -69,20 +70,24 @@ class MemoryNotificationRepository:
             await self.mark_sent(tx, n)
 
     async def unsent_of(self, ids: Sequence[str]) -> list[Notification]:
+        await self.db.outside()
         wanted = set(ids)
         return _oldest_first(n for n in self._state.messages.values()
                              if n.id in wanted and n.sent_at is None)
 
     async def unsent(self, limit: int) -> list[Notification]:
+        await self.db.outside()
         return _oldest_first(n for n in self._state.messages.values()
                              if n.sent_at is None)[:limit]
 
     async def for_user(self, user_id: str, limit: int,
                        order_id: str | None = None) -> list[Notification]:
+        await self.db.outside()
         return _newest_first((n for n in self._state.messages.values()
                               if n.user_id == user_id
                               and (order_id is None or n.order_id == order_id)), limit)
 
     async def for_order(self, order_id: str, limit: int) -> list[Notification]:
+        await self.db.outside()
         return _newest_first(
             (n for n in self._state.messages.values() if n.order_id == order_id), limit)

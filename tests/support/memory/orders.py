@@ -70,6 +70,8 @@ class MemoryOrderRepository:
             stored[r.version] = (r.type, json.dumps(to_data(r.event)), r.at)
 
     async def get_order(self, order_id: str, tx: Connection | None = None) -> Order | None:
+        if tx is None:
+            await self.db.outside()
         stored = self._t.events.get(order_id, {})
         return Order.fold([Recorded(order_id, v, at, from_data(kind, json.loads(data)))
                            for v, (kind, data, at) in sorted(stored.items())])
@@ -97,6 +99,8 @@ class MemoryOrderRepository:
 
     async def get_saga(self, order_id: str, tx: Connection | None = None
                        ) -> CheckoutSaga | None:
+        if tx is None:
+            await self.db.outside()
         row = self._t.sagas.get(order_id)
         if row is None:
             return None
@@ -111,18 +115,21 @@ class MemoryOrderRepository:
             row.update(cancel_requested=True, version=row["version"] + 1)
 
     async def unfinished_sagas(self, mode: str | None = None) -> list[str]:
+        await self.db.outside()
         return [r["order_id"] for r in self._t.sagas.values()
                 if (r["phase"] in UNFINISHED
                     or (r["cancel_requested"] and r["phase"] == Phase.CONFIRMED.value))
                 and r["mode"] == (mode if mode is not None else r["mode"])]
 
     async def saga_traceparents(self, order_ids: list[str]) -> dict[str, str]:
+        await self.db.outside()
         rows = (self._t.sagas.get(order_id) for order_id in order_ids)
         return {r["order_id"]: r["traceparent"] for r in rows
                 if r is not None and r["traceparent"] is not None}
 
     async def checkouts_in_progress(self, up_to: int, customer_id: str,
                                     up_to_theirs: int) -> tuple[int, int]:
+        await self.db.outside()
         busy = [r for r in self._t.sagas.values() if r["phase"] in BUSY]
         theirs = [r for r in busy if r["customer_id"] == customer_id]
         return min(len(busy), int(up_to)), min(len(theirs), int(up_to_theirs))

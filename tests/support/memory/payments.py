@@ -38,20 +38,25 @@ class MemoryPaymentRepository:
         self._state = state
 
     async def get(self, payment_id: str) -> Payment | None:
+        await self.db.outside()
         return self._state.payments.get(payment_id)
 
     async def is_tombstoned(self, payment_id: str) -> bool:
+        await self.db.outside()
         return payment_id in self._state.tombstones
 
     async def for_order(self, order_id: str) -> list[Payment]:
+        await self.db.outside()
         return _oldest_first([p for p in self._state.payments.values()
                               if p.order_id == order_id])
 
     async def ledger(self, payment_id: str) -> list[Row]:
+        await self.db.outside()
         return [{k: v for k, v in entry.items() if k != "payment_id"}
                 for entry in self._state.ledger if entry["payment_id"] == payment_id]
 
     async def summaries(self) -> list[Row]:
+        await self.db.outside()
         return [{"payment_id": p.id, "order_id": p.order_id, "status": str(p.status),
                  "amount": p.amount, "currency": p.currency}
                 for p in _oldest_first(list(self._state.payments.values()))]
@@ -113,6 +118,7 @@ class MemoryIntentRepository:
                 "checkout": event.checkout})
 
     async def get(self, order_id: str) -> Row | None:
+        await self.db.outside()
         intent = self._intents.get(order_id)
         return dict(intent) if intent is not None else None
 

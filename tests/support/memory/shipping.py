@@ -37,16 +37,21 @@ class MemoryShipmentRepository:
         return sorted(self._state.shipments.values(), key=lambda s: (s.created_at, s.id))
 
     async def summaries(self) -> list[Row]:
+        await self.db.outside()
         return [{"shipment_id": s.id, "order_id": s.order_id, "status": str(s.status)}
                 for s in self._oldest_first()]
 
     async def get(self, shipment_id: str, tx: Connection | None = None) -> Shipment | None:
+        if tx is None:
+            await self.db.outside()
         return self._state.shipments.get(shipment_id)
 
     async def is_tombstoned(self, shipment_id: str) -> bool:
+        await self.db.outside()
         return shipment_id in self._state.tombstones
 
     async def for_order(self, order_id: str) -> list[Shipment]:
+        await self.db.outside()
         return [s for s in self._oldest_first() if s.order_id == order_id]
 
     async def add(self, tx: Connection, shipment: Shipment) -> tuple[Shipment, bool]:
@@ -85,11 +90,13 @@ class MemoryShipmentRepository:
         return True
 
     async def due(self, at: str, limit: int) -> list[str]:
+        await self.db.outside()
         waiting = [s for s in self._state.shipments.values()
                    if s.due_at is not None and s.due_at <= at]
         return [s.id for s in sorted(waiting, key=lambda s: (s.due_at or "", s.id))][:limit]
 
     async def next_due(self) -> str | None:
+        await self.db.outside()
         return min((s.due_at for s in self._state.shipments.values() if s.due_at is not None),
                    default=None)
 
@@ -98,4 +105,5 @@ class MemoryShipmentRepository:
         self._state.intents.setdefault(order_id, copy.deepcopy(intent))
 
     async def checkout_intent(self, order_id: str) -> CheckoutIntent | None:
+        await self.db.outside()
         return copy.deepcopy(self._state.intents.get(order_id))  # fresh, as a row read is
