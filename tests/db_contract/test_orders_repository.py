@@ -157,6 +157,7 @@ async def test_units_held_are_a_customers_orders_since_then_and_not_cancelled(re
     async with repo.db.transaction() as tx:
         held = await repo.units_held(tx, "alice", ["p1", "p2", "p3"], NOON - timedelta(hours=1))
         assert await repo.units_held(tx, "alice", ["p1"], NOON + timedelta(hours=1)) == []
+        assert await repo.units_held(tx, "alice", [], NOON - timedelta(hours=1)) == []
     assert sorted((h.product_id, h.units, h.placed_at) for h in held) == [
         ("p1", 1, NOON + timedelta(hours=1)), ("p1", 5, NOON), ("p2", 1, NOON)]
     with pytest.raises(Conflict):

@@ -106,6 +106,8 @@ class SqlOrderRepository:
         takes it): two orders of one customer are counted one after the other, never both
         before either is written."""
         products = sorted(set(product_ids))
+        if not products:  # `IN ()` is a syntax error on PostgreSQL
+            return []
         rows = await tx.fetch_all(
             "SELECT u.product_id, u.units, u.placed_at FROM order_units u"
             " JOIN sagas s ON s.order_id = u.order_id WHERE u.customer_id = ?"
