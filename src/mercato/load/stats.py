@@ -61,13 +61,15 @@ class Stats:
     # -- what the shopper reports -----------------------------------------------------
     def request(self, name: str, seconds: float, status: int | None = None,
                 exc: BaseException | None = None, ok: bool = True) -> None:
-        """One request: its latency, and an error unless ``ok``."""
+        """One request: its latency, and an error unless ``ok``. A failed request's time
+        counts in the percentiles too (a 503 or a timeout is what the shopper waited for:
+        leaving it out would flatter an overloaded platform)."""
         self.requests += 1
         if ok:
             self.ok_requests += 1
         else:
             self.errors[error_kind(status, exc)] += 1
-        if name in self.samples and ok:
+        if name in self.samples:
             self.samples[name].append(seconds)
 
     def sample(self, name: str, seconds: float) -> None:
