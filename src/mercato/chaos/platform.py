@@ -19,6 +19,7 @@ from pathlib import Path
 
 import aiohttp
 
+from mercato.chaos.faults import platform_env
 from mercato.chassis.settings import Settings, load_settings
 
 PRODUCTS = ("Anvil", "Barometer", "Compass", "Dynamo", "Easel", "Funnel", "Gimbal",
@@ -48,7 +49,7 @@ class ChaosPlatform:
         self.env = env | {
             "MERCATO_DATA_DIR": str(self.data_dir), "MERCATO_GATEWAY_PORT": str(self.port),
             "MERCATO_ENV": "development", "MERCATO_SAGA_MODE": mode,
-            "MERCATO_SAGA_STEP_DEADLINE": f"{step_deadline:g}"}
+            "MERCATO_SAGA_STEP_DEADLINE": f"{step_deadline:g}"} | platform_env()
         self.proc: subprocess.Popen | None = None
 
     @property

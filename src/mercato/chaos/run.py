@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mercato.chaos.faults import FAULTS, Target
+from mercato.chaos.faults import FAULTS, Check, Fault, Target
 from mercato.chaos.platform import ChaosPlatform
 from mercato.chaos.schedule import Window
 from mercato.cli.verify import check_until, gather, see_services
@@ -80,13 +80,14 @@ async def exercise(platform: ChaosPlatform, mode: str, schedule: list[Window],
         return time.monotonic() - t0
 
     target = Target(platform.data_dir, random.Random(f"{opts.seed}:{mode}:faults"),
-                    opts.step_deadline)
+                    opts.step_deadline, platform.url, lambda: run.stats.snapshot(now()))
     injected: list[dict] = []
+    last: dict[str, Fault] = {}  # per fault id, the object of its last window
     status = asyncio.create_task(_status(run, injected, now, mode, say))
     try:
         say(f"[{mode}] load running at {opts.rate:g}/s for {opts.duration:g}s; "
             f"{len(schedule)} fault windows")
-        await _inject_all(schedule, target, injected, now, mode, say)
+        await _inject_all(schedule, target, injected, last, now, mode, say)
         await target.control("heal", proxy="*")
         last_heal = max([now()] + [f["end"] for f in injected if f.get("end") is not None])
         await load
@@ -98,6 +99,7 @@ async def exercise(platform: ChaosPlatform, mode: str, schedule: list[Window],
     snapshot = run.stats.snapshot(now())
     say(f"[{mode}] load done; waiting for quiescence (invariants, up to {QUIESCENCE:g}s)")
     checks, waited = await _check(platform)
+    checks += [c for fault in last.values() for c in await _own_checks(fault, target)]
     held = all(c.ok for c in checks)
     say(f"[{mode}] invariants {'hold' if held else 'VIOLATED'} after waiting {waited:.1f}s")
     return {"mode": mode, "load": snapshot, "faults": injected,
@@ -107,10 +109,11 @@ async def exercise(platform: ChaosPlatform, mode: str, schedule: list[Window],
 
 
 async def _inject_all(schedule: list[Window], target: Target, injected: list[dict],
-                      now: Callable[[], float], mode: str, say) -> None:
+                      last: dict[str, Fault], now: Callable[[], float], mode: str,
+                      say) -> None:
     for window in schedule:
         await asyncio.sleep(max(0.0, window.start - now()))
-        fault = FAULTS[window.fault]()
+        fault = last[window.fault] = FAULTS[window.fault]()
         entry = {"id": fault.id, "fault": fault.what, "start": round(now(), 1)}
         injected.append(entry)
         try:
@@ -127,6 +130,15 @@ async def _inject_all(schedule: list[Window], target: Target, injected: list[dic
         except Exception as exc:
             entry["healed"] = f"heal failed: {type(exc).__name__}: {exc}"
         say(f"[{mode}] t={entry['end']:.1f}s {fault.id} healed: {entry['healed']}")
+
+
+async def _own_checks(fault: Fault, target: Target) -> list[Check]:
+    """A fault's own promises (``Fault.checks``); one that cannot be checked fails."""
+    try:
+        return await fault.checks(target)
+    except Exception as exc:
+        return [Check(f"{fault.id}'s own check", False, f"{type(exc).__name__}: {exc}",
+                      count=1, inv=f"INV-{fault.id}")]
 
 
 async def _status(run: Run, injected: list[dict], now, mode: str, say) -> None:

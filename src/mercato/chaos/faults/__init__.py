@@ -1,0 +1,36 @@
+"""The fault matrix (docs/chaos.md §3): every fault ``mercato chaos`` can inject, by id.
+
+One module per family of faults, each fault a ``base.Fault``; add a new one to
+``FAULTS`` below (in matrix order).
+"""
+
+from __future__ import annotations
+
+from mercato.chaos.faults.base import Check, Fault, Target, until
+from mercato.chaos.faults.kills import KillBroker, KillService, nats_pids
+from mercato.chaos.faults.network import PartitionPayments, SlowParticipant
+
+FAULTS: dict[str, type[Fault]] = {f.id: f for f in (
+    KillService,
+    KillBroker,
+    SlowParticipant,
+    PartitionPayments,
+)}
+
+
+def lengths(step_deadline: float) -> dict[str, tuple[float, float]]:
+    """Each available fault's window (shortest, longest seconds), in matrix order."""
+    ordered = sorted(FAULTS, key=lambda fid: int(fid[1:]))
+    return {fid: FAULTS[fid].window(step_deadline) for fid in ordered}
+
+
+def platform_env() -> dict[str, str]:
+    """The settings a chaos platform starts with so that every fault can be injected."""
+    env: dict[str, str] = {}
+    for fault in FAULTS.values():
+        env |= fault.platform_env
+    return env
+
+
+__all__ = ["FAULTS", "Check", "Fault", "Target", "lengths", "nats_pids", "platform_env",
+           "until"]
