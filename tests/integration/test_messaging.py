@@ -92,6 +92,7 @@ async def test_the_same_event_delivered_twice_has_one_effect(server, tmp_path):
 
     assert await eventually(handled_both)
     assert [n for _, n in await effects(db)] == [7]
+    assert consumers.duplicates == {"sub__pings": 1}  # seen, counted, no second effect
     await consumers.stop()
     await nc.close()
 

@@ -67,6 +67,7 @@ async def test_a_second_delivery_of_the_same_event_is_not_handled_again(world):
     assert [c.event_id for c in world.calls] == ["e1", "e2"]
     assert again.acks == 1 and other.acks == 1
     assert await inbox(world.db, CONSUMER) == ["e1", "e2"]
+    assert world.consumers.duplicates == {CONSUMER: 1}
 
 
 @pytest.mark.parametrize("error", [NotYet("OrderPlaced not heard yet"),

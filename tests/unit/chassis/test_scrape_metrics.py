@@ -57,6 +57,7 @@ class FakeJetStream:
 class FakeConsumers:
     def __init__(self, *names: tuple[str, str]) -> None:
         self.subscriptions = [SimpleNamespace(name=n, source=source) for n, source in names]
+        self.duplicates = {"cart__orders": 3}
 
     def durable(self, sub) -> str:
         return f"cart__{sub.name}"
@@ -99,12 +100,14 @@ async def test_an_empty_outbox_is_zero_pending_and_zero_age():
     assert samples[("mercato_outbox_oldest_age_seconds", ())] == 0
 
 
-async def test_each_durable_consumer_reports_pending_redelivered_and_deliveries():
+async def test_each_durable_consumer_reports_pending_redelivered_deliveries_and_duplicates():
     samples = await scrape(ScrapeMetrics(), runtime())
     assert samples[("mercato_consumer_pending", ("cart__orders",))] == 5  # 3 + 2 unacked
     assert samples[("mercato_consumer_redelivered_messages", ("cart__orders",))] == 1
     assert samples[("mercato_consumer_deliveries_total", ("cart__orders",))] == 40
     assert samples[("mercato_consumer_pending", ("cart__identity",))] == 0
+    assert samples[("mercato_consumer_duplicates_total", ("cart__orders",))] == 3
+    assert samples[("mercato_consumer_duplicates_total", ("cart__identity",))] == 0
 
 
 async def test_dead_letters_are_counted_per_consumer_of_this_service_only():

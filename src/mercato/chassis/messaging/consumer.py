@@ -28,6 +28,7 @@ from mercato.contracts.envelope import Envelope, Event, stream_for
 log = get_logger(__name__)
 BACKOFF = (0.5, 2.0, 5.0, 15.0, 30.0)
 SAVEPOINT = "consumer_message"
+DUPLICATE_DROPPED = "event_duplicate_dropped"  # the log event of a delivery the inbox drops
 __all__ = ["BACKOFF", "Consumers", "Handler", "NotYet", "Subscription"]
 
 
@@ -47,6 +48,7 @@ class Consumers:
         self.backoff = backoff
         self.ack_wait = ack_wait
         self.handled = 0
+        self.duplicates: dict[str, int] = {}  # per durable: deliveries the inbox dropped
         self._tasks: list[asyncio.Task] = []
 
     def durable(self, sub: Subscription) -> str:
@@ -185,7 +187,7 @@ class Consumers:
             token = begin(d, self.durable(sub))
             try:
                 async with self.db.transaction(traced=False) as tx:
-                    if await self._remember(tx, consumer, d.envelope.id):
+                    if await self._first_time(tx, consumer, d.envelope):
                         await sub.handler(tx, d.envelope, d.event)
             except Exception as exc:
                 d.error = exc
@@ -200,7 +202,7 @@ class Consumers:
                 registered = len(callbacks)
                 try:
                     async with tx.savepoint(SAVEPOINT):  # a failure undoes this one only
-                        if await self._remember(tx, consumer, d.envelope.id):
+                        if await self._first_time(tx, consumer, d.envelope):
                             await sub.handler(tx, d.envelope, d.event)
                 except TransactionLost:
                     raise  # the whole batch is gone: one transaction per message instead
@@ -226,6 +228,19 @@ class Consumers:
             attempt=d.attempt, retry_in=delay, error=error)
         await d.msg.nak(delay=delay)
 
+    async def _first_time(self, tx: Connection, consumer: str, envelope: Envelope) -> bool:
+        """Record the event in the inbox; False, counted and logged, if it was there
+        already (a duplicate delivery: a re-publish, a redelivery after a lost ack)."""
+        if await self._remember(tx, consumer, envelope.id):
+            return True
+        self._duplicate(consumer, envelope)
+        return False
+
+    def _duplicate(self, consumer: str, envelope: Envelope) -> None:
+        self.duplicates[consumer] = self.duplicates.get(consumer, 0) + 1
+        log.info(DUPLICATE_DROPPED, consumer=consumer, event_id=envelope.id,
+                 event_type=envelope.type)
+
     @staticmethod
     async def _remember(tx: Connection, consumer: str, event_id: str) -> bool:
         """Record the event in the inbox; False if it was there already."""
@@ -238,6 +253,7 @@ class Consumers:
                               event: Event) -> None:
         if await self.db.fetch_one("SELECT 1 FROM inbox WHERE consumer = ? AND event_id = ?",
                                    consumer, envelope.id):
+            self._duplicate(consumer, envelope)
             return
         await sub.handler(None, envelope, event)
         async with self.db.transaction(traced=False) as tx:

@@ -99,12 +99,17 @@ class ScrapeMetrics(Collector):
         deliveries = CounterMetricFamily(
             "mercato_consumer_deliveries", "Deliveries by JetStream to a durable consumer, "
             "redeliveries included (its delivered consumer sequence)", labels=CONSUMER)
+        duplicates = CounterMetricFamily(
+            "mercato_consumer_duplicates", "Deliveries this process dropped because its "
+            "consumer's inbox had the event already (a re-publish or a redelivery whose "
+            "ack was lost); per process, so sum by instance", labels=CONSUMER)
         for (durable, _), info in zip(durables, infos, strict=True):
+            duplicates.add_metric([durable], consumers.duplicates.get(durable, 0))
             pending.add_metric([durable], (info.num_pending or 0) + (info.num_ack_pending or 0))
             redelivered.add_metric([durable], info.num_redelivered or 0)
             deliveries.add_metric([durable], info.delivered.consumer_seq if info.delivered
                                   else 0)
-        return [pending, redelivered, deliveries,
+        return [pending, redelivered, deliveries, duplicates,
                 await self._dead_letters(js, [durable for durable, _ in durables])]
 
     @staticmethod
