@@ -41,7 +41,8 @@ def shape_mode(raw: dict) -> dict:
             "unfinished": sessions["unfinished"],
         },
         "faults": [{k: f.get(k) for k in ("id", "fault", "target", "start", "end", "healed",
-                                          "error") if k in f} for f in raw["faults"]],
+                                          "error", "convergence_s") if k in f}
+                   for f in raw["faults"]],
         "invariants": [{"inv": c.get("inv") or inv_names(c["name"]),
                         "verify": f"{c['number']}. {c['name']}" if c["number"] else c["name"],
                         "ok": c["ok"], "violations": c["count"], "figures": c["figures"],
@@ -49,6 +50,8 @@ def shape_mode(raw: dict) -> dict:
         "ok": bool(raw["checks"]) and all(c["ok"] for c in raw["checks"]),
         "waited_s": raw.get("waited_s"),
         "convergence_s": raw.get("convergence_s"),
+        "convergence": raw.get("convergence") or {},
+        "duplicates": raw.get("duplicates") or {"dropped": {}, "effects": 0},
     }
 
 
@@ -78,20 +81,34 @@ def tables(report: dict) -> list[Table]:
         orders.add_row(str(o["attempted"]), str(o["placed"]), str(o["confirmed"]),
                        f"{o['cancelled_total']}\n{cancelled}",
                        f"{o['failed_at_api']} ({errors})", str(o["still_pending"]))
-        faults = Table("id", "target", "start s", "end s", "outcome",
+        faults = Table("id", "target", "start s", "end s", "outcome", "orders settled",
                        title=f"{s['mode']}: faults injected")
         for f in s["faults"]:
             end = "-" if f.get("end") is None else f"{f['end']:.1f}"
+            settled = (_s(f["convergence_s"]) if f.get("convergence_s") is not None
+                       else "never" if "convergence_s" in f else "-")
             faults.add_row(f["id"], f.get("target") or "-", f"{f['start']:.1f}", end,
-                           f.get("error") or f.get("healed") or "")
-        conv = s["convergence_s"]
+                           f.get("error") or f.get("healed") or "", settled)
+        c, dup, conv = s["convergence"], s["duplicates"], s["convergence_s"]
+        recovery = Table("orders open at a heal settled (p50 / p99 / max)",
+                         "never settled", "invariants held", "duplicate deliveries dropped",
+                         "duplicate effects", title=f"{s['mode']}: recovery")
+        by_consumer = "\n".join(f"{k} {v}" for k, v in dup["dropped"].items())
+        recovery.add_row(
+            f"{_s(c.get('p50_s'))} / {_s(c.get('p99_s'))} / {_s(c.get('max_s'))}",
+            str(c.get("unsettled", 0)),
+            "-" if conv is None else f"{conv:.1f}s after the last heal",
+            f"{sum(dup['dropped'].values())}" + (f"\n{by_consumer}" if by_consumer else ""),
+            str(dup["effects"]))
         invariants = Table("invariant", "verify", "violations", "figures",
                            title=f"{s['mode']}: invariants "
-                                 f"({'all hold' if s['ok'] else 'VIOLATED'}; convergence "
-                                 f"{'-' if conv is None else f'{conv:.1f}s'} after the "
-                                 "last heal)")
+                                 f"({'all hold' if s['ok'] else 'VIOLATED'})")
         for i in s["invariants"]:
             mark = "[green]0[/]" if i["ok"] else f"[red]{i['violations'] or 'FAIL'}[/]"
             invariants.add_row(i["inv"], i["verify"], mark, i["figures"])
-        out += [orders, faults, invariants]
+        out += [orders, faults, recovery, invariants]
     return out
+
+
+def _s(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds:.1f}s"

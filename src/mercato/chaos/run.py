@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mercato.chaos.faults import FAULTS, Check, Fault, Target
+from mercato.chaos.figures import convergence, duplicate_effects, duplicates_dropped, spread
 from mercato.chaos.platform import ChaosPlatform
 from mercato.chaos.schedule import Window
 from mercato.cli.verify import check_until, gather, see_services
@@ -102,9 +103,20 @@ async def exercise(platform: ChaosPlatform, mode: str, schedule: list[Window],
     checks += [c for fault in last.values() for c in await _own_checks(fault, target)]
     held = all(c.ok for c in checks)
     say(f"[{mode}] invariants {'hold' if held else 'VIOLATED'} after waiting {waited:.1f}s")
-    return {"mode": mode, "load": snapshot, "faults": injected,
-            "checks": [asdict(c) for c in checks], "waited_s": round(waited, 1),
-            "convergence_s": round(now() - last_heal, 1) if held else None,
+    settled = now() - last_heal
+    timeline = [(sent - t0, None if ended is None else ended - t0)
+                for sent, ended in run.stats.timeline]
+    for entry in injected:
+        if entry.get("end") is not None:
+            entry["convergence_s"] = convergence(timeline, entry["end"])
+    shaped = [asdict(c) for c in checks]
+    return {"mode": mode, "load": snapshot, "faults": injected, "checks": shaped,
+            "waited_s": round(waited, 1),
+            "convergence": spread([f["convergence_s"] for f in injected
+                                   if "convergence_s" in f]),
+            "convergence_s": round(settled, 1) if held else None,
+            "duplicates": {"dropped": duplicates_dropped(platform.data_dir / "logs"),
+                           "effects": duplicate_effects(shaped)},
             "data_dir": str(platform.data_dir)}
 
 

@@ -138,10 +138,13 @@ async def follow(api: Api, order_path: str, token: str, sent: float, timeout: fl
         except StepFailed:
             order = {"status": "pending"}
         if order.get("status", "pending") != "pending":
-            api.stats.order_ended(order["status"], order.get("reason"), api.clock() - sent)
+            ended = api.clock()
+            api.stats.order_ended(order["status"], order.get("reason"), ended - sent)
+            api.stats.followed(sent, ended)
             return
         if api.clock() - sent + interval > timeout:
             api.stats.pending += 1
+            api.stats.followed(sent, None)
             return
         await sleep(interval)
         interval = min(POLL_MAX, interval * 1.5)

@@ -57,6 +57,9 @@ class Stats:
     cancel_refused: int = 0  # our cancel came too late (409): the order had moved on
     in_flight: int = 0
     samples: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in TIMED})
+    # Each followed order: (POST sent, seen terminal or None if still pending), on the
+    # shopper's clock — what ``mercato chaos`` measures convergence after a fault from.
+    timeline: list[tuple[float, float | None]] = field(default_factory=list)
 
     # -- what the shopper reports -----------------------------------------------------
     def request(self, name: str, seconds: float, status: int | None = None,
@@ -82,6 +85,11 @@ class Stats:
             self.sample(TO_CONFIRMED, seconds)
         elif status == "cancelled":
             self.cancelled[reason or "unknown"] += 1
+
+    def followed(self, sent: float, ended: float | None) -> None:
+        """An order's times on the shopper's clock: sent, and when it was seen terminal
+        (None: still pending when the shopper stopped following)."""
+        self.timeline.append((sent, ended))
 
     # -- what everyone reads ------------------------------------------------------------
     def snapshot(self, elapsed: float) -> dict:

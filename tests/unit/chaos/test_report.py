@@ -27,10 +27,14 @@ def raw(mode: str = "orchestration", *failing: str) -> dict:
                  "orders": {"placed": 97, "confirmed": 80, "cancelled": {"declined": 7},
                             "cancelled_total": 7, "pending": 1, "cancel_refused": 0}},
         "faults": [{"id": "F6", "fault": "partition", "target": "to-payments-*",
-                    "start": 3.5, "end": 9.0, "healed": "healed 1 proxies"}],
+                    "start": 3.5, "end": 9.0, "healed": "healed 1 proxies",
+                    "convergence_s": 2.5}],
         "checks": [check(n, name, name not in failing, 1 if name in failing else 0)
                    for n, name in enumerate(names, 1)],
         "waited_s": 4.2, "convergence_s": 12.3 if not failing else None,
+        "convergence": {"windows": 1, "unsettled": 0, "p50_s": 2.5, "p99_s": 2.5,
+                        "max_s": 2.5},
+        "duplicates": {"dropped": {"orders__payments": 4}, "effects": 0},
     }
 
 
@@ -57,7 +61,7 @@ def test_a_mode_section_has_the_orders_the_faults_and_each_invariant_with_verify
         "dropped": 0, "unfinished": 0}
     assert section["faults"] == [{"id": "F6", "fault": "partition",
                                   "target": "to-payments-*", "start": 3.5, "end": 9.0,
-                                  "healed": "healed 1 proxies"}]
+                                  "healed": "healed 1 proxies", "convergence_s": 2.5}]
     stuck = section["invariants"][4]
     assert (stuck["inv"], stuck["verify"], stuck["violations"]) == (
         "INV-term/INV-flow", "5. nothing stuck", 0)
@@ -88,3 +92,5 @@ def test_the_tables_show_each_mode_its_faults_and_violations():
     assert text.count("to-payments-*") == 2
     assert "choreography: invariants (VIOLATED" in text
     assert "INV-term/INV-flow" in text and "5. nothing stuck" in text
+    assert "2.5s / 2.5s / 2.5s" in text and "12.3s after the last heal" in text
+    assert "orders__payments 4" in text

@@ -79,6 +79,7 @@ async def test_a_session_shops_checks_out_cancels_and_follows_the_order():
     assert snap["orders"]["placed"] == 1 and snap["orders"]["cancelled"] == {
         "customer_request": 1}
     assert snap["error_count"] == 0 and snap["latency_ms"][PLACE]["count"] == 1
+    assert stats.timeline == [(0.0, 0.5)]  # sent at 0, seen cancelled on the third read
 
 
 async def test_an_order_still_pending_after_the_bound_is_counted_pending():
@@ -87,6 +88,7 @@ async def test_an_order_still_pending_after_the_bound_is_counted_pending():
     await run_session(Api(http, stats, clock), plan, CUSTOMER, follow_timeout=3.0,
                       sleep=clock.sleep)
     assert stats.pending == 1 and stats.confirmed == 0
+    assert stats.timeline == [(0.0, None)]  # never seen terminal
     assert http.sent[3][2]["json"]["items"] == [{"product_id": "p1", "quantity": 1}]
     reads = sum(p == "/api/v1/orders/o1" for _, p, _ in http.sent)
     assert 6 <= reads <= 10  # every 0.2 s backing off to 0.5 s, for 3 s
