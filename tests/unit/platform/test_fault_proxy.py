@@ -199,3 +199,23 @@ async def test_close_after_lowered_below_what_passed_closes_at_once(proxy):
     await writer.drain()
     assert await asyncio.wait_for(reader.read(), WAIT) == b""
     writer.close()
+
+
+def test_latency_delays_each_chunk_from_its_arrival_without_adding_up():
+    from mercato.platform.faults.proxy import write_at
+
+    free, due = 0.0, []
+    for arrived in (0.0, 0.01, 0.02):  # three chunks of one stream, 10 ms apart
+        at, free = write_at(arrived, 0.2, 1000, None, free)
+        due.append(round(at, 3))
+    assert due == [0.2, 0.21, 0.22]  # each 200 ms late, not 200, 400 and 600 ms
+
+
+def test_bandwidth_queues_chunks_behind_one_another():
+    from mercato.platform.faults.proxy import write_at
+
+    free, due = 0.0, []
+    for arrived in (0.0, 0.0, 5.0):  # 1000 B/s: a 500 B chunk takes half a second
+        at, free = write_at(arrived, 0.0, 500, 1000, free)
+        due.append(at)
+    assert due == [0.5, 1.0, 5.5]  # the second waits for the first; the third finds it free

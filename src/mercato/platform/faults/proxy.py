@@ -16,6 +16,7 @@ import contextlib
 import random
 import socket
 import struct
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from mercato.platform.faults.toxics import Link, Toxics
 
 log = get_logger(__name__)
 CHUNK = 64 * 1024
+EOF, CLOSE = object(), object()  # what a direction's queue ends with
 
 
 class _Reset(Exception):
@@ -155,27 +157,60 @@ class FaultProxy:
 
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                     direction: str) -> None:
-        """Forward one direction until its end of file, with that direction's toxics."""
-        passed = 0
-        while chunk := await reader.read(CHUNK):
-            toxics = await self._unstalled(direction)
-            if toxics.blackhole:
-                continue
-            if toxics.close_after and passed + len(chunk) >= toxics.close_after:
-                last = chunk[:max(0, toxics.close_after - passed)]  # the limit may be lowered
-                self.counts.bytes[direction] += len(last)
-                await self._write(writer, last, toxics)
-                self.counts.closed += 1
+        """Forward one direction until its end of file, with that direction's toxics.
+
+        Reading and writing are apart: each chunk is stamped with the time it is due
+        (``write_at``: its arrival plus the latency, paced by the bandwidth) and queued, so
+        a latency delays every chunk by that much without adding up along a stream (held
+        one after another, 100 ms would cap a stream at ten chunks a second)."""
+        queue: asyncio.Queue = asyncio.Queue()
+        delivery = asyncio.create_task(self._deliver(queue, writer))
+        passed, free_at = 0, 0.0
+        try:
+            while chunk := await reader.read(CHUNK):
+                toxics = await self._unstalled(direction)
+                if toxics.blackhole:
+                    continue
+                closing = bool(toxics.close_after) and passed + len(chunk) >= toxics.close_after
+                if closing:  # the limit may have been lowered below what passed
+                    chunk = chunk[:max(0, toxics.close_after - passed)]
+                elif toxics.reset_after and passed + len(chunk) >= toxics.reset_after:
+                    raise _Reset()
+                passed += len(chunk)
+                self.counts.bytes[direction] += len(chunk)
+                due, free_at = write_at(time.monotonic(), toxics.delay(self._rng), len(chunk),
+                                        toxics.bandwidth, free_at)
+                queue.put_nowait((due, chunk, toxics))
+                if closing:
+                    self.counts.closed += 1
+                    queue.put_nowait(CLOSE)
+                    break
+            else:
+                queue.put_nowait(EOF)
+            await delivery
+        finally:
+            delivery.cancel()
+
+    async def _deliver(self, queue: asyncio.Queue, writer: asyncio.StreamWriter) -> None:
+        """Write the queued chunks in order, each not before it is due."""
+        while True:
+            item = await queue.get()
+            if item is EOF:
+                with contextlib.suppress(OSError):
+                    if writer.can_write_eof():
+                        writer.write_eof()  # half-close: the other way may still answer
+                return
+            if item is CLOSE:
                 writer.close()
                 return
-            if toxics.reset_after and passed + len(chunk) >= toxics.reset_after:
-                raise _Reset()
-            passed += len(chunk)
-            self.counts.bytes[direction] += len(chunk)
-            await self._write(writer, chunk, toxics)
-        with contextlib.suppress(OSError):
-            if writer.can_write_eof():
-                writer.write_eof()  # half-close: the other direction may still answer
+            due, chunk, toxics = item
+            if (wait := due - time.monotonic()) > 0:
+                await asyncio.sleep(wait)
+            for n, piece in enumerate(toxics.pieces(chunk)):
+                if n and toxics.slice_delay_ms:
+                    await asyncio.sleep(toxics.slice_delay_ms / 1000)
+                writer.write(piece)
+                await writer.drain()
 
     async def _unstalled(self, direction: str) -> Toxics:
         toxics = getattr(self.link, direction)
@@ -184,17 +219,16 @@ class FaultProxy:
             toxics = getattr(self.link, direction)
         return toxics
 
-    async def _write(self, writer: asyncio.StreamWriter, chunk: bytes, toxics: Toxics) -> None:
-        delay = toxics.delay(self._rng)
-        if toxics.bandwidth:
-            delay += len(chunk) / toxics.bandwidth
-        if delay:
-            await asyncio.sleep(delay)
-        for n, piece in enumerate(toxics.pieces(chunk)):
-            if n and toxics.slice_delay_ms:
-                await asyncio.sleep(toxics.slice_delay_ms / 1000)
-            writer.write(piece)
-            await writer.drain()
+
+def write_at(arrived: float, delay: float, size: int, bandwidth: int | None,
+             free_at: float) -> tuple[float, float]:
+    """When a chunk of ``size`` bytes that ``arrived`` is written, and when the link is
+    free again: its latency ``delay`` after it arrived, and with a ``bandwidth`` (bytes/s)
+    not before the chunks ahead of it have had their time on the wire."""
+    due = arrived + delay
+    if bandwidth:
+        due = max(due, free_at) + size / bandwidth
+    return due, max(free_at, due)
 
 
 def _abort(writer: asyncio.StreamWriter) -> None:
