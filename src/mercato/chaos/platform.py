@@ -40,7 +40,8 @@ def free_port() -> int:
 
 
 class ChaosPlatform:
-    def __init__(self, workdir: Path, mode: str, step_deadline: float) -> None:
+    def __init__(self, workdir: Path, mode: str, step_deadline: float,
+                 nats_nodes: int = 1) -> None:
         self.data_dir = (Path(workdir) / "data").resolve()
         self.output = Path(workdir) / "up.out"
         self.port = free_port()
@@ -49,7 +50,8 @@ class ChaosPlatform:
         self.env = env | {
             "MERCATO_DATA_DIR": str(self.data_dir), "MERCATO_GATEWAY_PORT": str(self.port),
             "MERCATO_ENV": "development", "MERCATO_SAGA_MODE": mode,
-            "MERCATO_SAGA_STEP_DEADLINE": f"{step_deadline:g}"} | platform_env()
+            "MERCATO_SAGA_STEP_DEADLINE": f"{step_deadline:g}",
+            "MERCATO_NATS_CLUSTER": str(nats_nodes)} | platform_env()
         self.proc: subprocess.Popen | None = None
 
     @property

@@ -39,13 +39,14 @@ class ChaosOptions:
     seed: int
     step_deadline: float = 3.0
     keep: bool = False  # keep the data dir even when every invariant held
+    nats_nodes: int = 1  # NATS as one server, or a cluster of this many (F2 kills one)
 
 
 async def run_mode(mode: str, schedule: list[Window], opts: ChaosOptions,
                    say: Callable[[str], None]) -> dict:
     """Start a platform in ``mode``, exercise it, stop it; the raw figures."""
     workdir = Path(tempfile.mkdtemp(prefix=f"mercato-chaos-{mode}-"))
-    platform = ChaosPlatform(workdir, mode, opts.step_deadline)
+    platform = ChaosPlatform(workdir, mode, opts.step_deadline, opts.nats_nodes)
     ok = False
     try:
         say(f"[{mode}] starting the platform (data dir {platform.data_dir})")

@@ -44,6 +44,10 @@ def chaos(
     step_deadline: Annotated[float, typer.Option(
         "--step-deadline", min=0.5, help="MERCATO_SAGA_STEP_DEADLINE of the platform.")]
     = 3.0,
+    nats_cluster: Annotated[int, typer.Option(
+        "--nats-cluster", metavar="N", min=1, max=9,
+        help="Run the platform's NATS as a cluster of N servers (as `mercato up "
+             "--nats-cluster`); F2 then kills one node picked from the seed.")] = 1,
     keep: Annotated[bool, typer.Option(
         "--keep", help="Keep each mode's data dir and logs even when all held.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="The report as one JSON object.")]
@@ -66,7 +70,7 @@ def chaos(
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop the platforms too
     try:
         raw = asyncio.run(_run_all(modes, schedule, duration, rate, seed, step_deadline,
-                                   keep, skipped))
+                                   keep, skipped, nats_cluster))
     except KeyboardInterrupt:
         typer.echo("interrupted: the platforms were stopped", err=True)
         raise typer.Exit(130) from None
@@ -79,7 +83,8 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-async def _run_all(modes, schedule, duration, rate, seed, step_deadline, keep, skipped):
+async def _run_all(modes, schedule, duration, rate, seed, step_deadline, keep, skipped,
+                   nats_nodes):
     from rich.console import Console
 
     from mercato.chaos.run import ChaosOptions, run_mode
@@ -94,7 +99,7 @@ async def _run_all(modes, schedule, duration, rate, seed, step_deadline, keep, s
     if skipped:
         say(f"not scheduled (the duration is too short for them): {', '.join(skipped)}")
     opts = ChaosOptions(duration=duration, rate=rate, seed=seed, step_deadline=step_deadline,
-                        keep=keep)
+                        keep=keep, nats_nodes=nats_nodes)
     return [await run_mode(m, schedule, opts, say) for m in modes]
 
 

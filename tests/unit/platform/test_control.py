@@ -71,6 +71,7 @@ def test_stop_retires_a_service_instance_and_refuses_anything_else():
 
 def test_processes_lists_every_child_and_the_chaos_broker_kill_finds_nats_there():
     from mercato.chaos.faults import Target, nats_pids
+    from mercato.chaos.faults.kills import nats_servers
 
     c, sup = control("nats-1", "nats-2", "traces", "catalog-1", "gateway-1")
     sup.children["nats-2"].running = False
@@ -85,6 +86,7 @@ def test_processes_lists_every_child_and_the_chaos_broker_kill_finds_nats_there(
 
     target = Direct(Path("/unused"), None, 3.0)
     assert asyncio.run(nats_pids(target)) == [sup.children["nats-1"].pid]
+    assert asyncio.run(nats_servers(target)) == [("nats-1", sup.children["nats-1"].pid)]
 
 
 def test_the_socket_answers_requests_and_refusals(tmp_path):

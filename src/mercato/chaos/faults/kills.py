@@ -37,26 +37,34 @@ class KillService(Fault):
         return f"restarted as pid {pid}" if pid else f"not running {RESTART_WAIT:g}s later"
 
 
-async def nats_pids(target: Target) -> list[int]:
-    """The pids of the platform's running NATS servers (the control socket's processes)."""
+async def nats_servers(target: Target) -> list[tuple[str, int]]:
+    """The platform's running NATS servers (the control socket's processes): name, pid."""
     children = await target.control("processes")
-    return [c["pid"] for c in children if c["running"] and nats_children([c["name"]])]
+    return [(c["name"], c["pid"]) for c in children
+            if c["running"] and nats_children([c["name"]])]
+
+
+async def nats_pids(target: Target) -> list[int]:
+    return [pid for _, pid in await nats_servers(target)]
 
 
 class KillBroker(Fault):
-    """F2: SIGKILL of the NATS server (single node); the supervisor restarts it."""
-    id, what, lengths = "F2", "SIGKILL of the NATS server", (3.0, 5.0)
+    """F2: SIGKILL of the NATS server, or of one node picked from the seed when NATS runs
+    as a cluster (``mercato chaos --nats-cluster 3``); the supervisor restarts it."""
+    id, what, lengths = "F2", "SIGKILL of the NATS server (or one cluster node)", (3.0, 5.0)
 
     async def inject(self, target: Target) -> str:
-        pids = await nats_pids(target)
-        if not pids:
+        servers = sorted(await nats_servers(target))
+        if not servers:
             raise RuntimeError("no nats-server found for this data dir")
-        self.pid = pids[0]
+        self.name, self.pid = target.rng.choice(servers)
         os.kill(self.pid, signal.SIGKILL)
-        return f"nats-server pid {self.pid}"
+        of = f" (1 of {len(servers)} nodes)" if len(servers) > 1 else ""
+        return f"{self.name} pid {self.pid}{of}"
 
     async def heal(self, target: Target) -> str:
         async def again() -> int | None:
-            return next((p for p in await nats_pids(target) if p != self.pid), None)
+            return next((pid for name, pid in await nats_servers(target)
+                         if name == self.name and pid != self.pid), None)
         pid = await until(again, RESTART_WAIT)
         return f"restarted as pid {pid}" if pid else f"not running {RESTART_WAIT:g}s later"
