@@ -26,6 +26,7 @@ from mercato.load.stats import CUSTOMER_WAIT, SESSION, START_LAG, Stats
 
 CATALOG_PAGES = 10  # pages of 100 products read at most
 DRAIN_GRACE = 15.0  # seconds past the follow timeout the last sessions get to finish
+SETUP_ATTEMPTS = 3  # tries to register each of the run's customers
 
 
 class NoPlatform(Exception):
@@ -212,19 +213,27 @@ async def read_catalog(http: aiohttp.ClientSession) -> list[Product]:
 
 
 async def register_customers(http: aiohttp.ClientSession, count: int,
-                             clock: Callable[[], float]) -> list[Customer]:
+                             clock: Callable[[], float], sleep=asyncio.sleep
+                             ) -> list[Customer]:
     """Register and log in ``count`` new customers (8 at a time), with emails unique to
-    this run; the ones that fail are left out. SetupFailed when none succeeds."""
+    this run, each tried up to ``SETUP_ATTEMPTS`` times (a busy identity service hashing
+    passwords may answer 503 past the gateway's deadline); the ones that still fail are
+    left out. SetupFailed when none succeeds."""
     run_id, setup = uuid.uuid4().hex[:10], Stats()  # setup requests are not the load's
     api, gate, reasons = Api(http, setup, clock), asyncio.Semaphore(8), []
 
     async def one(i: int) -> Customer | None:
         async with gate:
-            try:
-                return await api.register(f"load-{run_id}-{i}@example.com", "load-pass-1")
-            except StepFailed as exc:
-                reasons.append(str(exc))
-                return None
+            for attempt in range(1, SETUP_ATTEMPTS + 1):
+                try:
+                    return await api.register(f"load-{run_id}-{i}@example.com",
+                                              "load-pass-1")
+                except StepFailed as exc:
+                    if attempt == SETUP_ATTEMPTS:
+                        reasons.append(str(exc))
+                        return None
+                    await sleep(attempt)
+            return None
 
     customers = [c for c in await asyncio.gather(*(one(i) for i in range(count))) if c]
     if not customers:

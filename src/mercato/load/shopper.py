@@ -77,7 +77,9 @@ class Api:
         return customer.token
 
     async def register(self, email: str, password: str) -> Customer:
-        await self.call("POST", "/api/v1/identity/users", expect=(201,),
+        """Register and log in; a 409 counts as registered (an earlier attempt whose
+        answer was lost, e.g. a 503 from the gateway's deadline, did register)."""
+        await self.call("POST", "/api/v1/identity/users", expect=(201, 409),
                         json={"email": email, "password": password, "name": "Load Shopper"})
         customer = Customer(email, password)
         await self.login(customer)
