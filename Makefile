@@ -55,7 +55,7 @@ k8s-validate: $(STAMP) kubectl
 # their own: Playwright's sync API keeps an event loop running in the test thread, which
 # pytest-asyncio's tests cannot share.
 test: lint chromium k8s-validate
-	$(BIN)/pytest -q --ignore=tests/chaos --ignore=tests/browser $(ARGS)
+	$(BIN)/pytest -q --durations=25 --ignore=tests/chaos --ignore=tests/browser $(ARGS)
 	$(BIN)/pytest -q tests/browser $(ARGS)
 
 unit: $(STAMP)
