@@ -43,11 +43,9 @@ class RotateKeys(Fault):
 
     async def inject(self, target: Target) -> str:
         async with _session(target) as http:
-            self.email = f"rotation-{uuid.uuid4().hex[:10]}@example.com"
-            async with http.post("/api/v1/identity/users", json={
-                    "email": self.email, "password": PASSWORD, "name": "Key Rotation"}) as r:
-                if r.status != 201:
-                    raise RuntimeError(f"registration answered {r.status}")
+            self.email = await until(lambda: _register(http), 30.0, every=1.0)
+            if self.email is None:
+                raise RuntimeError("no customer could be registered in 30s")
             self.before = await _token(http, self.email)
         return f"token of kid {_kid(self.before)[:8]} made; " + await _rotate(target, LEAD + 3)
 
@@ -95,12 +93,22 @@ def _session(target: Target) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(target.url, timeout=aiohttp.ClientTimeout(total=20))
 
 
+async def _register(http: aiohttp.ClientSession) -> str | None:
+    """A new customer's email, or None if identity did not register it."""
+    email = f"rotation-{uuid.uuid4().hex[:10]}@example.com"
+    async with http.post("/api/v1/identity/users", json={
+            "email": email, "password": PASSWORD, "name": "Key Rotation"}) as r:
+        return email if r.status == 201 else None
+
+
 async def _token(http: aiohttp.ClientSession, email: str) -> str:
-    async with http.post("/api/v1/identity/token",
-                         json={"email": email, "password": PASSWORD}) as r:
-        if r.status != 200:
-            raise RuntimeError(f"login answered {r.status}")
-        return (await r.json())["access_token"]
+    for _ in range(3):  # a login may time out on a busy machine, as registration may
+        async with http.post("/api/v1/identity/token",
+                             json={"email": email, "password": PASSWORD}) as r:
+            if r.status == 200:
+                return (await r.json())["access_token"]
+        await asyncio.sleep(1.0)
+    raise RuntimeError(f"login answered {r.status}")
 
 
 async def _rotate(target: Target, patience: float) -> str:
