@@ -32,6 +32,8 @@ from mercato.load.stats import CONFIRMED, Stats
 
 READY_WAIT = 40.0  # seconds inventory may take to answer again (it restarts slowly
 # on a busy machine)
+REGISTER_WAIT = 15.0  # seconds a window may spend registering its buyers...
+ROUND = 8  # ...in rounds of this many at once (register_customers' own concurrency)
 POST_TRIES = 3  # a POST that fails is sent again (same Idempotency-Key) this many times
 
 
@@ -50,23 +52,24 @@ class LastUnitRace(Fault):
     id, what, lengths = "F10", "last-unit race with inventory killed", (4.0, 6.0)
     BUYERS: ClassVar[int] = 20
     races: ClassVar[dict[Path, list[Race]]] = {}  # every window's race, per platform
-
     buyers: ClassVar[dict[Path, list[Customer]]] = {}  # registered once per platform
+    # (seconds of password hashing), topped up by a later window if some timed out
 
     async def inject(self, target: Target) -> str:
         stock = target.rng.choice((1, 2))
         async with _session(target) as http:
             clock = asyncio.get_running_loop().time
-            if target.data_dir not in self.buyers:  # seconds of password hashing: once
-                self.buyers[target.data_dir] = await _register(http, self.BUYERS, clock)
+            buyers = self.buyers.setdefault(target.data_dir, [])
+            await _register(http, buyers, self.BUYERS, clock)  # kept for the next windows
+            if len(buyers) <= stock:
+                raise RuntimeError(f"{len(buyers)} buyers registered: no race for {stock}")
             api = Api(http, Stats(), clock)  # the race's own requests are not the load's
-            await asyncio.gather(*(api.login(c) for c in self.buyers[target.data_dir]
+            await asyncio.gather(*(api.login(c) for c in buyers
                                    if clock() - c.issued > TOKEN_REUSE))
             race = Race(await _product(http, target.data_dir, stock), stock)
             self.product = race.product
             self.races.setdefault(target.data_dir, []).append(race)
-            posts = [asyncio.create_task(_place(http, race, c))
-                     for c in self.buyers[target.data_dir]]
+            posts = [asyncio.create_task(_place(http, race, c)) for c in buyers]
             await asyncio.sleep(target.rng.uniform(0.02, 0.3))  # some sent, some not
             self.killed = await _kill_inventory(target)
             await asyncio.gather(*posts)
@@ -172,20 +175,18 @@ async def _place(http: aiohttp.ClientSession, race: Race, buyer: Customer) -> No
     race.unplaced += 1
 
 
-async def _register(http: aiohttp.ClientSession, count: int, clock) -> list[Customer]:
-    """``count`` new customers, asked again (other emails) for those refused or timed out
-    (identity hashes passwords: on a busy machine some wait past the gateway's timeout),
-    for up to ``READY_WAIT`` seconds; fewer if identity keeps refusing."""
-    buyers: list[Customer] = []
-    deadline = clock() + READY_WAIT
+async def _register(http: aiohttp.ClientSession, buyers: list[Customer], count: int,
+                    clock) -> None:
+    """Fill ``buyers`` up to ``count`` new customers, for at most ``REGISTER_WAIT``
+    seconds: identity hashes passwords, and on a busy machine some registrations time out
+    at the gateway (those are asked again with other emails at the next round or window),
+    so a window races with whom it has rather than hold up the schedule."""
+    deadline = clock() + REGISTER_WAIT
     while len(buyers) < count and clock() < deadline:
         try:
-            buyers += await register_customers(http, count - len(buyers), clock)
+            buyers += await register_customers(http, min(ROUND, count - len(buyers)), clock)
         except SetupFailed:
             await asyncio.sleep(1.0)
-    if len(buyers) < 2:
-        raise RuntimeError(f"{len(buyers)} buyers registered in {READY_WAIT:g}s: no race")
-    return buyers
 
 
 async def _kill_inventory(target: Target) -> KillService:
