@@ -37,14 +37,18 @@ async def calls_until(stop: asyncio.Event, url: str, statuses: Counter) -> None:
     """A customer calling an authenticated route over and over with one token (the F12
     'load'): every status counted."""
     async with aiohttp.ClientSession(url) as http:
-        for _ in range(5):  # identity hashes passwords: on a busy machine, a timeout
-            email = f"caller-{random.getrandbits(40):x}@example.com"
-            creds = {"email": email, "password": "caller-pass-1"}
+        token = None
+        for _ in range(30):  # identity hashes passwords: on a busy machine, a timeout
+            creds = {"email": f"caller-{random.getrandbits(40):x}@example.com",
+                     "password": "caller-pass-1"}
             async with http.post("/api/v1/identity/users", json=creds | {"name": "C"}) as r:
                 if r.status == 201:
-                    break
-        async with http.post("/api/v1/identity/token", json=creds) as r:
-            auth = {"Authorization": f"Bearer {(await r.json())['access_token']}"}
+                    async with http.post("/api/v1/identity/token", json=creds) as login:
+                        token = (await login.json()).get("access_token")
+            if token:
+                break
+            await asyncio.sleep(1.0)
+        auth = {"Authorization": f"Bearer {token}"}
         while not stop.is_set():
             async with http.get("/api/v1/cart", headers=auth) as r:
                 statuses[str(r.status)] += 1
