@@ -7,14 +7,20 @@ One module per family of faults, each fault a ``base.Fault``; add a new one to
 from __future__ import annotations
 
 from mercato.chaos.faults.base import Check, Fault, Target, until
+from mercato.chaos.faults.keys import RotateKeys
 from mercato.chaos.faults.kills import KillBroker, KillService, nats_pids
+from mercato.chaos.faults.messages import ResendEvents
 from mercato.chaos.faults.network import PartitionPayments, SlowParticipant
+from mercato.chaos.faults.races import LastUnitRace
 
 FAULTS: dict[str, type[Fault]] = {f.id: f for f in (
     KillService,
     KillBroker,
     SlowParticipant,
     PartitionPayments,
+    ResendEvents,
+    LastUnitRace,
+    RotateKeys,
 )}
 
 
