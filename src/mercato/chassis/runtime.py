@@ -95,6 +95,7 @@ class Runtime:
             # notice a hung broker in seconds, not the default minutes
             ping_interval=5, max_outstanding_pings=2,
             error_cb=_log_nats_error, disconnected_cb=_log_disconnect,
+            reconnected_cb=self._reconnected,
         )
         self.js = self.nc.jetstream()
         self.view = RegistryView(self.nc, s.registry_ttl)
@@ -145,8 +146,11 @@ class Runtime:
                               subscriptions: list[Subscription]) -> None:
         """Streams, the outbox relay (if this service publishes) and its consumers."""
         if publishes:
-            await ensure_stream(self.js, event_stream_config(self.service))  # its own only
-            self.relay = Relay(self.outbox, self.js, crash_point=self.crash_point)
+            config = event_stream_config(self.service,
+                                         duplicate_window=self.settings.nats_duplicate_window)
+            await ensure_stream(self.js, config)  # its own only
+            self.relay = Relay(self.outbox, self.js, crash_point=self.crash_point,
+                               stream=config, retention=self.settings.outbox_retention)
             self.relay.start()
         # A subscription tied to a saga mode runs only in that mode (docs/choreography.md).
         mode = self.settings.saga_mode
@@ -155,6 +159,15 @@ class Runtime:
             self.consumers = Consumers(self.service, self.db, self.js, subscriptions,
                                        crash_point=self.crash_point)
             await self.consumers.start()
+
+    async def _reconnected(self) -> None:
+        """NATS is back, perhaps without its store (docs/chaos.md F4): the relay probes its
+        stream and the consumers check their durables before going on."""
+        log.info("nats_reconnected")
+        if self.relay:
+            self.relay.reconnected()
+        if self.consumers:
+            self.consumers.reconnected()
 
     async def stop_messaging(self) -> None:
         if self.consumers:

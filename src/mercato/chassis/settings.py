@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     # it (`mercato up --fault-proxies`, docs/chaos.md). Empty: its listening address.
     advertise_url: str = ""
     nats_url: str = "nats://127.0.0.1:4333"
+    # Seconds JetStream drops a re-published event (same Nats-Msg-Id) as a duplicate. Only
+    # a help: the inboxes drop what comes later (a chaos platform runs with a short one).
+    nats_duplicate_window: float = Field(default=120.0, gt=0)
+    # Seconds published outbox rows are kept to be re-published after the broker lost its
+    # store (docs/chaos.md F4); the event streams' max_age, 7 days, by default.
+    outbox_retention: float = Field(default=7 * 24 * 3600.0, gt=0)
     # This process's NATS user: its nkey seed file (made by `mercato up` under
     # <data dir>/keys/nats/); unset: connect without credentials (a server of one's own).
     nats_nkey_file: Path | None = None

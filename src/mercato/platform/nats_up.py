@@ -29,6 +29,7 @@ import nats.errors
 from nats.aio.client import Client as Nats
 
 from mercato.chassis.messaging.servers import nats_servers
+from mercato.chassis.messaging.streams import DUPLICATE_WINDOW
 from mercato.chassis.tls import TlsFiles
 from mercato.platform.nats_server import STANDARD_PORT, Cluster, free_port, nats_command
 from mercato.platform.supervisor import ProcessSpec, Supervisor
@@ -131,10 +132,31 @@ async def start_servers(sup: Supervisor, servers: list[tuple[ProcessSpec, int]],
 
 
 async def set_up_jetstream(nc: Nats, registry_ttl: float, replicas: int,
-                           timeout: float = 30.0) -> None:
+                           timeout: float = 30.0,
+                           duplicate_window: float = DUPLICATE_WINDOW) -> None:
     """Once JetStream answers, every stream and bucket (``set_up_streams``) with
     ``replicas`` copies."""
     await wait_jetstream(nc, timeout)
     js = nc.jetstream()
-    await retrying(lambda: set_up_streams(js, registry_ttl, replicas), timeout,
-                   "creating the streams")
+    await retrying(lambda: set_up_streams(js, registry_ttl, replicas, duplicate_window),
+                   timeout, "creating the streams")
+
+
+def restoring(set_up: Callable[[], Awaitable[None]], say: Callable[[str], None]
+              ) -> Callable[[], Awaitable[None]]:
+    """The supervisor connection's ``reconnected_cb``: NATS came back, perhaps without its
+    store (deleted, a lost disk: docs/chaos.md F4), so every stream and bucket is set up
+    again (``set_up``, idempotent), in a task of its own so the reconnect is not held."""
+    tasks: set[asyncio.Task] = set()
+
+    async def run() -> None:
+        try:
+            await set_up()
+        except Exception as exc:
+            say(f"NATS reconnected, but its streams were not set up again: {exc}")
+
+    async def reconnected() -> None:
+        task = asyncio.create_task(run(), name="restore-streams")
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    return reconnected

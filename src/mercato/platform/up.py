@@ -33,6 +33,7 @@ from mercato.platform.nats_up import (
     described,
     nats_children,
     nats_specs,
+    restoring,
     set_up_jetstream,
     start_servers,
 )
@@ -80,6 +81,10 @@ def _say(message: str) -> None:
         console.print(message, highlight=False)
 
 
+def _warn(message: str) -> None:
+    _say(f"[yellow]warning:[/] {message}")
+
+
 async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot, *,
                 seed: bool, ready_timeout: float, started: float,
                 replicas: dict[str, int], nats_nodes: int = 1) -> None:
@@ -118,10 +123,14 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
     _say(f"Starting NATS on {nats_url} ({described(nats_nodes, copies, data_dir)}"
          f"{'; TLS with client certificates' if tls else ''})")
     try:
+        async def set_up() -> None:
+            await set_up_jetstream(boot.nc, settings.registry_ttl, copies,
+                                   duplicate_window=settings.nats_duplicate_window)
         boot.nc = await start_servers(sup, servers, nats_url,
                                       **connect_options(SUPERVISOR, seeds[SUPERVISOR]),
-                                      **({"tls": tls} if tls else {}))
-        await set_up_jetstream(boot.nc, settings.registry_ttl, copies)
+                                      **({"tls": tls} if tls else {}),
+                                      reconnected_cb=restoring(set_up, _warn))
+        await set_up()
     except TimeoutError as exc:
         raise UpError(str(exc)) from None
     try:

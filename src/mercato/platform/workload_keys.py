@@ -31,7 +31,7 @@ from mercato.chassis.identity import (
 from mercato.chassis.identity.keys import keys_dir
 from mercato.chassis.messaging import ensure_streams
 from mercato.chassis.messaging.credentials import NKEY_FILE_ENV, seed_path
-from mercato.chassis.messaging.streams import ensure_stream
+from mercato.chassis.messaging.streams import DUPLICATE_WINDOW, ensure_stream
 from mercato.chassis.tls import Issued, ensure_pki
 from mercato.chassis.tls.pki import ca_path, cert_key_path, cert_path
 from mercato.gateway.audit import audit_stream_config
@@ -60,12 +60,15 @@ def ensure_workload_keys(data_dir: Path) -> Path:
 
 
 async def set_up_streams(js: JetStreamContext, registry_ttl: float,
-                         replicas: int | None = None) -> None:
+                         replicas: int | None = None,
+                         duplicate_window: float = DUPLICATE_WINDOW) -> None:
     """What no service may set up for itself (each may touch only its own stream): every
     event stream, the dead-letter stream, the audit stream (written by the gateway and
     the operator's commands), the registry and routing buckets — each with ``replicas``
-    copies (default ``MERCATO_NATS_REPLICAS``; chassis/messaging/servers.py)."""
-    await ensure_streams(js, *publishers(), replicas=replicas)
+    copies (default ``MERCATO_NATS_REPLICAS``; chassis/messaging/servers.py). Run again
+    when NATS comes back, which may be without its store (docs/chaos.md F4)."""
+    await ensure_streams(js, *publishers(), replicas=replicas,
+                         duplicate_window=duplicate_window)
     await ensure_stream(js, audit_stream_config(replicas))
     await registry.open_bucket(js, registry_ttl, replicas)
     await routing.open_bucket(js, replicas)

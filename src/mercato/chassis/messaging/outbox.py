@@ -79,6 +79,33 @@ class Outbox:
             await tx.execute_many("UPDATE outbox SET published_at = ? WHERE seq = ?",
                                   [(at, seq) for seq in seqs])
 
+    async def published_counts(self, since: str) -> dict[str, int]:
+        """Rows published at or after ``since`` (ISO text), per subject."""
+        rows = await self.db.fetch_all(
+            "SELECT subject, COUNT(*) AS n FROM outbox WHERE published_at >= ?"
+            " GROUP BY subject", since)
+        return {r["subject"]: int(r["n"]) for r in rows}
+
+    async def redrive(self, since: str) -> int:
+        """Mark the rows published at or after ``since`` unsent again, so the relay
+        re-publishes them in order (the broker lost them: messaging/redrive.py); how many."""
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE outbox SET published_at = NULL"
+                " WHERE published_at IS NOT NULL AND published_at >= ?", since)
+        self._notify()
+        return int(changed or 0)
+
+    async def prune(self, before: str, limit: int = 1000) -> int:
+        """Delete up to ``limit`` rows published before ``before`` (past the retention:
+        the stream no longer holds them either); how many."""
+        async with self.db.transaction() as tx:
+            removed = await tx.execute(
+                "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox"
+                " WHERE published_at IS NOT NULL AND published_at < ? ORDER BY seq LIMIT ?)",
+                before, limit)
+        return int(removed or 0)
+
     async def unpublished(self, first: int = 5) -> dict:
         """How many rows are not published yet, and the ids of the oldest ``first`` (for
         ``mercato verify``), without reading message bodies."""

@@ -1,17 +1,23 @@
 """The outbox relay: publishes committed outbox rows to JetStream, in order, and marks a
-row sent only after the broker's acknowledgment. Each publish is a producer span continuing
+row sent only after the broker's acknowledgment; re-publishes the retained ones when the
+broker lost them (``redrive.StreamGuard``). Each publish is a producer span continuing
 the trace its row was written in; the message carries that span's ``traceparent``."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 
 from nats.js import JetStreamContext
+from nats.js.api import StreamConfig
 
+from mercato.chassis.clock import iso
 from mercato.chassis.faults import NO_FAULTS
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging.outbox import Outbox
+from mercato.chassis.messaging.redrive import StreamGuard
+from mercato.chassis.messaging.streams import EVENT_RETENTION, event_stream_config
 from mercato.chassis.telemetry import (
     ERROR,
     SpanKind,
@@ -23,6 +29,8 @@ from mercato.chassis.telemetry import (
 from mercato.chassis.worker import Worker, doubling
 
 log = get_logger(__name__)
+PRUNE_EVERY = 600.0  # seconds between two prunings of the outbox's published rows
+PRUNE_BATCH = 1000
 _tracer = tracer("mercato.relay")
 
 
@@ -33,21 +41,46 @@ class Relay:
 
     def __init__(self, outbox: Outbox, js: JetStreamContext, *, batch: int = 200,
                  poll: float = 1.0, ack_timeout: float = 5.0, max_backoff: float = 5.0,
-                 crash_point: Callable[[str], None] = NO_FAULTS) -> None:
+                 crash_point: Callable[[str], None] = NO_FAULTS,
+                 stream: StreamConfig | None = None,
+                 retention: float = EVENT_RETENTION) -> None:
         self.crash_point = crash_point
         self.outbox = outbox
         self.js = js
+        # Watches the stream for a loss of what it acknowledged (redrive.py)
+        self.guard = StreamGuard(js, outbox, stream or event_stream_config(outbox.source),
+                                 retention=retention)
         self.batch = batch
         self.ack_timeout = ack_timeout
         self.published = 0
         self.worker = Worker("outbox-relay", self._pass, poll=poll, wakeup=outbox.wakeup,
                              backoff=doubling(0.1, max_backoff), failed="relay_publish_failed")
+        self.retention = retention
+        self.pruned = 0
+        self.pruner = Worker("outbox-prune", self._prune, poll=PRUNE_EVERY,
+                             backoff=doubling(1.0, 60.0), failed="outbox_prune_failed")
 
     def start(self) -> None:
         self.worker.start()
+        self.pruner.start()
 
     async def stop(self) -> None:
+        await self.pruner.stop()
         await self.worker.stop()
+
+    async def _prune(self) -> float | None:
+        """Delete one batch of rows published longer ago than the retention; at once
+        again if it was full."""
+        before = iso(self.outbox.clock() - timedelta(seconds=self.retention))
+        removed = await self.outbox.prune(before, PRUNE_BATCH)
+        self.pruned += removed
+        return 0 if removed >= PRUNE_BATCH else None
+
+    def reconnected(self) -> None:
+        """The broker connection came back (perhaps to a broker without its store): probe
+        the stream before the next publish."""
+        self.guard.suspect = True
+        self.outbox.wakeup.set()
 
     async def _pass(self) -> float | None:
         """One batch; at once again if it was full, else after ``poll`` or a commit."""
@@ -59,6 +92,8 @@ class Relay:
         The publishes of a batch are pipelined (sent without waiting for each ack), then
         the acks are awaited in order; the rows up to the first failure are marked sent.
         """
+        if self.guard.suspect and (lost := await self.guard.probe()):
+            await self.guard.redrive(lost)
         rows = await self.outbox.pending(self.batch)
         if not rows:
             return 0
@@ -72,9 +107,11 @@ class Relay:
         ]
         done: list[int] = []
         error: BaseException | None = None
+        backwards = False
         for row, fut, span in zip(rows, pending, spans, strict=True):
             try:
-                await fut
+                ack = await fut
+                backwards |= self.guard.acked(ack.seq, bool(ack.duplicate))
             except Exception as exc:
                 error = exc
                 span.set_status(ERROR, f"not acknowledged: {type(exc).__name__}")
@@ -90,7 +127,10 @@ class Relay:
             self.crash_point("relay.before_mark_sent")  # published, not yet marked sent
         await self.outbox.mark_published(done)
         self.published += len(done)
+        if backwards:  # the stream started again from nothing: re-publish what it lost
+            await self.guard.redrive("the stream's sequence went backwards")  # wakes it
         if error is not None:
+            self.guard.suspect = True  # the stream may be gone: probe it next time
             raise error
         return len(done)
 

@@ -21,16 +21,18 @@ DAY = 24 * 3600.0
 EVENT_RETENTION = 7 * DAY
 DLQ_STREAM = "MERCATO_DLQ"
 DLQ_SUBJECT_PREFIX = "mercato.dlq"
-DUPLICATE_WINDOW = 120.0
+DUPLICATE_WINDOW = 120.0  # seconds; the default of MERCATO_NATS_DUPLICATE_WINDOW
 
 
-def event_stream_config(source: str, replicas: int | None = None) -> StreamConfig:
+def event_stream_config(source: str, replicas: int | None = None,
+                        duplicate_window: float = DUPLICATE_WINDOW) -> StreamConfig:
     """The JetStream stream of ``source``'s events: file storage, limits retention,
-    duplicate window for exactly-once publishing, replicas from the cluster size."""
+    duplicate window (``MERCATO_NATS_DUPLICATE_WINDOW``) against re-publishes, replicas
+    from the cluster size."""
     return StreamConfig(
         name=stream_for(source), subjects=[f"mercato.{source}.>"],
         retention=RetentionPolicy.LIMITS, storage=StorageType.FILE,
-        max_age=EVENT_RETENTION, duplicate_window=DUPLICATE_WINDOW,
+        max_age=EVENT_RETENTION, duplicate_window=duplicate_window,
         discard=DiscardPolicy.OLD, num_replicas=replicas or stream_replicas(),
         description=f"integration events published by {source}",
     )
@@ -56,9 +58,9 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
     await js.update_stream(config)
 
 
-async def ensure_streams(js: JetStreamContext, *sources: str, replicas: int | None = None
-                         ) -> None:
+async def ensure_streams(js: JetStreamContext, *sources: str, replicas: int | None = None,
+                         duplicate_window: float = DUPLICATE_WINDOW) -> None:
     """Create or update the event stream of each of ``sources`` and the DLQ stream."""
     for source in sources:
-        await ensure_stream(js, event_stream_config(source, replicas))
+        await ensure_stream(js, event_stream_config(source, replicas, duplicate_window))
     await ensure_stream(js, dlq_stream_config(replicas))
