@@ -19,7 +19,7 @@ from pathlib import Path
 
 import aiohttp
 
-from mercato.chaos.faults import platform_env
+from mercato.chaos.faults import crash_points, platform_env
 from mercato.chassis.settings import Settings, load_settings
 
 PRODUCTS = ("Anvil", "Barometer", "Compass", "Dynamo", "Easel", "Funnel", "Gimbal",
@@ -51,7 +51,8 @@ class ChaosPlatform:
             "MERCATO_DATA_DIR": str(self.data_dir), "MERCATO_GATEWAY_PORT": str(self.port),
             "MERCATO_ENV": "development", "MERCATO_SAGA_MODE": mode,
             "MERCATO_SAGA_STEP_DEADLINE": f"{step_deadline:g}",
-            "MERCATO_NATS_CLUSTER": str(nats_nodes)} | platform_env()
+            "MERCATO_NATS_CLUSTER": str(nats_nodes),
+            "MERCATO_FAULT_DIR": str(crash_points(self.data_dir))} | platform_env()
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -77,7 +78,7 @@ class ChaosPlatform:
         raise RuntimeError(f"mercato up not ready in {READY_WAIT:g}s; see {self.output}")
 
     def _spawn(self) -> None:
-        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        crash_points(self.data_dir).mkdir(parents=True, exist_ok=True)
         with self.output.open("wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "mercato", "up", "--fault-proxies", "--no-seed"],

@@ -6,16 +6,20 @@ One module per family of faults, each fault a ``base.Fault``; add a new one to
 
 from __future__ import annotations
 
-from mercato.chaos.faults.base import Check, Fault, Target, until
+from mercato.chaos.faults.base import Check, Fault, Target, crash_points, until
+from mercato.chaos.faults.broker import BrokerDataLoss
 from mercato.chaos.faults.keys import RotateKeys
 from mercato.chaos.faults.kills import KillBroker, KillService, nats_pids
 from mercato.chaos.faults.messages import ResendEvents
 from mercato.chaos.faults.network import PartitionPayments, SlowParticipant
 from mercato.chaos.faults.races import LastUnitRace
+from mercato.chaos.faults.relay import RelayCrash
 
 FAULTS: dict[str, type[Fault]] = {f.id: f for f in (
     KillService,
     KillBroker,
+    RelayCrash,
+    BrokerDataLoss,
     SlowParticipant,
     PartitionPayments,
     ResendEvents,
@@ -38,5 +42,5 @@ def platform_env() -> dict[str, str]:
     return env
 
 
-__all__ = ["FAULTS", "Check", "Fault", "Target", "lengths", "nats_pids", "platform_env",
-           "until"]
+__all__ = ["FAULTS", "Check", "Fault", "Target", "crash_points", "lengths", "nats_pids",
+           "platform_env", "until"]

@@ -14,6 +14,7 @@ as checks of the report's own (``Check``).
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mercato.operations.control_client import request, socket_path
+
+
+def crash_points(data_dir: Path) -> Path:
+    """The chaos platform's crash-point dir (``MERCATO_FAULT_DIR``, chassis/faults.py): a
+    fault arms a point by creating ``<service>.<point>`` there."""
+    return Path(data_dir) / "crash-points"
 
 
 @dataclass
@@ -86,3 +93,20 @@ async def until(probe: Callable[[], Awaitable[Any]], seconds: float, every: floa
             pass
         await asyncio.sleep(every)
     return None
+
+
+def log_events(data_dir: Path, name: str | None = None, needle: str = ""):
+    """The JSON lines of the platform's service logs (one instance's, with ``name``) that
+    contain ``needle`` (an event's name: the others are not parsed)."""
+    logs = data_dir / "logs"
+    for path in [logs / f"{name}.log"] if name else sorted(logs.glob("*.log")):
+        try:
+            lines = path.read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            if line.startswith("{") and needle in line:
+                try:
+                    yield json.loads(line)
+                except ValueError:
+                    continue

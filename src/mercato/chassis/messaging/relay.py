@@ -61,6 +61,7 @@ class Relay:
                              backoff=doubling(1.0, 60.0), failed="outbox_prune_failed")
 
     def start(self) -> None:
+        log.info("relay_started", stream=self.guard.stream.name)  # F3 times a restart by it
         self.worker.start()
         self.pruner.start()
 
