@@ -1,0 +1,125 @@
+"""The relay's watch over its stream (chassis/messaging/redrive.py): when the broker lost
+what it acknowledged, and which outbox rows are then re-driven or pruned."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+from nats.js.errors import NotFoundError
+
+from mercato.chassis.clock import iso
+from mercato.chassis.messaging import Outbox
+from mercato.chassis.messaging.redrive import StreamGuard, lost_subjects, went_backwards
+from mercato.chassis.messaging.streams import event_stream_config
+from mercato.contracts.inventory import StockAdjusted
+
+NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+
+
+def test_an_acknowledgment_at_or_below_the_highest_shows_the_stream_went_backwards():
+    assert went_backwards(10, 1, duplicate=False)
+    assert went_backwards(10, 10, duplicate=False)
+    assert not went_backwards(10, 11, duplicate=False)
+    assert not went_backwards(10, 3, duplicate=True)  # a duplicate names the first copy
+    assert not went_backwards(0, 1, duplicate=False)  # nothing seen yet
+
+
+def test_a_subject_is_lost_when_the_stream_holds_fewer_messages_than_were_published():
+    published = {"mercato.x.A": 3, "mercato.x.B": 2}
+    assert lost_subjects(published, {"mercato.x.A": 3, "mercato.x.B": 2}) == []
+    assert lost_subjects(published, {"mercato.x.A": 4, "mercato.x.B": 2}) == []  # re-publish
+    assert lost_subjects(published, {"mercato.x.A": 3}) == ["mercato.x.B"]
+    assert lost_subjects(published, {}) == ["mercato.x.A", "mercato.x.B"]
+
+
+class FakeJs:
+    """Stream info as JetStream answers it: per-subject counts, or no such stream."""
+
+    def __init__(self, subjects: dict[str, int] | None, last_seq: int = 0) -> None:
+        self.subjects, self.last_seq = subjects, last_seq
+        self.created: list[str] = []
+
+    async def stream_info(self, name, subjects_filter=None):
+        if self.subjects is None:
+            raise NotFoundError
+        return SimpleNamespace(state=SimpleNamespace(subjects=self.subjects,
+                                                     last_seq=self.last_seq))
+
+    async def add_stream(self, config):
+        self.created.append(config.name)
+        self.subjects = {}
+
+
+async def published_outbox(db, count: int, at: datetime = NOW) -> Outbox:
+    outbox = Outbox(db, "inventory", clock=lambda: at)
+    async with db.transaction() as tx:
+        for n in range(count):
+            await outbox.add(tx, StockAdjusted(product_id=f"p{n}", delta=1, on_hand=1, available=1,
+                                               reason="test"))
+    rows = await outbox.pending(100)
+    await outbox.mark_published([r["seq"] for r in rows])
+    return outbox
+
+
+def guard(js, outbox, retention: float = 7 * 86400.0) -> StreamGuard:
+    return StreamGuard(js, outbox, event_stream_config("inventory"), retention=retention,
+                       clock=lambda: NOW)
+
+
+@pytest.mark.parametrize(("subjects", "lost"), [
+    ({"mercato.inventory.StockAdjusted": 3}, False),
+    ({"mercato.inventory.StockAdjusted": 1}, True),
+    ({}, True),
+])
+async def test_the_probe_compares_the_stream_with_what_the_outbox_published(
+        service_db_for, subjects, lost):
+    outbox = await published_outbox(await service_db_for("inventory"), 3)
+    g = guard(FakeJs(subjects, last_seq=7), outbox)
+    assert bool(await g.probe()) is lost
+    assert not g.suspect and g.highest == 7
+
+
+async def test_a_missing_stream_is_made_again_and_counts_as_lost_when_rows_were_published(
+        service_db_for):
+    db = await service_db_for("inventory")
+    js = FakeJs(None)
+    assert await guard(js, Outbox(db, "inventory")).probe() is None  # nothing published
+    assert js.created == ["MERCATO_INVENTORY"]
+    outbox = await published_outbox(db, 2)
+    js = FakeJs(None)
+    assert "missing" in await guard(js, outbox).probe()
+    assert js.created == ["MERCATO_INVENTORY"]
+
+
+async def test_a_redrive_marks_the_retained_rows_unsent_in_order_and_wakes_the_relay(
+        service_db_for):
+    db = await service_db_for("inventory")
+    old = await published_outbox(db, 2, at=NOW - timedelta(days=8))  # past the retention
+    recent = await published_outbox(db, 3)
+    recent.wakeup.clear()
+    g = guard(FakeJs({}), recent)
+    assert g.acked(5, False) is False and g.acked(1, False) is True  # backwards
+    assert g.highest == 1
+    assert await g.redrive("test") == 3
+    assert recent.wakeup.is_set()
+    pending = await recent.pending(10)
+    assert len(pending) == 3 and [r["seq"] for r in pending] == sorted(r["seq"] for r in pending)
+    assert g.redriven == 3 and g.losses == 1
+    assert await old.count_pending() == 3  # the old two stay sent
+
+
+async def test_published_rows_past_the_retention_are_pruned_and_unsent_ones_never(
+        service_db_for):
+    db = await service_db_for("inventory")
+    await published_outbox(db, 2, at=NOW - timedelta(days=8))
+    outbox = await published_outbox(db, 1)
+    async with db.transaction() as tx:  # one never published, however old
+        await Outbox(db, "inventory", clock=lambda: NOW - timedelta(days=30)).add(
+            tx, StockAdjusted(product_id="q", delta=1, on_hand=1, available=1, reason="test"))
+    assert await outbox.prune(iso(NOW - timedelta(days=7)), limit=1) == 1  # a batch
+    assert await outbox.prune(iso(NOW - timedelta(days=7))) == 1
+    assert await outbox.prune(iso(NOW - timedelta(days=7))) == 0
+    left = await db.fetch_all("SELECT published_at FROM outbox ORDER BY seq")
+    assert len(left) == 2 and sum(r["published_at"] is None for r in left) == 1
