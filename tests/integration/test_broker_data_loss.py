@@ -69,7 +69,7 @@ async def test_a_lost_store_is_redriven_from_the_outbox_and_the_inbox_drops_dupl
         assert await eventually(lambda: _dropped(consumers, 3), 10)
         assert await effects(sub_db) == [1, 2, 3, 4]  # each once
         assert relay.guard.losses >= 1 and relay.guard.redriven >= 3
-        assert consumers.recreated == 1
+        assert consumers.durables.recreated == 1
         info = await js.stream_info("MERCATO_TESTSVC")
         assert info.state.messages >= 4  # the lost three again, and the new one
         assert await outbox.count_pending() == 0

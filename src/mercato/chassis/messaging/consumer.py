@@ -6,13 +6,10 @@ handled in a consumer span (``delivery.py``)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
 from mercato.chassis.clock import iso, utc_now
@@ -20,15 +17,14 @@ from mercato.chassis.data.db import Connection, Database, TransactionLost
 from mercato.chassis.faults import NO_FAULTS
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging.delivery import Delivery, begin, end
-from mercato.chassis.messaging.dlq import dead_letter, replay_subject
-from mercato.chassis.messaging.streams import ensure_stream, event_stream_config
+from mercato.chassis.messaging.dlq import dead_letter
+from mercato.chassis.messaging.durables import Durables
 from mercato.chassis.messaging.subscription import Handler, NotYet, Subscription
 from mercato.chassis.tasks import stop_tasks
-from mercato.contracts.envelope import Envelope, Event, stream_for
+from mercato.contracts.envelope import Envelope, Event
 
 log = get_logger(__name__)
 BACKOFF = (0.5, 2.0, 5.0, 15.0, 30.0)
-CHECK_EVERY = 5.0  # seconds an idle consumer waits between checks that its durable exists
 SAVEPOINT = "consumer_message"
 DUPLICATE_DROPPED = "event_duplicate_dropped"  # the log event of a delivery the inbox drops
 __all__ = ["BACKOFF", "Consumers", "Handler", "NotYet", "Subscription"]
@@ -51,8 +47,7 @@ class Consumers:
         self.ack_wait = ack_wait
         self.handled = 0
         self.duplicates: dict[str, int] = {}  # per durable: deliveries the inbox dropped
-        self.recreated = 0  # durables made again after the broker lost them
-        self._check_at: dict[str, float] = {}  # per subscription: when to check its durable
+        self.durables = Durables(js, self.durable, ack_wait)  # made, and made again
         self._tasks: list[asyncio.Task] = []
 
     def durable(self, sub: Subscription) -> str:
@@ -60,64 +55,13 @@ class Consumers:
 
     async def start(self) -> None:
         for sub in self.subscriptions:
-            psub = await self._bind(sub)
+            psub = await self.durables.bind(sub)
             self._tasks.append(asyncio.create_task(self._loop(sub, psub),
                                                    name=f"consume-{sub.name}"))
 
     def reconnected(self) -> None:
-        """The broker connection came back (perhaps to a broker without its store): check
-        at the next idle moment that every durable still exists."""
-        self._check_at.clear()
-
-    async def _bind(self, sub: Subscription):
-        """Create (or update) the durable of ``sub`` and bind a pull subscription to it."""
-        stream = stream_for(sub.source)
-        try:  # made by the supervisor, as no service may change another's stream
-            await self.js.stream_info(stream)
-        except NotFoundError:  # a server of one's own (tests): make it here
-            await ensure_stream(self.js, event_stream_config(sub.source))
-        config = ConsumerConfig(
-            durable_name=self.durable(sub), name=self.durable(sub),
-            filter_subjects=[*(e.subject() for e in sub.events),
-                             replay_subject(sub.source, self.durable(sub))],
-            ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
-            ack_wait=self.ack_wait, max_deliver=-1, max_ack_pending=1000,
-        )
-        try:  # creates it, or updates its filter; an existing one keeps its position
-            await self.js.add_consumer(stream, config=config)
-        except Exception as exc:
-            log.warning("consumer_config_not_applied", consumer=self.durable(sub),
-                        error=str(exc))
-        return await self.js.pull_subscribe_bind(durable=self.durable(sub), stream=stream)
-
-    async def _rebind_if_lost(self, sub: Subscription, psub, *, now: bool = False):
-        """The pull subscription to use from here: ``psub``, or a new one if the durable
-        is gone (the broker lost its store, docs/chaos.md F4: the durable is made again
-        from the stream's start, and the inbox drops what was handled already). Asked
-        after a failed fetch (``now``), and when idle at most every ``CHECK_EVERY``
-        seconds (at once after a reconnect)."""
-        loop = asyncio.get_running_loop()
-        if not now and loop.time() < self._check_at.get(sub.name, 0.0):
-            return psub
-        self._check_at[sub.name] = loop.time() + CHECK_EVERY
-        try:
-            await self.js.consumer_info(stream_for(sub.source), self.durable(sub))
-            return psub
-        except NotFoundError:
-            pass
-        except Exception as exc:  # the broker is away: try again later
-            log.info("consumer_check_failed", consumer=self.durable(sub), error=str(exc))
-            return psub
-        try:
-            fresh = await self._bind(sub)
-        except Exception as exc:  # e.g. its stream is not back yet
-            log.warning("consumer_not_recreated", consumer=self.durable(sub), error=str(exc))
-            return psub
-        log.warning("consumer_recreated", consumer=self.durable(sub))
-        self.recreated += 1
-        with contextlib.suppress(Exception):
-            await psub.unsubscribe()
-        return fresh
+        """The broker connection came back: check each durable at the next idle moment."""
+        self.durables.reconnected()
 
     async def stop(self) -> None:
         await stop_tasks(self._tasks)
@@ -127,14 +71,14 @@ class Consumers:
             try:
                 messages = await psub.fetch(self.batch, timeout=1.0)
             except (NatsTimeout, TimeoutError):
-                psub = await self._rebind_if_lost(sub, psub)
+                psub = await self.durables.rebind_if_lost(sub, psub)
                 continue
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("consumer_fetch_failed", subscription=sub.name, error=str(exc))
                 await asyncio.sleep(1.0)
-                psub = await self._rebind_if_lost(sub, psub, now=True)
+                psub = await self.durables.rebind_if_lost(sub, psub, now=True)
                 continue
             try:
                 await self.handle_batch(sub, messages)
