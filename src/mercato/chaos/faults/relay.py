@@ -26,7 +26,7 @@ PUBLISHERS = ("orders", "inventory", "payments", "shipping")
 POINT = "relay.before_mark_sent"
 WINDOW = 1.0  # the chaos platform's duplicate window, seconds
 REACH_WAIT = 20.0  # seconds the relay may take to reach the crash point under load
-START_WAIT = 40.0  # seconds the killed instance may take to start again
+START_WAIT = 90.0  # seconds the killed instance may take to start again (a loaded machine)
 UNMARKED = 200  # at most this many unmarked event ids are followed per injection
 
 _RUNS: dict[Path, list[dict]] = {}  # per platform (data dir): its injections, for checks
@@ -60,9 +60,11 @@ class RelayCrash(Fault):
             rows = await target.control("list")
             return next((r for r in rows if r["service"] == self.service and r.get("running")
                          and r.get("pid") not in (None, self.pids.get(r["name"]))), None)
+
+        async def relay_back() -> float | None:
+            return _started_at(target.data_dir, row["name"], self.killed_at)
         row = await until(restarted, START_WAIT)
-        started = row and await until(lambda: _started_at(target.data_dir, row["name"],
-                                                          self.killed_at), START_WAIT)
+        started = row and await until(relay_back, START_WAIT)
         run = {"service": self.service, "name": row and row["name"],
                "gap": started - self.killed_at if started else None,
                "unmarked": self.unmarked, "killed_at": self.killed_at}
