@@ -10,8 +10,9 @@ server finds no store, as after a lost disk. What the server wrote in the instan
 the rename and the kill went to the renamed dir, lost with the rest.
 
 The heal waits for NATS running under a new pid, then for every publishing service whose
-stream held events before the loss to log ``outbox_redrive`` and for its stream to hold
-again at least the rows it re-drove.
+stream held events before the loss to log ``outbox_redrive``, for its stream to hold
+again at least the rows it re-drove, and for every durable consumer there was on it to
+exist again (an idle consumer checks for its durable every few seconds).
 """
 
 from __future__ import annotations
@@ -33,17 +34,26 @@ BACK_WAIT = 60.0  # seconds NATS and the re-drive may take after the loss
 
 
 async def stream_counts(target: Target) -> dict[str, int]:
-    """Messages in each publishing service's stream, as the operator's ``cli`` user
-    reads them (a stream that is missing counts 0)."""
+    """Messages in each publishing service's stream (0 for a stream that is missing)."""
+    return {s: n for s, (n, _) in (await stream_state(target)).items()}
+
+
+async def stream_state(target: Target) -> dict[str, tuple[int, frozenset[str]]]:
+    """Per publishing service: the messages in its stream and the durables on it, as the
+    operator's ``cli`` user reads them (a stream that is missing: 0 and none)."""
     nc = await connect(running_state(target.data_dir)["nats_url"], login(target.data_dir))
     try:
-        js, counts = nc.jetstream(timeout=2.0), {}
+        js, state = nc.jetstream(timeout=2.0), {}
         for service in publishers():
+            stream = stream_for(service)
             try:
-                counts[service] = (await js.stream_info(stream_for(service))).state.messages
+                messages = (await js.stream_info(stream)).state.messages
+                durables = frozenset(c.config.durable_name for c in
+                                     await js.consumers_info(stream) if c.config.durable_name)
             except Exception:
-                counts[service] = 0
-        return counts
+                messages, durables = 0, frozenset()
+            state[service] = (messages, durables)
+        return state
     finally:
         with contextlib.suppress(Exception):
             await nc.close()
@@ -57,14 +67,14 @@ class BrokerDataLoss(Fault):
         pids = await nats_pids(target)
         if not pids:
             raise RuntimeError("no nats-server found for this data dir")
-        self.before = await stream_counts(target)
+        self.before = await stream_state(target)
         store = target.data_dir / "nats" / "jetstream"
         aside = store.with_name(f"jetstream.lost-{os.getpid()}-{time.time_ns()}")
         self.pid, self.at = pids[0], time.time()
         store.rename(aside)
         os.kill(self.pid, signal.SIGKILL)
         shutil.rmtree(aside, ignore_errors=True)
-        held = sum(self.before.values())
+        held = sum(n for n, _ in self.before.values())
         return f"nats-server pid {self.pid}: store with {held} events deleted"
 
     async def heal(self, target: Target) -> str:
@@ -73,18 +83,22 @@ class BrokerDataLoss(Fault):
         pid = await until(again, BACK_WAIT)
         if not pid:
             return f"NATS not running {BACK_WAIT:g}s later"
-        expected = [s for s, n in self.before.items() if n]
+        expected = [s for s, (n, _) in self.before.items() if n]
 
         async def redriven() -> dict[str, int] | None:
             rows = _redrives(target, self.at)
             if any(s not in rows for s in expected):
                 return None
-            counts = await stream_counts(target)
-            return rows if all(counts[s] >= rows[s] for s in expected) else None
+            now = await stream_state(target)  # re-published, and every durable made again
+            return rows if all(now[s][0] >= rows.get(s, 0) and now[s][1] >= durables
+                               for s, (_, durables) in self.before.items()) else None
         rows = await until(redriven, BACK_WAIT, every=1.0)
         if rows is None:
-            late = [s for s in expected if s not in _redrives(target, self.at)]
-            return f"NATS back as pid {pid}; not re-driven in {BACK_WAIT:g}s: {', '.join(late)}"
+            now, done = await stream_state(target), _redrives(target, self.at)
+            late = [s for s, (n, durables) in self.before.items()
+                    if (n and s not in done) or not now[s][1] >= durables]
+            return (f"NATS back as pid {pid}; not re-driven (or its durables not back) in "
+                    f"{BACK_WAIT:g}s: {', '.join(late)}")
         return (f"NATS back as pid {pid}; re-driven "
                 + ", ".join(f"{s} {rows[s]}" for s in expected))
 
