@@ -1,5 +1,7 @@
 """F4: the broker loses its data — NATS stopped, its JetStream store deleted, started again
-empty — and the platform re-drives every event from the outboxes (docs/chaos.md F4).
+empty — and the platform re-drives every event from the outboxes (docs/chaos.md F4). With
+NATS as a cluster (``mercato chaos --nats-cluster 3``) every node loses its store: one
+node's loss alone is made good by its peers' replicas, which is F2's business.
 
 How it is kept down while the store goes: it is not. The supervisor restarts a dead NATS
 after half a second, and a control-socket op to hold it down would be a way to stop the
@@ -23,9 +25,10 @@ import shutil
 import signal
 import time
 from datetime import datetime
+from pathlib import Path
 
 from mercato.chaos.faults.base import Fault, Target, log_events, until
-from mercato.chaos.faults.kills import nats_pids
+from mercato.chaos.faults.kills import nats_servers
 from mercato.contracts.envelope import stream_for
 from mercato.platform.nats_permissions import publishers
 from mercato.platform.running import connect, login, running_state
@@ -64,25 +67,36 @@ class BrokerDataLoss(Fault):
     id, what, lengths = "F4", "NATS store deleted, broker restarted empty", (5.0, 8.0)
 
     async def inject(self, target: Target) -> str:
-        pids = await nats_pids(target)
-        if not pids:
+        servers = sorted(await nats_servers(target))
+        if not servers:
             raise RuntimeError("no nats-server found for this data dir")
         self.before = await stream_state(target)
-        store = target.data_dir / "nats" / "jetstream"
-        aside = store.with_name(f"jetstream.lost-{os.getpid()}-{time.time_ns()}")
-        self.pid, self.at = pids[0], time.time()
-        store.rename(aside)
-        os.kill(self.pid, signal.SIGKILL)
-        shutil.rmtree(aside, ignore_errors=True)
+        self.at = time.time()
+        stamp = f"{os.getpid()}-{time.time_ns()}"
+        asides = []
+        for name, _ in servers:  # every node of a cluster: its replicas would re-fill one
+            store = store_dir(target.data_dir, name)
+            asides.append(store.rename(store.with_name(f"jetstream.lost-{stamp}")))
+        for _, pid in servers:
+            os.kill(pid, signal.SIGKILL)
+        for aside in asides:
+            shutil.rmtree(aside, ignore_errors=True)
+        self.pids = {name: pid for name, pid in servers}
         held = sum(n for n, _ in self.before.values())
-        return f"nats-server pid {self.pid}: store with {held} events deleted"
+        nodes = f" ({len(servers)} nodes)" if len(servers) > 1 else ""
+        return (f"{', '.join(f'{n} pid {p}' for n, p in servers)}{nodes}: store with "
+                f"{held} events deleted")
 
     async def heal(self, target: Target) -> str:
-        async def again() -> int | None:
-            return next((p for p in await nats_pids(target) if p != self.pid), None)
-        pid = await until(again, BACK_WAIT)
-        if not pid:
+        async def again() -> list[int] | None:
+            now = dict(await nats_servers(target))
+            back = [now.get(name) for name, pid in self.pids.items()
+                    if now.get(name) not in (None, pid)]
+            return back if len(back) == len(self.pids) else None
+        pids = await until(again, BACK_WAIT)
+        if not pids:
             return f"NATS not running {BACK_WAIT:g}s later"
+        pid = ", ".join(map(str, pids))
         expected = [s for s, (n, _) in self.before.items() if n]
 
         async def redriven() -> dict[str, int] | None:
@@ -101,6 +115,14 @@ class BrokerDataLoss(Fault):
                     f"{BACK_WAIT:g}s: {', '.join(late)}")
         return (f"NATS back as pid {pid}; re-driven "
                 + ", ".join(f"{s} {rows[s]}" for s in expected))
+
+
+def store_dir(data_dir: Path, server: str) -> Path:
+    """The JetStream store of NATS server ``server`` (``nats``, or node ``nats-<i>`` of a
+    cluster: platform/nats_up.py)."""
+    if server == "nats":
+        return data_dir / "nats" / "jetstream"
+    return data_dir / "nats-cluster" / f"node-{server.rpartition('-')[2]}" / "jetstream"
 
 
 def _redrives(target: Target, after: float) -> dict[str, int]:
