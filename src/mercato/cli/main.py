@@ -19,6 +19,7 @@ from mercato.cli.faults import faults_app
 from mercato.cli.keys import keys_app
 from mercato.cli.load import LOAD_HELP, load
 from mercato.cli.ops_commands import dlq_app, events_app, projections_app
+from mercato.cli.outbox import outbox_app
 from mercato.cli.status import status
 from mercato.cli.up import serve, up
 
@@ -137,6 +138,7 @@ def logs(trace_id: Annotated[str, typer.Option(
 app.add_typer(events_app, name="events")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(projections_app, name="projections")
+app.add_typer(outbox_app, name="outbox")
 app.add_typer(keys_app, name="keys")
 app.add_typer(faults_app, name="faults")
 app.command("certs", help=CERTS_HELP)(certs_command)

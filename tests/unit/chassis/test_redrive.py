@@ -123,3 +123,15 @@ async def test_published_rows_past_the_retention_are_pruned_and_unsent_ones_neve
     assert await outbox.prune(iso(NOW - timedelta(days=7))) == 0
     left = await db.fetch_all("SELECT published_at FROM outbox ORDER BY seq")
     assert len(left) == 2 and sum(r["published_at"] is None for r in left) == 1
+
+
+async def test_an_operators_redrive_takes_the_rows_since_a_moment_within_the_retention(
+        service_db_for):
+    db = await service_db_for("inventory")
+    await published_outbox(db, 2, at=NOW - timedelta(hours=2))
+    outbox = await published_outbox(db, 1)
+    g = guard(FakeJs({}), outbox)
+    assert await g.redrive("operator", since=iso(NOW - timedelta(hours=1))) == 1
+    assert await g.redrive("operator", since="2000-01-01T00:00:00") == 2  # the retention's
+    with pytest.raises(ValueError):
+        await g.redrive("operator", since="yesterday")

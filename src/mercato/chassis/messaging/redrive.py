@@ -21,7 +21,7 @@ they handled already. No clock is compared with the broker's.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
@@ -91,9 +91,14 @@ class StreamGuard:
             return f"stream {name} holds fewer messages of {', '.join(lost[:3])}"
         return None
 
-    async def redrive(self, reason: str) -> int:
-        """Mark every retained row unsent again (re-published in order by the relay)."""
-        count = await self.outbox.redrive(self.since())
+    async def redrive(self, reason: str, since: str | None = None) -> int:
+        """Mark every retained row unsent again (re-published in order by the relay), or
+        those published since ``since`` (ISO 8601; ``ValueError`` if it is not)."""
+        start = self.since()
+        if since is not None:
+            moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
+            start = max(start, iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC)))
+        count = await self.outbox.redrive(start)
         self.redriven += count
         self.losses += 1
         log.warning("outbox_redrive", stream=self.stream.name, reason=reason, rows=count)

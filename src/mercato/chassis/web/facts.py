@@ -1,7 +1,9 @@
 """``GET /internal/facts``: what a service knows, for ``mercato verify`` (a ``cli`` service
 token). One route for every service, built here: the service declares only its own facts
 (``create_service(facts=...)``, read through its repositories), and the chassis adds the
-outbox rows not yet published — the part every publishing service shares.
+outbox rows not yet published — the part every publishing service shares. A publishing
+service also serves ``POST /internal/outbox/redrive`` (``mercato outbox redrive``): its
+published rows since a moment marked unsent, re-published by its relay (docs/chaos.md F4).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 
 from mercato.chassis.runtime import Runtime
 from mercato.chassis.web.deps import require_service
@@ -29,5 +31,17 @@ def facts_router(runtime: Runtime, facts: Facts | None) -> APIRouter:
         own = await facts(request.app) if facts else {}
         outbox = await runtime.outbox.unpublished() if runtime.outbox else []
         return {**own, "outbox": outbox}
+
+    @router.post("/internal/outbox/redrive", dependencies=[Depends(require_service("cli"))])
+    async def redrive(since: str | None = None) -> dict[str, Any]:
+        """Re-publish the rows published since ``since`` (ISO 8601; default: the whole
+        retention) — an operator's re-drive after the broker lost events."""
+        if runtime.relay is None:
+            raise HTTPException(404, f"{runtime.service} publishes no events")
+        try:
+            rows = await runtime.relay.guard.redrive("operator", since=since)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return {"rows": rows, "stream": runtime.relay.guard.stream.name}
 
     return router
