@@ -2,7 +2,8 @@
 killed with its JetStream dir deleted, as the matrix's fault does it — and the platform
 re-drives every event from the outboxes. An order confirmed before the loss has its events
 re-published and dropped by the inboxes that had handled them; an order placed after it
-is confirmed; every stream is back; `mercato verify` finds every invariant holding. And
+is confirmed; every stream and bucket is back (the DLQ, the audit stream, the registry
+and routing buckets too); `mercato verify` finds every invariant holding. And
 `mercato outbox redrive` asks for the same re-drive on demand."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 from mercato.chaos.faults import Target
 from mercato.chaos.faults.base import log_events
 from mercato.chaos.faults.broker import BrokerDataLoss, stream_counts
+from mercato.platform.running import connect, login, running_state
 from tests.system.platform import Platform, running_platform, wait_for
 from tests.system.test_verify import verify
 
@@ -36,6 +38,15 @@ def outbox_ids(p: Platform, service: str) -> set[str]:
     with sqlite3.connect(f"file:{p.data_dir / service / f'{service}.db'}?mode=ro",
                          uri=True) as db:
         return {r[0] for r in db.execute("SELECT id FROM outbox")}
+
+
+async def stream_names(p: Platform) -> set[str]:
+    """The streams (KV buckets included) NATS holds, as the operator's ``cli`` user."""
+    nc = await connect(running_state(p.data_dir)["nats_url"], login(p.data_dir))
+    try:
+        return {s.config.name for s in await nc.jetstream().streams_info()}
+    finally:
+        await nc.close()
 
 
 def unpublished(p: Platform, service: str) -> int:
@@ -68,6 +79,8 @@ def test_a_lost_broker_store_is_redriven_and_the_inboxes_drop_what_they_had(plat
     assert "deleted" in injected
     assert "re-driven" in healed and "orders" in healed, healed
 
+    assert {"MERCATO_DLQ", "AUDIT", "KV_mercato_registry", "KV_mercato_routing",
+            "MERCATO_ORDERS"} <= asyncio.run(stream_names(platform))  # set up again
     after = place(platform, token, product["id"])
     assert platform.wait_terminal(token, after, 60)["status"] == "confirmed"
     counts = asyncio.run(stream_counts(target))
