@@ -29,9 +29,7 @@ CHAOS_HELP = (
     "F5 (latency, jitter and resets to a participant), F6 "
     "(payments partitioned past the step deadline), F7 (captured events re-sent: duplicated, "
     "reversed, late), F10 (20 buyers for the last unit, inventory killed), F12 (signing "
-    "key rotated twice).
-
-"
+    "key rotated twice).\n\n"
     "Exit 0 only when every invariant holds in every mode; 1 otherwise; 2 on bad options."
 )
 
