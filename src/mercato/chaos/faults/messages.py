@@ -44,10 +44,12 @@ class Captured:
 @dataclass(frozen=True)
 class Copy:
     """One re-sent copy: which event, to which durable consumer, its sequence in the
-    stream once stored (0 until then)."""
+    stream once stored (0 until then), and when that stream was created (a stream made
+    again after the broker lost its store, F4, no longer holds the copy)."""
     event: Captured
     durable: str
     seq: int = 0
+    stream_created: str = ""
 
 
 def matches(pattern: str, subject: str) -> bool:
@@ -128,14 +130,18 @@ class ResendEvents(Fault):
         past it. Its effect (none) is ``mercato verify``'s to check."""
         sent = self.sent.get(target.data_dir, [])
         async with _broker(target) as js:
-            floors = {}
+            floors, created = {}, {}
+            for source in sorted({c.event.source for c in sent}):
+                created[source] = await _created(js, stream_for(source))
             for source, durable in sorted({(c.event.source, c.durable) for c in sent}):
                 info = await js.consumer_info(stream_for(source), durable)
                 floors[(source, durable)] = info.ack_floor.stream_seq
+        lost = [c for c in sent if c.stream_created != created[c.event.source]]
         left = [f"{c.durable} {c.event.subject} (seq {c.seq})" for c in sent
-                if floors[(c.event.source, c.durable)] < c.seq]
+                if c not in lost and floors[(c.event.source, c.durable)] < c.seq]
+        gone = f"; {len(lost)} lost with the broker's store (F4)" if lost else ""
         return [Check("every re-sent event consumed (F7)", bool(sent) and not left,
-                      f"{len(sent)} copies re-sent, {len(left)} not consumed",
+                      f"{len(sent)} copies re-sent, {len(left)} not consumed{gone}",
                       count=len(left), violations=left[:20], inv="INV-events")]
 
 
@@ -182,9 +188,18 @@ async def _get(js, stream: str, seq: int):
 async def _send(js, planned: list[Copy]) -> list[Copy]:
     """Publish each copy on its durable's replay subject under a new message id; the
     copies as stored (with their stream sequence)."""
-    sent = []
+    sent, created = [], {}
     for c in planned:
+        stream = stream_for(c.event.source)
+        if stream not in created:
+            created[stream] = await _created(js, stream)
         ack = await js.publish(replay_subject(c.event.source, c.durable), c.event.data,
                                timeout=5, headers={"Nats-Msg-Id": f"chaos-f7:{uuid.uuid4()}"})
-        sent.append(Copy(c.event, c.durable, ack.seq))
+        sent.append(Copy(c.event, c.durable, ack.seq, created[stream]))
     return sent
+
+
+async def _created(js, stream: str) -> str:
+    """When ``stream`` was created: another value once the broker lost its store and the
+    stream was made again (F4), when the copies stored in it before are gone."""
+    return str((await js.stream_info(stream)).created)
