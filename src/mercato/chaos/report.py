@@ -41,7 +41,7 @@ def shape_mode(raw: dict) -> dict:
             "unfinished": sessions["unfinished"],
         },
         "faults": [{k: f.get(k) for k in ("id", "fault", "target", "start", "end", "healed",
-                                          "error", "convergence_s") if k in f}
+                                          "error", "skipped", "convergence_s") if k in f}
                    for f in raw["faults"]],
         "invariants": [{"inv": c.get("inv") or inv_names(c["name"]),
                         "verify": f"{c['number']}. {c['name']}" if c["number"] else c["name"],
@@ -88,7 +88,8 @@ def tables(report: dict) -> list[Table]:
             settled = (_s(f["convergence_s"]) if f.get("convergence_s") is not None
                        else "never" if "convergence_s" in f else "-")
             faults.add_row(f["id"], f.get("target") or "-", f"{f['start']:.1f}", end,
-                           f.get("error") or f.get("healed") or "", settled)
+                           f.get("error") or f.get("skipped") or f.get("healed") or "",
+                           settled)
         c, dup, conv = s["convergence"], s["duplicates"], s["convergence_s"]
         recovery = Table("orders open at a heal settled (p50 / p99 / max)",
                          "never settled", "invariants held", "duplicate deliveries dropped",
