@@ -164,7 +164,8 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
     (run_dir / "state.json").write_text(json.dumps(
         {"pid": os.getpid(), "nats_url": nats_url, "gateway_url": gateway_url,
          "nats_nodes": nats_nodes, "replicas": replicas, "trace_store_url": store_url,
-         "provider_url": provider_url, "mtls": settings.mtls}))
+         "provider_url": provider_url,
+         "provider_timeout": settings.provider_timeout, "mtls": settings.mtls}))
     with contextlib.suppress(Exception):
         console.print(running_table(sup, boot.view, gateway_url, nats_url, logs, traces))
     # Said once the gateway answers ready (every service has a ready instance); seeding after

@@ -9,12 +9,14 @@ from __future__ import annotations
 from mercato.chaos.faults.base import Check, Fault, Target, until
 from mercato.chaos.faults.kills import KillBroker, KillService, nats_pids
 from mercato.chaos.faults.network import PartitionPayments, SlowParticipant
+from mercato.chaos.faults.provider import LyingProvider
 
 FAULTS: dict[str, type[Fault]] = {f.id: f for f in (
     KillService,
     KillBroker,
     SlowParticipant,
     PartitionPayments,
+    LyingProvider,
 )}
 
 

@@ -105,8 +105,8 @@ class Ledger:
                                          and found["status"] == "refunded"):
             return Answer(200, _public(found))
         if found["status"] != source:
-            return Answer(409, {"error": "invalid-state", "reason": found["status"],
-                                **_public(found)})
+            return Answer(409, {**_public(found), "error": "invalid-state",
+                                "reason": found["status"]})
         now = time.time()
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
