@@ -167,7 +167,8 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
          "provider_url": provider_url,
          "provider_timeout": settings.provider_timeout, "mtls": settings.mtls}))
     with contextlib.suppress(Exception):
-        console.print(running_table(sup, boot.view, gateway_url, nats_url, logs, traces))
+        console.print(running_table(sup, boot.view, gateway_url, nats_url, logs, traces,
+                                    provider_url))
     # Said once the gateway answers ready (every service has a ready instance); seeding after
     _say(f"[green]Mercato is ready[/] in {time.monotonic() - started:.1f}s at {gateway_url}")
 
