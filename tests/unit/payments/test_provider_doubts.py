@@ -10,6 +10,7 @@ import asyncio
 from dataclasses import replace
 
 import pytest
+from prometheus_client import REGISTRY
 
 from mercato.chassis.errors import DependencyTimedOut, DependencyUnavailable
 from mercato.services.payments.domain import Payment, ProviderRecord, Status
@@ -64,6 +65,11 @@ class LateAnswers:
         return done
 
 
+def voided_counted() -> float:
+    return REGISTRY.get_sample_value("mercato_payments_provider_doubts_settled_total",
+                                     {"outcome": "voided-late-authorization"}) or 0.0
+
+
 async def entries(ledger) -> list[str]:
     (found,) = ledger.everything()
     return [e["kind"] for e in found["entries"]]
@@ -81,7 +87,10 @@ async def test_a_late_authorization_of_an_order_voided_meanwhile_is_voided(tmp_p
         assert (doubt["action"], doubt["settled_at"]) == ("authorize", None)
         assert await reconciler.reconcile() == 0  # not ended here: the saga may retry
         assert await payments.void("pay-1") is None  # the saga gave up: a tombstone
+        before = voided_counted()
         assert await reconciler.reconcile() == 1
+        assert voided_counted() == before + 1
+        assert reconciler.settled == {"voided-late-authorization": 1}
         assert (await provider.lookup("pay-1")).status == "voided"
         (doubt,) = await payments.doubts.all()
         assert doubt["outcome"] == "voided-late-authorization"

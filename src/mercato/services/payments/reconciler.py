@@ -14,7 +14,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from datetime import timedelta
+from functools import cache
 from typing import Any
+
+from prometheus_client import Counter
 
 from mercato.chassis.clock import iso
 from mercato.chassis.data import Row
@@ -25,6 +28,14 @@ from mercato.services.payments.doubts import Settle, settle
 from mercato.services.payments.handlers import Payments
 
 log = get_logger(__name__)
+
+
+@cache
+def settled_counter() -> Counter:
+    """Doubts settled by outcome (``voided-late-authorization`` and
+    ``refunded-late-capture`` are the provider's late successes), in the default registry."""
+    return Counter("mercato_payments_provider_doubts_settled", "Doubts about the card "
+                   "provider settled, by outcome", ["outcome"])
 
 
 class ProviderReconciler:
@@ -68,6 +79,7 @@ class ProviderReconciler:
                                      iso(p.clock())):
                 settled += 1
                 self.settled[outcome] = self.settled.get(outcome, 0) + 1
+                settled_counter().labels(outcome).inc()
                 log.info("provider_doubt_settled", payment_id=doubt["payment_id"],
                          action=doubt["action"], outcome=outcome)
         return settled

@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS entries (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, authorization_id TEXT NOT NULL,
     kind TEXT NOT NULL, amount INTEGER NOT NULL, at REAL NOT NULL);
 """
-# action -> (the status it starts from, the status it leads to, the refusal from others)
+# action -> (the status it starts from, the status it leads to); from any other, refused
 MOVES = {
     "capture": ("authorized", "captured"),
     "void": ("authorized", "voided"),
@@ -101,8 +101,7 @@ class Ledger:
             return Answer(404, {"error": "not-found", "reason": "unknown_authorization"})
         if amount is not None and amount != found["amount"]:
             return Answer(422, {"error": "amount-mismatch", "reason": "amount_mismatch"})
-        if found["status"] == target or (action == "capture"
-                                         and found["status"] == "refunded"):
+        if found["status"] == target:  # asked again: the same answer, no money moved
             return Answer(200, _public(found))
         if found["status"] != source:
             return Answer(409, {**_public(found), "error": "invalid-state",
