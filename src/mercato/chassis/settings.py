@@ -113,6 +113,12 @@ class Settings(BaseSettings):
     # Simulated payment provider.
     provider_latency: float = Field(default=0.0, ge=0)
     provider_timeout: float = Field(default=2.0, gt=0)
+    # The card provider over HTTP (the simulator `mercato up` runs, or a real one); empty:
+    # the in-process simulation. A call that timed out is a doubt: after the grace (a
+    # request still on its way may yet land) it is looked up and settled every poll.
+    payment_provider_url: str = ""
+    provider_doubt_grace: float = Field(default=5.0, ge=0)
+    provider_reconcile_poll: float = Field(default=1.0, gt=0)
     # Checkout saga: attempts for a step that fails transiently, and the first backoff.
     saga_step_attempts: int = Field(default=3, ge=1)
     saga_backoff: float = Field(default=0.2, ge=0)

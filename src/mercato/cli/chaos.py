@@ -24,12 +24,13 @@ CHAOS_HELP = (
     "the invariants of `mercato verify` (up to 120 s) and report them as INV-... "
     "(docs/chaos.md §4).\n\n"
     "Faults available: F1 (SIGKILL of an orders/inventory/payments/shipping instance), "
-    "F2 (SIGKILL of NATS), F3 (a relay killed between publish and marking sent, back "
-    "after the duplicate window), F4 (NATS's store deleted: re-driven from the outboxes), "
-    "F5 (latency, jitter and resets to a participant), F6 "
+    "F2 (SIGKILL of NATS, or of one node with --nats-cluster), F3 (a relay killed between "
+    "publish and marking sent, back after the duplicate window), F4 (NATS's store deleted: "
+    "re-driven from the outboxes), F5 (latency, jitter and resets to a participant), F6 "
     "(payments partitioned past the step deadline), F7 (captured events re-sent: duplicated, "
-    "reversed, late), F10 (20 buyers for the last unit, inventory killed), F12 (signing "
-    "key rotated twice).\n\n"
+    "reversed, late), F8 (the card provider answering past the timeout after doing the "
+    "work), F10 (20 buyers for the last unit, inventory killed), F12 (signing key rotated "
+    "twice).\n\n"
     "Exit 0 only when every invariant holds in every mode; 1 otherwise; 2 on bad options."
 )
 

@@ -63,7 +63,8 @@ def up(
 
 def serve(
     service: Annotated[str, typer.Argument(
-        help="identity, catalog, ..., gateway, or traces (the embedded trace store)")],
+        help="identity, catalog, ..., gateway, traces (the embedded trace store) or "
+             "provider (the card provider's simulator)")],
     instance: Annotated[int, typer.Option(help="Instance number, shown in ps.")] = 1,
     port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 0,
     fd: Annotated[int | None, typer.Option(
@@ -72,9 +73,10 @@ def serve(
 ) -> None:
     """Run one instance of a service, the gateway or the trace store (the supervisor
     calls this). `mercato serve traces --port P` receives OTLP/HTTP trace exports on
-    POST /v1/traces and answers GET /traces (docs/trace-store.md)."""
+    POST /v1/traces and answers GET /traces (docs/trace-store.md); `mercato serve provider
+    --port P` is the card provider's simulator (its ledger under the data dir)."""
     from mercato.chassis.settings import load_settings
-    from mercato.platform.catalog import GATEWAY, SERVICES, TRACES, load_builder
+    from mercato.platform.catalog import GATEWAY, PROVIDER, SERVICES, TRACES, load_builder
 
     if service == TRACES:
         from mercato.tracestore import StoreSettings, serve_traces
@@ -84,6 +86,15 @@ def serve(
         serve_traces(StoreSettings(), port)
         return
     settings = load_settings()
+    if service == PROVIDER:
+        from mercato.simulators.provider import serve_provider
+
+        if not port:
+            raise typer.BadParameter("the provider needs --port (mercato up picks one)")
+        # tok_slow answers after the payments' timeout, as the in-process one does
+        serve_provider(settings.data_dir, port, latency=settings.provider_latency,
+                       slow_delay=settings.provider_timeout * 2 + 1.0)
+        return
     if service == GATEWAY:
         from mercato.gateway.bootstrap import serve_gateway
 

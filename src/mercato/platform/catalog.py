@@ -17,6 +17,7 @@ SERVICES: dict[str, str] = {
 }
 GATEWAY = "gateway"
 TRACES = "traces"  # the embedded trace store (mercato.tracestore), not a service
+PROVIDER = "provider"  # the card provider's simulator (mercato.simulators), not a service
 
 
 def load_builder(service: str):

@@ -23,7 +23,7 @@ from mercato.chassis.messaging.servers import REPLICAS_ENV, replicas_for
 from mercato.chassis.settings import Settings
 from mercato.chassis.tls import client_ssl, tls_files
 from mercato.chassis.web.serve import bind
-from mercato.platform.catalog import GATEWAY, SERVICES, TRACES
+from mercato.platform.catalog import GATEWAY, PROVIDER, SERVICES, TRACES
 from mercato.platform.control import Control, instance_spec, socket_path
 from mercato.platform.demo import SeedError, seed_demo
 from mercato.platform.faults.links import FaultLinks
@@ -37,6 +37,7 @@ from mercato.platform.nats_up import (
     set_up_jetstream,
     start_servers,
 )
+from mercato.platform.provider_up import ProviderError, provider_setup
 from mercato.platform.replicas import parse_replicas, service_specs
 from mercato.platform.running import SUPERVISOR
 from mercato.platform.supervisor import Supervisor
@@ -137,6 +138,10 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
         env, store_url, traces = await trace_setup(sup, env, logs, _say)
     except TraceStoreError as exc:
         raise UpError(str(exc)) from None
+    try:
+        env, provider_url = await provider_setup(sup, env, logs)
+    except ProviderError as exc:
+        raise UpError(str(exc)) from None
     for spec in service_specs(replicas, env, logs, gateway_fd):
         if boot.links is not None and spec.name != f"{GATEWAY}-1":
             spec = await boot.links.route(spec, spec.name.rpartition("-")[0])
@@ -168,9 +173,11 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
     (run_dir / "state.json").write_text(json.dumps(
         {"pid": os.getpid(), "nats_url": nats_url, "gateway_url": gateway_url,
          "nats_nodes": nats_nodes, "replicas": replicas, "trace_store_url": store_url,
-         "mtls": settings.mtls}))
+         "provider_url": provider_url,
+         "provider_timeout": settings.provider_timeout, "mtls": settings.mtls}))
     with contextlib.suppress(Exception):
-        console.print(running_table(sup, boot.view, gateway_url, nats_url, logs, traces))
+        console.print(running_table(sup, boot.view, gateway_url, nats_url, logs, traces,
+                                    provider_url))
     # Said once the gateway answers ready (every service has a ready instance); seeding after
     _say(f"[green]Mercato is ready[/] in {time.monotonic() - started:.1f}s at {gateway_url}")
 
@@ -232,7 +239,8 @@ async def run_up(settings: Settings, *, seed: bool = True, ready_timeout: float 
         return 1
     finally:
         stopping.cancel()
-        _say("Stopping: gateway, then services, then the trace store and NATS")
+        _say("Stopping: gateway, then services, then the trace store, the card provider "
+             "and NATS")
         if boot.liveness:
             await boot.liveness.stop()
         if boot.control:
@@ -243,8 +251,9 @@ async def run_up(settings: Settings, *, seed: bool = True, ready_timeout: float 
             with contextlib.suppress(Exception):
                 await boot.nc.close()
         servers = nats_children(sup.children)
-        services = [n for n in sup.children if n not in (f"{GATEWAY}-1", TRACES, *servers)]
-        await sup.stop_all([[f"{GATEWAY}-1"], services, [TRACES, *servers]])
+        others = (f"{GATEWAY}-1", TRACES, PROVIDER, *servers)
+        services = [n for n in sup.children if n not in others]
+        await sup.stop_all([[f"{GATEWAY}-1"], services, [TRACES, PROVIDER, *servers]])
         if boot.links:
             await boot.links.close()
         if boot.listener:

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from mercato.chassis.calls.registry import RegistryView
 from mercato.chassis.messaging.servers import nats_servers
-from mercato.platform.catalog import SERVICES, TRACES
+from mercato.platform.catalog import PROVIDER, SERVICES, TRACES
 from mercato.platform.instances import instance_table, shortfalls
 from mercato.platform.nats_up import nats_children
 from mercato.platform.supervisor import Supervisor
@@ -42,13 +42,16 @@ async def wait_ready(view: RegistryView, gateway_url: str, sup: Supervisor,
 
 
 def running_table(sup: Supervisor, view: RegistryView, gateway_url: str, nats_url: str,
-                  logs: Path, traces: str) -> Table:
-    """The registry's instances, then each NATS server and the trace store by pid."""
+                  logs: Path, traces: str, provider: str = "") -> Table:
+    """The registry's instances, then each NATS server, the trace store and the card
+    provider's simulator by pid."""
     table = instance_table("Mercato is running", view.all(), time.time())
     for name, url in zip(nats_children(sup.children), nats_servers(nats_url), strict=False):
         table.add_row(name, "-", str(sup.children[name].pid), url, "-", "-", "-")
     if TRACES in sup.children:
         table.add_row("traces", "-", str(sup.children[TRACES].pid), traces, "-", "-", "-")
+    if PROVIDER in sup.children:
+        table.add_row(PROVIDER, "-", str(sup.children[PROVIDER].pid), provider, "-", "-", "-")
     table.caption = (f"gateway: {gateway_url}   traces: {traces}   logs: {logs}   "
                      "stop: Ctrl-C")
     return table

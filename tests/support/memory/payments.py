@@ -1,4 +1,5 @@
-"""``PaymentRepository`` and ``IntentRepository`` (services/payments/ports.py) in memory."""
+"""``PaymentRepository``, ``IntentRepository`` and ``DoubtRepository``
+(services/payments/ports.py) in memory."""
 
 from __future__ import annotations
 
@@ -126,3 +127,43 @@ class MemoryIntentRepository:
         async with self.db.transaction():
             if order_id in self._intents:
                 self._intents[order_id]["sealed_card_token"] = ""
+
+
+class MemoryDoubtRepository:
+    """Doubts by payment id; each write in a ``MemoryDatabase`` transaction of its own,
+    as the SQL adapter's."""
+
+    def __init__(self, db: MemoryDatabase) -> None:
+        self.db = db
+        self._doubts: dict[str, Row] = {}
+        db.attach(self)
+
+    def snapshot(self) -> dict[str, Row]:
+        return {k: dict(v) for k, v in self._doubts.items()}
+
+    def restore(self, state: dict[str, Row]) -> None:
+        self._doubts = state
+
+    async def doubt(self, payment_id: str, action: str, at: str) -> None:
+        async with self.db.transaction():
+            self._doubts[payment_id] = {"payment_id": payment_id, "action": action,
+                                        "opened_at": at, "settled_at": None, "outcome": None}
+
+    async def due(self, opened_before: str, limit: int) -> list[Row]:
+        await self.db.outside()
+        due = [dict(d) for d in self._doubts.values()
+               if d["settled_at"] is None and d["opened_at"] < opened_before]
+        return sorted(due, key=lambda d: (d["opened_at"], d["payment_id"]))[:limit]
+
+    async def settle(self, payment_id: str, opened_at: str, outcome: str, at: str) -> bool:
+        async with self.db.transaction():
+            d = self._doubts.get(payment_id)
+            if d is None or d["opened_at"] != opened_at or d["settled_at"] is not None:
+                return False
+            d.update(settled_at=at, outcome=outcome)
+            return True
+
+    async def all(self) -> list[Row]:
+        await self.db.outside()
+        return sorted((dict(d) for d in self._doubts.values()),
+                      key=lambda d: (d["opened_at"], d["payment_id"]))

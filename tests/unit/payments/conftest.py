@@ -11,7 +11,7 @@ from mercato.services.payments.handlers import Payments
 from tests.support.clock import StepClock
 from tests.support.memory import MemoryDatabase
 from tests.support.memory.outbox import MemoryOutbox
-from tests.support.memory.payments import MemoryPaymentRepository
+from tests.support.memory.payments import MemoryDoubtRepository, MemoryPaymentRepository
 
 
 @pytest.fixture
@@ -22,5 +22,6 @@ def make_payments():
         db = MemoryDatabase()
         return Payments(db=db, store=MemoryPaymentRepository(db),
                         outbox=outbox_class(db, "payments"), provider=provider,
-                        provider_timeout=timeout, clock=StepClock())
+                        provider_timeout=timeout, clock=StepClock(),
+                        doubts=MemoryDoubtRepository(db))
     return make

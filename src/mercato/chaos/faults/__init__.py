@@ -12,6 +12,7 @@ from mercato.chaos.faults.keys import RotateKeys
 from mercato.chaos.faults.kills import KillBroker, KillService, nats_pids
 from mercato.chaos.faults.messages import ResendEvents
 from mercato.chaos.faults.network import PartitionPayments, SlowParticipant
+from mercato.chaos.faults.provider import LyingProvider
 from mercato.chaos.faults.races import LastUnitRace
 from mercato.chaos.faults.relay import RelayCrash
 
@@ -23,6 +24,7 @@ FAULTS: dict[str, type[Fault]] = {f.id: f for f in (
     SlowParticipant,
     PartitionPayments,
     ResendEvents,
+    LyingProvider,
     LastUnitRace,
     RotateKeys,
 )}

@@ -6,6 +6,7 @@
 - ``nats-<service>``: between each service's instances and NATS (the first server).
 - ``db-<service>``: between each service and its PostgreSQL server (production profile;
   SQLite has no link to break).
+- ``provider-payments``: between payments and the card provider (F8).
 
 Names take ``*`` patterns when toxics are set (``to-payments-*``, ``db-*``).
 """
@@ -79,6 +80,10 @@ class FaultLinks:
         if database and database.startswith("postgres"):
             db = await self._proxy(f"db-{service}", _host_port(database, 5432))
             env[own] = _with_port(database, db.listen_port)
+        provider = env.get("MERCATO_PAYMENT_PROVIDER_URL")
+        if service == "payments" and provider:
+            link = await self._proxy("provider-payments", _host_port(provider, 80))
+            env["MERCATO_PAYMENT_PROVIDER_URL"] = _with_port(provider, link.listen_port)
         return replace(spec, argv=[*spec.argv, "--port", str(port)], env=env)
 
     def matching(self, pattern: str) -> list[FaultProxy]:

@@ -1,6 +1,6 @@
 """Payments domain: a payment, its legal status transitions, the refusals of its rules
 (answered as errors.py says), and what the card provider answers (its port is in
-ports.py)."""
+ports.py; what a doubtful answer settles to is in doubts.py)."""
 
 from __future__ import annotations
 
@@ -149,6 +149,20 @@ class ProviderResult:
     approved: bool
     reference: str | None = None
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ProviderRecord:
+    """What the provider holds for one of our payments, as its lookup answers: its
+    reference and status (authorized, captured, voided, refunded or declined)."""
+
+    reference: str
+    status: str
+
+
+# The reason a provider gives for refusing to void an authorization it already captured
+# (its answer to a capture that timed out here): the money is given back by a refund.
+ALREADY_CAPTURED = "captured"
 
 
 class ProviderFailure(Exception):

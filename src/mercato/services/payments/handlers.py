@@ -2,10 +2,10 @@
 
 Idempotency is by payment id. A definitive provider answer (approved or declined) is
 stored and given back to every repeat; a transient one (error, timeout) is not stored, so
-a repeat asks the provider again. Provider calls happen outside database transactions
-and are bounded by the provider timeout. Each stored status change records its event
-(PaymentAuthorized, PaymentFailed, ...) in the outbox within the same transaction. A
-refusal is a domain error (domain.py; errors.py says what each one answers).
+a repeat asks again, and it leaves a doubt (doubts.py): the call may have happened all
+the same, as the reconciler finds out. Provider calls happen outside database
+transactions, bounded by the provider timeout. Each stored status change records its
+event in the outbox in the same transaction. A refusal is a domain error (errors.py).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from mercato.chassis.errors import DependencyTimedOut, DependencyUnavailable, No
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Outbox
 from mercato.services.payments.domain import (
+    ALREADY_CAPTURED,
     Action,
     AlreadyCancelled,
     CardDeclined,
@@ -38,6 +39,7 @@ from mercato.services.payments.events import payment_event, transition_event_id
 from mercato.services.payments.metrics import MoneyMetrics, money_metrics
 from mercato.services.payments.ports import (
     CardProvider,
+    DoubtRepository,
     PaymentRepository,
     StaleStatus,
     Tombstoned,
@@ -66,6 +68,7 @@ class Payments:
     provider: CardProvider
     provider_timeout: float
     clock: Clock
+    doubts: DoubtRepository
     metrics: MoneyMetrics = field(default_factory=money_metrics)
     # Serializes commands on one payment id within this process, so a duplicate request
     # waits for the first one's answer instead of asking the provider twice.
@@ -90,7 +93,8 @@ class Payments:
                 return _repeat(existing, cmd)
             draft = _draft(cmd)  # refuses bad amounts before the provider sees them
             result = await self._ask(self.provider.authorize(
-                cmd.card_token, cmd.amount, cmd.currency, cmd.payment_id))
+                cmd.card_token, cmd.amount, cmd.currency, cmd.payment_id), cmd.payment_id,
+                "authorize")
             now = iso(self.clock())
             payment = replace(
                 draft, created_at=now, updated_at=now,
@@ -108,12 +112,12 @@ class Payments:
                         await self._publish(tx, stored)
             except Tombstoned:
                 # Voided while the provider was thinking: never resurrect it.
-                await self._release(result)
+                await self._release(result, cmd.payment_id)
                 raise AlreadyCancelled(cmd.payment_id) from None
             if not created:
                 # Another instance stored an answer first; keep the first one only.
                 if stored.provider_reference != payment.provider_reference:
-                    await self._release(result)
+                    await self._release(result, cmd.payment_id)
                 return _repeat(stored, cmd)
             return _outcome(stored)
 
@@ -154,7 +158,11 @@ class Payments:
         if after is payment:
             return payment
         if payment.provider_reference:
-            result = await self._ask(self._provider_call(payment, action))
+            result = await self._ask(self._provider_call(payment, action), payment.id, action)
+            if action is Action.VOID and result.reason == ALREADY_CAPTURED:
+                # A capture whose answer timed out did happen: give the money back.
+                result = await self._ask(self.provider.refund(
+                    payment.provider_reference, payment.amount), payment.id, Action.REFUND)
             if not result.approved:
                 raise ProviderRefused(payment.id, action, result.reason)
         try:
@@ -181,27 +189,34 @@ class Payments:
             return self.provider.void(ref)
         return self.provider.refund(ref, payment.amount)
 
-    async def _ask(self, call: Awaitable[ProviderResult]) -> ProviderResult:
+    async def _ask(self, call: Awaitable[ProviderResult], payment_id: str,
+                   action: str) -> ProviderResult:
+        """The provider's answer; with none (a timeout, a failure) the outcome is unknown:
+        a doubt is recorded before the error is raised."""
         try:
             async with asyncio.timeout(self.provider_timeout):
                 return await call
         except (TimeoutError, ProviderTimeout) as exc:
-            log.warning("provider_timeout", timeout=self.provider_timeout)
+            await self.doubts.doubt(payment_id, str(action), iso(self.clock()))
+            log.warning("provider_timeout", timeout=self.provider_timeout,
+                        payment_id=payment_id, action=str(action))
             # no Retry-After on this 504, as ever
             raise DependencyTimedOut(f"the card provider did not answer within "
                                      f"{self.provider_timeout}s", kind="provider-timeout",
                                      retry_after=None) from exc
         except ProviderFailure as exc:
-            log.warning("provider_failure", error=str(exc))
+            await self.doubts.doubt(payment_id, str(action), iso(self.clock()))
+            log.warning("provider_failure", error=str(exc), payment_id=payment_id)
             raise DependencyUnavailable(f"the card provider is unavailable: {exc}",
                                         kind="provider-unavailable", retry_after=1) from exc
 
-    async def _release(self, result: ProviderResult) -> None:
-        """Best effort: give back an authorization we are not going to keep."""
+    async def _release(self, result: ProviderResult, payment_id: str) -> None:
+        """Give back an authorization we are not going to keep (if unanswered, its doubt
+        is settled by the reconciler)."""
         if not (result.approved and result.reference):
             return
         try:
-            await self._ask(self.provider.void(result.reference))
+            await self._ask(self.provider.void(result.reference), payment_id, Action.VOID)
         except DependencyUnavailable as exc:  # unavailable or timed out
             log.warning("orphan_authorization_not_voided", reference=result.reference,
                         error=str(exc))

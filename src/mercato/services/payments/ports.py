@@ -1,6 +1,7 @@
 """What payments' handlers and checkout reactions need from the world, as Protocols: its
-repositories (payments with their ledger and tombstones; the checkout intents) and the card
-provider. The adapters (``store.py``, ``intents.py``, ``provider.py``) implement them; the
+repositories (payments with their ledger and tombstones; the checkout intents; the doubts
+about the provider) and the card provider. The adapters (``store.py``, ``intents.py``,
+``doubt_store.py``, ``provider.py``, ``provider_http.py``) implement them; the
 handlers' tests run on in-memory fakes of the same Protocols (tests/support/memory), and the
 repositories' contract tests hold every implementation to the same behaviour."""
 
@@ -10,7 +11,7 @@ from typing import Protocol
 
 from mercato.chassis.data import Connection, Row
 from mercato.contracts.orders import OrderPlaced
-from mercato.services.payments.domain import Payment, ProviderResult
+from mercato.services.payments.domain import Payment, ProviderRecord, ProviderResult
 
 
 class Tombstoned(Exception):
@@ -106,4 +107,32 @@ class CardProvider(Protocol):
 
     async def refund(self, provider_reference: str, amount: int) -> ProviderResult:
         """Give back ``amount`` of the captured ``provider_reference``."""
+        ...
+
+    async def lookup(self, reference: str) -> ProviderRecord | None:
+        """What the provider holds for our ``reference`` (None: nothing), to settle a
+        call whose answer never came (doubts.py)."""
+        ...
+
+
+class DoubtRepository(Protocol):
+    """Payments whose last provider call has an unknown outcome (doubts.py), one row per
+    payment: ``payment_id``, ``action`` (the call in doubt), ``opened_at`` and, once
+    settled, ``settled_at`` and ``outcome``. Each write is a unit of work of its own."""
+
+    async def doubt(self, payment_id: str, action: str, at: str) -> None:
+        """Open (or open again, from ``at``) the payment's doubt."""
+        ...
+
+    async def due(self, opened_before: str, limit: int) -> list[Row]:
+        """Open doubts opened before ``opened_before``, oldest first."""
+        ...
+
+    async def settle(self, payment_id: str, opened_at: str, outcome: str, at: str) -> bool:
+        """Close the doubt if it is still the one opened at ``opened_at`` (a call that
+        timed out since opened it again); whether it was closed."""
+        ...
+
+    async def all(self) -> list[Row]:
+        """Every doubt, open or settled, oldest first (for ``facts``)."""
         ...

@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
 
-from mercato.services.payments.domain import ProviderFailure, ProviderResult
+from mercato.services.payments.domain import ProviderFailure, ProviderRecord, ProviderResult
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -58,6 +58,12 @@ class SimulatedProvider:
     async def refund(self, provider_reference: str, amount: int) -> ProviderResult:
         await self._wait()
         return ProviderResult(approved=True, reference=provider_reference)
+
+
+    async def lookup(self, reference: str) -> ProviderRecord | None:
+        """Nothing: this provider keeps no state, and a call of it that timed out was
+        cancelled before it answered, so it never happened."""
+        return None
 
 
 def authorization_reference(payment_id: str) -> str:
