@@ -19,7 +19,7 @@ from pathlib import Path
 
 import aiohttp
 
-from mercato.chaos.faults import platform_env
+from mercato.chaos.faults import platform_env, prepare, release
 from mercato.chassis.settings import Settings, load_settings
 
 PRODUCTS = ("Anvil", "Barometer", "Compass", "Dynamo", "Easel", "Funnel", "Gimbal",
@@ -76,6 +76,7 @@ class ChaosPlatform:
 
     def _spawn(self) -> None:
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        prepare(self.data_dir)  # e.g. F9's small filesystems, before any file is made
         with self.output.open("wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "mercato", "up", "--fault-proxies", "--no-seed"],
@@ -95,7 +96,9 @@ class ChaosPlatform:
                 pass
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)  # anything left in the group
-        return self.proc.wait()
+        code = self.proc.wait()
+        release(self.data_dir)
+        return code
 
     async def seed(self) -> int:
         """Create the run's catalog and its stock through the admin API; products made."""

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # before the request fails with a 503 rather than waiting on.
     database_connect_timeout: float = Field(default=5.0, gt=0)
     database_statement_timeout: float = Field(default=15.0, gt=0)
+    # SQLite: seconds a write waits for another process's lock (a replica's, or one held
+    # for long: F9) before a 503 naming it; below call_timeout so the caller hears why.
+    database_busy_timeout: float = Field(default=2.0, gt=0)
 
     admin_email: str = DEV_ADMIN_EMAIL
     admin_password: str = DEV_ADMIN_PASSWORD
