@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mercato.chaos.faults.base import Check, Fault, Target, until
+from mercato.chaos.faults.clock import SkewClock
 from mercato.chaos.faults.database import DatabaseRefuses
 from mercato.chaos.faults.kills import KillBroker, KillService, nats_pids
 from mercato.chaos.faults.network import PartitionPayments, SlowParticipant
@@ -19,6 +20,7 @@ FAULTS: dict[str, type[Fault]] = {f.id: f for f in (
     SlowParticipant,
     PartitionPayments,
     DatabaseRefuses,
+    SkewClock,
 )}
 
 

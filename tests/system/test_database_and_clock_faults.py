@@ -1,9 +1,16 @@
-"""F9 in short, on a chaos platform (SQLite, each victim's data dir a tmpfs of its own):
-the orders database write-locked by another process past the busy timeout, then the
+"""F9 and F11 in short, on one chaos platform (SQLite, each F9 victim's data dir a tmpfs
+of its own; clock_skew_leeway 330 s).
+
+F9: the orders database write-locked by another process past the busy timeout, then the
 cart's disk full. Writes answer a 503 naming the cause with Retry-After (not a 500, not
 a wait past the gateway's call timeout), reads go on, nothing is half-written, and the
 same requests succeed after the heal; the fault's own check (the file whole and
-writable) holds."""
+writable) holds.
+
+F11: identity's clock 5 minutes ahead (its tokens' iat in everyone's future), then
+payments' 5 minutes behind (its service tokens' exp in the past): a customer signs up,
+logs in, fills a cart and checks out, each order confirmed; after the heal no instance
+runs on a skewed clock."""
 
 from __future__ import annotations
 
@@ -14,6 +21,7 @@ import httpx
 import pytest
 
 from mercato.chaos.faults import FAULTS, Target
+from mercato.chaos.faults.clock import SkewClock
 from mercato.chaos.faults.database import DatabaseRefuses
 from mercato.chaos.platform import ChaosPlatform
 from tests.system.platform import Platform, wait_for
@@ -45,8 +53,8 @@ def succeeds(request, what: str) -> httpx.Response:
     return answer
 
 
-def test_the_fault_is_in_the_matrix():
-    assert FAULTS["F9"] is DatabaseRefuses
+def test_the_faults_are_in_the_matrix():
+    assert FAULTS["F9"] is DatabaseRefuses and FAULTS["F11"] is SkewClock
 
 
 def test_a_stalled_orders_database_refuses_orders_by_name_then_takes_them(chaos):
@@ -90,3 +98,40 @@ def test_a_full_disk_under_the_cart_refuses_writes_by_name_keeps_reads_and_recov
         assert [i["quantity"] for i in c.get("/api/v1/cart").json()["items"]] == [3]
     [check] = asyncio.run(fault.checks(target))
     assert check.ok, check
+
+
+def answered(request) -> httpx.Response:
+    """``request()`` until the service it reaches is back (a restarted instance takes a
+    few seconds to register): any answer but 502/503/504."""
+    return wait_for(lambda: (r := request()).status_code not in (502, 503, 504) and r, 30,
+                    "the restarted service answering")
+
+
+@pytest.mark.parametrize(("service", "seconds"), [("identity", 300), ("payments", -300)])
+def test_a_service_five_minutes_off_refuses_no_valid_token_and_orders_end(chaos, service,
+                                                                            seconds):
+    p, target = chaos
+    product = p.new_product(stock=5)
+    fault = SkewClock(service, seconds)
+    assert asyncio.run(fault.inject(target)).startswith(f"{service} clock {seconds:+d} s")
+    try:
+        email = f"skew-{service}@example.com"
+        with p.client() as c:
+            r = answered(lambda: c.post("/api/v1/identity/users", json={
+                "email": email, "password": "s3cret-pass", "name": "Skewed"}))
+            assert r.status_code == 201, r.text
+            r = answered(lambda: c.post("/api/v1/identity/token", json={
+                "email": email, "password": "s3cret-pass"}))
+            assert r.status_code == 200, r.text
+        token = r.json()["access_token"]
+        with p.client(token) as c:
+            item = f"/api/v1/cart/items/{product['id']}"
+            assert c.put(item, json={"quantity": 1}).is_success  # checked with a true clock
+            placed = answered(lambda: c.post("/api/v1/orders",
+                                             json=p.order_body(product["id"])))
+            assert placed.status_code == 202, placed.text
+        assert p.wait_terminal(token, placed.json()["id"], 60)["status"] == "confirmed"
+    finally:
+        asyncio.run(fault.heal(target))
+    checks = asyncio.run(fault.checks(target))
+    assert all(c.ok for c in checks), checks
