@@ -103,8 +103,18 @@ def test_a_full_disk_under_the_cart_refuses_writes_by_name_keeps_reads_and_recov
 def answered(request) -> httpx.Response:
     """``request()`` until the service it reaches is back (a restarted instance takes a
     few seconds to register): any answer but 502/503/504."""
-    return wait_for(lambda: (r := request()).status_code not in (502, 503, 504) and r, 30,
+    return wait_for(lambda: (r := request()).status_code not in (502, 503, 504) and r, 60,
                     "the restarted service answering")
+
+
+def ready_again(p: Platform, service: str, pids: list[int]) -> None:
+    """Until each of ``pids`` (``service``'s restarted instances) is registered ready."""
+    def ready() -> bool:
+        with p.client(p.admin_token()) as c:
+            items = c.get("/api/v1/ops/services").json()["items"]
+        return {i["pid"] for i in items if i["service"] == service
+                and i["health"] == "ready"} >= set(pids)
+    wait_for(ready, 90, f"{service} ready again after the heal", every=0.5)
 
 
 @pytest.mark.parametrize(("service", "seconds"), [("identity", 300), ("payments", -300)])
@@ -133,5 +143,6 @@ def test_a_service_five_minutes_off_refuses_no_valid_token_and_orders_end(chaos,
         assert p.wait_terminal(token, placed.json()["id"], 60)["status"] == "confirmed"
     finally:
         asyncio.run(fault.heal(target))
+    ready_again(p, service, fault.pids)
     checks = asyncio.run(fault.checks(target))
     assert all(c.ok for c in checks), checks

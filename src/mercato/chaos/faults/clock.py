@@ -28,6 +28,7 @@ class SkewClock(Fault):
 
     def __init__(self, service: str | None = None, seconds: int | None = None) -> None:
         self.service, self.seconds = service, seconds
+        self.pids: list[int] = []
 
     async def inject(self, target: Target) -> str:
         self.service = self.service or target.rng.choice(VICTIMS)
@@ -38,7 +39,8 @@ class SkewClock(Fault):
 
     async def heal(self, target: Target) -> str:
         rows = await target.control("skew", service=self.service, seconds=0)
-        return f"{self.service} clock true again (pids {', '.join(str(r['pid']) for r in rows)})"
+        self.pids = [r["pid"] for r in rows]  # the instances restarted on the true clock
+        return f"{self.service} clock true again (pids {', '.join(map(str, self.pids))})"
 
     async def checks(self, target: Target) -> list[Check]:
         """No request of the load refused as unauthenticated (a valid token refused), and
