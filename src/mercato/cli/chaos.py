@@ -25,7 +25,8 @@ CHAOS_HELP = (
     "(docs/chaos.md §4).\n\n"
     "Faults available: F1 (SIGKILL of an orders/inventory/payments/shipping instance), "
     "F2 (SIGKILL of NATS), F5 (latency, jitter and resets to a participant), F6 "
-    "(payments partitioned past the step deadline).\n\n"
+    "(payments partitioned past the step deadline), F9 (a service's database write-locked "
+    "or its disk full), F11 (a service's clock 5 minutes off).\n\n"
     "Exit 0 only when every invariant holds in every mode; 1 otherwise; 2 on bad options."
 )
 
