@@ -108,7 +108,8 @@ def answered(request) -> httpx.Response:
 
 
 def ready_again(p: Platform, service: str, pids: list[int]) -> None:
-    """Until each of ``pids`` (``service``'s restarted instances) is registered ready."""
+    """Until each of ``pids`` (``service``'s restarted instances) is registered ready (by
+    the gateway, whose clock is true)."""
     def ready() -> bool:
         with p.client(p.admin_token()) as c:
             items = c.get("/api/v1/ops/services").json()["items"]
@@ -125,6 +126,8 @@ def test_a_service_five_minutes_off_refuses_no_valid_token_and_orders_end(chaos,
     fault = SkewClock(service, seconds)
     assert asyncio.run(fault.inject(target)).startswith(f"{service} clock {seconds:+d} s")
     try:
+        ready_again(p, service, fault.pids)  # restarted: an order placed before would
+        # find no payments for its step deadline (3 s) and be cancelled, as it should
         email = f"skew-{service}@example.com"
         with p.client() as c:
             r = answered(lambda: c.post("/api/v1/identity/users", json={

@@ -34,8 +34,8 @@ class SkewClock(Fault):
         self.service = self.service or target.rng.choice(VICTIMS)
         self.seconds = self.seconds or target.rng.choice((SKEW, -SKEW))
         rows = await target.control("skew", service=self.service, seconds=self.seconds)
-        pids = ", ".join(str(r["pid"]) for r in rows)
-        return f"{self.service} clock {self.seconds:+d} s (pids {pids})"
+        self.pids = [r["pid"] for r in rows]  # the instances restarted on the skewed clock
+        return f"{self.service} clock {self.seconds:+d} s (pids {', '.join(map(str, self.pids))})"
 
     async def heal(self, target: Target) -> str:
         rows = await target.control("skew", service=self.service, seconds=0)
