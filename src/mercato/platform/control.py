@@ -3,10 +3,10 @@ so that other commands (``mercato deploy``...) can add and remove instances of t
 platform without owning the processes.
 
 One JSON object per line each way. Requests: ``{"op": "list"}`` -> every service instance
-(name, service, version, pid, running); ``{"op": "processes"}`` -> every supervised
-process, NATS and the trace store included (name, pid, running); ``{"op": "start",
-"service": S, "version": V,
-"count": N}`` -> the new instances (``catalog-3``... with ``MERCATO_VERSION=V``);
+(name, service, version, pid, running, ready: registered ready); ``{"op":
+"processes"}`` -> every supervised process, NATS and the trace store included (name,
+pid, running); ``{"op": "start", "service": S, "version": V, "count": N}`` -> the new
+instances (``catalog-3``... with ``MERCATO_VERSION=V``);
 ``{"op": "stop", "name": NAME}`` -> that instance drained (SIGTERM) and stopped for good;
 ``faults``, ``fault`` and ``heal`` list, set and clear the fault proxies of
 ``mercato up --fault-proxies`` (docs/chaos.md); ``{"op": "skew", "service": S, "seconds":
@@ -74,8 +74,9 @@ class Control:
     """The server side, run by ``mercato up`` next to its supervisor."""
 
     def __init__(self, sup: Supervisor, spec_for: SpecFor, base_version: str,
-                 links: FaultLinks | None = None) -> None:
+                 links: FaultLinks | None = None, view=None) -> None:
         self._sup = sup
+        self._view = view  # the registry view: which instances are ready (``list``)
         self._links = links  # `mercato up --fault-proxies`
         self._spec_for = spec_for
         self._base_version = base_version
@@ -143,12 +144,14 @@ class Control:
         return self._links.heal(str(request.get("proxy", "*")))
 
     def instances(self) -> list[dict]:
+        ready = ({i.pid for i in self._view.all() if i.health == "ready"}
+                 if self._view is not None else set())
         rows = []
         for name, child in self._sup.children.items():
             service, _ = split_name(name)
             if service in SERVICES:
                 rows.append({"name": name, "service": service, "pid": child.pid,
-                             "running": child.running,
+                             "running": child.running, "ready": child.pid in ready,
                              "version": child.spec.env.get("MERCATO_VERSION",
                                                            self._base_version)})
         return rows

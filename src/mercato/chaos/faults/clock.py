@@ -14,16 +14,19 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from mercato.chaos.faults.base import Check, Fault, Target
+from mercato.chaos.faults.base import Check, Fault, Target, until
 
 VICTIMS = ("identity", "orders", "inventory", "payments", "shipping")
 SKEW = 300  # seconds, either way
 LEEWAY = 330  # the chaos platform's clock_skew_leeway: above the skew it injects
+READY_WAIT = 60.0  # seconds a restarted service may take to be ready again
 
 
 class SkewClock(Fault):
     """F11: a service's clock ±5 minutes (its instances restarted under libfaketime)."""
-    id, what, lengths = "F11", "clock skew ±5 min on a service", (6.0, 9.0)
+    # Long enough to outlast the restart (the inject waits until the skewed instances are
+    # ready; the window ends at its scheduled time) and leave the service serving skewed.
+    id, what, lengths = "F11", "clock skew ±5 min on a service", (14.0, 18.0)
     platform_env = {"MERCATO_CLOCK_SKEW_LEEWAY": str(LEEWAY)}
 
     def __init__(self, service: str | None = None, seconds: int | None = None) -> None:
@@ -35,12 +38,15 @@ class SkewClock(Fault):
         self.seconds = self.seconds or target.rng.choice((SKEW, -SKEW))
         rows = await target.control("skew", service=self.service, seconds=self.seconds)
         self.pids = [r["pid"] for r in rows]  # the instances restarted on the skewed clock
-        return f"{self.service} clock {self.seconds:+d} s (pids {', '.join(map(str, self.pids))})"
+        ready = await _ready(target, self.pids)
+        return (f"{self.service} clock {self.seconds:+d} s (pids "
+                f"{', '.join(map(str, self.pids))}){ready}")
 
     async def heal(self, target: Target) -> str:
         rows = await target.control("skew", service=self.service, seconds=0)
         self.pids = [r["pid"] for r in rows]  # the instances restarted on the true clock
-        return f"{self.service} clock true again (pids {', '.join(map(str, self.pids))})"
+        ready = await _ready(target, self.pids)
+        return f"{self.service} clock true again (pids {', '.join(map(str, self.pids))}){ready}"
 
     async def checks(self, target: Target) -> list[Check]:
         """No request of the load refused as unauthenticated (a valid token refused), and
@@ -53,6 +59,17 @@ class SkewClock(Fault):
                       f"{refused} refused", count=refused, inv="INV-auth"),
                 Check("F11: every instance back on the true clock", not skewed,
                       ", ".join(skewed) or "all", count=len(skewed), inv="INV-F11")]
+
+
+async def _ready(target: Target, pids: list[int]) -> str:
+    """Wait (up to ``READY_WAIT``) until the restarted instances are registered ready, so
+    the window is spent with the skewed service serving, not starting; "" or a note."""
+    async def all_ready() -> bool:
+        rows = await target.control("list")
+        return {r["pid"] for r in rows if r.get("ready")} >= set(pids)
+    if await until(all_ready, READY_WAIT, every=0.5):
+        return ""
+    return f", not ready after {READY_WAIT:g}s"
 
 
 def _skewed(pid: int) -> bool:
