@@ -47,8 +47,12 @@ def mount_disks(data_dir: Path) -> list[str]:
         folder.mkdir(parents=True, exist_ok=True)
         if os.path.ismount(folder):
             continue
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK},mode=0700",
-                               "tmpfs", str(folder)], capture_output=True, text=True)
+        try:
+            done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK},mode=0700",
+                                   "tmpfs", str(folder)], capture_output=True, text=True)
+        except OSError as exc:  # no mount(8) here
+            problems.append(f"{service}: {exc}")
+            continue
         if done.returncode != 0:
             problems.append(f"{service}: {done.stderr.strip() or done.returncode}")
     return problems
@@ -59,7 +63,8 @@ def unmount_disks(data_dir: Path) -> None:
     for service in VICTIMS:
         folder = service_dir(data_dir, service)
         if os.path.ismount(folder):
-            subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+            with contextlib.suppress(OSError):
+                subprocess.run(["umount", "-l", str(folder)], capture_output=True)
 
 
 def _fill(folder: Path) -> int:
