@@ -6,7 +6,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: up test lint unit system chaos bench clean help chromium screenshots kubectl k8s-validate
+.PHONY: up test lint unit system chaos bench clean help chromium faketime screenshots kubectl k8s-validate
 
 help:
 	@echo "make up [ARGS=...]   install, then run the whole platform (mercato up)"
@@ -38,6 +38,13 @@ chromium:
 	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the browser tests"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+# F11 (docs/chaos.md) skews a service's clock with Debian's libfaketime, installed here when
+# missing.
+FAKETIME ?= /usr/bin/faketime
+faketime:
+	@test -x $(FAKETIME) || { echo "installing Debian's faketime for the clock-skew fault"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime; }
+
 # deploy/k8s (docs/kubernetes.md): each overlay rendered by kubectl's kustomize and validated
 # offline against the schemas kubernetes-validate ships; Debian's kubernetes-client is
 # installed when kubectl is missing.
@@ -54,14 +61,14 @@ k8s-validate: $(STAMP) kubectl
 # tests/chaos takes minutes: `make chaos` runs it. The browser tests run in a pytest of
 # their own: Playwright's sync API keeps an event loop running in the test thread, which
 # pytest-asyncio's tests cannot share.
-test: lint chromium k8s-validate
+test: lint chromium faketime k8s-validate
 	$(BIN)/pytest -q --durations=25 --ignore=tests/chaos --ignore=tests/browser $(ARGS)
 	$(BIN)/pytest -q tests/browser $(ARGS)
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit $(ARGS)
 
-chaos: $(STAMP)
+chaos: $(STAMP) faketime
 	$(BIN)/pytest -q tests/chaos $(ARGS)
 
 bench: $(STAMP)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import aiohttp
 
-from mercato.chaos.faults import crash_points, platform_env
+from mercato.chaos.faults import crash_points, platform_env, prepare, release
 from mercato.chassis.settings import Settings, load_settings
 
 PRODUCTS = ("Anvil", "Barometer", "Compass", "Dynamo", "Easel", "Funnel", "Gimbal",
@@ -78,6 +78,8 @@ class ChaosPlatform:
         raise RuntimeError(f"mercato up not ready in {READY_WAIT:g}s; see {self.output}")
 
     def _spawn(self) -> None:
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        prepare(self.data_dir)  # e.g. F9's small filesystems, before any file is made
         crash_points(self.data_dir).mkdir(parents=True, exist_ok=True)
         with self.output.open("wb") as out:
             self.proc = subprocess.Popen(
@@ -98,7 +100,9 @@ class ChaosPlatform:
                 pass
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)  # anything left in the group
-        return self.proc.wait()
+        code = self.proc.wait()
+        release(self.data_dir)
+        return code
 
     async def seed(self) -> int:
         """Create the run's catalog and its stock through the admin API; products made."""

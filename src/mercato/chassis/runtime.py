@@ -110,7 +110,8 @@ class Runtime:
             from mercato.chassis.rpc.client import RpcClient
             self.rpc = RpcClient(self.client.resilience, self.identity,
                                  tls=tls_files(s, self.service))
-        self.verifier = TokenVerifier(self._fetch_jwks, s.token_issuer, s.token_audience)
+        self.verifier = TokenVerifier(self._fetch_jwks, s.token_issuer, s.token_audience,
+                                      leeway=s.clock_skew_leeway)
         self.registration = Registration(self.nc, self.instance, s.heartbeat_interval,
                                          s.registry_ttl)
 
@@ -179,7 +180,8 @@ class Runtime:
         """Check users' tokens against the keys ``fetch_jwks`` returns instead of identity's
         published set (identity itself, which holds the keys)."""
         s = self.settings
-        self.verifier = TokenVerifier(fetch_jwks, s.token_issuer, s.token_audience)
+        self.verifier = TokenVerifier(fetch_jwks, s.token_issuer, s.token_audience,
+                                      leeway=s.clock_skew_leeway)
 
     def run(self, worker: Background) -> None:
         """Start ``worker``; the chassis stops it when the process stops (after the

@@ -102,8 +102,9 @@ class TokenVerifier:
     docs/zero-trust.md section 5) vouches for no token from then on, fetched or not."""
 
     def __init__(self, fetch_jwks: JwksFetcher, issuer: str, audience: str,
-                 now: Callable[[], float] = time.time) -> None:
+                 now: Callable[[], float] = time.time, leeway: int = CLOCK_SKEW) -> None:
         self._fetch = fetch_jwks
+        self._leeway = leeway  # seconds of clock disagreement with identity tolerated
         self._issuer = issuer
         self._audience = audience
         self._now = now
@@ -185,7 +186,7 @@ class TokenVerifier:
             claims = jwt.decode(
                 token, key, algorithms=[USER_ALGORITHM], audience=self._audience,
                 issuer=self._issuer, options={"require": ["exp", "iss", "aud", "sub"]},
-                leeway=CLOCK_SKEW,
+                leeway=self._leeway,
             )
         except jwt.PyJWTError as exc:
             raise AuthError(f"invalid token: {exc}") from exc

@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     # before the request fails with a 503 rather than waiting on.
     database_connect_timeout: float = Field(default=5.0, gt=0)
     database_statement_timeout: float = Field(default=15.0, gt=0)
+    # SQLite: seconds a write waits for another process's lock (a replica's, or one held
+    # for long: F9) before a 503 naming it; below call_timeout so the caller hears why.
+    database_busy_timeout: float = Field(default=2.0, gt=0)
+    # Seconds two hosts' clocks may disagree: tokens' iat/exp are checked with this much
+    # leeway, and a retired signing key is kept that much longer (F11 runs with 330).
+    clock_skew_leeway: int = Field(default=30, ge=0, le=3600)
 
     admin_email: str = DEV_ADMIN_EMAIL
     admin_password: str = DEV_ADMIN_PASSWORD

@@ -29,8 +29,9 @@ CHAOS_HELP = (
     "re-driven from the outboxes), F5 (latency, jitter and resets to a participant), F6 "
     "(payments partitioned past the step deadline), F7 (captured events re-sent: duplicated, "
     "reversed, late), F8 (the card provider answering past the timeout after doing the "
-    "work), F10 (20 buyers for the last unit, inventory killed), F12 (signing key rotated "
-    "twice).\n\n"
+    "work), F9 (a service's database write-locked or its disk full), F10 (20 buyers for the "
+    "last unit, inventory killed), F11 (a service's clock 5 minutes off), F12 (signing key "
+    "rotated twice).\n\n"
     "Exit 0 only when every invariant holds in every mode; 1 otherwise; 2 on bad options."
 )
 

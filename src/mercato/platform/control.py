@@ -3,13 +3,15 @@ so that other commands (``mercato deploy``...) can add and remove instances of t
 platform without owning the processes.
 
 One JSON object per line each way. Requests: ``{"op": "list"}`` -> every service instance
-(name, service, version, pid, running); ``{"op": "processes"}`` -> every supervised
-process, NATS and the trace store included (name, pid, running); ``{"op": "start",
-"service": S, "version": V,
-"count": N}`` -> the new instances (``catalog-3``... with ``MERCATO_VERSION=V``);
+(name, service, version, pid, running, ready: registered ready); ``{"op":
+"processes"}`` -> every supervised process, NATS and the trace store included (name,
+pid, running); ``{"op": "start", "service": S, "version": V, "count": N}`` -> the new
+instances (``catalog-3``... with ``MERCATO_VERSION=V``);
 ``{"op": "stop", "name": NAME}`` -> that instance drained (SIGTERM) and stopped for good;
 ``faults``, ``fault`` and ``heal`` list, set and clear the fault proxies of
-``mercato up --fault-proxies`` (docs/chaos.md).
+``mercato up --fault-proxies`` (docs/chaos.md); ``{"op": "skew", "service": S, "seconds":
+N}`` restarts S's instances with their wall clock N seconds off (libfaketime, F11; 0: the
+true clock again) -> the restarted instances (name, pid, skew).
 Answers: ``{"ok": true, "result": ...}`` or ``{"ok": false, "error": "..."}``.
 
 The client side (``request``) is ``mercato.operations.control_client``, which the gateway's
@@ -27,11 +29,13 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from mercato.operations.control_client import ControlError, request, socket_path
 from mercato.platform.catalog import GATEWAY, SERVICES
 from mercato.platform.faults.links import FaultLinks
+from mercato.platform.skew import skew_of, skewed_env
 from mercato.platform.supervisor import ProcessSpec, Supervisor
 from mercato.platform.workload_keys import child_env
 
@@ -70,8 +74,9 @@ class Control:
     """The server side, run by ``mercato up`` next to its supervisor."""
 
     def __init__(self, sup: Supervisor, spec_for: SpecFor, base_version: str,
-                 links: FaultLinks | None = None) -> None:
+                 links: FaultLinks | None = None, view=None) -> None:
         self._sup = sup
+        self._view = view  # the registry view: which instances are ready (``list``)
         self._links = links  # `mercato up --fault-proxies`
         self._spec_for = spec_for
         self._base_version = base_version
@@ -119,8 +124,10 @@ class Control:
                                          int(request.get("count", 1)))
             if op == "stop":
                 return await self._stop(request["name"])
+            if op == "skew":
+                return await self._skew(request["service"], int(request["seconds"]))
         raise ValueError(f"unknown op {op!r}; one of list, processes, start, stop, faults, "
-                         "fault, heal")
+                         "fault, heal, skew")
 
     def _faults(self, op: str, request: dict) -> object:
         """The fault proxies: ``faults`` lists them; ``fault`` sets ``set`` (toxics) on
@@ -137,12 +144,14 @@ class Control:
         return self._links.heal(str(request.get("proxy", "*")))
 
     def instances(self) -> list[dict]:
+        ready = ({i.pid for i in self._view.all() if i.health == "ready"}
+                 if self._view is not None else set())
         rows = []
         for name, child in self._sup.children.items():
             service, _ = split_name(name)
             if service in SERVICES:
                 rows.append({"name": name, "service": service, "pid": child.pid,
-                             "running": child.running,
+                             "running": child.running, "ready": child.pid in ready,
                              "version": child.spec.env.get("MERCATO_VERSION",
                                                            self._base_version)})
         return rows
@@ -159,6 +168,20 @@ class Control:
             child = await self._sup.start(self._spec_for(f"{service}-{number}", version))
             started.append({"name": child.spec.name, "pid": child.pid, "version": version})
         return started
+
+    async def _skew(self, service: str, seconds: int) -> list[dict]:
+        """Each running instance of ``service`` restarted (drained first) with its clock
+        ``seconds`` off, one after the other so the service stays up meanwhile."""
+        names = [n for n in self._sup.children if split_name(n)[0] == service]
+        if service not in SERVICES or not names:
+            raise ValueError(f"no running service {service!r}")
+        restarted = []
+        for name in names:
+            child = self._sup.children[name]
+            spec = replace(child.spec, env=skewed_env(child.spec.env, seconds))
+            child = await self._sup.restart(name, spec)
+            restarted.append({"name": name, "pid": child.pid, "skew": skew_of(spec.env)})
+        return restarted
 
     async def _stop(self, name: str) -> dict:
         service, _ = split_name(name)

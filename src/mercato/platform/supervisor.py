@@ -43,6 +43,7 @@ class Child:
     started_at: float = 0.0
     restarts: int = 0
     task: asyncio.Task | None = None
+    replacing: bool = False  # stopped to start again at once with a new spec (restart)
     exits: list[int] = field(default_factory=list)
     retired: bool = False  # stopped on purpose (a deployment): not restarted
 
@@ -90,6 +91,10 @@ class Supervisor:
             child.exits.append(code)
             if self._stopping or child.retired:
                 return
+            if child.replacing:  # asked for: again at once, no crash reported
+                child.replacing = False
+                await self._spawn(child)
+                continue
             if time.monotonic() - child.started_at > 30:
                 backoff = 0.5
             self._notify(f"{child.spec.name} exited with {code}; restarting in {backoff:.1f}s "
@@ -116,6 +121,17 @@ class Supervisor:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.proc.pid, signal.SIGKILL)
             await child.proc.wait()
+
+    async def restart(self, name: str, spec: ProcessSpec) -> Child:
+        """Stop one child (SIGTERM: a service drains first) and start it again at once
+        with ``spec`` (e.g. its clock skewed); returns it once the new process runs."""
+        child = self.children[name]
+        old = child.proc
+        child.spec, child.replacing = spec, child.running  # else: restarted as it is
+        await self.stop(name)
+        while child.proc is old and not self._stopping:  # noqa: ASYNC110 (_keep_alive spawns)
+            await asyncio.sleep(0.05)
+        return child
 
     async def retire(self, name: str) -> None:
         """Stop one child for good (SIGTERM: a service drains first) and forget it."""

@@ -168,7 +168,8 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
         raise UpError(str(exc)) from None
     boot.control = Control(
         sup, lambda name, version: instance_spec(name, env, logs, gateway_fd,
-                                                 version), settings.version, boot.links)
+                                                 version), settings.version, boot.links,
+        boot.view)
     await boot.control.start(socket_path(data_dir))
     (run_dir / "state.json").write_text(json.dumps(
         {"pid": os.getpid(), "nats_url": nats_url, "gateway_url": gateway_url,

@@ -63,7 +63,7 @@ def test_fault_ids_are_parsed_in_order_without_duplicates():
 @pytest.mark.parametrize(("text", "said"), [
     ("F1,F3", "not built yet: F3"),
     ("F13", "not in the fault matrix: F13"),
-    ("F1,nope,F9", "not in the fault matrix: NOPE; not built yet: F9"),
+    ("F1,nope,F10", "not in the fault matrix: NOPE; not built yet: F10"),
     ("", "no fault given"),
 ])
 def test_unknown_or_unbuilt_ids_are_refused_naming_the_available_ones(text, said):

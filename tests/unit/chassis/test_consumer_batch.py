@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from mercato.chassis.data.db import DatabaseBusy
 from mercato.chassis.messaging import Consumers, Subscription
 from mercato.contracts.catalog import ProductCreated
 from tests.support.messages import FakeMessage, envelope, inbox
@@ -129,3 +130,21 @@ async def test_an_unbatched_subscription_gives_each_message_a_transaction_of_its
     await world.consumers.handle_batch(world.sub, batch(["e4", "e5"]))
     assert len(transactions) == 1  # batched (the default): the fetch in one transaction
     assert world.state.callbacks == ["e1", "e3", "e4", "e5"]
+
+
+async def test_a_database_that_refuses_naks_the_batch_at_once_and_never_dead_letters(world):
+    """F9: the database locked or full says nothing of the messages: the fetch is nak'ed
+    together (not retried one by one against the same refusal), and a message past its
+    max attempts is not dead-lettered for it."""
+    transactions = []
+
+    def refusing(**kwargs):
+        transactions.append(kwargs)
+        raise DatabaseBusy("inventory.db stayed locked by another process for 5.0s")
+
+    world.db.transaction = refusing
+    msgs = batch(["e1", "e2"], attempt=3)  # at max_attempts
+    await world.consumers.handle_batch(world.sub, msgs)
+    assert len(transactions) == 1
+    assert [(m.acks, m.naks) for m in msgs] == [(0, [2.0]), (0, [2.0])]
+    assert world.js.published == []  # nothing dead-lettered

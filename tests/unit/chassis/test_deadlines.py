@@ -15,7 +15,7 @@ from mercato.chassis import create_service
 from mercato.chassis.calls.client import ServiceClient
 from mercato.chassis.calls.registry import Instance
 from mercato.chassis.calls.resilience import CallPolicy
-from mercato.chassis.context import deadline_in, deadline_passed
+from mercato.chassis.context import PROCESS, CallerClocks, deadline_in, deadline_passed
 from mercato.gateway.proxy import Upstreams
 from tests.support.service_http import WORKLOAD_KEYS, bearer, client, service_runtime
 
@@ -31,8 +31,33 @@ def test_how_long_ago_a_deadline_passed(value, now, late):
     assert deadline_passed(value, now) == late
 
 
-def test_a_deadline_is_the_time_the_caller_stops_waiting():
-    assert deadline_in(2.5, 1000.0) == "1002.500"
+def test_a_deadline_is_the_time_the_caller_stops_waiting_by_its_clock_sent_when_and_by_whom():
+    assert deadline_in(2.5, 1000.0) == f"1002.500;sent=1000.000;by={PROCESS}"
+    assert deadline_passed(deadline_in(2.5, 1000.0), 1003.0) == 0.5
+
+
+def test_a_callers_clock_minutes_off_is_read_on_ours_and_a_backlog_still_counts():
+    """F11: a caller 300 s ahead (or behind) of us; its requests are not late for that,
+    while one that waited in a backlog past its deadline still is."""
+    for skew in (300.0, -300.0):
+        clocks = CallerClocks()
+        ours = 5000.0
+        for _ in range(3):  # quick ones: 10 ms in transit, 2 s budget
+            ours += 1.0
+            quick = deadline_in(2.0, ours + skew)
+            assert clocks.late(quick, ours + 0.01) is None
+            # read as is, the clocks' disagreement decided: all refused from behind
+            assert (deadline_passed(quick, ours + 0.01) is not None) == (skew < 0)
+        stuck = deadline_in(2.0, ours + skew)  # this one waits 3 s before it is read
+        assert clocks.late(stuck, ours + 3.01) == pytest.approx(1.0)
+
+
+def test_a_restarted_caller_with_another_clock_is_measured_afresh():
+    clocks = CallerClocks()
+    assert clocks.late("1002.000;sent=1000.000;by=a", 1000.01) is None
+    # the same host's process restarted 300 s behind: a new id, a new estimate
+    assert clocks.late("702.000;sent=700.000;by=b", 1000.02) is None
+    assert clocks.late("703.000;sent=701.000;by=b", 1001.02) is None
 
 
 @pytest.fixture
@@ -110,7 +135,7 @@ async def test_the_service_client_sends_each_attempts_deadline(tmp_path):
             await sc.close()
     (received, [deadline]), = seen
     # the header carries milliseconds: rounded up, it may pass 3 s by half of one
-    assert 1.0 < float(deadline) - received <= 3.0005  # 3 s from when it was sent
+    assert 1.0 < float(deadline.split(";")[0]) - received <= 3.0005  # 3 s from sending
 
 
 async def test_the_gateway_sends_its_own_deadline_never_the_clients():
@@ -125,4 +150,4 @@ async def test_the_gateway_sends_its_own_deadline_never_the_clients():
     assert status == 200
     (received, [deadline]), = seen  # one header: the client's was dropped
     # milliseconds, as above
-    assert 2.0 < float(deadline) - received <= 4.0005  # 4 s from when it was sent
+    assert 2.0 < float(deadline.split(";")[0]) - received <= 4.0005  # 4 s from sending

@@ -4,6 +4,7 @@ view is fed entries directly, and 'silent' is the time since the last one)."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from nats.js.kv import KV_DEL, KV_PURGE
@@ -77,3 +78,28 @@ def test_a_delete_or_an_age_out_marker_drops_the_entry():
     view._apply(entry(None, one.key, KV_DEL))
     view._apply(entry(None, two.key, KV_PURGE))
     assert view.ready("catalog") == []
+
+
+def stored_entry(instance: Instance, stored_at: float):
+    """An entry as the broker delivers it: with the time the broker stored it."""
+    return SimpleNamespace(key=instance.key, value=instance.to_json(), operation=None,
+                           created=datetime.fromtimestamp(stored_at, UTC))
+
+
+def test_a_writer_minutes_off_is_dated_by_the_broker_not_by_its_clock():
+    """F11: payments' clock 300 s behind (its heartbeats look 5 minutes old) and
+    inventory's 300 s ahead; both heartbeat now, so both are fresh; one whose last
+    heartbeat the broker stored a TTL and more ago is not, whatever its clock says."""
+    now = time.time()
+    behind = Instance("payments", "payments-1", "http://p", "1", health="ready",
+                      heartbeat_at=now - 300)
+    ahead = Instance("inventory", "inventory-1", "http://i", "1", health="ready",
+                     heartbeat_at=now + 300)
+    dead = Instance("shipping", "shipping-1", "http://s", "1", health="ready",
+                    heartbeat_at=now)
+    view = RegistryView(SimpleNamespace(is_connected=True), ttl=TTL, silence=6.0)
+    for instance, stored in ((behind, now - 0.01), (ahead, now - 0.02), (dead, now - 30)):
+        view._apply(stored_entry(instance, stored))
+    assert ids(view.ready("payments")) == ["payments-1"]
+    assert ids(view.ready("inventory")) == ["inventory-1"]
+    assert view.ready("shipping") == []

@@ -124,3 +124,14 @@ def test_refunded_and_version_survive_the_stored_form():
     assert (again.refunded, again.version, again.reason) == (True, 7, "expired")
     assert again.records == saga.records
     assert again.next_compensation() is Step.SCHEDULE
+
+
+def test_a_step_started_in_the_future_counts_its_deadline_afresh():
+    """F11: orders restarted on a clock set 5 minutes back finds a step it started (by
+    the old clock) in its future: the deadline counts from now, not 5 minutes late."""
+    saga = saga_at(Step.AUTHORIZE)  # started at T0 = 10:00:00
+    before = "2026-01-01T09:55:00Z"
+    assert saga.failed(Step.AUTHORIZE, before, "503", deadline=30)
+    assert saga.record(Step.AUTHORIZE).started_at == before
+    assert not saga.failed(Step.AUTHORIZE, "2026-01-01T09:55:30Z", "503", deadline=30)
+    assert saga.phase is Phase.COMPENSATING

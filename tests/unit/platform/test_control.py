@@ -105,3 +105,14 @@ def test_the_socket_answers_requests_and_refusals(tmp_path):
         return listed
 
     assert [r["name"] for r in asyncio.run(scenario())] == ["catalog-1"]
+
+
+def test_list_says_which_instances_the_registry_has_ready():
+    from types import SimpleNamespace
+
+    sup = FakeSupervisor("catalog-1", "catalog-2")
+    view = SimpleNamespace(all=lambda: [SimpleNamespace(pid=100, health="ready"),
+                                        SimpleNamespace(pid=101, health="unready")])
+    c = Control(sup, spec_for, "1", view=view)
+    assert {r["name"]: r["ready"] for r in c.instances()} == {"catalog-1": True,
+                                                              "catalog-2": False}

@@ -6,8 +6,12 @@ One module per family of faults, each fault a ``base.Fault``; add a new one to
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from mercato.chaos.faults.base import Check, Fault, Target, crash_points, until
 from mercato.chaos.faults.broker import BrokerDataLoss
+from mercato.chaos.faults.clock import SkewClock
+from mercato.chaos.faults.database import DatabaseRefuses
 from mercato.chaos.faults.keys import RotateKeys
 from mercato.chaos.faults.kills import KillBroker, KillService, nats_pids
 from mercato.chaos.faults.messages import ResendEvents
@@ -25,7 +29,9 @@ FAULTS: dict[str, type[Fault]] = {f.id: f for f in (
     PartitionPayments,
     ResendEvents,
     LyingProvider,
+    DatabaseRefuses,
     LastUnitRace,
+    SkewClock,
     RotateKeys,
 )}
 
@@ -44,5 +50,17 @@ def platform_env() -> dict[str, str]:
     return env
 
 
+def prepare(data_dir: Path) -> None:
+    """What the faults need of a chaos platform's data dir before it starts."""
+    for fault in FAULTS.values():
+        fault.prepare(data_dir)
+
+
+def release(data_dir: Path) -> None:
+    """Undo ``prepare`` after the platform stopped."""
+    for fault in FAULTS.values():
+        fault.release(data_dir)
+
+
 __all__ = ["FAULTS", "Check", "Fault", "Target", "crash_points", "lengths", "nats_pids",
-           "platform_env", "until"]
+           "platform_env", "prepare", "release", "until"]

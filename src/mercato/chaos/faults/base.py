@@ -70,6 +70,16 @@ class Fault:
         """Shortest and longest seconds of this fault's window."""
         return cls.lengths
 
+    @classmethod
+    def prepare(cls, data_dir: Path) -> None:
+        """Set up, before ``mercato up``, what this fault needs of the data dir (F9 mounts
+        small filesystems there); nothing by default. Must not raise: a fault that
+        cannot be prepared says why when injected."""
+
+    @classmethod
+    def release(cls, data_dir: Path) -> None:
+        """Undo ``prepare`` once the platform has stopped."""
+
     async def inject(self, target: Target) -> str:
         raise NotImplementedError
 

@@ -14,6 +14,7 @@ import contextlib
 import json
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 
 from nats.aio.client import Client as Nats
 from nats.js import JetStreamContext
@@ -75,7 +76,11 @@ class RegistryView:
     Fed by a KV watch, which is restarted (bucket re-opened) when it fails or falls silent
     for longer than heartbeats allow — e.g. after the broker restarted and lost the
     in-memory bucket. Expiry is by this process's clock (an entry whose heartbeat is older
-    than the TTL is ignored), and the server's age-out markers drop an entry too. A graceful
+    than the TTL is ignored), and the server's age-out markers drop an entry too. A
+    heartbeat is dated by when the broker stored it, not by the writer's clock, which may
+    be off (F11: minutes): the broker's time moved onto this process's clock by the
+    smallest arrival-minus-stored difference seen (the offset of the two clocks plus the
+    quickest delivery; heartbeats come every few seconds, so some arrive at once). A graceful
     stop's delete removes an entry at once. While the feed is dead (broker unreachable or
     hung: no update for ``silence`` seconds) the view as it was when the feed fell silent is
     kept — nobody can heartbeat then, and expiring everyone would turn a broker outage into a
@@ -89,6 +94,8 @@ class RegistryView:
         self._ttl = ttl
         self._silence = silence
         self._instances: dict[str, Instance] = {}
+        self._stored: dict[str, float] = {}  # key -> when the broker stored its heartbeat
+        self._offset = float("inf")  # this clock minus the broker's (plus delivery), least
         self._task: asyncio.Task | None = None
         self._synced = asyncio.Event()
         self._down_since: float | None = None
@@ -138,25 +145,37 @@ class RegistryView:
             return
         if entry.operation in (KV_DEL, KV_PURGE) or not entry.value:  # stopped, or aged out
             self._instances.pop(entry.key, None)
+            self._stored.pop(entry.key, None)
             return
         try:
             self._instances[entry.key] = Instance(**json.loads(entry.value))
         except (ValueError, TypeError):
             log.warning("registry_entry_unreadable", key=entry.key)
+            return
+        stored = getattr(entry, "created", None)
+        if isinstance(stored, datetime):
+            self._stored[entry.key] = stored.timestamp()
+            self._offset = min(self._offset, self._last_update_wall - stored.timestamp())
+
+    def _beat(self, instance: Instance) -> float:
+        """When ``instance`` last heartbeat, on this process's clock."""
+        stored = self._stored.get(instance.key)
+        return instance.heartbeat_at if stored is None else stored + self._offset
 
     def _fresh(self, instance: Instance, now: float) -> bool:
+        beat = self._beat(instance)
         feed_alive = (self._nc.is_connected
                       and time.monotonic() - self._last_update < self._silence)
         if not feed_alive:
             if self._down_since is None:
                 self._down_since, self._silent_from = now, self._last_update_wall
-            return instance.heartbeat_at >= self._silent_from - self._ttl
+            return beat >= self._silent_from - self._ttl
         if self._down_since is not None:
             self._grace_until = now + self._ttl
             self._down_since = None
-        if now < self._grace_until and instance.heartbeat_at >= self._silent_from - self._ttl:
+        if now < self._grace_until and beat >= self._silent_from - self._ttl:
             return True
-        return instance.heartbeat_at >= now - self._ttl
+        return beat >= now - self._ttl
 
     def all(self) -> list[Instance]:
         """Every instance whose heartbeat is within the TTL."""

@@ -12,7 +12,10 @@ Several processes may share one file (replicas of a service, ``mercato up --repl
 SQLite's own busy handler would then sleep *on the event loop* while another process holds
 the write lock, stalling every request of this process; so the connection has no busy
 timeout, and a statement that meets a locked database is retried after an ``asyncio.sleep``
-(see ``_when_free``), up to ``busy_timeout_ms``, then fails with ``DatabaseBusy``.
+(see ``_when_free``), up to ``busy_timeout_ms``, then fails with ``DatabaseBusy``. While a
+transaction waits to begin, the connection is free: reads and other transactions of this
+process go on (a lock held for long by another process must not queue them all behind it).
+A write that finds the disk full fails with ``DatabaseFull``; SQLite has rolled it back.
 
 SQL is written with ``?`` placeholders in the common subset of SQLite and PostgreSQL so a
 PostgreSQL adapter can implement the same ``Database`` protocol.
@@ -30,6 +33,17 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from mercato.chassis.data.errors import (
+    Conflict,
+    DatabaseBusy,
+    DatabaseFull,
+    DatabaseUnavailable,
+    TransactionLost,
+    full_error,
+    is_busy,
+    is_full,
+    unique_violation,
+)
 from mercato.chassis.telemetry import (
     ERROR,
     SpanKind,
@@ -40,49 +54,14 @@ from mercato.chassis.telemetry import (
     tracer,
 )
 
+__all__ = ["Conflict", "Connection", "Database", "DatabaseBusy", "DatabaseFull",
+           "DatabaseUnavailable", "Row", "SqliteDatabase", "TransactionLost"]
+
 Row = dict[str, Any]
 T = TypeVar("T")
 FIRST_WAIT = 0.001  # seconds; doubled per attempt up to LONGEST_WAIT
 LONGEST_WAIT = 0.025
 _tracer = tracer("mercato.db")
-
-
-class DatabaseUnavailable(Exception):
-    """The database did not answer: unreachable, its connection lost, or no answer in time.
-    Nothing of the transaction it broke is kept; the request may be tried again (the web
-    layer answers 503 with Retry-After)."""
-
-
-class DatabaseBusy(DatabaseUnavailable, sqlite3.OperationalError):
-    """Another process held the database's lock for longer than the busy timeout."""
-
-
-class Conflict(Exception):
-    """A write clashed with a unique key or primary key already stored.
-
-    Every adapter raises it for its driver's unique violation, so services catch this and
-    never a driver's error. On PostgreSQL a failed statement spoils the transaction it is
-    in: a caller that goes on after a ``Conflict`` runs the statement in ``tx.savepoint()``.
-    """
-
-
-class TransactionLost(RuntimeError):
-    """The transaction itself is gone (the database rolled it back or the connection
-    broke), so a savepoint cannot be rolled back to: nothing of it will commit."""
-
-
-def _unique_violation(exc: sqlite3.IntegrityError) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return code in (sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
-    return "UNIQUE constraint failed" in str(exc)
-
-
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF == sqlite3.SQLITE_BUSY  # SQLITE_BUSY and its extended codes
-    return "database is locked" in str(exc)
 
 
 class Connection(Protocol):
@@ -115,8 +94,9 @@ def _dict_row(cursor: sqlite3.Cursor, row: tuple) -> Row:
 
 
 class _SqliteConnection:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
+        self._path = path
         self.after_commit: list[Callable[[], None]] = []
 
     def on_commit(self, callback: Callable[[], None]) -> None:
@@ -149,8 +129,12 @@ class _SqliteConnection:
         try:
             return self._conn.execute(sql, params).rowcount
         except sqlite3.IntegrityError as exc:
-            if _unique_violation(exc):
+            if unique_violation(exc):
                 raise Conflict(str(exc)) from exc
+            raise
+        except sqlite3.OperationalError as exc:
+            if is_full(exc):
+                raise full_error(exc, self._path) from exc
             raise
 
     async def fetch_one(self, sql: str, *params: Any) -> Row | None:
@@ -163,8 +147,12 @@ class _SqliteConnection:
         try:
             self._conn.executemany(sql, rows)
         except sqlite3.IntegrityError as exc:
-            if _unique_violation(exc):
+            if unique_violation(exc):
                 raise Conflict(str(exc)) from exc
+            raise
+        except sqlite3.OperationalError as exc:
+            if is_full(exc):
+                raise full_error(exc, self._path) from exc
             raise
 
 
@@ -219,12 +207,15 @@ class SqliteDatabase:
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.execute("PRAGMA busy_timeout=0")
         self._lock = asyncio.Lock()
-        self._tx = _SqliteConnection(self._conn)
+        self._tx = _SqliteConnection(self._conn, path)
 
     async def _when_free(self, statement: Callable[[], T]) -> T:
-        """Run ``statement``; while another process holds the lock it needs, retry it after
-        short asynchronous sleeps (doubling, with jitter so two waiting processes do not
-        retry in step) until ``busy_timeout`` has passed, then raise ``DatabaseBusy``.
+        """Run ``statement`` holding this process's connection lock; while another process
+        holds the database lock it needs, retry it after short asynchronous sleeps
+        (doubling, with jitter so two waiting processes do not retry in step) until
+        ``busy_timeout`` has passed, then raise ``DatabaseBusy``. The connection lock is
+        held only while trying, not while sleeping, so others of this process go on; on
+        success it is still held (the caller releases it).
 
         Why by hand: the uncontended case must cost nothing over the bare call (a
         transaction takes tens of microseconds here), and a retry library would wrap every
@@ -233,10 +224,14 @@ class SqliteDatabase:
         deadline = None
         wait = FIRST_WAIT
         while True:
+            await self._lock.acquire()
             try:
                 return statement()
             except sqlite3.OperationalError as exc:
-                if not _is_busy(exc):
+                self._lock.release()
+                if is_full(exc):
+                    raise full_error(exc, self.path) from exc
+                if not is_busy(exc):
                     raise
                 now = time.monotonic()
                 deadline = deadline or now + self.busy_timeout
@@ -244,9 +239,19 @@ class SqliteDatabase:
                     raise DatabaseBusy(
                         f"{self.path.name} stayed locked by another process for "
                         f"{self.busy_timeout:.1f}s ({exc})") from exc
+            except BaseException:
+                self._lock.release()
+                raise
             self.busy_retries += 1
             await asyncio.sleep(wait * random.uniform(0.5, 1.0))
             wait = min(wait * 2, LONGEST_WAIT)
+
+    async def _free(self, statement: Callable[[], T]) -> T:
+        """``statement`` as ``_when_free`` runs it, the connection lock released after
+        (``_when_free`` has released it already if it raised)."""
+        value = await self._when_free(statement)
+        self._lock.release()
+        return value
 
     @asynccontextmanager
     async def transaction(self, *, traced: bool = True) -> AsyncIterator[_SqliteConnection]:
@@ -266,27 +271,35 @@ class SqliteDatabase:
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[_SqliteConnection]:
-        async with self._lock:
-            await self._when_free(lambda: self._conn.execute("BEGIN IMMEDIATE"))
+        await self._when_free(lambda: self._conn.execute("BEGIN IMMEDIATE"))  # lock held
+        try:
             self._tx.after_commit = []
             try:
                 yield self._tx
-                self._conn.execute("COMMIT")
+                self._commit()
             except BaseException:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
                 raise
             callbacks, self._tx.after_commit = self._tx.after_commit, []
+        finally:
+            self._lock.release()
         for callback in callbacks:
             callback()
 
+    def _commit(self) -> None:
+        try:
+            self._conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if is_full(exc):
+                raise full_error(exc, self.path) from exc
+            raise
+
     async def fetch_one(self, sql: str, *params: Any) -> Row | None:
-        async with self._lock:
-            return await self._when_free(lambda: self._conn.execute(sql, params).fetchone())
+        return await self._free(lambda: self._conn.execute(sql, params).fetchone())
 
     async def fetch_all(self, sql: str, *params: Any) -> list[Row]:
-        async with self._lock:
-            return await self._when_free(lambda: self._conn.execute(sql, params).fetchall())
+        return await self._free(lambda: self._conn.execute(sql, params).fetchall())
 
     async def ping(self) -> None:
         await self.fetch_one("SELECT 1 AS ok")

@@ -35,7 +35,8 @@ async def open_database(settings: Settings, service: str, migrations_dir: Path) 
     lock_file = settings.service_dir(service) / ".migrate.lock"
     if url.startswith("sqlite:"):
         await migrate_in_child(migrations_dir, url, lock_file)
-        return SqliteDatabase(Path(url.removeprefix("sqlite:///")))
+        return SqliteDatabase(Path(url.removeprefix("sqlite:///")),
+                              busy_timeout_ms=int(settings.database_busy_timeout * 1000))
     await ensure_database(url, urlsplit(url).path.lstrip("/"))
     await migrate_in_child(migrations_dir, url, lock_file)
     return await PostgresDatabase.open(url, max_size=settings.database_pool_size,

@@ -48,7 +48,7 @@ def load_identity(service: str, settings: Settings) -> ServiceIdentity:
     except AuthError:  # nobody would accept this process's tokens
         raise IdentityUnavailable(f"the service JWKS {jwks_file} does not hold {service}'s "
                                   f"key {kid}: restart `mercato up`") from None
-    return ServiceIdentity(service, key, kid, keys)
+    return ServiceIdentity(service, key, kid, keys, leeway=settings.clock_skew_leeway)
 
 
 def shared_secret(settings: Settings, name: str) -> str:

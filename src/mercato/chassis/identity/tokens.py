@@ -73,7 +73,8 @@ class ServiceIdentity:
     other workloads present to it."""
 
     def __init__(self, service: str, key: Ed25519PrivateKey, kid: str, keys: ServiceKeys,
-                 *, ttl: int = MAX_TTL, now: Callable[[], float] = time.time) -> None:
+                 *, ttl: int = MAX_TTL, now: Callable[[], float] = time.time,
+                 leeway: int = CLOCK_SKEW) -> None:
         if owner_of(kid) != service:
             raise ValueError(f"the key {kid!r} is not {service}'s")
         self.service = service
@@ -82,6 +83,7 @@ class ServiceIdentity:
         self._keys = keys
         self._ttl = min(ttl, MAX_TTL)
         self._now = now
+        self._leeway = leeway  # seconds of clock disagreement with callers tolerated
         self._minted: dict[str, tuple[str, float]] = {}  # audience -> (token, renew at)
         self.verified = Verified(now=now)
 
@@ -108,7 +110,7 @@ class ServiceIdentity:
         try:
             claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=self.service,
                                 options={"require": ["exp", "iat", "iss", "aud", "jti"]},
-                                leeway=CLOCK_SKEW)
+                                leeway=self._leeway)
         except jwt.InvalidAudienceError:
             raise AuthError(f"the service token is not for {self.service}") from None
         except jwt.PyJWTError as exc:

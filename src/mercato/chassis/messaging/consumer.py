@@ -13,7 +13,7 @@ from nats.js import JetStreamContext
 from pydantic import ValidationError
 
 from mercato.chassis.clock import iso, utc_now
-from mercato.chassis.data.db import Connection, Database, TransactionLost
+from mercato.chassis.data.db import Connection, Database, DatabaseUnavailable, TransactionLost
 from mercato.chassis.faults import NO_FAULTS
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging.delivery import Delivery, begin, end
@@ -121,9 +121,10 @@ class Consumers:
         try:
             await self._in_one_transaction(sub, deliveries)
         except Exception as exc:
-            if len(deliveries) == 1:
-                deliveries[0].error = exc
-            else:  # nothing committed (e.g. BEGIN met a lock): each on its own
+            if len(deliveries) == 1 or isinstance(exc, DatabaseUnavailable):
+                for d in deliveries:  # alone, each would wait out the same database
+                    d.error = exc
+            else:  # nothing committed (e.g. a handler broke the transaction): each alone
                 log.warning("consumer_batch_failed", subscription=sub.name,
                             messages=len(deliveries), error=f"{type(exc).__name__}: {exc}")
                 for d in deliveries:
@@ -207,7 +208,9 @@ class Consumers:
             self.handled += 1
             return
         error = f"{type(d.error).__name__}: {d.error}"
-        if d.attempt >= sub.max_attempts:
+        # The database refusing (locked, full, unreachable) says nothing of the message:
+        # it is tried again however often, never dead-lettered for it.
+        if d.attempt >= sub.max_attempts and not isinstance(d.error, DatabaseUnavailable):
             await self._give_up(sub, d.msg, d.envelope.id, d.envelope.type, error, d.attempt)
             return
         delay = self.backoff[min(d.attempt, len(self.backoff)) - 1]

@@ -132,9 +132,9 @@ class Gate(grpc.aio.ServerInterceptor):
         if isinstance(exc, Refused):
             return Answer(403, "caller-not-allowed", str(exc))
         if isinstance(exc, DatabaseUnavailable):
-            log.warning("database_unavailable", error=str(exc))
-            return Answer(503, "database-unavailable",
-                          "the service's database did not answer; try again", retry_after=2)
+            log.warning("database_unavailable", cause=exc.cause, error=str(exc))
+            return Answer(503, "database-unavailable", f"{exc.public} ({exc.cause}); nothing "
+                          "was kept, try again", {"cause": exc.cause}, retry_after=2)
         answer = self._errors.answer(exc)
         if answer is not None:
             return answer

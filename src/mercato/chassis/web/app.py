@@ -189,9 +189,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DatabaseUnavailable)
     async def _no_database(_req: Request, exc: DatabaseUnavailable) -> Response:
-        log.warning("database_unavailable", error=str(exc))  # nothing of it was kept
-        return problem_response(503, "the service's database did not answer; try again",
-                                kind="database-unavailable", headers={"Retry-After": "2"})
+        log.warning("database_unavailable", cause=exc.cause, error=str(exc))  # none kept
+        return problem_response(503, f"{exc.public} ({exc.cause}); nothing was kept, try "
+                                "again", kind="database-unavailable", cause=exc.cause,
+                                headers={"Retry-After": "2"})
 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(_req: Request, exc: BodyTooLarge) -> Response:

@@ -10,7 +10,7 @@ from http import HTTPStatus
 
 from mercato.chassis.calls.routing import canary_var
 from mercato.chassis.context import (
-    deadline_passed,
+    CallerClocks,
     new_request_id,
     request_id_var,
     valid_request_id,
@@ -36,6 +36,7 @@ class RequestContextMiddleware:
         self.max_body = max_body_bytes
         self.spans = ServerSpans("mercato.http")
         self.duration = server_duration()
+        self.clocks = CallerClocks()  # callers' deadlines read on this process's clock
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -89,7 +90,7 @@ class RequestContextMiddleware:
 
         length = headers.get(b"content-length")
         deadline = headers.get(b"x-mercato-deadline")
-        late = deadline_passed(deadline, time.time()) if deadline else None
+        late = self.clocks.late(deadline, time.time()) if deadline else None
         if late is not None:
             await _problem(send_with_headers, rid, 503, f"the caller stopped waiting "
                            f"{late * 1000:.0f} ms before this request could be handled; "

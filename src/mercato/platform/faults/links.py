@@ -14,8 +14,10 @@ Names take ``*`` patterns when toxics are set (``to-payments-*``, ``db-*``).
 from __future__ import annotations
 
 import fnmatch
+import random
 import socket
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,10 +28,30 @@ HOST = "127.0.0.1"
 
 
 def free_port(host: str = HOST) -> int:
-    """A port nothing listens on now (the instance binds it a moment later)."""
-    with socket.socket() as s:
+    """A port nothing uses now, which the instance binds a moment later and again after
+    every restart. Drawn below the kernel's ephemeral range: a port from ``bind(0)``
+    could meanwhile become the local port of some outgoing connection (or a port-0
+    listener's), and the instance would fail to bind it on every restart (seen under
+    F9's test: payments crash-looping on EADDRINUSE)."""
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = random.randint(max(1024, low - 12_000), low - 1)
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # that range all taken: any free port
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def _host_port(url: str, default: int) -> tuple[str, int]:

@@ -24,7 +24,8 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
     s, db = runtime.settings, runtime.db
     s.require_production("admin_password", "signing_key_file")  # identity's own secrets
     keys = await open_key_ring(db, SqlSigningKeyRepository(db), utc_now, s.access_token_ttl,
-                               s.service_dir(runtime.service), s.signing_key_file)
+                               s.service_dir(runtime.service), s.signing_key_file,
+                               leeway=s.clock_skew_leeway)
     app.state.identity = identity = Identity(
         db=db, users=SqlUserRepository(db), refresh_tokens=SqlRefreshTokenRepository(db),
         passwords=Argon2Passwords(), keys=keys, outbox=runtime.outbox, clock=utc_now,

@@ -54,12 +54,12 @@ REFRESH = 1.0  # seconds between two reads of the key table by each replica
 KEYS_LOCK = "signing-keys:all"  # every change to the table, by any replica
 
 
-def key_times(access_ttl: int) -> KeyTimes:
+def key_times(access_ttl: int, leeway: int = CLOCK_SKEW) -> KeyTimes:
     """A new key signs ``LEAD`` after the rotation; the old one verifies for the longest
     access-token life, plus the verifiers' clock skew (they accept a token that long past
     its exp) and ``LEAD`` again for a replica whose copy lags."""
     return KeyTimes(lead=timedelta(seconds=LEAD),
-                    keep=timedelta(seconds=access_ttl + CLOCK_SKEW + LEAD))
+                    keep=timedelta(seconds=access_ttl + leeway + LEAD))
 
 
 class NoSigningKey(IdentityError):
@@ -205,12 +205,13 @@ class KeyRing:
 
 
 async def open_key_ring(db: Database, repository: SigningKeyRepository, clock: Clock,
-                        access_ttl: int, folder: Path, configured: Path | None) -> KeyRing:
+                        access_ttl: int, folder: Path, configured: Path | None,
+                        leeway: int = CLOCK_SKEW) -> KeyRing:
     """The key ring, holding at least one key: a ``configured`` file's key is taken in (a
     new one as a rotation to it); in development the first start takes in the key of
     ``<folder>/signing_key.pem`` (made if absent; an older installation's sessions carry
     on), and the file is deleted when that key retires."""
-    keys = KeyRing(db, repository, clock, key_times(access_ttl),
+    keys = KeyRing(db, repository, clock, key_times(access_ttl, leeway),
                    on_retired=None if configured else partial(forget_dev_key, folder))
     if configured is not None:
         await keys.adopt(await asyncio.to_thread(load_signing_key, configured), rotate_in=True)

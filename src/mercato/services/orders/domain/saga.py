@@ -184,6 +184,9 @@ class CheckoutSaga:
             rec.failures += 1
         if step is Step.CONFIRM:
             return True
+        if rec.started_at and datetime.fromisoformat(at) < datetime.fromisoformat(
+                rec.started_at):  # started in our future: the clock went back (F11)
+            rec.started_at = at  # so the deadline counts afresh, not minutes late
         if self.overdue(step, at, deadline):
             self.give_up(step, at, f"deadline of {deadline:g}s passed: {detail}")
         elif answered and max_attempts is not None and rec.failures >= max_attempts:
