@@ -1,6 +1,6 @@
 """F8's parts that need no platform: the toxics it sets (answers late past the timeout,
 sometimes requests too) and the comparison of the provider's ledger with payments' and
-orders' facts (charged twice, captured for no confirmed order, held for an ended one)."""
+orders' facts (captured for no paid order, held for an ended one)."""
 
 from __future__ import annotations
 
@@ -63,11 +63,11 @@ def test_a_ledger_that_agrees_has_no_violation():
                  auth(3, "refunded", ["authorize", "capture", "refund"])],
                 [pay(1, "captured"), pay(3, "voided")],
                 [order(1, "confirmed"), order(2, "cancelled"), order(3, "cancelled")])
-    assert (v.twice, v.money, v.held) == ([], [], [])
+    assert (v.money, v.held) == ([], [])
 
 
 def test_each_disagreement_is_named_under_its_promise():
-    v = compare([auth(1, "captured", ["authorize", "capture", "capture"]),
+    v = compare([auth(1, "captured", ["authorize", "capture"]),
                  auth(2, "captured", ["authorize", "capture"]),
                  auth(3, "authorized", ["authorize"]),
                  auth(4, "captured", ["authorize", "capture"], amount=400),
@@ -75,9 +75,21 @@ def test_each_disagreement_is_named_under_its_promise():
                 [pay(1, "captured"), pay(4, "captured"), pay(5, "captured")],
                 [order(1, "confirmed"), order(2, "cancelled"), order(3, "cancelled"),
                  order(4, "confirmed"), order(5, "confirmed")])
-    assert len(v.twice) == 1 and "2 capture" in v.twice[0]
     assert len(v.held) == 1 and "still open" in v.held[0]
     assert len(v.money) == 3
     assert any("not refunded" in m for m in v.money)  # captured for a cancelled order
     assert any("captured 400" in m for m in v.money)  # the amounts disagree
     assert any("the provider voided" in m for m in v.money)  # captured here, not there
+
+
+def test_orders_shipped_or_delivered_are_paid_for_too():
+    v = compare([auth(1, "captured", ["authorize", "capture"]),
+                 auth(2, "captured", ["authorize", "capture"]),
+                 auth(3, "authorized", ["authorize"]),
+                 auth(4, "refunded", ["authorize", "capture", "refund"])],
+                [pay(1, "captured"), pay(2, "captured"), pay(4, "refunded")],
+                [order(1, "shipped"), order(2, "delivered"), order(3, "delivered"),
+                 order(4, "shipped")])
+    assert len(v.held) == 1 and "still open" in v.held[0]  # a delivered order's, left open
+    assert v.money == [next(m for m in v.money if "order o4 shipped" in m)]
+    assert "refunded at the provider for a shipped order" in v.money[0]

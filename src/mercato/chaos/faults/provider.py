@@ -50,7 +50,7 @@ class LyingProvider(Fault):
             payments, orders = await facts(target.data_dir)
             found["violations"] = v = compare(ledger, payments, orders)
             found["authorizations"] = len(ledger)
-            return not (v.twice or v.money or v.held)
+            return not (v.money or v.held)
 
         await until(agrees, SETTLE_WAIT, every=1.0)
         v = found.get("violations")
@@ -59,8 +59,6 @@ class LyingProvider(Fault):
                           "no ledger or facts read", count=1, inv="INV-money")]
         n = found["authorizations"]
         return [
-            Check("F8: the provider charged no payment twice", not v.twice,
-                  f"{n} authorizations at the provider", len(v.twice), v.twice, "INV-once"),
             Check("F8: every capture at the provider is a confirmed order's, amounts "
                   "matching; none kept for a cancelled one", not v.money,
                   f"{n} authorizations at the provider", len(v.money), v.money, "INV-money"),
