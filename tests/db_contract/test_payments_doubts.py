@@ -51,3 +51,14 @@ async def test_only_the_doubt_that_was_read_is_settled(doubts):
     assert row["opened_at"] == T2
     assert await doubts.settle("pay-a", T2, "voided-late-authorization", T3)
     assert not await doubts.settle("pay-a", T2, "voided-late-authorization", T4)
+
+
+async def test_a_postponed_doubt_goes_to_the_back_of_the_queue(doubts):
+    await doubts.doubt("pay-a", "authorize", T1)
+    await doubts.doubt("pay-b", "capture", T2)
+    assert await doubts.postpone("pay-a", T1, T3)
+    assert [d["payment_id"] for d in await doubts.due(T4, 10)] == ["pay-b", "pay-a"]
+    assert [d["payment_id"] for d in await doubts.due(T3, 10)] == ["pay-b"]
+    assert not await doubts.postpone("pay-a", T1, T4)  # not the one opened at T1 any more
+    assert await doubts.settle("pay-b", T2, "nothing-held", T3)
+    assert not await doubts.postpone("pay-b", T2, T4)  # settled: left as it is

@@ -163,6 +163,14 @@ class MemoryDoubtRepository:
             d.update(settled_at=at, outcome=outcome)
             return True
 
+    async def postpone(self, payment_id: str, opened_at: str, to: str) -> bool:
+        async with self.db.transaction():
+            d = self._doubts.get(payment_id)
+            if d is None or d["opened_at"] != opened_at or d["settled_at"] is not None:
+                return False
+            d["opened_at"] = to
+            return True
+
     async def all(self) -> list[Row]:
         await self.db.outside()
         return sorted((dict(d) for d in self._doubts.values()),

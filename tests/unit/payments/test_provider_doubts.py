@@ -12,6 +12,7 @@ from dataclasses import replace
 import pytest
 from prometheus_client import REGISTRY
 
+from mercato.chassis.clock import iso
 from mercato.chassis.errors import DependencyTimedOut, DependencyUnavailable
 from mercato.services.payments.domain import Payment, ProviderRecord, Status
 from mercato.services.payments.doubts import Settle, settle
@@ -110,9 +111,10 @@ async def test_a_late_capture_then_a_void_gives_the_money_back_once(tmp_path, ma
         voided = await payments.void("pay-1")  # the saga gave the capture up
         assert voided is not None and voided.status is Status.VOIDED
         assert await entries(ledger) == ["authorize", "capture", "refund"]
-        assert await ProviderReconciler(payments, grace=0, poll=1).reconcile() == 1
-        (doubt,) = await payments.doubts.all()
-        assert doubt["outcome"] == "agrees-refunded"
+        (doubt,) = await payments.doubts.all()  # the refund's answer closed it
+        assert doubt["outcome"] == "answered" and doubt["action"] == "refund"
+        assert await ProviderReconciler(payments, grace=0, poll=1).reconcile() == 0
+        assert await entries(ledger) == ["authorize", "capture", "refund"]  # nothing more
         await provider.close()
 
 
@@ -154,4 +156,66 @@ async def test_a_doubt_within_its_grace_is_not_looked_up_yet(tmp_path, make_paym
         await payments.void("pay-1")
         assert await ProviderReconciler(payments, grace=3600, poll=1).reconcile() == 0
         assert (await provider.lookup("pay-1")).status == "authorized"
+        await provider.close()
+
+
+class HeldAnswers:
+    """The provider does each authorization, but its answer waits for ``answer``: a
+    payments process can be killed (its task cancelled) while it waits."""
+
+    def __init__(self, inner: HttpProvider) -> None:
+        self.inner, self.answer, self.asked = inner, asyncio.Event(), asyncio.Event()
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    async def authorize(self, token, amount, currency, reference):
+        result = await self.inner.authorize(token, amount, currency, reference)
+        self.asked.set()
+        await self.answer.wait()
+        return result
+
+
+async def test_a_process_killed_while_the_provider_answers_leaves_its_doubt_open(
+        tmp_path, make_payments):
+    async with running_provider(tmp_path) as (url, _ledger):
+        provider = HttpProvider(url, timeout=2)
+        held_answers = HeldAnswers(provider)
+        payments = await make_payments(held_answers, timeout=5)
+        call = asyncio.create_task(payments.authorize(slow()))
+        await asyncio.wait_for(held_answers.asked.wait(), 5)
+        call.cancel()  # killed after the provider authorized, before the answer was kept
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        (doubt,) = await payments.doubts.all()
+        assert (doubt["action"], doubt["settled_at"]) == ("authorize", None)
+        assert await payments.void("pay-1") is None  # the saga gave up: a tombstone
+        assert await ProviderReconciler(payments, grace=0, poll=1).reconcile() == 1
+        assert (await provider.lookup("pay-1")).status == "voided"
+        await provider.close()
+
+
+async def test_an_answer_kept_closes_its_doubt(tmp_path, make_payments):
+    async with running_provider(tmp_path) as (url, _ledger):
+        provider = HttpProvider(url, timeout=2)
+        payments = await make_payments(provider, timeout=2)
+        await payments.authorize(slow())
+        await payments.capture("pay-1")
+        (doubt,) = await payments.doubts.all()
+        assert (doubt["action"], doubt["outcome"]) == ("capture", "answered")
+        assert await ProviderReconciler(payments, grace=0, poll=1).reconcile() == 0
+        await provider.close()
+
+
+async def test_a_doubt_that_must_wait_goes_behind_the_newer_ones(tmp_path, make_payments):
+    async with running_provider(tmp_path) as (url, _ledger):
+        provider = HttpProvider(url, timeout=2)
+        payments = await make_payments(provider, timeout=2)
+        await payments.authorize(slow())  # stored AUTHORIZED: a doubt about it must wait
+        opened = iso(payments.clock())
+        await payments.doubts.doubt("pay-1", "capture", opened)
+        reconciler = ProviderReconciler(payments, grace=0, poll=1)
+        assert await reconciler.reconcile() == 0
+        (doubt,) = await payments.doubts.all()
+        assert doubt["settled_at"] is None and doubt["opened_at"] > opened  # postponed
         await provider.close()

@@ -34,6 +34,13 @@ class SqlDoubtRepository:
                 opened_at)
         return changed == 1
 
+    async def postpone(self, payment_id: str, opened_at: str, to: str) -> bool:
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE provider_doubts SET opened_at = ? WHERE payment_id = ?"
+                " AND opened_at = ? AND settled_at IS NULL", to, payment_id, opened_at)
+        return changed == 1
+
     async def all(self) -> list[Row]:
         return await self.db.fetch_all(
             f"SELECT {COLUMNS} FROM provider_doubts ORDER BY opened_at, payment_id")

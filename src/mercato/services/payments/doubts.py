@@ -2,14 +2,15 @@
 
 A provider call that timed out (or broke off) may still have happened: the provider got
 the request, authorized or captured, and its answer came too late or never. Payments
-does not take that for a failure. It records a doubt on the payment, and the reconciler
-(reconciler.py) later looks the payment up at the provider (by our reference, the
-payment id) and settles it with ``settle``: once our side has ended the payment (a
-tombstone, declined or given up, voided, refunded), whatever the provider still holds
-for it is given back — an authorization voided, a capture refunded. While the checkout
-may still use the payment (not stored yet, or authorized) the doubt waits: a retry of
-the same call is answered from the provider's idempotent record, which is the first
-answer and the only charge.
+does not take that for a failure. Every call opens a doubt on the payment before it is
+sent and closes it when a definite answer comes; one left open (a timeout, a failure, a
+process killed while it waited) is for the reconciler (reconciler.py), which later looks
+the payment up at the provider (by our reference, the payment id) and settles it with
+``settle``: once our side has ended the payment (a tombstone, declined or given up,
+voided, refunded), whatever the provider still holds for it is given back — an
+authorization voided, a capture refunded. While the checkout may still use the payment
+(not stored yet, or authorized) the doubt waits: a retry of the same call is answered
+from the provider's idempotent record, which is the first answer and the only charge.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from enum import StrEnum
 from mercato.services.payments.domain import Payment, ProviderRecord, Status
 
 ENDED = frozenset({Status.FAILED, Status.VOIDED, Status.REFUNDED})
+ANSWERED = "answered"  # the outcome of a doubt its own call closed with a definite answer
 
 
 class Settle(StrEnum):

@@ -11,6 +11,7 @@ event in the outbox in the same transaction. A refusal is a domain error (errors
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
 from weakref import WeakValueDictionary
@@ -35,6 +36,7 @@ from mercato.services.payments.domain import (
     RequestMismatch,
     Status,
 )
+from mercato.services.payments.doubts import ANSWERED
 from mercato.services.payments.events import payment_event, transition_event_id
 from mercato.services.payments.metrics import MoneyMetrics, money_metrics
 from mercato.services.payments.ports import (
@@ -92,7 +94,9 @@ class Payments:
             if existing:
                 return _repeat(existing, cmd)
             draft = _draft(cmd)  # refuses bad amounts before the provider sees them
-            result = await self._ask(self.provider.authorize(
+            # its doubt stays open until the answer is stored: a process killed between
+            # the two leaves the reconciler an authorization to find
+            result, opened = await self._call(self.provider.authorize(
                 cmd.card_token, cmd.amount, cmd.currency, cmd.payment_id), cmd.payment_id,
                 "authorize")
             now = iso(self.clock())
@@ -112,8 +116,9 @@ class Payments:
                         await self._publish(tx, stored)
             except Tombstoned:
                 # Voided while the provider was thinking: never resurrect it.
-                await self._release(result, cmd.payment_id)
+                await self._release(result, cmd.payment_id)  # its own doubt, if unanswered
                 raise AlreadyCancelled(cmd.payment_id) from None
+            await self._close(cmd.payment_id, opened)
             if not created:
                 # Another instance stored an answer first; keep the first one only.
                 if stored.provider_reference != payment.provider_reference:
@@ -191,13 +196,28 @@ class Payments:
 
     async def _ask(self, call: Awaitable[ProviderResult], payment_id: str,
                    action: str) -> ProviderResult:
-        """The provider's answer; with none (a timeout, a failure) the outcome is unknown:
-        a doubt is recorded before the error is raised."""
+        """The provider's answer, its doubt closed by it (``_call``)."""
+        result, opened = await self._call(call, payment_id, action)
+        await self._close(payment_id, opened)
+        return result
+
+    async def _call(self, call: Awaitable[ProviderResult], payment_id: str,
+                    action: str) -> tuple[ProviderResult, str]:
+        """The provider's answer and when its doubt was opened. The doubt is opened before
+        the call is sent; with no answer (a timeout, a failure) — or a process killed
+        while it waited — the outcome is unknown and the open doubt is the reconciler's.
+        The caller closes it (``_close``) once the answer is safe."""
+        opened = iso(self.clock())
+        try:
+            await self.doubts.doubt(payment_id, str(action), opened)
+        except BaseException:
+            if inspect.iscoroutine(call):
+                call.close()  # never sent: nothing happened at the provider
+            raise
         try:
             async with asyncio.timeout(self.provider_timeout):
-                return await call
+                result = await call
         except (TimeoutError, ProviderTimeout) as exc:
-            await self.doubts.doubt(payment_id, str(action), iso(self.clock()))
             log.warning("provider_timeout", timeout=self.provider_timeout,
                         payment_id=payment_id, action=str(action))
             # no Retry-After on this 504, as ever
@@ -205,10 +225,17 @@ class Payments:
                                      f"{self.provider_timeout}s", kind="provider-timeout",
                                      retry_after=None) from exc
         except ProviderFailure as exc:
-            await self.doubts.doubt(payment_id, str(action), iso(self.clock()))
             log.warning("provider_failure", error=str(exc), payment_id=payment_id)
             raise DependencyUnavailable(f"the card provider is unavailable: {exc}",
                                         kind="provider-unavailable", retry_after=1) from exc
+        return result, opened
+
+    async def _close(self, payment_id: str, opened: str) -> None:
+        """Close the doubt opened at ``opened`` (if a later call has not opened another)."""
+        try:
+            await self.doubts.settle(payment_id, opened, ANSWERED, iso(self.clock()))
+        except Exception as exc:  # the answer stands; the reconciler finds it agrees
+            log.warning("provider_doubt_not_closed", payment_id=payment_id, error=str(exc))
 
     async def _release(self, result: ProviderResult, payment_id: str) -> None:
         """Give back an authorization we are not going to keep (if unanswered, its doubt

@@ -133,6 +133,11 @@ class DoubtRepository(Protocol):
         timed out since opened it again); whether it was closed."""
         ...
 
+    async def postpone(self, payment_id: str, opened_at: str, to: str) -> bool:
+        """Move a doubt that must wait to the back of the queue (``opened_at`` becomes
+        ``to``) if it is still the open one opened at ``opened_at``; whether it moved."""
+        ...
+
     async def all(self) -> list[Row]:
         """Every doubt, open or settled, oldest first (for ``facts``)."""
         ...

@@ -5,8 +5,11 @@ payment voided, a late capture refunded — with the same idempotency keys as th
 checkout's own calls, so nothing is charged or released twice.
 
 One runs in every payments instance; two settling one doubt ask the provider the same
-idempotent thing, and only the first closes it. A failing pass (the provider still
-down) is logged and the doubts stay open for the next.
+idempotent thing, and only the first closes it. A doubt that must wait (the checkout may
+still use the payment) or could not be acted on is postponed: looked at again after
+another grace, behind the newer ones, so a few that keep waiting never hold up the rest.
+A failing pass (the provider still down) is logged and the doubts stay open for the
+next.
 """
 
 from __future__ import annotations
@@ -73,7 +76,9 @@ class ProviderReconciler:
                 log.warning("provider_doubt_unsettled", payment_id=doubt["payment_id"],
                             error=str(exc))
                 continue
-            if outcome is None:
+            if outcome is None:  # to the back of the queue: newer doubts come first
+                await p.doubts.postpone(doubt["payment_id"], doubt["opened_at"],
+                                        iso(p.clock()))
                 continue
             if await p.doubts.settle(doubt["payment_id"], doubt["opened_at"], outcome,
                                      iso(p.clock())):
