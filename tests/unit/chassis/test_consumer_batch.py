@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from mercato.chassis.data.db import DatabaseBusy
+from mercato.chassis.data.db import DatabaseBusy, DatabaseDeadlock
 from mercato.chassis.messaging import Consumers, Subscription
 from mercato.contracts.catalog import ProductCreated
 from tests.support.messages import FakeMessage, envelope, inbox
@@ -148,3 +148,16 @@ async def test_a_database_that_refuses_naks_the_batch_at_once_and_never_dead_let
     assert len(transactions) == 1
     assert [(m.acks, m.naks) for m in msgs] == [(0, [2.0]), (0, [2.0])]
     assert world.js.published == []  # nothing dead-lettered
+
+
+async def test_a_message_that_deadlocks_every_time_is_dead_lettered_at_max_attempts(world):
+    """A deadlock is retryable, but one at every attempt is the work's own (a lock-order
+    bug): unlike a locked or full database it does not heal by itself, so the message is
+    dead-lettered at its max attempts rather than retried for ever."""
+    def deadlocking(**kwargs):
+        raise DatabaseDeadlock("PostgreSQL ended this transaction to break a deadlock")
+
+    world.db.transaction = deadlocking
+    (msg,) = batch(["e1"], attempt=3)  # at max_attempts
+    await world.consumers.handle_batch(world.sub, [msg])
+    assert msg.acks == 1 and len(world.js.published) == 1  # dead-lettered, then acked

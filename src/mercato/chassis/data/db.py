@@ -36,6 +36,7 @@ from typing import Any, Protocol, TypeVar
 from mercato.chassis.data.errors import (
     Conflict,
     DatabaseBusy,
+    DatabaseDeadlock,
     DatabaseFull,
     DatabaseUnavailable,
     TransactionLost,
@@ -54,8 +55,8 @@ from mercato.chassis.telemetry import (
     tracer,
 )
 
-__all__ = ["Conflict", "Connection", "Database", "DatabaseBusy", "DatabaseFull",
-           "DatabaseUnavailable", "Row", "SqliteDatabase", "TransactionLost"]
+__all__ = ["Conflict", "Connection", "Database", "DatabaseBusy", "DatabaseDeadlock",
+           "DatabaseFull", "DatabaseUnavailable", "Row", "SqliteDatabase", "TransactionLost"]
 
 Row = dict[str, Any]
 T = TypeVar("T")

@@ -16,6 +16,10 @@ class DatabaseUnavailable(Exception):
 
     cause = "unavailable"
     public = "the service's database did not answer"
+    # Whether it says nothing of the work that met it (an unreachable, locked or full
+    # database heals by itself): a consumer then retries a message however often and
+    # never dead-letters it for this (chassis/messaging/consumer.py).
+    heals_itself = True
 
 
 class DatabaseBusy(DatabaseUnavailable, sqlite3.OperationalError):
@@ -31,6 +35,15 @@ class DatabaseFull(DatabaseUnavailable, sqlite3.OperationalError):
 
     cause = "disk-full"
     public = "the service's database has no disk space left for writes"
+
+
+class DatabaseDeadlock(DatabaseUnavailable):
+    """PostgreSQL ended the transaction to break a deadlock (a lock-order bug): retryable,
+    but work that deadlocks every time is a poison message and may be dead-lettered."""
+
+    cause = "deadlock"
+    public = "the service's database ended the transaction to break a deadlock"
+    heals_itself = False
 
 
 class Conflict(Exception):

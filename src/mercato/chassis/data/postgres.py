@@ -44,6 +44,8 @@ from asyncpg.exceptions import InternalClientError
 
 from mercato.chassis.data.db import (
     Conflict,
+    DatabaseDeadlock,
+    DatabaseFull,
     DatabaseUnavailable,
     Row,
     TransactionLost,
@@ -91,8 +93,10 @@ def _translated() -> Iterator[None]:
     except asyncpg.UniqueViolationError as exc:
         raise Conflict(str(exc)) from exc
     except asyncpg.DeadlockDetectedError as exc:  # a lock-order bug: logged, retryable
-        raise DatabaseUnavailable(f"PostgreSQL ended this transaction to break a deadlock, "
-                                  f"nothing of it was kept: {exc}") from exc
+        raise DatabaseDeadlock(f"PostgreSQL ended this transaction to break a deadlock, "
+                               f"nothing of it was kept: {exc}") from exc
+    except asyncpg.DiskFullError as exc:  # SQLSTATE 53100: as SQLite's SQLITE_FULL
+        raise DatabaseFull(f"PostgreSQL has no disk space left: {exc}") from exc
     except _UNREACHABLE as exc:
         raise DatabaseUnavailable(f"PostgreSQL did not answer: {exc or type(exc).__name__}"
                                   ) from exc

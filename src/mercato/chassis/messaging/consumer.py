@@ -209,8 +209,9 @@ class Consumers:
             return
         error = f"{type(d.error).__name__}: {d.error}"
         # The database refusing (locked, full, unreachable) says nothing of the message:
-        # it is tried again however often, never dead-lettered for it.
-        if d.attempt >= sub.max_attempts and not isinstance(d.error, DatabaseUnavailable):
+        # it is tried again however often, never dead-lettered for it (a deadlock every
+        # time does say something: DatabaseDeadlock does not heal by itself).
+        if d.attempt >= sub.max_attempts and not getattr(d.error, "heals_itself", False):
             await self._give_up(sub, d.msg, d.envelope.id, d.envelope.type, error, d.attempt)
             return
         delay = self.backoff[min(d.attempt, len(self.backoff)) - 1]
