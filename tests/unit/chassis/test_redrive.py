@@ -135,3 +135,14 @@ async def test_an_operators_redrive_takes_the_rows_since_a_moment_within_the_ret
     assert await g.redrive("operator", since="2000-01-01T00:00:00") == 2  # the retention's
     with pytest.raises(ValueError):
         await g.redrive("operator", since="yesterday")
+
+
+def test_since_is_compared_in_utc_with_its_microseconds_written_out():
+    from mercato.chassis.messaging.redrive import stored_form
+
+    assert stored_form("2026-12-07T02:00:00+02:00") == "2026-12-07T00:00:00.000000Z"
+    assert stored_form("2026-12-07T00:00:00") == "2026-12-07T00:00:00.000000Z"  # naive: UTC
+    since = stored_form("2026-12-07T00:00:00Z")
+    # rows stored as iso() writes them: within the whole second, and the second itself
+    assert "2026-12-07T00:00:00.500000Z" >= since and "2026-12-07T00:00:00Z" >= since
+    assert not "2026-12-06T23:59:59.999999Z" >= since

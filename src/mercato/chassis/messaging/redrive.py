@@ -96,10 +96,18 @@ class StreamGuard:
         those published since ``since`` (ISO 8601; ``ValueError`` if it is not)."""
         start = self.since()
         if since is not None:
-            moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
-            start = max(start, iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC)))
+            start = max(start, stored_form(since))
         count = await self.outbox.redrive(start)
         self.redriven += count
         self.losses += 1
         log.warning("outbox_redrive", stream=self.stream.name, reason=reason, rows=count)
         return count
+
+
+def stored_form(since: str) -> str:
+    """``since`` (ISO 8601, any offset; naive is UTC) as text that compares with the
+    stored ``published_at`` (UTC, ``Z``): in UTC and with its microseconds written out,
+    so neither an offset nor a whole second puts rows of the window outside it."""
+    moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
