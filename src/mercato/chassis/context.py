@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from contextvars import ContextVar
 
+from mercato.chassis.clock import RecentMinimum
+
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
 
@@ -35,7 +37,7 @@ def valid_request_id(value: str | None) -> bool:
 # is new at every start, so a restart with another clock starts a fresh estimate.
 DEADLINE_HEADER = "X-Mercato-Deadline"
 PROCESS = os.urandom(6).hex()  # this process, as the sender of deadlines
-RESTIMATE = 300.0  # seconds after which a caller's offset is measured afresh (a clock step)
+RESTIMATE = 300.0  # seconds: a caller's offset is the least of the last one to two of these
 MOST_CALLERS = 1024
 
 
@@ -56,10 +58,11 @@ def deadline_passed(value: bytes | str | None, now: float) -> float | None:
 
 class CallerClocks:
     """Each calling process's clock offset from ours, estimated from its requests (see
-    above); ``late`` is ``deadline_passed`` with the deadline moved onto our clock."""
+    above: the least arrived-minus-sent over the last one to two ``RESTIMATE`` seconds);
+    ``late`` is ``deadline_passed`` with the deadline moved onto our clock."""
 
     def __init__(self) -> None:
-        self._offsets: dict[str, tuple[float, float]] = {}  # by -> (offset, measured at)
+        self._offsets: dict[str, RecentMinimum] = {}  # by calling process
 
     def late(self, value: bytes | str | None, now: float) -> float | None:
         parsed = _parse(value)
@@ -69,14 +72,10 @@ class CallerClocks:
         if sent is None or by is None:
             late = now - deadline
         else:
-            seen = now - sent
-            offset, since = self._offsets.get(by, (seen, now))
-            if seen <= offset or now - since > RESTIMATE:
-                offset, since = seen, now
-            self._offsets[by] = (offset, since)
-            if len(self._offsets) > MOST_CALLERS:  # the oldest measured first
-                del self._offsets[min(self._offsets, key=lambda k: self._offsets[k][1])]
-            late = now - offset - deadline
+            offsets = self._offsets.setdefault(by, RecentMinimum(RESTIMATE))
+            late = now - offsets.add(now - sent, now) - deadline
+            if len(self._offsets) > MOST_CALLERS:  # the longest silent goes
+                del self._offsets[min(self._offsets, key=lambda k: self._offsets[k].last)]
         return late if late > 0 else None
 
 

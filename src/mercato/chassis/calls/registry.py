@@ -22,11 +22,13 @@ from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import BucketNotFoundError
 from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 
+from mercato.chassis.clock import RecentMinimum
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging.servers import stream_replicas
 from mercato.chassis.tasks import stop_tasks
 
 BUCKET = "mercato_registry"
+OFFSET_WINDOW = 60.0  # seconds of heartbeats the clock offset is the least of (one to two)
 log = get_logger(__name__)
 
 
@@ -95,7 +97,8 @@ class RegistryView:
         self._silence = silence
         self._instances: dict[str, Instance] = {}
         self._stored: dict[str, float] = {}  # key -> when the broker stored its heartbeat
-        self._offset = float("inf")  # this clock minus the broker's (plus delivery), least
+        self._offset = RecentMinimum(OFFSET_WINDOW)  # this clock minus the broker's (plus
+        # delivery), least of the last one to two windows: a clock step is followed
         self._task: asyncio.Task | None = None
         self._synced = asyncio.Event()
         self._down_since: float | None = None
@@ -155,12 +158,12 @@ class RegistryView:
         stored = getattr(entry, "created", None)
         if isinstance(stored, datetime):
             self._stored[entry.key] = stored.timestamp()
-            self._offset = min(self._offset, self._last_update_wall - stored.timestamp())
+            self._offset.add(self._last_update_wall - stored.timestamp(), self._last_update)
 
     def _beat(self, instance: Instance) -> float:
         """When ``instance`` last heartbeat, on this process's clock."""
         stored = self._stored.get(instance.key)
-        return instance.heartbeat_at if stored is None else stored + self._offset
+        return instance.heartbeat_at if stored is None else stored + self._offset.value
 
     def _fresh(self, instance: Instance, now: float) -> bool:
         beat = self._beat(instance)
