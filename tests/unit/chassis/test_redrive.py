@@ -146,3 +146,15 @@ def test_since_is_compared_in_utc_with_its_microseconds_written_out():
     # rows stored as iso() writes them: within the whole second, and the second itself
     assert "2026-12-07T00:00:00.500000Z" >= since and "2026-12-07T00:00:00Z" >= since
     assert not "2026-12-06T23:59:59.999999Z" >= since
+
+
+async def test_a_probe_the_broker_did_not_answer_leaves_the_stream_suspect(service_db_for):
+    class Silent(FakeJs):
+        async def stream_info(self, name, subjects_filter=None):
+            raise TimeoutError("nats: timeout")
+
+    g = guard(Silent({}), await published_outbox(await service_db_for("inventory"), 1))
+    assert g.suspect  # at start: always probed
+    with pytest.raises(TimeoutError):
+        await g.probe()
+    assert g.suspect  # probed again next time, not taken for a good stream

@@ -76,17 +76,17 @@ class StreamGuard:
 
     async def probe(self) -> str | None:
         """Whether the stream lost what the outbox published: why, or None. A missing
-        stream is created again first."""
-        self.suspect = False
+        stream is created again first. A probe that fails (the broker did not answer)
+        leaves the stream suspect: the next pass probes again."""
         name = self.stream.name
         published = await self.outbox.published_counts(self.since())
         try:
             info = await self.js.stream_info(name, subjects_filter=">")
         except NotFoundError:
             await ensure_stream(self.js, self.stream)
-            self.highest = 0
+            self.highest, self.suspect = 0, False
             return f"stream {name} was missing" if published else None
-        self.highest = info.state.last_seq or 0
+        self.highest, self.suspect = info.state.last_seq or 0, False
         if lost := lost_subjects(published, info.state.subjects or {}):
             return f"stream {name} holds fewer messages of {', '.join(lost[:3])}"
         return None
