@@ -13,7 +13,7 @@ from tests.support.chaos_run import assert_all_held, run_chaos
 
 @pytest.mark.timeout(420)
 def test_a_short_chaos_run_injects_every_fault_and_every_invariant_holds(tmp_path):
-    report = run_chaos(tmp_path, "--mode", "orchestration", "--duration", "75", "--seed",
+    report = run_chaos(tmp_path, "--mode", "orchestration", "--duration", "80", "--seed",
                        "1", timeout=400)
     assert report["not_scheduled"] == []
     (mode,) = report["modes"]
