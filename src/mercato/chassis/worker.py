@@ -85,3 +85,20 @@ class Worker:
             async with asyncio.timeout(wait):
                 await self.wakeup.wait()
                 await pace(last_run, self.linger)
+
+
+class RunsOnWorker:
+    """``start``/``stop``/``running`` for a class whose loop is its ``worker`` (the
+    reservation sweeper, the provider reconciler): one home instead of a copy in each."""
+
+    worker: Worker
+
+    def start(self) -> None:
+        self.worker.start()
+
+    async def stop(self) -> None:
+        await self.worker.stop()
+
+    @property
+    def running(self) -> bool:
+        return self.worker.running

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from mercato.chassis.clock import Clock
 from mercato.chassis.logging import get_logger
-from mercato.chassis.worker import Worker
+from mercato.chassis.worker import RunsOnWorker, Worker
 from mercato.services.inventory.handlers import Inventory
 
 log = get_logger(__name__)
 
 
-class ReservationSweeper:
+class ReservationSweeper(RunsOnWorker):
     def __init__(self, inventory: Inventory, *, interval: float = 5.0, batch: int = 100,
                  clock: Clock | None = None) -> None:
         self.inventory = inventory
@@ -28,16 +28,6 @@ class ReservationSweeper:
         # a failing pass is logged and the next one runs an interval later
         self.worker = Worker("reservation-sweeper", self._pass, poll=interval,
                              backoff=(interval,), failed="reservation_sweep_failed")
-
-    def start(self) -> None:
-        self.worker.start()
-
-    async def stop(self) -> None:
-        await self.worker.stop()
-
-    @property
-    def running(self) -> bool:
-        return self.worker.running
 
     async def _pass(self) -> None:
         await self.sweep()

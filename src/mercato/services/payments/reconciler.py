@@ -25,7 +25,7 @@ from prometheus_client import Counter
 from mercato.chassis.clock import iso
 from mercato.chassis.data import Row
 from mercato.chassis.logging import get_logger
-from mercato.chassis.worker import Worker
+from mercato.chassis.worker import RunsOnWorker, Worker
 from mercato.services.payments.domain import ProviderFailure
 from mercato.services.payments.doubts import Settle, settle
 from mercato.services.payments.handlers import Payments
@@ -41,7 +41,7 @@ def settled_counter() -> Counter:
                    "provider settled, by outcome", ["outcome"])
 
 
-class ProviderReconciler:
+class ProviderReconciler(RunsOnWorker):
     def __init__(self, payments: Payments, *, grace: float, poll: float,
                  batch: int = 50) -> None:
         self.payments = payments
@@ -50,16 +50,6 @@ class ProviderReconciler:
         self.settled: dict[str, int] = {}  # outcome -> doubts settled so, since start
         self.worker = Worker("provider-reconciler", self._pass, poll=poll,
                              backoff=(poll,), failed="provider_reconcile_failed")
-
-    def start(self) -> None:
-        self.worker.start()
-
-    async def stop(self) -> None:
-        await self.worker.stop()
-
-    @property
-    def running(self) -> bool:
-        return self.worker.running
 
     async def _pass(self) -> None:
         await self.reconcile()
