@@ -29,7 +29,7 @@ from mercato.chassis.data.migrations import (
 )
 from tests.conftest import SERVICES_DIR
 
-SERVICES = ("cart", "catalog", "identity", "inventory", "notifications", "orders",
+SERVICES = ("cart", "catalog", "identity", "inventory", "loyalty", "notifications", "orders",
             "payments", "shipping")
 
 SAME_TYPE = {"BLOB": "BYTEA"}  # SQLite's spelling -> PostgreSQL's
@@ -38,8 +38,9 @@ SAME_TYPE = {"BLOB": "BYTEA"}  # SQLite's spelling -> PostgreSQL's
 WIDER_ON_POSTGRES = {
     ("orders", "order_events", "seq"), ("orders", "projection_positions", "position"),
     ("payments", "payment_events", "seq"), ("payments", "checkout_intents", "amount"),
+    ("loyalty", "ledger_entries", "seq"),
     *((service, "outbox", "seq") for service in (
-        "catalog", "identity", "inventory", "orders", "payments", "shipping")),
+        "catalog", "identity", "inventory", "loyalty", "orders", "payments", "shipping")),
 }
 
 

@@ -27,7 +27,7 @@ K8S = ROOT / "deploy" / "k8s"
 OVERLAYS = ("dev", "production")
 KUBERNETES_VERSION = "1.32.0"  # kubectl on this machine is 1.32; kubernetes-validate ships it
 SERVICES = ("identity", "catalog", "inventory", "cart", "orders", "payments", "shipping",
-            "notifications")
+            "notifications", "loyalty")
 WORKLOADS = (*SERVICES, "gateway")
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
 HEALTH = {"startupProbe": "/health/startup", "readinessProbe": "/health/ready",

@@ -25,7 +25,7 @@ from tests.support.redis_server import REDIS_URL, system_redis
 
 STACKS = ("embedded", "production")
 SERVICES = ("identity", "catalog", "inventory", "cart", "orders", "payments", "shipping",
-            "notifications")
+            "notifications", "loyalty")
 PG_SERVER = os.environ.get("MERCATO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/")
 
 

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-PUBLISHERS = ("catalog", "identity", "inventory", "orders", "payments", "shipping")
+PUBLISHERS = ("catalog", "identity", "inventory", "loyalty", "orders", "payments", "shipping")
 SHOWN = 5  # violations named per invariant; the count covers them all
 CHARGED = ("captured", "refunded")  # a refunded payment was captured first
 # Confirmed, and then shipped and delivered: paid for, its stock sold.

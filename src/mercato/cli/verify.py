@@ -28,7 +28,9 @@ from mercato.chassis.settings import Settings
 from mercato.cli.invariants import Check, Facts, check_all
 from mercato.platform.running import cli_identity, cli_ssl, connect, login, running_state
 
-FETCH_ORDER = (("catalog", "identity", "inventory", "payments", "shipping"), ("orders",))
+# Loyalty before orders too: every order it credited is then known to orders.
+FETCH_ORDER = (("catalog", "identity", "inventory", "loyalty", "payments", "shipping"),
+               ("orders",))
 SEEN_WITHIN = 15.0  # seconds a fresh registry view may take to list every service
 
 

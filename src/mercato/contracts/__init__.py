@@ -3,10 +3,10 @@ data only. ``all_events()`` lists every event type, for the event catalog and de
 
 from __future__ import annotations
 
-from mercato.contracts import catalog, identity, inventory, orders, payments, shipping
+from mercato.contracts import catalog, identity, inventory, loyalty, orders, payments, shipping
 from mercato.contracts.envelope import Envelope, Event, stream_for, subject_for
 
-PUBLISHERS = (catalog, identity, inventory, orders, payments, shipping)
+PUBLISHERS = (catalog, identity, inventory, loyalty, orders, payments, shipping)
 
 
 def all_events() -> dict[str, type[Event]]:

@@ -82,8 +82,34 @@ class OrderShipped(Event):
 
 
 class OrderDelivered(Event):
-    """A shipped order's parcel was delivered."""
+    """A shipped order's parcel was delivered. ``total`` and ``currency`` (added later,
+    hence the defaults) are what loyalty credits points for."""
 
     SOURCE = "orders"
     order_id: str
     customer_id: str
+    total: int = 0
+    currency: str = ""
+
+
+class OrderRefundRequested(Event):
+    """A delivered order is to be refunded (the customer, within the return window, or an
+    admin asked): in a choreographed platform payments refunds its capture and says so
+    (PaymentRefunded); then the order is refunded (OrderRefunded)."""
+
+    SOURCE = "orders"
+    order_id: str
+    customer_id: str
+    total: int
+    currency: str
+    checkout: str = "orchestration"
+
+
+class OrderRefunded(Event):
+    """A delivered order was refunded: its payment given back. Loyalty reverses its points."""
+
+    SOURCE = "orders"
+    order_id: str
+    customer_id: str
+    total: int
+    currency: str

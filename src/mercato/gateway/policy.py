@@ -20,7 +20,12 @@ class Access(Enum):
 # The first segment after /api/v1/ names the service that owns the path (in this order
 # wherever they are listed: identity first, it serves the keys every token check needs).
 ROUTED_SERVICES = ("identity", "catalog", "inventory", "cart", "orders", "payments",
-                   "shipping", "notifications")
+                   "shipping", "notifications", "loyalty")
+# Paths under one service's segment that another serves: the longest prefix wins over the
+# segment (the customer's ledger is read where the profile is, but loyalty keeps it).
+PREFIX_OWNERS: tuple[tuple[str, str], ...] = (
+    ("/api/v1/identity/users/me/loyalty", "loyalty"),
+)
 LOCAL_PREFIXES = ("ops", "storefront")  # answered by the gateway itself (storefront.py)
 
 _RULES: list[tuple[frozenset[str], re.Pattern, Access]] = [
@@ -54,7 +59,10 @@ def resolve(method: str, path: str) -> Route | None:
     if not path.startswith("/api/v1/"):
         return None
     segment = path[8:].split("/", 1)[0]
-    if segment in ROUTED_SERVICES:
+    owner = _prefix_owner(path)
+    if owner:
+        service: str | None = owner
+    elif segment in ROUTED_SERVICES:
         service = segment
     elif segment in LOCAL_PREFIXES:
         service = None
@@ -64,3 +72,10 @@ def resolve(method: str, path: str) -> Route | None:
         if method in methods and pattern.match(path):
             return Route(service, access)
     return Route(service, Access.USER)
+
+
+def _prefix_owner(path: str) -> str | None:
+    """The service of the longest ``PREFIX_OWNERS`` prefix ``path`` is (or is under)."""
+    found = [(len(prefix), service) for prefix, service in PREFIX_OWNERS
+             if path == prefix or path.startswith(prefix + "/")]
+    return max(found)[1] if found else None

@@ -14,6 +14,7 @@ SERVICES: dict[str, str] = {
     "payments": "mercato.services.payments.bootstrap:build",
     "shipping": "mercato.services.shipping.bootstrap:build",
     "notifications": "mercato.services.notifications.bootstrap:build",
+    "loyalty": "mercato.services.loyalty.bootstrap:build",
 }
 GATEWAY = "gateway"
 TRACES = "traces"  # the embedded trace store (mercato.tracestore), not a service

@@ -201,7 +201,7 @@ class FillingView:
 
 
 def test_verify_waits_for_its_fresh_registry_view_to_list_every_service():
-    wanted = ["catalog", "identity", "inventory", "payments", "shipping", "orders"]
+    wanted = ["catalog", "identity", "inventory", "loyalty", "payments", "shipping", "orders"]
     clock = Clock()
     missing = asyncio.run(see_services(FillingView(wanted), 15, clock=clock,
                                        sleep=clock.sleep))

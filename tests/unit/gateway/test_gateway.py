@@ -77,6 +77,10 @@ def gateway(tmp_path):
     ("POST", "/api/v1/identity/users", ("identity", Access.PUBLIC)),
     ("POST", "/api/v1/identity/token", ("identity", Access.PUBLIC)),
     ("GET", "/api/v1/identity/users/me", ("identity", Access.USER)),
+    # a longer prefix wins over the segment: the ledger is loyalty's, under the profile
+    ("GET", "/api/v1/identity/users/me/loyalty", ("loyalty", Access.USER)),
+    ("GET", "/api/v1/identity/users/me/loyaltyx", ("identity", Access.USER)),
+    ("GET", "/api/v1/identity/users/me/loyalty/x", ("loyalty", Access.USER)),
     ("GET", "/api/v1/catalog/products", ("catalog", Access.PUBLIC)),
     ("GET", "/api/v1/catalog/products/p1", ("catalog", Access.PUBLIC)),
     ("POST", "/api/v1/catalog/products", ("catalog", Access.ADMIN)),

@@ -66,7 +66,8 @@ async def publish(outbox: Outbox, tx: Connection, order: Order,
                 tracking_number=event.tracking_number)
         elif isinstance(event, domain.OrderDelivered):
             status, public = Status.DELIVERED, OrderDelivered(
-                order_id=order.id, customer_id=order.customer_id)
+                order_id=order.id, customer_id=order.customer_id, total=order.total,
+                currency=order.currency)
         else:
             status, public = Status.CANCELLED, OrderCancelled(
                 order_id=order.id, customer_id=order.customer_id, reason=event.reason,

@@ -1,0 +1,3 @@
+from mercato.chassis.data import run_env
+
+run_env()
