@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from mercato.chassis.data import Conflict
+from mercato.services.identity.balances import SqlLoyaltyBalanceRepository
 from mercato.services.identity.domain import (
     DuplicateEmail,
     KeyAlreadyKnown,
@@ -26,6 +27,7 @@ from mercato.services.identity.store import SqlRefreshTokenRepository, SqlUserRe
 from tests.db_contract import kit
 from tests.support.clock import ManualClock
 from tests.support.memory.identity import (
+    MemoryLoyaltyBalanceRepository,
     MemoryRefreshTokenRepository,
     MemorySigningKeyRepository,
     MemoryUserRepository,
@@ -53,14 +55,18 @@ def a_key(activates_at: datetime = T0, **times) -> tuple[SigningKey, StoredKey]:
 
 @pytest.fixture
 async def repo(where, contract_db) -> SimpleNamespace:
-    """``db``, ``users``, ``tokens`` and ``keys`` on one database, with Ada stored."""
+    """``db``, ``users``, ``tokens``, ``keys`` and ``balances`` on one database, with Ada
+    stored."""
     db = contract_db
     repos = (SimpleNamespace(db=db, users=MemoryUserRepository(db),
                              tokens=MemoryRefreshTokenRepository(db),
-                             keys=MemorySigningKeyRepository(db)) if where == "memory" else
+                             keys=MemorySigningKeyRepository(db),
+                             balances=MemoryLoyaltyBalanceRepository(db))
+             if where == "memory" else
              SimpleNamespace(db=db, users=SqlUserRepository(db),
                              tokens=SqlRefreshTokenRepository(db),
-                             keys=SqlSigningKeyRepository(db)))
+                             keys=SqlSigningKeyRepository(db),
+                             balances=SqlLoyaltyBalanceRepository(db)))
     await _with_ada(repos)
     return repos
 
@@ -224,3 +230,20 @@ async def test_replicas_sharing_the_database_agree_on_the_key_that_signs(service
         (old,) = [k for k in await SqlSigningKeyRepository(other_db).all()
                   if k.kid == rotation.previous.kid]
         assert old.private_pem is None and old.retired_at == clock()
+
+
+async def test_a_loyalty_balance_is_zero_until_loyalty_announces_one(repo):
+    assert await repo.balances.points_of("u1") == 0
+    async with repo.db.transaction() as tx:
+        assert await repo.balances.record(tx, "u1", 19, 1, "2026-12-07T08:00:00Z")
+    assert await repo.balances.points_of("u1") == 19
+    assert await repo.balances.points_of("u2") == 0
+
+
+async def test_only_a_later_sequence_replaces_a_loyalty_balance(repo):
+    async with repo.db.transaction() as tx:
+        assert await repo.balances.record(tx, "u1", 24, 2, "2026-12-07T08:00:00Z")
+        assert not await repo.balances.record(tx, "u1", 19, 1, "2026-12-07T08:00:01Z")
+        assert not await repo.balances.record(tx, "u1", 99, 2, "2026-12-07T08:00:02Z")
+        assert await repo.balances.record(tx, "u1", 5, 3, "2026-12-07T08:00:03Z")
+    assert await repo.balances.points_of("u1") == 5

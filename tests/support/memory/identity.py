@@ -139,3 +139,29 @@ class MemorySigningKeyRepository:
         key = self.rows.get(kid)
         if key is not None and key.retired_at is None:
             self.rows[kid] = replace(key, private_pem=None, retired_at=at)
+
+
+class MemoryLoyaltyBalanceRepository:
+    """Balances by user id, each with its sequence; only a later sequence replaces one."""
+
+    def __init__(self, db: MemoryDatabase) -> None:
+        self.db = db
+        self._rows: dict[str, tuple[int, int]] = {}  # user -> (balance, sequence)
+        db.attach(self)
+
+    def snapshot(self) -> dict[str, tuple[int, int]]:
+        return dict(self._rows)
+
+    def restore(self, state: dict[str, tuple[int, int]]) -> None:
+        self._rows = state
+
+    async def points_of(self, user_id: str) -> int:
+        await self.db.outside()
+        return self._rows.get(user_id, (0, 0))[0]
+
+    async def record(self, tx: Connection, user_id: str, balance: int, sequence: int,
+                     at: str) -> bool:
+        if user_id in self._rows and self._rows[user_id][1] >= sequence:
+            return False
+        self._rows[user_id] = (balance, sequence)
+        return True

@@ -14,6 +14,7 @@ import pytest
 
 from mercato.chassis.data import Database
 from mercato.chassis.messaging import Outbox
+from mercato.services.identity.balances import SqlLoyaltyBalanceRepository
 from mercato.services.identity.handlers import Identity, TokenSettings
 from mercato.services.identity.keys import SigningKey
 from mercato.services.identity.passwords import Argon2Passwords
@@ -22,6 +23,7 @@ from mercato.services.identity.store import SqlRefreshTokenRepository, SqlUserRe
 from tests.support.clock import ManualClock
 from tests.support.memory import MemoryDatabase
 from tests.support.memory.identity import (
+    MemoryLoyaltyBalanceRepository,
     MemoryRefreshTokenRepository,
     MemorySigningKeyRepository,
     MemoryUserRepository,
@@ -57,16 +59,18 @@ def make_identity(db: MemoryDatabase | Database | None = None, *, clock=None, ke
     if isinstance(db, MemoryDatabase):
         users, refresh_tokens = MemoryUserRepository(db), MemoryRefreshTokenRepository(db)
         keys, outbox = key_ring(clock, key, db), outbox or MemoryOutbox(db, "identity")
+        balances = MemoryLoyaltyBalanceRepository(db)
     else:
         users, refresh_tokens = SqlUserRepository(db), SqlRefreshTokenRepository(db)
         keys, outbox = key_ring(clock, key), outbox or Outbox(db, "identity")
+        balances = SqlLoyaltyBalanceRepository(db)
     return Identity(
         db=db, users=users, refresh_tokens=refresh_tokens,
         passwords=passwords or Argon2Passwords.cheap_for_tests(), keys=keys,
         tokens=TokenSettings(issuer=ISSUER, audience=AUDIENCE, access_ttl=ACCESS_TTL,
                              refresh_ttl=REFRESH_TTL),
         outbox=outbox, clock=clock, new_id=lambda: str(uuid.uuid4()),
-        new_secret=new_secret or counting_secrets(),
+        new_secret=new_secret or counting_secrets(), balances=balances,
     )
 
 

@@ -138,7 +138,8 @@ async def test_me_shows_the_caller_without_password_material(client):
     resp = await client.get("/api/v1/identity/users/me",
                             headers=forwarded("identity", tokens["access_token"]))
     assert resp.status_code == 200
-    assert set(resp.json()) == {"id", "email", "name", "roles"}
+    assert set(resp.json()) == {"id", "email", "name", "roles", "loyalty_points"}
+    assert resp.json()["loyalty_points"] == 0  # before any ledger entry
     assert "argon2" not in resp.text
 
 

@@ -225,6 +225,6 @@ def test_every_consuming_service_gets_its_durables_wherever_its_subscriptions_li
     # read the streams it consumes and cannot start (a whole platform failed on this)
     consumers = {s for s in SERVICES if durables(s)}
     assert consumers == {"inventory", "cart", "orders", "payments", "shipping",
-                         "notifications", "loyalty"}
+                         "notifications", "loyalty", "identity"}
     assert {stream for stream, _ in durables("orders")} >= {
         stream_for("inventory"), stream_for("payments"), stream_for("shipping")}

@@ -65,6 +65,11 @@ class UserOut(BaseModel):
     roles: list[str]
 
 
+class ProfileOut(UserOut):
+    """The caller's own profile: the user and their loyalty points (documented only)."""
+    loyalty_points: int
+
+
 class Tokens(BaseModel):
     """Signed in (or refreshed): a bearer access token for expires_in seconds, a refresh token."""
     access_token: str
@@ -112,10 +117,10 @@ async def refresh(body: RefreshRequest, handlers: Identity = Depends(identity)) 
 
 
 @router.get("/api/v1/identity/users/me", response_model=None,
-            responses={**problems(404), 200: USER})
+            responses={**problems(404), 200: {"model": ProfileOut}})
 async def me(principal: Principal = Depends(require_user),
              handlers: Identity = Depends(identity)) -> dict:
-    return (await handlers.get_user(principal.subject)).public()
+    return await handlers.profile(principal.subject)
 
 
 @router.get("/.well-known/jwks.json")

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from mercato.chassis import Runtime, create_service
 from mercato.chassis.clock import new_id, utc_now
 from mercato.services.identity.api import router
+from mercato.services.identity.balances import SqlLoyaltyBalanceRepository
 from mercato.services.identity.errors import ERRORS
 from mercato.services.identity.handlers import Identity, TokenSettings
 from mercato.services.identity.key_routes import router as key_router
@@ -16,6 +17,7 @@ from mercato.services.identity.key_store import SqlSigningKeyRepository
 from mercato.services.identity.passwords import Argon2Passwords
 from mercato.services.identity.signing import open_key_ring
 from mercato.services.identity.store import SqlRefreshTokenRepository, SqlUserRepository
+from mercato.services.identity.subscriptions import subscriptions
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -29,7 +31,7 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
     app.state.identity = identity = Identity(
         db=db, users=SqlUserRepository(db), refresh_tokens=SqlRefreshTokenRepository(db),
         passwords=Argon2Passwords(), keys=keys, outbox=runtime.outbox, clock=utc_now,
-        new_id=new_id, tokens=TokenSettings.of(s))
+        new_id=new_id, tokens=TokenSettings.of(s), balances=SqlLoyaltyBalanceRepository(db))
     await identity.start(s.admin_email, s.admin_password)
     runtime.verify_with(keys.fetch_jwks)  # its own key ring, not a call to itself
     runtime.run(keys.refresher())
@@ -37,4 +39,5 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
 
 def build(runtime: Runtime) -> FastAPI:
     return create_service(runtime, routers=[router, key_router], errors=ERRORS,
-                          migrations_dir=MIGRATIONS, on_start=_wire, publishes=True)
+                          migrations_dir=MIGRATIONS, on_start=_wire, publishes=True,
+                          subscriptions=subscriptions)

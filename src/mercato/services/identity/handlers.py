@@ -8,12 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mercato.chassis.clock import Clock, IdFactory, iso
-from mercato.chassis.data import Database
+from mercato.chassis.data import Connection, Database
 from mercato.chassis.errors import NotFound
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging import Outbox
 from mercato.chassis.settings import Settings
+from mercato.contracts.envelope import Envelope
 from mercato.contracts.identity import UserRegistered
+from mercato.contracts.loyalty import LoyaltyPointsChanged
 from mercato.services.identity.domain import (
     ROLE_ADMIN,
     ROLE_CUSTOMER,
@@ -28,7 +30,11 @@ from mercato.services.identity.domain import (
 )
 from mercato.services.identity.keys import SigningKey
 from mercato.services.identity.passwords import Argon2Passwords
-from mercato.services.identity.ports import RefreshTokenRepository, UserRepository
+from mercato.services.identity.ports import (
+    LoyaltyBalanceRepository,
+    RefreshTokenRepository,
+    UserRepository,
+)
 from mercato.services.identity.signing import KeyRing
 
 log = get_logger(__name__)
@@ -70,6 +76,7 @@ class Identity:
     outbox: Outbox
     clock: Clock
     new_id: IdFactory
+    balances: LoyaltyBalanceRepository
     new_secret: Callable[[], str] = lambda: secrets.token_urlsafe(32)
 
     @property
@@ -100,6 +107,17 @@ class Identity:
         if user is None:
             raise NotFound("the user was not found")
         return user
+
+    async def profile(self, user_id: str) -> dict:
+        """What ``users/me`` shows: the user and their loyalty points, as loyalty last
+        announced them (0 before any entry; eventually consistent)."""
+        user = await self.get_user(user_id)
+        return {**user.public(), "loyalty_points": await self.balances.points_of(user_id)}
+
+    async def on_loyalty_points_changed(self, tx: Connection, envelope: Envelope,
+                                        event: LoyaltyPointsChanged) -> None:
+        await self.balances.record(tx, event.customer_id, event.balance, event.sequence,
+                                   iso(self.clock()))
 
     async def sign_in(self, email: str, password: str) -> dict:
         """Tokens for the right email and password; one NotAuthenticated, in similar

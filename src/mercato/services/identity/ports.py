@@ -80,3 +80,18 @@ class SigningKeyRepository(Protocol):
         """Retire the key: drop its private half and note ``at``, once (the public half
         stays, for the list)."""
         ...
+
+
+class LoyaltyBalanceRepository(Protocol):
+    """Each customer's points balance, one row, as loyalty last announced it
+    (LoyaltyPointsChanged): identity answers the profile alone, eventually consistent."""
+
+    async def points_of(self, user_id: str) -> int:
+        """The customer's balance; 0 before any entry."""
+        ...
+
+    async def record(self, tx: Connection, user_id: str, balance: int, sequence: int,
+                     at: str) -> bool:
+        """Keep ``balance`` unless one of a later (or the same) ``sequence`` is kept
+        already (a late redelivery never puts an older balance back); True if kept."""
+        ...
