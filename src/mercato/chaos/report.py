@@ -19,6 +19,7 @@ INV = {  # verify's invariant name -> the report's names (docs/chaos.md §4)
     "nothing stuck": ("INV-term", "INV-flow"),
     "every event consumed": ("INV-events",),
     "delivered orders were confirmed and shipped": ("INV-flow",),
+    "points credited once": ("INV-loyalty",),
 }
 
 

@@ -17,6 +17,9 @@ SHOWN = 5  # violations named per invariant; the count covers them all
 CHARGED = ("captured", "refunded")  # a refunded payment was captured first
 # Confirmed, and then shipped and delivered: paid for, its stock sold.
 FULFILLED = ("confirmed", "shipped", "delivered")
+# Sold for good: fulfilled, or delivered and then refunded (the money given back, the goods
+# kept by the customer: no return of stock).
+SOLD = (*FULFILLED, "refunded")
 LIVE_SHIPMENT = ("scheduled", "labelled", "in_transit")  # the courier may still move it
 
 
@@ -86,14 +89,14 @@ def sold_matches(facts: Facts) -> tuple[str, list[str]]:
     for r in inventory["reservations"]:
         if r["status"] == "committed":
             committed.add(r["order_id"])
-            if status.get(r["order_id"]) in FULFILLED:
+            if status.get(r["order_id"]) in SOLD:
                 expected.update({i["product_id"]: i["quantity"] for i in r["items"]})
     sold = {p["product_id"]: p["sold"] for p in inventory["products"]}
     bad = [f"product {pid}: sold {n}, confirmed orders {expected[pid]}"
            for pid, n in sold.items() if n != expected[pid]]
     bad += [f"product {pid}: no stock record, confirmed orders {n}"
             for pid, n in expected.items() if pid not in sold]
-    confirmed = [oid for oid, s in status.items() if s in FULFILLED]
+    confirmed = [oid for oid, s in status.items() if s in SOLD]
     bad += [f"order {oid}: confirmed without a committed reservation"
             for oid in confirmed if oid not in committed]
     return (f"sold {sum(sold.values())} units = {sum(expected.values())} in the committed "
@@ -195,9 +198,11 @@ def events_consumed(facts: Facts) -> tuple[str, list[str]]:
 
 # What orders' history must read for each status the courier's news gives an order.
 SHIPPED_PATH = {"shipped": ["pending", "confirmed", "shipped"],
-                "delivered": ["pending", "confirmed", "shipped", "delivered"]}
+                "delivered": ["pending", "confirmed", "shipped", "delivered"],
+                "refunded": ["pending", "confirmed", "shipped", "delivered", "refunded"]}
 # The shipment's status that agrees with each order status, once everything is heard.
-SHIPMENT_OF = {"shipped": ("in_transit",), "delivered": ("delivered",)}
+SHIPMENT_OF = {"shipped": ("in_transit",), "delivered": ("delivered",),
+               "refunded": ("delivered",)}
 # What a pending or confirmed order's parcel cannot be yet: a pending order has none
 # released; a confirmed one may be labelled, but in transit orders hears it is shipped.
 NOT_YET_MOVED = {"pending": ("labelled", "in_transit", "delivered"),
@@ -227,8 +232,36 @@ def delivered_were_shipped(facts: Facts) -> tuple[str, list[str]]:
             f"confirmed then shipped; {counts['cancelled']} cancelled orders, none shipped"), bad
 
 
+@invariant(8, "points credited once", "orders", "loyalty")
+def points_credited_once(facts: Facts) -> tuple[str, list[str]]:
+    """Every delivered order has exactly one credit and no reversal; every refunded one a
+    credit and a reversal (or a reversal alone, of nothing: the refund heard first); no
+    other order has any entry."""
+    status = _statuses(facts)
+    kinds: dict[str, Counter[str]] = defaultdict(Counter)
+    for e in facts.services["loyalty"]["entries"]:
+        kinds[e["order_id"]][e["kind"]] += 1
+    bad = []
+    for oid, s in sorted(status.items()):
+        got = kinds.get(oid, Counter())
+        if s == "delivered" and (got["credit"] != 1 or got["reversal"]):
+            bad.append(f"order {oid}: delivered, {got['credit']} credits and "
+                       f"{got['reversal']} reversals (one credit expected)")
+        elif s == "refunded" and (got["credit"] > 1 or got["reversal"] != 1):
+            bad.append(f"order {oid}: refunded, {got['credit']} credits and "
+                       f"{got['reversal']} reversals (one of each expected)")
+        elif s not in ("delivered", "refunded") and got:
+            bad.append(f"order {oid}: {s}, yet {sum(got.values())} ledger entries")
+    bad += [f"order {oid}: ledger entries, unknown to orders" for oid in sorted(kinds)
+            if oid not in status]
+    delivered = sum(1 for s in status.values() if s == "delivered")
+    refunded = sum(1 for s in status.values() if s == "refunded")
+    return (f"{delivered} delivered orders credited once, {refunded} refunded ones "
+            "reversed"), bad
+
+
 CHECKS = (stock_conserved, sold_matches, money_conserved, charged_once, nothing_stuck,
-          events_consumed, delivered_were_shipped)
+          events_consumed, delivered_were_shipped, points_credited_once)
 
 
 def check_all(facts: Facts) -> list[Check]:

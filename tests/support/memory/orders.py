@@ -184,3 +184,38 @@ class MemoryOrderRepository:
                 if order is not None and saga is not None:
                     pairs.append((order, saga))
         return facts_of(pairs, await self.unfinished_sagas())
+
+
+class MemoryRefundRequestRepository:
+    """``RefundRequestRepository`` (services/orders/ports.py) in memory: order id ->
+    [mode, requested at, refunded at or None], in the order they were asked."""
+
+    def __init__(self, db: MemoryDatabase) -> None:
+        self.db = db
+        self._rows: dict[str, list] = {}
+        db.attach(self)
+
+    def snapshot(self) -> dict[str, list]:
+        return {k: list(v) for k, v in self._rows.items()}
+
+    def restore(self, state: dict[str, list]) -> None:
+        self._rows = state
+
+    async def add(self, tx, order_id: str, mode: str, at: str) -> bool:
+        if order_id in self._rows:
+            return False
+        self._rows[order_id] = [mode, at, None]
+        return True
+
+    async def is_open(self, tx, order_id: str) -> bool:
+        return order_id in self._rows and self._rows[order_id][2] is None
+
+    async def close(self, tx, order_id: str, at: str) -> None:
+        if order_id in self._rows and self._rows[order_id][2] is None:
+            self._rows[order_id][2] = at
+
+    async def open_ones(self, mode: str, limit: int) -> list[str]:
+        await self.db.outside()
+        found = sorted((at, oid) for oid, (m, at, done) in self._rows.items()
+                       if m == mode and done is None)
+        return [oid for _, oid in found][:limit]

@@ -16,6 +16,7 @@ from mercato.cli.invariants import (
     events_consumed,
     money_conserved,
     nothing_stuck,
+    points_credited_once,
     sold_matches,
     stock_conserved,
 )
@@ -60,6 +61,7 @@ def settled() -> Facts:
              "reason": "customer_request", "saga": "cancelled"},
         ],
         pending_orders=0, unfinished_sagas=0, unfinished_saga_ids=[])
+    services["loyalty"].update(entries=[])  # no order delivered
     consumers = [{"stream": "MERCATO_ORDERS", "consumer": "cart__order_confirmed",
                   "num_pending": 0, "num_ack_pending": 0}]
     return Facts(services=services, consumers=consumers)
@@ -87,13 +89,14 @@ def add_payment(f: Facts, payment_id: str, order_id: str, status: str, amount: i
          "amount": amount, "currency": currency})
 
 
-def test_a_settled_platform_passes_all_seven_invariants_in_order():
+def test_a_settled_platform_passes_all_eight_invariants_in_order():
     checks = check_all(settled())
     assert [(c.number, c.name, c.ok) for c in checks] == [
         (1, "stock conserved", True), (2, "sold matches confirmed orders", True),
         (3, "money conserved", True), (4, "no order charged twice", True),
         (5, "nothing stuck", True), (6, "every event consumed", True),
-        (7, "delivered orders were confirmed and shipped", True)]
+        (7, "delivered orders were confirmed and shipped", True),
+        (8, "points credited once", True)]
     assert all(c.violations == [] and c.count == 0 for c in checks)
 
 
@@ -314,11 +317,20 @@ def test_a_shipment_the_courier_still_moves_for_a_cancelled_order_is_stuck():
 
 # -- 7. delivered orders were confirmed and shipped -----------------------------------
 def delivered(f: Facts, status: str = "delivered", shipment: str = "delivered") -> Facts:
-    """Order A has gone on to ``status``; its shipment is ``shipment``."""
+    """Order A has gone on to ``status``; its shipment is ``shipment``. Delivered, loyalty
+    credited it; refunded, its payment was given back and the credit reversed."""
     order = f.services["orders"]["orders"][0]
-    order.update(status=status, history=["pending", "confirmed", "shipped", "delivered"][
-        :{"shipped": 3, "delivered": 4}[status]])
+    order.update(status=status, history=[
+        "pending", "confirmed", "shipped", "delivered", "refunded"][
+        :{"shipped": 3, "delivered": 4, "refunded": 5}[status]])
     f.services["shipping"]["shipments"][0]["status"] = shipment
+    if status in ("delivered", "refunded"):
+        f.services["loyalty"]["entries"].append({"order_id": "A", "kind": "credit",
+                                                 "points": 30})
+    if status == "refunded":
+        f.services["loyalty"]["entries"].append({"order_id": "A", "kind": "reversal",
+                                                 "points": -30})
+        f.services["payments"]["payments"][0]["status"] = "refunded"
     return f
 
 
@@ -379,6 +391,8 @@ def test_a_service_without_facts_fails_only_the_invariants_that_need_it():
     f.missing["shipping"] = "no ready instance is registered"
     checks = {c.number: c for c in check_all(f)}
     assert [n for n, c in checks.items() if not c.ok] == [5, 6, 7]
+    del f.services["loyalty"]
+    assert [c.number for c in check_all(f) if not c.ok] == [5, 6, 7, 8]
     assert checks[5].figures == "no facts from shipping"
     assert checks[5].violations == ["shipping: no ready instance is registered"]
 
@@ -388,3 +402,37 @@ def test_the_checks_do_not_change_the_facts():
     before = copy.deepcopy(f)
     check_all(f)
     assert f == before
+
+
+def test_a_refunded_order_counts_as_sold_not_paid_and_passes_every_check():
+    checks = check_all(delivered(settled(), "refunded"))
+    assert [c.number for c in checks if not c.ok] == []
+
+
+# -- 8. points credited once -----------------------------------------------------------
+def test_delivered_and_refunded_orders_figures_count_them():
+    assert points_credited_once(delivered(settled())).figures == (
+        "1 delivered orders credited once, 0 refunded ones reversed")
+    assert points_credited_once(delivered(settled(), "refunded")).ok
+
+
+def test_a_delivered_order_without_its_credit_is_named():
+    f = delivered(settled())
+    f.services["loyalty"]["entries"] = []
+    assert points_credited_once(f).violations == [
+        "order A: delivered, 0 credits and 0 reversals (one credit expected)"]
+
+
+def test_a_refunded_order_whose_points_were_kept_is_named():
+    f = delivered(settled(), "refunded")
+    f.services["loyalty"]["entries"].pop()
+    assert points_credited_once(f).violations == [
+        "order A: refunded, 1 credits and 0 reversals (one of each expected)"]
+
+
+def test_points_for_an_order_never_delivered_or_unknown_are_named():
+    f = settled()
+    f.services["loyalty"]["entries"] += [{"order_id": "B", "kind": "credit", "points": 10},
+                                         {"order_id": "Z", "kind": "credit", "points": 1}]
+    assert points_credited_once(f).violations == [
+        "order B: cancelled, yet 1 ledger entries", "order Z: ledger entries, unknown to orders"]

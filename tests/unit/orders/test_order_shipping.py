@@ -58,7 +58,8 @@ async def test_the_couriers_news_ships_then_delivers_the_order_and_says_so(shop)
                  if isinstance(e, OrderShipped | OrderDelivered)]
     assert published == [
         OrderShipped(order_id=order_id, customer_id="alice", tracking_number="MRC0123456789"),
-        OrderDelivered(order_id=order_id, customer_id="alice")]
+        OrderDelivered(order_id=order_id, customer_id="alice", total=1299,
+                           currency="USD")]
     await shop.projector.catch_up()
     detail = await shop.views.order_detail(ADMIN, order_id)
     assert detail == (await shop.store.get_order(order_id)).as_dict()

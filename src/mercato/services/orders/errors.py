@@ -16,7 +16,12 @@ from __future__ import annotations
 from mercato.chassis.clock import iso
 from mercato.chassis.errors import ErrorTable, Refusal
 from mercato.services.orders.domain.limits import UnitsLimitExceeded
-from mercato.services.orders.domain.order import AlreadyShipped, InvalidOrder, OrderError
+from mercato.services.orders.domain.order import (
+    AlreadyShipped,
+    InvalidOrder,
+    NotRefundable,
+    OrderError,
+)
 from mercato.services.orders.domain.refusals import (
     AlreadyCancelled,
     CheckoutBusy,
@@ -38,6 +43,7 @@ ERRORS = ErrorTable({
     AlreadyShipped: Refusal(409, "order-shipped", title="Order already shipped",
                             facts=lambda e: {"order_status": e.status.value}),
     AlreadyCancelled: Refusal(409, "already-cancelled"),
+    NotRefundable: Refusal(409, "not-refundable", title="Order not refundable"),
     UnknownProduct: Refusal(422, "unknown-product", facts=lambda e: {"field": e.field}),
     InvalidOrder: Refusal(422),  # kind: the status's phrase
     OrderError: Refusal(409, "order-conflict"),

@@ -151,3 +151,24 @@ class Commands(Protocol):
     async def cancel_shipment(self, order: Order) -> Answer | Result: ...
     async def refund(self, order: Order) -> Answer | Result: ...
     async def return_goods(self, order: Order) -> Answer | Result: ...
+
+
+class RefundRequestRepository(Protocol):
+    """Delivered orders asked to be refunded, open until the refund is recorded. Writes
+    take the caller's transaction; ``open_ones`` reads outside one."""
+
+    async def add(self, tx: Connection, order_id: str, mode: str, at: str) -> bool:
+        """Record the request (in saga ``mode``) unless there is one; True if recorded."""
+        ...
+
+    async def is_open(self, tx: Connection, order_id: str) -> bool:
+        """Whether the order was asked to be refunded and is not yet."""
+        ...
+
+    async def close(self, tx: Connection, order_id: str, at: str) -> None:
+        """The order is refunded; a closed request stays closed."""
+        ...
+
+    async def open_ones(self, mode: str, limit: int) -> list[str]:
+        """At most ``limit`` open requests of ``mode``, oldest first."""
+        ...

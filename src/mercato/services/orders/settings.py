@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TypedDict
 
 from pydantic import Field
@@ -45,6 +46,12 @@ class OrdersSettings(BaseSettings):
     # and not cancelled (pending to delivered); past it the order is a 409 units-limit,
     # so one account cannot buy or hold a product's whole stock in a loop; 0: no limit.
     max_units_per_customer_per_product_per_day: int = Field(default=20, ge=0)
+    # MERCATO_ORDER_RETURN_WINDOW: seconds after its delivery a customer may have an order
+    # refunded (an admin may at any time); 14 days by default.
+    order_return_window: float = Field(default=14 * 24 * 3600.0, gt=0)
+
+    def return_window(self) -> timedelta:
+        return timedelta(seconds=self.order_return_window)
 
     def saga(self, shared: Settings) -> Saga:
         """The runner's retries: attempts and backoff are the chassis' settings (payments'

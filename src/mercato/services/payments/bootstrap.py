@@ -19,6 +19,7 @@ from mercato.services.payments.intents import SqlIntentRepository
 from mercato.services.payments.provider import SimulatedProvider
 from mercato.services.payments.provider_http import HttpProvider
 from mercato.services.payments.reconciler import ProviderReconciler
+from mercato.services.payments.refunds import RefundReactions
 from mercato.services.payments.store import SqlPaymentRepository
 from mercato.services.payments.subscriptions import subscriptions
 
@@ -44,6 +45,7 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
     app.state.checkout = CheckoutReactions(app.state.payments, SqlIntentRepository(runtime.db),
         Sealer(shared_secret(s, "card-seal"), CARD_TOKEN),
         attempts=s.saga_step_attempts, backoff=s.saga_backoff)
+    app.state.refunds = RefundReactions(app.state.payments)
 
 
 def build(runtime: Runtime) -> FastAPI:

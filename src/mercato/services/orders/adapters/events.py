@@ -18,6 +18,8 @@ from mercato.contracts.orders import (
     OrderDelivered,
     OrderLine,
     OrderPlaced,
+    OrderRefunded,
+    OrderRefundRequested,
     OrderShipped,
 )
 from mercato.services.orders.domain import events as domain
@@ -68,6 +70,10 @@ async def publish(outbox: Outbox, tx: Connection, order: Order,
             status, public = Status.DELIVERED, OrderDelivered(
                 order_id=order.id, customer_id=order.customer_id, total=order.total,
                 currency=order.currency)
+        elif isinstance(event, domain.OrderRefunded):
+            status, public = Status.REFUNDED, OrderRefunded(
+                order_id=order.id, customer_id=order.customer_id, total=order.total,
+                currency=order.currency)
         else:
             status, public = Status.CANCELLED, OrderCancelled(
                 order_id=order.id, customer_id=order.customer_id, reason=event.reason,
@@ -83,3 +89,17 @@ async def publish_cancelling(outbox: Outbox, tx: Connection, order: Order,
                                          reason=reason or ""),
                      event_id=str(uuid.uuid5(NAMESPACE, f"{order.id}/cancelling")),
                      causation_id=event_id(order.id, Status.PENDING))
+
+
+def refund_requested_id(order_id: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"{order_id}/refund-requested"))
+
+
+async def publish_refund_requested(outbox: Outbox, tx: Connection, order: Order,
+                                   checkout: str) -> None:
+    """A delivered order is to be refunded: in a choreographed platform payments gives the
+    capture back (PaymentRefunded). Once per order, however often it is asked."""
+    await outbox.add(tx, OrderRefundRequested(
+        order_id=order.id, customer_id=order.customer_id, total=order.total,
+        currency=order.currency, checkout=checkout),
+        event_id=refund_requested_id(order.id), causation_id=event_id(order.id, Status.DELIVERED))

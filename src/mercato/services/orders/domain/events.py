@@ -64,8 +64,13 @@ class OrderDelivered:
     pass
 
 
+@dataclass(frozen=True)
+class OrderRefunded:
+    """A delivered order's payment was given back (the goods stay with the customer)."""
+
+
 DomainEvent = (OrderPlaced | OrderConfirmed | OrderCancelled | OrderProgressed | OrderShipped
-               | OrderDelivered)
+               | OrderDelivered | OrderRefunded)
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,8 @@ def from_data(type_name: str, data: dict) -> DomainEvent:
         return OrderShipped(tracking_number=data.get("tracking_number", ""))
     if type_name == "OrderDelivered":
         return OrderDelivered()
+    if type_name == "OrderRefunded":
+        return OrderRefunded()
     raise ValueError(f"unknown order event type {type_name!r}")
 
 

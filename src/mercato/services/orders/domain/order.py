@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from mercato.chassis.errors import DomainError
@@ -27,6 +28,7 @@ from mercato.services.orders.domain.events import (
     OrderDelivered,
     OrderPlaced,
     OrderProgressed,
+    OrderRefunded,
     OrderShipped,
     Recorded,
 )
@@ -36,8 +38,8 @@ from mercato.services.orders.domain.progress import (
     progress_list,
 )
 
-__all__ = ["AlreadyShipped", "Change", "InvalidOrder", "Line", "Milestone", "Order",
-           "OrderError", "Reason", "Status"]
+__all__ = ["AlreadyShipped", "Change", "InvalidOrder", "Line", "Milestone", "NotRefundable",
+           "Order", "OrderError", "Reason", "Status"]
 
 
 class OrderError(DomainError):
@@ -59,12 +61,22 @@ class AlreadyShipped(OrderError):
         self.status = status
 
 
+class NotRefundable(OrderError):
+    """Only a delivered order is refunded, and by its customer only within the return
+    window (an admin at any time)."""
+
+    def __init__(self, order_id: str, why: str) -> None:
+        super().__init__(f"order {order_id} cannot be refunded: {why}")
+        self.order_id = order_id
+
+
 class Status(StrEnum):
     PENDING = "pending"
     CONFIRMED = "confirmed"
     SHIPPED = "shipped"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
+    REFUNDED = "refunded"  # delivered, then its payment given back
 
 
 # Confirmed and after: the order was paid for and is being (or was) delivered.
@@ -137,7 +149,7 @@ class Order:
     def check_cancellable(self) -> None:
         if self.status is Status.CANCELLED:
             raise OrderError("the order is already cancelled")
-        if self.status in (Status.SHIPPED, Status.DELIVERED):
+        if self.status in (Status.SHIPPED, Status.DELIVERED, Status.REFUNDED):
             raise AlreadyShipped(self.id, self.status)
 
     def progressed(self, step: Milestone, at: str) -> list[Recorded]:
@@ -151,19 +163,39 @@ class Order:
 
     def ship(self, at: str, tracking_number: str = "") -> list[Recorded]:
         """The courier has the parcel; nothing if the order was shipped already."""
-        if self.status in (Status.SHIPPED, Status.DELIVERED):
+        if self.status in (Status.SHIPPED, Status.DELIVERED, Status.REFUNDED):
             return []
         if self.status is not Status.CONFIRMED:
             raise OrderError(f"a {self.status} order cannot be shipped")
         return self._next(at, OrderShipped(tracking_number))
 
     def deliver(self, at: str) -> list[Recorded]:
-        """The parcel arrived; nothing if the order was delivered already."""
-        if self.status is Status.DELIVERED:
+        """The parcel arrived; nothing if the order was delivered (or refunded) already."""
+        if self.status in (Status.DELIVERED, Status.REFUNDED):
             return []
         if self.status is not Status.SHIPPED:
             raise OrderError(f"a {self.status} order cannot be delivered")
         return self._next(at, OrderDelivered())
+
+    def check_refundable(self, now: datetime, window: timedelta | None) -> None:
+        """``NotRefundable`` unless delivered (or refunded already: a repeat) and, with a
+        ``window`` (the customer's request), delivered within it."""
+        if self.status is Status.REFUNDED:
+            return
+        if self.status is not Status.DELIVERED:
+            raise NotRefundable(self.id, f"it is {self.status}, not delivered")
+        delivered = datetime.fromisoformat(self.progress[Milestone.DELIVERED])
+        if window is not None and now > delivered + window:
+            raise NotRefundable(self.id, f"the return window of {window} after its "
+                                "delivery has closed")
+
+    def refund(self, at: str) -> list[Recorded]:
+        """Its payment was given back; nothing if the order was refunded already."""
+        if self.status is Status.REFUNDED:
+            return []
+        if self.status is not Status.DELIVERED:
+            raise OrderError(f"a {self.status} order cannot be refunded")
+        return self._next(at, OrderRefunded())
 
     @staticmethod
     def chain(first: list[Recorded], then: list[Recorded]) -> list[Recorded]:
@@ -206,7 +238,7 @@ class Order:
         event = record.event
         if isinstance(event, OrderProgressed):
             self.progress.setdefault(Milestone(event.step), record.at)
-        elif isinstance(event, OrderConfirmed | OrderShipped | OrderDelivered):
+        elif isinstance(event, OrderConfirmed | OrderShipped | OrderDelivered | OrderRefunded):
             self.status = STATUS_OF[type(event)]
             self.history.append(Change(self.status, record.at))
             self.progress.setdefault(Milestone(self.status.value), record.at)
@@ -236,4 +268,4 @@ class Order:
 
 
 STATUS_OF = {OrderConfirmed: Status.CONFIRMED, OrderShipped: Status.SHIPPED,
-             OrderDelivered: Status.DELIVERED}
+             OrderDelivered: Status.DELIVERED, OrderRefunded: Status.REFUNDED}

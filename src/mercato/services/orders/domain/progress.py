@@ -21,6 +21,7 @@ class Milestone(StrEnum):
     CONFIRMED = "confirmed"
     SHIPPED = "shipped"
     DELIVERED = "delivered"
+    REFUNDED = "refunded"  # after the delivery, when the customer got their money back
 
 
 MILESTONES = list(Milestone)

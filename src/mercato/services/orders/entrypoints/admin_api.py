@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from mercato.chassis import Principal, require_admin
 
 router = APIRouter()
-Status = Literal["pending", "confirmed", "cancelled", "shipped", "delivered"]
+Status = Literal["pending", "confirmed", "cancelled", "shipped", "delivered", "refunded"]
 
 RECENT = (
     "SELECT v.order_id AS id, v.customer_id, v.status, v.total, v.currency, v.created_at,"

@@ -65,9 +65,9 @@ class Placed(BaseModel):
 
 
 # The answers below are documented only, like Placed: the handlers' dicts are sent as they are.
-OrderStatus = Literal["pending", "confirmed", "shipped", "delivered", "cancelled"]
+OrderStatus = Literal["pending", "confirmed", "shipped", "delivered", "cancelled", "refunded"]
 Step = Literal["placed", "reserved", "paid", "shipment_scheduled", "confirmed", "shipped",
-               "delivered"]
+               "delivered", "refunded"]
 
 
 class OrderRow(BaseModel):
