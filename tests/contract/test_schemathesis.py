@@ -32,7 +32,8 @@ CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
 # Which workload calls each service directly: the one its internal routes name.
 CALLERS = [("identity", "gateway"), ("catalog", "orders"), ("inventory", "orders"),
            ("cart", "orders"), ("orders", "gateway"), ("orders", "cli"),
-           ("payments", "orders"), ("shipping", "orders"), ("notifications", "orders")]
+           ("payments", "orders"), ("shipping", "orders"), ("notifications", "orders"),
+           ("loyalty", "gateway")]
 
 
 def schemathesis(location: str, token: str, report: Path, *extra: str) -> None:

@@ -1,4 +1,4 @@
-"""The eight services' Alembic histories on both backends (docs/production.md section 1).
+"""The nine services' Alembic histories on both backends (docs/production.md section 1).
 
 Each history upgrades to head on SQLite and on PostgreSQL, and the two schemas agree as
 SQLAlchemy's inspector sees them: tables, columns, nullability, primary keys, unique

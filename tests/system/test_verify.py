@@ -14,7 +14,7 @@ from tests.system.platform import Platform
 
 INVARIANTS = ["stock conserved", "sold matches confirmed orders", "money conserved",
               "no order charged twice", "nothing stuck", "every event consumed",
-              "delivered orders were confirmed and shipped"]
+              "delivered orders were confirmed and shipped", "points credited once"]
 FORWARD = ["reserve_stock", "authorize_payment", "schedule_shipment", "capture_payment",
            "confirm_order"]
 

@@ -1,7 +1,7 @@
 """Authentication to the embedded NATS server: one nkey user per process kind, each with
 the least privilege of ``nats_permissions.py``.
 
-The users are the eight services, ``gateway``, ``supervisor`` (``mercato up`` itself and
+The users are the nine services, ``gateway``, ``supervisor`` (``mercato up`` itself and
 the deploy tooling: registry reads, routing writes, stream set-up) and ``cli`` (the
 read-only commands: ``events tail``, ``dlq list``, ``status``, ``verify``). Each has an
 nkey seed at ``<keys dir>/nats/<user>.nk`` (mode 0600, in a 0700 directory), created once
