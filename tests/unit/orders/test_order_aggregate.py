@@ -3,6 +3,8 @@ the fold rebuilds the state, and the stored shape of each event reads back the s
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from mercato.services.orders.domain.events import (
@@ -10,11 +12,19 @@ from mercato.services.orders.domain.events import (
     OrderCancelled,
     OrderConfirmed,
     OrderPlaced,
+    OrderRefunded,
     Recorded,
     from_data,
     to_data,
 )
-from mercato.services.orders.domain.order import Order, OrderError, Reason, Status
+from mercato.services.orders.domain.order import (
+    AlreadyShipped,
+    NotRefundable,
+    Order,
+    OrderError,
+    Reason,
+    Status,
+)
 
 ADDRESS = {"name": "A", "line1": "1 Road", "city": "Town", "postal_code": "1", "country": "FR"}
 MUG = Line("p1", 2, 1299, "Mug")
@@ -139,3 +149,41 @@ def test_the_stored_data_of_a_placement_is_plain_json_types():
 def test_an_unknown_event_type_is_refused():
     with pytest.raises(ValueError, match="OrderTeleported"):
         from_data("OrderTeleported", {})
+
+
+def delivered_order() -> Order:
+    order = Order.fold(placed())
+    for decide in (lambda o: o.confirm("2026-01-01T10:01:00+00:00"),
+                   lambda o: o.ship("2026-01-01T10:02:00+00:00"),
+                   lambda o: o.deliver("2026-01-01T10:03:00+00:00")):
+        for record in decide(order):
+            order.apply(record)
+    return order
+
+
+def test_a_delivered_order_is_refunded_once_and_stays_refunded():
+    order = delivered_order()
+    order.check_refundable(datetime(2026, 1, 2, tzinfo=UTC), timedelta(days=14))
+    with pytest.raises(NotRefundable, match="return window"):
+        order.check_refundable(datetime(2026, 2, 1, tzinfo=UTC), timedelta(days=14))
+    order.check_refundable(datetime(2026, 2, 1, tzinfo=UTC), None)  # an admin's
+    [record] = order.refund("2026-01-02T00:00:00+00:00")
+    assert record.event == OrderRefunded() and to_data(record.event) == {}
+    assert from_data("OrderRefunded", {}) == OrderRefunded()
+    order.apply(record)
+    assert order.status is Status.REFUNDED
+    assert order.as_dict()["progress"][-1] == {"step": "refunded",
+                                               "at": "2026-01-02T00:00:00+00:00"}
+    assert order.refund("2026-01-03T00:00:00+00:00") == []
+    assert order.deliver("2026-01-03T00:00:00+00:00") == []  # the courier's news, late
+    assert order.ship("2026-01-03T00:00:00+00:00") == []
+    with pytest.raises(AlreadyShipped):
+        order.check_cancellable()
+
+
+def test_an_order_not_delivered_cannot_be_refunded():
+    order = Order.fold(placed())
+    with pytest.raises(NotRefundable, match="pending, not delivered"):
+        order.check_refundable(datetime(2026, 1, 2, tzinfo=UTC), None)
+    with pytest.raises(OrderError):
+        order.refund("2026-01-02T00:00:00+00:00")
