@@ -11,6 +11,7 @@ import pytest
 from mercato.chassis.errors import NotFound
 from mercato.contracts.envelope import Envelope
 from mercato.contracts.payments import PaymentRefunded
+from mercato.services.orders.adapters.refund_store import SqlRefundRequestRepository
 from mercato.services.orders.domain.answers import Result
 from mercato.services.orders.domain.order import NotRefundable, Status
 from mercato.services.orders.refunds import Refunds
@@ -118,3 +119,24 @@ async def test_past_the_return_window_only_an_admin_may_refund(shop):
     with pytest.raises(NotRefundable, match="return window"):
         await refunds.request(ALICE, order_id)
     assert (await refunds.request(ADMIN, order_id)).status is Status.DELIVERED
+
+
+async def test_a_refunded_order_leaves_the_sales_and_shows_refunded_in_the_read_models(
+        sql_shop):
+    shop = sql_shop
+    order_id = await delivered_order(shop)
+    await shop.projector.catch_up()
+    assert (await shop.views.sales_summary())["totals"] == [
+        {"currency": "USD", "orders": 1, "revenue": 1299}]
+    refunds = Refunds(shop.store, SqlRefundRequestRepository(shop.store.db), shop.fake,
+                      shop.orders.outbox, shop.clock, WINDOW)
+    await refunds.request(ALICE, order_id)
+    await refunds.refund_open()
+    await shop.projector.catch_up()
+    assert await shop.views.sales_summary() == {"totals": [], "by_day": [], "by_product": []}
+    detail = await shop.views.order_detail(ALICE, order_id)
+    assert detail["status"] == "refunded"
+    assert [h["status"] for h in detail["history"]][-2:] == ["delivered", "refunded"]
+    assert detail["progress"][-1]["step"] == "refunded"
+    assert [(o["id"], o["status"]) for o in await shop.views.list_orders("alice", 10)] == [
+        (order_id, "refunded")]

@@ -1,7 +1,8 @@
 """Read model for admins: confirmed orders and revenue per day and per product.
 
 An order counts on the day it was confirmed (when its payment was captured), in its
-currency; cancelling it after the confirmation (a refund) takes it off that same day and
+currency; cancelling it after the confirmation (a refund), or refunding it once delivered,
+takes it off that same day and
 those products again, so each figure is what was sold and kept. A row that falls back to
 no orders is removed. ``sales_orders`` remembers, per order, what it would add (its lines
 and currency) and the day it was counted on: the later events carry neither.
@@ -16,6 +17,7 @@ from mercato.services.orders.domain.events import (
     OrderCancelled,
     OrderConfirmed,
     OrderPlaced,
+    OrderRefunded,
     Recorded,
     to_data,
 )
@@ -33,14 +35,14 @@ class SalesSummary:
                 " VALUES (?, ?, ?, NULL)", record.order_id, event.currency,
                 json.dumps(to_data(event)["lines"]))
             return
-        if not isinstance(event, OrderConfirmed | OrderCancelled):
+        if not isinstance(event, OrderConfirmed | OrderCancelled | OrderRefunded):
             return  # a checkout step, the shipping or the delivery: sold already
         order = await tx.fetch_one("SELECT * FROM sales_orders WHERE order_id = ?",
                                    record.order_id)
         if isinstance(event, OrderConfirmed):
             day = record.at[:10]
             await _count(tx, order, day, +1)
-        elif order["counted_on"] is not None:  # cancelled after the confirmation
+        elif order["counted_on"] is not None:  # cancelled after the confirmation, refunded
             await _count(tx, order, order["counted_on"], -1)
             day = None
         else:
