@@ -16,7 +16,7 @@ from mercato.console.saga import FINAL_PHASES, best_trace, timeline
 from mercato.console.waterfall import waterfall
 from mercato.pages import PageKit
 
-STATUSES = ("pending", "confirmed", "cancelled", "shipped", "delivered")
+STATUSES = ("pending", "confirmed", "cancelled", "shipped", "delivered", "refunded")
 ORDER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 

@@ -14,7 +14,7 @@ STEPS = [
     ("delivered", "Delivered"),
 ]
 STATUS_STEP = {"pending": "placed", "confirmed": "confirmed", "shipped": "shipped",
-               "delivered": "delivered"}
+               "delivered": "delivered", "refunded": "delivered"}  # refunded once delivered
 REASONS = {
     "out_of_stock": "Out of stock",
     "payment_declined": "Payment declined",
@@ -23,7 +23,7 @@ REASONS = {
     "customer_request": "Cancelled at your request",
     "expired": "The order expired before it could be completed",
 }
-FINAL = ("delivered", "cancelled")
+FINAL = ("delivered", "cancelled", "refunded")
 
 
 @dataclass
