@@ -1,8 +1,9 @@
 """Loyalty points by choreography (issue 16 part 1), through the gateway, in both saga
-modes: an order delivered by the fast courier (MERCATO_COURIER_SPEEDUP) earns its points,
-seen in the profile (identity's projection) and the ledger (loyalty); refunding it
-reverses them; the same OrderDelivered republished to loyalty's consumer — as it was, and
-under another event id — credits once; `mercato verify` holds, invariant 8 included."""
+modes (and on the production stack): an order delivered by the fast courier
+(MERCATO_COURIER_SPEEDUP) earns its points, seen in the profile (identity's projection) and
+the ledger (loyalty); refunding it reverses them; the same OrderDelivered republished to
+loyalty's consumer — as it was, and under another event id — credits once; `mercato
+verify` holds, invariant 8 included."""
 
 from __future__ import annotations
 
@@ -15,18 +16,24 @@ import pytest
 from mercato.chassis.messaging.dlq import replay_subject
 from mercato.platform.running import connect, login, running_state
 from tests.system.platform import Platform, running_platform, wait_for
+from tests.system.stacks import stack_env
 from tests.system.test_order_lifecycle import place, watch
 from tests.system.test_verify import verify
 
 SPEEDUP = "30"
-MODES = ("orchestration", "choreography")
+# Both saga modes on the embedded stack; the production one (PostgreSQL, the NATS cluster)
+# in orchestration.
+RUNS = (("embedded", "orchestration"), ("embedded", "choreography"),
+        ("production", "orchestration"))
 
 
-@pytest.fixture(scope="module", params=MODES)
+@pytest.fixture(scope="module", params=RUNS, ids=["-".join(r) for r in RUNS])
 def stack(request, tmp_path_factory) -> Platform:
-    yield from running_platform(tmp_path_factory, f"loyalty-{request.param}",
-                                MERCATO_SAGA_MODE=request.param,
-                                MERCATO_COURIER_SPEEDUP=SPEEDUP)
+    kind, mode = request.param
+    with stack_env(kind) as env:
+        yield from running_platform(tmp_path_factory, f"loyalty-{kind}-{mode}",
+                                    MERCATO_SAGA_MODE=mode, MERCATO_COURIER_SPEEDUP=SPEEDUP,
+                                    **env)
 
 
 def ledger(stack: Platform, token: str) -> dict:
