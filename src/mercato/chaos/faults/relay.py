@@ -42,6 +42,9 @@ class RelayCrash(Fault):
         self.service = target.rng.choice(PUBLISHERS)
         self.pids = {r["name"]: r["pid"] for r in await target.control("list")
                      if r["service"] == self.service}
+        # the restarted relay's line is the first after those logged before arming (a
+        # timestamp compare would take an earlier line of a skewed clock, F11's +300 s)
+        self.logged = {name: len(_relay_starts(target.data_dir, name)) for name in self.pids}
         marker = crash_points(target.data_dir) / f"{self.service}.{POINT}"
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.touch()
@@ -50,9 +53,6 @@ class RelayCrash(Fault):
             self.killed_at = None
             return f"{self.service}: its relay did not publish within {REACH_WAIT:g}s"
         self.killed_at = time.time()
-        # the restarted relay's line is the first after those logged so far (a timestamp
-        # compare would take an earlier line of a skewed clock, F11's +300 s, for it)
-        self.logged = {name: len(_relay_starts(target.data_dir, name)) for name in self.pids}
         self.unmarked = _unmarked(target.data_dir, self.service)
         return f"{self.service} relay killed, {len(self.unmarked)} rows published unmarked"
 
