@@ -139,9 +139,12 @@ def stream_admin(stream: str) -> Rules:
 
 
 def own_events(service: str) -> Rules:
-    """The relay publishes this service's events (its stream's subjects) and ensures its
-    stream; no other service's subjects."""
-    return Rules(pub={f"mercato.{service}.>"}) + stream_admin(stream_for(service))
+    """The relay publishes this service's events (its stream's subjects), ensures its
+    stream and lists its consumers (how far they got: what a re-drive may leave out); no
+    other service's subjects."""
+    stream = stream_for(service)
+    return (Rules(pub={f"mercato.{service}.>", f"{API}.CONSUMER.LIST.{stream}"})
+            + stream_admin(stream))
 
 
 def durable_consumer(stream: str, durable: str) -> Rules:
