@@ -4,8 +4,9 @@ Per request: request id and a server span (the root of the request's trace, or t
 continuation of the client's ``traceparent``), a path with one reading (400, paths.py),
 route lookup, access check (401/403), body limit (413) and deadline (408), rate limits
 (429, gateway/ratelimit.py), then a proxied call to a ready instance (503 problem+json
-when none answers) — or the gateway's own answer: operations routes (ops.py) and the
-storefront view of an order (storefront.py). Every answer carries the server span's
+when none answers; a deprecated route's answer gets versions.py's headers) — or the
+gateway's own answer: operations routes (ops.py) and the storefront view of an order
+(storefront.py). Every answer carries the server span's
 ``traceparent``, so a client can go from any answer to its trace, and the API's answers
 carry the headers that stop a browser sniffing, framing or leaking them (``SECURITY``; the
 pages set their own). HEAD is answered as GET without the body (same headers, the same
@@ -39,6 +40,7 @@ from mercato.gateway.proxy import NoInstance, Upstreams
 from mercato.gateway.public_api import CONTRACT_PATHS, TTL, PublicApi, service_fetcher
 from mercato.gateway.ratelimit import RateLimiter
 from mercato.gateway.storefront import Storefront, storefront_path
+from mercato.gateway.versions import Deprecation
 from mercato.gateway.web import Pages, is_page_path, page_route
 
 log = get_logger(__name__)
@@ -62,6 +64,7 @@ class Gateway:
         # tokens (until each one's exp) makes a repeat check a dictionary lookup.
         self.auth: TokenVerifier | None = None
         self.limits: RateLimiter | None = None
+        self.deprecation = Deprecation()  # what deprecated routes' answers say (versions.py)
         self.spans = ServerSpans("mercato.gateway")
         self.duration = gateway_duration()
         # The storefront and the console (gateway/web.py), set by the composition root.
@@ -231,6 +234,8 @@ class Gateway:
             raise Reply(503, str(exc), {"Retry-After": str(exc.retry_after)}) from None
         if status == 405:  # FastAPI names one route's methods; the path may have more
             out = await self.methods.full_allow(path, out)
+        if route.successor is not None:  # a v1 route with a v2: Deprecation, Sunset, Link
+            out = [*out, *self.deprecation.headers(route.successor)]
         return status, out, payload, route.service
 
     async def _allow(self, scope, method: str, path: str):
@@ -300,7 +305,7 @@ def _route_label(service: str, path: str) -> str:
     if service not in ("-", "gateway", "storefront"):
         if path.startswith("/.well-known/"):
             return path
-        return f"/api/v1/{service}/*"
+        return f"/api/{path.split('/', 3)[2]}/{service}/*"  # the version: a routed one
     for prefix in ("/api/v1/ops/", "/api/v1/storefront/", "/health/"):
         if path.startswith(prefix):
             return prefix + "*"
