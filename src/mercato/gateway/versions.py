@@ -44,3 +44,14 @@ class Deprecation:
         return [(b"deprecation", f"@{since}".encode()),
                 (b"sunset", format_datetime(until, usegmt=True).encode()),
                 (b"link", f'<{quote(successor, safe="/")}>; rel="successor-version"'.encode())]
+
+
+# The same headers as the OpenAPI documents describe them (public_api.py).
+DEPRECATION_HEADERS = {
+    "Deprecation": {"description": "Deprecated since then (RFC 9745): @<unix seconds>",
+                    "schema": {"type": "string", "pattern": "^@[0-9]+$"}},
+    "Sunset": {"description": "May stop answering after then (RFC 8594), an HTTP-date",
+               "schema": {"type": "string"}},
+    "Link": {"description": 'The successor: <path>; rel="successor-version"',
+             "schema": {"type": "string"}},
+}
