@@ -69,6 +69,8 @@ def test_an_order_placed_by_v2_is_listed_by_both_and_as_documented(platform: Pla
     with platform.client() as c:
         document = c.get("/api/v1/openapi.json").json()
         only_v2 = c.get("/api/v2/openapi.json").json()
+        options = c.options("/api/v2/orders")
+    assert options.status_code == 204 and options.headers["allow"] == "GET, HEAD, POST, OPTIONS"
     schema = schemathesis.openapi.from_dict(document)
     with platform.client(token) as c:
         placed = c.post("/api/v2/orders", json=platform.order_body(product["id"], 3))
