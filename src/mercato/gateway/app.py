@@ -159,6 +159,8 @@ class Gateway:
             status, out_headers = 500, [(b"content-type", PROBLEM_CONTENT_TYPE.encode())]
             body = problem_body(500, "Internal Server Error",
                                 f"the gateway failed: {type(exc).__name__}", rid)
+        if (successor := scope.get("mercato.successor")) is not None:
+            out_headers = [*out_headers, *self.deprecation.headers(successor)]  # versions.py
         names = {k.lower() for k, _ in out_headers}
         if scope.get("mercato.private") and b"cache-control" not in names:
             out_headers.append((b"cache-control", b"no-store"))  # a user's own answer
@@ -188,6 +190,8 @@ class Gateway:
         route = resolve(method, path)
         if route is None:
             raise Reply(404, f"no route for {method} {path}")
+        if route.successor is not None:  # a deprecated route: every answer says so
+            scope["mercato.successor"] = route.successor
         principal = None
         if route.access is not Access.PUBLIC:
             try:
@@ -234,8 +238,6 @@ class Gateway:
             raise Reply(503, str(exc), {"Retry-After": str(exc.retry_after)}) from None
         if status == 405:  # FastAPI names one route's methods; the path may have more
             out = await self.methods.full_allow(path, out)
-        if route.successor is not None:  # a v1 route with a v2: Deprecation, Sunset, Link
-            out = [*out, *self.deprecation.headers(route.successor)]
         return status, out, payload, route.service
 
     async def _allow(self, scope, method: str, path: str):

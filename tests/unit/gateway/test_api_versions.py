@@ -93,6 +93,11 @@ async def test_a_v1_order_answer_carries_the_deprecation_and_a_v2_one_none(
     assert v1_list.headers["link"] == '</api/v2/orders>; rel="successor-version"'
     for answer in (v2, other):
         assert not {"deprecation", "sunset", "link"} & set(answer.headers)
+    async with client(gateway) as c:
+        refused = await c.get("/api/v1/orders/o-1")  # no token: the gateway's own 401
+    assert refused.status_code == 401
+    assert refused.headers["link"] == '</api/v2/orders/o-1>; rel="successor-version"'
+    assert refused.headers["deprecation"] == v1.headers["deprecation"]
     forwarded = [(service, path) for service, _, path, _ in gateway.upstreams.calls]
     assert forwarded == [("orders", "/api/v1/orders/o-1"), ("orders", "/api/v1/orders"),
                          ("orders", "/api/v2/orders/o-1"), ("orders", "/api/v1/orders/o-1/cancel")]
