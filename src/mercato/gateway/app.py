@@ -4,12 +4,12 @@ Per request: request id and a server span (the root of the request's trace, or t
 continuation of the client's ``traceparent``), a path with one reading (400, paths.py),
 route lookup, access check (401/403), body limit (413) and deadline (408), rate limits
 (429, gateway/ratelimit.py), then a proxied call to a ready instance (503 problem+json
-when none answers; a deprecated route's answer gets versions.py's headers) — or the
-gateway's own answer: operations routes (ops.py) and the storefront view of an order
-(storefront.py). Every answer carries the server span's
+when none answers) — or the gateway's own answer: operations routes (ops.py) and the
+storefront view of an order (storefront.py). Every answer carries the server span's
 ``traceparent``, so a client can go from any answer to its trace, and the API's answers
 carry the headers that stop a browser sniffing, framing or leaking them (``SECURITY``; the
-pages set their own). HEAD is answered as GET without the body (same headers, the same
+pages set their own); every answer of a deprecated route, the headers saying so
+(versions.py). HEAD is answered as GET without the body (same headers, the same
 Content-Length); OPTIONS, and a method no route takes, from the route's methods
 (methods.py). The connection itself (header deadline and size) is http_protocol.py's.
 """
