@@ -22,6 +22,8 @@ class Access(Enum):
 ROUTED_SERVICES = ("identity", "catalog", "inventory", "cart", "orders", "payments",
                    "shipping", "notifications")
 LOCAL_PREFIXES = ("ops", "storefront")  # answered by the gateway itself (storefront.py)
+# Backends-for-frontends, each its own process under its own prefix (docs/mobile.md).
+BFF_PREFIXES = {"/api/mobile/": "mobile-bff"}
 
 _RULES: list[tuple[frozenset[str], re.Pattern, Access]] = [
     (frozenset({"POST"}), re.compile(r"^/api/v1/identity/(users|token|token/refresh)$"),
@@ -51,6 +53,9 @@ def resolve(method: str, path: str) -> Route | None:
     """The service and access level for a request, or None when nothing serves the path."""
     if path == "/.well-known/jwks.json":
         return Route("identity", Access.PUBLIC) if method in ("GET", "HEAD") else None
+    for prefix, bff in BFF_PREFIXES.items():
+        if path.startswith(prefix):  # every view acts for a signed-in user
+            return Route(bff, Access.USER)
     if not path.startswith("/api/v1/"):
         return None
     segment = path[8:].split("/", 1)[0]
