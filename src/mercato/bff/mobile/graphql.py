@@ -121,8 +121,8 @@ class MobileGraphQL:
         try:
             text = self.persisted.query(query, extensions)
         except PersistedQueryError as exc:
-            return False, {"errors": [{"message": str(exc),
-                                       "extensions": {"code": exc.code}}]}
+            return False, {"data": None, "errors": [{"message": str(exc),
+                                                     "extensions": {"code": exc.code}}]}
         result = await self.schema.execute(text, variable_values=variables,
                                            operation_name=operation,
                                            context_value=Context(Loaders(upstream)))
