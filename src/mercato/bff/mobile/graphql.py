@@ -20,6 +20,7 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
 )
 
@@ -38,6 +39,7 @@ class Limits:
     aliases: int = 15
     introspection: bool = True
     persisted: int = 1000  # queries kept by hash
+    parsed: int = 256  # parsed documents kept by query text
 
 
 @dataclass
@@ -53,9 +55,11 @@ class _Schema(strawberry.Schema):
 
 
 def build_schema(limits: Limits) -> strawberry.Schema:
-    # factories: each request gets fresh extensions (strawberry's advice)
-    extensions: list[Any] = [lambda: QueryDepthLimiter(max_depth=limits.depth),
-                             lambda: MaxTokensLimiter(max_token_count=limits.tokens),
+    # factories: each request gets fresh extensions (strawberry's advice); the parser's
+    # cache is strawberry's, shared by every instance of a size (bench_graphql.py)
+    extensions: list[Any] = [lambda: MaxTokensLimiter(max_token_count=limits.tokens),
+                             lambda: ParserCache(maxsize=limits.parsed),
+                             lambda: QueryDepthLimiter(max_depth=limits.depth),
                              lambda: MaxAliasesLimiter(max_alias_count=limits.aliases)]
     if not limits.introspection:
         extensions.append(DisableIntrospection)
