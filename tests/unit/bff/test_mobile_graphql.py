@@ -122,3 +122,12 @@ async def test_introspection_answers_in_development_and_is_refused_in_production
     assert ran and answer["data"]["__schema"]["queryType"]["name"] == "Query"
     ran, answer = await run(query, limits=Limits(introspection=False))
     assert not ran and "introspection" in answer["errors"][0]["message"].lower()
+
+
+async def test_cached_validation_keeps_each_instances_limits():
+    query = '{ order(id: "o-1") { notifications { order { status } } } }'
+    lenient, strict = MobileGraphQL(Limits(depth=6)), MobileGraphQL(Limits(depth=2))
+    for _ in range(2):  # the second time from the parser's and validator's caches
+        assert (await run(query, graphql=lenient))[0]
+        ran, answer = await run(query, graphql=strict)
+        assert not ran and "maximum operation depth of 2" in answer["errors"][0]["message"]
