@@ -307,6 +307,8 @@ def _route_label(service: str, path: str) -> str:
     if service not in ("-", "gateway", "storefront"):
         if path.startswith("/.well-known/"):
             return path
+        if path.startswith("/api/mobile/"):
+            return "/api/mobile/*"
         return f"/api/{path.split('/', 3)[2]}/{service}/*"  # the version: a routed one
     for prefix in ("/api/v1/ops/", "/api/v1/storefront/", "/health/"):
         if path.startswith(prefix):

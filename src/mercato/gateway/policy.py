@@ -22,6 +22,8 @@ class Access(Enum):
 ROUTED_SERVICES = ("identity", "catalog", "inventory", "cart", "orders", "payments",
                    "shipping", "notifications")
 LOCAL_PREFIXES = ("ops", "storefront")  # answered by the gateway itself (storefront.py)
+# Backends-for-frontends, each its own process under its own prefix (docs/mobile.md).
+BFF_PREFIXES = {"/api/mobile/": "mobile-bff"}
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,9 @@ def resolve(method: str, path: str) -> Route | None:
     or None when nothing serves the path."""
     if path == "/.well-known/jwks.json":
         return Route("identity", Access.PUBLIC) if method in ("GET", "HEAD") else None
+    for prefix, bff in BFF_PREFIXES.items():
+        if path.startswith(prefix):  # every view acts for a signed-in user
+            return Route(bff, Access.USER)
     parts = path.split("/", 4)
     if len(parts) < 4 or parts[1] != "api":
         return None

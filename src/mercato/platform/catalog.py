@@ -14,6 +14,9 @@ SERVICES: dict[str, str] = {
     "payments": "mercato.services.payments.bootstrap:build",
     "shipping": "mercato.services.shipping.bootstrap:build",
     "notifications": "mercato.services.notifications.bootstrap:build",
+    # Not a service of the domain but run as one (its identity, registry entry, replicas):
+    # the mobile backend-for-frontend, reached through the gateway at /api/mobile/.
+    "mobile-bff": "mercato.bff.mobile.bootstrap:build",
 }
 GATEWAY = "gateway"
 TRACES = "traces"  # the embedded trace store (mercato.tracestore), not a service

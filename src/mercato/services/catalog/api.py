@@ -134,7 +134,8 @@ async def update_product(
 @router.post("/internal/products/lookup")
 async def lookup_products(
     body: Lookup,
-    _caller: Principal = Depends(require_service("orders", "inventory", "cart", "gateway")),
+    _caller: Principal = Depends(require_service("orders", "inventory", "cart", "gateway",
+                                                 "mobile-bff")),
     handlers: Catalog = Depends(catalog),
 ) -> dict:
     """Products by id for other services; unknown ids are simply absent."""
