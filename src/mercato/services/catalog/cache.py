@@ -48,37 +48,40 @@ class MemoryProductCache:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._products: TTLCache[str, Product] = TTLCache(products, ttl, timer=clock)
         self._pages: TTLCache[str, Page] = TTLCache(pages, ttl, timer=clock)
-        self._misses = Misses()
+        # apart: a new product (a drop of pages only) never costs a product's fill
+        self._product_misses, self._page_misses = Misses(), Misses()
 
     async def get_many(self, product_ids: list[str]) -> dict[str, Product]:
         found = {}
         for pid in product_ids:
             product = self._products.get(pid)
             if product is None:
-                self._misses.missed("p:" + pid)
+                self._product_misses.missed(pid)
             else:
                 found[pid] = product
         return found
 
     async def put(self, products: list[Product]) -> None:
         for product in products:
-            if self._misses.fresh("p:" + product.id):
+            if self._product_misses.fresh(product.id):
                 self._products[product.id] = product
 
     async def drop(self, product_ids: list[str]) -> None:
-        self._misses.generation += 1
+        if product_ids:
+            self._product_misses.generation += 1
         for pid in product_ids:
             self._products.pop(pid, None)
+        self._page_misses.generation += 1
         self._pages.clear()
 
     async def get_page(self, key: str) -> Page | None:
         page = self._pages.get(key)
         if page is None:
-            self._misses.missed("s:" + key)
+            self._page_misses.missed(key)
         return page
 
     async def put_page(self, key: str, page: Page) -> None:
-        if self._misses.fresh("s:" + key):
+        if self._page_misses.fresh(key):
             self._pages[key] = page
 
     def __len__(self) -> int:

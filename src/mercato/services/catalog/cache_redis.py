@@ -3,9 +3,10 @@ one platform (the production profile, ``MERCATO_REDIS_URL``).
 
 A product is a JSON string under ``<prefix>p:<id>``, a search page one under
 ``<prefix>s:<hash of its query>``, each set to expire after the TTL. A drop deletes the
-products and increments the generation (``<prefix>gen``), in one transaction; every page
+products and increments the products' and the pages' generations (``<prefix>gen:p``,
+``<prefix>gen:s``; the pages' alone for a new product), in one transaction. Every page
 carries the generation it was read under, so all older pages read as misses (dropped
-wholesale, in one step). An entry read from the store after a miss is stored only if the
+wholesale, in one step). An entry read from the store after a miss is stored only if its
 generation is still the one the miss saw (checked in Redis, by a script), so a slow
 reader never stores what a change made stale meanwhile.
 
@@ -52,8 +53,8 @@ class RedisProductCache:
         self._redis = aioredis.Redis.from_url(url, socket_timeout=timeout,
                                               socket_connect_timeout=timeout)
         self._put = self._redis.register_script(PUT_IF_UNCHANGED)
-        self._generation = prefix + "gen"
-        self._misses = Misses()
+        self._product_gen, self._page_gen = prefix + "gen:p", prefix + "gen:s"
+        self._product_misses, self._page_misses = Misses(), Misses()
         self._skip_until = 0.0
         self._logged_at = -math.inf
 
@@ -62,14 +63,14 @@ class RedisProductCache:
             return {}
         try:
             generation, *values = await self._redis.mget(
-                [self._generation, *map(self._product, product_ids)])
+                [self._product_gen, *map(self._product, product_ids)])
         except RedisError as exc:
             self._failed("read", exc)
             return {}
         found = {}
         for pid, value in zip(product_ids, values, strict=True):
             if value is None:
-                self._misses.missed("p:" + pid, int(generation or 0))
+                self._product_misses.missed(pid, int(generation or 0))
             else:
                 found[pid] = Product(**json.loads(value))
         return found
@@ -77,11 +78,11 @@ class RedisProductCache:
     async def put(self, products: list[Product]) -> None:
         by_generation: dict[int, list[Product]] = {}
         for p in products:
-            seen = self._misses.take("p:" + p.id)
+            seen = self._product_misses.take(p.id)
             if seen is not None:
                 by_generation.setdefault(seen, []).append(p)
         for seen, group in by_generation.items():
-            await self._store(seen, [self._product(p.id) for p in group],
+            await self._store(self._product_gen, seen, [self._product(p.id) for p in group],
                               [json.dumps(p.as_dict()) for p in group])
 
     async def drop(self, product_ids: list[str]) -> None:
@@ -89,7 +90,8 @@ class RedisProductCache:
             async with self._redis.pipeline(transaction=True) as pipe:
                 if product_ids:
                     pipe.delete(*map(self._product, product_ids))
-                pipe.incr(self._generation)
+                    pipe.incr(self._product_gen)
+                pipe.incr(self._page_gen)
                 await pipe.execute()
         except RedisError as exc:  # stale until the TTL: say so every time
             log.warning("catalog_cache_drop_failed", products=len(product_ids),
@@ -99,7 +101,7 @@ class RedisProductCache:
         if self._skipping():
             return None
         try:
-            generation, value = await self._redis.mget([self._generation, self._page(key)])
+            generation, value = await self._redis.mget([self._page_gen, self._page(key)])
         except RedisError as exc:
             self._failed("read", exc)
             return None
@@ -108,25 +110,26 @@ class RedisProductCache:
             stored = json.loads(value)
             if stored["generation"] == now:
                 return Page(tuple(Product(**p) for p in stored["items"]), stored["next"])
-        self._misses.missed("s:" + key, now)
+        self._page_misses.missed(key, now)
         return None
 
     async def put_page(self, key: str, page: Page) -> None:
-        seen = self._misses.take("s:" + key)
+        seen = self._page_misses.take(key)
         if seen is None:
             return
-        await self._store(seen, [self._page(key)], [json.dumps({
+        await self._store(self._page_gen, seen, [self._page(key)], [json.dumps({
             "generation": seen, "next": page.next_cursor,
             "items": [p.as_dict() for p in page.items]})])
 
     async def close(self) -> None:
         await self._redis.aclose()
 
-    async def _store(self, seen: int, keys: list[str], values: list[str]) -> None:
+    async def _store(self, generation: str, seen: int, keys: list[str],
+                     values: list[str]) -> None:
         if self._skipping():
             return
         try:
-            await self._put(keys=[self._generation, *keys], args=[seen, self.ttl_ms, *values])
+            await self._put(keys=[generation, *keys], args=[seen, self.ttl_ms, *values])
         except RedisError as exc:
             self._failed("write", exc)
 
