@@ -32,6 +32,9 @@ from mercato.services.catalog.domain import Product
 from mercato.services.catalog.ports import Page
 
 log = get_logger(__name__)
+# A generation outlives every entry stored under it by this many TTLs, then goes (as 0):
+# an entry that carries an older one reads as a miss, so an idle platform leaves no key.
+GENERATION_TTLS = 10
 
 # KEYS[1]: the generation; then the entries. ARGV[1]: the generation their misses saw,
 # ARGV[2]: TTL in ms, then one value per entry. Stores nothing if anything was dropped.
@@ -91,7 +94,9 @@ class RedisProductCache:
                 if product_ids:
                     pipe.delete(*map(self._product, product_ids))
                     pipe.incr(self._product_gen)
+                    pipe.pexpire(self._product_gen, self.ttl_ms * GENERATION_TTLS)
                 pipe.incr(self._page_gen)
+                pipe.pexpire(self._page_gen, self.ttl_ms * GENERATION_TTLS)
                 await pipe.execute()
         except RedisError as exc:  # stale until the TTL: say so every time
             log.warning("catalog_cache_drop_failed", products=len(product_ids),
