@@ -24,7 +24,7 @@ rounds, medians reported with ratios to the baseline:
 Every cache is warm (one pass over the ids and categories before the rounds): this is
 the steady state of a catalog read far more often than it is changed.
 
-Run:  python benchmarks/bench_catalog_cache.py          (about 40 s)
+Run:  python benchmarks/bench_catalog_cache.py          (about 2 min)
 """
 
 from __future__ import annotations
@@ -95,6 +95,10 @@ class Variant:
                                cache=cache)
         self.app, _identity, _token = service_app("catalog", build, tmp)
         self.app.state.catalog = self.catalog
+        self.headers: list = []
+
+    def sign(self) -> None:
+        """The gateway's token (``token`` reuses one until a minute before it expires)."""
         token = WORKLOAD_KEYS.identity("gateway").token("catalog")
         self.headers = [(b"authorization", f"Bearer {token}".encode())]
 
@@ -127,16 +131,22 @@ async def asgi_get(app, path: str, query: bytes, headers: list) -> None:
         raise RuntimeError(f"GET {path} answered {status}")
 
 
-async def timed(variant: Variant, level: str, kind: str, keys: list[str], n: int,
+async def timed(variant: Variant, level: str, kind: str, keys: list[str], seconds: float,
                 tasks: int) -> float:
-    """Reads per second of ``n`` reads by ``tasks`` concurrent tasks."""
+    """Reads per second by ``tasks`` concurrent tasks reading for ``seconds``."""
+    variant.sign()
+    done = 0
+    deadline = time.perf_counter() + seconds
+
     async def worker(w: int) -> None:
+        nonlocal done
         rng = random.Random(w)
-        for _ in range(n // tasks):
+        while time.perf_counter() < deadline:
             await variant.read(level, kind, rng.choice(keys))
+            done += 1
     started = time.perf_counter()
     await asyncio.gather(*(worker(w) for w in range(tasks)))
-    return (n // tasks * tasks) / (time.perf_counter() - started)
+    return done / (time.perf_counter() - started)
 
 
 async def open_store(store: str, tmp: Path, database: str):
@@ -200,8 +210,8 @@ async def main(args) -> int:
                 for level in LEVELS:
                     for kind in KINDS:
                         for v in variants[store]:
-                            rps = await timed(v, level, kind, keys[(store, kind)], args.reads,
-                                              args.tasks)
+                            rps = await timed(v, level, kind, keys[(store, kind)],
+                                              args.seconds, args.tasks)
                             runs[(store, v.label, level, kind)].runs.append({"rps": rps})
     finally:
         for vs in variants.values():
@@ -221,22 +231,24 @@ async def main(args) -> int:
 
 
 def print_table(args, runs: dict, stores: list[str], notes: list[str]) -> None:
-    table = Table(title=f"Catalog reads per second, {args.reads:,} reads x {args.rounds} rounds "
+    table = Table(title=f"Catalog reads per second, {args.seconds:g} s x {args.rounds} rounds "
                         f"by {args.tasks} tasks, {args.products:,} products")
-    for col in ("store", "level", "read", "cache", "reads/s", "x none", "µs/read", "spread"):
-        table.add_column(col, justify="right" if col in ("reads/s", "x none", "µs/read",
-                                                         "spread") else "left")
+    numbers = ("reads/s", "x none", "µs/read", "best reads/s", "x none best", "spread")
+    for col in ("store", "level", "read", "cache", *numbers):
+        table.add_column(col, justify="right" if col in numbers else "left")
     for store in stores:
         for level in LEVELS:
             for kind in KINDS:
-                base = runs[(store, "none", level, kind)].median("rps")
+                none = runs[(store, "none", level, kind)]
+                base, best_base = none.median("rps"), max(r["rps"] for r in none.runs)
                 for label in CACHES:
                     one = runs.get((store, label, level, kind))
                     if one is None:
                         continue
-                    rps = one.median("rps")
+                    rps, best = one.median("rps"), max(r["rps"] for r in one.runs)
                     table.add_row(store, level, kind, label, f"{rps:,.0f}", f"{rps / base:.2f}",
-                                  f"{1e6 / rps:.0f}", f"{one.spread('rps'):.0%}")
+                                  f"{1e6 / rps:.0f}", f"{best:,.0f}", f"{best / best_base:.2f}",
+                                  f"{one.spread('rps'):.0%}")
     console = Console(width=120)
     console.print(f"bench_catalog_cache  python {platform.python_version()}  "
                   f"redis-py {redis.__version__}  cpus={os.cpu_count()}  "
@@ -244,15 +256,16 @@ def print_table(args, runs: dict, stores: list[str], notes: list[str]) -> None:
     console.print(table)
     console.print("handler: the catalog's handlers (get_product, search) on the store; service: "
                   "its FastAPI app called as ASGI (routes, token check, JSON). x none: "
-                  "against no cache, same level and read. spread = (max-min)/median of the "
-                  "rounds.")
+                  "against no cache, same store, level and read (median of the rounds; best: "
+                  "the best round of each, the cost without the machine's other load). "
+                  "spread = (max-min)/median of the rounds.")
     for note in notes:
         console.print(note)
 
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--reads", type=int, default=4_000, help="per variant, read and round")
+    p.add_argument("--seconds", type=float, default=1.0, help="per variant, read and round")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--tasks", type=int, default=8, help="concurrent readers")
     p.add_argument("--products", type=int, default=1_000)
