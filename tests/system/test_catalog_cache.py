@@ -1,30 +1,43 @@
-"""The cached catalog with two instances (docs/design-issue-16.md §4): each keeps its own
-in-process cache, a price changed through either is read from both within a second (each
-drops its entry when it hears the change), and checkout prices an order from the store,
-never from a cache."""
+"""The cached catalog with two instances (docs/design-issue-16.md §4), each with its own
+in-process cache, then both on one Redis (the production profile's cache; under a key
+prefix of the module's own, deleted after): a price changed through either is read from
+both within a second (each drops its entry when it hears the change), and checkout
+prices an order from the store, never from a cache."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
+import uuid
 
 import httpx
 import pytest
 
 from mercato.chassis.identity import load_identity
 from mercato.chassis.settings import load_settings
+from tests.support.redis_server import REDIS_URL, RedisPrefix
 from tests.system.platform import Platform, make_platform
 
 PROMISE = 1.0  # seconds within which every instance serves a changed price
 
 
-@pytest.fixture(scope="module")
-def two_catalogs(tmp_path_factory):
-    p = make_platform(tmp_path_factory.mktemp("catalog_cache"))
-    p.start(180.0, "--replicas", "catalog=2")
-    yield p
-    code = p.stop()
-    assert code == 0, f"mercato up exited {code}:\n{p.output.read_text()}"
+@pytest.fixture(scope="module", params=["in process", "Redis"])
+def two_catalogs(request, tmp_path_factory):
+    redis = RedisPrefix() if request.param == "Redis" else None
+    env = {} if redis is None else {
+        "MERCATO_REDIS_URL": REDIS_URL, "MERCATO_CATALOG_CACHE_PREFIX": redis.prefix,
+        "MERCATO_RATE_LIMIT_REDIS_PREFIX": redis.prefix + f"rl:{uuid.uuid4().hex[:6]}:"}
+    p = make_platform(tmp_path_factory.mktemp("catalog_cache"), **env)
+    if redis is None:  # in process, whatever this shell's environment says
+        p.env.pop("MERCATO_REDIS_URL", None)
+    try:
+        p.start(180.0, "--replicas", "catalog=2")
+        yield p
+        code = p.stop()
+        assert code == 0, f"mercato up exited {code}:\n{p.output.read_text()}"
+    finally:
+        if redis is not None:
+            redis.clean()
 
 
 class Instances:
