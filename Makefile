@@ -62,7 +62,7 @@ k8s-validate: $(STAMP) kubectl
 # their own: Playwright's sync API keeps an event loop running in the test thread, which
 # pytest-asyncio's tests cannot share.
 test: lint chromium faketime k8s-validate
-	$(BIN)/pytest -q --durations=25 --ignore=tests/chaos --ignore=tests/browser $(ARGS)
+	$(BIN)/pytest -q --durations=60 --ignore=tests/chaos --ignore=tests/browser $(ARGS)
 	$(BIN)/pytest -q tests/browser $(ARGS)
 
 unit: $(STAMP)

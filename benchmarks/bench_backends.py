@@ -117,7 +117,8 @@ def run_variant(name: str, args, run_id: str) -> dict:
         extra = {f"MERCATO_{s.upper()}_DATABASE_URL": pg(db) for s, db in databases.items()}
     if name == "prod":
         extra.update(MERCATO_NATS_CLUSTER="3", MERCATO_REDIS_URL=REDIS_URL,
-                     MERCATO_RATE_LIMIT_REDIS_PREFIX=prefix)
+                     MERCATO_RATE_LIMIT_REDIS_PREFIX=prefix,
+                     MERCATO_CATALOG_CACHE_PREFIX=prefix + "catalog:")
     saved = dict(os.environ)
     os.environ.update(extra)
     plat = Platform.in_temp_dir(f"bench_backends_{name}_")

@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from mercato.chassis.data.db import SqliteDatabase
 from mercato.chassis.data.migrations import migrate, sqlite_url
 from mercato.chassis.identity import ensure_private_key
+from tests.support import run_order
 from tests.system.platform import Platform, make_platform
 from tests.system.stacks import PG_SERVER, STACKS, stack_env
 
@@ -39,6 +40,15 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if any(folder in str(item.fspath) for folder in SYSTEM_FOLDERS):
             item.add_marker(pytest.mark.system)
+    run_order.order(items)
+
+
+def pytest_collection_finish(session):
+    run_order.note_last_users(session.items)
+
+
+def pytest_runtest_teardown(item, nextitem):
+    run_order.release_after(item)
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +59,7 @@ def platform(tmp_path_factory) -> Platform:
     with ``running_platform`` (tests/system/platform.py)."""
     p = make_platform(tmp_path_factory.mktemp("platform"))
     p.start()
+    run_order.on_stop("platform", p.stop)  # after its last user (tests/support/run_order.py)
     yield p
     code = p.stop()
     assert code == 0, f"mercato up exited {code}:\n{p.output.read_text()}"
@@ -68,6 +79,7 @@ def production_platform(tmp_path_factory) -> Platform:
                           MERCATO_ADMIN_PASSWORD="a-production-admin-password",
                           MERCATO_SIGNING_KEY_FILE=str(tmp / "signing.pem"))
         p.start()
+        run_order.on_stop("production_platform", p.stop)
         yield p
         code = p.stop()
         assert code == 0, f"mercato up exited {code}:\n{p.output.read_text()}"

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from mercato.chassis.messaging import Outbox
+from mercato.services.catalog.cache import NoProductCache
 from mercato.services.catalog.handlers import Catalog
 from mercato.services.catalog.store import SqlProductRepository
 from tests.db_contract import kit
@@ -32,7 +33,7 @@ async def two(service_db_url, tmp_path):
             slow: Any = kit.LingeringDatabase(db)
             replicas.append(Catalog(db=slow, products=SqlProductRepository(slow),
                                     outbox=Outbox(slow, "catalog"), clock=StepClock(),
-                                    new_id=lambda: next(ids)))
+                                    new_id=lambda: next(ids), cache=NoProductCache()))
         yield replicas
 
 

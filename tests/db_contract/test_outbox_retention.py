@@ -39,3 +39,16 @@ async def test_published_rows_are_counted_redriven_and_pruned_by_age(service_db_
         assert await outbox.prune(since) == 1
         assert await outbox.prune(since) == 0  # the unpublished one stays
         assert await outbox.count_pending() == 4
+
+
+async def test_counts_and_redrive_leave_out_the_rows_up_to_a_seq(service_db_url, tmp_path):
+    """A re-drive after a loss starts after the last row every consumer had (redrive.py)."""
+    async with kit.handles(SERVICE, service_db_url, tmp_path, count=1) as (db,):
+        outbox = await add(db, NOW, 4)
+        seqs = [r["seq"] for r in await db.fetch_all("SELECT seq FROM outbox ORDER BY seq")]
+        since = iso(NOW - timedelta(days=7))
+        subject = "mercato.inventory.StockAdjusted"
+        assert await outbox.published_counts(since, after=seqs[1]) == {subject: 2}
+        assert await outbox.redrive(since, after=seqs[1]) == 2
+        assert [r["seq"] for r in await outbox.pending(10)] == seqs[2:]
+        assert await outbox.published_counts(since) == {subject: 2}  # the two kept sent

@@ -550,6 +550,7 @@ async def test_pods_start_ready_with_what_the_manifests_give_them(tmp_path):
             if name in databases:  # this run's own database (SECRET_VALUES)
                 env[f"MERCATO_{name.upper()}_DATABASE_URL"] = on_server(databases[name])
             env["MERCATO_RATE_LIMIT_REDIS_PREFIX"] = f"mercato-test:{run}:"
+            env["MERCATO_CATALOG_CACHE_PREFIX"] = f"mercato-test:{run}:catalog:"
             pods[name] = await asyncio.create_subprocess_exec(
                 *command, env=env, stdout=asyncio.subprocess.DEVNULL,
                 stderr=logs.enter_context(open(tmp_path / f"{name}.log", "wb")))  # noqa: ASYNC230
@@ -589,9 +590,10 @@ def test_production_names_the_database_and_redis_by_secret():
         env = {e["name"]: e for e in container["env"]}
         assert env["MERCATO_DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == (
             "mercato-database")
-    (gateway,) = named(docs, "Deployment", "gateway")["spec"]["template"]["spec"]["containers"]
-    env = {e["name"]: e for e in gateway["env"]}
-    assert env["MERCATO_REDIS_URL"]["valueFrom"]["secretKeyRef"]["name"] == "mercato-redis"
+    for name in ("gateway", "catalog"):  # the rate limits, the catalog's cache
+        (container,) = named(docs, "Deployment", name)["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e for e in container["env"]}
+        assert env["MERCATO_REDIS_URL"]["valueFrom"]["secretKeyRef"]["name"] == "mercato-redis"
     assert named(docs, "ConfigMap", "mercato-config")["data"]["MERCATO_ENV"] == "production"
     assert not [d for d in of_kind(docs, "Deployment") if d["metadata"]["name"] == "redis"]
 

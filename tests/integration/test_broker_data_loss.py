@@ -48,7 +48,9 @@ async def test_a_lost_store_is_redriven_from_the_outbox_and_the_inbox_drops_dupl
     js = nc.jetstream()
     try:
         await ensure_streams(js, "testsvc")
-        relay = Relay(outbox, js, poll=0.5)
+        # the relay has not learnt how far the consumer got (it reads that every hour
+        # here): it re-drives the whole retention, and the inbox drops what it had
+        relay = Relay(outbox, js, poll=0.5, floor_every=3600)
         relay.start()
         consumers = Consumers("sub", sub_db, js, [Subscription("pings", (Pinged,), record_effect)])
         await consumers.start()
@@ -61,7 +63,7 @@ async def test_a_lost_store_is_redriven_from_the_outbox_and_the_inbox_drops_dupl
         shutil.rmtree(server.store / "jetstream")
         server.start()
         if restart_relay:
-            relay = Relay(outbox, js, poll=0.5)
+            relay = Relay(outbox, js, poll=0.5, floor_every=3600)
             relay.start()
         await publish(pub_db, outbox, 4)
 
@@ -80,6 +82,66 @@ async def test_a_lost_store_is_redriven_from_the_outbox_and_the_inbox_drops_dupl
             await relay.stop()
         await nc.close()
         server.stop()
+
+
+async def test_after_every_consumer_acknowledged_a_loss_redrives_nothing_old(tmp_path):
+    """The relay learnt that the consumer had 1-3 (its ack floor): the lost store costs
+    no re-publish of them, no duplicate for the inbox, and a relay started afterwards
+    finds the stream whole (its metadata: the rows it holds start after 3)."""
+    server = NatsServer(tmp_path / "nats")
+    server.start()
+    pub_db, sub_db = messaging_db(tmp_path / "pub.db"), messaging_db(tmp_path / "sub.db")
+    outbox = Outbox(pub_db, "testsvc")
+    relay = consumers = None
+
+    async def reconnected():
+        relay.reconnected()
+        consumers.reconnected()
+
+    nc = await nats.connect(server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2,
+                            reconnected_cb=reconnected)
+    js = nc.jetstream()
+    try:
+        await ensure_streams(js, "testsvc")
+        relay = Relay(outbox, js, poll=0.5, floor_every=0.2)
+        relay.start()
+        consumers = Consumers("sub", sub_db, js, [Subscription("pings", (Pinged,), record_effect)])
+        await consumers.start()
+        await publish(pub_db, outbox, 1, 2, 3)
+        assert await eventually(lambda: _count(sub_db, 3), 10)
+        rows = [r["seq"] for r in await pub_db.fetch_all("SELECT seq FROM outbox")]
+        assert await eventually(lambda: _consumed(relay, max(rows)), 10)
+
+        server.stop()
+        shutil.rmtree(server.store / "jetstream")
+        server.start()
+        await publish(pub_db, outbox, 4)
+        assert await eventually(lambda: _count(sub_db, 4), 20)
+        assert await effects(sub_db) == [1, 2, 3, 4]
+        assert relay.guard.losses >= 1 and relay.guard.redriven == 0
+        assert sum(consumers.duplicates.values()) == 0
+        info = await js.stream_info("MERCATO_TESTSVC")
+        assert info.state.messages == 1  # only the new one
+        assert info.config.metadata["mercato.redriven_after"] == str(max(rows))
+
+        await ensure_streams(js, "testsvc")  # the supervisor's set-up on a reconnect
+        await relay.stop()
+        relay = Relay(outbox, js, poll=0.5)  # a relay started afresh probes: no loss
+        relay.start()
+        await publish(pub_db, outbox, 5)
+        assert await eventually(lambda: _count(sub_db, 5), 10)
+        assert relay.guard.losses == 0 and relay.guard.redriven == 0
+    finally:
+        if consumers:
+            await consumers.stop()
+        if relay:
+            await relay.stop()
+        await nc.close()
+        server.stop()
+
+
+async def _consumed(relay: Relay, row: int) -> bool:
+    return relay.guard.consumed >= row
 
 
 async def _count(db, n: int) -> bool:

@@ -20,7 +20,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from mercato.chassis.calls import registry, routing
 from mercato.chassis.calls.registry import Registration, RegistryView
 from mercato.chassis.calls.routing import Policy, RoutingView
-from mercato.chassis.messaging import Consumers, Outbox, Relay
+from mercato.chassis.messaging import Broadcast, Broadcasts, Consumers, Outbox, Relay
 from mercato.chassis.messaging.credentials import connect_options
 from mercato.chassis.messaging.dlq import dead_letter, list_dead_letters
 from mercato.chassis.messaging.streams import ensure_stream, event_stream_config
@@ -29,6 +29,7 @@ from mercato.chassis.security import Principal
 from mercato.cli.events import Tail
 from mercato.cli.verify import consumer_positions
 from mercato.contracts import stream_for
+from mercato.contracts.catalog import ProductCreated, ProductUpdated
 from mercato.gateway.audit import AUDIT_STREAM, AUDIT_SUBJECT, AuditTrail, audit_stream_config
 from mercato.gateway.dead_letters import answer_dead_letter
 from mercato.gateway.events_feed import answer_events
@@ -148,7 +149,14 @@ async def test_a_service_does_its_own_work_as_its_own_user(platform, service, tm
             await tx.execute("INSERT INTO outbox (id, subject, body, created_at) VALUES "
                              "(?, ?, ?, ?)", "e1", f"mercato.{service}.Probe",
                              envelope(service, "Probe"), "2026-01-01T00:00:00+00:00")
-        assert await Relay(Outbox(db, service), js, ack_timeout=2).publish_pending() == 1
+        relay = Relay(Outbox(db, service), js, ack_timeout=2)
+        assert await relay.publish_pending() == 1
+        # how far its stream's consumers got: the durables other services' cases made
+        # here have everything, or there are none yet
+        await relay.guard.advance()
+        again = 0 if relay.guard.consumed else 1
+        assert await relay.guard.redrive("test") == again  # writes the stream's baseline
+        assert await relay.publish_pending() == again
     reg = Registration(nc, make_instance(service, 1, "http://127.0.0.1:1", "1"), 5, 10)
     view, routes = RegistryView(nc, 10), RoutingView(nc)
     await reg.start(ready)
@@ -345,3 +353,55 @@ async def test_the_gateway_audits_reads_the_events_and_replays_a_dead_letter(pla
     assert status == 200, body
     await nc.close()
     assert errors == []
+
+
+def updated(product_id: str) -> bytes:
+    return json.dumps({"id": os.urandom(8).hex(), "type": "ProductUpdated",
+                       "source": "catalog", "occurred_at": "2026-01-01T00:00:00+00:00",
+                       "payload": {"product_id": product_id, "changes": {"price": 1}}}).encode()
+
+
+async def test_every_catalog_instance_hears_each_new_product_event(platform):
+    # messaging/broadcast.py as the catalog's own user: two instances, both hear it
+    errors: list[str] = []
+    ncs = [await connect_as(platform, "catalog", errors) for _ in range(2)]
+    js = ncs[0].jetstream(timeout=2)
+    await js.publish("mercato.catalog.ProductUpdated", updated("before"))  # not new
+    heard: list[list[str]] = [[], []]
+    listeners = []
+    for i, nc in enumerate(ncs):
+        async def on(_envelope, event, i=i) -> None:
+            heard[i].append(event.product_id)
+        listeners.append(Broadcasts(nc.jetstream(timeout=2), [
+            Broadcast("product_changes", (ProductCreated, ProductUpdated), on)]))
+        await listeners[-1].start()
+    await js.publish("mercato.catalog.ProductUpdated", updated("after"))
+
+    async def both() -> bool:
+        return heard == [["after"], ["after"]]
+    try:
+        assert await eventually(both, 5), heard
+    finally:
+        for b in listeners:
+            await b.stop()
+        for nc in ncs:
+            await nc.close()
+    assert errors == []
+
+
+async def test_the_catalog_cannot_make_or_change_a_durable_on_its_stream(platform):
+    async def durable(_nc, js):
+        await js.add_consumer("MERCATO_CATALOG", durable_name="cart__products",
+                              ack_policy="explicit")
+    errors = await refused(platform, "catalog", durable)
+    assert errors == [violation("$JS.API.CONSUMER.DURABLE.CREATE.MERCATO_CATALOG.cart__products")]
+    # the name-less create it may use: the server refuses a durable there
+    nc = await connect_as(platform, "catalog")
+    try:
+        reply = await nc.request("$JS.API.CONSUMER.CREATE.MERCATO_CATALOG", json.dumps(
+            {"stream_name": "MERCATO_CATALOG",
+             "config": {"durable_name": "cart__products", "ack_policy": "explicit"}}).encode(),
+            timeout=2)
+    finally:
+        await nc.close()
+    assert "error" in json.loads(reply.data)

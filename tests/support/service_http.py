@@ -18,7 +18,7 @@ from mercato.chassis.runtime import make_instance
 from mercato.chassis.security import TokenVerifier
 
 WORKLOADS = ("identity", "catalog", "inventory", "cart", "orders", "payments", "shipping",
-             "notifications", "loyalty", "gateway", "cli")
+             "notifications", "loyalty", "mobile-bff", "gateway", "cli")
 
 
 class Workloads:

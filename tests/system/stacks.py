@@ -74,7 +74,7 @@ def stack_env(stack: str) -> Iterator[dict[str, str]]:
     system_redis().close()  # fails the test now if no Redis answers
     env = {f"MERCATO_{s.upper()}_DATABASE_URL": on_server(db) for s, db in databases.items()}
     env.update(MERCATO_REDIS_URL=REDIS_URL, MERCATO_RATE_LIMIT_REDIS_PREFIX=prefix,
-               MERCATO_NATS_CLUSTER="3")
+               MERCATO_CATALOG_CACHE_PREFIX=prefix + "catalog:", MERCATO_NATS_CLUSTER="3")
     try:
         yield env
     finally:

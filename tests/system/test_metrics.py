@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.system.platform import Platform
 
 SERVICES = {"gateway", "identity", "catalog", "inventory", "cart", "orders", "payments",
-            "shipping", "notifications", "loyalty"}
+            "shipping", "notifications", "loyalty", "mobile-bff"}
 STEPS = ("reserve_stock", "authorize_payment", "schedule_shipment", "capture_payment",
          "confirm_order")
 

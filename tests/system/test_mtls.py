@@ -48,7 +48,8 @@ def test_a_checkout_through_the_gateway_works_and_services_register_https(mtls: 
     where = addresses(mtls)
     assert where["gateway"].startswith("http://")  # the edge stays plain HTTP
     services = {s: a for s, a in where.items() if s != "gateway"}
-    assert len(services) == 8 and all(a.startswith("https://127.0.0.1:")
+    # eight services and the mobile BFF
+    assert len(services) == 9 and all(a.startswith("https://127.0.0.1:")
                                       for a in services.values()), where
     token, _ = mtls.new_customer()
     pid = mtls.new_product(stock=3, price=1500)["id"]

@@ -60,7 +60,7 @@ def test_stopping_mercato_up_leaves_no_process_port_or_lock_behind(tmp_path, sig
     p = make_platform(tmp_path)
     p.start()
     children = processes_using(p.data_dir)
-    assert len(children) >= 10  # nats, nine services, the gateway
+    assert len(children) >= 12  # nats, nine services, the mobile BFF, the gateway
     assert (p.data_dir / "run" / "up.lock").exists()
     assert p.stop(sig) == 0
     assert processes_using(p.data_dir) == []

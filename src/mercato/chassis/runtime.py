@@ -7,7 +7,7 @@ import contextlib
 import gc
 import os
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -26,7 +26,14 @@ from mercato.chassis.errors import ErrorTable
 from mercato.chassis.faults import NO_FAULTS, CrashPoints
 from mercato.chassis.identity import ServiceIdentity, load_identity
 from mercato.chassis.logging import get_logger
-from mercato.chassis.messaging import Consumers, Outbox, Relay, Subscription
+from mercato.chassis.messaging import (
+    Broadcast,
+    Broadcasts,
+    Consumers,
+    Outbox,
+    Relay,
+    Subscription,
+)
 from mercato.chassis.messaging.credentials import connect_options
 from mercato.chassis.messaging.servers import nats_servers
 from mercato.chassis.messaging.streams import ensure_stream, event_stream_config
@@ -69,6 +76,7 @@ class Runtime:
     outbox: Outbox | None = None
     relay: Relay | None = None
     consumers: Consumers | None = None
+    broadcasts: Broadcasts | None = None
     started: bool = False
     draining: bool = False
     crash_point: CrashPoints = NO_FAULTS
@@ -143,9 +151,10 @@ class Runtime:
         self.started = True
         gc.freeze()
 
-    async def start_messaging(self, *, publishes: bool,
-                              subscriptions: list[Subscription]) -> None:
-        """Streams, the outbox relay (if this service publishes) and its consumers."""
+    async def start_messaging(self, *, publishes: bool, subscriptions: list[Subscription],
+                              broadcasts: Sequence[Broadcast] = ()) -> None:
+        """Streams, the outbox relay (if this service publishes), its consumers and the
+        events every instance hears (``broadcasts``, after its own stream exists)."""
         if publishes:
             config = event_stream_config(self.service,
                                          duplicate_window=self.settings.nats_duplicate_window)
@@ -160,6 +169,9 @@ class Runtime:
             self.consumers = Consumers(self.service, self.db, self.js, subscriptions,
                                        crash_point=self.crash_point)
             await self.consumers.start()
+        if broadcasts:
+            self.broadcasts = Broadcasts(self.js, list(broadcasts))
+            await self.broadcasts.start()
 
     async def _reconnected(self) -> None:
         """NATS is back, perhaps without its store (docs/chaos.md F4): the relay probes its
@@ -171,6 +183,8 @@ class Runtime:
             self.consumers.reconnected()
 
     async def stop_messaging(self) -> None:
+        if self.broadcasts:
+            await self.broadcasts.stop()
         if self.consumers:
             await self.consumers.stop()
         if self.relay:

@@ -54,9 +54,12 @@ def load(
                                        "beyond are dropped and counted.")] = 64,
     think: Annotated[float, typer.Option(
         "--think", min=0.0, help="Closed loop: seconds between a user's sessions.")] = 1.0,
-    customers: Annotated[int, typer.Option(
+    customers: Annotated[int | None, typer.Option(
         "--customers", min=1, help="Customers registered up front and reused (at least "
-                                   "--users).")] = 20,
+                                   "--users). Default: at least 20, and enough that each "
+                                   "buys about 5 units of a product in the run, so that "
+                                   "orders' limit of units per customer and product a day "
+                                   "(20) is not what the run measures.")] = None,
     follow_timeout: Annotated[float, typer.Option(
         "--follow-timeout", min=0.5, help="Seconds an order is followed before it counts "
                                           "as still pending.")] = 30.0,
@@ -114,7 +117,7 @@ async def _main(config, as_json: bool) -> int:
     mode = f"users {config.users}" if config.users else f"rate {config.rate:g}/s"
     title = f"mercato load {config.url} ({mode}, seed {config.seed})"
     if not as_json:
-        err.print(f"{title}: reading the catalog, registering {config.customers} customers")
+        err.print(f"{title}: reading the catalog, registering customers")
     view = None if as_json else asyncio.create_task(
         live_view(run.stats, lambda: run.started, config.duration, title, err))
     try:

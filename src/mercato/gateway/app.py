@@ -8,7 +8,8 @@ when none answers) — or the gateway's own answer: operations routes (ops.py) a
 storefront view of an order (storefront.py). Every answer carries the server span's
 ``traceparent``, so a client can go from any answer to its trace, and the API's answers
 carry the headers that stop a browser sniffing, framing or leaking them (``SECURITY``; the
-pages set their own). HEAD is answered as GET without the body (same headers, the same
+pages set their own); every answer of a deprecated route, the headers saying so
+(versions.py). HEAD is answered as GET without the body (same headers, the same
 Content-Length); OPTIONS, and a method no route takes, from the route's methods
 (methods.py). The connection itself (header deadline and size) is http_protocol.py's.
 """
@@ -39,6 +40,7 @@ from mercato.gateway.proxy import NoInstance, Upstreams
 from mercato.gateway.public_api import CONTRACT_PATHS, TTL, PublicApi, service_fetcher
 from mercato.gateway.ratelimit import RateLimiter
 from mercato.gateway.storefront import Storefront, storefront_path
+from mercato.gateway.versions import Deprecation
 from mercato.gateway.web import Pages, is_page_path, page_route
 
 log = get_logger(__name__)
@@ -62,6 +64,7 @@ class Gateway:
         # tokens (until each one's exp) makes a repeat check a dictionary lookup.
         self.auth: TokenVerifier | None = None
         self.limits: RateLimiter | None = None
+        self.deprecation = Deprecation()  # what deprecated routes' answers say (versions.py)
         self.spans = ServerSpans("mercato.gateway")
         self.duration = gateway_duration()
         # The storefront and the console (gateway/web.py), set by the composition root.
@@ -156,6 +159,8 @@ class Gateway:
             status, out_headers = 500, [(b"content-type", PROBLEM_CONTENT_TYPE.encode())]
             body = problem_body(500, "Internal Server Error",
                                 f"the gateway failed: {type(exc).__name__}", rid)
+        if (successor := scope.get("mercato.successor")) is not None:
+            out_headers = [*out_headers, *self.deprecation.headers(successor)]  # versions.py
         names = {k.lower() for k, _ in out_headers}
         if scope.get("mercato.private") and b"cache-control" not in names:
             out_headers.append((b"cache-control", b"no-store"))  # a user's own answer
@@ -185,6 +190,8 @@ class Gateway:
         route = resolve(method, path)
         if route is None:
             raise Reply(404, f"no route for {method} {path}")
+        if route.successor is not None:  # a deprecated route: every answer says so
+            scope["mercato.successor"] = route.successor
         principal = None
         if route.access is not Access.PUBLIC:
             try:
@@ -300,7 +307,9 @@ def _route_label(service: str, path: str) -> str:
     if service not in ("-", "gateway", "storefront"):
         if path.startswith("/.well-known/"):
             return path
-        return f"/api/v1/{service}/*"
+        if path.startswith("/api/mobile/"):
+            return "/api/mobile/*"
+        return f"/api/{path.split('/', 3)[2]}/{service}/*"  # the version: a routed one
     for prefix in ("/api/v1/ops/", "/api/v1/storefront/", "/health/"):
         if path.startswith(prefix):
             return prefix + "*"

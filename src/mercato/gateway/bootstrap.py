@@ -4,10 +4,11 @@ and the uvicorn server with the connection guard (http_protocol.py)."""
 from __future__ import annotations
 
 import socket
+from datetime import date
 
 import uvicorn
 import uvloop
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mercato.chassis.identity import shared_secret
@@ -19,6 +20,7 @@ from mercato.gateway.app import Gateway
 from mercato.gateway.http_protocol import guarded_protocol
 from mercato.gateway.inprocess import InProcessApi
 from mercato.gateway.local import MetricsAccess
+from mercato.gateway.versions import DEPRECATED, SUNSET, Deprecation
 from mercato.gateway.web import Pages
 from mercato.storefront.app import create_storefront
 
@@ -44,6 +46,15 @@ class EdgeSettings(BaseSettings):
     # (MERCATO_GATEWAY_METRICS_FROM; default this host, where `mercato up`'s scraper runs).
     gateway_metrics_token: str = ""
     gateway_metrics_from: str = "127.0.0.1,::1"
+    # MERCATO_API_V1_DEPRECATED and MERCATO_API_V1_SUNSET (YYYY-MM-DD, UTC): the dates the
+    # answers of v1 routes with a v2 successor carry (Deprecation, Sunset; versions.py).
+    api_v1_deprecated: date = DEPRECATED
+    api_v1_sunset: date = SUNSET
+
+    @model_validator(mode="after")
+    def _sunset_after_deprecation(self) -> EdgeSettings:
+        Deprecation(self.api_v1_deprecated, self.api_v1_sunset)  # raises when it is not
+        return self
 
 
 def build(runtime: Runtime, edge: EdgeSettings | None = None) -> Gateway:
@@ -51,6 +62,7 @@ def build(runtime: Runtime, edge: EdgeSettings | None = None) -> Gateway:
     gateway = Gateway(runtime)
     gateway.body_timeout = edge.gateway_body_timeout
     gateway.metrics = MetricsAccess.parse(edge.gateway_metrics_from, edge.gateway_metrics_token)
+    gateway.deprecation = Deprecation(edge.api_v1_deprecated, edge.api_v1_sunset)
     # The pages call the public API in process; their visitors' tokens are checked by the
     # same verifier as the API's (known once the gateway has started).
     api = InProcessApi(gateway.handle)

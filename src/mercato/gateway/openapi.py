@@ -148,12 +148,20 @@ def _renamed(node: Any, renames: dict[str, str]) -> Any:
 
 def _expose(operation: dict, added: dict) -> dict:
     """``operation`` with the gateway's additions: ``security`` replaced, ``responses``
-    added where the service declares none for that status."""
+    added where the service declares none for that status, ``deprecated`` when given, and
+    ``headers`` (the gateway's on every success) added to each 2xx answer."""
     out = dict(operation)
     if "security" in added:
         out["security"] = added["security"]
+    if added.get("deprecated"):
+        out["deprecated"] = True
     responses = dict(out.get("responses", {}))
     for status, response in added.get("responses", {}).items():
         responses.setdefault(str(status), response)
+    if "headers" in added:
+        responses = {status: {**response, "headers": {**response.get("headers", {}),
+                                                        **added["headers"]}}
+                     if status.startswith("2") else response
+                     for status, response in responses.items()}
     out["responses"] = responses
     return out

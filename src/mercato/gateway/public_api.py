@@ -1,13 +1,17 @@
 """The published contract: ``GET /api/v1/openapi.json`` (the public API in one OpenAPI 3.1
-document, combined by openapi.py from the services' documents) and ``GET /api/v1/docs``
-(a page that reads it and lists every operation; no script from elsewhere, it works
-offline). Both are public: the document is what any client may call.
+document, combined by openapi.py from the services' documents: every version, the
+deprecated operations marked ``deprecated``), ``GET /api/v2/openapi.json`` (the same
+combiner keeping only v2's operations) and ``GET /api/v1/docs`` (a page that reads the
+first and lists every operation; no script from elsewhere, it works offline). All are
+public: the document is what any client may call.
 
 What the gateway adds to each operation it forwards is its routing table's (policy.py):
 who may call (``security``) and the answers the edge itself gives before or instead of the
 service (``EDGE``): an ambiguous path (400), a body over the limit (413) or too slow (408),
 rate limits (429), no instance (503), and for signed-in routes 401, for admin ones 403.
-The gateway's own routes (operations, the storefront view) are listed in ``OWN``.
+A v1 operation with a v2 successor is ``deprecated`` and its answers document the headers
+saying so (versions.py). The gateway's own routes (operations, the storefront view) are
+listed in ``OWN``.
 """
 
 from __future__ import annotations
@@ -17,29 +21,38 @@ import hashlib
 import json
 import re
 import time
+from functools import partial
 from importlib import resources
 
 from mercato.chassis.calls.client import ServiceClient, Unavailable
 from mercato.chassis.web.openapi import problem
 from mercato.gateway.openapi import Documents, combined
 from mercato.gateway.policy import ROUTED_SERVICES, Access, resolve
+from mercato.gateway.versions import DEPRECATION_HEADERS
 
 OPENAPI_PATH = "/api/v1/openapi.json"
+OPENAPI_V2_PATH = "/api/v2/openapi.json"
 DOCS_PATH = "/api/v1/docs"
-CONTRACT_PATHS = frozenset({OPENAPI_PATH, DOCS_PATH})
+CONTRACT_PATHS = frozenset({OPENAPI_PATH, OPENAPI_V2_PATH, DOCS_PATH})
 TTL = 60.0  # seconds a service's document is kept (methods.py reads the same)
 EDGE = (400, 413, 429, 503)
 BEARER = [{"bearer": []}]
 INFO = {"title": "Mercato public API", "version": "v1",
-        "description": "Everything the gateway answers under /api/v1 and /.well-known; "
-                       "errors are application/problem+json (RFC 9457)."}
+        "description": "Everything the gateway answers under /api/v1, /api/v2 and "
+                       "/.well-known; errors are application/problem+json (RFC 9457). "
+                       "Deprecated operations answer with Deprecation, Sunset and a Link "
+                       "to their successor."}
+INFO_V2 = {"title": "Mercato public API, v2", "version": "v2",
+           "description": "The operations of version 2 (the orders resource); errors are "
+                          "application/problem+json (RFC 9457)."}
 
 
-def exposure(method: str, template: str) -> dict | None:
-    """What the gateway adds to a service operation it forwards (None: not public)."""
+def exposure(method: str, template: str, version: str | None = None) -> dict | None:
+    """What the gateway adds to a service operation it forwards (None: not public, or not
+    of ``version`` when one is given)."""
     sample = re.sub(r"\{[^}/]+\}", "x", template)
     route = resolve(method, sample)
-    if route is None or route.service is None:
+    if route is None or route.service is None or version not in (None, route.version):
         return None
     statuses = list(EDGE) + ([408] if method in ("POST", "PUT", "PATCH") else [])
     security: list = []
@@ -48,7 +61,10 @@ def exposure(method: str, template: str) -> dict | None:
         statuses.append(401)
     if route.access is Access.ADMIN:
         statuses.append(403)
-    return {"security": security, "responses": {s: problem(s) for s in statuses}}
+    added = {"security": security, "responses": {s: problem(s) for s in statuses}}
+    if route.successor is not None:
+        added |= {"deprecated": True, "headers": DEPRECATION_HEADERS}
+    return added
 
 
 def _op(summary: str, *statuses: int, params: tuple = (), post: bool = False) -> dict:
@@ -113,7 +129,7 @@ class PublicApi:
         self.documents = documents
         self.refresh = refresh
         self.clock = clock
-        self._built: tuple[float, bytes] | None = None
+        self._built: dict[str | None, tuple[float, bytes]] = {}  # by version (None: all)
         self._page = resources.files("mercato.gateway").joinpath("api_docs.html").read_bytes()
         script = self._page.split(b"<script>", 1)[1].split(b"</script>", 1)[0]
         digest = base64.b64encode(hashlib.sha256(script).digest()).decode()
@@ -124,14 +140,24 @@ class PublicApi:
         if path == DOCS_PATH:
             return 200, [(b"content-type", b"text/html; charset=utf-8"),
                          (b"content-security-policy", self._policy)], self._page
+        version = "v2" if path == OPENAPI_V2_PATH else None
         return 200, [(b"content-type", b"application/json"),
-                     (b"cache-control", b"public, max-age=60")], await self.body()
+                     (b"cache-control", b"public, max-age=60")], await self.body(version)
 
-    async def body(self) -> bytes:
-        """The combined public document, as JSON."""
-        if self._built is not None and self.clock() - self._built[0] < self.refresh:
-            return self._built[1]
-        found = await combined(self.documents, ROUTED_SERVICES, exposure, OWN, INFO)
+    async def body(self, version: str | None = None) -> bytes:
+        """The combined public document, as JSON: every version, or only ``version``'s."""
+        built = self._built.get(version)
+        if built is not None and self.clock() - built[0] < self.refresh:
+            return built[1]
+        if version is None:
+            found = await combined(self.documents, ROUTED_SERVICES, exposure, OWN, INFO)
+        else:
+            own = {t: item for t, item in OWN.items() if t.startswith(f"/api/{version}/")}
+            found = await combined(self.documents, ROUTED_SERVICES,
+                                   partial(exposure, version=version), own, INFO_V2)
         body = json.dumps(found).encode()
-        self._built = None if "x-mercato-missing" in found else (self.clock(), body)
+        if "x-mercato-missing" in found:
+            self._built.pop(version, None)
+        else:
+            self._built[version] = (self.clock(), body)
         return body

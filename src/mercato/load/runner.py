@@ -12,6 +12,7 @@ sleep as arguments so it can be tested without time passing.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 import uuid
@@ -26,6 +27,8 @@ from mercato.load.stats import CUSTOMER_WAIT, SESSION, START_LAG, Stats
 
 CATALOG_PAGES = 10  # pages of 100 products read at most
 DRAIN_GRACE = 15.0  # seconds past the follow timeout the last sessions get to finish
+MIN_CUSTOMERS = 20
+UNITS_PER_PRODUCT = 5.0  # a customer's expected units of one product in a run (limit: 20)
 SETUP_ATTEMPTS = 3  # tries to register each of the run's customers
 
 
@@ -51,8 +54,25 @@ class LoadConfig:
     mix: Mix = field(default_factory=Mix)
     max_in_flight: int = 64
     think: float = 1.0
-    customers: int = 20
+    customers: int | None = None  # None: ``pool_size()`` picks
     follow_timeout: float = 30.0
+
+    def pool_size(self, products: int) -> int:
+        """The customers to register: ``customers`` when given (at least ``users``), else
+        enough that each buys about ``UNITS_PER_PRODUCT`` units of a product in the run
+        (sessions pick ``products`` alike). A 10-minute run at 5/s shared by 20 customers
+        met orders' limit of units per customer and product (20 a day) after ~400 s, and
+        every later order of theirs was a 409."""
+        if self.customers is not None:
+            return max(self.customers, self.users or 0)
+        if self.users:  # a closed-loop session takes at least ``think`` plus ~3 s
+            expected = self.users * self.duration / (self.think + 3.0)
+        else:
+            expected = (self.rate or 0.0) * self.duration
+        m = self.mix
+        units = (1 + min(m.max_lines, max(products, 1))) / 2 * (1 + m.max_quantity) / 2
+        per_customer = max(1.0, UNITS_PER_PRODUCT * max(products, 1) / units)
+        return max(MIN_CUSTOMERS, self.users or 0, math.ceil(expected / per_customer))
 
 
 async def open_loop(starts: Iterable[float], launch: Callable[[int, float], Awaitable[None]],
@@ -137,8 +157,8 @@ class Run:
         async with aiohttp.ClientSession(
                 cfg.url, timeout=timeout, connector=aiohttp.TCPConnector(limit=limit)) as http:
             self.products = await read_catalog(http)
-            size = max(cfg.customers, cfg.users or 0)
-            self.pool = CustomerPool(await register_customers(http, size, self.clock))
+            self.pool = CustomerPool(
+                await register_customers(http, cfg.pool_size(len(self.products)), self.clock))
             self.started = self.clock()
             api = Api(http, self.stats, self.clock)
             if cfg.users:

@@ -15,6 +15,9 @@ SERVICES: dict[str, str] = {
     "shipping": "mercato.services.shipping.bootstrap:build",
     "notifications": "mercato.services.notifications.bootstrap:build",
     "loyalty": "mercato.services.loyalty.bootstrap:build",
+    # Not a service of the domain but run as one (its identity, registry entry, replicas):
+    # the mobile backend-for-frontend, reached through the gateway at /api/mobile/.
+    "mobile-bff": "mercato.bff.mobile.bootstrap:build",
 }
 GATEWAY = "gateway"
 TRACES = "traces"  # the embedded trace store (mercato.tracestore), not a service

@@ -1,9 +1,10 @@
 """Authentication to the embedded NATS server: one nkey user per process kind, each with
 the least privilege of ``nats_permissions.py``.
 
-The users are the nine services, ``gateway``, ``supervisor`` (``mercato up`` itself and
-the deploy tooling: registry reads, routing writes, stream set-up) and ``cli`` (the
-read-only commands: ``events tail``, ``dlq list``, ``status``, ``verify``). Each has an
+The users are the nine services, ``mobile-bff`` (registry only), ``gateway``,
+``supervisor`` (``mercato up`` itself and the deploy tooling: registry reads, routing
+writes, stream set-up) and ``cli`` (the read-only commands: ``events tail``, ``dlq list``,
+``status``, ``verify``). Each has an
 nkey seed at ``<keys dir>/nats/<user>.nk`` (mode 0600, in a 0700 directory), created once
 and reused; the server's configuration holds only the public keys, so reading it gives
 no way in, and a process can authenticate as nobody but the user whose seed it was given.

@@ -3,8 +3,9 @@
 Every subject is derived from the tables the code already has: the publishers from the
 event contracts (``mercato.contracts``), the streams from ``chassis/messaging/streams.py``,
 each service's durable consumers from its ``subscriptions.py`` (named as ``Consumers``
-names them), the KV buckets from ``chassis/calls/registry.py`` and ``routing.py``, the
-audit stream from ``gateway/audit.py``. One function per rule, each saying why; a user's
+names them) and the streams it hears every new event of (its ``broadcasts`` there), the KV
+buckets from ``chassis/calls/registry.py`` and ``routing.py``, the audit stream from
+``gateway/audit.py``. One function per rule, each saying why; a user's
 permissions are the sum of its rules, and NATS denies everything not allowed. Rules list
 exact stream and consumer names where they can: NATS wildcards match whole tokens only, so
 ``cart__*`` is no wildcard, and each durable is listed by its full name.
@@ -96,6 +97,14 @@ def subscriptions_of(service: str) -> tuple[Subscription, ...]:
     return () if module is None else tuple(module.subscriptions(_Stand()))
 
 
+@cache
+def broadcast_streams(service: str) -> tuple[str, ...]:
+    """The streams a service's instances each hear (its ``broadcasts(app)``, if any)."""
+    module = subscriptions_module(service) if service in SERVICES else None
+    listed = getattr(module, "broadcasts", None)
+    return tuple(sorted({stream_for(b.source) for b in listed(_Stand())})) if listed else ()
+
+
 def durables(service: str) -> tuple[tuple[str, str], ...]:
     """The (stream, durable consumer) pairs of one service, named as ``Consumers`` names
     them."""
@@ -139,9 +148,12 @@ def stream_admin(stream: str) -> Rules:
 
 
 def own_events(service: str) -> Rules:
-    """The relay publishes this service's events (its stream's subjects) and ensures its
-    stream; no other service's subjects."""
-    return Rules(pub={f"mercato.{service}.>"}) + stream_admin(stream_for(service))
+    """The relay publishes this service's events (its stream's subjects), ensures its
+    stream and lists its consumers (how far they got: what a re-drive may leave out); no
+    other service's subjects."""
+    stream = stream_for(service)
+    return (Rules(pub={f"mercato.{service}.>", f"{API}.CONSUMER.LIST.{stream}"})
+            + stream_admin(stream))
 
 
 def durable_consumer(stream: str, durable: str) -> Rules:
@@ -152,6 +164,14 @@ def durable_consumer(stream: str, durable: str) -> Rules:
                       f"{API}.CONSUMER.CREATE.{consumer}.>", f"{API}.CONSUMER.INFO.{consumer}",
                       f"{API}.CONSUMER.MSG.NEXT.{consumer}", f"$JS.ACK.{consumer}.>",
                       f"{DLQ_SUBJECT_PREFIX}.{durable}", f"{API}.STREAM.INFO.{DLQ_STREAM}"})
+
+
+def broadcast_listener(stream: str) -> Rules:
+    """Hear every new event of one stream (messaging/broadcast.py): create ephemeral
+    ordered push consumers, which the server names, and answer their flow control. Only
+    the name-less create: the server refuses a durable there, so no durable of another
+    service on that stream can be made or changed."""
+    return Rules(pub={f"{API}.CONSUMER.CREATE.{stream}", f"$JS.FC.{stream}.>"})
 
 
 def event_reader() -> Rules:
@@ -219,6 +239,8 @@ def rules_of(user: str) -> Rules:
             rules += own_events(user)
         for stream, durable in durables(user):
             rules += durable_consumer(stream, durable)
+        for stream in broadcast_streams(user):
+            rules += broadcast_listener(stream)
         return rules
     if user == GATEWAY:  # the console's Promote/Rollback (admins, audited) write routing
         return (common + kv_write(registry.BUCKET, GATEWAY) + kv_create(registry.BUCKET)

@@ -3,9 +3,10 @@ one machine (docs/production.md §3).
 
 ``production`` means: each service's data in PostgreSQL (``MERCATO_DATABASE_URL``), a
 three-node NATS cluster (``sync_interval: always``, three copies of every stream), the
-gateway's limits in Redis (``MERCATO_REDIS_URL``), and ``MERCATO_ENV=production`` for the
-supervisor and every process it starts, so no development default is accepted. What is
-missing is named all at once, before anything starts.
+gateway's limits and the catalog's cache in Redis (``MERCATO_REDIS_URL``), and
+``MERCATO_ENV=production`` for the supervisor and every process it starts, so no
+development default is accepted. What is missing is named all at once, before anything
+starts.
 """
 
 from __future__ import annotations

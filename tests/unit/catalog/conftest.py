@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from mercato.services.catalog.cache import MemoryProductCache
 from mercato.services.catalog.handlers import Catalog
+from mercato.services.catalog.ports import ProductCache
 from tests.support.clock import StepClock
 from tests.support.ids import sequential_ids
 from tests.support.memory import MemoryDatabase
@@ -17,12 +19,13 @@ MUG = {"sku": "MUG-1", "name": "Mug", "description": "A mug", "category": "kitch
        "price": 1200, "currency": "USD"}
 
 
-def make_catalog(products: MemoryProductRepository, outbox: MemoryOutbox | None = None
-                 ) -> Catalog:
-    """The handlers on ``products``' in-memory database, with ``outbox`` (or a new one)."""
+def make_catalog(products: MemoryProductRepository, outbox: MemoryOutbox | None = None,
+                 cache: ProductCache | None = None) -> Catalog:
+    """The handlers on ``products``' in-memory database, with ``outbox`` (or a new one)
+    and ``cache`` (or a new in-process one)."""
     return Catalog(db=products.db, products=products,
                    outbox=outbox or MemoryOutbox(products.db, "catalog"), clock=StepClock(),
-                   new_id=sequential_ids())
+                   new_id=sequential_ids(), cache=cache or MemoryProductCache(30.0))
 
 
 @pytest.fixture

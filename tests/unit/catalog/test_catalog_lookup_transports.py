@@ -44,3 +44,15 @@ async def test_a_malformed_lookup_is_refused_not_answered_empty(lookup):
     with pytest.raises(Unavailable, match="lookup answered 422"):
         # an empty id over gRPC, a number for an id over HTTP: each transport's 422
         await lookup.lookup([""] if isinstance(lookup, GrpcCatalog) else [1])
+
+
+async def test_orders_lookup_reads_the_store_not_a_stale_cache_entry(lookup, catalog):
+    mug = await catalog.create_product({"sku": "MUG-1", "name": "Mug", "price": 1250,
+                                        "currency": "EUR", "description": "",
+                                        "category": "kitchen"})
+    assert (await catalog.get_product(mug.id)).price == 1250  # now in its cache
+    # changed by another instance, whose event has not come yet
+    async with catalog.db.transaction() as tx:
+        await catalog.products.save(tx, mug.changed(mug.updated_at, price=1500))
+    assert (await catalog.get_product(mug.id)).price == 1250
+    assert (await lookup.lookup([mug.id]))[mug.id]["price"] == 1500

@@ -10,12 +10,13 @@ from tests.support.service_http import service_runtime
 
 # Who calls what today (docs/zero-trust.md): the orchestrating saga in orders, the
 # catalog lookup from the services that price or check products and from the gateway's
-# storefront, operators' commands as ``cli``, the console as ``gateway``.
+# storefront and the mobile BFF, operators' commands as ``cli``, the console as ``gateway``.
 EXPECTED = {
     ("payments", "POST /internal/payments/{payment_id}/refund"): ["orders"],
     ("payments", "POST /internal/payments/authorize"): ["orders"],
     ("inventory", "POST /internal/reservations/{reservation_id}/commit"): ["orders"],
-    ("catalog", "POST /internal/products/lookup"): ["cart", "gateway", "inventory", "orders"],
+    ("catalog", "POST /internal/products/lookup"): ["cart", "gateway", "inventory", "mobile-bff",
+                                                    "orders"],
     ("orders", "GET /internal/sagas/{order_id}"): ["gateway"],
     ("orders", "POST /internal/projections/rebuild"): ["cli"],
     ("identity", "GET /internal/facts"): ["cli"],

@@ -35,21 +35,38 @@ def test_a_subject_is_lost_when_the_stream_holds_fewer_messages_than_were_publis
 
 
 class FakeJs:
-    """Stream info as JetStream answers it: per-subject counts, or no such stream."""
+    """Stream info as JetStream answers it (per-subject counts, or no such stream; its
+    metadata and when it was made), and its durable consumers' progress."""
 
     def __init__(self, subjects: dict[str, int] | None, last_seq: int = 0) -> None:
         self.subjects, self.last_seq = subjects, last_seq
         self.created: list[str] = []
+        self.config = event_stream_config("inventory")
+        self.made = "2026-12-06T11:00:00Z"
+        self.consumers: list = []
 
     async def stream_info(self, name, subjects_filter=None):
         if self.subjects is None:
             raise NotFoundError
         return SimpleNamespace(state=SimpleNamespace(subjects=self.subjects,
-                                                     last_seq=self.last_seq))
+                                                     last_seq=self.last_seq),
+                               config=self.config, created=self.made)
 
     async def add_stream(self, config):
         self.created.append(config.name)
-        self.subjects = {}
+        self.subjects, self.config = {}, config
+
+    async def update_stream(self, config):
+        self.config = config
+
+    async def consumers_info(self, stream):
+        return self.consumers
+
+
+def consumer(name: str, ack_floor: int, pending: int = 0, ack_pending: int = 0):
+    return SimpleNamespace(name=name, config=SimpleNamespace(durable_name=name),
+                           ack_floor=SimpleNamespace(stream_seq=ack_floor),
+                           num_pending=pending, num_ack_pending=ack_pending)
 
 
 async def published_outbox(db, count: int, at: datetime = NOW) -> Outbox:
@@ -158,3 +175,81 @@ async def test_a_probe_the_broker_did_not_answer_leaves_the_stream_suspect(servi
     with pytest.raises(TimeoutError):
         await g.probe()
     assert g.suspect  # probed again next time, not taken for a good stream
+
+
+async def sent_rows(outbox: Outbox, g: StreamGuard) -> list[int]:
+    """The outbox's rows as published: stream sequences 1, 2, ... acknowledged in order."""
+    rows = [r["seq"] for r in await outbox.db.fetch_all("SELECT seq FROM outbox ORDER BY seq")]
+    for n, row in enumerate(rows, start=1):
+        g.acked(n, False, row)
+    return rows
+
+
+async def test_a_loss_redrives_only_the_rows_some_durable_consumer_had_not_acknowledged(
+        service_db_for):
+    outbox = await published_outbox(await service_db_for("inventory"), 5)
+    js = FakeJs({"mercato.inventory.StockAdjusted": 5}, last_seq=5)
+    g = guard(js, outbox)
+    g.suspect = False
+    rows = await sent_rows(outbox, g)
+    # one consumer has everything, the other acknowledged up to the stream's 3rd message
+    js.consumers = [consumer("a", 5), consumer("b", 3, pending=2)]
+    await g.advance()
+    assert g.consumed == rows[2]
+    js.subjects, js.last_seq = {}, 0  # the store is lost
+    assert await g.redrive("lost") == 2
+    assert [r["seq"] for r in await outbox.pending(10)] == rows[3:]
+    assert js.config.metadata["mercato.redriven_after"] == str(rows[2])
+    # the stream holds the two again: the probe counts from the baseline, finds no loss
+    await outbox.mark_published(rows[3:])
+    js.subjects, js.last_seq = {"mercato.inventory.StockAdjusted": 2}, 2
+    g.suspect = True
+    assert await g.probe() is None
+
+
+async def test_a_consumer_with_nothing_pending_has_everything_up_to_the_last_sequence(
+        service_db_for):
+    outbox = await published_outbox(await service_db_for("inventory"), 3)
+    js = FakeJs({}, last_seq=3)
+    g = guard(js, outbox)
+    g.suspect = False
+    rows = await sent_rows(outbox, g)
+    # a filtered consumer's ack floor stays at the last message it matched
+    js.consumers = [consumer("filtered", 1)]
+    await g.advance()
+    assert g.consumed == rows[-1] and not g.sent
+
+
+@pytest.mark.parametrize("why", ["missing durable", "suspect", "other stream", "none"])
+async def test_the_floor_holds_when_it_cannot_be_known(service_db_for, why):
+    outbox = await published_outbox(await service_db_for("inventory"), 3)
+    js = FakeJs({}, last_seq=3)
+    g = guard(js, outbox)
+    g.suspect = False
+    rows = await sent_rows(outbox, g)
+    js.consumers = [consumer("a", 1, pending=2), consumer("b", 1, pending=2)]
+    await g.advance()
+    assert g.consumed == rows[0]
+    js.consumers = [consumer("a", 3), consumer("b", 3)]
+    if why == "missing durable":  # b is being made again after a loss
+        js.consumers = [consumer("a", 3)]
+    elif why == "suspect":  # the connection came back: the stream may be another one
+        g.suspect = True
+    elif why == "other stream":  # made again under the same name
+        js.made = "2026-12-06T11:30:00Z"
+    elif why == "none":
+        js.consumers = []
+    await g.advance()
+    assert g.consumed == rows[0]
+
+
+async def test_an_operators_redrive_is_not_shortened_by_the_floor(service_db_for):
+    outbox = await published_outbox(await service_db_for("inventory"), 3)
+    js = FakeJs({}, last_seq=3)
+    g = guard(js, outbox)
+    g.suspect = False
+    await sent_rows(outbox, g)
+    js.consumers = [consumer("a", 3)]
+    await g.advance()
+    assert await g.redrive("operator", since="2000-01-01T00:00:00") == 3
+    assert "mercato.redriven_after" not in (js.config.metadata or {})

@@ -98,7 +98,8 @@ def test_the_routing_table_names_the_service_and_who_may_call(method, path, expe
     assert (route.service, route.access) == expected
 
 
-@pytest.mark.parametrize("path", ["/internal/reservations", "/api/v1/nope/x", "/api/v2/orders",
+@pytest.mark.parametrize("path", ["/internal/reservations", "/api/v1/nope/x",
+                                  "/api/v2/catalog/products", "/api/v3/orders",
                                   "/metrics/../internal"])
 def test_paths_outside_the_public_api_are_not_routed(path):
     assert resolve("GET", path) is None

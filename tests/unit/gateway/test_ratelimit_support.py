@@ -3,11 +3,9 @@ store, and the Redis at 127.0.0.1:6379 under a key prefix of each test's own."""
 
 from __future__ import annotations
 
-import uuid
-
 from mercato.gateway.ratelimit import RateLimiter, RateLimitSettings
 from mercato.gateway.ratelimit_redis import RedisBuckets
-from tests.support.redis_server import REDIS_URL, system_redis
+from tests.support.redis_server import REDIS_URL, RedisPrefix
 
 
 class Clock:
@@ -19,23 +17,6 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-class RedisPrefix:
-    """A unique key prefix; ``clean()`` deletes every key under it."""
-
-    def __init__(self) -> None:
-        self.client = system_redis()
-        self.prefix = f"mercato-test:{uuid.uuid4().hex}:"
-
-    def keys(self) -> list[str]:
-        return sorted(k.decode() for k in self.client.scan_iter(match=self.prefix + "*"))
-
-    def clean(self) -> None:
-        keys = list(self.client.scan_iter(match=self.prefix + "*"))
-        if keys:
-            self.client.delete(*keys)
-        self.client.close()
 
 
 def limiter(store: str, clock: Clock, prefix: RedisPrefix | None = None,

@@ -228,3 +228,18 @@ def test_every_consuming_service_gets_its_durables_wherever_its_subscriptions_li
                          "notifications", "loyalty", "identity"}
     assert {stream for stream, _ in durables("orders")} >= {
         stream_for("inventory"), stream_for("payments"), stream_for("shipping")}
+
+
+@pytest.mark.parametrize("service", list(SERVICES))
+def test_only_the_catalog_hears_its_own_stream_and_only_through_server_named_consumers(
+        service):
+    # messaging/broadcast.py: an ephemeral ordered push consumer per instance, named by
+    # the server; never a consumer of its choosing (that could be another's durable)
+    hears = service == "catalog"
+    assert may_publish(service, "$JS.API.CONSUMER.CREATE.MERCATO_CATALOG") == hears
+    assert may_publish(service, "$JS.FC.MERCATO_CATALOG.abc.1") == hears
+    for stream in map(stream_for, publishers()):
+        assert not may_publish(service, f"$JS.API.CONSUMER.CREATE.{stream}.anyname")
+        assert not may_publish(service, f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.anyname")
+        if stream != "MERCATO_CATALOG":
+            assert not may_publish(service, f"$JS.API.CONSUMER.CREATE.{stream}")

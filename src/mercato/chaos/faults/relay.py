@@ -8,7 +8,8 @@ gets that far dies by SIGKILL (the file then disappears). The chaos platform run
 1 s duplicate window (``platform_env``), shorter than any restart takes: the supervisor
 waits 0.5 s before respawning, and a service then takes seconds to start. The gap is
 measured, not assumed — from the moment the marker disappeared to the restarted
-process's ``relay_started`` log line (its first publish comes after) — and ``checks``
+process's ``relay_started`` log line (its first publish comes after; the first such line
+after those logged before the kill) — and ``checks``
 says whether every one was longer than the window, and how many deliveries of the
 events left unmarked the inboxes dropped (``event_duplicate_dropped`` log lines).
 """
@@ -41,6 +42,9 @@ class RelayCrash(Fault):
         self.service = target.rng.choice(PUBLISHERS)
         self.pids = {r["name"]: r["pid"] for r in await target.control("list")
                      if r["service"] == self.service}
+        # the restarted relay's line is the first after those logged before arming (a
+        # timestamp compare would take an earlier line of a skewed clock, F11's +300 s)
+        self.logged = {name: len(_relay_starts(target.data_dir, name)) for name in self.pids}
         marker = crash_points(target.data_dir) / f"{self.service}.{POINT}"
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.touch()
@@ -62,7 +66,9 @@ class RelayCrash(Fault):
                          and r.get("pid") not in (None, self.pids.get(r["name"]))), None)
 
         async def relay_back() -> float | None:
-            return _started_at(target.data_dir, row["name"], self.killed_at)
+            starts = _relay_starts(target.data_dir, row["name"])
+            return starts[self.logged.get(row["name"], 0)] \
+                if len(starts) > self.logged.get(row["name"], 0) else None
         row = await until(restarted, START_WAIT)
         started = row and await until(relay_back, START_WAIT)
         run = {"service": self.service, "name": row and row["name"],
@@ -109,16 +115,16 @@ def _unmarked(data_dir: Path, service: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _started_at(data_dir: Path, name: str, after: float) -> float | None:
-    """When instance ``name``'s relay logged ``relay_started`` after ``after`` (epoch s):
-    its first publish follows at once, so the re-publish came no earlier."""
+def _relay_starts(data_dir: Path, name: str) -> list[float]:
+    """When instance ``name``'s relay logged ``relay_started`` (epoch s, by the clock of
+    the process that logged it), in the log's order: its first publish follows at once,
+    so a re-publish comes no earlier."""
+    starts = []
     for event in log_events(data_dir, name, needle="relay_started"):
         if event.get("event") == "relay_started":
             at = datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00"))
-            moment = at.replace(tzinfo=at.tzinfo or UTC).timestamp()
-            if moment > after:
-                return moment
-    return None
+            starts.append(at.replace(tzinfo=at.tzinfo or UTC).timestamp())
+    return starts
 
 
 def _dropped(data_dir: Path, ids: set[str]) -> dict[str, int]:

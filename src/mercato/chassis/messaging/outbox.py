@@ -79,20 +79,22 @@ class Outbox:
             await tx.execute_many("UPDATE outbox SET published_at = ? WHERE seq = ?",
                                   [(at, seq) for seq in seqs])
 
-    async def published_counts(self, since: str) -> dict[str, int]:
-        """Rows published at or after ``since`` (ISO text), per subject."""
+    async def published_counts(self, since: str, after: int = 0) -> dict[str, int]:
+        """Rows published at or after ``since`` (ISO text), of a ``seq`` above ``after``,
+        per subject."""
         rows = await self.db.fetch_all(
-            "SELECT subject, COUNT(*) AS n FROM outbox WHERE published_at >= ?"
-            " GROUP BY subject", since)
+            "SELECT subject, COUNT(*) AS n FROM outbox WHERE published_at >= ? AND seq > ?"
+            " GROUP BY subject", since, after)
         return {r["subject"]: int(r["n"]) for r in rows}
 
-    async def redrive(self, since: str) -> int:
-        """Mark the rows published at or after ``since`` unsent again, so the relay
-        re-publishes them in order (the broker lost them: messaging/redrive.py); how many."""
+    async def redrive(self, since: str, after: int = 0) -> int:
+        """Mark the rows published at or after ``since``, of a ``seq`` above ``after``,
+        unsent again, so the relay re-publishes them in order (the broker lost them:
+        messaging/redrive.py); how many."""
         async with self.db.transaction() as tx:
             changed = await tx.execute(
-                "UPDATE outbox SET published_at = NULL"
-                " WHERE published_at IS NOT NULL AND published_at >= ?", since)
+                "UPDATE outbox SET published_at = NULL WHERE published_at IS NOT NULL"
+                " AND published_at >= ? AND seq > ?", since, after)
         self._notify()
         return int(changed or 0)
 

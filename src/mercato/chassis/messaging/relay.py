@@ -31,6 +31,7 @@ from mercato.chassis.worker import Worker, doubling
 log = get_logger(__name__)
 PRUNE_EVERY = 600.0  # seconds between two prunings of the outbox's published rows
 PRUNE_BATCH = 1000
+FLOOR_EVERY = 5.0  # seconds between two readings of how far the stream's consumers got
 _tracer = tracer("mercato.relay")
 
 
@@ -43,7 +44,7 @@ class Relay:
                  poll: float = 1.0, ack_timeout: float = 5.0, max_backoff: float = 5.0,
                  crash_point: Callable[[str], None] = NO_FAULTS,
                  stream: StreamConfig | None = None,
-                 retention: float = EVENT_RETENTION) -> None:
+                 retention: float = EVENT_RETENTION, floor_every: float = FLOOR_EVERY) -> None:
         self.crash_point = crash_point
         self.outbox = outbox
         self.js = js
@@ -59,13 +60,18 @@ class Relay:
         self.pruned = 0
         self.pruner = Worker("outbox-prune", self._prune, poll=PRUNE_EVERY,
                              backoff=doubling(1.0, 60.0), failed="outbox_prune_failed")
+        # how far the stream's consumers got: what a re-drive may leave out (redrive.py)
+        self.follower = Worker("outbox-consumed", self.guard.advance, poll=floor_every,
+                               backoff=doubling(1.0, 30.0), failed="outbox_consumed_failed")
 
     def start(self) -> None:
         log.info("relay_started", stream=self.guard.stream.name)  # F3 times a restart by it
         self.worker.start()
         self.pruner.start()
+        self.follower.start()
 
     async def stop(self) -> None:
+        await self.follower.stop()
         await self.pruner.stop()
         await self.worker.stop()
 
@@ -112,7 +118,7 @@ class Relay:
         for row, fut, span in zip(rows, pending, spans, strict=True):
             try:
                 ack = await fut
-                backwards |= self.guard.acked(ack.seq, bool(ack.duplicate))
+                backwards |= self.guard.acked(ack.seq, bool(ack.duplicate), row["seq"])
             except Exception as exc:
                 error = exc
                 span.set_status(ERROR, f"not acknowledged: {type(exc).__name__}")

@@ -10,6 +10,8 @@ servers.py).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
@@ -49,12 +51,16 @@ def dlq_stream_config(replicas: int | None = None) -> StreamConfig:
 
 
 async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
-    """Create the stream, or bring an existing one to this configuration."""
+    """Create the stream, or bring an existing one to this configuration, keeping the
+    metadata Mercato's relays wrote on it (``mercato.*``: redrive.py's baseline)."""
     try:
-        await js.stream_info(config.name)
+        info = await js.stream_info(config.name)
     except NotFoundError:
         await js.add_stream(config)
         return
+    kept = {k: v for k, v in (info.config.metadata or {}).items() if k.startswith("mercato.")}
+    if kept:
+        config = replace(config, metadata={**kept, **(config.metadata or {})})
     await js.update_stream(config)
 
 

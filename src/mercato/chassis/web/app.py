@@ -19,7 +19,7 @@ from mercato.chassis.context import request_id_var
 from mercato.chassis.data.db import DatabaseUnavailable
 from mercato.chassis.errors import ErrorTable
 from mercato.chassis.logging import get_logger
-from mercato.chassis.messaging import Subscription
+from mercato.chassis.messaging import Broadcast, Subscription
 from mercato.chassis.runtime import Runtime
 from mercato.chassis.security import AuthError, KeysUnavailable, Principal
 from mercato.chassis.telemetry.metrics import exposition
@@ -52,6 +52,7 @@ def create_service(
     on_stop: Hook | None = None,
     publishes: bool = False,
     subscriptions: Callable[[FastAPI], list[Subscription]] | None = None,
+    broadcasts: Callable[[FastAPI], list[Broadcast]] | None = None,
     errors: ErrorTable | None = None,
     rpc: str | None = None,
     facts: Facts | None = None,
@@ -63,7 +64,8 @@ def create_service(
     ``app.state``, and starts its background loops with ``runtime.run`` (stopped by the
     chassis on shutdown). ``on_stop`` runs first on shutdown. A service that ``publishes`` gets
     its stream and an outbox relay (``runtime.outbox``); ``subscriptions(app)`` lists
-    what it consumes (the service's ``subscriptions.py``), started after ``on_start``.
+    what it consumes (the service's ``subscriptions.py``), started after ``on_start``;
+    ``broadcasts(app)`` the events every instance hears (messaging/broadcast.py).
     ``errors`` is the service's table of domain errors (its ``errors.py``): a handler's
     domain error becomes the problem it names (chassis/errors.py). ``rpc``, as
     ``"<module>:<handlers>"``, names the gRPC servicers it serves beside the routes
@@ -83,7 +85,8 @@ def create_service(
         if rpc and runtime.grpc_on:
             await runtime.serve_rpc(_servicers(rpc, app), errors or ErrorTable({}))
         await runtime.start_messaging(
-            publishes=publishes, subscriptions=subscriptions(app) if subscriptions else [])
+            publishes=publishes, subscriptions=subscriptions(app) if subscriptions else [],
+            broadcasts=broadcasts(app) if broadcasts else [])
         runtime.mark_started()
         await runtime.registration.start(runtime.is_ready)
         log.info("service_started", instance=runtime.instance.instance_id,

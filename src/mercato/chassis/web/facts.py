@@ -1,7 +1,8 @@
 """``GET /internal/facts``: what a service knows, for ``mercato verify`` (a ``cli`` service
 token). One route for every service, built here: the service declares only its own facts
 (``create_service(facts=...)``, read through its repositories), and the chassis adds the
-outbox rows not yet published — the part every publishing service shares. A publishing
+outbox rows not yet published and the row up to which every consumer of its stream
+acknowledged (messaging/redrive.py) — the part every publishing service shares. A publishing
 service also serves ``POST /internal/outbox/redrive`` (``mercato outbox redrive``): its
 published rows since a moment marked unsent, re-published by its relay (docs/chaos.md F4).
 """
@@ -30,7 +31,9 @@ def facts_router(runtime: Runtime, facts: Facts | None) -> APIRouter:
         """What ``mercato verify`` checks: the service's own facts and its outbox."""
         own = await facts(request.app) if facts else {}
         outbox = await runtime.outbox.unpublished() if runtime.outbox else []
-        return {**own, "outbox": outbox}
+        # the row up to which every consumer acknowledged: where a re-drive would start
+        consumed = runtime.relay.guard.consumed if runtime.relay else None
+        return {**own, "outbox": outbox, "outbox_consumed": consumed}
 
     @router.post("/internal/outbox/redrive", dependencies=[Depends(require_service("cli"))])
     async def redrive(since: str | None = None) -> dict[str, Any]:

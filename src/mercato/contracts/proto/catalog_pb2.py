@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%mercato/contracts/proto/catalog.proto\x12\x12mercato.catalog.v1\"\x1c\n\rLookupRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\"\xa0\x01\n\x07Product\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x05 \x01(\t\x12\r\n\x05price\x18\x06 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x07 \x01(\t\x12\x12\n\ncreated_at\x18\x08 \x01(\t\x12\x12\n\nupdated_at\x18\t \x01(\t\"\x9c\x01\n\x0bLookupReply\x12?\n\x08products\x18\x01 \x03(\x0b\x32-.mercato.catalog.v1.LookupReply.ProductsEntry\x1aL\n\rProductsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12*\n\x05value\x18\x02 \x01(\x0b\x32\x1b.mercato.catalog.v1.Product:\x02\x38\x01\x32X\n\x08Products\x12L\n\x06Lookup\x12!.mercato.catalog.v1.LookupRequest\x1a\x1f.mercato.catalog.v1.LookupReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%mercato/contracts/proto/catalog.proto\x12\x12mercato.catalog.v1\"+\n\rLookupRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\x12\r\n\x05\x66resh\x18\x02 \x01(\x08\"\xa0\x01\n\x07Product\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x05 \x01(\t\x12\r\n\x05price\x18\x06 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x07 \x01(\t\x12\x12\n\ncreated_at\x18\x08 \x01(\t\x12\x12\n\nupdated_at\x18\t \x01(\t\"\x9c\x01\n\x0bLookupReply\x12?\n\x08products\x18\x01 \x03(\x0b\x32-.mercato.catalog.v1.LookupReply.ProductsEntry\x1aL\n\rProductsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12*\n\x05value\x18\x02 \x01(\x0b\x32\x1b.mercato.catalog.v1.Product:\x02\x38\x01\x32X\n\x08Products\x12L\n\x06Lookup\x12!.mercato.catalog.v1.LookupRequest\x1a\x1f.mercato.catalog.v1.LookupReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,13 +34,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LOOKUPREPLY_PRODUCTSENTRY']._loaded_options = None
   _globals['_LOOKUPREPLY_PRODUCTSENTRY']._serialized_options = b'8\001'
   _globals['_LOOKUPREQUEST']._serialized_start=61
-  _globals['_LOOKUPREQUEST']._serialized_end=89
-  _globals['_PRODUCT']._serialized_start=92
-  _globals['_PRODUCT']._serialized_end=252
-  _globals['_LOOKUPREPLY']._serialized_start=255
-  _globals['_LOOKUPREPLY']._serialized_end=411
-  _globals['_LOOKUPREPLY_PRODUCTSENTRY']._serialized_start=335
-  _globals['_LOOKUPREPLY_PRODUCTSENTRY']._serialized_end=411
-  _globals['_PRODUCTS']._serialized_start=413
-  _globals['_PRODUCTS']._serialized_end=501
+  _globals['_LOOKUPREQUEST']._serialized_end=104
+  _globals['_PRODUCT']._serialized_start=107
+  _globals['_PRODUCT']._serialized_end=267
+  _globals['_LOOKUPREPLY']._serialized_start=270
+  _globals['_LOOKUPREPLY']._serialized_end=426
+  _globals['_LOOKUPREPLY_PRODUCTSENTRY']._serialized_start=350
+  _globals['_LOOKUPREPLY_PRODUCTSENTRY']._serialized_end=426
+  _globals['_PRODUCTS']._serialized_start=428
+  _globals['_PRODUCTS']._serialized_end=516
 # @@protoc_insertion_point(module_scope)

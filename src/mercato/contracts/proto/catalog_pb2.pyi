@@ -7,10 +7,12 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class LookupRequest(_message.Message):
-    __slots__ = ("ids",)
+    __slots__ = ("ids", "fresh")
     IDS_FIELD_NUMBER: _ClassVar[int]
+    FRESH_FIELD_NUMBER: _ClassVar[int]
     ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    fresh: bool
+    def __init__(self, ids: _Optional[_Iterable[str]] = ..., fresh: _Optional[bool] = ...) -> None: ...
 
 class Product(_message.Message):
     __slots__ = ("id", "sku", "name", "description", "category", "price", "currency", "created_at", "updated_at")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from mercato.chassis import Principal, require_admin, require_service
 from mercato.chassis.web import Problem, problems
@@ -60,6 +60,8 @@ class ProductPage(BaseModel):
 
 class Lookup(BaseModel):
     ids: Annotated[list[str], Field(max_length=500)]
+    # From the store, never the cache: orders prices an order with it (docs/catalog.md).
+    fresh: StrictBool = False
 
 
 # Where a new product's id leads (OpenAPI links: clients and schemathesis' stateful runs).
@@ -86,7 +88,7 @@ async def list_products(
     handlers: Catalog = Depends(catalog),
 ) -> dict:
     try:
-        items, next_cursor = await handlers.products.search(
+        items, next_cursor = await handlers.search(
             text=q, category=category, limit=limit, cursor=cursor
         )
     except BadCursor as exc:
@@ -134,9 +136,11 @@ async def update_product(
 @router.post("/internal/products/lookup")
 async def lookup_products(
     body: Lookup,
-    _caller: Principal = Depends(require_service("orders", "inventory", "cart", "gateway")),
+    _caller: Principal = Depends(require_service("orders", "inventory", "cart", "gateway",
+                                                 "mobile-bff")),
     handlers: Catalog = Depends(catalog),
 ) -> dict:
-    """Products by id for other services; unknown ids are simply absent."""
-    found = await handlers.lookup(body.ids)
+    """Products by id for other services; unknown ids are simply absent. ``fresh``: read
+    from the store, not the cache (what checkout prices an order with)."""
+    found = await handlers.lookup(body.ids, fresh=body.fresh)
     return {"products": {pid: product.as_dict() for pid, product in found.items()}}

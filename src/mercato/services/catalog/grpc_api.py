@@ -20,7 +20,8 @@ class ProductsServicer(pb_grpc.ProductsServicer):
     async def Lookup(self, request: pb.LookupRequest, context) -> pb.LookupReply:
         if len(request.ids) > MAX_IDS:
             raise InvalidInput(f"ids: at most {MAX_IDS}", field="ids")
-        found = await self.catalog.lookup([text(i, "ids") for i in request.ids])
+        found = await self.catalog.lookup([text(i, "ids") for i in request.ids],
+                                          fresh=request.fresh)
         return pb.LookupReply(products={pid: pb.Product(**p.as_dict())
                                         for pid, p in found.items()})
 

@@ -1,10 +1,12 @@
-"""What the catalog's handlers need from the world, as a Protocol: its product repository.
-The adapter (``store.py``) implements it; the handlers' tests run on an in-memory fake of
-the same Protocol (tests/support/memory), and the repository's contract tests hold every
-implementation to the same behaviour."""
+"""What the catalog's handlers need from the world, as Protocols: its product repository
+and the cache in front of it. The adapters (``store.py``, ``cache.py``, ``cache_redis.py``)
+implement them; the handlers' tests run on an in-memory fake of the repository
+(tests/support/memory), and contract tests hold every implementation to the same
+behaviour (tests/db_contract for the repository, tests/unit/catalog for the caches)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from mercato.chassis.data import Connection
@@ -46,3 +48,45 @@ class ProductRepository(Protocol):
     async def categories(self) -> list[tuple[str, int]]:
         """Every category with how many products it has, by name."""
         ...
+
+
+@dataclass(frozen=True)
+class Page:
+    """One answer of ``ProductRepository.search``, as the cache keeps it."""
+
+    items: tuple[Product, ...]
+    next_cursor: str | None
+
+
+class ProductCache(Protocol):
+    """Products by id and search pages, kept a while in front of the repository
+    (cache-aside: the handlers read here first, fill it from the store on a miss, and drop
+    what a change makes stale). A cache that fails answers a miss; it never fails a read.
+    Every entry lives at most the cache's TTL, which bounds staleness if a drop is lost."""
+
+    async def get_many(self, product_ids: list[str]) -> dict[str, Product]:
+        """The cached products of ``product_ids``, by id (misses are absent)."""
+        ...
+
+    async def put(self, products: list[Product]) -> None:
+        """Keep ``products`` (each under its id)."""
+        ...
+
+    async def drop(self, product_ids: list[str]) -> None:
+        """Forget ``product_ids`` and every search page (any change may move a product
+        into or out of any page: pages are cheap to rebuild, a precise index is not)."""
+        ...
+
+    async def get_page(self, key: str) -> Page | None:
+        """The search page cached under ``key`` (``page_key``), or None."""
+        ...
+
+    async def put_page(self, key: str, page: Page) -> None:
+        """Keep ``page`` under ``key``."""
+        ...
+
+
+def page_key(text: str | None, category: str | None, limit: int, cursor: str | None) -> str:
+    """A search's normalised query: the same for searches the store answers alike (the
+    text is matched case-insensitively, so it is lower-cased; blanks mean no filter)."""
+    return "\x1f".join([(text or "").lower(), category or "", str(limit), cursor or ""])

@@ -1,6 +1,9 @@
 """Adapters for the catalog and cart ports of the order handlers: over HTTP, and the
 catalog's lookup over gRPC too (``MERCATO_INTERNAL_TRANSPORT``).
 
+The catalog is asked for ``fresh`` products (its store, never its cache): an order is
+priced at the price of the moment it is placed, never one a cache still holds.
+
 A peer's answer is read, never trusted: an answer that is not the expected JSON shape (a
 product without an integer price, a line without a positive integer quantity) is the
 peer being unavailable — the order is refused with a 503 and nothing written — rather
@@ -29,7 +32,7 @@ class HttpCatalog:
 
     async def lookup(self, product_ids: list[str]) -> dict[str, dict]:
         reply = await self._client.call("catalog", "POST", "/internal/products/lookup",
-                                        json_body={"ids": product_ids})
+                                        json_body={"ids": product_ids, "fresh": True})
         if not reply.ok:
             raise Unavailable("catalog", f"lookup answered {reply.status}")
         products = _field(reply, "catalog", "products", dict)
@@ -46,7 +49,7 @@ class GrpcCatalog:
 
     async def lookup(self, product_ids: list[str]) -> dict[str, dict]:
         reply = await self._rpc.call("catalog", LOOKUP,
-                                     catalog_pb2.LookupRequest(ids=product_ids),
+                                     catalog_pb2.LookupRequest(ids=product_ids, fresh=True),
                                      catalog_pb2.LookupReply)
         if not reply.ok:
             raise Unavailable("catalog", f"lookup answered {reply.status}")
