@@ -47,6 +47,7 @@ def pytest_collection_finish(session):
     run_order.note_last_users(session.items)
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's own: the item's fixtures are torn down
 def pytest_runtest_teardown(item, nextitem):
     run_order.release_after(item)
 

@@ -107,7 +107,9 @@ class CustomerPool:
         async with self.freed:
             await self.freed.wait_for(lambda: bool(self.idle))
             i = preferred % len(self.customers)
-            i = i if i in self.idle else min(self.idle)
+            if i not in self.idle:  # the next idle one after it: collisions spread evenly
+                n = len(self.customers)
+                i = min(self.idle, key=lambda j: (j - i) % n)
             self.idle.remove(i)
             return i
 

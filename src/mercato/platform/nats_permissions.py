@@ -149,10 +149,11 @@ def stream_admin(stream: str) -> Rules:
 
 def own_events(service: str) -> Rules:
     """The relay publishes this service's events (its stream's subjects), ensures its
-    stream and lists its consumers (how far they got: what a re-drive may leave out); no
-    other service's subjects."""
+    stream, lists its consumers and counts their dead letters (what a re-drive may leave
+    out); no other service's subjects."""
     stream = stream_for(service)
-    return (Rules(pub={f"mercato.{service}.>", f"{API}.CONSUMER.LIST.{stream}"})
+    return (Rules(pub={f"mercato.{service}.>", f"{API}.CONSUMER.LIST.{stream}",
+                       f"{API}.STREAM.INFO.{DLQ_STREAM}"})
             + stream_admin(stream))
 
 

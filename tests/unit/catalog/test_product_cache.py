@@ -192,3 +192,16 @@ async def test_a_redis_that_does_not_answer_is_a_miss_never_a_failure():
     await cache.put_page("k", Page((), None))
     await cache.drop(["mug"])
     await cache.close()
+
+
+async def test_a_redis_entry_another_version_wrote_is_a_miss_never_a_failure(prefix):
+    cache = RedisProductCache(REDIS_URL, prefix=prefix.prefix, ttl=TTL)
+    prefix.client.set(prefix.prefix + "p:mug", b'{"id": "mug", "colour": "blue"}')
+    prefix.client.set(prefix.prefix + "p:cup", b"not json")
+    assert await cache.get_many(["mug", "cup"]) == {}
+    await fill_page(cache, "k", Page((product("mug"),), None))
+    page_key = next(k for k in prefix.keys() if ":gen:" not in k and ":p:" not in k
+                    and not k.endswith("p:mug") and not k.endswith("p:cup"))
+    prefix.client.set(page_key, b'{"items": "?"}')
+    assert await cache.get_page("k") is None
+    await cache.close()

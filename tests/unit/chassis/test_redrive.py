@@ -253,3 +253,60 @@ async def test_an_operators_redrive_is_not_shortened_by_the_floor(service_db_for
     await g.advance()
     assert await g.redrive("operator", since="2000-01-01T00:00:00") == 3
     assert "mercato.redriven_after" not in (js.config.metadata or {})
+
+
+async def test_a_row_published_before_a_lower_one_does_not_let_the_lower_one_be_skipped(
+        service_db_for):
+    """On PostgreSQL row 2 may commit, and be published, before row 1: the consumers'
+    floor covering the first message (row 2) must not count row 1 as consumed."""
+    outbox = await published_outbox(await service_db_for("inventory"), 3)
+    rows = [r["seq"] for r in await outbox.db.fetch_all("SELECT seq FROM outbox ORDER BY seq")]
+    js = FakeJs({}, last_seq=3)
+    g = guard(js, outbox)
+    g.suspect = False
+    g.acked(1, False, rows[1])
+    g.acked(2, False, rows[0])
+    g.acked(3, False, rows[2])
+    js.consumers = [consumer("a", 1, pending=2)]
+    await g.advance()
+    assert g.consumed == rows[1] and g.watermark() == rows[0] - 1
+    assert await g.redrive("lost") == 3
+
+
+async def test_while_the_dlq_holds_a_dead_letter_of_the_stream_the_whole_retention_is_redriven(
+        service_db_for):
+    outbox = await published_outbox(await service_db_for("inventory"), 3)
+    js = FakeJs({"mercato.dlq.a": 1}, last_seq=3)  # the DLQ's subjects, in this fake
+    g = guard(js, outbox)
+    g.suspect = False
+    await sent_rows(outbox, g)
+    js.consumers = [consumer("a", 3)]
+    await g.advance()
+    assert g.dead_letters == 1 and g.consumed
+    assert await g.redrive("lost") == 3
+
+
+async def test_a_redrive_that_failed_leaves_the_stream_suspect(service_db_for):
+    outbox = await published_outbox(await service_db_for("inventory"), 1)
+    g = guard(FakeJs({}), outbox)
+    g.suspect = False
+
+    async def broken(*_args):
+        raise ConnectionError("database gone")
+    outbox.redrive = broken
+    with pytest.raises(ConnectionError):
+        await g.redrive("lost")
+    assert g.suspect and g.losses == 0
+
+
+async def test_past_the_tracking_limit_the_floor_stops_below_the_first_row_not_tracked(
+        service_db_for, monkeypatch):
+    monkeypatch.setattr("mercato.chassis.messaging.redrive.MAX_TRACKED", 2)
+    outbox = await published_outbox(await service_db_for("inventory"), 4)
+    js = FakeJs({}, last_seq=4)
+    g = guard(js, outbox)
+    g.suspect = False
+    rows = await sent_rows(outbox, g)
+    js.consumers = [consumer("a", 4)]
+    await g.advance()
+    assert g.watermark() == rows[2] - 1  # rows 3 and 4 were never tracked

@@ -157,6 +157,10 @@ def app(tmp_path):
     async def mine(user=Depends(require_user)) -> dict:
         return {"user": user.subject}
 
+    @router.post("/api/v1/mine")
+    async def change_mine(user=Depends(require_user)) -> dict:
+        return {"changed": user.subject}
+
     runtime = service_runtime("payments", tmp_path)
     users = FakeIdentity(runtime.settings.token_issuer, runtime.settings.token_audience)
     from mercato.chassis.security import TokenVerifier
@@ -197,3 +201,16 @@ async def test_a_user_counts_only_as_the_gateway_forwards_them(app):
         direct.json()["detail"]
     assert via_cart.status_code == 403
     assert as_user_internal.status_code == 403
+
+
+async def test_the_mobile_bff_reads_for_a_user_and_never_writes(app):
+    user = app.state.users.token("ada")
+    headers = {**bearer(me("mobile-bff").token("payments")), "X-Mercato-User": user}
+    async with client(app, headers={}) as c:
+        read = await c.get("/api/v1/mine", headers=headers)
+        write = await c.post("/api/v1/mine", headers=headers)
+        via_gateway = await c.post("/api/v1/mine", headers=forwarded("payments", user))
+    assert read.json() == {"user": "ada"}
+    assert write.status_code == 403
+    assert write.json()["detail"] == "mobile-bff may only read on behalf of a user, not POST"
+    assert via_gateway.json() == {"changed": "ada"}

@@ -22,7 +22,8 @@ NOTIFICATIONS_PAGE = 200  # the most notifications answers in one page
 class Loaders:
     def __init__(self, upstream: Upstream) -> None:
         self.upstream = upstream
-        self.products = DataLoader(self._products)
+        # the catalog's lookup takes at most 500 ids a call
+        self.products = DataLoader(self._products, max_batch_size=500)
         self.orders = DataLoader(self._orders)
         self.shipments = DataLoader(self._shipments)
         self.notifications = DataLoader(self._notifications)

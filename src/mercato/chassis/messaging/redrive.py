@@ -24,8 +24,12 @@ the inboxes dropped 94 000 duplicates. So the guard follows how far every durabl
 consumer of its stream got (``advance``, every few seconds: a consumer with nothing
 pending has everything up to the stream's last sequence, others their ack floor), maps
 that stream sequence back to the outbox rows it published, and an automatic re-drive
-starts after the last row every durable had acknowledged (``consumed``). A durable seen
-once and missing now (being made again after a loss) holds the floor where it is. What
+starts after the last row every durable had acknowledged (``watermark``: kept below
+any row still awaiting a consumer, since rows are not always published in their order).
+A durable seen once and missing now (being made again after a loss) holds the floor
+where it is; so does a full ``sent`` (``MAX_TRACKED``). Dead letters are acknowledged too,
+but the DLQ is lost with the same store: while it holds any of this stream's, a re-drive
+takes the whole retention, and they are dead-lettered again. What
 the guard learnt is in memory: a relay that restarted re-drives the whole retention
 once, as before. After a partial re-drive the older rows are not in the stream any more,
 so the stream's metadata says from which row on it should hold them (``BASELINE``), and
@@ -45,11 +49,12 @@ from nats.js.errors import NotFoundError
 from mercato.chassis.clock import Clock, iso, utc_now
 from mercato.chassis.logging import get_logger
 from mercato.chassis.messaging.outbox import Outbox
-from mercato.chassis.messaging.streams import ensure_stream
+from mercato.chassis.messaging.streams import DLQ_STREAM, DLQ_SUBJECT_PREFIX, ensure_stream
 
 log = get_logger(__name__)
 MARGIN = 3600.0  # seconds: rows this close to the stream's max age may have aged out of it
 BASELINE = "mercato.redriven_after"  # stream metadata: rows up to this seq are not in it
+MAX_TRACKED = 200_000  # published rows awaiting their consumers that the guard follows
 
 
 def went_backwards(highest: int, seq: int, duplicate: bool) -> bool:
@@ -77,9 +82,11 @@ class StreamGuard:
         self.redriven = 0  # rows marked unsent again, in all
         self.losses = 0  # losses noticed
         self.sent: deque[tuple[int, int]] = deque()  # (stream seq, outbox seq) not consumed
+        self.untracked = 0  # the first row not put in ``sent`` (it was full), 0: none
         self.consumed = 0  # the outbox seq up to which every durable consumer acknowledged
         self.durables: set[str] = set()  # durable consumers ever seen on the stream
         self.created = None  # when the stream ``advance`` last saw was made (its identity)
+        self.dead_letters = 0  # dead letters of this stream's consumers the DLQ holds
 
     def since(self) -> str:
         """The oldest publication the stream must still hold: the retention, or the
@@ -94,22 +101,40 @@ class StreamGuard:
         if not duplicate:
             self.highest = seq if backwards else max(self.highest, seq)
             if backwards:
-                self.sent.clear()  # sequences of the stream that was lost
-            self.sent.append((seq, row))
+                self._forget_sent()  # sequences of the stream that was lost
+            if len(self.sent) < MAX_TRACKED:
+                self.sent.append((seq, row))
+            elif not self.untracked:
+                self.untracked = row
         return backwards
+
+    def watermark(self) -> int:
+        """The row up to which every row is known consumed: ``consumed``, kept below any
+        row still awaiting a consumer — rows are published out of their order when a
+        PostgreSQL sequence's transactions commit out of it — and below the first row
+        not tracked."""
+        rows = [row for _, row in self.sent] + ([self.untracked] if self.untracked else [])
+        return min([self.consumed, *(row - 1 for row in rows)])
+
+    def _forget_sent(self) -> None:
+        self.consumed, self.untracked = self.watermark(), 0
+        self.sent.clear()
 
     async def advance(self) -> None:
         """Move ``consumed`` up to the rows every durable consumer of the stream has
         acknowledged (see the module's docstring)."""
         if self.suspect or not self.sent:
             return
-        name = self.stream.name
+        name, losses = self.stream.name, self.losses
         info = await self.js.stream_info(name)
-        if self.created is not None and info.created != self.created:
-            self.sent.clear()  # another stream of the same name: what was sent is gone
-        self.created = info.created
         consumers = [c for c in await self.js.consumers_info(name) if c.config.durable_name]
         names = {c.name for c in consumers}
+        self.dead_letters = await self._dead_letters(names)
+        if self.suspect or self.losses != losses:
+            return  # a loss was noticed meanwhile: these figures may be the lost stream's
+        if self.created is not None and info.created != self.created:
+            self._forget_sent()  # another stream of the same name: what was sent is gone
+        self.created = info.created
         self.durables |= names
         if not consumers or names != self.durables:
             return
@@ -117,6 +142,16 @@ class StreamGuard:
                     else c.ack_floor.stream_seq for c in consumers)
         while self.sent and self.sent[0][0] <= floor:
             self.consumed = max(self.consumed, self.sent.popleft()[1])
+
+    async def _dead_letters(self, durables: set[str]) -> int:
+        """The dead letters of ``durables`` the DLQ holds: acknowledged by their consumer,
+        yet lost with the broker's store unless the whole retention is re-driven."""
+        try:
+            dlq = await self.js.stream_info(DLQ_STREAM, subjects_filter=f"{DLQ_SUBJECT_PREFIX}.>")
+        except NotFoundError:
+            return 0
+        held = dlq.state.subjects or {}
+        return sum(held.get(f"{DLQ_SUBJECT_PREFIX}.{name}", 0) for name in durables)
 
     async def probe(self) -> str | None:
         """Whether the stream lost what the outbox published: why, or None. A missing
@@ -144,23 +179,32 @@ class StreamGuard:
         start, after = self.since(), 0
         if since is not None:
             start = max(start, stored_form(since))
-        else:
-            after = self.consumed
-            await self._mark_baseline(after)
-        count = await self.outbox.redrive(start, after)
-        self.sent.clear()
+        elif not self.dead_letters:  # else re-driven whole: they go back to the DLQ
+            after = self.watermark()
+        try:
+            count = await self.outbox.redrive(start, after)
+        except Exception:
+            self.suspect = True  # not re-driven: the next pass probes and tries again
+            raise
+        self._forget_sent()
         self.redriven += count
         self.losses += 1
         log.warning("outbox_redrive", stream=self.stream.name, reason=reason, rows=count,
                     after_row=after)
+        if since is None:
+            await self._mark_baseline(after)
         return count
 
     async def _mark_baseline(self, after: int) -> None:
         """Write on the stream from which outbox row on it holds the events (a stream
-        made again after the loss has no metadata yet: a baseline of 0)."""
-        info = await self.js.stream_info(self.stream.name)
-        metadata = {**(info.config.metadata or {}), BASELINE: str(after)}
-        await self.js.update_stream(replace(info.config, metadata=metadata))
+        made again after the loss has no metadata yet: a baseline of 0). Best effort: a
+        baseline not written makes a later probe see a loss and re-drive again."""
+        try:
+            info = await self.js.stream_info(self.stream.name)
+            metadata = {**(info.config.metadata or {}), BASELINE: str(after)}
+            await self.js.update_stream(replace(info.config, metadata=metadata))
+        except Exception as exc:
+            log.warning("outbox_baseline_failed", stream=self.stream.name, error=str(exc))
 
 
 def stored_form(since: str) -> str:

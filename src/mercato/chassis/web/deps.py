@@ -23,9 +23,11 @@ from mercato.chassis.security import AuthError, Principal, bearer_token
 from mercato.chassis.tls.peer import PEER_KEY
 from mercato.chassis.web.errors import Problem
 
-# The workloads that may act for an end user: the gateway, and the mobile BFF, which only
-# ever passes on the token the gateway checked and forwarded to it (docs/zero-trust.md).
-USER_FORWARDERS = frozenset({"gateway", "mobile-bff"})
+# The workloads that may act for an end user, and with which methods: the gateway with
+# any, the mobile BFF only reading — it passes on the token the gateway checked and
+# forwarded to it, and never writes for the user (docs/zero-trust.md).
+USER_FORWARDERS: dict[str, frozenset[str] | None] = {
+    "gateway": None, "mobile-bff": frozenset({"GET", "HEAD"})}
 
 
 async def caller(request: Request) -> Principal:
@@ -56,6 +58,10 @@ async def authenticate(request: Request) -> Principal:
     if service.subject not in USER_FORWARDERS:
         raise Problem(403, f"{service.subject} may not act on behalf of a user",
                       kind="caller-not-allowed")
+    methods = USER_FORWARDERS[service.subject]
+    if methods is not None and request.method not in methods:
+        raise Problem(403, f"{service.subject} may only read on behalf of a user, "
+                           f"not {request.method}", kind="caller-not-allowed")
     return await request.app.state.runtime.verifier.verify(forwarded)
 
 

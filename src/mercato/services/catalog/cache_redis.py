@@ -72,10 +72,11 @@ class RedisProductCache:
             return {}
         found = {}
         for pid, value in zip(product_ids, values, strict=True):
-            if value is None:
+            product = _decoded(value, lambda v: Product(**json.loads(v)))
+            if product is None:  # absent, or unreadable (another version wrote it): a miss
                 self._product_misses.missed(pid, int(generation or 0))
             else:
-                found[pid] = Product(**json.loads(value))
+                found[pid] = product
         return found
 
     async def put(self, products: list[Product]) -> None:
@@ -111,10 +112,11 @@ class RedisProductCache:
             self._failed("read", exc)
             return None
         now = int(generation or 0)
-        if value is not None:
-            stored = json.loads(value)
-            if stored["generation"] == now:
-                return Page(tuple(Product(**p) for p in stored["items"]), stored["next"])
+        stored = _decoded(value, json.loads)
+        page = _decoded(stored, lambda v: Page(tuple(Product(**p) for p in v["items"]),
+                                               v["next"]) if v["generation"] == now else None)
+        if page is not None:
+            return page
         self._page_misses.missed(key, now)
         return None
 
@@ -154,3 +156,14 @@ class RedisProductCache:
             self._logged_at = now
             log.warning("catalog_cache_unavailable", operation=what,
                         error=f"{type(exc).__name__}: {exc}", skipped_for=self.pause)
+
+
+def _decoded(value, decode):
+    """``decode(value)``, or None when there is no value or it cannot be read: an entry
+    written by another version during a rolling deploy is a miss, never a failed read."""
+    if value is None:
+        return None
+    try:
+        return decode(value)
+    except (ValueError, TypeError, KeyError):
+        return None
