@@ -28,7 +28,8 @@ OVERLAYS = ("dev", "production")
 KUBERNETES_VERSION = "1.32.0"  # kubectl on this machine is 1.32; kubernetes-validate ships it
 SERVICES = ("identity", "catalog", "inventory", "cart", "orders", "payments", "shipping",
             "notifications", "loyalty")
-WORKLOADS = (*SERVICES, "gateway")
+BFFS = ("mobile-bff",)  # backends-for-frontends: run as a service, no database, no events
+WORKLOADS = (*SERVICES, *BFFS, "gateway")
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
 HEALTH = {"startupProbe": "/health/startup", "readinessProbe": "/health/ready",
           "livenessProbe": "/health/live"}
@@ -188,21 +189,40 @@ def allowed_callees(docs: list[dict], workload: str) -> set[str]:
     return callees
 
 
-def callers_from_code() -> dict[str, set[str]]:
-    """Who calls each service, from the code: the require_service(...) allowlists of its
-    routes, the gateway for every routed service (gateway/policy.py), and every workload
-    for identity (Runtime._fetch_jwks: the JWKS of user tokens). ``cli`` (the operator's
-    commands) runs outside the cluster."""
-    from mercato.gateway.policy import ROUTED_SERVICES
+def bff_callees_from_code(bff: str) -> set[str]:
+    """The services a BFF reads, from its code (the package platform/catalog.py names):
+    the first argument of each ``upstream.json("<service>", ...)`` and the second of the
+    home screen's ``part("<name>", "<service>", ...)``."""
+    from mercato.platform.catalog import SERVICES as PROCESSES
 
-    callers: dict[str, set[str]] = {s: set() for s in SERVICES}
+    package = PROCESSES[bff].partition(":")[0].rpartition(".")[0]
+    callees = set()
+    for path in (ROOT / "src" / Path(*package.split("."))).rglob("*.py"):
+        text = path.read_text()
+        callees |= set(re.findall(r'\.json\(\s*"([a-z-]+)"', text))
+        callees |= set(re.findall(r'\bpart\(\s*"[a-z_]+",\s*"([a-z-]+)"', text))
+    return callees
+
+
+def callers_from_code() -> dict[str, set[str]]:
+    """Who calls each service and BFF, from the code: the require_service(...) allowlists
+    of its routes, the gateway for every routed service and BFF (gateway/policy.py), each
+    BFF for the services its code reads, and every workload for identity
+    (Runtime._fetch_jwks: the JWKS of user tokens). ``cli`` (the operator's commands)
+    runs outside the cluster."""
+    from mercato.gateway.policy import BFF_PREFIXES, ROUTED_SERVICES
+
+    callers: dict[str, set[str]] = {s: set() for s in (*SERVICES, *BFFS)}
     for service in SERVICES:
         for path in (ROOT / "src" / "mercato" / "services" / service).rglob("*.py"):
             for args in re.findall(r"require_service\(([^)]*)\)", path.read_text()):
-                callers[service] |= set(re.findall(r'"([a-z]+)"', args))
+                callers[service] |= set(re.findall(r'"([a-z-]+)"', args))
         callers[service].discard("cli")
-    for service in ROUTED_SERVICES:
+    for service in (*ROUTED_SERVICES, *BFF_PREFIXES.values()):
         callers[service].add("gateway")
+    for bff in BFFS:
+        for service in bff_callees_from_code(bff):
+            callers[service].add(bff)
     callers["identity"] |= set(WORKLOADS) - {"identity"}
     return callers
 
@@ -299,7 +319,7 @@ def test_termination_grace_covers_the_drain(rendered):
     graceful = int(re.search(r"timeout_graceful_shutdown=(\d+)", serve).group(1))
     drain = 2 * Settings.model_fields["heartbeat_interval"].default
     _, _, docs = rendered
-    for name in SERVICES:
+    for name in (*SERVICES, *BFFS):
         grace = named(docs, "Deployment", name)["spec"]["template"]["spec"][
             "terminationGracePeriodSeconds"]
         assert drain + graceful <= grace <= drain + graceful + 15, (name, grace)
@@ -596,6 +616,12 @@ def test_production_names_the_database_and_redis_by_secret():
         assert env["MERCATO_REDIS_URL"]["valueFrom"]["secretKeyRef"]["name"] == "mercato-redis"
     assert named(docs, "ConfigMap", "mercato-config")["data"]["MERCATO_ENV"] == "production"
     assert not [d for d in of_kind(docs, "Deployment") if d["metadata"]["name"] == "redis"]
+    for name in BFFS:  # no database: neither its URL nor the egress to PostgreSQL
+        deployment = named(docs, "Deployment", name)
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert "MERCATO_DATABASE_URL" not in {e["name"] for e in container["env"]}
+        assert not selects(named(docs, "NetworkPolicy", "allow-egress-postgresql")["spec"][
+            "podSelector"], deployment["spec"]["template"]["metadata"]["labels"])
 
 
 # --- the checkers can fail ------------------------------------------------------------
@@ -640,6 +666,12 @@ def test_checker_catches_a_caller_the_code_does_not_have(dev_docs):
     named(docs, "NetworkPolicy", "payments-ingress")["spec"]["ingress"][0]["from"].append(
         {"podSelector": {"matchLabels": {NAME: "cart"}}})
     assert allowed_callers(docs, "payments") != callers_from_code()["payments"]
+
+
+def test_the_bff_callees_are_read_from_its_code():
+    assert bff_callees_from_code("mobile-bff") == {"catalog", "cart", "orders", "shipping",
+                                                   "notifications"}
+    assert "mobile-bff" in callers_from_code()["catalog"]  # require_service with a hyphen
 
 
 def test_selector_matching():
