@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from mercato.chaos.faults import FAULTS
+from mercato.cli.invariants import CHECKS
 from tests.support.chaos_run import assert_all_held, run_chaos
 
 
@@ -19,4 +20,4 @@ def test_a_short_chaos_run_injects_every_fault_and_every_invariant_holds(tmp_pat
     (mode,) = report["modes"]
     assert mode["mode"] == "orchestration"
     assert_all_held(report, set(FAULTS))
-    assert len([i for i in mode["invariants"] if i["verify"][0].isdigit()]) == 7
+    assert len([i for i in mode["invariants"] if i["verify"][0].isdigit()]) == len(CHECKS)
