@@ -20,6 +20,7 @@ from mercato.chassis.identity import load_identity
 from mercato.chassis.settings import load_settings
 from mercato.chassis.tls import TlsFiles, client_context
 from mercato.chassis.tls.pki import ca_path, cert_key_path, cert_path
+from mercato.platform.catalog import SERVICES
 from mercato.platform.running import login
 from tests.system.platform import Platform, running_platform
 
@@ -48,8 +49,8 @@ def test_a_checkout_through_the_gateway_works_and_services_register_https(mtls: 
     where = addresses(mtls)
     assert where["gateway"].startswith("http://")  # the edge stays plain HTTP
     services = {s: a for s, a in where.items() if s != "gateway"}
-    # eight services and the mobile BFF
-    assert len(services) == 9 and all(a.startswith("https://127.0.0.1:")
+    # every service and the mobile BFF
+    assert set(services) == set(SERVICES) and all(a.startswith("https://127.0.0.1:")
                                       for a in services.values()), where
     token, _ = mtls.new_customer()
     pid = mtls.new_product(stock=3, price=1500)["id"]
