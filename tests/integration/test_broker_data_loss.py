@@ -5,6 +5,7 @@ nats-server stopped, its JetStream store deleted, and started again on the same 
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 
 import nats
@@ -30,114 +31,106 @@ async def publish(db, outbox, *numbers: int) -> None:
             await outbox.add(tx, Pinged(n=n))
 
 
+class Rig:
+    """A nats-server, a publisher's outbox and relay, a consumer: the pieces of the
+    chassis Runtime that F4 concerns (``rig`` builds and stops them)."""
+
+    def __init__(self, tmp_path) -> None:
+        self.server = NatsServer(tmp_path / "nats")
+        self.pub_db = messaging_db(tmp_path / "pub.db")
+        self.sub_db = messaging_db(tmp_path / "sub.db")
+        self.outbox = Outbox(self.pub_db, "testsvc")
+        self.relay: Relay | None = None
+        self.consumers: Consumers | None = None
+
+    async def reconnected(self) -> None:  # what the chassis Runtime does on reconnect
+        self.relay.reconnected()
+        self.consumers.reconnected()
+
+    def new_relay(self, floor_every: float) -> Relay:
+        self.relay = Relay(self.outbox, self.js, poll=0.5, floor_every=floor_every)
+        self.relay.start()
+        return self.relay
+
+    def lose_store(self) -> None:
+        self.server.stop()
+        shutil.rmtree(self.server.store / "jetstream")
+        self.server.start()
+
+
+@contextlib.asynccontextmanager
+async def rig(tmp_path, floor_every: float):
+    """A running rig whose consumer has handled 1, 2 and 3."""
+    r = Rig(tmp_path)
+    r.server.start()
+    nc = await nats.connect(r.server.url, max_reconnect_attempts=-1,
+                            reconnect_time_wait=0.2, reconnected_cb=r.reconnected)
+    r.js = nc.jetstream()
+    try:
+        await ensure_streams(r.js, "testsvc")
+        r.new_relay(floor_every)
+        r.consumers = Consumers("sub", r.sub_db, r.js,
+                                [Subscription("pings", (Pinged,), record_effect)])
+        await r.consumers.start()
+        await publish(r.pub_db, r.outbox, 1, 2, 3)
+        assert await eventually(lambda: _count(r.sub_db, 3), 10)
+        yield r
+    finally:
+        if r.consumers:
+            await r.consumers.stop()
+        if r.relay:
+            await r.relay.stop()
+        await nc.close()
+        r.server.stop()
+
+
 @pytest.mark.parametrize("restart_relay", [False, True])
 async def test_a_lost_store_is_redriven_from_the_outbox_and_the_inbox_drops_duplicates(
         tmp_path, restart_relay):
-    server = NatsServer(tmp_path / "nats")
-    server.start()
-    pub_db, sub_db = messaging_db(tmp_path / "pub.db"), messaging_db(tmp_path / "sub.db")
-    outbox = Outbox(pub_db, "testsvc")
-    relay = consumers = None
-
-    async def reconnected():  # what the chassis Runtime does on reconnect
-        relay.reconnected()
-        consumers.reconnected()
-
-    nc = await nats.connect(server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2,
-                            reconnected_cb=reconnected)
-    js = nc.jetstream()
-    try:
-        await ensure_streams(js, "testsvc")
-        # the relay has not learnt how far the consumer got (it reads that every hour
-        # here): it re-drives the whole retention, and the inbox drops what it had
-        relay = Relay(outbox, js, poll=0.5, floor_every=3600)
-        relay.start()
-        consumers = Consumers("sub", sub_db, js, [Subscription("pings", (Pinged,), record_effect)])
-        await consumers.start()
-        await publish(pub_db, outbox, 1, 2, 3)
-        assert await eventually(lambda: _count(sub_db, 3), 10)
-
+    # the relay has not learnt how far the consumer got (it reads that every hour here):
+    # it re-drives the whole retention, and the inbox drops what it had
+    async with rig(tmp_path, floor_every=3600) as r:
         if restart_relay:  # the relay is down while the store is lost: it probes at start
-            await relay.stop()
-        server.stop()
-        shutil.rmtree(server.store / "jetstream")
-        server.start()
+            await r.relay.stop()
+        r.lose_store()
         if restart_relay:
-            relay = Relay(outbox, js, poll=0.5, floor_every=3600)
-            relay.start()
-        await publish(pub_db, outbox, 4)
+            r.new_relay(floor_every=3600)
+        await publish(r.pub_db, r.outbox, 4)
 
-        assert await eventually(lambda: _count(sub_db, 4), 20)
-        assert await eventually(lambda: _dropped(consumers, 3), 10)
-        assert await effects(sub_db) == [1, 2, 3, 4]  # each once
-        assert relay.guard.losses >= 1 and relay.guard.redriven >= 3
-        assert consumers.durables.recreated == 1
-        info = await js.stream_info("MERCATO_TESTSVC")
+        assert await eventually(lambda: _count(r.sub_db, 4), 20)
+        assert await eventually(lambda: _dropped(r.consumers, 3), 10)
+        assert await effects(r.sub_db) == [1, 2, 3, 4]  # each once
+        assert r.relay.guard.losses >= 1 and r.relay.guard.redriven >= 3
+        assert r.consumers.durables.recreated == 1
+        info = await r.js.stream_info("MERCATO_TESTSVC")
         assert info.state.messages >= 4  # the lost three again, and the new one
-        assert await outbox.count_pending() == 0
-    finally:
-        if consumers:
-            await consumers.stop()
-        if relay:
-            await relay.stop()
-        await nc.close()
-        server.stop()
+        assert await r.outbox.count_pending() == 0
 
 
 async def test_after_every_consumer_acknowledged_a_loss_redrives_nothing_old(tmp_path):
     """The relay learnt that the consumer had 1-3 (its ack floor): the lost store costs
     no re-publish of them, no duplicate for the inbox, and a relay started afterwards
     finds the stream whole (its metadata: the rows it holds start after 3)."""
-    server = NatsServer(tmp_path / "nats")
-    server.start()
-    pub_db, sub_db = messaging_db(tmp_path / "pub.db"), messaging_db(tmp_path / "sub.db")
-    outbox = Outbox(pub_db, "testsvc")
-    relay = consumers = None
+    async with rig(tmp_path, floor_every=0.2) as r:
+        rows = [row["seq"] for row in await r.pub_db.fetch_all("SELECT seq FROM outbox")]
+        assert await eventually(lambda: _consumed(r.relay, max(rows)), 10)
 
-    async def reconnected():
-        relay.reconnected()
-        consumers.reconnected()
-
-    nc = await nats.connect(server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2,
-                            reconnected_cb=reconnected)
-    js = nc.jetstream()
-    try:
-        await ensure_streams(js, "testsvc")
-        relay = Relay(outbox, js, poll=0.5, floor_every=0.2)
-        relay.start()
-        consumers = Consumers("sub", sub_db, js, [Subscription("pings", (Pinged,), record_effect)])
-        await consumers.start()
-        await publish(pub_db, outbox, 1, 2, 3)
-        assert await eventually(lambda: _count(sub_db, 3), 10)
-        rows = [r["seq"] for r in await pub_db.fetch_all("SELECT seq FROM outbox")]
-        assert await eventually(lambda: _consumed(relay, max(rows)), 10)
-
-        server.stop()
-        shutil.rmtree(server.store / "jetstream")
-        server.start()
-        await publish(pub_db, outbox, 4)
-        assert await eventually(lambda: _count(sub_db, 4), 20)
-        assert await effects(sub_db) == [1, 2, 3, 4]
-        assert relay.guard.losses >= 1 and relay.guard.redriven == 0
-        assert sum(consumers.duplicates.values()) == 0
-        info = await js.stream_info("MERCATO_TESTSVC")
+        r.lose_store()
+        await publish(r.pub_db, r.outbox, 4)
+        assert await eventually(lambda: _count(r.sub_db, 4), 20)
+        assert await effects(r.sub_db) == [1, 2, 3, 4]
+        assert r.relay.guard.losses >= 1 and r.relay.guard.redriven == 0
+        assert sum(r.consumers.duplicates.values()) == 0
+        info = await r.js.stream_info("MERCATO_TESTSVC")
         assert info.state.messages == 1  # only the new one
         assert info.config.metadata["mercato.redriven_after"] == str(max(rows))
 
-        await ensure_streams(js, "testsvc")  # the supervisor's set-up on a reconnect
-        await relay.stop()
-        relay = Relay(outbox, js, poll=0.5)  # a relay started afresh probes: no loss
-        relay.start()
-        await publish(pub_db, outbox, 5)
-        assert await eventually(lambda: _count(sub_db, 5), 10)
+        await ensure_streams(r.js, "testsvc")  # the supervisor's set-up on a reconnect
+        await r.relay.stop()
+        relay = r.new_relay(floor_every=5.0)  # a relay started afresh probes: no loss
+        await publish(r.pub_db, r.outbox, 5)
+        assert await eventually(lambda: _count(r.sub_db, 5), 10)
         assert relay.guard.losses == 0 and relay.guard.redriven == 0
-    finally:
-        if consumers:
-            await consumers.stop()
-        if relay:
-            await relay.stop()
-        await nc.close()
-        server.stop()
 
 
 async def _consumed(relay: Relay, row: int) -> bool:
