@@ -33,6 +33,7 @@ async def _wire(runtime: Runtime, app: FastAPI) -> None:
     s = MobileSettings()
     limits = Limits(depth=s.graphql_max_depth, tokens=s.graphql_max_tokens,
                     aliases=s.graphql_max_aliases, persisted=s.persisted_queries,
+                    calls=s.graphql_call_budget,
                     introspection=runtime.settings.env != "production")
     app.state.mobile = Mobile(runtime.client, MobileGraphQL(limits), s)
 

@@ -1,6 +1,7 @@
-"""Running one GraphQL request: persisted queries (Apollo's ``extensions.persistedQuery``
-by SHA-256, kept in a bounded in-memory registry), the limits (depth, tokens, aliases),
-introspection off in production, and each error entry naming the service that failed.
+"""Running one GraphQL request on ariadne: persisted queries (Apollo's
+``extensions.persistedQuery`` by SHA-256, kept in a bounded in-memory registry), the limits
+(limits.py: depth, tokens, aliases, introspection off in production), a budget of service
+calls, and each error entry naming the service that failed.
 
 A request refused before it runs (syntax, validation, depth, an unknown persisted query)
 has no ``data``; ``MobileGraphQL.run`` reports it so the route answers 400. A service
@@ -10,38 +11,22 @@ that fails while it runs only nulls the fields it owed: 200 with ``data`` and ``
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from typing import Any
 
-import strawberry
+import ariadne
 from cachetools import LRUCache
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
 
+from mercato.bff.mobile.limits import CheckedQueries, Limits, alias_rule, depth_rule
 from mercato.bff.mobile.loaders import Loaders
-from mercato.bff.mobile.schema import Query
-from mercato.bff.mobile.upstream import Upstream, UpstreamFailed
+from mercato.bff.mobile.schema import build_schema
+from mercato.bff.mobile.upstream import CallBudget, CallBudgetExceeded, Upstream, UpstreamFailed
 from mercato.chassis.logging import get_logger
 
+__all__ = ["Context", "Limits", "MobileGraphQL", "error_entry"]
 log = get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class Limits:
-    depth: int = 6
-    tokens: int = 2000
-    aliases: int = 15
-    introspection: bool = True
-    persisted: int = 1000  # queries kept by hash
-    parsed: int = 256  # parsed documents kept by query text
 
 
 @dataclass
@@ -49,28 +34,15 @@ class Context:
     loaders: Loaders
 
 
-class _Schema(strawberry.Schema):
-    def process_errors(self, errors, execution_context=None) -> None:
-        # A failed service is an expected answer here, not a crash to log with its stack.
-        for error in errors:
-            log.info("graphql_error", message=error.message)
+class _ErrorLog(logging.LoggerAdapter):
+    """ariadne logs each error with its stack at ERROR; a failed service is an expected
+    answer here, not a crash: one line at info."""
 
+    def __init__(self) -> None:
+        super().__init__(logging.getLogger(__name__))
 
-def build_schema(limits: Limits) -> strawberry.Schema:
-    # Factories: each request gets fresh extensions (strawberry's advice). The depth and
-    # alias rules are made once and shared, so that a query's validation is cached with
-    # them (a rule class made per request would never hit); the parser's and validator's
-    # caches are strawberry's, shared by every instance of a size. Validation was two
-    # thirds of a query's CPU before (benchmarks/bench_graphql.py).
-    rules = [*QueryDepthLimiter(max_depth=limits.depth).validation_rules,
-             *MaxAliasesLimiter(max_alias_count=limits.aliases).validation_rules]
-    extensions: list[Any] = [lambda: MaxTokensLimiter(max_token_count=limits.tokens),
-                             lambda: ParserCache(maxsize=limits.parsed),
-                             lambda: AddValidationRules(rules),
-                             lambda: ValidationCache(maxsize=limits.parsed)]
-    if not limits.introspection:
-        extensions.append(DisableIntrospection)
-    return _Schema(query=Query, extensions=extensions)
+    def error(self, msg: object, *_args: Any, **_kwargs: Any) -> None:
+        log.info("graphql_error", message=str(msg))
 
 
 class PersistedQueryError(Exception):
@@ -107,12 +79,17 @@ class PersistedQueries:
         return query
 
 
-def error_entry(error: GraphQLError) -> dict[str, Any]:
+def error_entry(error: GraphQLError, _debug: bool = False) -> dict[str, Any]:
+    """ariadne's ``error_formatter``: a failed service named in the entry's extensions
+    (``SERVICE_FAILED``, or ``CALL_BUDGET_EXCEEDED`` for a call the budget did not allow);
+    any other failure named by kind only, no internals (nor a stack) to the client."""
     entry = error.formatted
     cause = error.original_error
     if isinstance(cause, UpstreamFailed):
+        code = "CALL_BUDGET_EXCEEDED" if isinstance(cause, CallBudgetExceeded) \
+            else "SERVICE_FAILED"
         entry["message"] = str(cause)
-        entry["extensions"] = {**entry.get("extensions", {}), "code": "SERVICE_FAILED",
+        entry["extensions"] = {**entry.get("extensions", {}), "code": code,
                                "service": cause.service}
     elif cause is not None and not isinstance(cause, GraphQLError):
         # a bug or a malformed answer: named by kind only, no internals to the client
@@ -122,8 +99,14 @@ def error_entry(error: GraphQLError) -> dict[str, Any]:
 
 class MobileGraphQL:
     def __init__(self, limits: Limits) -> None:
-        self.schema = build_schema(limits)
+        self.limits = limits
+        self.schema = build_schema()
         self.persisted = PersistedQueries(limits.persisted)
+        self.checked = CheckedQueries(limits)
+        # made once, so that every request validates with the same rules (the cached
+        # validation of a query is this instance's)
+        self.rules = (depth_rule(limits.depth), alias_rule(limits.aliases))
+        self._log = _ErrorLog()
 
     async def run(self, upstream: Upstream, query: str | None,
                   variables: dict[str, Any] | None, operation: str | None,
@@ -134,10 +117,12 @@ class MobileGraphQL:
         except PersistedQueryError as exc:
             return False, {"data": None, "errors": [{"message": str(exc),
                                                      "extensions": {"code": exc.code}}]}
-        result = await self.schema.execute(text, variable_values=variables,
-                                           operation_name=operation,
-                                           context_value=Context(Loaders(upstream)))
-        answer: dict[str, Any] = {"data": result.data}
-        if result.errors:
-            answer["errors"] = [error_entry(e) for e in result.errors]
-        return result.data is not None, answer
+        loaders = Loaders(CallBudget(upstream, self.limits.calls))
+        _, result = await ariadne.graphql(
+            self.schema, {"query": text, "variables": variables, "operationName": operation},
+            context_value=Context(loaders), query_parser=self.checked.parse,
+            query_validator=self.checked.validate, validation_rules=self.rules,
+            introspection=self.limits.introspection, error_formatter=error_entry,
+            logger=self._log, debug=False)
+        answer = {"data": result.get("data"), **result}
+        return answer["data"] is not None, answer

@@ -10,13 +10,14 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-from strawberry.dataloader import DataLoader
+from aiodataloader import DataLoader
 
 from mercato.bff.mobile.upstream import Upstream, UpstreamFailed
 
 NOTIFICATIONS_PAGE = 200  # the most notifications answers in one page
+NOTIFICATIONS_ORDERS = 20  # the most order ids its list takes in one call
 
 
 class Loaders:
@@ -26,7 +27,8 @@ class Loaders:
         self.products = DataLoader(self._products, max_batch_size=500)
         self.orders = DataLoader(self._orders)
         self.shipments = DataLoader(self._shipments)
-        self.notifications = DataLoader(self._notifications)
+        self.notifications = DataLoader(self._notifications,
+                                        max_batch_size=NOTIFICATIONS_ORDERS)
         self.cart = DataLoader(self._cart)
 
     async def _products(self, ids: Sequence[str]) -> list[dict | None]:
@@ -59,13 +61,13 @@ class Loaders:
         return list(await asyncio.gather(*map(one, order_ids)))
 
     async def _notifications(self, order_ids: Sequence[str]) -> list[list[dict]]:
-        """The messages about each order: one order's by its filter, several orders' from
-        the caller's newest page, grouped — one call either way."""
-        if len(order_ids) == 1:
-            path = f"/api/v1/notifications?order_id={quote(order_ids[0])}"
-        else:
-            path = f"/api/v1/notifications?limit={NOTIFICATIONS_PAGE}"
-        items = (await self.upstream.json("notifications", "GET", path))["items"]
+        """The messages about each order, up to 20 orders in one call (the list's
+        repeatable ``order_id`` filter), grouped by order. The page of 200 bounds them all
+        together: ten messages an order on average, more than an order's events send."""
+        query = urlencode([("limit", NOTIFICATIONS_PAGE),
+                           *(("order_id", oid) for oid in order_ids)])
+        items = (await self.upstream.json("notifications", "GET",
+                                          f"/api/v1/notifications?{query}"))["items"]
         by_order: dict[str, list[dict]] = defaultdict(list)
         for item in items:
             by_order[item.get("order_id") or ""].append(item)

@@ -62,3 +62,30 @@ class ServiceUpstream:
             return reply.json()
         except ValueError:
             raise UpstreamFailed(service, "answered malformed JSON") from None
+
+
+class CallBudgetExceeded(UpstreamFailed):
+    """The request had made all the service calls it may; this one was not made."""
+
+    def __init__(self, service: str, budget: int) -> None:
+        super().__init__(service, f"not called: the request's budget of {budget} service "
+                                  "calls is spent")
+        self.budget = budget
+
+
+class CallBudget:
+    """One GraphQL request's services: at most ``calls`` calls, whatever the query asks
+    (the limits bound its shape; this bounds its fan-out, e.g. forty notifications' orders
+    each read apart). A call over the budget is not made: ``CallBudgetExceeded``, which
+    nulls the fields that needed it like any failed call."""
+
+    def __init__(self, upstream: Upstream, calls: int) -> None:
+        self.upstream = upstream
+        self.calls = calls
+        self.made = 0
+
+    async def json(self, service: str, method: str, path: str, body: Any = None) -> Any:
+        if self.made >= self.calls:
+            raise CallBudgetExceeded(service, self.calls)
+        self.made += 1
+        return await self.upstream.json(service, method, path, body)
