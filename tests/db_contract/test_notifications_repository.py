@@ -43,7 +43,7 @@ async def test_nothing_stored_reads_as_none_and_empty(repo):
     assert await repo.unsent(10) == []
     assert await repo.unsent_of([]) == []
     assert await repo.for_user("user-1", 10) == []
-    assert await repo.for_order("order-1", 10) == []
+    assert await repo.for_order(["order-1"], 10) == []
 
 
 async def test_an_id_is_stored_once_and_a_clash_answers_the_first_message(repo):
@@ -95,10 +95,21 @@ async def test_a_users_and_an_orders_messages_come_newest_first_up_to_the_limit(
                 note("n-d", user="user-2"), note("n-e", order="order-2"))
     assert [n.id for n in await repo.for_user("user-1", 10)] == ["n-c", "n-e", "n-b", "n-a"]
     assert [n.id for n in await repo.for_user("user-1", 2)] == ["n-c", "n-e"]
-    assert [n.id for n in await repo.for_user("user-1", 10, "order-1")] == ["n-b", "n-a"]
-    assert [n.id for n in await repo.for_user("user-2", 10, "order-2")] == []
-    assert [n.id for n in await repo.for_order("order-1", 10)] == ["n-d", "n-b", "n-a"]
-    assert [n.id for n in await repo.for_order("order-1", 1)] == ["n-d"]
+    assert [n.id for n in await repo.for_user("user-1", 10, ["order-1"])] == ["n-b", "n-a"]
+    assert [n.id for n in await repo.for_user("user-2", 10, ["order-2"])] == []
+    assert [n.id for n in await repo.for_order(["order-1"], 10)] == ["n-d", "n-b", "n-a"]
+    assert [n.id for n in await repo.for_order(["order-1"], 1)] == ["n-d"]
+
+
+async def test_messages_about_several_orders_come_in_one_read_newest_first(repo):
+    await store(repo, note("n-a"), note("n-b", order="order-2", created=LATER),
+                note("n-c", order="order-3"), note("n-d", user="user-2", order="order-2"),
+                note("n-e", order=None))
+    assert [n.id for n in await repo.for_user("user-1", 10, ["order-1", "order-2"])] == \
+        ["n-b", "n-a"]
+    assert [n.id for n in await repo.for_user("user-1", 1, ["order-1", "order-2"])] == ["n-b"]
+    assert [n.id for n in await repo.for_order(["order-2", "order-3"], 10)] == \
+        ["n-b", "n-d", "n-c"]
 
 
 async def test_a_transaction_that_fails_leaves_nothing_behind(repo):

@@ -81,13 +81,13 @@ class MemoryNotificationRepository:
                              if n.sent_at is None)[:limit]
 
     async def for_user(self, user_id: str, limit: int,
-                       order_id: str | None = None) -> list[Notification]:
+                       order_ids: Sequence[str] = ()) -> list[Notification]:
         await self.db.outside()
         return _newest_first((n for n in self._state.messages.values()
                               if n.user_id == user_id
-                              and (order_id is None or n.order_id == order_id)), limit)
+                              and (not order_ids or n.order_id in order_ids)), limit)
 
-    async def for_order(self, order_id: str, limit: int) -> list[Notification]:
+    async def for_order(self, order_ids: Sequence[str], limit: int) -> list[Notification]:
         await self.db.outside()
         return _newest_first(
-            (n for n in self._state.messages.values() if n.order_id == order_id), limit)
+            (n for n in self._state.messages.values() if n.order_id in order_ids), limit)

@@ -107,3 +107,26 @@ async def test_the_internal_route_needs_a_service_token(client):
     reply = await client.post("/internal/notifications", json=BODY,
                               headers={"Authorization": "Bearer nonsense"})
     assert reply.status_code == 401
+
+
+async def test_several_order_ids_list_the_messages_about_any_of_them_in_one_call(client):
+    for nid, order in (("n-1", "order-1"), ("n-2", "order-2"), ("n-3", "order-3")):
+        await client.post("/internal/notifications",
+                          json={**BODY, "notification_id": nid, "order_id": order})
+    both = await client.get("/api/v1/notifications?order_id=order-1&order_id=order-3"
+                            "&order_id=order-1", headers=client.user)
+    assert sorted(i["id"] for i in both.json()["items"]) == ["n-1", "n-3"]
+    about = await client.get("/api/v1/notifications?order_id=order-2&order_id=order-3",
+                             headers=client.admin)
+    assert sorted(i["id"] for i in about.json()["items"]) == ["n-2", "n-3"]
+
+
+async def test_more_order_ids_than_the_bound_is_a_422_naming_order_id(client):
+    ids = "&".join(f"order_id=o-{i}" for i in range(21))
+    reply = await client.get(f"/api/v1/notifications?{ids}", headers=client.user)
+    assert reply.status_code == 422
+    [error] = reply.json()["errors"]
+    assert error["field"] == "query.order_id" and "20" in error["message"]
+    twenty = "&".join(f"order_id=o-{i}" for i in range(20))
+    assert (await client.get(f"/api/v1/notifications?{twenty}",
+                             headers=client.user)).status_code == 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, StringConstraints
 
 from mercato.chassis import Principal, require_service, require_user
 from mercato.services.notifications.handlers import Notifications, SendNotification
@@ -17,6 +17,8 @@ Kind = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-
 # One line: the subject becomes a mail header.
 Subject = Annotated[StrictStr, Field(min_length=1, max_length=300,
                                      pattern=r"^[^\r\n]*\S[^\r\n]*$")]
+OrderId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+MAX_ORDER_IDS = 20  # order ids one list may filter by (the mobile BFF asks for several)
 Email = Annotated[StrictStr, Field(max_length=254,
                                    pattern=r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")]
 
@@ -64,11 +66,12 @@ async def send_notification(
             responses={200: {"model": NotificationList}})
 async def list_notifications(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    order_id: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    order_id: Annotated[list[OrderId], Query(max_length=MAX_ORDER_IDS)] = [],  # noqa: B006
     caller: Principal = Depends(require_user),
     handlers: Notifications = Depends(notifications),
 ) -> dict:
-    """The caller's messages, newest first; with ``order_id``, those about that order (an
-    admin sees every customer's messages about it, as payments and shipping show theirs)."""
+    """The caller's messages, newest first; with ``order_id`` (repeatable, up to 20:
+    ``?order_id=a&order_id=b``), those about any of those orders (an admin sees every
+    customer's messages about them, as payments and shipping show theirs)."""
     found = await handlers.messages_for(caller, limit, order_id)
     return {"items": [n.public_dict() for n in found]}

@@ -14,6 +14,7 @@ commit wakes the sender; nothing is mailed inside the transaction.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from weakref import WeakValueDictionary
@@ -164,10 +165,13 @@ class Notifications:
         return held
 
     async def messages_for(self, caller: Principal, limit: int,
-                           order_id: str | None = None) -> list[Notification]:
-        if order_id is not None and caller.is_admin:
-            return await self.store.for_order(order_id, limit)
-        return await self.store.for_user(caller.subject, limit, order_id)
+                           order_ids: Sequence[str] = ()) -> list[Notification]:
+        """The caller's newest messages, those about any of ``order_ids`` if some are
+        given (an admin's: every customer's messages about them)."""
+        order_ids = list(dict.fromkeys(order_ids))  # a repeated id asks nothing more
+        if order_ids and caller.is_admin:
+            return await self.store.for_order(order_ids, limit)
+        return await self.store.for_user(caller.subject, limit, order_ids)
 
     async def _deliver(self, n: Notification) -> Notification:
         try:

@@ -57,13 +57,14 @@ class NotificationRepository(Protocol):
         ...
 
     async def for_user(self, user_id: str, limit: int,
-                       order_id: str | None = None) -> list[Notification]:
-        """At most ``limit`` of the user's messages (about ``order_id`` if given), newest
-        first (ties by id, descending)."""
+                       order_ids: Sequence[str] = ()) -> list[Notification]:
+        """At most ``limit`` of the user's messages (about any of ``order_ids`` if some
+        are given), newest first (ties by id, descending)."""
         ...
 
-    async def for_order(self, order_id: str, limit: int) -> list[Notification]:
-        """At most ``limit`` messages about the order, whoever they went to, newest first."""
+    async def for_order(self, order_ids: Sequence[str], limit: int) -> list[Notification]:
+        """At most ``limit`` messages about any of the orders (at least one), whoever they
+        went to, newest first (ties by id, descending)."""
         ...
 
 

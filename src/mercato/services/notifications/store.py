@@ -68,9 +68,9 @@ class SqlNotificationRepository:
         """Those of ``ids`` still unsent, oldest first."""
         if not ids:
             return []
-        marks = ", ".join("?" * len(ids))
         rows = await self.db.fetch_all(
-            f"{SELECT} WHERE id IN ({marks}) AND sent_at IS NULL ORDER BY created_at, id", *ids)
+            f"{SELECT} WHERE id IN ({_marks(ids)}) AND sent_at IS NULL"
+            " ORDER BY created_at, id", *ids)
         return [Notification(**r) for r in rows]
 
     async def unsent(self, limit: int) -> list[Notification]:
@@ -79,19 +79,23 @@ class SqlNotificationRepository:
         return [Notification(**r) for r in rows]
 
     async def for_user(self, user_id: str, limit: int,
-                       order_id: str | None = None) -> list[Notification]:
-        if order_id is None:
+                       order_ids: Sequence[str] = ()) -> list[Notification]:
+        if not order_ids:
             rows = await self.db.fetch_all(
                 f"{SELECT} WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
                 user_id, limit)
         else:
             rows = await self.db.fetch_all(
-                f"{SELECT} WHERE user_id = ? AND order_id = ?"
-                " ORDER BY created_at DESC, id DESC LIMIT ?", user_id, order_id, limit)
+                f"{SELECT} WHERE user_id = ? AND order_id IN ({_marks(order_ids)})"
+                " ORDER BY created_at DESC, id DESC LIMIT ?", user_id, *order_ids, limit)
         return [Notification(**r) for r in rows]
 
-    async def for_order(self, order_id: str, limit: int) -> list[Notification]:
+    async def for_order(self, order_ids: Sequence[str], limit: int) -> list[Notification]:
         rows = await self.db.fetch_all(
-            f"{SELECT} WHERE order_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
-            order_id, limit)
+            f"{SELECT} WHERE order_id IN ({_marks(order_ids)})"
+            " ORDER BY created_at DESC, id DESC LIMIT ?", *order_ids, limit)
         return [Notification(**r) for r in rows]
+
+
+def _marks(values: Sequence[str]) -> str:
+    return ", ".join("?" * len(values))
