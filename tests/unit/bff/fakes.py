@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from mercato.bff.mobile.upstream import UpstreamFailed
 
@@ -36,6 +37,7 @@ class FakeUpstream:
         self.paths: list[tuple[str, str, str, Any]] = []
         self.down: set[str] = set()
         self.orders = {"o-1": ORDER}
+        self.notes = [NOTE]
 
     async def json(self, service: str, method: str, path: str, body: Any = None) -> Any:
         self.calls[service] += 1
@@ -66,6 +68,7 @@ class FakeUpstream:
         if service == "shipping":
             return {"items": [{"id": "s-1", "order_id": "o-1", "status": "label_created",
                                "tracking_number": "TRK1"}]}
-        if service == "notifications":
-            return {"items": [NOTE]}
+        if service == "notifications":  # filtered by the repeatable order_id, if any
+            wanted = parse_qs(urlsplit(path).query).get("order_id")
+            return {"items": [n for n in self.notes if not wanted or n["order_id"] in wanted]}
         raise AssertionError(f"unexpected call {service} {path}")

@@ -42,7 +42,7 @@ class _ErrorLog(logging.LoggerAdapter):
         super().__init__(logging.getLogger(__name__))
 
     def error(self, msg: object, *_args: Any, **_kwargs: Any) -> None:
-        log.info("graphql_error", message=str(msg))
+        log.info("graphql_error", message=getattr(msg, "message", str(msg)))
 
 
 class PersistedQueryError(Exception):
