@@ -1,18 +1,22 @@
-"""Micro-benchmark: strawberry against ariadne for the mobile BFF's GraphQL (issue 16 §3).
+"""Micro-benchmark: ariadne against strawberry for the mobile BFF's GraphQL (issue 16 §3).
 
 The same query (an order with its lines' products, its shipment and its notifications,
 plus the cart and its products) over the same per-request DataLoaders (the BFF's own,
 bff/mobile/loaders.py) and the same canned services (an ``await`` per call, no network),
 so what differs is the GraphQL layer alone. Variants, interleaved over --rounds rounds,
-median queries per second:
+median queries per second and CPU per query:
 
   (a) plain composition     no GraphQL: the loaders called and the answer built by hand
                             (the baseline: what any GraphQL layer adds is on top of it)
-  (b) strawberry, as run    the BFF's MobileGraphQL: depth, token and alias limits on
-  (c) strawberry, bare      the same schema without the extensions
-  (d) ariadne, bare         the same schema in SDL with resolvers bound to it
-  (e) ariadne, cached       (d) with a memoized parser and validator, as ariadne documents
-                            them (the fair match for (b), whose caches are strawberry's)
+  (b) ariadne, as run       the BFF's MobileGraphQL: depth, token and alias limits, the
+                            call budget, parse and validation cached (bff/mobile/limits.py)
+  (c) ariadne, bare         the BFF's schema through ``ariadne.graphql``, nothing else
+  (d) strawberry, as run    the BFF's former configuration (_graphql_strawberry.py): the
+                            limits as strawberry extensions, its ParserCache and
+                            ValidationCache
+  (e) strawberry, bare      the same strawberry schema without the extensions
+
+Every variant's answer is checked equal to the plain one's before it is timed.
 
 Run:  python benchmarks/bench_graphql.py          (about 20 s with the defaults)
 """
@@ -21,23 +25,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import statistics
 import time
-from functools import lru_cache
+from dataclasses import dataclass, field
 from importlib.metadata import version
 from typing import Any
 
+import _graphql_strawberry
 import ariadne
-import strawberry
-from graphql import parse as graphql_parse
-from graphql import validate as graphql_validate
+from _load import OverRounds, load_average
 from rich.console import Console
 from rich.table import Table
 
 from mercato.bff.mobile.graphql import Context, Limits, MobileGraphQL
 from mercato.bff.mobile.loaders import Loaders
-from mercato.bff.mobile.schema import Query
+from mercato.bff.mobile.schema import build_schema
 from mercato.bff.mobile.shaping import cart_item_count, timeline
 
 QUERY = """
@@ -99,62 +100,11 @@ async def plain(loaders: Loaders) -> dict:
                            for i in cart["items"]]}}}
 
 
-def ariadne_schema(sdl: str):
-    """The strawberry schema's SDL, with resolvers that read the same loaders."""
-    query, order, line, cart, cart_line = (ariadne.QueryType(), ariadne.ObjectType("Order"),
-                                           ariadne.ObjectType("OrderLine"),
-                                           ariadne.ObjectType("Cart"),
-                                           ariadne.ObjectType("CartLine"))
+@dataclass
+class Variant(OverRounds):
+    """One variant's rounds: ``{"qps": ..., "cpu_us": ...}`` each."""
 
-    @query.field("order")
-    async def resolve_order(_, info, id):
-        return await info.context.loaders.orders.load(id)
-
-    @query.field("cart")
-    async def resolve_cart(_, info):
-        return await info.context.loaders.cart.load("me")
-
-    order.set_field("timeline", lambda o, _info: timeline(o))
-
-    @order.field("shipment")
-    async def resolve_shipment(o, info):
-        found = await info.context.loaders.shipments.load(o["id"])
-        s = found[-1]
-        return {"id": s["id"], "status": s["status"], "trackingNumber": s["tracking_number"]}
-
-    @order.field("notifications")
-    async def resolve_notes(o, info):
-        return await info.context.loaders.notifications.load(o["id"])
-
-    async def resolve_product(item, info):
-        return await info.context.loaders.products.load(item["product_id"])
-
-    line.set_field("product", resolve_product)
-    cart_line.set_field("product", resolve_product)
-    cart.set_field("itemCount", lambda c, _info: cart_item_count(c))
-    return ariadne.make_executable_schema(sdl, query, order, line, cart, cart_line)
-
-
-@lru_cache(maxsize=256)
-def parsed(query: str):
-    return graphql_parse(query)
-
-
-def cached_parser(_context, data: dict):
-    return parsed(data["query"])
-
-
-_validated: dict[int, list] = {}  # by the id of a document the parser's cache keeps
-
-
-def cached_validator(schema, document_ast, rules=None, max_errors=None, type_info=None):
-    # ariadne's documented example sets an attribute on the document; graphql-core 3.3's
-    # nodes are frozen, so the result is kept beside it
-    past = _validated.get(id(document_ast))
-    if past is None:
-        past = _validated[id(document_ast)] = graphql_validate(schema, document_ast, rules,
-                                                               max_errors)
-    return past
+    runs: list[dict] = field(default_factory=list)
 
 
 async def rate(run, seconds: float) -> tuple[float, float]:
@@ -172,9 +122,9 @@ async def rate(run, seconds: float) -> tuple[float, float]:
 async def measure(seconds: float) -> dict[str, tuple[float, float]]:
     services = CannedServices()
     limits = Limits()
-    as_run = MobileGraphQL(limits)
-    bare = strawberry.Schema(query=Query)
-    ari = ariadne_schema(bare.as_str())
+    as_run, bare_ariadne = MobileGraphQL(limits), build_schema()
+    straw_as_run = _graphql_strawberry.as_run(limits)
+    straw_bare = _graphql_strawberry.bare()
     variables = {"id": "o-1"}
 
     async def run_plain():
@@ -183,26 +133,26 @@ async def measure(seconds: float) -> dict[str, tuple[float, float]]:
     async def run_as_run():
         return (await as_run.run(services, QUERY, variables, None, None))[1]
 
-    async def run_bare():
-        result = await bare.execute(QUERY, variable_values=variables,
-                                    context_value=Context(Loaders(services)))
-        return {"data": result.data, **({"errors": result.errors} if result.errors else {})}
-
-    async def run_ariadne():
-        return (await ariadne.graphql(ari, {"query": QUERY, "variables": variables},
+    async def run_ariadne_bare():
+        return (await ariadne.graphql(bare_ariadne, {"query": QUERY, "variables": variables},
                                       context_value=Context(Loaders(services))))[1]
 
-    async def run_ariadne_cached():
-        return (await ariadne.graphql(ari, {"query": QUERY, "variables": variables},
-                                      context_value=Context(Loaders(services)),
-                                      query_parser=cached_parser,
-                                      query_validator=cached_validator))[1]
+    def strawberry(schema):
+        async def run():
+            result = await schema.execute(QUERY, variable_values=variables,
+                                          context_value=Context(Loaders(services)))
+            answer: dict[str, Any] = {"data": result.data}
+            if result.errors:
+                answer["errors"] = [e.formatted for e in result.errors]
+            return answer
+        return run
 
-    variants = {"(a) plain composition": run_plain, "(b) strawberry, as run": run_as_run,
-                "(c) strawberry, bare": run_bare, "(d) ariadne, bare": run_ariadne,
-                "(e) ariadne, cached": run_ariadne_cached}
+    variants = {"(a) plain composition": run_plain, "(b) ariadne, as run": run_as_run,
+                "(c) ariadne, bare": run_ariadne_bare,
+                "(d) strawberry, as run": strawberry(straw_as_run),
+                "(e) strawberry, bare": strawberry(straw_bare)}
     answers = [await v() for v in variants.values()]
-    assert all(a["data"] == answers[0]["data"] for a in answers), answers
+    assert all(a == answers[0] for a in answers), answers
     return {name: await rate(v, seconds) for name, v in variants.items()}
 
 
@@ -212,29 +162,32 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=0.5, help="per variant and round")
     args = parser.parse_args()
     err = Console(stderr=True)
-    print(f"bench_graphql  strawberry {version('strawberry-graphql')}  ariadne "
-          f"{version('ariadne')}  graphql-core {version('graphql-core')}  "
-          f"loadavg at start={os.getloadavg()[0]:.2f}  lines={LINES}  "
-          f"rounds={args.rounds} x {args.seconds:g} s per variant")
-    rounds = []
+    print(f"bench_graphql  ariadne {version('ariadne')}  strawberry "
+          f"{version('strawberry-graphql')}  graphql-core {version('graphql-core')}  "
+          f"aiodataloader {version('aiodataloader')}  loadavg at start={load_average()}  "
+          f"lines={LINES}  rounds={args.rounds} x {args.seconds:g} s per variant")
+    variants: dict[str, Variant] = {}
     for r in range(args.rounds):
         err.print(f"round {r + 1}/{args.rounds}")
-        rounds.append(asyncio.run(measure(args.seconds)))
-    base = statistics.median(x["(a) plain composition"][0] for x in rounds)
-    base_cpu = statistics.median(x["(a) plain composition"][1] for x in rounds)
+        for name, (qps, cpu) in asyncio.run(measure(args.seconds)).items():
+            variants.setdefault(name, Variant()).runs.append({"qps": qps, "cpu_us": cpu})
+    base = variants["(a) plain composition"]
     table = Table(title="One order with its products, shipment and notifications, plus the "
                         "cart (median of rounds)")
     for column in ("variant", "queries/s", "x plain", "CPU µs/query", "x plain CPU",
                    "spread"):
         table.add_column(column, justify="left" if column == "variant" else "right")
-    for name in rounds[0]:
-        values = [x[name][0] for x in rounds]
-        median = statistics.median(values)
-        cpu = statistics.median(x[name][1] for x in rounds)
-        table.add_row(name, f"{median:,.0f}", f"{median / base:.2f}", f"{cpu:,.0f}",
-                      f"{cpu / base_cpu:.1f}", f"{(max(values) - min(values)) / median:.0%}")
+    for name, v in variants.items():
+        table.add_row(name, f"{v.median('qps'):,.0f}",
+                      f"{v.median('qps') / base.median('qps'):.2f}",
+                      f"{v.median('cpu_us'):,.0f}",
+                      f"{v.median('cpu_us') / base.median('cpu_us'):.1f}",
+                      f"{v.spread('qps'):.0%}")
     Console(width=110).print(table)
-    print(f"loadavg at end={os.getloadavg()[0]:.2f}")
+    ours, theirs = variants["(b) ariadne, as run"], variants["(d) strawberry, as run"]
+    ratio = ours.median("cpu_us") / theirs.median("cpu_us")
+    print(f"as run, ariadne's CPU per query is {ratio:.2f}x strawberry's")
+    print(f"loadavg at end={load_average()}")
 
 
 if __name__ == "__main__":
