@@ -116,16 +116,21 @@ def test_a_replayed_order_is_charged_once_and_its_key_cannot_buy_anything_else(
 
 def test_a_burst_of_one_customers_slow_checkouts_is_held_to_its_share(platform: Platform):
     greedy, other = customer(platform), customer(platform)
-    product = platform.new_product(stock=100)
+    # Two products taken in turn: the admission check is not atomic with the placing, so
+    # with 12 at once a few more than the bound may be taken, and on one product those
+    # would meet the units limit (20 a day, 409 units-limit) that this test is not about.
+    products = [platform.new_product(stock=100) for _ in range(2)]
+    product = products[0]
     burst = 4 * PER_CUSTOMER  # each stays in progress ~1.5 s: far more than needed
     answers = []
 
     def place(n: int):
         if any(a.status_code == 429 for a in answers):
             return  # held: the rest of the burst is not needed
+        body = platform.order_body(products[n % 2]["id"], card="tok_slow")
         with platform.client(greedy.token) as c:
             answers.append(c.post("/api/v1/orders", headers={"Idempotency-Key": f"b-{n}"},
-                                  json=platform.order_body(product["id"], card="tok_slow")))
+                                  json=body))
 
     with ThreadPoolExecutor(12) as pool:
         list(pool.map(place, range(burst)))
@@ -134,7 +139,8 @@ def test_a_burst_of_one_customers_slow_checkouts_is_held_to_its_share(platform: 
     codes = [a.status_code for a in answers]
     taken = [a.json()["id"] for a in answers if a.status_code == 202]
     refused = [a for a in answers if a.status_code == 429]
-    assert len(taken) + len(refused) == len(answers), codes
+    odd = [(a.status_code, a.text[:300]) for a in answers if a.status_code not in (202, 429)]
+    assert not odd, odd
     assert refused and len(taken) >= PER_CUSTOMER, codes
     assert all(r.json()["type"].endswith("/too-many-checkouts")
                and r.headers["retry-after"] == "1" for r in refused)
