@@ -59,8 +59,8 @@ async def test_over_the_call_budget_a_field_needing_a_call_is_null_with_an_error
     [error] = answer["errors"]
     assert error["path"] == ["order", "shipment"]
     assert error["extensions"] == {"code": "CALL_BUDGET_EXCEEDED", "service": "shipping"}
-    assert error["message"] == ("shipping: not called: the request's budget of 1 service "
-                                "calls is spent")
+    assert error["message"] == ("shipping: not called: the request has spent its budget "
+                                "of 1 service call")
     assert upstream.calls == {"orders": 1}  # the second was never made
 
 

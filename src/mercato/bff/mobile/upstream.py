@@ -68,8 +68,9 @@ class CallBudgetExceeded(UpstreamFailed):
     """The request had made all the service calls it may; this one was not made."""
 
     def __init__(self, service: str, budget: int) -> None:
-        super().__init__(service, f"not called: the request's budget of {budget} service "
-                                  "calls is spent")
+        calls = "call" if budget == 1 else "calls"
+        super().__init__(service, f"not called: the request has spent its budget of "
+                                  f"{budget} service {calls}")
         self.budget = budget
 
 
