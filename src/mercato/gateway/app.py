@@ -16,7 +16,6 @@ Content-Length); OPTIONS, and a method no route takes, from the route's methods
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from mercato.chassis.calls.resilience import CallPolicy
@@ -30,6 +29,7 @@ from mercato.chassis.telemetry.server_span import ServerSpans
 from mercato.chassis.web.errors import PROBLEM_CONTENT_TYPE, problem_body
 from mercato.gateway.audit import audited
 from mercato.gateway.errors import Reply
+from mercato.gateway.exchange import adding, read_body, route_label, title
 from mercato.gateway.local import LOCAL_ONLY, answer_local
 from mercato.gateway.methods import ServiceMethods
 from mercato.gateway.openapi import Documents
@@ -128,12 +128,12 @@ class Gateway:
         try:
             if self.pages is not None and is_page_path(path):
                 service = "pages"
-                status = await self.pages(scope, receive, _adding(send, extra))
+                status = await self.pages(scope, receive, adding(send, extra))
             else:
                 status, _body, service = await self._answer(scope, receive, send, hmap,
                                                             headers, rid, extra)
         finally:
-            route = page_route(path, status) if service == "pages" else _route_label(
+            route = page_route(path, status) if service == "pages" else route_label(
                 service, path)
             took = time.perf_counter() - started
             self.duration.labels(method, route, str(status), service).observe(took)
@@ -152,7 +152,7 @@ class Gateway:
         except Reply as r:
             status, out_headers = r.status, [(b"content-type", PROBLEM_CONTENT_TYPE.encode())]
             out_headers += [(k.lower().encode(), str(v).encode()) for k, v in r.headers.items()]
-            body = problem_body(r.status, _title(r.status), r.detail, rid)
+            body = problem_body(r.status, title(r.status), r.detail, rid)
         except Exception as exc:  # a bug: logged with its request id, answered as a problem
             log.exception("gateway_request_failed", request_id=rid, method=method, path=path,
                           service=service)
@@ -206,7 +206,7 @@ class Gateway:
             if route.access is Access.ADMIN and not principal.is_admin:
                 raise Reply(403, "this route needs the admin role")
             scope["mercato.private"] = True
-        body = await self._read_body(receive, hmap)
+        body = await read_body(receive, hmap, self.max_body, self.body_timeout)
         if principal is not None and audited(method, route):
             scope["mercato.audit"] = (principal, body)  # recorded once answered (audit.py)
         if self.limits is not None:
@@ -269,57 +269,3 @@ class Gateway:
         if scheme.lower() == b"bearer" and token.strip():
             sent.append((USER_HEADER.lower().encode(), token.strip()))
         return sent
-
-    async def _read_body(self, receive, hmap) -> bytes:
-        length = hmap.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            raise Reply(413, f"the request body exceeds {self.max_body} bytes")
-        chunks, size, more = [], 0, True
-        try:  # the whole body within the deadline: a trickle holds no connection for ever
-            async with asyncio.timeout(self.body_timeout):
-                while more:
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        raise Reply(499, "client disconnected")
-                    chunk = message.get("body", b"")
-                    size += len(chunk)
-                    if size > self.max_body:
-                        raise Reply(413, f"the request body exceeds {self.max_body} bytes")
-                    chunks.append(chunk)
-                    more = message.get("more_body", False)
-        except TimeoutError:
-            raise Reply(408, f"the request body did not arrive within {self.body_timeout} s",
-                        {"Connection": "close"}) from None
-        return b"".join(chunks)
-
-
-def _adding(send, extra):
-    """``send`` with the request id and trace context added to the answer's headers."""
-    async def sending(message) -> None:
-        if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", []), *extra]}
-        await send(message)
-    return sending
-
-
-def _route_label(service: str, path: str) -> str:
-    """The gateway's ``http.route``: low-cardinality, never the raw path (ids in it)."""
-    if service not in ("-", "gateway", "storefront"):
-        if path.startswith("/.well-known/"):
-            return path
-        if path.startswith("/api/mobile/"):
-            return "/api/mobile/*"
-        return f"/api/{path.split('/', 3)[2]}/{service}/*"  # the version: a routed one
-    for prefix in ("/api/v1/ops/", "/api/v1/storefront/", "/health/"):
-        if path.startswith(prefix):
-            return prefix + "*"
-    return "/metrics" if path == "/metrics" else "unmatched"
-
-
-def _title(status: int) -> str:
-    from http import HTTPStatus
-
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Client Closed Request" if status == 499 else "Error"

@@ -23,7 +23,7 @@ A refusal is answered, the sending half shut, and what the client still sends is
 and dropped for a moment (``LINGER``) before the close: closing with unread bytes would
 reset the connection and could destroy the answer before the client reads it.
 
-The body's deadline is the gateway's (``app.py`` ``_read_body``): the app reads it.
+The body's deadline is the gateway's (``exchange.py`` ``read_body``): the app reads it.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from mercato.gateway.app import _route_label
 from mercato.gateway.bootstrap import EdgeSettings, build
+from mercato.gateway.exchange import route_label
 from mercato.gateway.policy import Access, resolve
 from mercato.gateway.versions import Deprecation
 from tests.support.service_http import client
@@ -104,5 +104,5 @@ async def test_a_v1_order_answer_carries_the_deprecation_and_a_v2_one_none(
 
 
 def test_a_v2_request_is_measured_under_its_own_version():
-    assert _route_label("orders", "/api/v2/orders/o-1") == "/api/v2/orders/*"
-    assert _route_label("orders", "/api/v1/orders/o-1") == "/api/v1/orders/*"
+    assert route_label("orders", "/api/v2/orders/o-1") == "/api/v2/orders/*"
+    assert route_label("orders", "/api/v1/orders/o-1") == "/api/v1/orders/*"

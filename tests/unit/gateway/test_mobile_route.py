@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mercato.gateway.app import _route_label
+from mercato.gateway.exchange import route_label
 from mercato.gateway.policy import Access, Route, resolve
 
 
@@ -18,4 +18,4 @@ def test_other_paths_are_not_taken_for_mobile_ones():
 
 
 def test_the_metric_route_of_a_mobile_request_hides_its_ids():
-    assert _route_label("mobile-bff", "/api/mobile/v1/orders/o1") == "/api/mobile/*"
+    assert route_label("mobile-bff", "/api/mobile/v1/orders/o1") == "/api/mobile/*"
