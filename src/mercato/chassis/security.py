@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import jwt
+from cachetools import TLRUCache
 from jwt import PyJWK
 
 USER_ALGORITHM = "EdDSA"
@@ -54,38 +54,25 @@ class Principal:
 
 class Verified:
     """Verified tokens and their principals until each token's ``exp``, at most ``size``,
-    least recently used dropped first. Only successes are kept: a refused token is checked
-    again every time.
-
-    Why by hand: cachetools' ``TLRUCache`` does this but is not a dependency of the
-    platform, and an ``OrderedDict`` gives the bound and the recency in a few lines.
-    """
+    least recently used dropped first (cachetools' ``TLRUCache``: a time-to-use per item).
+    Only successes are kept: a refused token is checked again every time."""
 
     def __init__(self, size: int = MAX_VERIFIED, now: Callable[[], float] = time.time) -> None:
-        self._size = size
-        self._now = now
-        self._items: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._items: TLRUCache[str, tuple[Principal, float]] = TLRUCache(
+            maxsize=size, ttu=lambda _token, hit, _now: hit[1], timer=now)
 
     def get(self, token: str) -> Principal | None:
         hit = self._items.get(token)
-        if hit is None:
-            return None
-        if hit[1] <= self._now():
-            del self._items[token]
-            return None
-        self._items.move_to_end(token)
-        return hit[0]
+        return None if hit is None else hit[0]
 
     def put(self, token: str, principal: Principal, exp: float) -> None:
         self._items[token] = (principal, exp)
-        self._items.move_to_end(token)
-        if len(self._items) > self._size:
-            self._items.popitem(last=False)
 
     def clear(self) -> None:
         self._items.clear()
 
     def __len__(self) -> int:
+        self._items.expire()
         return len(self._items)
 
 

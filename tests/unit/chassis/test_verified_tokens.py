@@ -97,7 +97,7 @@ def test_the_memory_is_bounded_and_drops_the_least_recently_used():
     verified.put("ta", a, clock.now + 10)
     verified.put("tb", b, clock.now + 10)
     assert verified.get("ta") == a  # now ta is the most recently used
-    verified.put("tc", c, clock.now + 10)
+    verified.put("tc", c, clock.now + 20)
     assert (verified.get("ta"), verified.get("tb"), verified.get("tc")) == (a, None, c)
-    clock.now += 10
-    assert verified.get("ta") is None and len(verified) == 1
+    clock.now += 10  # ta's exp: gone; tc lives till its own
+    assert verified.get("ta") is None and verified.get("tc") == c and len(verified) == 1
