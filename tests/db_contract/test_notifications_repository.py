@@ -44,6 +44,7 @@ async def test_nothing_stored_reads_as_none_and_empty(repo):
     assert await repo.unsent_of([]) == []
     assert await repo.for_user("user-1", 10) == []
     assert await repo.for_order(["order-1"], 10) == []
+    assert await repo.for_order([], 10) == []  # no ``IN ()``: PostgreSQL refuses it
 
 
 async def test_an_id_is_stored_once_and_a_clash_answers_the_first_message(repo):

@@ -69,6 +69,8 @@ class FakeUpstream:
             return {"items": [{"id": "s-1", "order_id": "o-1", "status": "label_created",
                                "tracking_number": "TRK1"}]}
         if service == "notifications":  # filtered by the repeatable order_id, if any
-            wanted = parse_qs(urlsplit(path).query).get("order_id")
-            return {"items": [n for n in self.notes if not wanted or n["order_id"] in wanted]}
+            query = parse_qs(urlsplit(path).query)
+            wanted, limit = query.get("order_id"), int(query.get("limit", ["20"])[0])
+            return {"items": [n for n in self.notes
+                              if not wanted or n["order_id"] in wanted][:limit]}
         raise AssertionError(f"unexpected call {service} {path}")

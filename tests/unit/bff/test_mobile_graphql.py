@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 
+from structlog.testing import capture_logs
+
 from mercato.bff.mobile.graphql import Limits, MobileGraphQL
 from tests.unit.bff.fakes import FakeUpstream
 
@@ -122,6 +124,28 @@ async def test_introspection_answers_in_development_and_is_refused_in_production
     assert ran and answer["data"]["__schema"]["queryType"]["name"] == "Query"
     ran, answer = await run(query, limits=Limits(introspection=False))
     assert not ran and "introspection" in answer["errors"][0]["message"].lower()
+
+
+async def test_in_production_a_misspelt_field_gets_no_suggestion_of_the_schema():
+    ran, answer = await run("{ ordr }")
+    assert not ran and "Did you mean 'order'?" in answer["errors"][0]["message"]
+    ran, answer = await run("{ ordr }", limits=Limits(introspection=False))
+    assert not ran
+    assert answer["errors"][0]["message"] == "Cannot query field 'ordr' on type 'Query'."
+
+
+async def test_a_resolver_bug_is_logged_with_its_stack_and_a_failed_service_in_one_line():
+    upstream = FakeUpstream()
+    upstream.orders["o-bad"] = {"id": "o-bad"}  # malformed: no status, items, ...
+    upstream.down.add("shipping")
+    with capture_logs() as logs:
+        ran, answer = await run('{ a: order(id: "o-bad") { timeline { status } }'
+                                '  b: order(id: "o-1") { shipment { status } } }', upstream)
+    assert ran and answer["data"]["b"] == {"shipment": None}
+    bug = [e for e in logs if e["event"] == "graphql_resolver_failed"]
+    assert bug and bug[0]["log_level"] == "error" and isinstance(bug[0]["exc_info"],
+                                                                  KeyError)
+    assert [e["log_level"] for e in logs if e["event"] == "graphql_error"] == ["info"]
 
 
 async def test_cached_validation_keeps_each_instances_limits():

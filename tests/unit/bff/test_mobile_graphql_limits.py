@@ -97,3 +97,32 @@ async def test_several_orders_notifications_are_one_call_filtered_by_their_ids()
                               "b": {"notifications": [{"subject": "Shipped"}]}}
     [(_, _, path, _)] = [p for p in upstream.paths if p[0] == "notifications"]
     assert path == "/api/v1/notifications?limit=200&order_id=o-1&order_id=o-2"
+
+
+async def test_a_full_page_of_several_orders_notifications_asks_each_order_again_alone():
+    upstream = FakeUpstream()
+    upstream.orders["o-2"] = {**ORDER, "id": "o-2"}
+    upstream.notes = [{**NOTE, "id": f"n-{i}"} for i in range(200)]  # o-1's, newest
+    upstream.notes.append({**NOTE, "id": "n-old", "order_id": "o-2", "subject": "Older"})
+    ran, answer = await run('{ a: order(id: "o-1") { notifications { id } }'
+                            '  b: order(id: "o-2") { notifications { subject } } }', upstream)
+    assert ran and "errors" not in answer
+    assert len(answer["data"]["a"]["notifications"]) == 200
+    assert answer["data"]["b"] == {"notifications": [{"subject": "Older"}]}  # not cut off
+    asked = [p for s, _, p, _ in upstream.paths if s == "notifications"]
+    assert asked == ["/api/v1/notifications?limit=200&order_id=o-1&order_id=o-2",
+                     "/api/v1/notifications?limit=200&order_id=o-1",
+                     "/api/v1/notifications?limit=200&order_id=o-2"]
+
+
+async def test_the_default_budget_answers_the_largest_inbox_with_each_messages_order():
+    upstream = FakeUpstream()
+    for i in range(50):
+        upstream.orders[f"o-{i}"] = {**ORDER, "id": f"o-{i}"}
+    upstream.notes = [{**NOTE, "id": f"n-{i}", "order_id": f"o-{i}"} for i in range(50)]
+    ran, answer = await run("{ notifications(limit: 50) { order { status } } "
+                            "cart { itemCount } featured { name } }", upstream)
+    assert ran and "errors" not in answer, answer.get("errors")
+    assert [n["order"]["status"] for n in answer["data"]["notifications"]] == \
+        ["confirmed"] * 50
+    assert upstream.calls["orders"] == 50

@@ -1,5 +1,5 @@
 """The cart's price cache: a product found is reused for ``ttl`` seconds, the rest asked in
-one batch; unknown products, a zero ttl and the bound."""
+one batch; unknown products, a zero ttl and the bound (least recently used first)."""
 
 from __future__ import annotations
 
@@ -76,10 +76,12 @@ async def test_an_unavailable_catalog_is_the_callers_error_and_nothing_is_rememb
     assert catalog.asked == [["a"], ["a"]]
 
 
-async def test_past_its_bound_the_oldest_entries_go_first():
+async def test_past_its_bound_the_least_recently_used_entries_go_first():
     catalog, clock = Catalog(a=1, b=2, c=3), Clock()
     cached = CachedCatalog(catalog, ttl=60, max_entries=2, clock=clock)
-    for pid in ("a", "b", "c"):
-        await cached.lookup([pid])
-    await cached.lookup(["b", "c", "a"])  # b and c remembered; a had to go
-    assert catalog.asked[-1] == ["a"]
+    await cached.lookup(["a"])
+    await cached.lookup(["b"])
+    await cached.lookup(["a"])  # a used again: b is now the least recently used
+    await cached.lookup(["c"])
+    await cached.lookup(["a", "c", "b"])  # a and c remembered; b had to go
+    assert catalog.asked == [["a"], ["b"], ["c"], ["b"]]

@@ -35,14 +35,21 @@ class Context:
 
 
 class _ErrorLog(logging.LoggerAdapter):
-    """ariadne logs each error with its stack at ERROR; a failed service is an expected
-    answer here, not a crash: one line at info."""
+    """ariadne logs each error with its stack at ERROR. A failed service (or a refused
+    query) is an expected answer here, not a crash: one line at info. Anything else is a
+    bug or a malformed answer: logged at error with its stack (the client is told only
+    its kind: ``error_entry``)."""
 
     def __init__(self) -> None:
         super().__init__(logging.getLogger(__name__))
 
     def error(self, msg: object, *_args: Any, **_kwargs: Any) -> None:
-        log.info("graphql_error", message=getattr(msg, "message", str(msg)))
+        cause = getattr(msg, "original_error", None)
+        message = getattr(msg, "message", str(msg))
+        if cause is None or isinstance(cause, UpstreamFailed | GraphQLError):
+            log.info("graphql_error", message=message)
+        else:
+            log.error("graphql_resolver_failed", message=message, exc_info=cause)
 
 
 class PersistedQueryError(Exception):

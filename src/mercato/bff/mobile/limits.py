@@ -40,7 +40,10 @@ class Limits:
     introspection: bool = True
     persisted: int = 1000  # queries kept by hash
     parsed: int = 256  # parsed and validated documents kept by query text
-    calls: int = 20  # service calls one request may make (upstream.CallBudget)
+    # service calls one request may make (upstream.CallBudget): enough for the inbox at
+    # its largest with each message's order (1 + 50 + a few); not for each of those
+    # orders' shipments as well (a screen of fifty orders asks for one list, not fifty)
+    calls: int = 64
 
 
 Measure = Callable[[FieldNode, int], int]  # a field and its selection's measure -> its own
@@ -121,6 +124,8 @@ class CheckedQueries:
 
     def __init__(self, limits: Limits) -> None:
         self.tokens = limits.tokens
+        # "Did you mean 'order'?" would tell the schema that introspection hides
+        self.hide_suggestions = not limits.introspection
         self._parsed: LRUCache[str, DocumentNode] = LRUCache(maxsize=limits.parsed)
         self._validated: LRUCache[int, tuple[DocumentNode, list[GraphQLError]]] = \
             LRUCache(maxsize=limits.parsed)
@@ -137,6 +142,7 @@ class CheckedQueries:
         kept = self._validated.get(id(document))
         if kept is not None and kept[0] is document:
             return kept[1]
-        errors = validate(schema, document, rules, max_errors)
+        errors = validate(schema, document, rules, max_errors,
+                          hide_suggestions=self.hide_suggestions)
         self._validated[id(document)] = (document, errors)
         return errors

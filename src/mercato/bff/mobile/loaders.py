@@ -63,15 +63,22 @@ class Loaders:
     async def _notifications(self, order_ids: Sequence[str]) -> list[list[dict]]:
         """The messages about each order, up to 20 orders in one call (the list's
         repeatable ``order_id`` filter), grouped by order. The page of 200 bounds them all
-        together: ten messages an order on average, more than an order's events send."""
+        together (ten messages an order on average, more than an order's events send);
+        when it comes back full, an order's older messages may be past its end, so each
+        order is asked again alone and gets its own 200."""
+        items = await self._notes(order_ids)
+        if len(items) < NOTIFICATIONS_PAGE or len(order_ids) == 1:
+            by_order: dict[str, list[dict]] = defaultdict(list)
+            for item in items:
+                by_order[item.get("order_id") or ""].append(item)
+            return [by_order.get(oid, []) for oid in order_ids]
+        return list(await asyncio.gather(*(self._notes([oid]) for oid in order_ids)))
+
+    async def _notes(self, order_ids: Sequence[str]) -> list[dict]:
         query = urlencode([("limit", NOTIFICATIONS_PAGE),
                            *(("order_id", oid) for oid in order_ids)])
-        items = (await self.upstream.json("notifications", "GET",
-                                          f"/api/v1/notifications?{query}"))["items"]
-        by_order: dict[str, list[dict]] = defaultdict(list)
-        for item in items:
-            by_order[item.get("order_id") or ""].append(item)
-        return [by_order.get(oid, []) for oid in order_ids]
+        return (await self.upstream.json("notifications", "GET",
+                                         f"/api/v1/notifications?{query}"))["items"]
 
     async def _cart(self, keys: Sequence[str]) -> list[dict]:
         cart = await self.upstream.json("cart", "GET", "/api/v1/cart")

@@ -17,4 +17,4 @@ class MobileSettings(BaseSettings):
     graphql_max_tokens: int = Field(default=2000, ge=50)
     graphql_max_aliases: int = Field(default=15, ge=0)
     persisted_queries: int = Field(default=1000, ge=1)  # kept by hash (an LRU)
-    graphql_call_budget: int = Field(default=20, ge=1)  # service calls per GraphQL request
+    graphql_call_budget: int = Field(default=64, ge=1)  # service calls per GraphQL request

@@ -63,8 +63,8 @@ class NotificationRepository(Protocol):
         ...
 
     async def for_order(self, order_ids: Sequence[str], limit: int) -> list[Notification]:
-        """At most ``limit`` messages about any of the orders (at least one), whoever they
-        went to, newest first (ties by id, descending)."""
+        """At most ``limit`` messages about any of the orders (none for no order), whoever
+        they went to, newest first (ties by id, descending)."""
         ...
 
 

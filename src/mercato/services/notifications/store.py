@@ -91,6 +91,8 @@ class SqlNotificationRepository:
         return [Notification(**r) for r in rows]
 
     async def for_order(self, order_ids: Sequence[str], limit: int) -> list[Notification]:
+        if not order_ids:  # ``IN ()`` is SQLite's, not PostgreSQL's
+            return []
         rows = await self.db.fetch_all(
             f"{SELECT} WHERE order_id IN ({_marks(order_ids)})"
             " ORDER BY created_at DESC, id DESC LIMIT ?", *order_ids, limit)
