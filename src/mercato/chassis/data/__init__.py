@@ -5,30 +5,16 @@ Public API: ``Database``, ``Connection``, ``Conflict``, ``DatabaseUnavailable``,
 ``SqliteDatabase``,
 ``PostgresDatabase``, ``ensure_database``, ``service_database_url``, ``TransactionLost``,
 ``migrate``, ``migrate_in_child``, ``MigrationFailed``, ``run_env``, ``sqlite_url``.
+
+Loaded on first use (``lazy_loader``): the migration child imports ``migrations`` alone,
+not asyncpg and the SQLite adapter with it.
 """
 
-from mercato.chassis.data.db import (
-    Conflict,
-    Connection,
-    Database,
-    DatabaseUnavailable,
-    Row,
-    SqliteDatabase,
-    TransactionLost,
-)
-from mercato.chassis.data.migrations import (
-    MigrationFailed,
-    migrate,
-    migrate_in_child,
-    run_env,
-    sqlite_url,
-)
-from mercato.chassis.data.postgres import (
-    PostgresDatabase,
-    ensure_database,
-    service_database_url,
-)
+import lazy_loader
 
-__all__ = ["Conflict", "Connection", "Database", "DatabaseUnavailable", "MigrationFailed",
-           "PostgresDatabase", "Row", "SqliteDatabase", "TransactionLost", "ensure_database",
-           "migrate", "migrate_in_child", "run_env", "service_database_url", "sqlite_url"]
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "db": ["Conflict", "Connection", "Database", "DatabaseUnavailable", "Row",
+           "SqliteDatabase", "TransactionLost"],
+    "migrations": ["MigrationFailed", "migrate", "migrate_in_child", "run_env", "sqlite_url"],
+    "postgres": ["PostgresDatabase", "ensure_database", "service_database_url"],
+})

@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 from mercato.chassis.data.db import Database, SqliteDatabase
 from mercato.chassis.data.migrations import migrate_in_child, sqlite_url
-from mercato.chassis.data.postgres import PostgresDatabase, ensure_database, service_database_url
 from mercato.chassis.settings import Settings
 
 
@@ -23,6 +22,8 @@ def database_target(settings: Settings, service: str) -> str:
     configured = settings.database_url_for(service)
     if configured is None:
         return sqlite_url(settings.service_dir(service) / f"{service}.db")
+    from mercato.chassis.data.postgres import service_database_url  # asyncpg: only then
+
     if urlsplit(configured).scheme not in ("postgresql", "postgres"):
         raise ValueError(f"the database URL for {service} must be postgresql://...: got "
                          f"the scheme {urlsplit(configured).scheme!r}")
@@ -37,6 +38,8 @@ async def open_database(settings: Settings, service: str, migrations_dir: Path) 
         await migrate_in_child(migrations_dir, url, lock_file)
         return SqliteDatabase(Path(url.removeprefix("sqlite:///")),
                               busy_timeout_ms=int(settings.database_busy_timeout * 1000))
+    from mercato.chassis.data.postgres import PostgresDatabase, ensure_database
+
     await ensure_database(url, urlsplit(url).path.lstrip("/"))
     await migrate_in_child(migrations_dir, url, lock_file)
     return await PostgresDatabase.open(url, max_size=settings.database_pool_size,
