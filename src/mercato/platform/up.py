@@ -25,6 +25,7 @@ from mercato.chassis.tls import client_ssl, tls_files
 from mercato.chassis.web.serve import bind
 from mercato.platform.catalog import GATEWAY, PROVIDER, SERVICES, TRACES
 from mercato.platform.control import Control, instance_spec, socket_path
+from mercato.platform.databases_up import migrate_databases
 from mercato.platform.demo import SeedError, seed_demo
 from mercato.platform.faults.links import FaultLinks
 from mercato.platform.liveness import LivenessWatch, liveness_failures
@@ -158,8 +159,9 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
         await set_up()
 
     # The trace store and the card provider (Python processes, each a second or more of
-    # imports) are spawned first, then NATS; the three are waited for together.
-    waits = []
+    # imports) are spawned first, then NATS and the one child that migrates every SQLite
+    # database (databases_up.py); all are waited for together.
+    waits = [migrate_databases(settings.model_copy(update={"data_dir": data_dir}), _warn)]
     if plan.spec is not None:
         waits.append(trace_store_live(await sup.start(plan.spec), plan.url, _say))
     if provider is not None:
