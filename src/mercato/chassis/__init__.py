@@ -11,33 +11,23 @@ Public API:
 - ``require_user``, ``require_admin``, ``require_service``, ``Principal`` — authorization
 - ``ServiceClient``, ``Unavailable``, ``Reply`` — calls to other services by name
 - ``Database``, ``Connection``, ``Conflict``, ``SqliteDatabase`` — the database seam
+
+The names are loaded on first use (``lazy_loader``): importing one module of the chassis
+(``mercato.chassis.settings``, the migration child's ``mercato.chassis.data.migrations``)
+does not import every face of it (FastAPI, aiohttp, NATS, asyncpg...), which every
+``mercato`` process paid for at start-up.
 """
 
-from mercato.chassis.calls import Reply, ServiceClient, Unavailable
-from mercato.chassis.data import Conflict, Connection, Database, SqliteDatabase
-from mercato.chassis.errors import (
-    DependencyTimedOut,
-    DependencyUnavailable,
-    DomainError,
-    ErrorTable,
-    NotFound,
-    Refusal,
-)
-from mercato.chassis.runtime import Runtime
-from mercato.chassis.security import Principal
-from mercato.chassis.settings import Settings, load_settings
-from mercato.chassis.web import (
-    create_service,
-    require_admin,
-    require_service,
-    require_user,
-    serve_service,
-)
+import lazy_loader
 
-__all__ = [
-    "Conflict", "Connection", "Database", "DependencyTimedOut", "DependencyUnavailable",
-    "DomainError", "ErrorTable", "NotFound", "Principal", "Refusal", "Reply",
-    "Runtime", "ServiceClient", "Settings", "SqliteDatabase", "Unavailable",
-    "create_service", "load_settings", "require_admin",
-    "require_service", "require_user", "serve_service",
-]
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "calls": ["Reply", "ServiceClient", "Unavailable"],
+    "data": ["Conflict", "Connection", "Database", "SqliteDatabase"],
+    "errors": ["DependencyTimedOut", "DependencyUnavailable", "DomainError", "ErrorTable",
+               "NotFound", "Refusal"],
+    "runtime": ["Runtime"],
+    "security": ["Principal"],
+    "settings": ["Settings", "load_settings"],
+    "web": ["create_service", "require_admin", "require_service", "require_user",
+            "serve_service"],
+})

@@ -19,6 +19,7 @@ import json
 import math
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from prometheus_client import Counter
 from pydantic import Field, field_validator
@@ -28,7 +29,9 @@ from mercato.chassis.logging import get_logger
 from mercato.chassis.security import Principal
 from mercato.gateway.errors import Reply
 from mercato.gateway.ratelimit_local import Check, Denied, Limit, LocalBuckets, parse_limit
-from mercato.gateway.ratelimit_redis import RedisBuckets
+
+if TYPE_CHECKING:
+    from mercato.gateway.ratelimit_redis import RedisBuckets
 
 log = get_logger(__name__)
 LIMITED = Counter("mercato_gateway_rate_limited_total", "Requests refused with a 429",
@@ -81,7 +84,9 @@ class RateLimiter:
     def from_env(cls) -> RateLimiter:
         settings = RateLimitSettings()
         redis = None
-        if settings.redis_url:
+        if settings.redis_url:  # redis is imported by the production profile only
+            from mercato.gateway.ratelimit_redis import RedisBuckets
+
             redis = RedisBuckets(settings.redis_url, prefix=settings.rate_limit_redis_prefix,
                                  timeout=settings.rate_limit_redis_timeout)
         return cls(settings, redis=redis)

@@ -32,6 +32,21 @@ INTERVAL = 2.0
 TIMEOUT = 2.0
 
 
+async def answers_live(url: str, timeout: float, *, every: float = 0.05) -> bool:
+    """Whether ``url``'s ``/health/live`` answers 200 within ``timeout`` seconds (asked
+    every ``every`` seconds): a child ``mercato up`` starts (the trace store, the card
+    provider) being waited for."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1)) as http:
+        while asyncio.get_running_loop().time() < deadline:
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with http.get(url + "/health/live") as r:
+                    if r.status == 200:
+                        return True
+            await asyncio.sleep(every)
+    return False
+
+
 def liveness_failures() -> int:
     """``MERCATO_LIVENESS_FAILURES``: missed checks in a row before a child is killed
     (default 3; 0 turns the checks off, e.g. to hold a process in a debugger)."""

@@ -8,17 +8,14 @@ A provider URL the user set is theirs: no simulator is started and it is used as
 
 from __future__ import annotations
 
-import asyncio
 import sys
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
-import aiohttp
-
 from mercato.platform.catalog import PROVIDER
-from mercato.platform.nats_server import free_port
-from mercato.platform.supervisor import ProcessSpec, Supervisor
+from mercato.platform.liveness import answers_live
+from mercato.platform.nats_server import STANDARD_PORT, free_port
+from mercato.platform.supervisor import Child, ProcessSpec, Supervisor
 
 URL_VARIABLE = "MERCATO_PAYMENT_PROVIDER_URL"
 
@@ -32,25 +29,32 @@ def provider_spec(port: int, env: Mapping[str, str], logs: Path) -> ProcessSpec:
     return ProcessSpec(PROVIDER, argv, dict(env), logs / f"{PROVIDER}.log")
 
 
-async def provider_setup(sup: Supervisor, env: Mapping[str, str], logs: Path, *,
-                         host: str = "127.0.0.1", timeout: float = 20.0
-                         ) -> tuple[dict[str, str], str]:
-    """(the children's environment, the provider's URL): the user's own, or the
-    simulator's once it answers ``/health/live``. Raises ``ProviderError``."""
+def provider_plan(env: Mapping[str, str], logs: Path, *, host: str = "127.0.0.1",
+                  avoid: frozenset[int] = frozenset()
+                  ) -> tuple[dict[str, str], str, ProcessSpec | None]:
+    """(the children's environment, the provider's URL, the simulator's process): the
+    user's own URL and nothing to start, or the simulator on a free port (not one of
+    ``avoid``: chosen for processes not listening yet)."""
     if env.get(URL_VARIABLE):
-        return dict(env), env[URL_VARIABLE]
-    port = free_port(host)
+        return dict(env), env[URL_VARIABLE], None
+    port = free_port(host, avoid=avoid | {STANDARD_PORT})
     url = f"http://{host}:{port}"
-    child = await sup.start(provider_spec(port, env, logs))
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1)) as http:
-        while time.monotonic() < deadline:
-            try:
-                async with http.get(url + "/health/live") as r:
-                    if r.status == 200:
-                        return dict(env, **{URL_VARIABLE: url}), url
-            except (aiohttp.ClientError, TimeoutError):
-                pass
-            await asyncio.sleep(0.05)
-    raise ProviderError(f"the card provider simulator (pid {child.pid}) did not answer on "
-                        f"{url} within {timeout:.0f}s; see {child.spec.log_path}")
+    return dict(env, **{URL_VARIABLE: url}), url, provider_spec(port, env, logs)
+
+
+async def provider_live(child: Child, url: str, *, timeout: float = 20.0) -> None:
+    """Until the started simulator answers ``/health/live``; ``ProviderError`` if it does
+    not within ``timeout`` seconds."""
+    if not await answers_live(url, timeout):
+        raise ProviderError(f"the card provider simulator (pid {child.pid}) did not answer "
+                            f"on {url} within {timeout:.0f}s; see {child.spec.log_path}")
+
+
+async def provider_setup(sup: Supervisor, env: Mapping[str, str], logs: Path
+                         ) -> tuple[dict[str, str], str]:
+    """``provider_plan``, the simulator started and waited for. Raises ``ProviderError``.
+    (``mercato up`` starts it alongside NATS and the trace store instead.)"""
+    out, url, spec = provider_plan(env, logs)
+    if spec is not None:
+        await provider_live(await sup.start(spec), url)
+    return out, url

@@ -10,17 +10,15 @@ where the traces went).
 
 from __future__ import annotations
 
-import asyncio
 import sys
-import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-import aiohttp
-
 from mercato.platform.catalog import TRACES
-from mercato.platform.nats_server import free_port
-from mercato.platform.supervisor import ProcessSpec, Supervisor
+from mercato.platform.liveness import answers_live
+from mercato.platform.nats_server import STANDARD_PORT, free_port
+from mercato.platform.supervisor import Child, ProcessSpec, Supervisor
 
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 SCHEDULE_DELAY_MS = "500"  # how often each process exports (the SDK's default is 5000)
@@ -56,38 +54,49 @@ def exporter_env(env: Mapping[str, str], store_url: str) -> dict[str, str]:
     return out
 
 
+@dataclass
+class TracePlan:
+    """What the platform does with its spans, decided before anything starts: the
+    children's environment, the store's URL (None: no store), the start-up table's line and
+    the store's process (None: none to start)."""
+
+    env: dict[str, str]
+    url: str | None
+    line: str
+    spec: ProcessSpec | None = None
+
+
+def trace_plan(env: Mapping[str, str], logs: Path, *, host: str = "127.0.0.1",
+               avoid: frozenset[int] = frozenset()) -> TracePlan:
+    """No store when tracing is off (``OTEL_SDK_DISABLED=true``) or spans go to the user's
+    own endpoint; otherwise one on a free port (not one of ``avoid``: chosen for processes
+    not listening yet), every child exporting to it."""
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return TracePlan(dict(env), None, "off (OTEL_SDK_DISABLED=true)")
+    if external := external_endpoint(env):
+        return TracePlan(dict(env), None, f"exported to {external}")
+    port = free_port(host, avoid=avoid | {STANDARD_PORT})
+    url = f"http://{host}:{port}"
+    return TracePlan(exporter_env(env, url), url, url, trace_store_spec(port, env, logs))
+
+
+async def trace_store_live(child: Child, url: str, say: Callable[[str], None], *,
+                           timeout: float = 20.0) -> None:
+    """Until the started store answers ``/health/live``; ``TraceStoreError`` if it does
+    not within ``timeout`` seconds."""
+    if not await answers_live(url, timeout):
+        raise TraceStoreError(f"the trace store (pid {child.pid}) did not answer on {url} "
+                              f"within {timeout:.0f}s; see {child.spec.log_path}")
+    say(f"Started the trace store on {url} (data in "
+        f"{Path(child.spec.env.get('MERCATO_DATA_DIR', '.')) / 'traces'})")
+
+
 async def trace_setup(sup: Supervisor, env: Mapping[str, str], logs: Path,
                       say: Callable[[str], None]) -> tuple[dict[str, str], str | None, str]:
-    """What the platform does with its spans: (the children's environment, the store's
-    URL or None, a line for the start-up table). No store when tracing is off
-    (``OTEL_SDK_DISABLED=true``) or spans go to the user's own endpoint; otherwise it is
-    started and every child exports to it. Raises ``TraceStoreError``."""
-    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
-        return dict(env), None, "off (OTEL_SDK_DISABLED=true)"
-    if external := external_endpoint(env):
-        return dict(env), None, f"exported to {external}"
-    store_url = await start_trace_store(sup, env, logs)
-    say(f"Started the trace store on {store_url} (data in "
-        f"{Path(env.get('MERCATO_DATA_DIR', '.')) / 'traces'})")
-    return exporter_env(env, store_url), store_url, store_url
-
-
-async def start_trace_store(sup: Supervisor, env: Mapping[str, str], logs: Path, *,
-                            host: str = "127.0.0.1", timeout: float = 20.0) -> str:
-    """Start the store on a free port and wait until it answers ``/health/live``; its
-    URL. Raises ``TraceStoreError`` when it does not within ``timeout`` seconds."""
-    port = free_port(host)
-    url = f"http://{host}:{port}"
-    child = await sup.start(trace_store_spec(port, env, logs))
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1)) as http:
-        while time.monotonic() < deadline:
-            try:
-                async with http.get(url + "/health/live") as r:
-                    if r.status == 200:
-                        return url
-            except (aiohttp.ClientError, TimeoutError):
-                pass
-            await asyncio.sleep(0.05)
-    raise TraceStoreError(f"the trace store (pid {child.pid}) did not answer on {url} within "
-                          f"{timeout:.0f}s; see {child.spec.log_path}")
+    """``trace_plan``, its store started and waited for: (the children's environment, the
+    store's URL or None, a line for the start-up table). Raises ``TraceStoreError``.
+    (``mercato up`` starts the store alongside NATS and the card provider instead.)"""
+    plan = trace_plan(env, logs)
+    if plan.spec is not None:
+        await trace_store_live(await sup.start(plan.spec), plan.url, say)
+    return plan.env, plan.url, plan.line

@@ -25,10 +25,12 @@ from mercato.chassis.tls import client_ssl, tls_files
 from mercato.chassis.web.serve import bind
 from mercato.platform.catalog import GATEWAY, PROVIDER, SERVICES, TRACES
 from mercato.platform.control import Control, instance_spec, socket_path
+from mercato.platform.databases_up import migrate_databases
 from mercato.platform.demo import SeedError, seed_demo
 from mercato.platform.faults.links import FaultLinks
 from mercato.platform.liveness import LivenessWatch, liveness_failures
 from mercato.platform.nats_auth import ensure_credentials, nats_users
+from mercato.platform.nats_server import STANDARD_PORT
 from mercato.platform.nats_up import (
     described,
     nats_children,
@@ -37,11 +39,11 @@ from mercato.platform.nats_up import (
     set_up_jetstream,
     start_servers,
 )
-from mercato.platform.provider_up import ProviderError, provider_setup
+from mercato.platform.provider_up import ProviderError, provider_live, provider_plan
 from mercato.platform.replicas import parse_replicas, service_specs
 from mercato.platform.running import SUPERVISOR
 from mercato.platform.supervisor import Supervisor
-from mercato.platform.trace_store_up import TraceStoreError, trace_setup
+from mercato.platform.trace_store_up import TraceStoreError, trace_plan, trace_store_live
 from mercato.platform.up_ready import running_table, wait_ready
 from mercato.platform.workload_keys import NATS, ensure_workload_certs, ensure_workload_keys
 
@@ -74,6 +76,19 @@ class _Boot:
     liveness: LivenessWatch | None = None
     links: FaultLinks | None = None  # --fault-proxies
     gateway_url: str = ""
+
+
+async def all_of(*steps) -> None:
+    """Run ``steps`` (coroutines) concurrently until all are done; the first to fail
+    cancels the others (awaited) and its error is raised as it is (``TaskGroup`` would
+    wrap it in an ``ExceptionGroup``)."""
+    tasks = [asyncio.ensure_future(step) for step in steps]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _say(message: str) -> None:
@@ -121,26 +136,39 @@ async def _boot(settings: Settings, sup: Supervisor, data_dir: Path, boot: _Boot
     except ValueError as exc:
         raise UpError(str(exc)) from None
     env["MERCATO_NATS_URL"] = nats_url
+    # Every port is chosen now, so all start at once; none listens yet, hence `taken`.
+    # (A cluster's route ports are not in it: a clash with one of those two is as unlikely
+    # as two random picks of ~28,000 ports meeting, and would show as a start that fails.)
+    taken = frozenset({STANDARD_PORT, gateway_port, *(port for _, port in servers)})
+    plan = trace_plan(env, logs, avoid=taken)
+    store_port = {int(plan.url.rpartition(":")[2])} if plan.spec is not None else set()
+    env, provider_url, provider = provider_plan(plan.env, logs, avoid=taken | store_port)
+    store_url, traces = plan.url, plan.line
     _say(f"Starting NATS on {nats_url} ({described(nats_nodes, copies, data_dir)}"
          f"{'; TLS with client certificates' if tls else ''})")
-    try:
-        async def set_up() -> None:
-            await set_up_jetstream(boot.nc, settings.registry_ttl, copies,
-                                   duplicate_window=settings.nats_duplicate_window)
+
+    async def set_up() -> None:
+        await set_up_jetstream(boot.nc, settings.registry_ttl, copies,
+                               duplicate_window=settings.nats_duplicate_window)
+
+    async def nats_up() -> None:
         boot.nc = await start_servers(sup, servers, nats_url,
                                       **connect_options(SUPERVISOR, seeds[SUPERVISOR]),
                                       **({"tls": tls} if tls else {}),
                                       reconnected_cb=restoring(set_up, _warn))
         await set_up()
-    except TimeoutError as exc:
-        raise UpError(str(exc)) from None
+
+    # The trace store and the card provider (Python processes, each a second or more of
+    # imports) are spawned first, then NATS and the one child that migrates every SQLite
+    # database (databases_up.py); all are waited for together.
+    waits = [migrate_databases(settings.model_copy(update={"data_dir": data_dir}), _warn)]
+    if plan.spec is not None:
+        waits.append(trace_store_live(await sup.start(plan.spec), plan.url, _say))
+    if provider is not None:
+        waits.append(provider_live(await sup.start(provider), provider_url))
     try:
-        env, store_url, traces = await trace_setup(sup, env, logs, _say)
-    except TraceStoreError as exc:
-        raise UpError(str(exc)) from None
-    try:
-        env, provider_url = await provider_setup(sup, env, logs)
-    except ProviderError as exc:
+        await all_of(*waits, nats_up())
+    except (TimeoutError, TraceStoreError, ProviderError) as exc:
         raise UpError(str(exc)) from None
     for spec in service_specs(replicas, env, logs, gateway_fd):
         if boot.links is not None and spec.name != f"{GATEWAY}-1":

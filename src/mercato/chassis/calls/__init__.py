@@ -5,12 +5,16 @@ platform; another in tests).
 
 Public API: ``ServiceClient``, ``Reply``, ``Unavailable``, ``CallPolicy``, ``Resilience``,
 ``RegistryView``, ``Registration``, ``Instance``, ``Transport``, ``ReplyTooLarge``.
+
+Loaded on first use (``lazy_loader``), as every face of the chassis: importing one
+module of this package does not import the others.
 """
 
-from mercato.chassis.calls.client import Reply, ServiceClient, Unavailable
-from mercato.chassis.calls.registry import Instance, Registration, RegistryView
-from mercato.chassis.calls.resilience import CallPolicy, Resilience
-from mercato.chassis.calls.transport import ReplyTooLarge, Transport
+import lazy_loader
 
-__all__ = ["CallPolicy", "Instance", "Registration", "RegistryView", "Reply", "ReplyTooLarge",
-           "Resilience", "ServiceClient", "Transport", "Unavailable"]
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "client": ["Reply", "ServiceClient", "Unavailable"],
+    "registry": ["Instance", "Registration", "RegistryView"],
+    "resilience": ["CallPolicy", "Resilience"],
+    "transport": ["ReplyTooLarge", "Transport"],
+})

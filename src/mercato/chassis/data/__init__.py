@@ -4,31 +4,20 @@ adapters, and schema migrations with Alembic.
 Public API: ``Database``, ``Connection``, ``Conflict``, ``DatabaseUnavailable``, ``Row``,
 ``SqliteDatabase``,
 ``PostgresDatabase``, ``ensure_database``, ``service_database_url``, ``TransactionLost``,
-``migrate``, ``migrate_in_child``, ``MigrationFailed``, ``run_env``, ``sqlite_url``.
+``migrate``, ``migrate_in_child``, ``migrate_all_in_child``, ``MigrationFailed``,
+``run_env``, ``sqlite_url``, ``at_head``.
+
+Loaded on first use (``lazy_loader``): the migration child imports ``migrations`` alone,
+not asyncpg and the SQLite adapter with it.
 """
 
-from mercato.chassis.data.db import (
-    Conflict,
-    Connection,
-    Database,
-    DatabaseUnavailable,
-    Row,
-    SqliteDatabase,
-    TransactionLost,
-)
-from mercato.chassis.data.migrations import (
-    MigrationFailed,
-    migrate,
-    migrate_in_child,
-    run_env,
-    sqlite_url,
-)
-from mercato.chassis.data.postgres import (
-    PostgresDatabase,
-    ensure_database,
-    service_database_url,
-)
+import lazy_loader
 
-__all__ = ["Conflict", "Connection", "Database", "DatabaseUnavailable", "MigrationFailed",
-           "PostgresDatabase", "Row", "SqliteDatabase", "TransactionLost", "ensure_database",
-           "migrate", "migrate_in_child", "run_env", "service_database_url", "sqlite_url"]
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "db": ["Conflict", "Connection", "Database", "DatabaseUnavailable", "Row",
+           "SqliteDatabase", "TransactionLost"],
+    "heads": ["at_head"],
+    "migrations": ["MigrationFailed", "migrate", "migrate_all_in_child", "migrate_in_child",
+                   "run_env", "sqlite_url"],
+    "postgres": ["PostgresDatabase", "ensure_database", "service_database_url"],
+})

@@ -24,6 +24,7 @@ SQLite only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import re
 import sys
@@ -82,11 +83,18 @@ def migrate(migrations_dir: Path, url: str, lock_file: Path) -> None:
     if is_postgres(url):
         command.upgrade(config, "head")
         return
+    from alembic.script import ScriptDirectory
+
+    from mercato.chassis.data.heads import record_heads
+
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     with lock_file.open("w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             command.upgrade(config, "head")
+            # what the next start checks to skip the child (data/heads.py)
+            record_heads(lock_file, migrations_dir,
+                         list(ScriptDirectory.from_config(config).get_heads()))
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
@@ -97,14 +105,28 @@ class MigrationFailed(RuntimeError):
 
 async def migrate_in_child(migrations_dir: Path, url: str, lock_file: Path) -> None:
     """``migrate`` in a child Python process, without blocking the event loop."""
+    await migrate_all_in_child([(migrations_dir, url, lock_file)])
+
+
+async def migrate_all_in_child(jobs: list[tuple[Path, str, Path]]) -> None:
+    """``migrate`` each job (``(migrations_dir, url, lock_file)``), in order, in ONE child
+    Python process (``mercato up`` brings every SQLite database to head so: one interpreter
+    start instead of one per service). Cancelled, the child is killed."""
+    argv = [str(part) for job in jobs for part in job]
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "mercato.chassis.data.migrations", str(migrations_dir), url,
-        str(lock_file), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable, "-m", "mercato.chassis.data.migrations", *argv,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
-    output, _ = await proc.communicate()
+    try:
+        output, _ = await proc.communicate()
+    except asyncio.CancelledError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        raise
     if proc.returncode != 0:
-        raise MigrationFailed(f"migrating {without_password(url)} failed:\n"
-                              f"{output.decode(errors='replace')}")
+        urls = ", ".join(without_password(url) for _, url, _ in jobs)
+        raise MigrationFailed(f"migrating {urls} failed:\n{output.decode(errors='replace')}")
 
 
 def without_password(url: str) -> str:
@@ -177,5 +199,6 @@ def _run_blocking(coro) -> None:
         worker.submit(asyncio.run, coro).result()
 
 
-if __name__ == "__main__":
-    migrate(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]))
+if __name__ == "__main__":  # migrations_dir url lock_file, once per database
+    for at in range(1, len(sys.argv), 3):
+        migrate(Path(sys.argv[at]), sys.argv[at + 1], Path(sys.argv[at + 2]))

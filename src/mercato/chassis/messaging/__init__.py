@@ -3,16 +3,19 @@ consumers with an inbox, and dead letters. See docs/messaging.md.
 
 Public API: ``Outbox``, ``Relay``, ``Subscription``, ``Consumers``, ``Broadcast``,
 ``Broadcasts``, ``ensure_streams``, ``list_dead_letters``, ``replay_dead_letter``.
+
+Loaded on first use (``lazy_loader``), as every face of the chassis: importing one
+module of this package does not import the others.
 """
 
-from mercato.chassis.messaging.broadcast import Broadcast, Broadcasts
-from mercato.chassis.messaging.consumer import Consumers, NotYet, Subscription
-from mercato.chassis.messaging.dlq import DeadLetter, list_dead_letters, replay_dead_letter
-from mercato.chassis.messaging.outbox import Outbox
-from mercato.chassis.messaging.relay import Relay
-from mercato.chassis.messaging.streams import ensure_streams
-from mercato.chassis.messaging.subscription import choreographed
+import lazy_loader
 
-__all__ = ["Broadcast", "Broadcasts", "Consumers", "DeadLetter", "NotYet", "Outbox", "Relay",
-           "Subscription", "choreographed", "ensure_streams", "list_dead_letters",
-           "replay_dead_letter"]
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "broadcast": ["Broadcast", "Broadcasts"],
+    "consumer": ["Consumers", "NotYet", "Subscription"],
+    "dlq": ["DeadLetter", "list_dead_letters", "replay_dead_letter"],
+    "outbox": ["Outbox"],
+    "relay": ["Relay"],
+    "streams": ["ensure_streams"],
+    "subscription": ["choreographed"],
+})

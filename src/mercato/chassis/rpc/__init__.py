@@ -4,10 +4,15 @@ beside its HTTP app, servicer methods declaring their callers with ``allow``, an
 
 Public API: ``RpcServer``, ``Served``, ``allow``, ``RpcClient``, ``RpcReply``, and the
 servicers' checks of a request's fields: ``text``, ``number``, ``some`` (fields.py).
+
+Loaded on first use (``lazy_loader``), as every face of the chassis: importing one
+module of this package does not import the others.
 """
 
-from mercato.chassis.rpc.client import RpcClient, RpcReply
-from mercato.chassis.rpc.fields import number, some, text
-from mercato.chassis.rpc.server import RpcServer, Served, allow
+import lazy_loader
 
-__all__ = ["RpcClient", "RpcReply", "RpcServer", "Served", "allow", "number", "some", "text"]
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "client": ["RpcClient", "RpcReply"],
+    "fields": ["number", "some", "text"],
+    "server": ["RpcServer", "Served", "allow"],
+})

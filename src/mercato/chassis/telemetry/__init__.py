@@ -6,36 +6,18 @@ Public API: ``setup_tracing``, ``TracingSettings``, ``tracer``, ``start_span``,
 ``recording``, ``attach``, ``attach_context``, ``detach``, ``annotate``, ``keep_failure``,
 ``keep_slow``, ``SLOW_CHECKOUT``, ``SpanKind``, ``Status``, ``StatusCode``; and
 ``scrape_metrics`` (a process's series read at each scrape, metrics.py).
+
+Loaded on first use (``lazy_loader``), as every face of the chassis: importing one
+module of this package does not import the others.
 """
 
-from mercato.chassis.telemetry.metrics import scrape_metrics
-from mercato.chassis.telemetry.tracing import (
-    ERROR,
-    SLOW_CHECKOUT,
-    Span,
-    SpanKind,
-    Status,
-    StatusCode,
-    TracingSettings,
-    annotate,
-    attach,
-    attach_context,
-    current_traceparent,
-    detach,
-    format_traceparent,
-    keep_failure,
-    keep_slow,
-    link_to,
-    parse_traceparent,
-    recording,
-    setup_tracing,
-    start_span,
-    tracer,
-)
+import lazy_loader
 
-__all__ = [
-    "ERROR", "SLOW_CHECKOUT", "Span", "SpanKind", "Status", "StatusCode", "TracingSettings",
-    "annotate", "attach", "attach_context", "current_traceparent", "detach", "format_traceparent",
-    "keep_failure", "keep_slow", "link_to", "parse_traceparent", "recording", "scrape_metrics",
-    "setup_tracing", "start_span", "tracer",
-]
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "metrics": ["scrape_metrics"],
+    "tracing": ["ERROR", "SLOW_CHECKOUT", "Span", "SpanKind", "Status", "StatusCode",
+               "TracingSettings", "annotate", "attach", "attach_context",
+               "current_traceparent", "detach", "format_traceparent", "keep_failure",
+               "keep_slow", "link_to", "parse_traceparent", "recording", "setup_tracing",
+               "start_span", "tracer"],
+})

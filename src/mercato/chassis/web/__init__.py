@@ -8,23 +8,18 @@ Public API: ``create_service``, ``problem_response``, ``serve_service``, ``bind`
 ``OneLine`` for a one-line text field. User
 tokens and principals are in ``mercato.chassis.security``, service tokens in
 ``mercato.chassis.identity`` (shared with ``calls``, which presents them).
+
+Loaded on first use (``lazy_loader``), as every face of the chassis: importing one
+module of this package does not import the others.
 """
 
-from mercato.chassis.web.app import create_service, problem_response
-from mercato.chassis.web.deps import (
-    USER_HEADER,
-    allowlist,
-    require_admin,
-    require_service,
-    require_user,
-)
-from mercato.chassis.web.errors import PROBLEM_CONTENT_TYPE, Problem, not_found, problem_body
-from mercato.chassis.web.openapi import declare_problems, problems
-from mercato.chassis.web.serve import bind, serve_service
-from mercato.chassis.web.text import OneLine
+import lazy_loader
 
-__all__ = [
-    "PROBLEM_CONTENT_TYPE", "USER_HEADER", "OneLine", "Problem", "allowlist", "bind",
-    "create_service", "declare_problems", "not_found", "problem_body", "problem_response",
-    "problems", "require_admin", "require_service", "require_user", "serve_service",
-]
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "app": ["create_service", "problem_response"],
+    "deps": ["USER_HEADER", "allowlist", "require_admin", "require_service", "require_user"],
+    "errors": ["PROBLEM_CONTENT_TYPE", "Problem", "not_found", "problem_body"],
+    "openapi": ["declare_problems", "problems"],
+    "serve": ["bind", "serve_service"],
+    "text": ["OneLine"],
+})

@@ -10,7 +10,6 @@ from mercato.chassis import Runtime, create_service
 from mercato.chassis.clock import new_id, utc_now
 from mercato.services.catalog.api import router
 from mercato.services.catalog.cache import MemoryProductCache, NoProductCache
-from mercato.services.catalog.cache_redis import RedisProductCache
 from mercato.services.catalog.errors import ERRORS
 from mercato.services.catalog.handlers import Catalog
 from mercato.services.catalog.ports import ProductCache
@@ -27,7 +26,9 @@ def product_cache(settings: CatalogSettings, nats_url: str) -> ProductCache:
     ttl = settings.catalog_cache_ttl
     if ttl == 0:
         return NoProductCache()
-    if settings.redis_url:
+    if settings.redis_url:  # redis is imported by the production profile only
+        from mercato.services.catalog.cache_redis import RedisProductCache
+
         return RedisProductCache(settings.redis_url, prefix=settings.prefix(nats_url), ttl=ttl,
                                  timeout=settings.catalog_cache_redis_timeout)
     return MemoryProductCache(ttl, products=settings.catalog_cache_products,
@@ -36,8 +37,8 @@ def product_cache(settings: CatalogSettings, nats_url: str) -> ProductCache:
 
 async def _wire(runtime: Runtime, app: FastAPI) -> None:
     cache = product_cache(CatalogSettings(), runtime.settings.nats_url)
-    if isinstance(cache, RedisProductCache):
-        runtime.on_stop(cache.close)
+    if close := getattr(cache, "close", None):  # Redis's connections
+        runtime.on_stop(close)
     app.state.catalog = Catalog(db=runtime.db, products=SqlProductRepository(runtime.db),
                                 outbox=runtime.outbox, clock=utc_now, new_id=new_id,
                                 cache=cache)
