@@ -15,7 +15,7 @@ from mercato.chassis.data.db import SqliteDatabase
 from mercato.chassis.data.migrations import migrate, sqlite_url
 from mercato.chassis.identity import ensure_private_key
 from tests.support import run_order
-from tests.system.platform import Platform, make_platform
+from tests.system.platform import STARTS, Platform, make_platform
 from tests.system.stacks import PG_SERVER, STACKS, stack_env
 
 SERVICES_DIR = Path(__file__).resolve().parents[1] / "src" / "mercato" / "services"
@@ -50,6 +50,17 @@ def pytest_collection_finish(session):
 @pytest.hookimpl(trylast=True)  # after pytest's own: the item's fixtures are torn down
 def pytest_runtest_teardown(item, nextitem):
     run_order.release_after(item)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many platforms (`mercato up`) the session started and the seconds spent
+    waiting for them to be ready: most of a system run's time."""
+    if not STARTS:
+        return
+    seconds = sum(s for _, _, s in STARTS)
+    terminalreporter.write_sep("-", f"platform starts: {len(STARTS)}, {seconds:.0f} s starting")
+    for name, args, s in STARTS:
+        terminalreporter.write_line(f"{s:6.1f} s  {name} {' '.join(args)}".rstrip())
 
 
 @pytest.fixture(scope="session")
