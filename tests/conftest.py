@@ -16,6 +16,7 @@ from mercato.chassis.data.migrations import migrate, sqlite_url
 from mercato.chassis.identity import ensure_private_key
 from tests.support import run_order
 from tests.system.platform import STARTS, Platform, make_platform
+from tests.system.shared import SharedPlatforms
 from tests.system.stacks import PG_SERVER, STACKS, stack_env
 
 SERVICES_DIR = Path(__file__).resolve().parents[1] / "src" / "mercato" / "services"
@@ -27,6 +28,8 @@ _SPANS = InMemorySpanExporter()
 def pytest_configure(config):
     """The test process records every span in memory (``spans`` fixture), as a served
     process would with an exporter: the tracing code runs in every test."""
+    config.addinivalue_line("markers", "shared_platform(key, by=, keys=): the module's "
+                            "tests run on a keyed shared platform (tests/system/shared.py)")
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(_SPANS))
     trace.set_tracer_provider(provider)
@@ -95,6 +98,15 @@ def production_platform(tmp_path_factory) -> Platform:
         yield p
         code = p.stop()
         assert code == 0, f"mercato up exited {code}:\n{p.output.read_text()}"
+
+
+@pytest.fixture(scope="session")
+def shared_platforms(tmp_path_factory) -> SharedPlatforms:
+    """The platforms shared by key among modules with the same settings
+    (tests/system/shared.py); each stopped after its last user."""
+    registry = SharedPlatforms(tmp_path_factory)
+    yield registry
+    registry.close()
 
 
 @pytest.fixture(params=STACKS)
