@@ -53,16 +53,17 @@ def _uses(item, shared: str) -> bool:
 
 def platform_key(item) -> str | None:
     """The key of the shared platform ``item`` runs on (its module's ``shared_platform``
-    marker: a key, or ``by`` a module fixture's parameter, ``keys`` by its value), or
-    None."""
+    marker: a key, or ``by`` the name of a parameter — or a tuple of names — and ``keys``
+    by its value, a tuple of values for a tuple), or None."""
     marker = item.get_closest_marker(MARKER)
     if marker is None:
         return None
     if marker.args:
         return marker.args[0]
-    callspec = getattr(item, "callspec", None)
-    param = callspec.params.get(marker.kwargs["by"]) if callspec else None
-    return marker.kwargs["keys"].get(param)
+    by = marker.kwargs["by"]
+    params = item.callspec.params if hasattr(item, "callspec") else {}
+    value = tuple(params.get(b) for b in by) if isinstance(by, tuple) else params.get(by)
+    return marker.kwargs["keys"].get(value)
 
 
 def keyed(key: str) -> str:
