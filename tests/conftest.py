@@ -15,7 +15,8 @@ from mercato.chassis.data.db import SqliteDatabase
 from mercato.chassis.data.migrations import migrate, sqlite_url
 from mercato.chassis.identity import ensure_private_key
 from tests.support import run_order
-from tests.system.platform import Platform, make_platform
+from tests.system.platform import STARTS, Platform, make_platform
+from tests.system.shared import SharedPlatforms
 from tests.system.stacks import PG_SERVER, STACKS, stack_env
 
 SERVICES_DIR = Path(__file__).resolve().parents[1] / "src" / "mercato" / "services"
@@ -27,6 +28,8 @@ _SPANS = InMemorySpanExporter()
 def pytest_configure(config):
     """The test process records every span in memory (``spans`` fixture), as a served
     process would with an exporter: the tracing code runs in every test."""
+    config.addinivalue_line("markers", "shared_platform(key, by=, keys=): the module's "
+                            "tests run on a keyed shared platform (tests/system/shared.py)")
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(_SPANS))
     trace.set_tracer_provider(provider)
@@ -50,6 +53,17 @@ def pytest_collection_finish(session):
 @pytest.hookimpl(trylast=True)  # after pytest's own: the item's fixtures are torn down
 def pytest_runtest_teardown(item, nextitem):
     run_order.release_after(item)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many platforms (`mercato up`) the session started and the seconds spent
+    waiting for them to be ready: most of a system run's time."""
+    if not STARTS:
+        return
+    seconds = sum(s for _, _, s in STARTS)
+    terminalreporter.write_sep("-", f"platform starts: {len(STARTS)}, {seconds:.0f} s starting")
+    for name, args, s in STARTS:
+        terminalreporter.write_line(f"{s:6.1f} s  {name} {' '.join(args)}".rstrip())
 
 
 @pytest.fixture(scope="session")
@@ -84,6 +98,15 @@ def production_platform(tmp_path_factory) -> Platform:
         yield p
         code = p.stop()
         assert code == 0, f"mercato up exited {code}:\n{p.output.read_text()}"
+
+
+@pytest.fixture(scope="session")
+def shared_platforms(tmp_path_factory) -> SharedPlatforms:
+    """The platforms shared by key among modules with the same settings
+    (tests/system/shared.py); each stopped after its last user."""
+    registry = SharedPlatforms(tmp_path_factory)
+    yield registry
+    registry.close()
 
 
 @pytest.fixture(params=STACKS)

@@ -7,7 +7,10 @@ talks to it; on a 2-core machine two idle ones slow every test that runs beside 
   within a folder the modules that use a session platform run first, whole modules kept
   together (a module's own fixtures are set up once);
 - a session platform (``platform``, ``production_platform``) is stopped as soon as the
-  last test that uses it has run, instead of at the end of the whole session.
+  last test that uses it has run, instead of at the end of the whole session;
+- the users of a keyed shared platform (tests/system/shared.py: modules marked
+  ``shared_platform``) run one after the other, where the first of them would have run,
+  and it is stopped after the last of them: one such platform runs at a time.
 
 pytest has no "scope until the last user" (package scope does not fit platforms shared by
 two folders), hence this small plugin, called from tests/conftest.py's hooks:
@@ -26,6 +29,8 @@ FOLDER_RANK = ("unit", "deploy", "db_contract", "integration", "contract", "secu
 # either by name at run time, so a test taking ``stack`` counts as a user of both)
 SHARED = {"platform": ("platform", "stack"),
           "production_platform": ("production_platform", "stack")}
+
+MARKER = "shared_platform"  # tests/system/shared.py
 
 _last_user: dict[str, str] = {}  # shared platform -> nodeid of its last user
 _stoppers: dict[str, Callable[[], None]] = {}  # shared platform -> stop it now
@@ -46,16 +51,49 @@ def _uses(item, shared: str) -> bool:
                for name in SHARED[shared])
 
 
+def platform_key(item) -> str | None:
+    """The key of the shared platform ``item`` runs on (its module's ``shared_platform``
+    marker: a key, or ``by`` the name of a parameter — or a tuple of names — and ``keys``
+    by its value, a tuple of values for a tuple), or None."""
+    marker = item.get_closest_marker(MARKER)
+    if marker is None:
+        return None
+    if marker.args:
+        return marker.args[0]
+    by = marker.kwargs["by"]
+    params = item.callspec.params if hasattr(item, "callspec") else {}
+    value = tuple(params.get(b) for b in by) if isinstance(by, tuple) else params.get(by)
+    return marker.kwargs["keys"].get(value)
+
+
+def keyed(key: str) -> str:
+    """The name a keyed shared platform is stopped by."""
+    return f"{MARKER}:{key}"
+
+
+def _users_of(item) -> list[str]:
+    """The shared platforms ``item`` uses, by name."""
+    names = [shared for shared in SHARED if _uses(item, shared)]
+    key = platform_key(item)
+    return [*names, keyed(key)] if key else names
+
+
 def order(items: list) -> None:
     """Sort ``items`` in place (see the module docstring). Stable: tests keep their order
-    within a module, modules within a group."""
+    within a module, modules within a group; a keyed platform's users move up to the
+    first of them."""
     module_shares: dict[str, bool] = {}
-    for item in items:
+    anchor: dict[int, int] = {}  # id(item) -> the place its group starts at
+    first_of_key: dict[str, int] = {}
+    for place, item in enumerate(items):
         module = item.nodeid.split("::")[0]
         module_shares[module] = module_shares.get(module, False) or any(
             _uses(item, shared) for shared in SHARED)
+        key = platform_key(item)
+        anchor[id(item)] = first_of_key.setdefault(key, place) if key else place
     items.sort(key=lambda item: (_folder(item),
-                                 not module_shares[item.nodeid.split("::")[0]]))
+                                 not module_shares[item.nodeid.split("::")[0]],
+                                 anchor[id(item)]))
 
 
 def note_last_users(items: list) -> None:
@@ -63,9 +101,8 @@ def note_last_users(items: list) -> None:
     that uses it."""
     _last_user.clear()
     for item in items:
-        for shared in SHARED:
-            if _uses(item, shared):
-                _last_user[shared] = item.nodeid
+        for shared in _users_of(item):
+            _last_user[shared] = item.nodeid
 
 
 def on_stop(shared: str, stop: Callable[[], None]) -> None:

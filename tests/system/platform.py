@@ -22,6 +22,10 @@ ADMIN_TOKEN_REUSE = 600.0  # seconds; access tokens live 900
 ADDRESS = {"name": "Ada", "line1": "1 Analytical St", "city": "London",
            "postal_code": "N1", "country": "GB"}
 
+# every `mercato up` this process started: (its data dir's folder, its args, seconds to
+# ready or to failing); tests/conftest.py prints them at the end of the session
+STARTS: list[tuple[str, tuple[str, ...], float]] = []
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -45,6 +49,13 @@ class Platform:
 
     def start(self, timeout: float = 120.0, *args: str) -> None:
         """``mercato up`` with ``args`` (e.g. ``--replicas``), until it says it is ready."""
+        began = time.monotonic()
+        try:
+            self._start(timeout, args)
+        finally:
+            STARTS.append((self.data_dir.parent.name, args, time.monotonic() - began))
+
+    def _start(self, timeout: float, args: tuple[str, ...]) -> None:
         self.output = self.data_dir.parent / f"up-{self.port}.out"
         out = self.output.open("wb")
         self.proc = subprocess.Popen(

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.system.platform import Platform, running_platform
-from tests.system.stacks import STACKS, stack_env
+from tests.system.platform import Platform
+from tests.system.shared import SharedPlatforms
+from tests.system.stacks import STACKS
 from tests.system.test_checkout_journey import (  # noqa: F401 - collected again, here
     test_a_declined_card_cancels_the_order_and_releases_all_stock,
     test_a_failing_provider_cancels_with_payment_unavailable_after_bounded_retries,
@@ -39,14 +40,27 @@ from tests.system.test_verify import (  # noqa: F401
     test_after_good_declined_and_refunded_orders_every_invariant_holds,
 )
 
+# The choreographed platform of each stack, shared with test_units_per_customer's
+# (tests/system/shared.py). Its settings besides the saga mode are for that module's short
+# freeze of payments: a registry entry outlives it (TTL 60 s) and the liveness checks do
+# not restart it; they change nothing while every process answers, as here.
+CHOREOGRAPHED = {"embedded": "choreography", "production": "choreography-production"}
+
+pytestmark = pytest.mark.shared_platform(by="stack", keys=CHOREOGRAPHED)
+
+
+def choreographed(shared_platforms: SharedPlatforms, stack: str) -> Platform:
+    """The shared choreographed platform on ``stack``."""
+    return shared_platforms.get(CHOREOGRAPHED[stack], stack,
+                                MERCATO_SAGA_MODE="choreography",
+                                MERCATO_REGISTRY_TTL="60", MERCATO_LIVENESS_FAILURES="30")
+
 
 @pytest.fixture(scope="module", params=STACKS)
-def stack(request, tmp_path_factory) -> Platform:
+def stack(request, shared_platforms) -> Platform:
     """A choreographed platform on each stack in turn (replaces conftest's ``stack``, so
     the imported journeys run on it too)."""
-    with stack_env(request.param) as env:
-        yield from running_platform(tmp_path_factory, f"choreography-{request.param}",
-                                    MERCATO_SAGA_MODE="choreography", **env)
+    return choreographed(shared_platforms, request.param)
 
 
 @pytest.fixture(scope="module")

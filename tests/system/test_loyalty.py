@@ -15,25 +15,25 @@ import pytest
 
 from mercato.chassis.messaging.dlq import replay_subject
 from mercato.platform.running import connect, login, running_state
-from tests.system.platform import Platform, running_platform, wait_for
-from tests.system.stacks import stack_env
-from tests.system.test_order_lifecycle import place, watch
+from tests.system.platform import Platform, wait_for
+from tests.system.test_order_lifecycle import FAST_COURIER, fast_courier, place, watch
 from tests.system.test_verify import verify
 
-SPEEDUP = "30"
 # Both saga modes on the embedded stack; the production one (PostgreSQL, the NATS cluster)
 # in orchestration.
 RUNS = (("embedded", "orchestration"), ("embedded", "choreography"),
         ("production", "orchestration"))
 
 
+pytestmark = pytest.mark.shared_platform(by="stack", keys=FAST_COURIER)
+
+
 @pytest.fixture(scope="module", params=RUNS, ids=["-".join(r) for r in RUNS])
-def stack(request, tmp_path_factory) -> Platform:
+def stack(request, shared_platforms) -> Platform:
+    """The fast-courier platform of the run, shared with test_order_lifecycle's (its
+    tests use their own customers and products, and leave every order ended)."""
     kind, mode = request.param
-    with stack_env(kind) as env:
-        yield from running_platform(tmp_path_factory, f"loyalty-{kind}-{mode}",
-                                    MERCATO_SAGA_MODE=mode, MERCATO_COURIER_SPEEDUP=SPEEDUP,
-                                    **env)
+    return fast_courier(shared_platforms, kind, mode)
 
 
 def ledger(stack: Platform, token: str) -> dict:

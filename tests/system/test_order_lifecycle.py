@@ -6,7 +6,8 @@ cancelled order never ships, and `mercato verify` holds. test_order_lifecycle_ch
 runs these again with a choreographed checkout.
 
 Its own stack: on the shared one, orders stay confirmed (the demo's pace) for the
-tests that look at confirmed orders."""
+tests that look at confirmed orders; the fast-courier platform is shared with
+test_loyalty's."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import time
 
 import pytest
 
-from tests.system.platform import Platform, running_platform, wait_for
-from tests.system.stacks import STACKS, stack_env
+from tests.system.platform import Platform, wait_for
+from tests.system.shared import SharedPlatforms
+from tests.system.stacks import STACKS
 from tests.system.test_verify import verify
 
 SPEEDUP = "30"
@@ -23,12 +25,27 @@ STEPS = ["placed", "reserved", "paid", "shipment_scheduled", "confirmed", "shipp
          "delivered"]
 
 
+# The fast-courier platforms, by (stack, saga mode): shared with test_loyalty and
+# test_order_lifecycle_choreography (tests/system/shared.py), whose tests on them use their
+# own customers and products and leave every order ended.
+FAST_COURIER = {("embedded", "orchestration"): "fast-courier",
+                ("production", "orchestration"): "fast-courier-production",
+                ("embedded", "choreography"): "fast-courier-choreography"}
+
+pytestmark = pytest.mark.shared_platform(
+    by="stack", keys={stack: FAST_COURIER[stack, "orchestration"] for stack in STACKS})
+
+
+def fast_courier(shared_platforms: SharedPlatforms, stack: str, mode: str) -> Platform:
+    """The shared platform with a fast courier on ``stack`` in saga ``mode``."""
+    return shared_platforms.get(FAST_COURIER[stack, mode], stack,
+                                MERCATO_SAGA_MODE=mode, MERCATO_COURIER_SPEEDUP=SPEEDUP)
+
+
 @pytest.fixture(scope="module", params=STACKS)
-def stack(request, tmp_path_factory) -> Platform:
-    """This module's own platform (a fast courier), on each stack in turn."""
-    with stack_env(request.param) as env:
-        yield from running_platform(tmp_path_factory, f"lifecycle-{request.param}",
-                                    MERCATO_COURIER_SPEEDUP=SPEEDUP, **env)
+def stack(request, shared_platforms) -> Platform:
+    """This module's platform (a fast courier), on each stack in turn."""
+    return fast_courier(shared_platforms, request.param, "orchestration")
 
 
 def place(stack: Platform, token: str, product_id: str, card: str = "tok_ok") -> str:

@@ -21,6 +21,8 @@ from mercato.chassis.identity.keys import secret_path
 from mercato.chassis.sealing import CARD_TOKEN, Sealer
 from tests.system.platform import Platform, running_platform, wait_for
 from tests.system.stacks import STACKS, stack_env
+from tests.system.test_choreography import CHOREOGRAPHED
+from tests.system.test_choreography import choreographed as choreographed_platform
 from tests.unit.orders.at_rest import card_data_at_rest, card_data_at_rest_postgres
 
 LIMIT = 3
@@ -43,13 +45,17 @@ def limited(stack, tmp_path_factory) -> Platform:
             MERCATO_LIVENESS_FAILURES="30", **env)
 
 
+# The choreographed platforms are test_choreography's (tests/system/shared.py); the scans
+# below read every order's row there, so they also find any card another test's ended
+# checkout left behind.
+pytestmark = pytest.mark.shared_platform(
+    by=("stack", "mode"), keys={(stack, "choreographed"): key
+                                for stack, key in CHOREOGRAPHED.items()})
+
+
 @pytest.fixture(scope="module")
-def choreographed(stack, tmp_path_factory) -> Platform:
-    with stack_env(stack) as env:
-        yield from running_platform(tmp_path_factory, f"units-choreo-{stack}",
-                                    MERCATO_SAGA_MODE="choreography",
-                                    MERCATO_REGISTRY_TTL="60",
-                                    MERCATO_LIVENESS_FAILURES="30", **env)
+def choreographed(stack, shared_platforms) -> Platform:
+    return choreographed_platform(shared_platforms, stack)
 
 
 def place(p: Platform, token: str, product_id: str, quantity: int, card: str = "tok_ok",
