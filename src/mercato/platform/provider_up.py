@@ -15,7 +15,7 @@ from pathlib import Path
 from mercato.platform.catalog import PROVIDER
 from mercato.platform.liveness import answers_live
 from mercato.platform.nats_server import STANDARD_PORT, free_port
-from mercato.platform.supervisor import Child, ProcessSpec, Supervisor
+from mercato.platform.supervisor import Child, ProcessSpec
 
 URL_VARIABLE = "MERCATO_PAYMENT_PROVIDER_URL"
 
@@ -49,12 +49,3 @@ async def provider_live(child: Child, url: str, *, timeout: float = 20.0) -> Non
         raise ProviderError(f"the card provider simulator (pid {child.pid}) did not answer "
                             f"on {url} within {timeout:.0f}s; see {child.spec.log_path}")
 
-
-async def provider_setup(sup: Supervisor, env: Mapping[str, str], logs: Path
-                         ) -> tuple[dict[str, str], str]:
-    """``provider_plan``, the simulator started and waited for. Raises ``ProviderError``.
-    (``mercato up`` starts it alongside NATS and the trace store instead.)"""
-    out, url, spec = provider_plan(env, logs)
-    if spec is not None:
-        await provider_live(await sup.start(spec), url)
-    return out, url

@@ -18,7 +18,7 @@ from pathlib import Path
 from mercato.platform.catalog import TRACES
 from mercato.platform.liveness import answers_live
 from mercato.platform.nats_server import STANDARD_PORT, free_port
-from mercato.platform.supervisor import Child, ProcessSpec, Supervisor
+from mercato.platform.supervisor import Child, ProcessSpec
 
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 SCHEDULE_DELAY_MS = "500"  # how often each process exports (the SDK's default is 5000)
@@ -90,13 +90,3 @@ async def trace_store_live(child: Child, url: str, say: Callable[[str], None], *
     say(f"Started the trace store on {url} (data in "
         f"{Path(child.spec.env.get('MERCATO_DATA_DIR', '.')) / 'traces'})")
 
-
-async def trace_setup(sup: Supervisor, env: Mapping[str, str], logs: Path,
-                      say: Callable[[str], None]) -> tuple[dict[str, str], str | None, str]:
-    """``trace_plan``, its store started and waited for: (the children's environment, the
-    store's URL or None, a line for the start-up table). Raises ``TraceStoreError``.
-    (``mercato up`` starts the store alongside NATS and the card provider instead.)"""
-    plan = trace_plan(env, logs)
-    if plan.spec is not None:
-        await trace_store_live(await sup.start(plan.spec), plan.url, say)
-    return plan.env, plan.url, plan.line

@@ -17,7 +17,7 @@ from mercato.platform.supervisor import Child, ProcessSpec
 from mercato.platform.trace_store_up import (
     exporter_env,
     external_endpoint,
-    trace_setup,
+    trace_plan,
     trace_store_spec,
 )
 
@@ -128,20 +128,13 @@ def test_an_endpoint_set_by_the_user_means_no_embedded_store():
                              ) == "http://t/v1/traces"
 
 
-class NoStarts:
-    """A supervisor that must not be asked to start anything."""
-
-    async def start(self, spec):
-        raise AssertionError(f"started {spec.name}")
-
-
 @pytest.mark.parametrize(("env", "line"), [
     ({"OTEL_SDK_DISABLED": "TRUE"}, "off (OTEL_SDK_DISABLED=true)"),
     ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}, "exported to http://c:4318"),
 ])
-async def test_no_store_is_started_when_tracing_is_off_or_goes_elsewhere(tmp_path, env, line):
-    out, store, said = await trace_setup(NoStarts(), env, tmp_path, print)
-    assert (out, store, said) == (env, None, line)
+def test_no_store_is_started_when_tracing_is_off_or_goes_elsewhere(tmp_path, env, line):
+    plan = trace_plan(env, tmp_path)
+    assert (plan.env, plan.url, plan.line, plan.spec) == (env, None, line, None)
 
 
 def test_the_number_of_missed_checks_comes_from_the_environment(monkeypatch):
